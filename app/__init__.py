@@ -1,0 +1,56 @@
+"""Hometime: weekly home-learning activities between small schools and families."""
+from __future__ import annotations
+
+import logging
+import os
+
+from flask import Flask
+
+
+def create_app(config: dict | None = None) -> Flask:
+    """Build the app: settings, extensions, blueprints, error pages and CLI commands."""
+    app = Flask(__name__, template_folder="../templates", static_folder="../static",
+                instance_relative_config=True)
+    from app import config as settings
+
+    settings.load(app, config)
+    os.makedirs(app.instance_path, exist_ok=True)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    logging.getLogger("alembic").setLevel(logging.WARNING)
+
+    from app.extensions import csrf, db, limiter, login, migrate
+    from app.redis_conn import redis_url
+
+    db.init_app(app)
+    migrate.init_app(app, db, render_as_batch=True, compare_type=True)
+    csrf.init_app(app)
+    login.init_app(app)
+    url = redis_url(app)
+    app.config.setdefault("RATELIMIT_STORAGE_URI",
+                          "redis+unix://" + url[len("unix://"):] if url.startswith("unix://") else url)
+    limiter.init_app(app)
+
+    from app import assets, authz, errors, security, views
+
+    authz.init_app(app)
+    assets.init_app(app)
+    security.init_app(app)
+    errors.init_app(app)
+    views.init_app(app)
+
+    from app.auth import bp as auth_bp
+    from app.office import bp as office_bp
+    from app.parents import bp as parents_bp
+    from app.privacy import bp as privacy_bp
+    from app.teachers import bp as teachers_bp
+
+    app.register_blueprint(auth_bp, url_prefix="/auth")
+    app.register_blueprint(parents_bp, url_prefix="/family")
+    app.register_blueprint(teachers_bp, url_prefix="/teach")
+    app.register_blueprint(office_bp, url_prefix="/office")
+    app.register_blueprint(privacy_bp, url_prefix="/privacy")
+
+    from app import cli
+
+    cli.init_app(app)
+    return app

@@ -1,0 +1,194 @@
+"""Authorisation in one place (P12).
+
+Every view declares who may use it with one of the decorators below; a test walks the URL map and
+fails when a view has none.  The ``*_or_404`` helpers scope records: another school's, another
+class's or another family's record answers 404, exactly as a record that does not exist.
+"""
+from __future__ import annotations
+
+import time
+from functools import wraps
+
+import sqlalchemy as sa
+from flask import abort, current_app, g, redirect, request, session, url_for
+from flask_login import current_user
+
+from app.extensions import db, login
+from app.models import (Guardianship, Organisation, Pupil, Role, SchoolClass, StaffMembership,
+                        User, UserKind, class_teachers)
+
+STAFF_ROLES = {r.value for r in Role}
+
+
+def init_app(app) -> None:
+    login.login_view = "auth.signin"
+    login.login_message = "Please sign in to see that page."
+    login.login_message_category = "info"
+    login.session_protection = "basic"
+
+
+@login.user_loader
+def _load_user(identity: str) -> User | None:
+    try:
+        user_id, version = (int(part) for part in identity.split(":"))
+    except ValueError:
+        return None
+    user = db.session.get(User, user_id)
+    if user is None or user.session_version != version or not user.is_active:
+        return None
+    return user
+
+
+def _mark(view, rule: str):
+    view._access = rule  # read by tests/test_routes.py
+    return view
+
+
+def public(view):
+    """Anyone, signed in or not."""
+    return _mark(view, "public")
+
+
+def signed_in(view):
+    """Any signed-in person."""
+    @wraps(view)
+    def wrapper(*args, **kwargs):
+        if not current_user.is_authenticated:
+            return login.unauthorized()
+        return view(*args, **kwargs)
+    return _mark(wrapper, "signed_in")
+
+
+def parent_required(view):
+    """A signed-in parent or carer."""
+    @wraps(view)
+    def wrapper(*args, **kwargs):
+        if not current_user.is_authenticated:
+            return login.unauthorized()
+        if current_user.kind is not UserKind.PARENT:
+            abort(403)
+        return view(*args, **kwargs)
+    return _mark(wrapper, "parent")
+
+
+def staff_required(*roles: str):
+    """A signed-in member of staff with one of ``roles`` (any staff role when none given)."""
+    wanted = set(roles) or STAFF_ROLES
+
+    def decorate(view):
+        @wraps(view)
+        def wrapper(*args, **kwargs):
+            if not current_user.is_authenticated:
+                return login.unauthorized()
+            if current_user.kind is not UserKind.STAFF or not (staff_roles(current_user) & wanted):
+                abort(403)
+            if (current_app.config["REQUIRE_STAFF_MFA"] and not current_user.mfa_enabled_at
+                    and request.endpoint not in ("auth.mfa_enrol",)):
+                return redirect(url_for("auth.mfa_enrol"))
+            return view(*args, **kwargs)
+        return _mark(wrapper, "staff:" + ",".join(sorted(wanted)))
+    return decorate
+
+
+def fresh_signin_required(view):
+    """Signed in within the last FRESH_SIGNIN_MINUTES (privacy requests, downloads)."""
+    @wraps(view)
+    def wrapper(*args, **kwargs):
+        if not current_user.is_authenticated:
+            return login.unauthorized()
+        limit = current_app.config["FRESH_SIGNIN_MINUTES"] * 60
+        if time.time() - session.get("auth_at", 0) > limit:
+            return redirect(url_for("auth.reauth", next=request.full_path.rstrip("?")))
+        return view(*args, **kwargs)
+    view_access = getattr(view, "_access", "signed_in")
+    return _mark(wrapper, view_access + "+fresh")
+
+
+def mark_fresh_signin() -> None:
+    session["auth_at"] = time.time()
+
+
+# --- scope -------------------------------------------------------------------------------------
+
+def staff_roles(user: User) -> set[str]:
+    cached = g.get("_staff_roles")
+    if cached is None or cached[0] != user.id:
+        roles = set(db.session.scalars(
+            sa.select(StaffMembership.role).where(StaffMembership.user_id == user.id)))
+        cached = (user.id, {r.value for r in roles})
+        g._staff_roles = cached
+    return cached[1]
+
+
+def staff_organisation_ids(user: User) -> list[int]:
+    """Schools a member of staff may see: their own, or every school of their trust for a trust DPO."""
+    rows = db.session.execute(
+        sa.select(StaffMembership.organisation_id, StaffMembership.trust_id)
+        .where(StaffMembership.user_id == user.id)).all()
+    org_ids = {org for org, _ in rows if org}
+    trust_ids = [trust for _, trust in rows if trust]
+    if trust_ids:
+        org_ids |= set(db.session.scalars(
+            sa.select(Organisation.id).where(Organisation.trust_id.in_(trust_ids))))
+    return sorted(org_ids)
+
+
+def current_organisation() -> Organisation | None:
+    """The school a member of staff is working in (their first)."""
+    if not current_user.is_authenticated or not current_user.is_staff:
+        return None
+    ids = staff_organisation_ids(current_user)
+    return db.session.get(Organisation, ids[0]) if ids else None
+
+
+def is_office(user: User, organisation_id: int) -> bool:
+    return db.session.scalar(sa.select(sa.func.count()).select_from(StaffMembership).where(
+        StaffMembership.user_id == user.id, StaffMembership.organisation_id == organisation_id,
+        StaffMembership.role.in_([Role.OFFICE, Role.DPO]))) > 0 or bool(
+        {"dpo"} & staff_roles(user) and organisation_id in staff_organisation_ids(user))
+
+
+def visible_classes(user: User):
+    """A select of the classes a member of staff may see: office/DPO all of their schools',
+    a teacher only the classes they teach."""
+    orgs = staff_organisation_ids(user)
+    query = sa.select(SchoolClass).where(SchoolClass.organisation_id.in_(orgs))
+    if not {"office", "dpo"} & staff_roles(user):
+        query = query.join(class_teachers, class_teachers.c.class_id == SchoolClass.id).where(
+            class_teachers.c.user_id == user.id)
+    return query
+
+
+def class_for_staff_or_404(class_id: int) -> SchoolClass:
+    found = db.session.scalar(visible_classes(current_user).where(SchoolClass.id == class_id))
+    if found is None:
+        abort(404)
+    return found
+
+
+def pupil_for_staff_or_404(pupil_id: int) -> Pupil:
+    user = current_user
+    query = sa.select(Pupil).where(Pupil.id == pupil_id,
+                                   Pupil.organisation_id.in_(staff_organisation_ids(user)))
+    if not {"office", "dpo"} & staff_roles(user):
+        query = query.join(class_teachers, class_teachers.c.class_id == Pupil.class_id).where(
+            class_teachers.c.user_id == user.id)
+    found = db.session.scalar(query)
+    if found is None:
+        abort(404)
+    return found
+
+
+def linked_pupils(user: User):
+    """A select of the children linked to a parent (including those the school has removed: P18)."""
+    return (sa.select(Pupil).join(Guardianship, Guardianship.pupil_id == Pupil.id)
+            .where(Guardianship.parent_id == user.id, Guardianship.removed_at.is_(None),
+                   Pupil.erased_at.is_(None))
+            .order_by(Pupil.first_name, Pupil.id))
+
+
+def pupil_for_parent_or_404(pupil_id: int) -> Pupil:
+    found = db.session.scalar(linked_pupils(current_user).where(Pupil.id == pupil_id))
+    if found is None:
+        abort(404)
+    return found

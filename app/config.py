@@ -1,0 +1,142 @@
+"""Settings, read from the environment.
+
+Every setting can be given as ``HOMETIME_<NAME>`` (Flask's ``from_prefixed_env``).  The
+conventional ``DATABASE_URL``, ``REDIS_URL``, ``SENDGRID_API_KEY`` and ``TWILIO_*`` names are
+accepted too, because hosting platforms set those.
+"""
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+INSTANCE = Path(__file__).resolve().parent.parent / "instance"
+
+
+def _instance_secret(name: str, make) -> str:
+    """A development secret kept in instance/ so restarts keep sessions and encrypted files."""
+    INSTANCE.mkdir(exist_ok=True)
+    path = INSTANCE / name
+    if not path.exists():
+        path.write_text(make())
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+def _fernet_key() -> str:
+    from cryptography.fernet import Fernet
+
+    return Fernet.generate_key().decode()
+
+
+class Config:
+    ENV_NAME = "development"
+    SECRET_KEY: str | None = None
+    SQLALCHEMY_DATABASE_URI = f"sqlite:///{INSTANCE / 'hometime.sqlite'}"
+    SQLALCHEMY_ENGINE_OPTIONS: dict = {"pool_pre_ping": True}
+    REDIS_URL: str | None = None  # None: an embedded redis-server on a unix socket in instance/
+    REQUIRE_STAFF_MFA = True
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    SESSION_COOKIE_SECURE = False
+    REMEMBER_COOKIE_HTTPONLY = True
+    REMEMBER_COOKIE_SAMESITE = "Lax"
+    REMEMBER_COOKIE_DURATION = 60 * 60 * 24 * 90  # "keep me signed in" on a family phone
+    PERMANENT_SESSION_LIFETIME = 60 * 60 * 12
+    MAX_CONTENT_LENGTH = 12 * 1024 * 1024
+    WTF_CSRF_TIME_LIMIT = None  # tied to the session instead, so a slow parent is not refused
+    RATELIMIT_ENABLED = True
+    RATELIMIT_HEADERS_ENABLED = True
+    SIGNIN_LINK_MINUTES = 15
+    SMS_CODE_MINUTES = 10
+    PASSWORD_RESET_MINUTES = 30
+    FRESH_SIGNIN_MINUTES = 15
+    ENCRYPTION_KEYS: str | None = None  # comma-separated Fernet keys, newest first (rotation)
+    MAIL_BACKEND = "outbox"  # outbox | sendgrid
+    SMS_BACKEND = "outbox"  # outbox | twilio
+    MAIL_FROM = "hometime@example.org"
+    MAIL_FROM_NAME = "Hometime"
+    SENDGRID_API_KEY: str | None = None
+    SENDGRID_HOST = "https://api.sendgrid.com"
+    TWILIO_ACCOUNT_SID: str | None = None
+    TWILIO_AUTH_TOKEN: str | None = None
+    TWILIO_FROM: str | None = None
+    TWILIO_BASE_URL: str | None = None  # tests point the real client at a local stub
+    BASE_URL = "http://127.0.0.1:5000"
+    ACTIVITY_LOG_DAYS = 365
+    PRIVACY_NOTICE_URL = "/privacy-notice"
+    ICO_URL = "https://ico.org.uk/make-a-complaint/"
+    STORAGE_DIR = str(INSTANCE / "files")
+    RQ_QUEUES = ("default",)
+    SHOW_OUTBOX = True
+
+
+class DevelopmentConfig(Config):
+    ENV_NAME = "development"
+
+
+class ProductionConfig(Config):
+    ENV_NAME = "production"
+    SESSION_COOKIE_SECURE = True
+    REMEMBER_COOKIE_SECURE = True
+    SHOW_OUTBOX = False
+    PREFERRED_URL_SCHEME = "https"
+
+
+class TestConfig(Config):
+    ENV_NAME = "test"
+    TESTING = True
+    REQUIRE_STAFF_MFA = False
+    WTF_CSRF_ENABLED = False
+    SECRET_KEY = "test-secret-key"
+    ENCRYPTION_KEYS = "Z8yF1ovc9ZOl4yeyl7bb9bfbyeN4h_3DNo0iZyA9D5M="
+    SERVER_NAME = None
+
+
+CONFIGS = {"development": DevelopmentConfig, "production": ProductionConfig, "test": TestConfig}
+
+_ALIASES = {
+    "DATABASE_URL": "SQLALCHEMY_DATABASE_URI",
+    "REDIS_URL": "REDIS_URL",
+    "SENDGRID_API_KEY": "SENDGRID_API_KEY",
+    "TWILIO_ACCOUNT_SID": "TWILIO_ACCOUNT_SID",
+    "TWILIO_AUTH_TOKEN": "TWILIO_AUTH_TOKEN",
+    "TWILIO_FROM": "TWILIO_FROM",
+}
+
+
+def load(app, overrides: dict | None = None) -> None:
+    """Fill ``app.config``: class defaults, then the environment, then explicit overrides."""
+    env = (overrides or {}).get("ENV_NAME") or os.environ.get("HOMETIME_ENV", "development")
+    if env not in CONFIGS:
+        raise RuntimeError(f"HOMETIME_ENV must be one of {sorted(CONFIGS)}, not {env!r}")
+    app.config.from_object(CONFIGS[env])
+    for name, key in _ALIASES.items():
+        if os.environ.get(name) and env != "test":
+            app.config[key] = os.environ[name]
+    app.config.from_prefixed_env("HOMETIME")
+    if overrides:
+        app.config.update(overrides)
+    url = app.config["SQLALCHEMY_DATABASE_URI"]
+    if url.startswith("postgres://"):
+        url = "postgresql://" + url[len("postgres://"):]
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url[len("postgresql://"):]
+    app.config["SQLALCHEMY_DATABASE_URI"] = url
+    if app.config.get("SENDGRID_API_KEY") and "HOMETIME_MAIL_BACKEND" not in os.environ:
+        app.config["MAIL_BACKEND"] = "sendgrid"
+    if app.config.get("TWILIO_ACCOUNT_SID") and "HOMETIME_SMS_BACKEND" not in os.environ:
+        app.config["SMS_BACKEND"] = "twilio"
+    if env == "production":
+        for required in ("SECRET_KEY", "ENCRYPTION_KEYS", "REDIS_URL"):
+            if not app.config.get(required):
+                raise RuntimeError(f"HOMETIME_{required} must be set in production")
+        if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+            raise RuntimeError("Production needs PostgreSQL: set DATABASE_URL")
+    else:
+        app.config["SECRET_KEY"] = app.config.get("SECRET_KEY") or _instance_secret(
+            "secret_key", lambda: secrets.token_urlsafe(48))
+        app.config["ENCRYPTION_KEYS"] = app.config.get("ENCRYPTION_KEYS") or _instance_secret(
+            "encryption_key", _fernet_key)
+        if env == "development" and "HOMETIME_REQUIRE_STAFF_MFA" not in os.environ:
+            app.config["REQUIRE_STAFF_MFA"] = False  # the demo; production always defaults to on

@@ -1,0 +1,1 @@
+"""The write side: what routes and jobs call to change state."""

@@ -1,0 +1,90 @@
+"""Fixtures: one app on real PostgreSQL and Redis for the whole run; a clean database per test."""
+from __future__ import annotations
+
+import contextvars
+
+import pytest
+import sqlalchemy as sa
+from flask.testing import FlaskClient
+
+from tests import services
+
+
+
+@pytest.fixture(scope="session")
+def _servers(tmp_path_factory):
+    workdir = tmp_path_factory.mktemp("services")
+    db_url, pg = services.postgres_url(workdir)
+    redis_url, own_redis = services.redis_server(workdir)
+    yield {"db": db_url, "redis": redis_url, "workdir": workdir}
+    if own_redis:
+        services.stop_redis(redis_url)
+    if pg is not None:
+        pg.cleanup()
+
+
+@pytest.fixture(scope="session")
+def app(_servers, tmp_path_factory):
+    from flask_migrate import upgrade
+
+    from app import create_app
+
+    app = create_app({
+        "ENV_NAME": "test",
+        "SQLALCHEMY_DATABASE_URI": _servers["db"],
+        "REDIS_URL": _servers["redis"],
+        "STORAGE_DIR": str(tmp_path_factory.mktemp("files")),
+        "RATELIMIT_ENABLED": True,
+    })
+    with app.app_context():
+        upgrade()  # the migrations, from empty, on PostgreSQL
+    app.test_client_class = Client
+    return app
+
+
+class Client(FlaskClient):
+    """Runs each request in its own app context, as a real server does, so nothing (``g``, the
+    signed-in user, the database session) leaks from the test body into the request or back."""
+
+    def open(self, *args, **kwargs):
+        response = contextvars.Context().run(super().open, *args, **kwargs)
+        from flask import has_app_context
+
+        if has_app_context():
+            from app.extensions import db
+
+            db.session.expire_all()
+        return response
+
+
+@pytest.fixture(autouse=True)
+def _clean(request, _servers):
+    """Every test starts with empty tables and an empty Redis."""
+    yield
+    if "app" not in request.fixturenames:
+        return
+    app = request.getfixturevalue("app")
+    from app.extensions import db
+    from app.redis_conn import get_redis
+
+    with app.app_context():
+        db.session.remove()
+        tables = ", ".join(t.name for t in db.metadata.sorted_tables)
+        with db.engine.begin() as conn:
+            conn.execute(sa.text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+        get_redis(app).flushdb()
+
+
+@pytest.fixture()
+def ctx(app):
+    """An application context (and so a database session) for the test body."""
+    with app.app_context():
+        yield
+        from app.extensions import db
+
+        db.session.remove()
+
+
+@pytest.fixture()
+def client(app, ctx):
+    return app.test_client()

@@ -1,0 +1,26 @@
+"""Every route declares who may use it (P12)."""
+import pytest
+
+# Routes Flask itself adds; everything else must carry an app.authz rule.
+FRAMEWORK = {"static"}
+
+
+@pytest.mark.promise("P12")
+def test_every_route_declares_its_access_rule(app):
+    missing = []
+    for rule in app.url_map.iter_rules():
+        if rule.endpoint in FRAMEWORK:
+            continue
+        view = app.view_functions[rule.endpoint]
+        if not getattr(view, "_access", None):
+            missing.append(f"{rule.rule} ({rule.endpoint})")
+    assert missing == []
+
+
+def test_public_routes_are_an_explicit_short_list(app):
+    public = sorted(r.endpoint for r in app.url_map.iter_rules()
+                    if getattr(app.view_functions.get(r.endpoint), "_access", "") == "public")
+    # Anything new here must be something a stranger may see: review it.
+    allowed = {"site.index", "site.privacy_notice", "site.cookies", "site.health",
+               "assets.file", "auth.signin", "privacy.home"}
+    assert set(public) - allowed == set(), "new public routes: review and add them here"
