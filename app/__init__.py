@@ -49,6 +49,10 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(teachers_bp, url_prefix="/teach")
     app.register_blueprint(office_bp, url_prefix="/office")
     app.register_blueprint(privacy_bp, url_prefix="/privacy")
+    if app.config["ENV_NAME"] != "production":
+        from app.dev import bp as dev_bp
+
+        app.register_blueprint(dev_bp, url_prefix="/dev")
 
     from app import cli
 

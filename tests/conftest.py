@@ -88,3 +88,28 @@ def ctx(app):
 @pytest.fixture()
 def client(app, ctx):
     return app.test_client()
+
+
+@pytest.fixture()
+def run_jobs(app):
+    """Drain the queues with a real RQ worker (burst mode) against the suite's Redis.
+
+    The worker runs outside the test's app context, as a separate worker process would, so each
+    job gets its own app context and database session. Returns the number of jobs that failed.
+    """
+    from rq import SimpleWorker
+
+    from app.jobs import set_worker_app
+    from app.redis_conn import get_redis
+
+    set_worker_app(app)
+
+    def drain(queues=("default",)) -> int:
+        from rq.registry import FailedJobRegistry
+
+        conn = get_redis(app)
+        worker = SimpleWorker(list(queues), connection=conn)
+        contextvars.Context().run(worker.work, burst=True, with_scheduler=False)
+        return sum(FailedJobRegistry(q, connection=conn).count for q in queues)
+
+    return drain
