@@ -22,5 +22,6 @@ def test_public_routes_are_an_explicit_short_list(app):
                     if getattr(app.view_functions.get(r.endpoint), "_access", "") == "public")
     # Anything new here must be something a stranger may see: review it.
     allowed = {"site.index", "site.privacy_notice", "site.cookies", "site.health",
-               "assets.file", "auth.signin", "privacy.home"}
+               "assets.file", "auth.signin", "privacy.home", "parents.join",
+               "parents.join_with_code"}
     assert set(public) - allowed == set(), "new public routes: review and add them here"

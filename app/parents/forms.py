@@ -1,0 +1,64 @@
+"""Forms for parents and carers."""
+from __future__ import annotations
+
+import phonenumbers
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, PasswordField, RadioField, StringField
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import DataRequired, Length, Optional, ValidationError
+
+
+def uk_mobile(value: str) -> str | None:
+    """A UK mobile number in E.164 (+447…), or None when it is not one."""
+    try:
+        number = phonenumbers.parse(value, "GB")
+    except phonenumbers.NumberParseException:
+        return None
+    if (not phonenumbers.is_valid_number(number)
+            or phonenumbers.number_type(number) != phonenumbers.PhoneNumberType.MOBILE):
+        return None
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+class JoinCodeForm(FlaskForm):
+    code = StringField("Your code from the letter", validators=[
+        DataRequired("Please type the code from your letter."), Length(max=20)])
+
+
+class JoinForm(FlaskForm):
+    agree = BooleanField(
+        "I agree to Hometime holding my and my child's details as described in the privacy "
+        "notice", validators=[DataRequired(
+            "Please tick to agree. We can't create your account without it; the school will "
+            "keep sending you letters instead.")])
+    sms_reminders = BooleanField("Send me reminders by text message (optional)")
+    promo_photos = BooleanField(
+        "The school may use photos and comments I share to show what families do, when I "
+        "say so for each one (optional)")
+    news = BooleanField("Send me other news from the school and Hometime (optional)")
+    signin = RadioField("How would you like to sign in?", default="email_link", choices=[
+        SelectChoice("email_link", "Email me a sign-in link each time"),
+        SelectChoice("sms_code", "Text me a code each time"),
+        SelectChoice("password", "Use a password")])
+    mobile = StringField("Mobile number (optional unless you choose texts)",
+                         validators=[Optional(), Length(max=20)])
+    password = PasswordField("Password (at least 10 characters)",
+                             validators=[Optional(), Length(min=10, max=200)])
+
+    def validate_mobile(self, field):
+        if field.data:
+            normalised = uk_mobile(field.data)
+            if normalised is None:
+                raise ValidationError("Please enter a UK mobile number, like 07700 900123.")
+            field.data = normalised
+
+    def validate(self, extra_validators=None) -> bool:
+        ok = super().validate(extra_validators)
+        needs_mobile = self.signin.data == "sms_code" or self.sms_reminders.data
+        if needs_mobile and not self.mobile.data and not self.meta.existing_mobile:
+            self.mobile.errors.append("Please give a mobile number for text messages.")
+            ok = False
+        if self.signin.data == "password" and not self.password.data:
+            self.password.errors.append("Please choose a password, or another way to sign in.")
+            ok = False
+        return ok

@@ -1,0 +1,63 @@
+"""Joining from an invitation link or a printed letter's code (P01, P02, P03, P09)."""
+from __future__ import annotations
+
+from flask import flash, redirect, render_template, session, url_for
+from flask_login import login_user
+
+from app.authz import mark_fresh_signin, public
+from app.extensions import db, limiter
+from app.models import Organisation, User
+from app.parents import bp
+from app.parents.forms import JoinCodeForm, JoinForm
+from app.services import invitations
+from app.services.consent import current_notice
+from app.services.families import JoinChoices, accept_invitation
+
+GUESS_LIMIT = "10 per hour"
+
+
+def _problem(problem: invitations.InvitationProblem):
+    return render_template("parents/join_problem.html", problem=problem), problem.status
+
+
+@bp.route("/join", methods=["GET", "POST"])
+@public
+@limiter.limit(GUESS_LIMIT, methods=["POST"])
+def join_with_code():
+    form = JoinCodeForm()
+    if form.validate_on_submit():
+        try:
+            invitation = invitations.find_by_code(form.code.data)
+        except invitations.InvitationProblem as problem:
+            return _problem(problem)
+        return redirect(url_for("parents.join", token=invitations.token_for(invitation.id)), 303)
+    return render_template("parents/join_code.html", form=form), 422 if form.errors else 200
+
+
+@bp.route("/join/<token>", methods=["GET", "POST"])
+@public
+@limiter.limit(GUESS_LIMIT, methods=["POST"])
+@limiter.limit("60 per hour")
+def join(token: str):
+    try:
+        invitation = invitations.find_by_token(token)
+    except invitations.InvitationProblem as problem:
+        return _problem(problem)
+    user = db.session.get(User, invitation.user_id)
+    organisation = db.session.get(Organisation, invitation.organisation_id)
+    form = JoinForm(meta={"existing_mobile": user.mobile})
+    if form.validate_on_submit():
+        choices = JoinChoices(agreed=form.agree.data, sms_reminders=form.sms_reminders.data,
+                              promo_photos=form.promo_photos.data, news=form.news.data,
+                              mobile=form.mobile.data or None,
+                              password=form.password.data if form.signin.data == "password" else None)
+        user = accept_invitation(invitation, choices)
+        session.clear()
+        login_user(user, remember=True)
+        mark_fresh_signin()
+        flash(f"Welcome to Hometime, {user.name}.", "success")
+        return redirect(url_for("parents.home"), 303)
+    return render_template(
+        "parents/join.html", form=form, token=token, organisation=organisation, user=user,
+        children=invitations.children_for(invitation),
+        notice=current_notice(organisation.id)), 422 if form.errors else 200
