@@ -54,6 +54,10 @@ def create_app(config: dict | None = None) -> Flask:
 
         app.register_blueprint(dev_bp, url_prefix="/dev")
 
+    from app.services.invitations import open_invitation_url
+
+    app.jinja_env.globals["invitation_url"] = open_invitation_url
+
     from app import cli
 
     cli.init_app(app)

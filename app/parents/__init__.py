@@ -3,4 +3,4 @@ from flask import Blueprint
 
 bp = Blueprint("parents", __name__)
 
-from app.parents import join, routes  # noqa: E402,F401
+from app.parents import account, join, routes  # noqa: E402,F401

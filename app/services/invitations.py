@@ -149,3 +149,47 @@ def not_joined(organisation_id: int):
     return (sa.select(User).where(User.kind == UserKind.PARENT, User.status == UserStatus.INVITED,
                                   sa.exists(live_link))
             .order_by(User.name, User.id))
+
+
+def open_invitation_url(user_id: int, organisation_id: int) -> str | None:
+    """The link of a carer's newest usable invitation to a school (for message templates)."""
+    invitation = db.session.scalar(
+        sa.select(Invitation).where(Invitation.user_id == user_id,
+                                    Invitation.organisation_id == organisation_id,
+                                    Invitation.status.in_(OPEN), Invitation.expires_at > utcnow())
+        .order_by(Invitation.id.desc()).limit(1))
+    return join_url(invitation.id) if invitation else None
+
+
+def invite(organisation_id: int, user: User, *, channels: str = "email",
+           created_by_id: int | None = None, event_key: str | None = None) -> Invitation:
+    """Create an invitation and queue its message (sent after the caller commits)."""
+    from app.services.notifications import notify
+
+    invitation = create(organisation_id, user, channels=channels, created_by_id=created_by_id)
+    invitation.status = InvitationStatus.SENT
+    invitation.sent_at = utcnow()
+    notify("invitation", event_key=event_key or f"invitation:{invitation.id}", user_ids=[user.id],
+           organisation_id=organisation_id, context={"channels": channels})
+    return invitation
+
+
+def create_many(organisation_id: int, user_ids: list[int], *, channels: str,
+                created_by_id: int | None) -> list[int]:
+    """Invitations for many carers at once (set-based), revoking their older open ones."""
+    if not user_ids:
+        return []
+    now = utcnow()
+    db.session.execute(
+        sa.update(Invitation)
+        .where(Invitation.user_id.in_(user_ids), Invitation.organisation_id == organisation_id,
+               Invitation.status.in_(OPEN))
+        .values(status=InvitationStatus.REVOKED, revoked_at=now))
+    rows = [{"organisation_id": organisation_id, "user_id": uid, "channels": channels,
+             "created_by_id": created_by_id, "token_hash": f"pending:{organisation_id}:{uid}:{now.timestamp()}",
+             "status": InvitationStatus.SENT, "sent_at": now, "created_at": now,
+             "expires_at": now + timedelta(days=VALID_DAYS)} for uid in user_ids]
+    ids = list(db.session.scalars(sa.insert(Invitation).returning(Invitation.id), rows))
+    db.session.execute(sa.update(Invitation), [
+        {"id": i, "token_hash": _hash(token_for(i)), "code_hash": _hash(code_for(i))} for i in ids])
+    return ids

@@ -1,0 +1,152 @@
+"""The office's families pages: who has joined, invitations, letters, and removing a child."""
+from __future__ import annotations
+
+import segno
+import sqlalchemy as sa
+from flask import abort, flash, render_template, request, url_for
+from flask_login import current_user
+from markupsafe import Markup
+
+from app.authz import current_organisation, staff_required
+from app.extensions import db
+from app.htmx import redirect_after_post, render
+from app.jobs import invitations as invite_jobs
+from app.models import Guardianship, Invitation, Pupil, SchoolClass, User, UserStatus, utcnow
+from app.office import bp
+from app.services import families, invitations
+
+OFFICE = ("office", "dpo")
+
+
+def _carer_or_404(organisation_id: int, user_id: int) -> User:
+    """A carer linked to a pupil of this school, or 404 (never another school's family)."""
+    found = db.session.scalar(
+        sa.select(User).join(Guardianship, Guardianship.parent_id == User.id)
+        .join(Pupil, Pupil.id == Guardianship.pupil_id)
+        .where(User.id == user_id, Pupil.organisation_id == organisation_id).limit(1))
+    if found is None:
+        abort(404)
+    return found
+
+
+def join_rates(organisation_id: int):
+    """Per class: pupils, and pupils with at least one carer who has joined."""
+    joined = (sa.select(Guardianship.pupil_id).join(User, User.id == Guardianship.parent_id)
+              .where(User.status == UserStatus.ACTIVE, Guardianship.removed_at.is_(None)))
+    return db.session.execute(
+        sa.select(SchoolClass.name, sa.func.count(Pupil.id),
+                  sa.func.count(Pupil.id).filter(Pupil.id.in_(joined)))
+        .join(Pupil, (Pupil.class_id == SchoolClass.id) & Pupil.removed_at.is_(None))
+        .where(SchoolClass.organisation_id == organisation_id)
+        .group_by(SchoolClass.id, SchoolClass.name).order_by(SchoolClass.name)).all()
+
+
+@bp.get("/families")
+@staff_required(*OFFICE)
+def families_page():
+    org = current_organisation()
+    waiting = db.session.scalars(invitations.not_joined(org.id)).all()
+    latest = {}
+    if waiting:
+        for inv in db.session.scalars(
+                sa.select(Invitation).where(Invitation.organisation_id == org.id,
+                                            Invitation.user_id.in_([u.id for u in waiting]))
+                .order_by(Invitation.id)):
+            latest[inv.user_id] = inv
+    return render("office/families.html", block="progress" if request.args.get("poll") else None,
+                  organisation=org, waiting=waiting, latest=latest, rates=join_rates(org.id),
+                  progress=invite_jobs.progress(org.id), now=utcnow())
+
+
+@bp.post("/families/<int:user_id>/invite")
+@staff_required(*OFFICE)
+def invite_one(user_id: int):
+    org = current_organisation()
+    carer = _carer_or_404(org.id, user_id)
+    channels = request.form.get("channels", "email")
+    if channels not in ("email", "sms", "email,sms"):
+        abort(400)
+    invitations.invite(org.id, carer, channels=channels, created_by_id=current_user.id)
+    db.session.commit()
+    flash(f"Invitation sent to {carer.name}.", "success")
+    return redirect_after_post(url_for("office.families_page"))
+
+
+@bp.post("/invitations/<int:invitation_id>/revoke")
+@staff_required(*OFFICE)
+def revoke_invitation(invitation_id: int):
+    org = current_organisation()
+    inv = db.session.scalar(sa.select(Invitation).where(Invitation.id == invitation_id,
+                                                        Invitation.organisation_id == org.id))
+    if inv is None:
+        abort(404)
+    invitations.revoke(inv)
+    db.session.commit()
+    flash("Invitation cancelled. Its link and code no longer work.", "success")
+    return redirect_after_post(url_for("office.families_page"))
+
+
+@bp.post("/families/invite-all")
+@staff_required(*OFFICE)
+def invite_all():
+    org = current_organisation()
+    invite_jobs.start(org.id, current_user.id, "email")
+    flash("Inviting every family not yet joined. This page shows the progress.", "info")
+    return redirect_after_post(url_for("office.families_page"))
+
+
+@bp.post("/families/letters")
+@staff_required(*OFFICE)
+def letters():
+    """Printable letters (one page per family) with a code and a QR code for each carer chosen,
+    or for every carer not yet joined who has no email address."""
+    org = current_organisation()
+    chosen = request.form.getlist("user_id", type=int)
+    query = invitations.not_joined(org.id)
+    query = query.where(User.id.in_(chosen)) if chosen else query.where(User.email.is_(None))
+    carers = db.session.scalars(query).all()
+    ids = invitations.create_many(org.id, [c.id for c in carers], channels="letter",
+                                  created_by_id=current_user.id)
+    db.session.commit()
+    pages = []
+    for carer, inv_id in zip(carers, ids):
+        url = invitations.join_url(inv_id)
+        pages.append({"carer": carer, "code": invitations.code_for(inv_id), "url": url,
+                      "qr": Markup(segno.make(url, error="m").svg_inline(scale=4)),
+                      "children": invitations.children_for(db.session.get(Invitation, inv_id))})
+    return render_template("office/letters.html", organisation=org, pages=pages,
+                           join_code_url=url_for("parents.join_with_code", _external=True))
+
+
+@bp.post("/pupils/<int:pupil_id>/remove")
+@staff_required(*OFFICE)
+def remove_pupil(pupil_id: int):
+    org = current_organisation()
+    pupil = db.session.scalar(sa.select(Pupil).where(Pupil.id == pupil_id,
+                                                     Pupil.organisation_id == org.id))
+    if pupil is None:
+        abort(404)
+    families.remove_child(pupil, current_user)
+    return render_template("office/pupil_removed.html", pupil=pupil)
+
+
+@bp.post("/pupils/<int:pupil_id>/tell-parents")
+@staff_required(*OFFICE)
+def tell_parents(pupil_id: int):
+    org = current_organisation()
+    pupil = db.session.scalar(sa.select(Pupil).where(Pupil.id == pupil_id,
+                                                     Pupil.organisation_id == org.id,
+                                                     Pupil.removed_at.is_not(None)))
+    if pupil is None:
+        abort(404)
+    from app.services.notifications import notify
+
+    parent_ids = db.session.scalars(sa.select(Guardianship.parent_id).where(
+        Guardianship.pupil_id == pupil.id, Guardianship.removed_at.is_(None))).all()
+    notify("child_removed", event_key=f"pupil:{pupil.id}:removed", user_ids=parent_ids,
+           organisation_id=org.id, pupil_id=pupil.id, context={"pupil_id": pupil.id})
+    db.session.commit()
+    flash("The parents have been told.", "success")
+    return redirect_after_post(url_for("office.families_page"))
+
+
