@@ -1,4 +1,10 @@
-"""Static files under content-hashed names with a year-long cache: ``{{ asset('app.css') }}``."""
+"""Static files under content-hashed names with a year-long cache: ``{{ asset('app.css') }}``.
+
+A file's name carries the first 10 hex digits of the SHA-256 of its content, so a changed file
+gets a new URL and browsers may keep every version for a year without asking again.  Any other
+name answers 404.  Compression (gzip/brotli) is left to the web server or proxy in production;
+``make bench`` reports each asset's gzip size against its budget.
+"""
 from __future__ import annotations
 
 import hashlib
@@ -21,20 +27,43 @@ def _manifest(static: Path) -> dict[str, str]:
     return names
 
 
-def init_app(app) -> None:
+def _stamp(static: Path) -> tuple:
+    return tuple((p.as_posix(), p.stat().st_mtime_ns) for p in sorted(static.rglob("*"))
+                 if p.is_file())
+
+
+def _load(app) -> dict:
     static = Path(app.static_folder)
     manifest = _manifest(static)
-    app.extensions["assets"] = {"names": manifest, "files": {v: k for k, v in manifest.items()}}
+    app.extensions["assets"] = {"names": manifest, "files": {v: k for k, v in manifest.items()},
+                                "stamp": _stamp(static)}
+    return app.extensions["assets"]
+
+
+def _assets(app) -> dict:
+    """The manifest; in development it follows edits to static/ without a restart."""
+    found = app.extensions["assets"]
+    if app.config["ENV_NAME"] == "development" and found["stamp"] != _stamp(
+            Path(app.static_folder)):
+        found = _load(app)
+    return found
+
+
+def init_app(app) -> None:
+    """Hash every file under static/ once at start-up and register the ``asset()`` helper."""
+    _load(app)
     app.register_blueprint(bp)
 
     @app.template_global()
     def asset(name: str) -> str:
-        return url_for("assets.file", hashed=app.extensions["assets"]["names"][name])
+        """The URL of static/``name`` under its content-hashed name."""
+        return url_for("assets.file", hashed=_assets(app)["names"][name])
 
 
 @bp.get("/a/<path:hashed>")
 def file(hashed: str):
-    real = current_app.extensions["assets"]["files"].get(hashed)
+    """Serve a static file by its hashed name, cached publicly for a year."""
+    real = _assets(current_app)["files"].get(hashed)
     if real is None:
         abort(404)
     response = send_from_directory(current_app.static_folder, real, max_age=YEAR)

@@ -1,11 +1,16 @@
-"""Security headers on every response, HTTPS in production, and no caching of personal pages."""
+"""Security headers on every response, HTTPS in production, and no caching of personal pages.
+
+Compression (gzip/brotli) is the job of the web server or proxy in front of gunicorn in
+production, not of the app; ``make bench`` reports the gzip size of pages and assets.
+"""
 from __future__ import annotations
 
-from flask import request
+from flask import abort, redirect, request
 from flask_login import current_user
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-# Video embeds only from the providers' privacy-enhanced domains, and only after a tap (P05/P06).
+# No 'unsafe-inline', no 'unsafe-eval', no other origins for scripts or styles.  Video embeds only
+# from the providers' privacy-enhanced domains, and only after a tap (P05/P06).
 CSP = "; ".join([
     "default-src 'self'",
     "script-src 'self'",
@@ -13,24 +18,43 @@ CSP = "; ".join([
     "img-src 'self' data: blob:",
     "font-src 'self'",
     "connect-src 'self'",
+    "media-src 'self' blob:",
     "frame-src https://www.youtube-nocookie.com https://player.vimeo.com",
     "frame-ancestors 'none'",
     "form-action 'self'",
     "base-uri 'none'",
     "object-src 'none'",
 ])
+PERMISSIONS_POLICY = ", ".join(f"{feature}=()" for feature in (
+    "accelerometer", "browsing-topics", "camera", "geolocation", "gyroscope", "magnetometer",
+    "microphone", "payment", "usb"))
+HSTS = "max-age=63072000; includeSubDomains"
+
+# Load balancers probe over plain HTTP without X-Forwarded-Proto; the probe carries no data.
+_HTTP_ALLOWED = {"/healthz"}
 
 
 def init_app(app) -> None:
+    """Register the headers, the body-size check and (in production) the HTTPS redirect."""
     production = app.config["ENV_NAME"] == "production"
     if production:
+        # Trust one proxy (the TLS terminator) for the client address, scheme and host.
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1)
 
         @app.before_request
         def _https_only():
-            if not request.is_secure:
-                from flask import redirect
+            if not request.is_secure and request.path not in _HTTP_ALLOWED:
+                # 308 keeps the method and body, so a form posted over http is not lost silently.
                 return redirect(request.url.replace("http://", "https://", 1), 308)
+            return None
+
+    @app.before_request
+    def _refuse_oversized_body():
+        # Werkzeug refuses an oversized body only when a view reads the form; refuse it up front,
+        # by its declared length, so every route answers 413 and nothing is read or half-saved.
+        limit = request.max_content_length
+        if limit is not None and (request.content_length or 0) > limit:
+            abort(413)
 
     @app.after_request
     def _headers(response):
@@ -39,11 +63,16 @@ def init_app(app) -> None:
         h["X-Content-Type-Options"] = "nosniff"
         h["Referrer-Policy"] = "same-origin"
         h["X-Frame-Options"] = "DENY"
-        h["Permissions-Policy"] = "camera=(), microphone=(), geolocation=(), payment=(), usb=()"
+        h["Permissions-Policy"] = PERMISSIONS_POLICY
         h["Cross-Origin-Opener-Policy"] = "same-origin"
+        h["Cross-Origin-Resource-Policy"] = "same-origin"
         if production:
-            h["Strict-Transport-Security"] = "max-age=63072000; includeSubDomains"
-        if (current_user and current_user.is_authenticated and "Cache-Control" not in h
-                and response.mimetype == "text/html"):
-            h["Cache-Control"] = "private, no-store"
+            h["Strict-Transport-Security"] = HSTS
+        if response.mimetype == "text/html" and "Cache-Control" not in h:
+            if current_user and current_user.is_authenticated:
+                # Children's data: never in a shared cache, nor on the phone's disk.
+                h["Cache-Control"] = "private, no-store"
+            else:
+                # Pages carry a CSRF token bound to the visitor's session: never shared.
+                h["Cache-Control"] = "private, no-cache"
         return response

@@ -2,12 +2,12 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
-from flask import Blueprint, redirect, render_template, url_for
+from flask import Blueprint, g, has_request_context, redirect, render_template, url_for
 from flask_login import current_user
 
 from app.authz import public
 from app.extensions import db
-from app.models import Organisation, PrivacyNotice
+from app.models import Organisation, OrgKind, PrivacyNotice, Pupil
 
 bp = Blueprint("site", __name__)
 
@@ -21,36 +21,66 @@ COOKIES = [
 
 
 def init_app(app) -> None:
+    """Register the site pages, the htmx conventions and what every page template needs."""
+    from app import htmx
+
     app.register_blueprint(bp)
+    htmx.init_app(app)
 
     @app.context_processor
-    def _privacy_contact():
-        return {"privacy_contact": privacy_contact(), "staff_is_office": _staff_is_office()}
+    def _layout():
+        # Functions, not values: only the layout calls them, so fragments, e-mails and jobs
+        # rendering templates pay nothing.
+        return {"privacy_contacts": privacy_contacts, "staff_is_office": _staff_is_office}
 
 
-def privacy_contact() -> dict | None:
-    """The data protection contact for the person looking (P11): their school's, else the first."""
+def looker_organisations() -> list[Organisation]:
+    """The schools whose data the person looking is about (cached for the request).
+
+    Staff: their school.  A parent: the school of each linked child (two schools, two).  Anyone
+    else: the school, when this Hometime serves exactly one school; otherwise none.
+    """
+    if not has_request_context():
+        return []
+    cached = g.get("_looker_orgs")
+    if cached is not None:
+        return cached
     from app.authz import current_organisation, linked_pupils
 
-    org = None
+    orgs: list[Organisation] = []
     if current_user.is_authenticated:
         if current_user.is_staff:
             org = current_organisation()
+            orgs = [org] if org else []
         else:
-            pupil = db.session.scalar(linked_pupils(current_user).limit(1))
-            org = pupil.organisation if pupil else None
-    if org is None:
-        org = db.session.scalar(sa.select(Organisation).order_by(Organisation.id).limit(1))
-    if org is None:
-        return None
-    return {"name": org.dpo_name or f"the data protection officer of {org.name}",
-            "email": org.dpo_email}
+            org_ids = linked_pupils(current_user).order_by(None).with_only_columns(
+                Pupil.organisation_id)
+            orgs = list(db.session.scalars(sa.select(Organisation).where(
+                Organisation.id.in_(org_ids)).order_by(Organisation.name, Organisation.id)))
+    if not orgs:
+        schools = db.session.scalars(sa.select(Organisation).where(
+            Organisation.kind == OrgKind.SCHOOL).order_by(Organisation.id).limit(2)).all()
+        orgs = list(schools) if len(schools) == 1 else []
+    g._looker_orgs = orgs
+    return orgs
+
+
+def privacy_contacts() -> list[dict]:
+    """Whom to ask about your data (P11): the data protection officer of each school in
+    :func:`looker_organisations`; none for a stranger to a many-school Hometime (the footer then
+    says to ask their school).  Each contact: school, name, email, notice_url."""
+    contacts = []
+    for org in looker_organisations():
+        url = org.privacy_notice_url or ""
+        contacts.append({"school": org.name, "name": org.dpo_name, "email": org.dpo_email,
+                         "notice_url": url if url.startswith(("https://", "http://")) else None})
+    return contacts
 
 
 def _staff_is_office() -> bool:
     from app.authz import staff_roles
 
-    return bool(current_user.is_authenticated and current_user.is_staff
+    return bool(has_request_context() and current_user.is_authenticated and current_user.is_staff
                 and {"office", "dpo"} & staff_roles(current_user))
 
 
@@ -67,10 +97,19 @@ def index():
 @bp.get("/privacy-notice")
 @public
 def privacy_notice():
-    notice = db.session.scalar(
-        sa.select(PrivacyNotice).where(PrivacyNotice.published_at.is_not(None))
-        .order_by(PrivacyNotice.published_at.desc()).limit(1))
-    return render_template("privacy_notice.html", notice=notice)
+    """Hometime's own notice and the notice of each school the visitor belongs to (latest
+    published version of each)."""
+    orgs = looker_organisations()
+    notices = []
+    for org in [None, *orgs]:
+        owner = (PrivacyNotice.organisation_id.is_(None) if org is None
+                 else PrivacyNotice.organisation_id == org.id)
+        notice = db.session.scalar(
+            sa.select(PrivacyNotice).where(owner, PrivacyNotice.published_at.is_not(None))
+            .order_by(PrivacyNotice.published_at.desc(), PrivacyNotice.id.desc()).limit(1))
+        if notice is not None:
+            notices.append((org, notice))
+    return render_template("privacy_notice.html", notices=notices)
 
 
 @bp.get("/cookies")

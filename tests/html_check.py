@@ -1,0 +1,113 @@
+"""Reading pages the way a browser (and a screen reader) would, with the standard html.parser."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from html.parser import HTMLParser
+
+VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source",
+        "track", "wbr"}
+
+
+@dataclass
+class Element:
+    tag: str
+    attrs: dict
+    parent: "Element | None"
+    children: list = field(default_factory=list)
+    text: str = ""
+
+    def ancestors(self):
+        node = self.parent
+        while node is not None:
+            yield node
+            node = node.parent
+
+    def all_text(self) -> str:
+        return self.text + "".join(child.all_text() for child in self.children)
+
+
+class Page(HTMLParser):
+    """A parsed page: every element (with its attributes and text) and CSP-relevant findings."""
+
+    def __init__(self, html: str):
+        super().__init__(convert_charrefs=True)
+        self.root = Element("#document", {}, None)
+        self.current = self.root
+        self.elements: list[Element] = []
+        self.inline_scripts: list[str] = []
+        self.style_attributes: list[str] = []
+        self.handler_attributes: list[str] = []
+        self.style_elements = 0
+        self.feed(html)
+        self.close()
+
+    def handle_starttag(self, tag, attrs):
+        attributes = {name: (value or "") for name, value in attrs}
+        element = Element(tag, attributes, self.current)
+        self.current.children.append(element)
+        self.elements.append(element)
+        for name in attributes:
+            if name == "style":
+                self.style_attributes.append(f"<{tag} style={attributes[name]!r}>")
+            if name.startswith("on") or name.startswith("hx-on") or name.startswith("data-hx-on"):
+                self.handler_attributes.append(f"<{tag} {name}=...>")
+        if tag == "style":
+            self.style_elements += 1
+        if tag not in VOID:
+            self.current = element
+
+    def handle_startendtag(self, tag, attrs):
+        self.handle_starttag(tag, attrs)
+        if tag not in VOID:
+            self.current = self.current.parent
+
+    def handle_endtag(self, tag):
+        node = self.current
+        while node is not None and node.tag != tag:
+            node = node.parent
+        if node is not None and node.parent is not None:
+            self.current = node.parent
+
+    def handle_data(self, data):
+        self.current.text += data
+        if self.current.tag == "script" and data.strip():
+            self.inline_scripts.append(data.strip()[:80])
+
+    # --- queries --------------------------------------------------------------------------------
+
+    def find_all(self, tag: str | None = None, **attrs) -> list[Element]:
+        return [e for e in self.elements if (tag is None or e.tag == tag)
+                and all(e.attrs.get(k.replace("_", "-")) == v for k, v in attrs.items())]
+
+    def find(self, tag: str | None = None, **attrs) -> Element | None:
+        found = self.find_all(tag, **attrs)
+        return found[0] if found else None
+
+    def by_id(self, element_id: str) -> Element | None:
+        return next((e for e in self.elements if e.attrs.get("id") == element_id), None)
+
+    def csp_violations(self) -> list[str]:
+        """Inline scripts, <script> without src, style attributes and elements, on* handlers."""
+        problems = [f"inline script: {s}" for s in self.inline_scripts]
+        problems += ["script without src"
+                     for e in self.find_all("script") if not e.attrs.get("src")]
+        problems += self.style_attributes + self.handler_attributes
+        problems += ["<style> element"] * self.style_elements
+        return problems
+
+    def unlabelled_fields(self) -> list[str]:
+        """Form fields a screen reader could not name."""
+        labelled = {e.attrs.get("for") for e in self.find_all("label")}
+        missing = []
+        for e in self.elements:
+            if e.tag not in ("input", "select", "textarea"):
+                continue
+            if e.tag == "input" and e.attrs.get("type") in ("hidden", "submit", "button", "reset",
+                                                             "image"):
+                continue
+            if (e.attrs.get("id") in labelled or e.attrs.get("aria-label")
+                    or e.attrs.get("aria-labelledby")
+                    or any(a.tag == "label" for a in e.ancestors())):
+                continue
+            missing.append(f"<{e.tag} name={e.attrs.get('name')!r}>")
+        return missing
