@@ -82,6 +82,7 @@ def staff_required(*roles: str):
                 return login.unauthorized()
             if current_user.kind is not UserKind.STAFF or not (staff_roles(current_user) & wanted):
                 abort(403)
+            g.hometime_org_id = _organisation_for_roles(current_user, wanted)
             if (current_app.config["REQUIRE_STAFF_MFA"] and not current_user.mfa_enabled_at
                     and request.endpoint not in ("auth.mfa_enrol",)):
                 return redirect(url_for("auth.mfa_enrol"))
@@ -133,12 +134,33 @@ def staff_organisation_ids(user: User) -> list[int]:
     return sorted(org_ids)
 
 
+def _organisation_for_roles(user: User, roles: set[str]) -> int | None:
+    """The first school where ``user`` holds one of ``roles`` (a trust DPO: the trust's first)."""
+    rows = db.session.execute(
+        sa.select(StaffMembership.organisation_id, StaffMembership.trust_id)
+        .where(StaffMembership.user_id == user.id,
+               StaffMembership.role.in_([Role(r) for r in roles]))
+        .order_by(StaffMembership.organisation_id)).all()
+    for org_id, trust_id in rows:
+        if org_id:
+            return org_id
+        first = db.session.scalar(sa.select(Organisation.id).where(Organisation.trust_id == trust_id)
+                                  .order_by(Organisation.id).limit(1))
+        if first:
+            return first
+    return None
+
+
 def current_organisation() -> Organisation | None:
-    """The school a member of staff is working in (their first)."""
+    """The school a member of staff is working in: the one where they hold the role the page
+    asked for (so a teacher at one school who is office at another acts as office only there)."""
     if not current_user.is_authenticated or not current_user.is_staff:
         return None
-    ids = staff_organisation_ids(current_user)
-    return db.session.get(Organisation, ids[0]) if ids else None
+    org_id = g.get("hometime_org_id")
+    if org_id is None:
+        ids = staff_organisation_ids(current_user)
+        org_id = ids[0] if ids else None
+    return db.session.get(Organisation, org_id) if org_id else None
 
 
 def is_office(user: User, organisation_id: int) -> bool:

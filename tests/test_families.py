@@ -101,3 +101,18 @@ def test_a_parent_can_remove_their_own_link_to_a_child(client, school):
     assert client.post(f"/family/children/{school['kid'].id}/unlink").status_code == 303
     assert client.get(f"/family/children/{school['kid'].id}").status_code == 404
     assert "Kit" not in client.get("/family/").get_data(as_text=True)
+
+
+@pytest.mark.promise("P12")
+def test_teacher_at_one_school_who_is_office_at_another_acts_as_office_only_there(client, school):
+    other = f.school(name="Other Primary")
+    f.school_class(other)
+    both = f.staff(school["org"], Role.TEACHER, classes=[school["cls"]])
+    from app.models import StaffMembership
+    db.session.add(StaffMembership(user_id=both.id, organisation_id=other.id, role=Role.OFFICE))
+    db.session.commit()
+    f.login(client, both)
+    page = client.get("/office/families").get_data(as_text=True)
+    assert "Families at Other Primary" in page
+    assert "Em Email" not in page and "Pat Paper" not in page  # Elm's families stay hidden
+    assert client.post(f"/office/pupils/{school['kid'].id}/remove").status_code == 404

@@ -21,7 +21,17 @@ def test_public_routes_are_an_explicit_short_list(app):
     public = sorted(r.endpoint for r in app.url_map.iter_rules()
                     if getattr(app.view_functions.get(r.endpoint), "_access", "") == "public")
     # Anything new here must be something a stranger may see: review it.
-    allowed = {"site.index", "site.privacy_notice", "site.cookies", "site.health",
-               "assets.file", "auth.signin", "privacy.home", "parents.join",
-               "parents.join_with_code"}
+    allowed = {
+        # the site, its assets and the privacy pages anyone may read
+        "site.index", "site.privacy_notice", "site.cookies", "site.health", "assets.file",
+        "cookies.choice", "privacy.home",
+        # signing in: a stranger must reach these to become signed in
+        "auth.signin", "auth.link_request", "auth.link_use", "auth.code_request",
+        "auth.code_check", "auth.mfa_verify", "auth.reset_request", "auth.reset_use",
+        # joining from an invitation (the token or letter code is the credential)
+        "parents.join", "parents.join_with_code", "office.staff_join",
+        # rights for people without an account, and one-click unsubscribe (the token decides)
+        "privacy.ask", "privacy.confirm_request", "privacy.confirm_request_post",
+        "privacy.unsubscribe",
+    }
     assert set(public) - allowed == set(), "new public routes: review and add them here"

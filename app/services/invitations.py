@@ -55,8 +55,10 @@ def normalise_code(code: str) -> str:
     return f"{clean[:4]}-{clean[4:]}"
 
 
-def join_url(invitation_id: int) -> str:
-    return f"{current_app.config['BASE_URL'].rstrip('/')}/family/join/{token_for(invitation_id)}"
+def join_url(invitation_id: int, *, staff: bool = False) -> str:
+    """The absolute link that accepts an invitation (a family's, or a member of staff's)."""
+    path = "office/staff/join" if staff else "family/join"
+    return f"{current_app.config['BASE_URL'].rstrip('/')}/{path}/{token_for(invitation_id)}"
 
 
 def create(organisation_id: int, user: User, *, channels: str = "email",
@@ -158,19 +160,20 @@ def open_invitation_url(user_id: int, organisation_id: int) -> str | None:
                                     Invitation.organisation_id == organisation_id,
                                     Invitation.status.in_(OPEN), Invitation.expires_at > utcnow())
         .order_by(Invitation.id.desc()).limit(1))
-    return join_url(invitation.id) if invitation else None
+    return join_url(invitation.id, staff=invitation.role is not None) if invitation else None
 
 
 def invite(organisation_id: int, user: User, *, channels: str = "email",
-           created_by_id: int | None = None, event_key: str | None = None) -> Invitation:
+           created_by_id: int | None = None, role: str | None = None) -> Invitation:
     """Create an invitation and queue its message (sent after the caller commits)."""
     from app.services.notifications import notify
 
-    invitation = create(organisation_id, user, channels=channels, created_by_id=created_by_id)
+    invitation = create(organisation_id, user, channels=channels, created_by_id=created_by_id,
+                        role=role)
     invitation.status = InvitationStatus.SENT
     invitation.sent_at = utcnow()
-    notify("invitation", event_key=event_key or f"invitation:{invitation.id}", user_ids=[user.id],
-           organisation_id=organisation_id, context={"channels": channels})
+    notify("staff_invitation" if role else "invitation", event_key=f"invitation:{invitation.id}",
+           user_ids=[user.id], organisation_id=organisation_id, context={"channels": channels})
     return invitation
 
 
@@ -190,6 +193,11 @@ def create_many(organisation_id: int, user_ids: list[int], *, channels: str,
              "status": InvitationStatus.SENT, "sent_at": now, "created_at": now,
              "expires_at": now + timedelta(days=VALID_DAYS)} for uid in user_ids]
     ids = list(db.session.scalars(sa.insert(Invitation).returning(Invitation.id), rows))
-    db.session.execute(sa.update(Invitation), [
-        {"id": i, "token_hash": _hash(token_for(i)), "code_hash": _hash(code_for(i))} for i in ids])
+    # One UPDATE ... FROM (VALUES ...) for the chunk, not a statement per row.
+    hashes = sa.values(sa.column("id", sa.Integer), sa.column("token", sa.String),
+                       sa.column("code", sa.String), name="hashes").data(
+        [(i, _hash(token_for(i)), _hash(code_for(i))) for i in ids])
+    db.session.execute(sa.update(Invitation).where(Invitation.id == hashes.c.id)
+                       .values(token_hash=hashes.c.token, code_hash=hashes.c.code),
+                       execution_options={"synchronize_session": False})
     return ids
