@@ -200,3 +200,23 @@ def finish() -> None:
     handle = session.pop("mfa_pending", None)
     if isinstance(handle, str):
         get_redis().delete(_key(handle))
+
+
+def rotate_secrets() -> int:
+    """Re-encrypt every stored TOTP secret under the newest key (run by ``storage rotate-keys``,
+    so an old key can be dropped without breaking anyone's two-step sign-in)."""
+    import sqlalchemy as sa
+
+    from app.extensions import db
+    from app.models import User
+
+    rows = db.session.execute(sa.select(User.id, User.totp_secret)
+                              .where(User.totp_secret.is_not(None))).all()
+    for user_id, secret in rows:
+        db.session.execute(sa.update(User).where(User.id == user_id).values(
+            totp_secret=storage.rotate_token(secret.encode()).decode()))
+    db.session.commit()
+    return len(rows)
+
+
+storage.register_rotation("two-step sign-in secrets", rotate_secrets)
