@@ -2,6 +2,9 @@
 from __future__ import annotations
 
 import contextvars
+import shutil
+import tempfile
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -12,8 +15,10 @@ from tests import services
 
 
 @pytest.fixture(scope="session")
-def _servers(tmp_path_factory):
-    workdir = tmp_path_factory.mktemp("services")
+def _servers():
+    # A private folder, not pytest's tmp_path: pytest prunes old base folders, and a concurrent
+    # run on the same machine would delete this run's database from under it.
+    workdir = Path(tempfile.mkdtemp(prefix="hometime-test-"))
     db_url, pg = services.postgres_url(workdir)
     redis_url, own_redis = services.redis_server(workdir)
     yield {"db": db_url, "redis": redis_url, "workdir": workdir}
@@ -21,10 +26,11 @@ def _servers(tmp_path_factory):
         services.stop_redis(redis_url)
     if pg is not None:
         pg.cleanup()
+    shutil.rmtree(workdir, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")
-def app(_servers, tmp_path_factory):
+def app(_servers):
     from flask_migrate import upgrade
 
     from app import create_app
@@ -33,7 +39,7 @@ def app(_servers, tmp_path_factory):
         "ENV_NAME": "test",
         "SQLALCHEMY_DATABASE_URI": _servers["db"],
         "REDIS_URL": _servers["redis"],
-        "STORAGE_DIR": str(tmp_path_factory.mktemp("files")),
+        "STORAGE_DIR": str(_servers["workdir"] / "files"),
         "RATELIMIT_ENABLED": True,
     })
     with app.app_context():

@@ -3,7 +3,7 @@ import sqlalchemy as sa
 
 from app.extensions import db
 from app.jobs import enqueue_after_commit, get_queue
-from app.jobs.maintenance import purge_expired_tokens
+from app.jobs.retention import run_one
 from app.models import LoginToken, TokenPurpose, utcnow
 from datetime import timedelta
 
@@ -15,12 +15,12 @@ def _token(minutes):
 
 def test_job_is_enqueued_only_when_the_transaction_commits(ctx, run_jobs):
     _token(-5)
-    enqueue_after_commit(purge_expired_tokens)
+    enqueue_after_commit(run_one, "purge_sign_in_tokens")
     db.session.rollback()
     assert get_queue().count == 0
     _token(-5)
     _token(10)
-    enqueue_after_commit(purge_expired_tokens)
+    enqueue_after_commit(run_one, "purge_sign_in_tokens")
     assert get_queue().count == 0  # not before the commit
     db.session.commit()
     assert get_queue().count == 1
@@ -31,5 +31,5 @@ def test_job_is_enqueued_only_when_the_transaction_commits(ctx, run_jobs):
 
 def test_a_failing_job_reaches_the_failed_registry(ctx, run_jobs):
     from app.jobs import enqueue_now
-    enqueue_now("app.jobs.maintenance.no_such_job", retry=None)
+    enqueue_now("app.jobs.retention.no_such_job", retry=None)
     assert run_jobs() == 1

@@ -69,7 +69,7 @@ def enqueue_now(func, *args, job_id: str | None = None, queue: str = "default",
         if existing is not None and existing.get_status(refresh=True) in ("queued", "started",
                                                                         "deferred", "scheduled"):
             return existing
-    return q.enqueue(func, *args, job_id=job_id, retry=retry, job_timeout=timeout,
+    return q.enqueue(func, args=args, job_id=job_id, retry=retry, job_timeout=timeout,
                      failure_ttl=60 * 60 * 24 * 30, kwargs=kwargs)
 
 

@@ -1,11 +1,14 @@
 """The cron schedule: every periodic job, in one place, run by RQ's own CronScheduler."""
 from __future__ import annotations
 
-from app.jobs import maintenance
+from app.jobs import notifications, privacy, retention
 
 # (function, cron expression in UTC, queue)
 SCHEDULE = [
-    (maintenance.purge_expired_tokens, "17 * * * *", "default"),
+    (retention.nightly, "30 2 * * *", "default"),
+    (privacy.remind_office_of_due_requests, "5 7 * * *", "default"),
+    (notifications.sweep_deliveries, "*/5 * * * *", "default"),
+    (notifications.send_weekly_digests, "0 15 * * 5", "default"),  # Friday afternoon
 ]
 
 

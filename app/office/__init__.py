@@ -3,4 +3,4 @@ from flask import Blueprint
 
 bp = Blueprint("office", __name__)
 
-from app.office import families, roster, routes, staff  # noqa: E402,F401
+from app.office import deliveries, families, retention, roster, routes, staff  # noqa: E402,F401

@@ -3,4 +3,4 @@ from flask import Blueprint
 
 bp = Blueprint("privacy", __name__)
 
-from app.privacy import routes  # noqa: E402,F401
+from app.privacy import routes, unsubscribe  # noqa: E402,F401

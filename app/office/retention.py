@@ -1,0 +1,32 @@
+"""The office's retention page (P21): the schedule, a preview of what is due, and past runs."""
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import sqlalchemy as sa
+from flask import render_template, request
+
+from app.authz import staff_required
+from app.extensions import db
+from app.inventory import INVENTORY, RETENTION
+from app.models import RetentionRun, utcnow
+from app.office import bp
+from app.services import retention
+
+
+@bp.get("/retention")
+@staff_required("office", "dpo")
+def retention_page():
+    today = utcnow().date()
+    try:
+        as_of = date.fromisoformat(request.args.get("as_of", "")) if request.args.get("as_of") else today
+    except ValueError:
+        as_of = today
+    as_of = min(max(as_of, today), today + timedelta(days=400))
+    schedule = sorted({(entry.retention, RETENTION[entry.retention]) for entry in INVENTORY.values()})
+    runs = db.session.scalars(sa.select(RetentionRun).where(RetentionRun.affected > 0)
+                              .order_by(RetentionRun.started_at.desc()).limit(30)).all()
+    # Counts only: the preview spans schools, so no names or ids are shown here.
+    preview = [{k: v for k, v in row.items() if k != "ids"} for row in retention.preview(as_of)]
+    return render_template("office/retention.html", schedule=schedule, preview=preview,
+                           runs=runs, as_of=as_of, today=today)

@@ -1,0 +1,314 @@
+"""Retention: one rule per promise, set-based and chunked, idempotent, safe to stop and rerun.
+
+Each rule has a ``select`` of the ids it would act on as of a date (used for the preview, P21)
+and an ``apply`` for one chunk of those ids (one transaction). Running a rule repeats
+select-a-chunk → apply → commit until nothing is left, then records a RetentionRun with only the
+rule, a count and the times. Nothing here is a Python loop over every row of a big table.
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta, timezone
+from typing import Callable
+
+import sqlalchemy as sa
+
+from app.extensions import db
+from app.models import (ActivityLog, Contribution, DataExport, Engagement, ExportState,
+                        Guardianship, Invitation, InvitationStatus, LoginToken,
+                        NotificationDelivery, Organisation, OutboxMessage, Pupil, RetentionRun,
+                        User, UserKind, UserStatus, utcnow)
+
+log = logging.getLogger(__name__)
+CHUNK = 2000
+NOTICE_DAYS = 30  # P19: the closure notice comes 30 days before closure
+DELIVERY_DAYS = 90
+OUTBOX_DAYS = 30
+INVITATION_KEEP_DAYS = 90
+
+
+@dataclass(frozen=True)
+class Rule:
+    name: str
+    promise: str
+    what: str  # what happens, for the preview
+    select: Callable[[datetime], sa.Select]  # ids the rule acts on as of a time
+    apply: Callable[[list[int], datetime], None]
+
+
+def as_of_datetime(day: date | datetime | None) -> datetime:
+    """The end of the given day in UTC (a run 'as of 3 May' covers all of 3 May)."""
+    if day is None:
+        return utcnow()
+    if isinstance(day, datetime):
+        return day if day.tzinfo else day.replace(tzinfo=timezone.utc)
+    return datetime.combine(day, time(23, 59, 59), tzinfo=timezone.utc)
+
+
+def months_before(moment: datetime, months: int) -> datetime:
+    """The same day ``months`` calendar months earlier (month-end clamped)."""
+    month = moment.month - months
+    year = moment.year + (month - 1) // 12
+    month = (month - 1) % 12 + 1
+    day = min(moment.day, [31, 29 if year % 4 == 0 and (year % 100 or year % 400 == 0) else 28,
+                           31, 30, 31, 30, 31, 31, 30, 31, 30, 31][month - 1])
+    return moment.replace(year=year, month=month, day=day)
+
+
+def _last_seen():
+    return sa.func.coalesce(User.last_active_at, User.created_at)
+
+
+def _live_parents():
+    return sa.select(User.id).where(User.kind == UserKind.PARENT,
+                                    User.status.in_([UserStatus.ACTIVE, UserStatus.INVITED]))
+
+
+# --- P19: notice 30 days before closure, closure after the inactivity period -----------------
+
+def inactive_cutoff(as_of: datetime) -> datetime:
+    """Last seen on or before this → inactive for the period (the strictest school's, else 12
+    months) as of ``as_of``."""
+    months = db.session.scalar(sa.select(sa.func.min(Organisation.inactive_months))) or 12
+    return months_before(as_of, months)
+
+
+def _select_notice(as_of: datetime) -> sa.Select:
+    return _live_parents().where(
+        User.status == UserStatus.ACTIVE, User.closure_notice_sent_at.is_(None),
+        _last_seen() <= inactive_cutoff(as_of + timedelta(days=NOTICE_DAYS)))
+
+
+def _apply_notice(ids: list[int], as_of: datetime) -> None:
+    from app.services.notifications import notify
+
+    for user_id, seen in db.session.execute(sa.select(User.id, _last_seen()).where(User.id.in_(ids))):
+        notify("closure_notice", event_key=f"user:{user_id}:closure-notice:{seen:%Y%m%d}",
+               user_ids=[user_id], organisation_id=None,
+               context={"closes_on": (as_of + timedelta(days=NOTICE_DAYS)).date().isoformat()})
+    db.session.execute(sa.update(User).where(User.id.in_(ids)).values(closure_notice_sent_at=as_of))
+
+
+def _select_close(as_of: datetime) -> sa.Select:
+    return _live_parents().where(
+        User.status == UserStatus.ACTIVE, User.closure_notice_sent_at.is_not(None),
+        User.closure_notice_sent_at <= as_of - timedelta(days=NOTICE_DAYS),
+        _last_seen() <= User.closure_notice_sent_at, _last_seen() <= inactive_cutoff(as_of))
+
+
+def _apply_close(ids: list[int], as_of: datetime) -> None:
+    from app.services.notifications import notify
+
+    # Told first, while the account is still open; nothing is sent to it afterwards (P17).
+    notify("account_closed", event_key="account-closed", user_ids=ids, organisation_id=None,
+           context={"reason": "inactive"})
+    db.session.execute(sa.update(User).where(User.id.in_(ids)).values(
+        status=UserStatus.DEACTIVATED, deactivated_at=as_of, deactivation_reason="inactive",
+        session_version=User.session_version + 1))
+
+
+def _select_reset_notice(as_of: datetime) -> sa.Select:
+    """Parents who came back after a closure notice: the notice no longer applies."""
+    return sa.select(User.id).where(User.closure_notice_sent_at.is_not(None),
+                                    User.status == UserStatus.ACTIVE,
+                                    _last_seen() > User.closure_notice_sent_at)
+
+
+def _apply_reset_notice(ids: list[int], as_of: datetime) -> None:
+    db.session.execute(sa.update(User).where(User.id.in_(ids)).values(closure_notice_sent_at=None))
+
+
+# --- P17: closed accounts deleted after the school's period (90 days) -------------------------
+
+def _select_delete_closed(as_of: datetime) -> sa.Select:
+    return sa.select(User.id).where(User.kind == UserKind.PARENT,
+                                    User.status == UserStatus.DEACTIVATED,
+                                    User.deactivated_at <= as_of - timedelta(days=_org_days(
+                                        Organisation.closed_account_days, 90)))
+
+
+def _apply_delete_closed(ids: list[int], as_of: datetime) -> None:
+    # Links, consents, tokens, deliveries and usage go with the row (ON DELETE CASCADE); what
+    # the parent sent about their child stays with the school, without the author (SET NULL).
+    db.session.execute(sa.delete(User).where(User.id.in_(ids)))
+
+
+def _org_days(column, default: int) -> int:
+    """The strictest (shortest) period any school has set, else the default."""
+    return db.session.scalar(sa.select(sa.func.min(column))) or default
+
+
+# --- P20: a child removed by the school and by every parent: deleted after 90 days -----------
+
+def _select_gone_children(as_of: datetime) -> sa.Select:
+    cutoff = as_of - timedelta(days=_org_days(Organisation.removed_child_days, 90))
+    live_link = (sa.select(Guardianship.id).join(User, User.id == Guardianship.parent_id)
+                 .where(Guardianship.pupil_id == Pupil.id, Guardianship.removed_at.is_(None),
+                        User.status.in_([UserStatus.ACTIVE, UserStatus.INVITED])))
+    recent_unlink = (sa.select(Guardianship.id)
+                     .where(Guardianship.pupil_id == Pupil.id, Guardianship.removed_at > cutoff))
+    recent_closure = (sa.select(Guardianship.id).join(User, User.id == Guardianship.parent_id)
+                      .where(Guardianship.pupil_id == Pupil.id, Guardianship.removed_at.is_(None),
+                             User.deactivated_at > cutoff))
+    return sa.select(Pupil.id).where(Pupil.removed_at.is_not(None), Pupil.removed_at <= cutoff,
+                                     ~sa.exists(live_link), ~sa.exists(recent_unlink),
+                                     ~sa.exists(recent_closure))
+
+
+def _apply_gone_children(ids: list[int], as_of: datetime) -> None:
+    keys = db.session.execute(
+        sa.select(Contribution.photo_key, Contribution.thumb_key)
+        .join(Engagement, Engagement.id == Contribution.engagement_id)
+        .where(Engagement.pupil_id.in_(ids), Contribution.photo_key.is_not(None))).all()
+    # Engagements, contributions, awards, links and usage go with the pupil (ON DELETE CASCADE).
+    db.session.execute(sa.delete(Pupil).where(Pupil.id.in_(ids)))
+    db.session.info.setdefault("hometime_files_to_delete", []).extend(
+        k for pair in keys for k in pair if k)
+
+
+# --- P15 and housekeeping --------------------------------------------------------------------
+
+def _select_activity_log(as_of: datetime) -> sa.Select:
+    """Each school's rows after that school's period; rows of no school after the platform's."""
+    from flask import current_app
+
+    periods = db.session.execute(sa.select(Organisation.id, Organisation.activity_log_days)).all()
+    default = current_app.config["ACTIVITY_LOG_DAYS"]
+    conditions = [sa.and_(ActivityLog.organisation_id == org_id,
+                          ActivityLog.at < as_of - timedelta(days=days)) for org_id, days in periods]
+    conditions.append(sa.and_(ActivityLog.organisation_id.is_(None),
+                              ActivityLog.at < as_of - timedelta(days=default)))
+    return sa.select(ActivityLog.id).where(
+        ActivityLog.at < as_of - timedelta(days=min([default, *(d for _, d in periods)])),
+        sa.or_(*conditions))
+
+
+def _apply_delete(model):
+    def apply(ids: list[int], as_of: datetime) -> None:
+        db.session.execute(sa.delete(model).where(model.id.in_(ids)))
+    return apply
+
+
+def _select_tokens(as_of: datetime) -> sa.Select:
+    return sa.select(LoginToken.id).where(
+        sa.or_(LoginToken.expires_at < as_of, LoginToken.used_at.is_not(None)))
+
+
+def _select_expire_invitations(as_of: datetime) -> sa.Select:
+    return sa.select(Invitation.id).where(
+        Invitation.status.in_([InvitationStatus.PENDING, InvitationStatus.SENT,
+                               InvitationStatus.FAILED]), Invitation.expires_at < as_of)
+
+
+def _apply_expire_invitations(ids: list[int], as_of: datetime) -> None:
+    db.session.execute(sa.update(Invitation).where(Invitation.id.in_(ids))
+                       .values(status=InvitationStatus.EXPIRED))
+
+
+def _select_old_invitations(as_of: datetime) -> sa.Select:
+    return sa.select(Invitation.id).where(
+        Invitation.status.in_([InvitationStatus.EXPIRED, InvitationStatus.REVOKED,
+                               InvitationStatus.ACCEPTED]),
+        Invitation.expires_at < as_of - timedelta(days=INVITATION_KEEP_DAYS))
+
+
+def _select_exports(as_of: datetime) -> sa.Select:
+    return sa.select(DataExport.id).where(DataExport.expires_at < as_of,
+                                          DataExport.state != ExportState.EXPIRED)
+
+
+def _apply_exports(ids: list[int], as_of: datetime) -> None:
+    keys = db.session.scalars(sa.select(DataExport.file_key).where(
+        DataExport.id.in_(ids), DataExport.file_key.is_not(None))).all()
+    db.session.execute(sa.update(DataExport).where(DataExport.id.in_(ids))
+                       .values(state=ExportState.EXPIRED, file_key=None))
+    db.session.info.setdefault("hometime_files_to_delete", []).extend(keys)
+
+
+def _select_deliveries(as_of: datetime) -> sa.Select:
+    return sa.select(NotificationDelivery.id).where(
+        NotificationDelivery.created_at < as_of - timedelta(days=DELIVERY_DAYS))
+
+
+def _select_outbox(as_of: datetime) -> sa.Select:
+    return sa.select(OutboxMessage.id).where(
+        OutboxMessage.created_at < as_of - timedelta(days=OUTBOX_DAYS))
+
+
+RULES: list[Rule] = [
+    Rule("reset_closure_notice", "P19", "closure notice withdrawn: the parent came back",
+         _select_reset_notice, _apply_reset_notice),
+    Rule("closure_notice", "P19", "told their account closes in 30 days (inactive)",
+         _select_notice, _apply_notice),
+    Rule("close_inactive", "P19", "account closed after 12 months without use",
+         _select_close, _apply_close),
+    Rule("delete_closed_accounts", "P17", "closed account deleted 90 days after closure",
+         _select_delete_closed, _apply_delete_closed),
+    Rule("delete_removed_children", "P20",
+         "child's data deleted 90 days after the school and every parent removed them",
+         _select_gone_children, _apply_gone_children),
+    Rule("purge_activity_log", "P15", "activity-log entry deleted after the school's period",
+         _select_activity_log, _apply_delete(ActivityLog)),
+    Rule("purge_sign_in_tokens", "P21", "used or expired sign-in link or code deleted",
+         _select_tokens, _apply_delete(LoginToken)),
+    Rule("expire_invitations", "P21", "invitation marked expired after 30 days",
+         _select_expire_invitations, _apply_expire_invitations),
+    Rule("purge_invitations", "P21", "old invitation deleted 90 days after it ended",
+         _select_old_invitations, _apply_delete(Invitation)),
+    Rule("expire_exports", "P22", "data export file deleted 7 days after it was ready",
+         _select_exports, _apply_exports),
+    Rule("purge_deliveries", "P21", "delivery record deleted 90 days after sending",
+         _select_deliveries, _apply_delete(NotificationDelivery)),
+    Rule("purge_outbox", "P21", "development outbox message deleted after 30 days",
+         _select_outbox, _apply_delete(OutboxMessage)),
+]
+
+
+def _delete_files_after_commit() -> None:
+    from app.services import storage
+
+    for key in db.session.info.pop("hometime_files_to_delete", []):
+        storage.delete(key)
+
+
+def run_rule(rule: Rule, as_of: datetime) -> int:
+    """Apply one rule in chunks (each its own transaction) and record a summary."""
+    run = RetentionRun(rule=rule.name, as_of=as_of, started_at=utcnow())
+    done = 0
+    while True:
+        ids = list(db.session.scalars(rule.select(as_of).limit(CHUNK)))
+        if not ids:
+            break
+        rule.apply(ids, as_of)
+        db.session.commit()
+        _delete_files_after_commit()
+        done += len(ids)
+        if len(ids) < CHUNK:
+            break
+    run.affected, run.finished_at = done, utcnow()
+    db.session.add(run)
+    db.session.commit()
+    if done:
+        log.info("retention %s: %s as of %s", rule.name, done, as_of.date())
+    return done
+
+
+def run_all(as_of: date | datetime | None = None) -> dict[str, int]:
+    """Every rule, in order, as of a day (default: now)."""
+    moment = as_of_datetime(as_of)
+    return {rule.name: run_rule(rule, moment) for rule in RULES}
+
+
+def preview(as_of: date | datetime | None = None, limit: int = 200) -> list[dict]:
+    """What each rule would do by that day, and why: counts and the first ids, nothing changed.
+    Rules that depend on earlier ones (closure after notice) show what is due now."""
+    moment = as_of_datetime(as_of)
+    result = []
+    for rule in RULES:
+        query = rule.select(moment)
+        count = db.session.scalar(sa.select(sa.func.count()).select_from(query.subquery()))
+        ids = list(db.session.scalars(query.limit(limit))) if count else []
+        result.append({"rule": rule.name, "promise": rule.promise, "what": rule.what,
+                       "count": count, "ids": ids})
+    return result
