@@ -37,8 +37,10 @@ def create_app(config: dict | None = None) -> Flask:
     security.init_app(app)
     errors.init_app(app)
     views.init_app(app)
+    from app.services import notices; notices.init_app(app)  # noqa: E702  notice banner (P07)
 
     from app.auth import bp as auth_bp
+    from app.cookies import bp as cookies_bp
     from app.office import bp as office_bp
     from app.parents import bp as parents_bp
     from app.privacy import bp as privacy_bp
@@ -49,6 +51,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(teachers_bp, url_prefix="/teach")
     app.register_blueprint(office_bp, url_prefix="/office")
     app.register_blueprint(privacy_bp, url_prefix="/privacy")
+    app.register_blueprint(cookies_bp, url_prefix="/cookies")
     if app.config["ENV_NAME"] != "production":
         from app.dev import bp as dev_bp
 

@@ -122,7 +122,17 @@ def staff_roles(user: User) -> set[str]:
 
 
 def staff_organisation_ids(user: User) -> list[int]:
-    """Schools a member of staff may see: their own, or every school of their trust for a trust DPO."""
+    """Schools a member of staff may see: their own, or every school of their trust for a trust DPO.
+    Worked out once per request."""
+    cached = g.get("_staff_orgs")
+    if cached is not None and cached[0] == user.id:
+        return cached[1]
+    result = _staff_organisation_ids(user)
+    g._staff_orgs = (user.id, result)
+    return result
+
+
+def _staff_organisation_ids(user: User) -> list[int]:
     rows = db.session.execute(
         sa.select(StaffMembership.organisation_id, StaffMembership.trust_id)
         .where(StaffMembership.user_id == user.id)).all()
@@ -149,6 +159,23 @@ def _organisation_for_roles(user: User, roles: set[str]) -> int | None:
         if first:
             return first
     return None
+
+
+def office_organisation_ids(user: User) -> list[int]:
+    """Schools whose office side a person runs: where they are office staff or DPO, and every
+    school of a trust they are DPO of. (A teacher's schools are not included.) Once per request."""
+    cached = g.get("_office_orgs")
+    if cached is not None and cached[0] == user.id:
+        return cached[1]
+    m = StaffMembership
+    own = sa.select(m.organisation_id).where(m.user_id == user.id,
+                                             m.role.in_([Role.OFFICE, Role.DPO]),
+                                             m.organisation_id.is_not(None))
+    trusts = sa.select(m.trust_id).where(m.user_id == user.id, m.trust_id.is_not(None))
+    result = list(db.session.scalars(sa.select(Organisation.id).where(sa.or_(
+        Organisation.id.in_(own), Organisation.trust_id.in_(trusts))).order_by(Organisation.id)))
+    g._office_orgs = (user.id, result)
+    return result
 
 
 def current_organisation() -> Organisation | None:

@@ -74,4 +74,5 @@ def seed() -> bool:
             db.session.flush()
         db.session.add(Guardianship(parent_id=carer.id, pupil_id=pupil.id))
     db.session.commit()
+    from app.starter_library import seed_starter_library; seed_starter_library(school.id)  # noqa: E702
     return True

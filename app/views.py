@@ -17,6 +17,12 @@ COOKIES = [
      "purpose": "Keeps you signed in while you use Hometime and protects forms from forgery."},
     {"name": "remember_token", "category": "necessary", "lifetime": "90 days",
      "purpose": "Only if you tick \u201ckeep me signed in\u201d: signs you in on this phone."},
+    {"name": "cookie_choice", "category": "necessary", "lifetime": "1 year",
+     "purpose": "Remembers your choice about optional cookies, so we don't ask on every page."},
+    {"name": "YouTube or Vimeo player cookies", "category": "functional",
+     "lifetime": "set by YouTube or Vimeo (up to 2 years)",
+     "purpose": "Only if you allow functional cookies and then play a video: the video site's "
+                "player sets its own cookies."},
 ]
 
 

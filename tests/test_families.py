@@ -116,3 +116,36 @@ def test_teacher_at_one_school_who_is_office_at_another_acts_as_office_only_ther
     assert "Families at Other Primary" in page
     assert "Em Email" not in page and "Pat Paper" not in page  # Elm's families stay hidden
     assert client.post(f"/office/pupils/{school['kid'].id}/remove").status_code == 404
+
+
+def test_the_office_home_links_every_office_page(client, school):
+    f.login(client, school["office"])
+    page = client.get("/office/").get_data(as_text=True)
+    for href in ("/office/roster", "/office/families", "/office/staff", "/office/retention"):
+        assert f'href="{href}"' in page
+    assert "Pupils per class" in page
+
+
+@pytest.mark.promise("P12")
+def test_office_pages_never_open_records_of_a_school_where_the_person_only_teaches(client, school):
+    other = f.school(name="Other Primary")
+    both = f.staff(school["org"], Role.TEACHER, classes=[school["cls"]])
+    from app.models import StaffMembership
+    db.session.add(StaffMembership(user_id=both.id, organisation_id=other.id, role=Role.OFFICE))
+    db.session.commit()
+    f.login(client, both)
+    assert "Kit Test" not in client.get("/office/people?q=Kit").get_data(as_text=True)
+    assert client.get(f"/office/people/pupils/{school['kid'].id}").status_code == 404
+    both_at_elm = f.staff(school["org"], Role.OFFICE)
+    f.login(client, both_at_elm)  # control: the school's own office does see the child
+    assert "Kit Test" in client.get("/office/people?q=Kit").get_data(as_text=True)
+
+
+@pytest.mark.promise("P25")
+def test_a_restricted_child_is_left_out_of_the_join_rate_report(client, school):
+    from app.models import Pupil, utcnow
+    db.session.get(Pupil, school["kid"].id).restricted_at = utcnow()
+    db.session.commit()
+    f.login(client, school["office"])
+    page = client.get("/office/families").get_data(as_text=True)
+    assert re.search(r"<td>Year 4</td><td>1</td><td>0</td><td>0%</td>", page)

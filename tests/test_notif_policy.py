@@ -243,3 +243,15 @@ def test_a_text_retried_into_the_night_waits_for_the_morning(ctx, run_jobs, prov
     assert (row.status, row.reason) == (DeliveryStatus.QUEUED, "quiet hours")
     assert row.not_before == datetime(2026, 11, 25, 8, 0, tzinfo=LONDON)
     assert len(provider_stub.twilio_calls) == 1  # only the 429
+
+
+@pytest.mark.promise("P25")
+def test_a_restricted_person_still_hears_about_their_own_request(ctx):
+    from app.services.notification_policy import Recipient, UserStatus, suppression
+
+    person = Recipient(id=1, name="R", email="r@x.example", mobile=None, status=UserStatus.ACTIVE,
+                       email_on=True, sms_on=False, weekly_digest=False, quiet_from=None,
+                       quiet_until=None, restricted=True, objected=True)
+    assert suppression(person, optional=False, template="topic_published") == "objected (P25)"
+    assert suppression(person, optional=False, template="request_completed") is None
+    assert suppression(person, optional=False, template="export_ready") is None

@@ -1,12 +1,14 @@
 """The cron schedule: every periodic job, in one place, run by RQ's own CronScheduler."""
 from __future__ import annotations
 
-from app.jobs import notifications, privacy, retention
+from app.jobs import breaches, notifications, privacy, retention, topics
 
 # (function, cron expression in UTC, queue)
 SCHEDULE = [
     (retention.nightly, "30 2 * * *", "default"),
+    (topics.topic_schedule, "* * * * *", "default"),
     (privacy.remind_office_of_due_requests, "5 7 * * *", "default"),
+    (breaches.remind_dpo_of_breaches, "*/15 * * * *", "default"),
     (notifications.sweep_deliveries, "*/5 * * * *", "default"),
     (notifications.send_weekly_digests, "0 15 * * 5", "default"),  # Friday afternoon
 ]

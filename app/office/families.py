@@ -14,6 +14,7 @@ from app.jobs import invitations as invite_jobs
 from app.models import Guardianship, Invitation, Pupil, SchoolClass, User, UserStatus, utcnow
 from app.office import bp
 from app.services import families, invitations
+from app.services.restriction import parent_reportable, pupil_reportable
 
 OFFICE = ("office", "dpo")
 
@@ -32,11 +33,12 @@ def _carer_or_404(organisation_id: int, user_id: int) -> User:
 def join_rates(organisation_id: int):
     """Per class: pupils, and pupils with at least one carer who has joined."""
     joined = (sa.select(Guardianship.pupil_id).join(User, User.id == Guardianship.parent_id)
-              .where(User.status == UserStatus.ACTIVE, Guardianship.removed_at.is_(None)))
+              .where(User.status == UserStatus.ACTIVE, Guardianship.removed_at.is_(None),
+                     parent_reportable()))
     return db.session.execute(
         sa.select(SchoolClass.name, sa.func.count(Pupil.id),
                   sa.func.count(Pupil.id).filter(Pupil.id.in_(joined)))
-        .join(Pupil, (Pupil.class_id == SchoolClass.id) & Pupil.removed_at.is_(None))
+        .join(Pupil, (Pupil.class_id == SchoolClass.id) & pupil_reportable())
         .where(SchoolClass.organisation_id == organisation_id)
         .group_by(SchoolClass.id, SchoolClass.name).order_by(SchoolClass.name)).all()
 

@@ -1,23 +1,228 @@
-"""Parents' and carers' pages."""
+"""Parents' and carers' pages: this week's activities with one-tap ratings, comments and photos,
+past weeks, a child's page, the authorised photo route and the first-party ``open`` link.
+
+Every form is a plain form (a 303 back to the card's anchor); with htmx only the card's block is
+swapped. Another family's child, or an activity outside the child's published topics, is a 404.
+"""
 from __future__ import annotations
 
-from flask import render_template
-from flask_login import current_user
+from datetime import timedelta
 
+import sqlalchemy as sa
+from flask import abort, flash, make_response, redirect, render_template, request, url_for
+from flask_login import current_user
+from werkzeug.exceptions import NotFound
+
+from app import cookies
 from app.authz import linked_pupils, parent_required, pupil_for_parent_or_404
+from app.errors import render_error
 from app.extensions import db
-from app.parents import bp
+from app.htmx import add_vary, is_htmx, render
+from app.models import (ActivityKind, ConsentPurpose, Contribution, Engagement, Guardianship,
+                        Pupil, utcnow)
+from app.parents import bp, week
+from app.parents.family_forms import SendForm
+from app.services import engagement as engagements
+from app.services import storage, usage
+from app.services.settings import consent_states
+
+DETAILS_CHECK_DAYS = 365
+TOO_BIG = ("This photo is too big to send: the limit is {mb} MB. Please choose a smaller photo, "
+           "or take one at a lower size.")
+
+
+@bp.app_context_processor
+def _helpers():
+    return {"award_label": week.award_label}
+
+
+def _not_this_childs(pupil: Pupil) -> NotFound:
+    error = NotFound()
+    error.hometime_message = (f"That activity is not one of {pupil.first_name}'s activities. "
+                              "Please go back to your home page and try again.")
+    return error
+
+
+def _pupil_and_item(pupil_id: int, item_id: int):
+    pupil = pupil_for_parent_or_404(pupil_id)
+    item = engagements.published_item(pupil, item_id)
+    if item is None:
+        raise _not_this_childs(pupil)
+    return pupil, item
+
+
+def _promo_allowed(states=None) -> bool:
+    states = states if states is not None else consent_states(current_user.id)
+    return states.get(ConsentPurpose.PROMO_PHOTOS) is True
+
+
+def _item_view(item) -> week.ItemView:
+    return week.ItemView(item.id, week.ActivityView(item.activity, None), item.position)
+
+
+def _engagement(pupil, item) -> Engagement | None:
+    return db.session.scalar(sa.select(Engagement).where(
+        Engagement.pupil_id == pupil.id, Engagement.topic_activity_id == item.id))
+
+
+def _anchor(pupil, item) -> str:
+    return url_for("parents.home") + f"#c-{pupil.id}-{item.id}"
+
+
+def _home(status: int = 200, problem: dict | None = None):
+    states = consent_states(current_user.id)
+    cookies.prime(states)
+    checked = current_user.details_checked_at
+    return render("parents/home.html", status=status, week=week.family_week(current_user),
+                  problem=problem,
+                  check_details=checked is None or checked < utcnow() - timedelta(
+                      days=DETAILS_CHECK_DAYS))
 
 
 @bp.get("/")
 @parent_required
 def home():
-    children = db.session.scalars(linked_pupils(current_user)).all()
-    return render_template("parents/home.html", children=children)
+    """This week's topics for each linked child, with what the family sent back, and awards."""
+    return _home()
+
+
+def _rating_refused(pupil, item, error: engagements.EngagementError):
+    """A refused rating: the form with the message (htmx), or the page with it at the card."""
+    if is_htmx():
+        return add_vary(make_response(render_template(
+            "parents/rating.html", child=pupil, item=_item_view(item),
+            eng=_engagement(pupil, item), error=error.message), error.status))
+    key = f"{pupil.id}-{item.id}"
+    return _home(error.status, {"key": key, "anchor": f"c-{key}", "summary": error.message,
+                                "errors": {error.field: error.message}})
+
+
+def _send_page(pupil, item, status: int = 200, errors: dict | None = None,
+               draft: str | None = None):
+    """The sending form: inline (htmx, only the block) or as its own small page."""
+    return render("parents/send.html", "form", status=status, child=pupil, item=_item_view(item),
+                  eng=_engagement(pupil, item), promo_allowed=_promo_allowed(), errors=errors,
+                  draft=draft)
+
+
+@bp.post("/children/<int:pupil_id>/items/<int:item_id>/rating")
+@parent_required
+def rate(pupil_id: int, item_id: int):
+    """We did this, with a 1–5 rating (or a changed rating). htmx: only the rating form."""
+    pupil, item = _pupil_and_item(pupil_id, item_id)
+    try:
+        eng = engagements.rate(pupil, item, current_user, request.form.get("rating"))
+    except engagements.EngagementError as error:
+        return _rating_refused(pupil, item, error)
+    if is_htmx():
+        return add_vary(make_response(render_template(
+            "parents/rating.html", child=pupil, item=_item_view(item), eng=eng, partial=True)))
+    return add_vary(redirect(_anchor(pupil, item), 303))
+
+
+@bp.route("/children/<int:pupil_id>/items/<int:item_id>/send", methods=["GET", "POST"])
+@parent_required
+def send(pupil_id: int, item_id: int):
+    """Send a comment and/or a photo, each with its own promotion opt-in (P04). GET shows the
+    form (inline with htmx); a plain post goes back to the card."""
+    pupil, item = _pupil_and_item(pupil_id, item_id)
+    if request.method == "GET":
+        return _send_page(pupil, item)
+    form = SendForm()
+    try:
+        engagements.send(pupil, item, current_user, comment=form.comment.data,
+                         comment_promo=form.comment_promo.data, photo=form.photo.data,
+                         photo_promo=form.photo_promo.data, promo_allowed=_promo_allowed())
+    except engagements.EngagementError as error:
+        return _send_page(pupil, item, error.status, {error.field: error.message},
+                          form.comment.data)
+    message = f"Sent to {pupil.first_name}'s school. Thank you!"
+    if is_htmx():
+        return add_vary(make_response(render_template(
+            "parents/sent.html", child=pupil, item=_item_view(item), eng=_engagement(pupil, item),
+            message=message)))
+    flash(message, "success")
+    return add_vary(redirect(url_for("parents.home") + f"#s-{pupil.id}-{item.id}", 303))
+
+
+@bp.errorhandler(413)
+def _too_big(error):
+    """An upload over MAX_CONTENT_LENGTH (refused before it is read): the sending form again with
+    a friendly message at the photo, for htmx and plain posts alike; elsewhere the usual page."""
+    from flask import current_app
+
+    args = request.view_args or {}
+    if (request.endpoint == "parents.send" and current_user.is_authenticated
+            and current_user.is_parent):
+        pupil = db.session.scalar(linked_pupils(current_user).where(
+            Pupil.id == args.get("pupil_id")))
+        item = engagements.published_item(pupil, args.get("item_id", 0)) if pupil else None
+        if item is not None:
+            limit = current_app.config.get("MAX_CONTENT_LENGTH") or 0
+            return _send_page(pupil, item, 413,
+                              {"photo": TOO_BIG.format(mb=limit // (1024 * 1024))})
+    return render_error(413)
 
 
 @bp.get("/children/<int:pupil_id>")
 @parent_required
 def child(pupil_id: int):
     pupil = pupil_for_parent_or_404(pupil_id)
-    return render_template("parents/child.html", pupil=pupil)
+    return render_template("parents/child.html", pupil=pupil,
+                           awards=week.awards_for([pupil.id], limit=None).get(pupil.id, []))
+
+
+@bp.get("/children/<int:pupil_id>/weeks")
+@parent_required
+def past_weeks(pupil_id: int):
+    """Earlier weeks' topics for one child and what the family did, a page at a time."""
+    pupil = pupil_for_parent_or_404(pupil_id)
+    page = request.args.get("page", 1, type=int)
+    return render_template("parents/weeks.html", pupil=pupil, past=week.past_weeks(pupil, page))
+
+
+@bp.get("/items/<int:item_id>/open")
+@parent_required
+def open_item(item_id: int):
+    """The first-party ``open`` link (P05): record that the activity was opened, then go there."""
+    item = usage.item_for_parent(current_user, item_id)
+    if item is None:
+        abort(404)
+    activity = usage.open_activity(current_user, item)
+    if activity.kind is ActivityKind.GAME and activity.url:
+        return redirect(activity.url, 302)
+    if activity.kind is ActivityKind.VIDEO:
+        return redirect(url_for("teachers.video", activity_id=activity.id,
+                                next=url_for("parents.home")), 302)
+    if activity.kind is ActivityKind.PRINTABLE and activity.file_key:
+        return redirect(url_for("teachers.activity_file", activity_id=activity.id), 302)
+    return redirect(url_for("parents.home") + f"#activity-{item.id}", 302)
+
+
+@bp.get("/photos/<int:contribution_id>/<any(thumb, photo):size>")
+@parent_required
+def photo(contribution_id: int, size: str):
+    """A photo the family sent, for the carers of the child only (Cache-Control: private). Staff
+    see photos through the teachers' own route (teachers.contribution_photo)."""
+    found = db.session.scalar(
+        sa.select(Contribution)
+        .join(Engagement, Engagement.id == Contribution.engagement_id)
+        .join(Guardianship, Guardianship.pupil_id == Engagement.pupil_id)
+        .join(Pupil, Pupil.id == Engagement.pupil_id)
+        .where(Contribution.id == contribution_id, Contribution.hidden_at.is_(None),
+               Guardianship.parent_id == current_user.id, Guardianship.removed_at.is_(None),
+               Pupil.erased_at.is_(None)))
+    key = found and ((found.thumb_key if size == "thumb" else None) or found.photo_key)
+    if not key:
+        abort(404)
+    try:
+        data = storage.get(key)
+    except (FileNotFoundError, storage.InvalidKey, storage.InvalidToken):
+        abort(404)
+    response = make_response(data)
+    response.mimetype = "image/jpeg"
+    response.headers["Cache-Control"] = "private, max-age=86400"
+    return response
+
+
+from app.parents import settings  # noqa: E402,F401  (its routes)

@@ -214,7 +214,17 @@ def pupil_block(pupil) -> str | None:
     return None
 
 
-def suppression(r: Recipient, *, optional: bool, blocked: str | None = None) -> str | None:
+# Replies about a person's own data-protection request are the school's legal duty, so a
+# restriction or objection (P25) does not silence them.
+OWN_REQUEST_TEMPLATES = ("request_", "export_ready", "erasure_completed")
+
+
+def answers_own_request(template: str | None) -> bool:
+    return bool(template) and template.startswith(OWN_REQUEST_TEMPLATES)
+
+
+def suppression(r: Recipient, *, optional: bool, blocked: str | None = None,
+                template: str | None = None) -> str | None:
     """Why this person must not get this message at all, or None."""
     if r.status is UserStatus.ERASED:
         return "account erased"
@@ -222,9 +232,9 @@ def suppression(r: Recipient, *, optional: bool, blocked: str | None = None) -> 
         return "account closed (P17)"
     if r.status is UserStatus.INVITED and not (r.email or r.mobile):
         return "invited without contact details"
-    if r.objected:
+    if r.objected and not answers_own_request(template):
         return "objected (P25)"
-    if r.restricted:
+    if r.restricted and not answers_own_request(template):
         return "restricted (P25)"
     if blocked:
         return blocked
@@ -256,7 +266,7 @@ def plan(r: Recipient, *, template: str, optional: bool, blocked: str | None, at
     sms_template = has_part(template, "sms.txt")
     if sms_template and r.sms_on and r.mobile:
         wanted.append(Channel.SMS)
-    reason = suppression(r, optional=optional, blocked=blocked)
+    reason = suppression(r, optional=optional, blocked=blocked, template=template)
     if reason or not wanted:
         reason = reason or ("notifications off" if r.email or r.mobile else "no contact details")
         return [Planned(ch, DeliveryStatus.SUPPRESSED, reason) for ch in (wanted or [Channel.EMAIL])]

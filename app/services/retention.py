@@ -223,7 +223,10 @@ def _apply_exports(ids: list[int], as_of: datetime) -> None:
         DataExport.id.in_(ids), DataExport.file_key.is_not(None))).all()
     db.session.execute(sa.update(DataExport).where(DataExport.id.in_(ids))
                        .values(state=ExportState.EXPIRED, file_key=None))
-    db.session.info.setdefault("hometime_files_to_delete", []).extend(keys)
+    from app.services.export_files import stored_keys
+
+    db.session.info.setdefault("hometime_files_to_delete", []).extend(
+        part for key in keys for part in stored_keys(key))
 
 
 def _select_deliveries(as_of: datetime) -> sa.Select:

@@ -1,40 +1,34 @@
-"""Teachers' pages."""
+"""The teachers' start page and a pupil's page."""
 from __future__ import annotations
 
-import sqlalchemy as sa
-from flask import render_template
 from flask_login import current_user
 
-from app.authz import class_for_staff_or_404, pupil_for_staff_or_404, staff_required, visible_classes
+from app.authz import pupil_for_staff_or_404, staff_organisation_ids, staff_required
 from app.extensions import db
-from app.models import Pupil, SchoolClass
+from app.htmx import render
+from app.models import TopicStatus, WeeklyTopic
+from app.services import topics
 from app.services.audit import log_access
 from app.teachers import bp
+from app.teachers.scope import is_office, my_classes
 
 
 @bp.get("/")
 @staff_required()
 def home():
-    classes = db.session.scalars(
-        visible_classes(current_user).order_by(SchoolClass.year_group, SchoolClass.name)).all()
-    return render_template("teachers/home.html", classes=classes)
-
-
-@bp.get("/classes/<int:class_id>")
-@staff_required()
-def class_view(class_id: int):
-    school_class = class_for_staff_or_404(class_id)
-    pupils = db.session.scalars(
-        sa.select(Pupil).where(Pupil.class_id == school_class.id, Pupil.removed_at.is_(None),
-                               Pupil.erased_at.is_(None))
-        .order_by(Pupil.last_name, Pupil.first_name)).all()
-    log_access("view_class", f"class:{school_class.id}")
-    return render_template("teachers/class.html", school_class=school_class, pupils=pupils)
+    """The user's classes and their topics that are not yet published."""
+    classes = my_classes(current_year_only=False)
+    pending = db.session.scalars(
+        topics.visible_topics(current_user, staff_organisation_ids(current_user), is_office())
+        .where(WeeklyTopic.status != TopicStatus.PUBLISHED)
+        .order_by(WeeklyTopic.week_start, WeeklyTopic.id).limit(20)).all()
+    return render("teachers/home.html", classes=classes, pending=pending, TopicStatus=TopicStatus)
 
 
 @bp.get("/pupils/<int:pupil_id>")
 @staff_required()
 def pupil(pupil_id: int):
+    """A pupil of the user's classes (logged: P15)."""
     found = pupil_for_staff_or_404(pupil_id)
     log_access("view_pupil", f"pupil:{found.id}")
-    return render_template("teachers/pupil.html", pupil=found)
+    return render("teachers/pupil.html", pupil=found)

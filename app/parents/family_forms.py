@@ -1,0 +1,64 @@
+"""Forms of the family pages: rating, sending a comment or photo, settings, own details.
+
+The rating and sending forms are drawn by hand in templates/parents/_controls.html (each card
+needs its own field ids); these classes only parse and validate.
+"""
+from __future__ import annotations
+
+from email_validator import EmailNotValidError, validate_email
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileField
+from wtforms import BooleanField, EmailField, StringField, TelField, TextAreaField, TimeField
+from wtforms.validators import DataRequired, Length, Optional, ValidationError
+
+from app.parents.forms import uk_mobile
+
+
+class RatingForm(FlaskForm):
+    rating = StringField()
+
+
+class SendForm(FlaskForm):
+    comment = TextAreaField()
+    comment_promo = BooleanField()
+    photo = FileField()
+    photo_promo = BooleanField()
+
+
+class ToggleForm(FlaskForm):
+    on = StringField()
+
+    def wanted(self) -> bool | None:
+        """True to turn on, False to turn off, None when the value is not one of ours."""
+        return {"1": True, "0": False}.get((self.on.data or "").strip())
+
+
+class QuietHoursForm(FlaskForm):
+    quiet_from = TimeField("From", validators=[Optional()],
+                           render_kw={"autocomplete": "off"})
+    quiet_until = TimeField("Until", validators=[Optional()],
+                            render_kw={"autocomplete": "off"})
+    usual = StringField()  # the "use the usual hours" button's value
+
+
+class DetailsForm(FlaskForm):
+    name = StringField("Your name", validators=[
+        DataRequired("Please enter your name."), Length(max=120, message="Please keep your name "
+                                                                      "under 120 characters.")])
+    email = EmailField("Email address (optional if you give a mobile)", validators=[
+        Optional(), Length(max=254, message="That email address is too long.")])
+    mobile = TelField("UK mobile number (optional)", validators=[
+        Optional(), Length(max=20, message="That number is too long.")])
+
+    def validate_email(self, field):
+        try:
+            field.data = validate_email(field.data.strip(),
+                                        check_deliverability=False).normalized.lower()
+        except EmailNotValidError:
+            raise ValidationError("Please enter an email address like name@example.com.") from None
+
+    def validate_mobile(self, field):
+        normalised = uk_mobile(field.data)
+        if normalised is None:
+            raise ValidationError("Please enter a UK mobile number, like 07911 123456.")
+        field.data = normalised

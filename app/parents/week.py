@@ -1,0 +1,189 @@
+"""What a family's pages show, read in a fixed, small number of queries (the page must be quick on
+a cheap phone): the linked children, this week's published topics for their classes, what the
+family already sent back, and the children's awards.
+
+Siblings in one class share one topic card (with controls for each child), so no topic appears
+twice on the page.
+"""
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date
+
+import sqlalchemy as sa
+from flask import url_for
+from sqlalchemy.orm import aliased, joinedload, selectinload
+
+from app.authz import linked_pupils
+from app.extensions import db
+from app.models import (ActivityKind, Award, Engagement, Pupil, TopicActivity, TopicStatus, User,
+                        WeeklyTopic, topic_classes)
+from app.services import topics as topic_service
+from app.services.classroom import AWARD_LABELS
+
+RECENT_AWARDS = 3
+WEEKS_PER_PAGE = 4
+
+
+class ActivityView:
+    """An activity as a family's card shows it: an outside game opens through our own ``open``
+    route, which records the opening first-party (P05) and then redirects."""
+
+    def __init__(self, activity, url: str | None):
+        self._activity = activity
+        self.url = url
+
+    def __getattr__(self, name):
+        return getattr(self._activity, name)
+
+
+@dataclass
+class ItemView:
+    id: int
+    activity: ActivityView
+    position: int
+
+
+@dataclass
+class Card:
+    """One published topic and the linked children it is for."""
+
+    topic: WeeklyTopic
+    items: list[ItemView]
+    children: list[Pupil] = field(default_factory=list)
+
+    @property
+    def names(self) -> str:
+        names = [c.first_name for c in self.children]
+        return " and ".join([", ".join(names[:-1]), names[-1]] if len(names) > 1 else names)
+
+
+@dataclass
+class FamilyWeek:
+    children: list[Pupil]
+    cards: list[Card]
+    without_topic: list[Pupil]
+    engagements: dict[tuple[int, int], Engagement]
+    awards: dict[int, list[Award]]
+
+
+def item_views(topic: WeeklyTopic) -> list[ItemView]:
+    """The topic's activities in order, with game links through the ``open`` route."""
+    views = []
+    for item in sorted(topic.items, key=lambda i: (i.position, i.id)):
+        activity = item.activity
+        url = activity.url
+        if activity.kind is ActivityKind.GAME and activity.url:
+            url = url_for("parents.open_item", item_id=item.id)
+        views.append(ItemView(item.id, ActivityView(activity, url), item.position))
+    return views
+
+
+def _published_topics(where) -> sa.Select:
+    """Published topics (with each class they are for) and, in the same query, their activities."""
+    return (sa.select(WeeklyTopic, topic_classes.c.class_id)
+            .join(topic_classes, topic_classes.c.topic_id == WeeklyTopic.id)
+            .where(WeeklyTopic.status == TopicStatus.PUBLISHED, where)
+            .options(joinedload(WeeklyTopic.items).joinedload(TopicActivity.activity)))
+
+
+def engagements_for(pupil_ids: list[int], item_ids: list[int]) -> dict[tuple[int, int], Engagement]:
+    """The children's engagements with these activities, their comments and photos loaded."""
+    if not pupil_ids or not item_ids:
+        return {}
+    rows = db.session.scalars(
+        sa.select(Engagement)
+        .where(Engagement.pupil_id.in_(pupil_ids), Engagement.topic_activity_id.in_(item_ids))
+        .options(joinedload(Engagement.contributions))).unique().all()
+    return {(e.pupil_id, e.topic_activity_id): e for e in rows}
+
+
+def awards_for(pupil_ids: list[int], limit: int | None = RECENT_AWARDS) -> dict[int, list[Award]]:
+    """Each child's awards, newest first (the latest ``limit`` of each; all with None)."""
+    if not pupil_ids:
+        return {}
+    ranked = (sa.select(Award, sa.func.row_number().over(
+        partition_by=Award.pupil_id, order_by=(Award.created_at.desc(), Award.id.desc()))
+        .label("n")).where(Award.pupil_id.in_(pupil_ids)).subquery())
+    award = aliased(Award, ranked)
+    query = sa.select(award)
+    if limit:
+        query = query.where(ranked.c.n <= limit)
+    found: dict[int, list[Award]] = defaultdict(list)
+    for row in db.session.scalars(query.order_by(ranked.c.pupil_id, ranked.c.n)):
+        found[row.pupil_id].append(row)
+    return found
+
+
+def award_label(award: Award) -> str:
+    return AWARD_LABELS.get(award.kind, award.kind.value.replace("_", " ").capitalize())
+
+
+def this_monday(pupil: Pupil) -> date:
+    """This week's Monday in the child's school's time zone."""
+    return topic_service.monday_of(topic_service.school_today(pupil.organisation))
+
+
+def family_week(user: User) -> FamilyWeek:
+    """Everything the family home shows, in four queries whatever the number of children:
+    children, topics with their activities, engagements with comments and photos, awards."""
+    children = list(db.session.scalars(linked_pupils(user).options(
+        joinedload(Pupil.school_class), joinedload(Pupil.organisation))))
+    current = [c for c in children if c.class_id and c.removed_at is None]
+    mondays = {c.id: this_monday(c) for c in current}
+    cards: dict[int, Card] = {}
+    if current:
+        wanted = sa.or_(*[sa.and_(topic_classes.c.class_id == c.class_id,
+                                  WeeklyTopic.week_start == mondays[c.id]) for c in current])
+        by_class: dict[int, list[WeeklyTopic]] = defaultdict(list)
+        rows = db.session.execute(_published_topics(wanted)
+                                  .order_by(WeeklyTopic.published_at, WeeklyTopic.id)).unique()
+        for topic, class_id in rows:
+            by_class[class_id].append(topic)
+        for child in current:
+            for topic in by_class.get(child.class_id, []):
+                if topic.week_start != mondays[child.id]:
+                    continue
+                card = cards.get(topic.id)
+                if card is None:
+                    card = cards[topic.id] = Card(topic, item_views(topic))
+                card.children.append(child)
+    with_topic = {c.id for card in cards.values() for c in card.children}
+    item_ids = [i.id for card in cards.values() for i in card.items]
+    return FamilyWeek(
+        children=children, cards=list(cards.values()),
+        without_topic=[c for c in children if c.id not in with_topic],
+        engagements=engagements_for([c.id for c in current], item_ids),
+        awards=awards_for([c.id for c in children]))
+
+
+@dataclass
+class PastWeeks:
+    cards: list[Card]
+    engagements: dict[tuple[int, int], Engagement]
+    page: int
+    more: bool
+
+
+def past_weeks(pupil: Pupil, page: int = 1) -> PastWeeks:
+    """Earlier published topics for the child (their class's, and any they took part in), newest
+    first, ``WEEKS_PER_PAGE`` a page."""
+    page = max(1, page)
+    took_part = (sa.select(TopicActivity.topic_id)
+                 .join(Engagement, Engagement.topic_activity_id == TopicActivity.id)
+                 .where(Engagement.pupil_id == pupil.id))
+    mine = sa.or_(WeeklyTopic.id.in_(took_part),
+                  WeeklyTopic.id.in_(sa.select(topic_classes.c.topic_id)
+                                     .where(topic_classes.c.class_id == pupil.class_id)))
+    query = (sa.select(WeeklyTopic)
+             .where(WeeklyTopic.status == TopicStatus.PUBLISHED, mine,
+                    WeeklyTopic.week_start < this_monday(pupil))
+             .options(selectinload(WeeklyTopic.items).joinedload(TopicActivity.activity))
+             .order_by(WeeklyTopic.week_start.desc(), WeeklyTopic.id.desc())
+             .offset((page - 1) * WEEKS_PER_PAGE).limit(WEEKS_PER_PAGE + 1))
+    found = list(db.session.scalars(query))
+    cards = [Card(t, item_views(t), [pupil]) for t in found[:WEEKS_PER_PAGE]]
+    item_ids = [i.id for card in cards for i in card.items]
+    return PastWeeks(cards, engagements_for([pupil.id], item_ids), page,
+                     len(found) > WEEKS_PER_PAGE)

@@ -1,0 +1,96 @@
+"""One class at a glance: pupils × this week's activities (done, rating), the families' comments
+and photos (a teacher can hide one from everyone else), and awards. No rankings, no
+leaderboards, and no Pupil Premium status per child (P04)."""
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+from flask import abort, flash, request, url_for
+from flask_login import current_user
+from sqlalchemy.orm import joinedload
+
+from app.authz import pupil_for_staff_or_404, staff_required, visible_classes
+from app.extensions import db
+from app.htmx import is_htmx, redirect_after_post, render
+from app.models import AwardKind, Organisation, SchoolClass
+from app.services import classroom, topics
+from app.services.audit import log_event
+from app.teachers import bp
+from app.teachers.forms import AwardForm
+from app.teachers.scope import contribution_or_404
+
+
+def _week(org: Organisation) -> date:
+    try:
+        return topics.monday_of(date.fromisoformat(request.args.get("week", "")))
+    except ValueError:
+        return topics.monday_of(topics.school_today(org))
+
+
+def _pattern(endpoint: str) -> str:
+    """A URL with ``{}`` for the pupil id: one url_for per page instead of one per row."""
+    return url_for(endpoint, pupil_id=987654321).replace("987654321", "{}")
+
+
+@bp.get("/classes/<int:class_id>")
+@staff_required()
+def class_view(class_id: int):
+    """The class view: a fixed number of SQL queries whatever the size of the class."""
+    # authz's own scope (visible_classes), with the school loaded in the same query
+    school_class = db.session.scalar(
+        visible_classes(current_user).where(SchoolClass.id == class_id)
+        .options(joinedload(SchoolClass.organisation)))
+    if school_class is None:
+        abort(404)
+    week = _week(school_class.organisation)
+    grid = classroom.class_grid(school_class, week, school_class.organisation.timezone)
+    response = render("teachers/class.html", school_class=school_class, grid=grid,
+                      previous=week - timedelta(days=7), following=week + timedelta(days=7),
+                      pupil_url=_pattern("teachers.pupil"), award_url=_pattern("teachers.award_give"))
+    # Logged after rendering (P15); the commit keeps the loaded rows, so nothing (not even the
+    # signed-in user, read again by the response headers) is fetched a second time.
+    session = db.session()
+    session.expire_on_commit = False
+    try:
+        log_event("view_class", current_user, subject=f"class:{school_class.id}",
+                  organisation_id=school_class.organisation_id, commit=True)
+    finally:
+        session.expire_on_commit = True
+    return response
+
+
+@bp.post("/contributions/<int:contribution_id>/hide")
+@staff_required()
+def contribution_hide(contribution_id: int):
+    """Hide a comment or photo from everyone else (kept and recorded), or show it again."""
+    contribution = contribution_or_404(contribution_id)
+    hide = request.form.get("show") != "1"
+    classroom.set_hidden(contribution, current_user, hide)
+    flash("Hidden: only staff can see it now." if hide else "It is visible again.", "success")
+    back = request.form.get("back", type=int)
+    target = (url_for("teachers.class_view", class_id=back, week=request.form.get("week"))
+              if back else url_for("teachers.home"))
+    return redirect_after_post(target + f"#contribution-{contribution_id}")
+
+
+@bp.route("/pupils/<int:pupil_id>/awards", methods=["GET", "POST"])
+@staff_required()
+def award_give(pupil_id: int):
+    """Give an award; the child's parents are told (P04). htmx: only the pupil's award cell."""
+    pupil = pupil_for_staff_or_404(pupil_id)
+    if request.method == "GET":
+        return render("teachers/award.html", "award", pupil=pupil, given=None,
+                      form=AwardForm(formdata=None))
+    form = AwardForm()
+    if not form.validate_on_submit():
+        return render("teachers/award.html", "award", status=422, pupil=pupil, form=form,
+                      given=None)
+    kind = AwardKind(form.kind.data)
+    classroom.give_award(pupil, kind, current_user, form.note.data)
+    message = f"{classroom.AWARD_LABELS[kind]} given to {pupil.first_name}. Their family is being told."
+    if is_htmx():
+        return render("teachers/award.html", "award", pupil=pupil, given=message,
+                      form=AwardForm(formdata=None))
+    flash(message, "success")
+    return redirect_after_post(url_for("teachers.class_view", class_id=pupil.class_id)
+                               + f"#pupil-{pupil.id}")

@@ -1,0 +1,128 @@
+"""The school's activity library: search and filter, add, edit, archive, the starter library."""
+from __future__ import annotations
+
+from flask import flash, request, url_for
+from flask_login import current_user
+
+from app.authz import staff_required
+from app.extensions import db
+from app.htmx import redirect_after_post, render
+from app.models import Activity, ActivityKind
+from app.services import activities
+from app.services.activities import KIND_LABELS, SUBJECTS, YEAR_GROUPS, ActivityError
+from app.teachers import bp
+from app.teachers.forms import ActivityForm, year_label
+from app.teachers.scope import activity_or_404, organisation_or_404
+
+PAGE = 30
+
+
+def _filters() -> dict:
+    args = request.args
+    return {"text": args.get("q", "")[:100], "kind": args.get("kind", ""),
+            "subject": args.get("subject", ""), "year_group": args.get("year", ""),
+            "archived": args.get("archived") == "1"}
+
+
+@bp.get("/library")
+@staff_required()
+def library():
+    """Search and filter the school's library (the results are a block for htmx)."""
+    org = organisation_or_404()
+    filters = _filters()
+    page = max(1, request.args.get("page", 1, type=int))
+    found = db.session.scalars(activities.search(org.id, **filters)
+                               .limit(PAGE + 1).offset((page - 1) * PAGE)).all()
+    empty = not filters["archived"] and db.session.scalar(
+        activities.search(org.id).with_only_columns(Activity.id).limit(1)) is None
+    return render("teachers/library.html", "results", activities=found[:PAGE],
+                  more=len(found) > PAGE, page=page, filters=filters, empty_library=empty,
+                  kinds=KIND_LABELS, subjects=SUBJECTS, year_groups=YEAR_GROUPS,
+                  year_label=year_label)
+
+
+def _input(form: ActivityForm) -> activities.ActivityInput:
+    upload = form.file.data
+    pdf = upload.read(activities.MAX_PDF_BYTES + 1) if upload and upload.filename else None
+    return activities.ActivityInput(
+        kind=ActivityKind(form.kind.data), title=form.title.data or "",
+        instructions=form.instructions.data or "", subject=form.subject.data,
+        year_groups=form.year_groups.data or [], minutes=form.minutes.data,
+        url=form.url.data or "", pdf=pdf)
+
+
+def _save(form: ActivityForm, activity: Activity | None):
+    """Validate and save; the form again with 422 and the reasons when something is wrong."""
+    org = organisation_or_404()
+    if form.validate_on_submit():
+        try:
+            saved = activities.save_activity(org.id, current_user, _input(form), activity)
+        except ActivityError as error:
+            db.session.rollback()
+            getattr(form, error.field).errors.append(error.message)
+        else:
+            flash(f"Saved “{saved.title}”.", "success")
+            return redirect_after_post(url_for("teachers.activity", activity_id=saved.id))
+    return render("teachers/activity_form.html", "form", status=422, form=form, activity=activity)
+
+
+@bp.route("/library/new", methods=["GET", "POST"])
+@staff_required()
+def activity_new():
+    """Add an activity to the library."""
+    form = ActivityForm()
+    if request.method == "POST":
+        return _save(form, None)
+    form.year_groups.data = form.year_groups.data or []
+    return render("teachers/activity_form.html", form=form, activity=None)
+
+
+@bp.get("/library/<int:activity_id>")
+@staff_required()
+def activity(activity_id: int):
+    """An activity as families will see it, with edit and archive."""
+    found = activity_or_404(activity_id)
+    return render("teachers/activity.html", activity=found, year_label=year_label,
+                  next=url_for("teachers.activity", activity_id=found.id))
+
+
+@bp.route("/library/<int:activity_id>/edit", methods=["GET", "POST"])
+@staff_required()
+def activity_edit(activity_id: int):
+    """Edit an activity (a new PDF replaces the old one only once saved)."""
+    found = activity_or_404(activity_id)
+    if request.method == "POST":
+        return _save(ActivityForm(), found)
+    form = ActivityForm(data={
+        "kind": found.kind.value, "title": found.title, "instructions": found.instructions,
+        "subject": found.subject, "year_groups": found.year_groups.split(","),
+        "minutes": found.minutes,
+        "url": (activities.watch_url(found) if found.kind is ActivityKind.VIDEO else found.url)})
+    return render("teachers/activity_form.html", form=form, activity=found)
+
+
+@bp.post("/library/<int:activity_id>/archive")
+@staff_required()
+def activity_archive(activity_id: int):
+    """Take an activity out of the library, or put it back."""
+    found = activity_or_404(activity_id)
+    if request.form.get("restore") == "1":
+        activities.restore_activity(found)
+        flash(f"“{found.title}” is back in the library.", "success")
+    else:
+        activities.archive_activity(found)
+        flash(f"“{found.title}” was taken out of the library. Topics that use it keep it.",
+              "success")
+    return redirect_after_post(url_for("teachers.activity", activity_id=found.id))
+
+
+@bp.post("/library/starter")
+@staff_required()
+def starter_library():
+    """Copy the starter activities into this school's library."""
+    from app.starter_library import seed_starter_library
+
+    org = organisation_or_404()
+    added = seed_starter_library(org.id)
+    flash(f"Added {added} starter activities to your library.", "success")
+    return redirect_after_post(url_for("teachers.library"))

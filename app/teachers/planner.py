@@ -1,0 +1,128 @@
+"""The weekly-topic planner page: the topic's activities in order, add (htmx search-as-you-type),
+remove, move up and down. Every form carries the topic's version (two editors: see topics.py)."""
+from __future__ import annotations
+
+from flask import request, url_for
+
+from app.authz import staff_required
+from app.extensions import db
+from app.htmx import redirect_after_post, render
+from app.models import TopicStatus
+from app.services import activities, topics
+from app.services.activities import KIND_LABELS
+from app.services.topics import StaleTopic, TopicError
+from app.teachers import bp
+from app.teachers.forms import PublishForm
+from app.teachers.scope import activity_or_404, topic_or_404
+
+RESULTS = 6  # keeps the search fragment small on a phone's connection (≤ 2 KB)
+CONFLICT = ("Someone else changed this topic after you opened it, so your change was not saved "
+            "and nothing was overwritten. This is the topic as it is now: please make your change "
+            "again if it is still needed.")
+
+
+def _search(topic, q: str):
+    """Up to RESULTS library activities not yet in the topic (suggestions for its year group
+    when nothing is typed)."""
+    groups = sorted({c.year_group for c in topic.classes})
+    year_group = groups[0] if not q and len(groups) == 1 else ""
+    query = activities.search(topic.organisation_id, text=q, year_group=year_group,
+                              exclude_ids=[i.activity_id for i in topic.items])
+    found = db.session.scalars(query.limit(RESULTS + 1)).all()
+    return found[:RESULTS], len(found) > RESULTS
+
+
+def render_planner(topic, *, status: int = 200, message: str | None = None,
+                   publish_form: PublishForm | None = None):
+    """The planner page (or, for a partial htmx request, its #planner block)."""
+    q = request.values.get("q", "")[:100]
+    results, more = _search(topic, q)
+    if publish_form is None:
+        publish_form = PublishForm(formdata=None, data={"version": topic.version})
+    org = topic_org(topic)
+    return render("teachers/planner.html", "planner", status=status, topic=topic,
+                  items=sorted(topic.items, key=lambda i: i.position), q=q, results=results,
+                  more=more, message=message, publish_form=publish_form, kinds=KIND_LABELS,
+                  TopicStatus=TopicStatus, tz=org.timezone,
+                  publish_at_local=_local(topic.publish_at, org.timezone))
+
+
+def topic_org(topic):
+    """The topic's school (for its time zone)."""
+    from app.models import Organisation
+
+    return db.session.get(Organisation, topic.organisation_id)
+
+
+def _local(value, tz: str):
+    if value is None:
+        return None
+    from zoneinfo import ZoneInfo
+
+    return value.astimezone(ZoneInfo(tz or "Europe/London"))
+
+
+@bp.get("/topics/<int:topic_id>")
+@staff_required()
+def planner(topic_id: int):
+    """The planner page; ``?q=`` searches the library without JavaScript."""
+    return render_planner(topic_or_404(topic_id))
+
+
+@bp.get("/topics/<int:topic_id>/search")
+@staff_required()
+def planner_search(topic_id: int):
+    """Search-as-you-type: only the results block (kept under 2 KB)."""
+    topic = topic_or_404(topic_id)
+    q = request.args.get("q", "")[:100]
+    results, more = _search(topic, q)
+    return render("teachers/planner.html", "results", topic=topic, q=q, results=results,
+                  more=more, kinds=KIND_LABELS)
+
+
+def _version() -> int | None:
+    try:
+        return int(request.form.get("version", ""))
+    except ValueError:
+        return None
+
+
+def _after(topic, change):
+    """Run one change to the topic; 409 with the current state if the form was stale, 422 if
+    the change was refused; otherwise back to the planner."""
+    try:
+        change()
+    except StaleTopic:
+        db.session.rollback()
+        return render_planner(topic_or_404(topic.id), status=409, message=CONFLICT)
+    except TopicError as error:
+        db.session.rollback()
+        return render_planner(topic_or_404(topic.id), status=422, message=error.message)
+    q = request.form.get("q", "")[:100]
+    return redirect_after_post(url_for("teachers.planner", topic_id=topic.id, q=q or None))
+
+
+@bp.post("/topics/<int:topic_id>/items")
+@staff_required()
+def planner_add(topic_id: int):
+    """Append a library activity to the topic."""
+    topic = topic_or_404(topic_id)
+    activity = activity_or_404(request.form.get("activity_id", 0, type=int))
+    return _after(topic, lambda: topics.add_activity(topic, _version(), activity))
+
+
+@bp.post("/topics/<int:topic_id>/items/<int:item_id>/remove")
+@staff_required()
+def planner_remove(topic_id: int, item_id: int):
+    """Take an activity out of the topic (it stays in the library)."""
+    topic = topic_or_404(topic_id)
+    return _after(topic, lambda: topics.remove_item(topic, _version(), item_id))
+
+
+@bp.post("/topics/<int:topic_id>/items/<int:item_id>/move")
+@staff_required()
+def planner_move(topic_id: int, item_id: int):
+    """Move an activity one place up or down."""
+    topic = topic_or_404(topic_id)
+    step = -1 if request.form.get("direction") == "up" else 1
+    return _after(topic, lambda: topics.move_item(topic, _version(), item_id, step))

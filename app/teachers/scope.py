@@ -1,0 +1,98 @@
+"""Scope for the teachers' pages (P12), built on app.authz: another school's (or, for a teacher,
+another class's) topic, activity or contribution answers 404, as if it did not exist."""
+from __future__ import annotations
+
+from flask import abort
+from flask_login import current_user
+
+from app.authz import current_organisation, staff_organisation_ids, staff_roles, visible_classes
+from app.extensions import db
+from app.models import Activity, Organisation, SchoolClass, WeeklyTopic
+from app.services import activities, topics
+from app.services.classroom import contribution_for_staff
+
+
+def is_office() -> bool:
+    """Office staff and DPOs see every class of their schools."""
+    return bool({"office", "dpo"} & staff_roles(current_user))
+
+
+def organisation_or_404() -> Organisation:
+    """The school a member of staff works in (its library, its topics)."""
+    org = current_organisation()
+    if org is None:
+        abort(404)
+    return org
+
+
+def my_classes(current_year_only: bool = True) -> list[SchoolClass]:
+    """The classes the user may plan for, this academic year's by default."""
+    query = visible_classes(current_user)
+    if current_year_only:
+        org = current_organisation()
+        if org is not None:
+            query = query.where(SchoolClass.academic_year ==
+                                topics.academic_year(topics.school_today(org)))
+    return list(db.session.scalars(query.order_by(SchoolClass.year_group, SchoolClass.name)))
+
+
+def topic_or_404(topic_id: int) -> WeeklyTopic:
+    """A topic the user may see and edit (visible_topics)."""
+    found = db.session.scalar(topics.visible_topics(
+        current_user, staff_organisation_ids(current_user), is_office())
+        .where(WeeklyTopic.id == topic_id))
+    if found is None:
+        abort(404)
+    return found
+
+
+def copy_source_or_404(topic_id: int) -> WeeklyTopic:
+    """A topic the user may copy: one they can see, or an earlier year's for their year groups."""
+    found = db.session.scalar(topics.visible_topics(
+        current_user, staff_organisation_ids(current_user), is_office())
+        .where(WeeklyTopic.id == topic_id))
+    if found is None:
+        org = organisation_or_404()
+        groups = {c.year_group for c in my_classes()}
+        found = db.session.scalar(topics.earlier_years_topics(
+            [org.id], groups, topics.academic_year(topics.school_today(org)))
+            .where(WeeklyTopic.id == topic_id))
+    if found is None:
+        abort(404)
+    return found
+
+
+def activity_or_404(activity_id: int) -> Activity:
+    """An activity of the user's schools' libraries."""
+    found = activities.activity_for_staff(staff_organisation_ids(current_user), activity_id)
+    if found is None:
+        abort(404)
+    return found
+
+
+def viewer_activity_or_404(activity_id: int) -> Activity:
+    """For videos and printables: staff of the school, or a parent of a child whose class has a
+    published topic with the activity."""
+    if current_user.is_staff:
+        found = activities.activity_for_staff(staff_organisation_ids(current_user), activity_id)
+    else:
+        found = activities.activity_for_parent(current_user, activity_id)
+    if found is None:
+        abort(404)
+    return found
+
+
+def contribution_or_404(contribution_id: int):
+    """A family's comment or photo about a child of the user's classes (office: school)."""
+    found = contribution_for_staff(contribution_id, staff_organisation_ids(current_user),
+                                   current_user, is_office())
+    if found is None:
+        abort(404)
+    return found
+
+
+def classes_by_id(ids, allowed: list[SchoolClass]) -> list[SchoolClass]:
+    """The chosen classes, keeping only those in ``allowed`` (the user's)."""
+    wanted = {int(i) for i in ids or []}
+    return [c for c in allowed if c.id in wanted]
+

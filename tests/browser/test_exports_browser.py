@@ -1,0 +1,70 @@
+"""An access request's copy of the data in a real browser (P22): the office makes, checks and
+releases it at 1280 px; the parent downloads it on a 390 px phone after signing in."""
+from __future__ import annotations
+
+import io
+import json
+import zipfile
+
+import pytest
+
+from app.extensions import db
+from tests import factories as f
+from tests.privacy_data import access_request, two_families
+
+NO_SCROLL = "document.documentElement.scrollWidth"
+
+
+def _sign_in(page, email):
+    page.goto("/auth/signin")
+    form = page.locator("form[action='/auth/signin'][method='post']")
+    form.locator("input[name='email']").fill(email)
+    form.locator("input[name='password']").fill(f.PASSWORD)
+    form.get_by_role("button", name="Sign in", exact=True).click()
+    page.wait_for_url(lambda url: "/auth/signin" not in url)
+
+
+@pytest.mark.promise("P22")
+def test_the_office_releases_a_copy_and_the_parent_downloads_it_on_a_phone(
+        ctx, browser, live_server, desktop, run_jobs, screenshot):
+    s = two_families()
+    req_id = access_request(s, pupil=s.amir).id
+    office_email, parent_email = s.office.email, s.aisha.email
+    db.session.remove()
+
+    office = desktop
+    _sign_in(office, office_email)
+    office.goto("/office/exports")
+    office.get_by_role("button", name="Make the copy").click()
+    office.wait_for_url("**/office/exports/*")
+    assert run_jobs() == 0
+    office.reload()
+    assert office.get_by_role("heading", name="Check before release").is_visible()
+    assert "Names found: Zara" in office.inner_text("main")
+    screenshot(office, "office-export-review-1280")
+    office.get_by_label("Leave this out of the copy").first.check()
+    office.get_by_role("button", name="Release the copy to the requester").click()
+    office.get_by_text("The copy is being made again").wait_for()
+    assert run_jobs() == 0
+    office.reload()
+    assert "Released to the requester" in office.inner_text("main")
+    assert office.problems == []
+
+    context = browser.new_context(base_url=live_server, locale="en-GB", accept_downloads=True,
+                                  viewport={"width": 390, "height": 800}, is_mobile=True,
+                                  has_touch=True)
+    phone = context.new_page()
+    try:
+        _sign_in(phone, parent_email)
+        phone.goto("/privacy/exports")
+        assert phone.evaluate(NO_SCROLL) <= 390
+        screenshot(phone, "parent-exports-390")
+        with phone.expect_download() as got:
+            phone.get_by_role("link", name="Download the copy (zip)").click()
+        data = open(got.value.path(), "rb").read()
+        zf = zipfile.ZipFile(io.BytesIO(data))
+        records = json.loads(zf.read("data.json"))["records"]
+        assert [p["first_name"] for p in records["pupils"]] == ["Amir"]
+        assert "index.html" in zf.namelist() and f"R{req_id}" in zf.read("index.html").decode()
+    finally:
+        context.close()

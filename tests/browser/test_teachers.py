@@ -1,0 +1,115 @@
+"""A teacher builds and publishes a weekly topic and gives an award, in a real browser: at
+1280 px and at 390 px, with JavaScript on and off."""
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import pytest
+import sqlalchemy as sa
+from playwright.sync_api import expect
+
+from app.demo import PASSWORD, seed
+from app.extensions import db
+from app.models import Award, TopicStatus, WeeklyTopic
+from tests.browser.conftest import _page
+
+SIZES = {"1280": {"viewport": {"width": 1280, "height": 800}},
+         "390": {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True,
+                 "device_scale_factor": 2}}
+
+
+@pytest.fixture(params=[("1280", True), ("1280", False), ("390", True), ("390", False)],
+                ids=["1280-js", "1280-nojs", "390-js", "390-nojs"])
+def teacher_page(request, browser, live_server):
+    size, js = request.param
+    context, page = _page(browser, live_server, java_script_enabled=js, **SIZES[size])
+    page.js, page.width = js, int(size)
+    yield page
+    context.close()
+
+
+def _sign_in(page) -> None:
+    page.goto("/auth/signin")
+    form = page.locator("form[action='/auth/signin'][method='post']")
+    form.locator("input[name='email']").fill("teacher@example.org")
+    form.locator("input[name='password']").fill(PASSWORD)
+    form.get_by_role("button", name="Sign in", exact=True).click()
+    page.wait_for_url("**/teach/")
+    choice = page.get_by_role("button", name="Necessary cookies only")
+    if choice.count():
+        choice.first.click()
+        expect(choice).to_have_count(0)
+
+
+def _add(page, words: str, title: str) -> None:
+    """Search the library and add the activity called ``title``."""
+    page.locator("#q").fill(words)
+    if not page.js:
+        page.get_by_role("button", name="Search", exact=True).click()
+    row = page.locator("#results li", has_text=title)
+    row.wait_for()
+    row.get_by_role("button", name="Add").click()
+    page.locator(".planner-items li", has_text=title).wait_for()
+
+
+def _titles(page) -> list[str]:
+    return page.locator(".planner-items li > span:first-child").all_inner_texts()
+
+
+def test_a_teacher_builds_and_publishes_a_topic_and_gives_an_award(ctx, teacher_page, screenshot):
+    page = teacher_page
+    seed()
+    monday = date.today() - timedelta(days=date.today().weekday()) + timedelta(days=7)
+    _sign_in(page)
+
+    page.get_by_role("link", name="Plan a new topic").click()
+    page.get_by_label("Title").fill("Growing things")
+    page.get_by_label("Week starting (a Monday)").fill(monday.isoformat())
+    page.get_by_label("Year 1", exact=True).check()
+    page.get_by_label("A short note to families (optional)").fill("Have fun!\nOne a day is plenty.")
+    page.get_by_role("button", name="Create the topic").click()
+    page.get_by_role("heading", name="Growing things").wait_for()
+
+    _add(page, "sound hunt", "Sound hunt around the house")
+    _add(page, "sink", "Sink or float?")
+    _add(page, "steps", "Counting steps to the door")
+    assert _titles(page) == ["Sound hunt around the house", "Sink or float?",
+                             "Counting steps to the door"]
+    items = page.locator(".planner-items li > span:first-child")
+    page.locator(".planner-items li", has_text="Counting steps").get_by_role(
+        "button", name="Up").click()
+    expect(items).to_have_text(["Sound hunt around the house", "Counting steps to the door",
+                                "Sink or float?"])
+    page.locator(".planner-items li", has_text="Sink or float").get_by_role(
+        "button", name="Remove").click()
+    expect(items).to_have_text(["Sound hunt around the house", "Counting steps to the door"])
+    assert page.evaluate("document.documentElement.scrollWidth") <= page.width
+    if page.js:
+        screenshot(page, f"planner-{page.width}")
+
+    page.get_by_role("link", name="Preview as a parent sees it").click()
+    card = page.locator("article.topic")
+    assert "Sound hunt around the house" in card.inner_text()
+    page.get_by_role("link", name="Back to the planner").click()
+
+    page.get_by_role("button", name="Publish", exact=True).click()
+    expect(page.locator("#planner")).to_contain_text("Published on")
+    db.session.expire_all()
+    topic = db.session.scalar(sa.select(WeeklyTopic))
+    assert topic.status is TopicStatus.PUBLISHED and topic.week_start == monday
+    assert [i.activity.title for i in sorted(topic.items, key=lambda i: i.position)] == [
+        "Sound hunt around the house", "Counting steps to the door"]
+
+    # an award for the first pupil of the class, from the class view
+    page.goto("/teach/")
+    page.get_by_role("link", name="Year 1", exact=True).click()
+    first_row = page.locator("tr[id^='pupil-']").first
+    name = first_row.locator("th").inner_text()
+    first_row.get_by_role("link", name=f"Give an award to {name}").click()
+    page.get_by_label(f"Award for {name}").select_option(label="Great effort")
+    page.get_by_role("button", name="Give the award").click()
+    expect(page.get_by_role("status").filter(has_text="Great effort given to")).to_be_visible()
+    db.session.expire_all()
+    award = db.session.scalar(sa.select(Award))
+    assert award is not None and award.kind.value == "great_effort"
+    assert page.problems == []  # no CSP violation, no script error, no failed request

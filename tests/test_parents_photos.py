@@ -1,0 +1,211 @@
+"""Photos from families: cleaned of location data, encrypted at rest (P16), served only through
+authorised routes with Cache-Control: private, and bad uploads refused with nothing half-stored."""
+from __future__ import annotations
+
+import io
+import struct
+import zlib
+from html import unescape
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from PIL import Image
+
+from app.extensions import db
+from app.models import ConsentMethod, ConsentPurpose, ConsentRecord, Contribution, Engagement
+from app.services import consent, storage
+from tests import factories as f
+from tests.parents_data import family, has_gps, item_of, jpeg_with_gps
+
+HX = {"HX-Request": "true"}
+
+
+@pytest.fixture()
+def files(app, ctx, tmp_path, monkeypatch):
+    root = tmp_path / "files"
+    monkeypatch.setitem(app.config, "STORAGE_DIR", str(root))
+    return root
+
+
+def stored(root: Path) -> list[Path]:
+    return sorted(p for p in root.rglob("*") if p.is_file()) if root.exists() else []
+
+
+def _send(client, child, item, data: bytes | None, name="photo.jpg", headers=None, **fields):
+    form = dict(fields)
+    if data is not None:
+        form["photo"] = (io.BytesIO(data), name)
+    return client.post(f"/family/children/{child.id}/items/{item.id}/send", data=form,
+                       content_type="multipart/form-data", headers=headers or {})
+
+
+def _png_bomb(width=8000, height=6000) -> bytes:
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+    row = b"\x00" * (1 + (width + 7) // 8)
+    packer = zlib.compressobj(9)
+    idat = b"".join(packer.compress(row * 256) for _ in range(height // 256))
+    idat += packer.compress(row * (height % 256)) + packer.flush()
+    ihdr = struct.pack(">IIBBBBB", width, height, 1, 0, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", idat) + chunk(b"IEND", b"")
+
+
+def _animated_webp() -> bytes:
+    frames = [Image.new("RGB", (120, 80), c) for c in ((255, 0, 0), (0, 0, 255), (0, 200, 0))]
+    out = io.BytesIO()
+    frames[0].save(out, "WEBP", save_all=True, append_images=frames[1:], duration=100, loop=0)
+    return out.getvalue()
+
+
+@pytest.mark.promise("P16")
+def test_an_uploaded_photo_loses_its_location_and_is_encrypted_on_disk(client, files):
+    fam = family()
+    item = item_of(fam.numbers, fam.count)
+    f.login(client, fam.parent)
+    original = jpeg_with_gps()
+    assert has_gps(original)
+    r = _send(client, fam.ben, item, original)
+    assert r.status_code == 303
+    photo = db.session.scalar(sa.select(Contribution))
+    assert photo.kind.value == "photo" and photo.promo_opt_in is False
+    clean = storage.get(photo.photo_key)
+    assert not has_gps(clean) and b"PhoneMaker" not in clean and b"taken at home" not in clean
+    with Image.open(io.BytesIO(clean)) as im:
+        assert im.format == "JPEG" and max(im.size) <= 1600 and not im.getexif()
+    on_disk = stored(files)
+    assert len(on_disk) == 2  # the photo and its thumbnail
+    for path in on_disk:
+        raw = path.read_bytes()
+        assert not raw.startswith(b"\xff\xd8") and b"JFIF" not in raw and b"Exif" not in raw
+        with pytest.raises(Exception):
+            Image.open(io.BytesIO(raw))
+    assert str(files) in str(on_disk[0]) and "static" not in str(on_disk[0])
+
+
+@pytest.mark.promise("P16")
+def test_the_family_and_the_teacher_see_the_photo_privately_and_nobody_else(client, app, files):
+    fam = family()
+    item = item_of(fam.numbers, fam.count)
+    f.login(client, fam.parent)
+    _send(client, fam.ben, item, jpeg_with_gps())
+    photo = db.session.scalar(sa.select(Contribution))
+    page = client.get("/family/").get_data(as_text=True)
+    assert f'src="/family/photos/{photo.id}/thumb"' in page
+    for size in ("thumb", "photo"):
+        r = client.get(f"/family/photos/{photo.id}/{size}")
+        assert r.status_code == 200 and r.mimetype == "image/jpeg"
+        assert r.headers["Cache-Control"].startswith("private") and not has_gps(r.data)
+    teacher = app.test_client()
+    f.login(teacher, fam.teacher)
+    r = teacher.get(f"/teach/contributions/{photo.id}/photo")
+    assert r.status_code == 200 and "private" in r.headers["Cache-Control"]
+    assert not has_gps(r.data)
+    stranger = app.test_client()
+    f.login(stranger, fam.stranger)
+    assert stranger.get(f"/family/photos/{photo.id}/photo").status_code == 404
+    other_teacher = app.test_client()
+    f.login(other_teacher, f.staff(f.school(), classes=[]))
+    assert other_teacher.get(f"/teach/contributions/{photo.id}/photo").status_code == 404
+    anonymous = app.test_client()
+    assert anonymous.get(f"/family/photos/{photo.id}/photo").status_code == 302
+
+
+@pytest.mark.promise("P04")
+def test_a_photo_has_its_own_opt_in(client, files):
+    fam = family()
+    item = item_of(fam.numbers, fam.count)
+    consent.record(fam.parent.id, ConsentPurpose.PROMO_PHOTOS, True, method=ConsentMethod.WEB_FORM)
+    db.session.commit()
+    f.login(client, fam.parent)
+    _send(client, fam.ben, item, jpeg_with_gps(), comment="Look!", photo_promo="y")
+    rows = {c.kind.value: c for c in db.session.scalars(sa.select(Contribution))}
+    assert rows["photo"].promo_opt_in is True and rows["comment"].promo_opt_in is False
+    [record] = db.session.scalars(sa.select(ConsentRecord).where(
+        ConsentRecord.purpose == ConsentPurpose.CONTRIBUTION_PROMO)).all()
+    assert record.contribution_id == rows["photo"].id and record.granted
+
+
+@pytest.mark.parametrize("name,data,words", [
+    ("homework.jpg", b"Dear teacher, here is our homework.\n" * 40, "not a photo we can use"),
+    ("cute.png", None, "too many pixels"),
+    ("dance.webp", None, "still photo"),
+    ("cut.jpg", None, "damaged or incomplete"),
+], ids=["text-named-jpg", "png-bomb", "animated-webp", "truncated-jpeg"])
+@pytest.mark.parametrize("htmx", [True, False], ids=["htmx", "plain"])
+def test_bad_uploads_get_a_clear_422_and_nothing_is_stored(client, files, name, data, words, htmx):
+    fam = family()
+    item = item_of(fam.numbers, fam.count)
+    if data is None:
+        data = {"cute.png": _png_bomb, "dance.webp": _animated_webp,
+                "cut.jpg": lambda: jpeg_with_gps()[:30000]}[name]()
+    f.login(client, fam.parent)
+    r = _send(client, fam.ben, item, data, name=name, headers=HX if htmx else None,
+              comment="with a comment too")
+    body = unescape(r.get_data(as_text=True))
+    assert r.status_code == 422 and words in body
+    assert "with a comment too" in body  # the comment typed is kept for another try
+    if htmx:
+        assert body.lstrip().startswith(f'<div id="s-{fam.ben.id}-{item.id}">')
+    else:
+        assert "<html" in body and "<h1>Send a comment or photo</h1>" in body
+    assert stored(files) == []
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Contribution)) == 0
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Engagement)) == 0
+
+
+@pytest.mark.parametrize("htmx", [True, False], ids=["htmx", "plain"])
+def test_a_30mb_upload_is_refused_with_a_friendly_message_on_the_page(client, files, htmx):
+    fam = family()
+    item = item_of(fam.numbers, fam.count)
+    f.login(client, fam.parent)
+    r = _send(client, fam.ben, item, b"\xff\xd8\xff" + b"0" * (30 * 1024 * 1024), name="big.jpg",
+              headers=HX if htmx else None)
+    body = unescape(r.get_data(as_text=True))
+    assert r.status_code == 413
+    assert "too big to send" in body and "12 MB" in body
+    if htmx:
+        assert body.lstrip().startswith(f'<div id="s-{fam.ben.id}-{item.id}">')
+    else:  # the sending page again, not an error page
+        assert "<h1>Send a comment or photo</h1>" in body and 'type="file"' in body
+    assert stored(files) == []
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Contribution)) == 0
+
+
+def test_an_oversized_post_elsewhere_still_gets_the_error_page(client, files):
+    fam = family()
+    f.login(client, fam.parent)
+    r = client.post("/family/settings/details", data={"name": "x" * (13 * 1024 * 1024)})
+    assert r.status_code == 413 and "too big" in r.get_data(as_text=True)
+
+
+def test_if_the_database_fails_the_stored_photo_is_discarded(client, files, monkeypatch):
+    fam = family()
+    item = item_of(fam.numbers, fam.count)
+    consent.record(fam.parent.id, ConsentPurpose.PROMO_PHOTOS, True, method=ConsentMethod.WEB_FORM)
+    db.session.commit()
+    f.login(client, fam.parent)
+    from app.services import engagement
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("the database went away")
+
+    monkeypatch.setattr(engagement.consent, "record", broken)
+    with pytest.raises(RuntimeError):
+        _send(client, fam.ben, item, jpeg_with_gps(), photo_promo="y")
+    assert stored(files) == []
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Contribution)) == 0
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Engagement)) == 0
+
+
+def test_a_photo_hidden_by_the_school_is_no_longer_served_to_the_family(client, files):
+    fam = family()
+    item = item_of(fam.numbers, fam.count)
+    f.login(client, fam.parent)
+    _send(client, fam.ben, item, jpeg_with_gps())
+    photo = db.session.scalar(sa.select(Contribution))
+    from app.services.classroom import set_hidden
+
+    set_hidden(photo, fam.teacher, True)
+    assert client.get(f"/family/photos/{photo.id}/thumb").status_code == 404
+    assert f"/family/photos/{photo.id}/" not in client.get("/family/").get_data(as_text=True)
