@@ -103,3 +103,15 @@ def test_a_parent_address_cannot_be_invited_as_staff(client, school):
                                            "role": "office"})
     assert r.status_code == 422 and "belongs to a parent" in r.get_data(as_text=True)
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Invitation)) == 0
+
+
+def test_the_office_sees_which_invitations_could_not_be_delivered(client, school, run_jobs):
+    from app.models import DeliveryStatus
+    carer = _invited("Fay Fail", "fay@family.example")
+    f.pupil(school["cls"], carer)
+    f.login(client, school["office"])
+    client.post(f"/office/families/{carer.id}/invite", data={"channels": "email"})
+    db.session.execute(sa.update(NotificationDelivery).values(status=DeliveryStatus.FAILED))
+    db.session.commit()
+    page = client.get("/office/families").get_data(as_text=True)
+    assert "<strong>failed</strong>: the message could not be delivered" in page

@@ -54,6 +54,7 @@ def test_optional_fields_are_marked_and_a_missing_consent_is_explained(client, i
 
 @pytest.mark.promise("P01")
 @pytest.mark.promise("P02")
+@pytest.mark.promise("P09")
 def test_joining_records_consent_with_notice_version_method_and_controller(client, invited):
     r = client.post(f"/family/join/{invited['token']}",
                     data={"agree": "y", "news": "y", "signin": "password",

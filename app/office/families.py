@@ -11,7 +11,8 @@ from app.authz import current_organisation, staff_required
 from app.extensions import db
 from app.htmx import redirect_after_post, render
 from app.jobs import invitations as invite_jobs
-from app.models import Guardianship, Invitation, Pupil, SchoolClass, User, UserStatus, utcnow
+from app.models import (DeliveryStatus, Guardianship, Invitation, NotificationDelivery, Pupil,
+                        SchoolClass, User, UserStatus, utcnow)
 from app.office import bp
 from app.services import families, invitations
 from app.services.restriction import parent_reportable, pupil_reportable
@@ -57,7 +58,26 @@ def families_page():
             latest[inv.user_id] = inv
     return render("office/families.html", block="progress" if request.args.get("poll") else None,
                   organisation=org, waiting=waiting, latest=latest, rates=join_rates(org.id),
-                  progress=invite_jobs.progress(org.id), now=utcnow())
+                  failed=_failed_invitations(org.id, latest), progress=invite_jobs.progress(org.id),
+                  now=utcnow())
+
+
+def _failed_invitations(organisation_id: int, latest: dict) -> set[int]:
+    """Carers whose newest invitation message could not be delivered (every channel failed)."""
+    if not latest:
+        return set()
+    rows = db.session.execute(
+        sa.select(NotificationDelivery.user_id, NotificationDelivery.status,
+                  NotificationDelivery.created_at)
+        .where(NotificationDelivery.organisation_id == organisation_id,
+               NotificationDelivery.template == "invitation",
+               NotificationDelivery.user_id.in_(list(latest)))).all()
+    outcome: dict[int, set] = {}
+    for user_id, status, created in rows:
+        sent = latest[user_id].sent_at
+        if sent is None or created >= sent:
+            outcome.setdefault(user_id, set()).add(status)
+    return {u for u, statuses in outcome.items() if statuses == {DeliveryStatus.FAILED}}
 
 
 @bp.post("/families/<int:user_id>/invite")

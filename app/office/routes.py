@@ -17,6 +17,7 @@ SECTIONS = [
         ("office.families_page", "Families and invitations",
          "Who has joined, invitations, printed letters."),
         ("office.staff_page", "Staff", "Invite teachers and office colleagues."),
+        ("office.report_page", "Engagement report", "Who took part, by class (figures only)."),
         ("office.deliveries", "Messages that failed", "See and retry failed messages."),
     ]),
     ("Privacy", [

@@ -1,0 +1,16 @@
+"""The office's engagement report: aggregates only (P13), Pupil Premium only in aggregate (P04)."""
+from __future__ import annotations
+
+from flask import render_template
+
+from app.authz import current_organisation, staff_required
+from app.office import bp
+from app.services.reports import SMALL_GROUP, WEEKS, engagement_by_class
+
+
+@bp.get("/report")
+@staff_required("office", "dpo")
+def report_page():
+    organisation = current_organisation()
+    return render_template("office/report.html", organisation=organisation,
+                           rows=engagement_by_class(organisation.id), small=SMALL_GROUP, weeks=WEEKS)
