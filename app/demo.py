@@ -36,7 +36,7 @@ def seed() -> bool:
     db.session.add_all([trust, school])
     db.session.flush()
     db.session.add(PrivacyNotice(
-        organisation_id=None, version="1.0", major=True, published_at=utcnow(),
+        organisation_id=None, version="1.0", major=False, published_at=utcnow(),
         summary="We keep only what your child's school needs to share home learning with you. "
                 "We never sell your data or show adverts.",
         body="Hometime helps your child's school share weekly home-learning activities with you."))
