@@ -49,7 +49,7 @@ class JoinForm(FlaskForm):
         if field.data:
             normalised = uk_mobile(field.data)
             if normalised is None:
-                raise ValidationError("Please enter a UK mobile number, like 07700 900123.")
+                raise ValidationError("Please enter a UK mobile number, like 07911 123456.")
             field.data = normalised
 
     def validate(self, extra_validators=None) -> bool:

@@ -1,8 +1,10 @@
 """Parents' and carers' pages: this week's activities with one-tap ratings, comments and photos,
 past weeks, a child's page, the authorised photo route and the first-party ``open`` link.
 
-Every form is a plain form (a 303 back to the card's anchor); with htmx only the card's block is
-swapped. Another family's child, or an activity outside the child's published topics, is a 404.
+Every form is a plain form (a 303 back to the card's anchor); with htmx a rating swaps only its
+own form. Comments and photos are sent from a small page of their own (loaded in full, so the
+phone can shrink the photo first). Another family's child, or an activity outside the child's
+published topics, is a 404.
 """
 from __future__ import annotations
 
@@ -51,9 +53,15 @@ def _pupil_and_item(pupil_id: int, item_id: int):
     return pupil, item
 
 
-def _promo_allowed(states=None) -> bool:
-    states = states if states is not None else consent_states(current_user.id)
-    return states.get(ConsentPurpose.PROMO_PHOTOS) is True
+def _consents() -> dict:
+    """The carer's consent states, loaded once and shared with the cookie banner."""
+    states = consent_states(current_user.id)
+    cookies.prime(states)
+    return states
+
+
+def _promo_allowed() -> bool:
+    return _consents().get(ConsentPurpose.PROMO_PHOTOS) is True
 
 
 def _item_view(item) -> week.ItemView:
@@ -70,8 +78,7 @@ def _anchor(pupil, item) -> str:
 
 
 def _home(status: int = 200, problem: dict | None = None):
-    states = consent_states(current_user.id)
-    cookies.prime(states)
+    _consents()
     checked = current_user.details_checked_at
     return render("parents/home.html", status=status, week=week.family_week(current_user),
                   problem=problem,
@@ -167,6 +174,7 @@ def _too_big(error):
 @bp.get("/children/<int:pupil_id>")
 @parent_required
 def child(pupil_id: int):
+    """One child: class and school, the school's removal notice (P18), awards, unlinking."""
     pupil = pupil_for_parent_or_404(pupil_id)
     return render_template("parents/child.html", pupil=pupil,
                            awards=week.awards_for([pupil.id], limit=None).get(pupil.id, []))
