@@ -54,15 +54,17 @@ class ConsentRecord(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"), index=True)
     organisation_id: Mapped[int | None] = mapped_column(sa.ForeignKey("organisations.id"))  # controller
-    pupil_id: Mapped[int | None] = mapped_column(sa.ForeignKey("pupils.id", ondelete="SET NULL"))
+    pupil_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("pupils.id", ondelete="SET NULL"), index=True)
     contribution_id: Mapped[int | None] = mapped_column(
-        sa.ForeignKey("contributions.id", ondelete="SET NULL"))
+        sa.ForeignKey("contributions.id", ondelete="SET NULL"), index=True)
     purpose: Mapped[ConsentPurpose] = mapped_column(enum_column(ConsentPurpose, "consent_purpose"))
     granted: Mapped[bool]
     notice_id: Mapped[int | None] = mapped_column(sa.ForeignKey("privacy_notices.id"))
     method: Mapped[ConsentMethod] = mapped_column(enum_column(ConsentMethod, "consent_method"))
     on_behalf_of: Mapped[str | None] = mapped_column(sa.String(120))  # e.g. "self and child"
-    recorded_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"))
+    recorded_by_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("users.id", ondelete="SET NULL"), index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
 
     notice: Mapped[PrivacyNotice | None] = relationship()

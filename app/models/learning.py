@@ -66,7 +66,7 @@ class Activity(db.Model):
     video_provider: Mapped[str | None] = mapped_column(sa.String(16))
     video_id: Mapped[str | None] = mapped_column(sa.String(32))
     file_key: Mapped[str | None] = mapped_column(sa.String(80))
-    created_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"))
+    created_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"), index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     archived_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
@@ -96,7 +96,7 @@ class WeeklyTopic(db.Model):
     published_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     version: Mapped[int] = mapped_column(default=1)  # optimistic lock for two editors
     copied_from_id: Mapped[int | None] = mapped_column(sa.ForeignKey("topics.id", ondelete="SET NULL"))
-    created_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"))
+    created_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"), index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     classes: Mapped[list["SchoolClass"]] = relationship(secondary=topic_classes)  # noqa: F821
@@ -130,7 +130,8 @@ class Engagement(db.Model):
     pupil_id: Mapped[int] = mapped_column(sa.ForeignKey("pupils.id", ondelete="CASCADE"), index=True)
     topic_activity_id: Mapped[int] = mapped_column(
         sa.ForeignKey("topic_activities.id", ondelete="CASCADE"), index=True)
-    done_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"))
+    done_by_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("users.id", ondelete="SET NULL"), index=True)
     rating: Mapped[int | None]
     done_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
 
@@ -149,7 +150,8 @@ class Contribution(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     engagement_id: Mapped[int] = mapped_column(
         sa.ForeignKey("engagements.id", ondelete="CASCADE"), index=True)
-    author_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"))
+    author_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("users.id", ondelete="SET NULL"), index=True)
     kind: Mapped[ContributionKind] = mapped_column(enum_column(ContributionKind, "contribution_kind"))
     body: Mapped[str | None] = mapped_column(sa.Text)
     photo_key: Mapped[str | None] = mapped_column(sa.String(80))
@@ -158,7 +160,8 @@ class Contribution(db.Model):
     promo_withdrawn_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     shows_other_children: Mapped[bool] = mapped_column(default=False)
     hidden_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    hidden_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"))
+    hidden_by_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("users.id", ondelete="SET NULL"), index=True)
     published_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     never_use_again: Mapped[bool] = mapped_column(default=False)  # P23
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -171,7 +174,8 @@ class Award(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     pupil_id: Mapped[int] = mapped_column(sa.ForeignKey("pupils.id", ondelete="CASCADE"), index=True)
-    given_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"))
+    given_by_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("users.id", ondelete="SET NULL"), index=True)
     kind: Mapped[AwardKind] = mapped_column(enum_column(AwardKind, "award_kind"))
     note: Mapped[str | None] = mapped_column(sa.String(200))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -185,7 +189,8 @@ class UsageEvent(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int | None] = mapped_column(
         sa.ForeignKey("users.id", ondelete="CASCADE"), index=True)
-    pupil_id: Mapped[int | None] = mapped_column(sa.ForeignKey("pupils.id", ondelete="CASCADE"))
+    pupil_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("pupils.id", ondelete="CASCADE"), index=True)
     activity_id: Mapped[int | None] = mapped_column(sa.ForeignKey("activities.id", ondelete="SET NULL"))
     kind: Mapped[UsageKind] = mapped_column(enum_column(UsageKind, "usage_kind"))
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)

@@ -72,10 +72,12 @@ class PrivacyRequest(db.Model):
     state: Mapped[RequestState] = mapped_column(
         enum_column(RequestState, "request_state"), default=RequestState.RECEIVED)
     channel: Mapped[RequestChannel] = mapped_column(enum_column(RequestChannel, "request_channel"))
-    requester_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"))
+    requester_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("users.id", ondelete="SET NULL"), index=True)
     requester_name: Mapped[str] = mapped_column(sa.String(120))
     requester_email: Mapped[str] = mapped_column(sa.String(254))
-    subject_pupil_id: Mapped[int | None] = mapped_column(sa.ForeignKey("pupils.id", ondelete="SET NULL"))
+    subject_pupil_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("pupils.id", ondelete="SET NULL"), index=True)
     on_behalf_of: Mapped[str] = mapped_column(sa.String(20), default="self")  # self | child (P28)
     details: Mapped[str] = mapped_column(sa.Text, default="")
     received_on: Mapped[date]

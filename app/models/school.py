@@ -77,7 +77,8 @@ class_teachers = sa.Table(
     "class_teachers",
     db.metadata,
     sa.Column("class_id", sa.ForeignKey("classes.id", ondelete="CASCADE"), primary_key=True),
-    sa.Column("user_id", sa.ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("user_id", sa.ForeignKey("users.id", ondelete="CASCADE"), primary_key=True,
+              index=True),
 )
 
 
@@ -113,7 +114,8 @@ class Pupil(db.Model):
     source: Mapped[Source] = mapped_column(enum_column(Source, "pupil_source"), default=Source.SCHOOL)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     removed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # removed by the school (P18)
-    removed_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"))
+    removed_by_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("users.id", ondelete="SET NULL"), index=True)
     restricted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # P25
     erased_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # P23 anonymised
 
@@ -142,7 +144,7 @@ class Guardianship(db.Model):
     removed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     removed_by: Mapped[RemovedBy | None] = mapped_column(enum_column(RemovedBy, "removed_by"))
     removed_by_user_id: Mapped[int | None] = mapped_column(
-        sa.ForeignKey("users.id", ondelete="SET NULL"))
+        sa.ForeignKey("users.id", ondelete="SET NULL"), index=True)
 
     parent: Mapped["User"] = relationship(foreign_keys=[parent_id])  # noqa: F821
     pupil: Mapped[Pupil] = relationship(back_populates="links")
@@ -164,7 +166,8 @@ class Invitation(db.Model):
         enum_column(InvitationStatus, "invitation_status"), default=InvitationStatus.PENDING)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    created_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"))
+    created_by_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("users.id", ondelete="SET NULL"), index=True)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     accepted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
