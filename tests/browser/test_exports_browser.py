@@ -11,17 +11,9 @@ import pytest
 from app.extensions import db
 from tests import factories as f
 from tests.privacy_data import access_request, two_families
+from tests.browser.helpers import sign_in
 
 NO_SCROLL = "document.documentElement.scrollWidth"
-
-
-def _sign_in(page, email):
-    page.goto("/auth/signin")
-    form = page.locator("form[action='/auth/signin'][method='post']")
-    form.locator("input[name='email']").fill(email)
-    form.locator("input[name='password']").fill(f.PASSWORD)
-    form.get_by_role("button", name="Sign in", exact=True).click()
-    page.wait_for_url(lambda url: "/auth/signin" not in url)
 
 
 @pytest.mark.promise("P22")
@@ -33,7 +25,7 @@ def test_the_office_releases_a_copy_and_the_parent_downloads_it_on_a_phone(
     db.session.remove()
 
     office = desktop
-    _sign_in(office, office_email)
+    sign_in(office, office_email)
     office.goto("/office/exports")
     office.get_by_role("button", name="Make the copy").click()
     office.wait_for_url("**/office/exports/*")
@@ -55,7 +47,7 @@ def test_the_office_releases_a_copy_and_the_parent_downloads_it_on_a_phone(
                                   has_touch=True)
     phone = context.new_page()
     try:
-        _sign_in(phone, parent_email)
+        sign_in(phone, parent_email)
         phone.goto("/privacy/exports")
         assert phone.evaluate(NO_SCROLL) <= 390
         screenshot(phone, "parent-exports-390")

@@ -12,15 +12,7 @@ from app.extensions import db
 from app.models import ConsentPurpose, ConsentRecord, OutboxMessage, Role, User, UserStatus
 from tests import factories as f
 from tests.roster_helpers import csv_bytes, template_row
-
-
-def _sign_in(page, email, password):
-    page.goto("/auth/signin")
-    form = page.locator("form[action='/auth/signin'][method='post']")
-    form.locator("input[name='email']").fill(email)
-    form.locator("input[name='password']").fill(password)
-    form.get_by_role("button", name="Sign in", exact=True).click()
-    page.wait_for_url(lambda url: "/auth/signin" not in url)
+from tests.browser.helpers import sign_in
 
 
 @pytest.mark.promise("P01")
@@ -32,7 +24,7 @@ def test_office_imports_and_invites_and_a_parent_joins_on_a_phone(ctx, desktop, 
         ("Rae Brook", "rae@family.example", "07911 123456", "Mother", "No")])])
 
     # The office, on a desktop: upload, preview, import.
-    _sign_in(desktop, office.email, f.PASSWORD)
+    sign_in(desktop, office.email, f.PASSWORD)
     desktop.goto("/office/roster")
     desktop.set_input_files("input[type=file]", files=[
         {"name": "pupils.csv", "mimeType": "text/csv", "buffer": csv}])

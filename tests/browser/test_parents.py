@@ -14,6 +14,7 @@ from app.extensions import db
 from app.models import ConsentPurpose, ConsentRecord, Contribution, Engagement
 from tests import factories as f
 from tests.parents_data import family, has_gps, item_of, jpeg_with_gps
+from tests.browser.helpers import sign_in
 
 NO_SCROLL = "document.documentElement.scrollWidth"
 
@@ -28,14 +29,6 @@ def _noisy_jpeg_with_gps() -> bytes:
     data = out.getvalue()
     assert len(data) > 400 * 1024 and has_gps(data)
     return data
-
-
-def _sign_in(page, email: str) -> None:
-    page.goto("/auth/signin")
-    form = page.locator("form[action='/auth/signin'][method='post']")
-    form.locator("input[name='email']").fill(email)
-    form.locator("input[name='password']").fill(f.PASSWORD)
-    form.get_by_role("button", name="Sign in", exact=True).click()
 
 
 @pytest.mark.promise("P04")
@@ -53,7 +46,7 @@ def test_a_parent_rates_comments_consents_and_sends_a_photo_the_teacher_sees_cle
     page.locator("#cookie-banner").get_by_role("button", name="Necessary cookies only").click()
     page.get_by_text("Your cookie choice is saved").first.wait_for()
 
-    _sign_in(page, fam.parent.email)
+    sign_in(page, fam.parent.email)
     page.wait_for_url("**/family/")
     assert page.get_by_role("heading", name="Numbers all around").is_visible()
     assert page.evaluate(NO_SCROLL) <= 360, "the family home scrolls sideways at 360 px"
@@ -108,7 +101,7 @@ def test_a_parent_rates_comments_consents_and_sends_a_photo_the_teacher_sees_cle
                                                                           "height": 640})
     try:
         teacher = teacher_context.new_page()
-        _sign_in(teacher, fam.teacher.email)
+        sign_in(teacher, fam.teacher.email)
         teacher.wait_for_url("**/teach/**")
         teacher.goto(f"/teach/classes/{fam.robins.id}")
         image = teacher.locator(f"img[src*='/contributions/{photo_row.id}/']")

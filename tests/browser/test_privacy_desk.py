@@ -16,6 +16,7 @@ from app.models import DataExport, ExportState, PrivacyRequest, RequestState, Ro
 from app.services.privacy_requests import local_today
 from tests import factories as f
 from tests.browser.conftest import _page
+from tests.browser.helpers import sign_in
 
 WIDE = "document.documentElement.scrollWidth"
 PHONE_390 = {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True,
@@ -28,15 +29,6 @@ def phone390(browser, live_server):
     context, page = _page(browser, live_server, **PHONE_390)
     yield page
     context.close()
-
-
-def _sign_in(page, email: str) -> None:
-    page.goto("/auth/signin")
-    form = page.locator("form[action='/auth/signin'][method='post']")
-    form.locator("input[name='email']").fill(email)
-    form.locator("input[name='password']").fill(f.PASSWORD)
-    form.get_by_role("button", name="Sign in", exact=True).click()
-    page.wait_for_url(lambda url: "/auth/signin" not in url)
 
 
 @pytest.mark.promise("P27")
@@ -52,7 +44,7 @@ def test_the_office_handles_an_access_request_and_the_parent_downloads_it(
 
     # --- the office, 1280 px ---------------------------------------------------------------
     page = desktop
-    _sign_in(page, "olive@oak.example")
+    sign_in(page, "olive@oak.example")
     page.goto("/office/requests")
     page.get_by_role("link", name="Log a request").click()
     page.get_by_label("Kind of request").select_option("access")
@@ -92,7 +84,7 @@ def test_the_office_handles_an_access_request_and_the_parent_downloads_it(
 
     # --- the parent, 390 px ----------------------------------------------------------------
     phone = phone390
-    _sign_in(phone, "mina@family.example")
+    sign_in(phone, "mina@family.example")
     phone.goto("/privacy/")
     phone.get_by_role("link", name="Make a request").first.click()
     phone.wait_for_url("**/privacy/requests/new")

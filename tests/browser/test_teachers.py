@@ -12,6 +12,7 @@ from app.demo import PASSWORD, seed
 from app.extensions import db
 from app.models import Award, TopicStatus, WeeklyTopic
 from tests.browser.conftest import _page
+from tests.browser.helpers import sign_in
 
 SIZES = {"1280": {"viewport": {"width": 1280, "height": 800}},
          "390": {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True,
@@ -29,11 +30,7 @@ def teacher_page(request, browser, live_server):
 
 
 def _sign_in(page) -> None:
-    page.goto("/auth/signin")
-    form = page.locator("form[action='/auth/signin'][method='post']")
-    form.locator("input[name='email']").fill("teacher@example.org")
-    form.locator("input[name='password']").fill(PASSWORD)
-    form.get_by_role("button", name="Sign in", exact=True).click()
+    sign_in(page, "teacher@example.org", PASSWORD)
     page.wait_for_url("**/teach/")
     choice = page.get_by_role("button", name="Necessary cookies only")
     if choice.count():
