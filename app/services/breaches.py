@@ -25,6 +25,7 @@ from app.models import (Breach, BreachDecision, Channel, Organisation, Role, Sta
                         UserStatus, utcnow)
 from app.services import notifications
 from app.services.audit import log_event
+from app.services import ServiceError
 
 REPORT_HOURS = 72
 REMINDER_HOURS = (24, 48, 66)
@@ -33,12 +34,10 @@ FIELDS = ("title", "what_happened", "data_categories", "people_affected", "recor
 D = BreachDecision
 
 
-class BreachError(Exception):
+class BreachError(ServiceError):
     """A change that cannot be made; ``message`` is shown, ``status`` is the HTTP code."""
 
-    def __init__(self, message: str, *, status: int = 422, field: str | None = None):
-        super().__init__(message)
-        self.message, self.status, self.field = message, status, field
+    default_status = 422
 
 
 @dataclass

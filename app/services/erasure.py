@@ -27,6 +27,7 @@ from app.services import exports, storage
 from app.services.audit import log_event
 from app.services.export_texts import SECTIONS, heading
 from app.services.ownership import condition, t
+from app.services import ServiceError
 
 PLACEHOLDERS = {("users", "name"): "Erased account", ("pupils", "first_name"): "Erased",
                 ("pupils", "last_name"): "pupil"}
@@ -44,12 +45,10 @@ ACTION = {Erasure.NULL: "removed", Erasure.DELETE: "removed", Erasure.PLACEHOLDE
           "replaced with a placeholder", Erasure.KEEP: "kept"}
 
 
-class ErasureError(Exception):
+class ErasureError(ServiceError):
     """An erasure that cannot be done; ``message`` is for the office."""
 
-    def __init__(self, message: str, status: int = 409):
-        super().__init__(message)
-        self.message, self.status = message, status
+    default_status = 409
 
 
 @dataclass

@@ -28,6 +28,7 @@ from app.models import (DataExport, ExportState, PrivacyRequest, RequestKind, Re
 from app.services.audit import log_event
 from app.services.export_files import delete_file, delete_keys, store
 from app.services.export_files import manifest, stored_keys, stream  # noqa: F401 - for callers
+from app.services import ServiceError
 
 log = logging.getLogger(__name__)
 
@@ -37,12 +38,10 @@ LIVE = (ExportState.QUEUED, ExportState.BUILDING, ExportState.REVIEW, ExportStat
 EXPORT_KINDS = (RequestKind.ACCESS, RequestKind.PORTABILITY)
 
 
-class ExportError(Exception):
+class ExportError(ServiceError):
     """An export that cannot be made or handed out; ``message`` is for the person."""
 
-    def __init__(self, message: str, status: int = 409):
-        super().__init__(message)
-        self.message, self.status = message, status
+    default_status = 409
 
 
 @dataclass(frozen=True)

@@ -26,17 +26,16 @@ from app.models import (ConsentMethod, ConsentPurpose, ConsentRecord, Guardiansh
                         PrivacyNotice, Pupil, StaffMembership, User, UserKind, UserStatus, utcnow)
 from app.services import consent, notifications
 from app.services.audit import log_event
+from app.services import ServiceError
 
 log = logging.getLogger(__name__)
 SEEN = (ConsentPurpose.NOTICE_ACK, ConsentPurpose.SERVICE)
 
 
-class NoticeError(Exception):
+class NoticeError(ServiceError):
     """A version that cannot be published or acknowledged; ``message`` is shown."""
 
-    def __init__(self, message: str, *, status: int = 422, field: str | None = None):
-        super().__init__(message)
-        self.message, self.status, self.field = message, status, field
+    default_status = 422
 
 
 @dataclass

@@ -27,6 +27,7 @@ from app.extensions import db
 from app.models import (OPEN_STATES, Channel, Organisation, PrivacyRequest, RequestChannel,
                         RequestEvent, RequestKind, RequestState, User, utcnow)
 from app.services import deadlines, notifications
+from app.services import ServiceError
 
 S = RequestState
 OPEN = tuple(RequestState(s) for s in OPEN_STATES)
@@ -47,12 +48,10 @@ _LABEL = {S.RECEIVED: "received", S.IDENTITY_CHECK: "checking identity",
           S.COMPLETED: "completed", S.REFUSED: "refused", S.WITHDRAWN: "withdrawn"}
 
 
-class RequestError(Exception):
+class RequestError(ServiceError):
     """A change that cannot be made. ``message`` is for the person; ``status`` the HTTP code."""
 
-    def __init__(self, message: str, *, status: int = 409, field: str | None = None):
-        super().__init__(message)
-        self.message, self.status, self.field = message, status, field
+    default_status = 409
 
 
 def local_today(organisation: Organisation | None = None) -> date:

@@ -16,6 +16,7 @@ from app.models import Pupil, RequestKind, SchoolClass, User, UserKind
 from app.services.audit import log_event
 from app.services.restriction import RestrictionError, request_for, schools_of
 from app.services.roster_csv import email_address, mobile_e164, upn_problem, year_group
+from app.services import ServiceError
 
 CORRECTABLE = {
     "pupils": {"first_name": "First name", "last_name": "Last name", "year_group": "Year group",
@@ -25,12 +26,11 @@ CORRECTABLE = {
 YES, NO = {"yes", "y", "true", "1"}, {"no", "n", "false", "0"}
 
 
-class RectificationError(Exception):
+class RectificationError(ServiceError):
     """A correction that cannot be made; ``message`` is for the office, ``field`` the input."""
 
-    def __init__(self, message: str, status: int = 422, field: str = "value"):
-        super().__init__(message)
-        self.message, self.status, self.field = message, status, field
+    default_status = 422
+    default_field = "value"
 
 
 def fields_for(subject) -> dict[str, str]:

@@ -21,6 +21,7 @@ from app.extensions import db
 from app.models import (Contribution, Engagement, Guardianship, PrivacyRequest, Pupil,
                         RequestKind, RequestState, User, UserKind, UserStatus, utcnow)
 from app.services.audit import log_event
+from app.services import ServiceError
 
 FLAGS = {"restriction": "restricted_at", "objection": "objected_at"}
 EVENTS = {("restriction", True): "restricted", ("restriction", False): "restriction_lifted",
@@ -30,12 +31,10 @@ _OPEN = (RequestState.RECEIVED, RequestState.IDENTITY_CHECK, RequestState.IN_PRO
          RequestState.PAUSED)
 
 
-class RestrictionError(Exception):
+class RestrictionError(ServiceError):
     """A change that cannot be made; ``message`` is for the office."""
 
-    def __init__(self, message: str, status: int = 422):
-        super().__init__(message)
-        self.message, self.status = message, status
+    default_status = 422
 
 
 def schools_of(subject) -> set[int]:
