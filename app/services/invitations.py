@@ -15,6 +15,7 @@ import sqlalchemy as sa
 from flask import current_app
 
 from app.extensions import db
+from app.services import bulk
 from app.models import (Guardianship, Invitation, InvitationStatus, Pupil, User, UserKind,
                         UserStatus, utcnow)
 
@@ -192,12 +193,8 @@ def create_many(organisation_id: int, user_ids: list[int], *, channels: str,
              "created_by_id": created_by_id, "token_hash": f"pending:{organisation_id}:{uid}:{now.timestamp()}",
              "status": InvitationStatus.SENT, "sent_at": now, "created_at": now,
              "expires_at": now + timedelta(days=VALID_DAYS)} for uid in user_ids]
-    ids = list(db.session.scalars(sa.insert(Invitation).returning(Invitation.id), rows))
-    # One UPDATE ... FROM (VALUES ...) for the chunk, not a statement per row.
-    hashes = sa.values(sa.column("id", sa.Integer), sa.column("token", sa.String),
-                       sa.column("code", sa.String), name="hashes").data(
-        [(i, _hash(token_for(i)), _hash(code_for(i))) for i in ids])
-    db.session.execute(sa.update(Invitation).where(Invitation.id == hashes.c.id)
-                       .values(token_hash=hashes.c.token, code_hash=hashes.c.code),
-                       execution_options={"synchronize_session": False})
+    # One statement each for the rows and for their hashes (arrays and unnest on PostgreSQL).
+    ids = bulk.insert_many(Invitation, rows)
+    bulk.update_many(Invitation, [{"id": i, "token_hash": _hash(token_for(i)),
+                                   "code_hash": _hash(code_for(i))} for i in ids])
     return ids
