@@ -31,6 +31,15 @@ def _carer_or_404(organisation_id: int, user_id: int) -> User:
     return found
 
 
+def _school_row_or_404(model, row_id: int, organisation_id: int, *conditions):
+    """A row of this school (by its organisation_id), or 404: never another school's."""
+    found = db.session.scalar(sa.select(model).where(
+        model.id == row_id, model.organisation_id == organisation_id, *conditions))
+    if found is None:
+        abort(404)
+    return found
+
+
 def join_rates(organisation_id: int):
     """Per class: pupils, and pupils with at least one carer who has joined."""
     joined = (sa.select(Guardianship.pupil_id).join(User, User.id == Guardianship.parent_id)
@@ -98,10 +107,7 @@ def invite_one(user_id: int):
 @staff_required(*OFFICE)
 def revoke_invitation(invitation_id: int):
     org = current_organisation()
-    inv = db.session.scalar(sa.select(Invitation).where(Invitation.id == invitation_id,
-                                                        Invitation.organisation_id == org.id))
-    if inv is None:
-        abort(404)
+    inv = _school_row_or_404(Invitation, invitation_id, org.id)
     invitations.revoke(inv)
     db.session.commit()
     flash("Invitation cancelled. Its link and code no longer work.", "success")
@@ -144,10 +150,7 @@ def letters():
 @staff_required(*OFFICE)
 def remove_pupil(pupil_id: int):
     org = current_organisation()
-    pupil = db.session.scalar(sa.select(Pupil).where(Pupil.id == pupil_id,
-                                                     Pupil.organisation_id == org.id))
-    if pupil is None:
-        abort(404)
+    pupil = _school_row_or_404(Pupil, pupil_id, org.id)
     families.remove_child(pupil, current_user)
     return render_template("office/pupil_removed.html", pupil=pupil)
 
@@ -156,11 +159,7 @@ def remove_pupil(pupil_id: int):
 @staff_required(*OFFICE)
 def tell_parents(pupil_id: int):
     org = current_organisation()
-    pupil = db.session.scalar(sa.select(Pupil).where(Pupil.id == pupil_id,
-                                                     Pupil.organisation_id == org.id,
-                                                     Pupil.removed_at.is_not(None)))
-    if pupil is None:
-        abort(404)
+    pupil = _school_row_or_404(Pupil, pupil_id, org.id, Pupil.removed_at.is_not(None))
     from app.services.notifications import notify
 
     parent_ids = db.session.scalars(sa.select(Guardianship.parent_id).where(
