@@ -1,9 +1,12 @@
-"""400 days of a demo-sized school, every day's retention run in order (issue 6, P15/P17/P19/P20).
+"""400 days of a demo-sized school, every day's retention run in order (issue 6).
+
+Promises P10, P15, P17, P19 and P20.
 
 Each family follows a script: some use Hometime every week, some stop, some close their account,
 and some children are removed by the school and then by their parent. After every day's run the
-test checks that no record is kept past its deadline, none is deleted early, and each closure
-notice is sent exactly once, 30 days before the closure.
+test checks that no record is kept past its deadline, none is deleted early, each closure
+notice is sent exactly once, 30 days before the closure, and families who never checked their
+details are asked to, once, a year after joining.
 """
 from datetime import date, datetime, timedelta, timezone
 
@@ -14,6 +17,7 @@ from app.extensions import db
 from app.models import (ActivityLog, Guardianship, NotificationDelivery, Pupil, RemovedBy, Role,
                         User, UserStatus)
 from app.services import retention
+from app.services.retention_accounts import months_before
 from tests import factories as f
 
 DAY0 = date(2026, 1, 5)
@@ -26,9 +30,10 @@ def noon(day):
 
 
 def months_later(day: date, months: int) -> date:
-    return retention.months_before(noon(day), -months).date()
+    return months_before(noon(day), -months).date()
 
 
+@pytest.mark.promise("P10")
 @pytest.mark.promise("P15")
 @pytest.mark.promise("P17")
 @pytest.mark.promise("P19")
@@ -101,6 +106,14 @@ def test_four_hundred_days_of_retention(ctx, monkeypatch):
             .group_by(NotificationDelivery.user_id)).all())
         due = {i: 1 for i, on in notice_on.items() if day >= on}
         assert notices == due, f"day {n}: exactly one notice, 30 days before closure (P19)"
+        asked = dict(db.session.execute(
+            sa.select(NotificationDelivery.user_id, sa.func.count())
+            .where(NotificationDelivery.template == "check_details")
+            .group_by(NotificationDelivery.user_id)).all())
+        # Weekly families never checked their details: asked once, a year after joining. Those
+        # told their account is closing are not asked as well; closed accounts never are.
+        due = {i: 1 for i in ids["weekly"]} if day >= months_later(DAY0, 12) else {}
+        assert asked == due, f"day {n}: asked to check their details once a year (P10)"
         kept = set(db.session.scalars(sa.select(ActivityLog.id)))
         for m, log_id in log_ids_by_day.items():
             assert (log_id in kept) == (n - m < 365), f"day {n}: log from day {m} (P15)"

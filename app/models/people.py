@@ -62,6 +62,7 @@ class User(UserMixin, db.Model):
     deactivation_reason: Mapped[str | None] = mapped_column(sa.String(40))
     closure_notice_sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     details_checked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    details_reminded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # P10 yearly
     restricted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # P25 restriction
     objected_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # P25 objection
     # Notification preferences (the consent for optional messages lives in consent_records).

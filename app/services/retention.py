@@ -4,6 +4,8 @@ Each rule has a ``select`` of the ids it would act on as of a date (used for the
 and an ``apply`` for one chunk of those ids (one transaction). Running a rule repeats
 select-a-chunk → apply → commit until nothing is left, then records a RetentionRun with only the
 rule, a count and the times. Nothing here is a Python loop over every row of a big table.
+The rules about accounts (the yearly details check, P10, and closing unused accounts, P19) are
+in ``retention_accounts``.
 """
 from __future__ import annotations
 
@@ -19,10 +21,10 @@ from app.models import (ActivityLog, Contribution, DataExport, Engagement, Expor
                         Guardianship, Invitation, InvitationStatus, LoginToken,
                         NotificationDelivery, Organisation, OutboxMessage, Pupil, RetentionRun,
                         User, UserKind, UserStatus, utcnow)
+from app.services import retention_accounts as accounts
 
 log = logging.getLogger(__name__)
 CHUNK = 2000
-NOTICE_DAYS = 30  # P19: the closure notice comes 30 days before closure
 DELIVERY_DAYS = 90
 OUTBOX_DAYS = 30
 INVITATION_KEEP_DAYS = 90
@@ -44,79 +46,6 @@ def as_of_datetime(day: date | datetime | None) -> datetime:
     if isinstance(day, datetime):
         return day if day.tzinfo else day.replace(tzinfo=timezone.utc)
     return datetime.combine(day, time(23, 59, 59), tzinfo=timezone.utc)
-
-
-def months_before(moment: datetime, months: int) -> datetime:
-    """The same day ``months`` calendar months earlier (month-end clamped)."""
-    month = moment.month - months
-    year = moment.year + (month - 1) // 12
-    month = (month - 1) % 12 + 1
-    day = min(moment.day, [31, 29 if year % 4 == 0 and (year % 100 or year % 400 == 0) else 28,
-                           31, 30, 31, 30, 31, 31, 30, 31, 30, 31][month - 1])
-    return moment.replace(year=year, month=month, day=day)
-
-
-def _last_seen():
-    return sa.func.coalesce(User.last_active_at, User.created_at)
-
-
-def _live_parents():
-    return sa.select(User.id).where(User.kind == UserKind.PARENT,
-                                    User.status.in_([UserStatus.ACTIVE, UserStatus.INVITED]))
-
-
-# --- P19: notice 30 days before closure, closure after the inactivity period -----------------
-
-def inactive_cutoff(as_of: datetime) -> datetime:
-    """Last seen on or before this → inactive for the period (the strictest school's, else 12
-    months) as of ``as_of``."""
-    months = db.session.scalar(sa.select(sa.func.min(Organisation.inactive_months))) or 12
-    return months_before(as_of, months)
-
-
-def _select_notice(as_of: datetime) -> sa.Select:
-    return _live_parents().where(
-        User.status == UserStatus.ACTIVE, User.closure_notice_sent_at.is_(None),
-        _last_seen() <= inactive_cutoff(as_of + timedelta(days=NOTICE_DAYS)))
-
-
-def _apply_notice(ids: list[int], as_of: datetime) -> None:
-    from app.services.notifications import notify
-
-    for user_id, seen in db.session.execute(sa.select(User.id, _last_seen()).where(User.id.in_(ids))):
-        notify("closure_notice", event_key=f"user:{user_id}:closure-notice:{seen:%Y%m%d}",
-               user_ids=[user_id], organisation_id=None,
-               context={"closes_on": (as_of + timedelta(days=NOTICE_DAYS)).date().isoformat()})
-    db.session.execute(sa.update(User).where(User.id.in_(ids)).values(closure_notice_sent_at=as_of))
-
-
-def _select_close(as_of: datetime) -> sa.Select:
-    return _live_parents().where(
-        User.status == UserStatus.ACTIVE, User.closure_notice_sent_at.is_not(None),
-        User.closure_notice_sent_at <= as_of - timedelta(days=NOTICE_DAYS),
-        _last_seen() <= User.closure_notice_sent_at, _last_seen() <= inactive_cutoff(as_of))
-
-
-def _apply_close(ids: list[int], as_of: datetime) -> None:
-    from app.services.notifications import notify
-
-    # Told first, while the account is still open; nothing is sent to it afterwards (P17).
-    notify("account_closed", event_key="account-closed", user_ids=ids, organisation_id=None,
-           context={"reason": "inactive"})
-    db.session.execute(sa.update(User).where(User.id.in_(ids)).values(
-        status=UserStatus.DEACTIVATED, deactivated_at=as_of, deactivation_reason="inactive",
-        session_version=User.session_version + 1))
-
-
-def _select_reset_notice(as_of: datetime) -> sa.Select:
-    """Parents who came back after a closure notice: the notice no longer applies."""
-    return sa.select(User.id).where(User.closure_notice_sent_at.is_not(None),
-                                    User.status == UserStatus.ACTIVE,
-                                    _last_seen() > User.closure_notice_sent_at)
-
-
-def _apply_reset_notice(ids: list[int], as_of: datetime) -> None:
-    db.session.execute(sa.update(User).where(User.id.in_(ids)).values(closure_notice_sent_at=None))
 
 
 # --- P17: closed accounts deleted after the school's period (90 days) -------------------------
@@ -241,11 +170,13 @@ def _select_outbox(as_of: datetime) -> sa.Select:
 
 RULES: list[Rule] = [
     Rule("reset_closure_notice", "P19", "closure notice withdrawn: the parent came back",
-         _select_reset_notice, _apply_reset_notice),
+         accounts.select_reset_notice, accounts.apply_reset_notice),
     Rule("closure_notice", "P19", "told their account closes in 30 days (inactive)",
-         _select_notice, _apply_notice),
+         accounts.select_notice, accounts.apply_notice),
     Rule("close_inactive", "P19", "account closed after 12 months without use",
-         _select_close, _apply_close),
+         accounts.select_close, accounts.apply_close),
+    Rule("details_reminder", "P10", "asked to check their details (once a year)",
+         accounts.select_details_reminder, accounts.apply_details_reminder),
     Rule("delete_closed_accounts", "P17", "closed account deleted 90 days after closure",
          _select_delete_closed, _apply_delete_closed),
     Rule("delete_removed_children", "P20",
