@@ -5,7 +5,7 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, HiddenField, PasswordField, StringField
 from wtforms.validators import DataRequired, Email, EqualTo, Length, ValidationError
 
-from app.services.auth import normalise_mobile
+from app.services.phones import UKMobile
 
 EMAIL = [DataRequired("Enter your email address."),
          Length(max=254, message="That email address is too long."),
@@ -52,13 +52,7 @@ class LinkUseForm(FlaskForm):
 class CodeRequestForm(_Next):
     mobile = StringField("Mobile phone number", validators=[
         DataRequired("Enter your mobile phone number."),
-        Length(max=20, message="That phone number is too long.")])
-
-    def validate_mobile(self, field):
-        normalised = normalise_mobile(field.data)
-        if normalised is None:
-            raise ValidationError("Enter a UK mobile number, like 07700 900123.")
-        field.data = normalised
+        Length(max=20, message="That phone number is too long."), UKMobile()], filters=[_strip])
 
 
 class CodeCheckForm(FlaskForm):

@@ -13,7 +13,8 @@ from flask_limiter.util import get_remote_address
 
 from app.extensions import db, limiter
 from app.services import mfa
-from app.services.auth import account_key, audit, normalise_email, normalise_mobile
+from app.services.auth import account_key, audit, normalise_email
+from app.services.phones import uk_mobile_e164
 
 DEFAULTS = {
     # every sign-in POST from one IP address (a school's or a phone network's NAT is shared)
@@ -42,7 +43,7 @@ def by_email() -> str:
 
 def by_mobile() -> str:
     raw = request.form.get("mobile", "")[:20]
-    value = normalise_mobile(raw) or raw.strip()
+    value = uk_mobile_e164(raw) or raw.strip()
     return "mobile:" + (account_key(value) if value else "none")
 
 

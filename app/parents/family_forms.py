@@ -11,7 +11,7 @@ from flask_wtf.file import FileField
 from wtforms import BooleanField, EmailField, StringField, TelField, TextAreaField, TimeField
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
-from app.parents.forms import uk_mobile
+from app.services.phones import UKMobile, stripped
 
 
 class RatingForm(FlaskForm):
@@ -48,7 +48,8 @@ class DetailsForm(FlaskForm):
     email = EmailField("Email address (optional if you give a mobile)", validators=[
         Optional(), Length(max=254, message="That email address is too long.")])
     mobile = TelField("UK mobile number (optional)", validators=[
-        Optional(), Length(max=20, message="That number is too long.")])
+        Optional(), Length(max=20, message="That number is too long."), UKMobile()],
+        filters=[stripped])
 
     def validate_email(self, field):
         try:
@@ -56,9 +57,3 @@ class DetailsForm(FlaskForm):
                                         check_deliverability=False).normalized.lower()
         except EmailNotValidError:
             raise ValidationError("Please enter an email address like name@example.com.") from None
-
-    def validate_mobile(self, field):
-        normalised = uk_mobile(field.data)
-        if normalised is None:
-            raise ValidationError("Please enter a UK mobile number, like 07911 123456.")
-        field.data = normalised

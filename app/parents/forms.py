@@ -1,23 +1,12 @@
 """Forms for parents and carers."""
 from __future__ import annotations
 
-import phonenumbers
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, PasswordField, RadioField, StringField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, Length, Optional, ValidationError
+from wtforms.validators import DataRequired, Length, Optional
 
-
-def uk_mobile(value: str) -> str | None:
-    """A UK mobile number in E.164 (+447…), or None when it is not one."""
-    try:
-        number = phonenumbers.parse(value, "GB")
-    except phonenumbers.NumberParseException:
-        return None
-    if (not phonenumbers.is_valid_number(number)
-            or phonenumbers.number_type(number) != phonenumbers.PhoneNumberType.MOBILE):
-        return None
-    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+from app.services.phones import UKMobile, stripped
 
 
 class JoinCodeForm(FlaskForm):
@@ -41,16 +30,9 @@ class JoinForm(FlaskForm):
         SelectChoice("sms_code", "Text me a code each time"),
         SelectChoice("password", "Use a password")])
     mobile = StringField("Mobile number (optional unless you choose texts)",
-                         validators=[Optional(), Length(max=20)])
+                         validators=[Optional(), Length(max=20), UKMobile()], filters=[stripped])
     password = PasswordField("Password (at least 10 characters)",
                              validators=[Optional(), Length(min=10, max=200)])
-
-    def validate_mobile(self, field):
-        if field.data:
-            normalised = uk_mobile(field.data)
-            if normalised is None:
-                raise ValidationError("Please enter a UK mobile number, like 07911 123456.")
-            field.data = normalised
 
     def validate(self, extra_validators=None) -> bool:
         ok = super().validate(extra_validators)

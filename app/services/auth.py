@@ -9,12 +9,10 @@ sign-in (TOTP, recovery codes) in ``app/services/mfa.py``.
 from __future__ import annotations
 
 import hashlib
-import re
 import time
 from datetime import timedelta
 from urllib.parse import urlsplit
 
-import phonenumbers
 import sqlalchemy as sa
 from flask import current_app, g, request, session, url_for
 from flask_login import login_user, logout_user
@@ -25,31 +23,11 @@ from app.models import StaffMembership, User, UserKind, utcnow
 from app.services.audit import log_event
 from app.services.passwords import check_password, hash_password
 
-_DRAMA_MOBILES = re.compile(r"\+447700900\d{3}")  # Ofcom's range for fiction: demo and tests
-
-
 # --- input ------------------------------------------------------------------------------------
 
 def normalise_email(value: str | None) -> str:
     """An email address as accounts are looked up: trimmed, lower case."""
     return (value or "").strip().lower()
-
-
-def normalise_mobile(value: str | None) -> str | None:
-    """A UK mobile number in E.164 (``+447…``), or None when ``value`` is not one."""
-    try:
-        number = phonenumbers.parse((value or "").strip(), "GB")
-    except phonenumbers.NumberParseException:
-        return None
-    e164 = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
-    if _DRAMA_MOBILES.fullmatch(e164):
-        return e164
-    mobile_types = (phonenumbers.PhoneNumberType.MOBILE,
-                    phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE)
-    if (number.country_code != 44 or not phonenumbers.is_valid_number(number)
-            or phonenumbers.number_type(number) not in mobile_types):
-        return None
-    return e164
 
 
 def account_key(value: str) -> str:

@@ -15,7 +15,8 @@ from app.extensions import db
 from app.models import Pupil, RequestKind, SchoolClass, User, UserKind
 from app.services.audit import log_event
 from app.services.restriction import RestrictionError, request_for, schools_of
-from app.services.roster_csv import email_address, mobile_e164, upn_problem, year_group
+from app.services.phones import MESSAGE as MOBILE_MESSAGE, uk_mobile_e164
+from app.services.roster_csv import email_address, upn_problem, year_group
 from app.services import ServiceError
 
 CORRECTABLE = {
@@ -98,9 +99,9 @@ def _user_value(user: User, column: str, raw: str):
                                                       User.id != user.id)):
             raise RectificationError("Another account already uses this email address.")
         return found
-    found = mobile_e164(raw)
+    found = uk_mobile_e164(raw)
     if found is None:
-        raise RectificationError("Give a mobile number, like 07700 900123.")
+        raise RectificationError(MOBILE_MESSAGE)
     return found
 
 

@@ -12,8 +12,9 @@ import io
 import re
 from dataclasses import dataclass, field
 
-import phonenumbers
 from email_validator import EmailNotValidError, validate_email
+
+from app.services.phones import uk_mobile_e164
 
 MAX_BYTES = 10 * 1024 * 1024
 MAX_CONTACTS = 3
@@ -55,10 +56,6 @@ _UPN_SHAPE = re.compile(r"^[A-HJ-NP-RT-Z]\d{11}[0-9A-HJ-NP-RT-Z]$")
 _PLAIN_EMAIL = re.compile(r"^(?=[^@]{1,64}@)[a-z0-9_+'-]+(?:\.[a-z0-9_+'-]+)*"
                           r"@(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
 _SPECIAL_USE = {"arpa", "invalid", "local", "localhost", "onion", "test"}
-# UK mobiles as people write them; 07700 900xxx is Ofcom's range for drama and tests (no one's).
-_UK_SHAPE = re.compile(r"^(?:\+44|0044|44|0)?(7\d{9})$")
-_GB_MOBILE = re.compile(phonenumbers.PhoneMetadata.metadata_for_region("GB").mobile
-                        .national_number_pattern)
 
 
 def _norm(heading: str) -> str:
@@ -250,21 +247,6 @@ def email_address(value: str) -> str | None:
         return None
 
 
-def mobile_e164(value: str) -> str | None:
-    """A mobile number in E.164 (UK numbers may be written 07…), or None when it is not one."""
-    uk = _UK_SHAPE.match(re.sub(r"[\s().-]", "", value))
-    if uk and (_GB_MOBILE.fullmatch(uk.group(1)) or uk.group(1).startswith("7700900")):
-        return "+44" + uk.group(1)  # the common case, by phonenumbers' own pattern for GB mobiles
-    try:
-        number = phonenumbers.parse(value, "GB")
-    except phonenumbers.NumberParseException:
-        return None
-    kinds = (phonenumbers.PhoneNumberType.MOBILE, phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE)
-    if phonenumbers.number_type(number) in kinds:  # only a valid number has a type
-        return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
-    return None
-
-
 class _RowReader:
     def __init__(self, columns: dict):
         self.columns = columns
@@ -326,7 +308,7 @@ class _RowReader:
             if email is None:
                 self.problem(n, f"{label} email", f"“{raw_email}” is not a valid email address.")
         if raw_mobile:
-            mobile = mobile_e164(raw_mobile)
+            mobile = uk_mobile_e164(raw_mobile)
             if mobile is None:
                 self.problem(n, f"{label} mobile", f"“{raw_mobile}” is not a UK mobile number "
                                                    "(it should start 07 or +447).")
