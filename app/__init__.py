@@ -45,6 +45,7 @@ def create_app(config: dict | None = None) -> Flask:
     from app.parents import bp as parents_bp
     from app.privacy import bp as privacy_bp
     from app.teachers import bp as teachers_bp
+    from app.webhooks import bp as webhooks_bp
 
     app.register_blueprint(auth_bp, url_prefix="/auth")
     app.register_blueprint(parents_bp, url_prefix="/family")
@@ -52,6 +53,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(office_bp, url_prefix="/office")
     app.register_blueprint(privacy_bp, url_prefix="/privacy")
     app.register_blueprint(cookies_bp, url_prefix="/cookies")
+    app.register_blueprint(webhooks_bp, url_prefix="/webhooks")
     if app.config["ENV_NAME"] != "production":
         from app.dev import bp as dev_bp
 

@@ -58,6 +58,7 @@ class Config:
     MAIL_FROM_NAME = "Hometime"
     SENDGRID_API_KEY: str | None = None
     SENDGRID_HOST = "https://api.sendgrid.com"
+    SENDGRID_WEBHOOK_PUBLIC_KEY: str | None = None  # Signed Event Webhook key; unset: 404
     TWILIO_ACCOUNT_SID: str | None = None
     TWILIO_AUTH_TOKEN: str | None = None
     TWILIO_FROM: str | None = None

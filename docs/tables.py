@@ -71,6 +71,10 @@ MEANINGS = {
     "MAIL_FROM_NAME": "The name emails come from.",
     "SENDGRID_API_KEY": "SendGrid API key (email).",
     "SENDGRID_HOST": "SendGrid API base URL (the tests point it at a local stub).",
+    "SENDGRID_WEBHOOK_PUBLIC_KEY": "The verification key of SendGrid's Signed Event Webhook "
+                                   "(base64, as SendGrid shows it), which checks the bounces and "
+                                   "drops SendGrid posts to `/webhooks/sendgrid`. Unset: that "
+                                   "address answers 404.",
     "TWILIO_ACCOUNT_SID": "Twilio account SID (text messages).",
     "TWILIO_AUTH_TOKEN": "Twilio auth token.",
     "TWILIO_FROM": "The number or sender id texts come from.",
