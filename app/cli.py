@@ -45,7 +45,15 @@ def init_app(app) -> None:
                   help="Rehearse as if it were this day (refused in production).")
     def retention_run(as_of) -> None:
         """Run every rule now (or as of a day, outside production)."""
-        from app.services.retention import run_all
+        from app.services.retention import RetentionFailed, run_all
 
-        for rule, count in run_all(_as_of(as_of)).items():
+        try:
+            done, failed = run_all(_as_of(as_of)), {}
+        except RetentionFailed as exc:
+            done, failed = exc.done, exc.failed
+        for rule, count in done.items():
             click.echo(f"{count:>7}  {rule}")
+        if failed:
+            raise click.ClickException(
+                "these rules failed (see the log) and will be picked up by the next run: "
+                + ", ".join(f"{rule} ({error})" for rule, error in failed.items()))
