@@ -14,10 +14,11 @@ from flask import abort, current_app, g, redirect, request, session, url_for
 from flask_login import current_user
 
 from app.extensions import db, login
-from app.models import (Guardianship, Organisation, Pupil, Role, SchoolClass, StaffMembership,
-                        User, UserKind, class_teachers)
+from app.models import (ConsentPurpose, ConsentRecord, Guardianship, Organisation, Pupil, Role,
+                        SchoolClass, StaffMembership, User, UserKind, class_teachers)
 
 STAFF_ROLES = {r.value for r in Role}
+COOKIE_PURPOSES = (ConsentPurpose.COOKIES_PERFORMANCE, ConsentPurpose.COOKIES_FUNCTIONAL)
 
 
 def init_app(app) -> None:
@@ -29,14 +30,44 @@ def init_app(app) -> None:
 
 @login.user_loader
 def _load_user(identity: str) -> User | None:
+    """The signed-in person, with what every page's layout needs, in one query: their staff
+    memberships (and those schools), for scope and the nav, and their latest cookie consents,
+    for the cookie banner. Kept in ``g``: for this request only, so a change shows on the next."""
     try:
         user_id, version = (int(part) for part in identity.split(":"))
     except ValueError:
         return None
-    user = db.session.get(User, user_id)
+    m = StaffMembership
+    rows = db.session.execute(
+        sa.select(User, m.organisation_id, m.trust_id, m.role, Organisation,
+                  *(_latest_consent(p) for p in COOKIE_PURPOSES))
+        .outerjoin(m, m.user_id == User.id)
+        .outerjoin(Organisation, Organisation.id == m.organisation_id)
+        .where(User.id == user_id)).all()
+    user = rows[0][0] if rows else None
     if user is None or user.session_version != version or not user.is_active:
         return None
+    g._memberships = (user.id, [(org, trust, role) for _, org, trust, role, *_ in rows if role])
+    g._member_orgs = {row[4].id: row[4] for row in rows if row[4] is not None}  # held for the request
+    from app.cookies import prime
+
+    prime(dict(zip(COOKIE_PURPOSES, rows[0][5:])))
     return user
+
+
+def _latest_consent(purpose: ConsentPurpose):
+    """The person's latest decision for ``purpose`` (None: never decided), as a column."""
+    return (sa.select(ConsentRecord.granted)
+            .where(ConsentRecord.user_id == User.id, ConsentRecord.purpose == purpose)
+            .order_by(ConsentRecord.created_at.desc(), ConsentRecord.id.desc())
+            .limit(1).correlate(User).scalar_subquery())
+
+
+def _loaded_memberships(user: User) -> list[tuple[int | None, int | None, Role]] | None:
+    """(organisation_id, trust_id, role) of each of ``user``'s memberships, when the user loader
+    read them with the signed-in user in this request; None otherwise (then ask the database)."""
+    stash = g.get("_memberships")
+    return stash[1] if stash is not None and stash[0] == user.id else None
 
 
 def _mark(view, rule: str):
@@ -112,6 +143,9 @@ def mark_fresh_signin() -> None:
 # --- scope -------------------------------------------------------------------------------------
 
 def staff_roles(user: User) -> set[str]:
+    loaded = _loaded_memberships(user)
+    if loaded is not None:
+        return {role.value for _, _, role in loaded}
     cached = g.get("_staff_roles")
     if cached is None or cached[0] != user.id:
         roles = set(db.session.scalars(
@@ -133,7 +167,8 @@ def staff_organisation_ids(user: User) -> list[int]:
 
 
 def _staff_organisation_ids(user: User) -> list[int]:
-    rows = db.session.execute(
+    loaded = _loaded_memberships(user)
+    rows = [(org, trust) for org, trust, _ in loaded] if loaded is not None else db.session.execute(
         sa.select(StaffMembership.organisation_id, StaffMembership.trust_id)
         .where(StaffMembership.user_id == user.id)).all()
     org_ids = {org for org, _ in rows if org}
@@ -146,11 +181,16 @@ def _staff_organisation_ids(user: User) -> list[int]:
 
 def _organisation_for_roles(user: User, roles: set[str]) -> int | None:
     """The first school where ``user`` holds one of ``roles`` (a trust DPO: the trust's first)."""
-    rows = db.session.execute(
-        sa.select(StaffMembership.organisation_id, StaffMembership.trust_id)
-        .where(StaffMembership.user_id == user.id,
-               StaffMembership.role.in_([Role(r) for r in roles]))
-        .order_by(StaffMembership.organisation_id)).all()
+    loaded = _loaded_memberships(user)
+    if loaded is not None:  # in the database's order: organisation id, trust memberships last
+        rows = sorted(((org, trust) for org, trust, role in loaded if role.value in roles),
+                      key=lambda row: (row[0] is None, row[0] or 0))
+    else:
+        rows = db.session.execute(
+            sa.select(StaffMembership.organisation_id, StaffMembership.trust_id)
+            .where(StaffMembership.user_id == user.id,
+                   StaffMembership.role.in_([Role(r) for r in roles]))
+            .order_by(StaffMembership.organisation_id)).all()
     for org_id, trust_id in rows:
         if org_id:
             return org_id
@@ -167,6 +207,11 @@ def office_organisation_ids(user: User) -> list[int]:
     cached = g.get("_office_orgs")
     if cached is not None and cached[0] == user.id:
         return cached[1]
+    loaded = _loaded_memberships(user)
+    if loaded is not None and not any(trust for _, trust, _ in loaded):
+        result = sorted({org for org, _, role in loaded if role in (Role.OFFICE, Role.DPO) and org})
+        g._office_orgs = (user.id, result)
+        return result
     m = StaffMembership
     own = sa.select(m.organisation_id).where(m.user_id == user.id,
                                              m.role.in_([Role.OFFICE, Role.DPO]),
@@ -187,7 +232,12 @@ def current_organisation() -> Organisation | None:
     if org_id is None:
         ids = staff_organisation_ids(current_user)
         org_id = ids[0] if ids else None
-    return db.session.get(Organisation, org_id) if org_id else None
+    if not org_id:
+        return None
+    held = g.setdefault("_member_orgs", {})  # a strong reference: the session's map is weak
+    if org_id not in held:
+        held[org_id] = db.session.get(Organisation, org_id)
+    return held[org_id]
 
 
 def is_office(user: User, organisation_id: int) -> bool:

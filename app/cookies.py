@@ -42,8 +42,9 @@ class Choice:
 
 
 def prime(states: dict) -> None:
-    """Hand the signed-in person's consent states (already loaded by the page) to the banner, so
-    the layout does not query them again."""
+    """Hand the signed-in person's consent states (already loaded by the page, or at least the
+    two cookie purposes, by the user loader) to the banner, so the layout does not query them
+    again. For this request only: a choice saved now shows on the very next page."""
     g._consent_states = states
 
 

@@ -16,12 +16,16 @@ from urllib.parse import urlsplit
 import sqlalchemy as sa
 from flask import current_app, g, request, session, url_for
 from flask_login import login_user, logout_user
+from sqlalchemy.orm.attributes import set_committed_value
 
 from app.authz import mark_fresh_signin
 from app.extensions import db
 from app.models import StaffMembership, User, UserKind, utcnow
 from app.services.audit import log_event
 from app.services.passwords import check_password, hash_password
+
+ACTIVE_EVERY = timedelta(hours=1)  # how often "last active" is written: hourly is precise enough
+
 
 # --- input ------------------------------------------------------------------------------------
 
@@ -199,8 +203,12 @@ def change_password(user: User, new_password: str, current: str | None) -> bool:
 
 
 def touch(user: User) -> None:
-    """Record activity at most hourly (closing unused accounts, P19, needs it)."""
+    """Record activity at most once per ACTIVE_EVERY (closing unused accounts, P19, needs it):
+    one statement on a connection of its own, so the page's session is neither committed nor
+    expired (the page then reads nothing again)."""
     now = utcnow()
-    if user.last_active_at is None or now - user.last_active_at > timedelta(hours=1):
-        db.session.execute(sa.update(User).where(User.id == user.id).values(last_active_at=now))
-        db.session.commit()
+    if user.last_active_at is None or now - user.last_active_at > ACTIVE_EVERY:
+        users = User.__table__
+        with db.engine.begin() as conn:
+            conn.execute(sa.update(users).where(users.c.id == user.id).values(last_active_at=now))
+        set_committed_value(user, "last_active_at", now)

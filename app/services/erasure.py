@@ -77,8 +77,14 @@ def tables_for(subject) -> list[str]:
     return [name for name in INVENTORY if _where(name, subject) is not None]
 
 
-def _count(table: str, cond) -> int:
-    return db.session.scalar(sa.select(sa.func.count()).select_from(t(table)).where(cond))
+def _counts(wanted: dict[str, tuple[str, object]]) -> dict[str, int]:
+    """The number of rows for each key's ``(table, condition)``, all in one query."""
+    if not wanted:
+        return {}
+    row = db.session.execute(sa.select(*(
+        sa.select(sa.func.count()).select_from(t(table)).where(cond).scalar_subquery().label(key)
+        for key, (table, cond) in wanted.items()))).one()
+    return dict(zip(wanted, row))
 
 
 def _published(cond):
@@ -89,9 +95,12 @@ def _published(cond):
 def preview(subject) -> list[Line]:
     """What erasing this child or parent would do, table by table, and why."""
     lines = []
+    wanted = {table: (table, _where(table, subject)) for table in tables_for(subject)}
+    if "contributions" in wanted:  # published ones stay as a marker
+        wanted["published"] = ("contributions", _published(wanted["contributions"][1]))
+    counts = _counts(wanted)
     for table in tables_for(subject):
-        cond = _where(table, subject)
-        count = _count(table, cond)
+        count = counts[table]
         if not count:
             continue
         entry, title = INVENTORY[table], SECTIONS.get(table, (table.replace("_", " "),))[0]
@@ -100,7 +109,7 @@ def preview(subject) -> list[Line]:
             lines.append(Line(table, title, count, "kept", why=special))
             continue
         if entry.erasure is Erasure.DELETE:
-            kept = _count(table, _published(cond)) if table == "contributions" else 0
+            kept = counts["published"] if table == "contributions" else 0
             if count - kept:
                 lines.append(Line(table, title, count - kept, "deleted",
                                   why=entry.erasure.value.capitalize() + "."))

@@ -6,6 +6,7 @@ from datetime import timedelta
 
 from flask import flash, request, url_for
 from flask_login import current_user
+from sqlalchemy.orm import selectinload
 
 from app.authz import staff_organisation_ids, staff_required
 from app.extensions import db
@@ -26,14 +27,15 @@ from app.teachers.scope import (classes_by_id, copy_source_or_404, is_office, my
 def topics_list():
     """This user's topics, newest week first, and earlier years' topics to reuse."""
     org = organisation_or_404()
+    with_classes = selectinload(WeeklyTopic.classes)  # each row names its classes: no N+1
     mine = db.session.scalars(
         topics.visible_topics(current_user, staff_organisation_ids(current_user), is_office())
+        .options(with_classes)
         .order_by(WeeklyTopic.week_start.desc(), WeeklyTopic.id.desc()).limit(100)).all()
     year = topics.academic_year(topics.school_today(org))
     earlier = db.session.scalars(topics.earlier_years_topics(
-        [org.id], {c.year_group for c in my_classes()}, year).limit(50)).all()
+        [org.id], {c.year_group for c in my_classes()}, year).options(with_classes).limit(50)).all()
     return render("teachers/topics.html", topics=mine, earlier=earlier, TopicStatus=TopicStatus)
-
 
 
 def _class_choices(form, classes: list[SchoolClass]) -> None:
