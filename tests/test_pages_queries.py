@@ -99,7 +99,8 @@ def test_topic_pages_stay_within_budget_for_2_or_12_topics(client, school, who):
         assert counts[2, path] == counts[12, path], counts
 
 
-@pytest.mark.parametrize("path", ["/teach/", "/auth/account", "/office/", "/privacy/exports"])
+@pytest.mark.parametrize("path", ["/teach/", "/auth/account", "/office/", "/privacy/exports",
+                                  "/office/retention"])
 def test_other_staff_pages_stay_within_budget(client, school, path):
     _add_topics(school, 5, 1)
     f.login(client, school["office"])

@@ -193,14 +193,21 @@ def test_cli_preview_and_run_and_as_of_refused_in_production(app, ctx):
 
 @pytest.mark.promise("P21")
 def test_the_office_sees_the_schedule_and_a_preview(client):
-    org = f.school()
+    org, other = f.school(), f.school()
     office = f.staff(org, Role.OFFICE)
-    f.parent(status=UserStatus.DEACTIVATED, deactivated_at=at(date.today() - timedelta(days=100)))
+    closed = at(date.today() - timedelta(days=100))
+    f.pupil(f.school_class(org), f.parent(status=UserStatus.DEACTIVATED, deactivated_at=closed))
+    for _ in range(2):  # another school's families are not counted on this school's page
+        f.pupil(f.school_class(other), f.parent(status=UserStatus.DEACTIVATED,
+                                                deactivated_at=closed))
     f.login(client, office)
     page = client.get("/office/retention").get_data(as_text=True)
     assert "Closed account deleted 90 days after closure" in page
     assert "Kept for the school&#39;s configured period" in page
     assert "<td>P17</td><td>1</td>" in page
+    everywhere = {r["rule"]: r["count"] for r in retention.counts(date.today())}
+    assert everywhere["delete_closed_accounts"] == 3
+    assert everywhere == {r["rule"]: r["count"] for r in retention.preview(date.today())}
     teacher = f.staff(org, Role.TEACHER)
     f.login(client, teacher)
     assert client.get("/office/retention").status_code == 403

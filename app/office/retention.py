@@ -5,8 +5,9 @@ from datetime import date, timedelta
 
 import sqlalchemy as sa
 from flask import render_template, request
+from flask_login import current_user
 
-from app.authz import staff_required
+from app.authz import office_organisation_ids, staff_required
 from app.extensions import db
 from app.inventory import INVENTORY, RETENTION
 from app.models import RetentionRun, utcnow
@@ -26,7 +27,8 @@ def retention_page():
     schedule = sorted({(entry.retention, RETENTION[entry.retention]) for entry in INVENTORY.values()})
     runs = db.session.scalars(sa.select(RetentionRun).where(RetentionRun.affected > 0)
                               .order_by(RetentionRun.started_at.desc()).limit(30)).all()
-    # Counts only: the preview spans schools, so no names or ids are shown here.
-    preview = [{k: v for k, v in row.items() if k != "ids"} for row in retention.preview(as_of)]
+    # Counts only, of the records of the schools whose office side this person runs (no names
+    # or ids), in one query.
+    preview = retention.counts(as_of, office_organisation_ids(current_user))
     return render_template("office/retention.html", schedule=schedule, preview=preview,
                            runs=runs, as_of=as_of, today=today)

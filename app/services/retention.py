@@ -19,8 +19,8 @@ import sqlalchemy as sa
 from app.extensions import db
 from app.models import (ActivityLog, Contribution, DataExport, Engagement, ExportState,
                         Guardianship, Invitation, InvitationStatus, LoginToken,
-                        NotificationDelivery, Organisation, OutboxMessage, Pupil, RetentionRun,
-                        User, UserKind, UserStatus, utcnow)
+                        NotificationDelivery, Organisation, OutboxMessage, PrivacyRequest, Pupil,
+                        RetentionRun, User, UserKind, UserStatus, utcnow)
 from app.services import retention_accounts as accounts
 
 log = logging.getLogger(__name__)
@@ -37,6 +37,7 @@ class Rule:
     what: str  # what happens, for the preview
     select: Callable[[datetime], sa.Select]  # ids the rule acts on as of a time
     apply: Callable[[list[int], datetime], None]
+    subject: str = "platform"  # what the ids are, to count one school's (see SCHOOL_IDS)
 
 
 def as_of_datetime(day: date | datetime | None) -> datetime:
@@ -170,33 +171,49 @@ def _select_outbox(as_of: datetime) -> sa.Select:
 
 RULES: list[Rule] = [
     Rule("reset_closure_notice", "P19", "closure notice withdrawn: the parent came back",
-         accounts.select_reset_notice, accounts.apply_reset_notice),
+         accounts.select_reset_notice, accounts.apply_reset_notice, "parent"),
     Rule("closure_notice", "P19", "told their account closes in 30 days (inactive)",
-         accounts.select_notice, accounts.apply_notice),
+         accounts.select_notice, accounts.apply_notice, "parent"),
     Rule("close_inactive", "P19", "account closed after 12 months without use",
-         accounts.select_close, accounts.apply_close),
+         accounts.select_close, accounts.apply_close, "parent"),
     Rule("details_reminder", "P10", "asked to check their details (once a year)",
-         accounts.select_details_reminder, accounts.apply_details_reminder),
+         accounts.select_details_reminder, accounts.apply_details_reminder, "parent"),
     Rule("delete_closed_accounts", "P17", "closed account deleted 90 days after closure",
-         _select_delete_closed, _apply_delete_closed),
+         _select_delete_closed, _apply_delete_closed, "parent"),
     Rule("delete_removed_children", "P20",
          "child's data deleted 90 days after the school and every parent removed them",
-         _select_gone_children, _apply_gone_children),
+         _select_gone_children, _apply_gone_children, "pupil"),
     Rule("purge_activity_log", "P15", "activity-log entry deleted after the school's period",
-         _select_activity_log, _apply_delete(ActivityLog)),
+         _select_activity_log, _apply_delete(ActivityLog), "activity_log"),
     Rule("purge_sign_in_tokens", "P21", "used or expired sign-in link or code deleted",
          _select_tokens, _apply_delete(LoginToken)),
     Rule("expire_invitations", "P21", "invitation marked expired after 30 days",
-         _select_expire_invitations, _apply_expire_invitations),
+         _select_expire_invitations, _apply_expire_invitations, "invitation"),
     Rule("purge_invitations", "P21", "old invitation deleted 90 days after it ended",
-         _select_old_invitations, _apply_delete(Invitation)),
+         _select_old_invitations, _apply_delete(Invitation), "invitation"),
     Rule("expire_exports", "P22", "data export file deleted 7 days after it was ready",
-         _select_exports, _apply_exports),
+         _select_exports, _apply_exports, "export"),
     Rule("purge_deliveries", "P21", "delivery record deleted 90 days after sending",
-         _select_deliveries, _apply_delete(NotificationDelivery)),
+         _select_deliveries, _apply_delete(NotificationDelivery), "delivery"),
     Rule("purge_outbox", "P21", "development outbox message deleted after 30 days",
          _select_outbox, _apply_delete(OutboxMessage)),
 ]
+
+# The ids of each kind of record that belong to some schools (platform records belong to none).
+SCHOOL_IDS: dict[str, Callable[[list[int]], sa.Select]] = {
+    "parent": lambda orgs: (sa.select(Guardianship.parent_id)
+                            .join(Pupil, Pupil.id == Guardianship.pupil_id)
+                            .where(Pupil.organisation_id.in_(orgs))),
+    "pupil": lambda orgs: sa.select(Pupil.id).where(Pupil.organisation_id.in_(orgs)),
+    "activity_log": lambda orgs: (sa.select(ActivityLog.id)
+                                  .where(ActivityLog.organisation_id.in_(orgs))),
+    "invitation": lambda orgs: sa.select(Invitation.id).where(Invitation.organisation_id.in_(orgs)),
+    "export": lambda orgs: (sa.select(DataExport.id)
+                            .join(PrivacyRequest, PrivacyRequest.id == DataExport.request_id)
+                            .where(PrivacyRequest.organisation_id.in_(orgs))),
+    "delivery": lambda orgs: (sa.select(NotificationDelivery.id)
+                              .where(NotificationDelivery.organisation_id.in_(orgs))),
+}
 
 
 def _delete_files_after_commit() -> None:
@@ -268,3 +285,22 @@ def preview(as_of: date | datetime | None = None, limit: int = 200) -> list[dict
         result.append({"rule": rule.name, "promise": rule.promise, "what": rule.what,
                        "count": count, "ids": ids})
     return result
+
+
+def counts(as_of: date | datetime | None = None,
+           organisation_ids: list[int] | None = None) -> list[dict]:
+    """How many records each rule would act on by that day, in one query: every school's, or
+    only the records of the schools in ``organisation_ids`` (``school`` False: a platform rule,
+    counted for all schools, e.g. sign-in tokens). Nothing is changed."""
+    moment = as_of_datetime(as_of)
+    columns = []
+    for rule in RULES:
+        ids = rule.select(moment).subquery()
+        count = sa.select(sa.func.count()).select_from(ids)
+        if organisation_ids is not None and rule.subject in SCHOOL_IDS:
+            count = count.where(list(ids.c)[0].in_(SCHOOL_IDS[rule.subject](organisation_ids)))
+        columns.append(count.scalar_subquery())
+    found = db.session.execute(sa.select(*columns)).one()
+    return [{"rule": rule.name, "promise": rule.promise, "what": rule.what, "count": n,
+             "school": organisation_ids is not None and rule.subject in SCHOOL_IDS}
+            for rule, n in zip(RULES, found)]
