@@ -3,6 +3,7 @@ awards (P04), no rankings and no Pupil Premium per child, and a fixed number of 
 from __future__ import annotations
 
 import io
+import os
 import re
 
 import pytest
@@ -16,6 +17,7 @@ from app.services import storage
 from app.services.topics import monday_of
 from tests import factories as f
 from tests import teaching as t
+from tests.queries import statements
 
 
 @pytest.fixture()
@@ -230,25 +232,6 @@ def _class_of(org, pupils: int, activities: int):
     return cls, teacher
 
 
-def count_queries(app, client, url: str) -> tuple[int, int]:
-    """(status, number of SQL statements) for one GET."""
-    statements = []
-
-    def listener(conn, cursor, statement, parameters, context, executemany):
-        statements.append(statement)
-
-    engine = db.engines[None] if hasattr(db, "engines") else db.engine
-    sa.event.listen(engine, "before_cursor_execute", listener)
-    try:
-        status = client.get(url).status_code
-    finally:
-        sa.event.remove(engine, "before_cursor_execute", listener)
-    import os
-    if os.environ.get("SHOW_SQL"):
-        print("\n---\n".join(s[:160] for s in statements))
-    return status, len(statements)
-
-
 def test_the_class_view_costs_the_same_few_queries_for_5_or_35_pupils(app, school, client):
     org, _, _ = school
     counts = {}
@@ -256,8 +239,12 @@ def test_the_class_view_costs_the_same_few_queries_for_5_or_35_pupils(app, schoo
         cls, teacher = _class_of(org, size, 6)
         f.login(client, teacher)
         client.get(f"/teach/classes/{cls.id}")  # warm-up (caches of templates and assets)
-        status, counts[size] = count_queries(app, client, f"/teach/classes/{cls.id}")
+        with statements() as seen:
+            status = client.get(f"/teach/classes/{cls.id}").status_code
+        if os.environ.get("SHOW_SQL"):
+            print("\n---\n".join(s[:160] for s in seen))
         assert status == 200
+        counts[size] = len(seen)
         page = client.get(f"/teach/classes/{cls.id}").get_data(as_text=True)
         assert page.count('<tr id="pupil-') == size
     print("class view queries", counts)

@@ -6,7 +6,6 @@ What the layout reads is read again on every request: a notice acknowledged or a
 made elsewhere shows on the very next page (P06, P07)."""
 from __future__ import annotations
 
-from contextlib import contextmanager
 from datetime import date, timedelta
 
 import pytest
@@ -17,6 +16,7 @@ from app.models import PrivacyNotice, Role, TopicStatus, User, utcnow
 from app.services.topics import academic_year
 from tests import factories as f
 from tests import teaching as t
+from tests.queries import statements
 
 QUERY_BUDGET = 10
 YEAR = academic_year(date.today())
@@ -47,23 +47,9 @@ def _add_topics(school, count: int, start: int) -> None:
                 week=t.next_monday(n) - timedelta(weeks=52), status=TopicStatus.PUBLISHED)
 
 
-@contextmanager
-def _statements():
-    seen: list[str] = []
-
-    def listener(conn, cursor, statement, parameters, context, executemany):
-        seen.append(statement)
-
-    sa.event.listen(db.engine, "before_cursor_execute", listener)
-    try:
-        yield seen
-    finally:
-        sa.event.remove(db.engine, "before_cursor_execute", listener)
-
-
 def _get(client, path: str):
     """(page text, SQL statements) of one GET that must answer 200."""
-    with _statements() as seen:
+    with statements() as seen:
         response = client.get(path)
     assert response.status_code == 200, path
     return response.get_data(as_text=True), seen

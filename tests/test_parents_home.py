@@ -17,6 +17,7 @@ from tests import factories as f
 from tests import teaching as t
 from tests.html_check import Page
 from tests.parents_data import family, item_of
+from tests.queries import statements
 
 FIRST_LOAD_BUDGET = 32 * 1024
 REPEAT_BUDGET = 6 * 1024
@@ -211,15 +212,7 @@ def test_home_needs_at_most_ten_queries_however_much_there_is(client, app):
         for item in topic.items:
             t.done(child, item, rating=4, comment="Lovely", by=fam.parent)
     f.login(client, fam.parent)
-    statements = []
-
-    def count(conn, cursor, statement, *args):
-        statements.append(statement)
-
-    sa.event.listen(db.engine, "before_cursor_execute", count)
-    try:
+    with statements() as seen:
         response = client.get("/family/")
-    finally:
-        sa.event.remove(db.engine, "before_cursor_execute", count)
     assert response.status_code == 200 and "Lovely" in response.get_data(as_text=True)
-    assert len(statements) <= QUERY_BUDGET, "\n\n".join(statements)
+    assert len(seen) <= QUERY_BUDGET, "\n\n".join(seen)

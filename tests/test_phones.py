@@ -10,8 +10,7 @@ from wtforms import Form, StringField
 from wtforms.validators import Optional
 
 from app.extensions import db
-from app.models import Channel, OutboxMessage, PrivacyNotice, User, UserKind, UserStatus, utcnow
-from app.services import invitations
+from app.models import Channel, OutboxMessage, User, UserStatus
 from app.services.phones import MESSAGE, UKMobile, stripped, uk_mobile_e164
 from app.services.rectification import RectificationError, rectify
 from app.services.roster_csv import read_roster
@@ -19,6 +18,7 @@ from tests import factories as f
 from tests.parents_data import family
 from tests.privacy_data import two_families
 from tests.roster_helpers import csv_bytes, template_row
+from tests.test_signup import invited  # noqa: F401  (the fixture: one set-up for joining)
 
 
 @pytest.mark.parametrize("typed, e164", [
@@ -96,21 +96,6 @@ def test_the_form_validator_stores_e164_and_says_one_thing(typed, data, errors):
 DRAMA = "07700 900042"
 
 
-def _invited():
-    org = f.school(name="Oak Primary")
-    db.session.add(PrivacyNotice(organisation_id=org.id, version="3.0", summary="Plain words.",
-                                 body="Full notice.", published_at=utcnow()))
-    cls = f.school_class(org, name="Year 2")
-    carer = User(kind=UserKind.PARENT, name="Ada Carer", email="ada@family.example",
-                 status=UserStatus.INVITED)
-    db.session.add(carer)
-    db.session.commit()
-    f.pupil(cls, carer, first_name="Milo")
-    inv = invitations.create(org.id, carer)
-    db.session.commit()
-    return carer, invitations.token_for(inv.id)
-
-
 def test_sign_in_by_text_takes_a_drama_number(client):
     f.parent(mobile="+447700900042")
     r = client.post("/auth/code", data={"mobile": "+44 (0)7700-900-042"})
@@ -120,8 +105,8 @@ def test_sign_in_by_text_takes_a_drama_number(client):
     assert text.to == "+447700900042"
 
 
-def test_joining_takes_a_drama_number(client):
-    carer, token = _invited()
+def test_joining_takes_a_drama_number(client, invited):
+    carer, token = invited["carer"], invited["token"]
     r = client.post(f"/family/join/{token}",
                     data={"agree": "y", "signin": "sms_code", "mobile": "0044 7700 900042"})
     assert r.status_code == 303
@@ -177,8 +162,8 @@ def test_sign_in_by_text_refuses_a_landline_in_the_shared_words(client):
     assert db.session.scalar(sa.select(sa.func.count()).select_from(OutboxMessage)) == 0
 
 
-def test_joining_refuses_a_landline_in_the_shared_words(client):
-    carer, token = _invited()
+def test_joining_refuses_a_landline_in_the_shared_words(client, invited):
+    carer, token = invited["carer"], invited["token"]
     r = client.post(f"/family/join/{token}",
                     data={"agree": "y", "signin": "sms_code", "mobile": LANDLINE})
     assert r.status_code == 422 and MESSAGE in r.get_data(as_text=True)

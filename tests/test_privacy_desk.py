@@ -3,7 +3,6 @@ step with its audit trail, refusals that change nothing, trust-level DPO scope (
 dashboard's query budget."""
 from __future__ import annotations
 
-from contextlib import contextmanager
 from datetime import timedelta
 
 import pytest
@@ -16,6 +15,7 @@ from app.services import deadlines
 from app.services import privacy_requests as pr
 from app.services import request_intake as intake
 from tests import factories as f
+from tests.queries import statements
 
 S = RequestState
 
@@ -226,20 +226,6 @@ def test_a_trust_dpo_sees_every_school_of_the_trust_and_an_office_only_its_own(c
     assert client.get("/office/requests").status_code == 403
 
 
-@contextmanager
-def count_queries():
-    found = []
-
-    def _count(conn, cursor, statement, *args):
-        found.append(statement)
-
-    sa.event.listen(db.engine, "before_cursor_execute", _count)
-    try:
-        yield found
-    finally:
-        sa.event.remove(db.engine, "before_cursor_execute", _count)
-
-
 def add_requests(org, pupils, today, n=500):
     """``n`` open requests in every state, due from 40 days ago to 30 days ahead."""
     states = [S.RECEIVED, S.IDENTITY_CHECK, S.IN_PROGRESS, S.PAUSED]
@@ -264,7 +250,7 @@ def test_the_dashboard_with_500_requests_takes_at_most_10_queries(client, school
     add_requests(school["org"], pupils, school["today"])
     f.login(client, school["office"])
     client.get("/office/requests")  # warm-up (first-request work outside the budget)
-    with count_queries() as queries:
+    with statements() as queries:
         response = client.get("/office/requests")
     assert response.status_code == 200
     page = response.get_data(as_text=True)

@@ -15,8 +15,8 @@ from app.services import privacy_requests as pr
 from app.services import request_intake as intake
 from app.services.request_dashboard import desk
 from tests import factories as f
+from tests.queries import statements
 
-HAS_NOTIFY = hasattr(notifications, "notify")
 S = RequestState
 
 
@@ -72,8 +72,7 @@ def test_a_parent_asks_about_their_linked_child_and_the_record_says_so(school):
     assert req.due_on == deadlines.due_date(school["today"])
     assert _events(req.id) == [
         (None, "received", school["mum"].id, "Made online by the requester.")]
-    if HAS_NOTIFY:
-        assert _told(school["mum"].id, "request_received") == 1
+    assert _told(school["mum"].id, "request_received") == 1
 
     own = intake.request_as_parent(school["mum"], kind="access")
     assert (own.on_behalf_of, own.subject_pupil_id) == ("self", None)
@@ -195,9 +194,8 @@ def test_the_whole_workflow_with_identity_check_and_pause(school):
         ("paused", "in_progress", office.id),
         ("in_progress", "completed", office.id),
     ]
-    if HAS_NOTIFY:
-        assert _told(school["mum"].id, "request_received") == 1
-        assert _told(school["mum"].id, "request_completed") == 1
+    assert _told(school["mum"].id, "request_received") == 1
+    assert _told(school["mum"].id, "request_completed") == 1
 
 
 @pytest.mark.parametrize("path,to", [
@@ -229,8 +227,7 @@ def test_refusing_needs_a_reason_and_tells_the_requester(school):
     req = pr.transition(req.id, S.REFUSED, actor=school["office"],
                         note="We must keep attendance records by law")
     assert req.outcome == "We must keep attendance records by law"
-    if HAS_NOTIFY:
-        assert _told(school["mum"].id, "request_refused") == 1
+    assert _told(school["mum"].id, "request_refused") == 1
 
 
 def test_dates_in_the_future_or_before_arrival_are_refused(school):
@@ -284,8 +281,7 @@ def test_an_extension_needs_a_reason_and_is_two_months_at_most(school):
     notes = [e[3] for e in _events(req.id)]
     assert notes[-2:] == ["Extended by 1 month: Three years of photos to review",
                           "Extended by 1 month: Other children appear in them"]
-    if HAS_NOTIFY:
-        assert _told(school["mum"].id, "request_extended") == 2
+    assert _told(school["mum"].id, "request_extended") == 2
 
 
 @pytest.mark.promise("P27")
@@ -371,25 +367,16 @@ def test_the_desk_shows_overdue_due_this_week_and_paused_in_one_query(school):
     org_id = school["org"].id
     db.session.expire_all()
 
-    statements = []
-
-    def count(conn, cursor, statement, *args):
-        statements.append(statement)
-
-    sa.event.listen(db.engine, "before_cursor_execute", count)
-    try:
+    with statements() as seen:
         found = desk([org_id], school["today"])
         shown = ([r.request.id for r in found.overdue], [r.request.id for r in found.due_soon],
                  [r.request.id for r in found.paused], [r.status for r in found.overdue])
-    finally:
-        sa.event.remove(db.engine, "before_cursor_execute", count)
-    assert len(statements) == 1, statements
+    assert len(seen) == 1, seen
     assert shown[:3] == ([overdue.id], [soon.id], [paused.id])
     assert shown[3][0].startswith("Overdue by ")
     assert 0 <= found.due_soon[0].days_left <= 7
 
 
-@pytest.mark.skipif(not HAS_NOTIFY, reason="the notification service's notify() is not there yet")
 @pytest.mark.promise("P27")
 def test_the_daily_reminder_reaches_the_office_through_the_worker(school, run_jobs):
     from app.jobs import enqueue_now
