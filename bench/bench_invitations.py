@@ -11,30 +11,13 @@ AREA = "invitations"
 CONTACTS = 9000
 
 
-def _seed(db):
-    from app.models import (Guardianship, Organisation, Pupil, SchoolClass, User, UserKind,
-                            UserStatus, utcnow)
+def _seed(db) -> int:
+    """9,000 carers not yet joined (two per child); returns the school's id."""
+    from app.models import UserStatus
+    from bench.seed import seed_families
 
-    org = Organisation(name="Bench Primary", dpo_email="dpo@bench.example")
-    db.session.add(org)
-    db.session.flush()
-    cls = SchoolClass(organisation_id=org.id, name="Year 5", year_group="5", academic_year=2026)
-    db.session.add(cls)
-    db.session.flush()
-    now = utcnow()
-    carers = list(db.session.scalars(sa.insert(User).returning(User.id), [
-        {"kind": UserKind.PARENT, "name": f"Carer {i}", "email": f"carer{i}@bench.example",
-         "status": UserStatus.INVITED, "session_version": 1, "email_notifications": True,
-         "sms_notifications": False, "weekly_digest": False, "created_at": now}
-        for i in range(CONTACTS)]))
-    pupils = list(db.session.scalars(sa.insert(Pupil).returning(Pupil.id), [
-        {"organisation_id": org.id, "class_id": cls.id, "first_name": f"Child{i}",
-         "last_name": "Bench", "year_group": "5", "created_at": now} for i in range(CONTACTS // 2)]))
-    db.session.execute(sa.insert(Guardianship), [
-        {"parent_id": carer, "pupil_id": pupils[i // 2], "created_at": now}
-        for i, carer in enumerate(carers)])
-    db.session.commit()
-    return org.id
+    org_id, _ = seed_families(db, CONTACTS // 2, status=UserStatus.INVITED, year_group="5")
+    return org_id
 
 
 def run(app) -> list[dict]:

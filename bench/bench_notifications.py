@@ -11,36 +11,16 @@ from __future__ import annotations
 
 import time
 
-import sqlalchemy as sa
-
 PUPILS = 5000
 AREA = "notifications"
 
 
 def _seed(db):
-    from app.models import (Guardianship, Organisation, Pupil, SchoolClass, User, UserKind,
-                            UserStatus, utcnow)
+    """5,000 pupils with two active carers each; the school's id and the families."""
+    from app.models import UserStatus
+    from bench.seed import seed_families
 
-    org = Organisation(name="Bench Primary", dpo_email="dpo@bench.example")
-    db.session.add(org)
-    db.session.flush()
-    cls = SchoolClass(organisation_id=org.id, name="Year 3", year_group="3", academic_year=2026)
-    db.session.add(cls)
-    db.session.flush()
-    now = utcnow()
-    carers = list(db.session.scalars(sa.insert(User).returning(User.id), [
-        {"kind": UserKind.PARENT, "name": f"Carer {i}", "email": f"carer{i}@bench.example",
-         "status": UserStatus.ACTIVE, "session_version": 1, "email_notifications": True,
-         "sms_notifications": False, "weekly_digest": False, "created_at": now}
-        for i in range(PUPILS * 2)]))
-    pupils = list(db.session.scalars(sa.insert(Pupil).returning(Pupil.id), [
-        {"organisation_id": org.id, "class_id": cls.id, "first_name": f"Child{i}",
-         "last_name": "Bench", "year_group": "3", "created_at": now} for i in range(PUPILS)]))
-    db.session.execute(sa.insert(Guardianship), [
-        {"parent_id": carers[2 * i + k], "pupil_id": pupil, "created_at": now}
-        for i, pupil in enumerate(pupils) for k in (0, 1)])
-    db.session.commit()
-    return org.id, [(pupil, [carers[2 * i], carers[2 * i + 1]]) for i, pupil in enumerate(pupils)]
+    return seed_families(db, PUPILS, status=UserStatus.ACTIVE, year_group="3")
 
 
 def run(app) -> list[dict]:
