@@ -52,10 +52,11 @@ def as_of_datetime(day: date | datetime | None) -> datetime:
 # --- P17: closed accounts deleted after the school's period (90 days) -------------------------
 
 def _select_delete_closed(as_of: datetime) -> sa.Select:
-    return sa.select(User.id).where(User.kind == UserKind.PARENT,
-                                    User.status == UserStatus.DEACTIVATED,
-                                    User.deactivated_at <= as_of - timedelta(days=_org_days(
-                                        Organisation.closed_account_days, 90)))
+    return accounts.by_family_period(
+        sa.select(User.id).where(User.kind == UserKind.PARENT,
+                                 User.status == UserStatus.DEACTIVATED),
+        Organisation.closed_account_days, 90,
+        lambda days: User.deactivated_at <= as_of - timedelta(days=days))
 
 
 def _apply_delete_closed(ids: list[int], as_of: datetime) -> None:
@@ -64,26 +65,27 @@ def _apply_delete_closed(ids: list[int], as_of: datetime) -> None:
     db.session.execute(sa.delete(User).where(User.id.in_(ids)))
 
 
-def _org_days(column, default: int) -> int:
-    """The strictest (shortest) period any school has set, else the default."""
-    return db.session.scalar(sa.select(sa.func.min(column))) or default
-
-
 # --- P20: a child removed by the school and by every parent: deleted after 90 days -----------
 
 def _select_gone_children(as_of: datetime) -> sa.Select:
-    cutoff = as_of - timedelta(days=_org_days(Organisation.removed_child_days, 90))
-    live_link = (sa.select(Guardianship.id).join(User, User.id == Guardianship.parent_id)
-                 .where(Guardianship.pupil_id == Pupil.id, Guardianship.removed_at.is_(None),
-                        User.status.in_([UserStatus.ACTIVE, UserStatus.INVITED])))
-    recent_unlink = (sa.select(Guardianship.id)
-                     .where(Guardianship.pupil_id == Pupil.id, Guardianship.removed_at > cutoff))
-    recent_closure = (sa.select(Guardianship.id).join(User, User.id == Guardianship.parent_id)
-                      .where(Guardianship.pupil_id == Pupil.id, Guardianship.removed_at.is_(None),
-                             User.deactivated_at > cutoff))
-    return sa.select(Pupil.id).where(Pupil.removed_at.is_not(None), Pupil.removed_at <= cutoff,
-                                     ~sa.exists(live_link), ~sa.exists(recent_unlink),
-                                     ~sa.exists(recent_closure))
+    """Children removed by their school and left by every parent, each school's period ago."""
+    def gone(days: int):
+        cutoff = as_of - timedelta(days=days)
+        live_link = (sa.select(Guardianship.id).join(User, User.id == Guardianship.parent_id)
+                     .where(Guardianship.pupil_id == Pupil.id, Guardianship.removed_at.is_(None),
+                            User.status.in_([UserStatus.ACTIVE, UserStatus.INVITED])))
+        recent_unlink = (sa.select(Guardianship.id).where(Guardianship.pupil_id == Pupil.id,
+                                                          Guardianship.removed_at > cutoff))
+        recent_closure = (sa.select(Guardianship.id).join(User, User.id == Guardianship.parent_id)
+                          .where(Guardianship.pupil_id == Pupil.id,
+                                 Guardianship.removed_at.is_(None), User.deactivated_at > cutoff))
+        return sa.and_(Organisation.removed_child_days == days, Pupil.removed_at <= cutoff,
+                       ~sa.exists(live_link), ~sa.exists(recent_unlink),
+                       ~sa.exists(recent_closure))
+
+    periods = accounts.periods_of(Organisation.removed_child_days, 90)
+    return (sa.select(Pupil.id).join(Organisation, Organisation.id == Pupil.organisation_id)
+            .where(Pupil.removed_at.is_not(None), sa.or_(*(gone(d) for d in periods))))
 
 
 def _apply_gone_children(ids: list[int], as_of: datetime) -> None:

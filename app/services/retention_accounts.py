@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 
 from app.extensions import db
-from app.models import Organisation, User, UserKind, UserStatus
+from app.models import Guardianship, Organisation, Pupil, User, UserKind, UserStatus
 
 NOTICE_DAYS = 30  # P19: the closure notice comes 30 days before closure
 DETAILS_MONTHS = 12  # P10: families are asked to check their details once a year
@@ -34,6 +34,26 @@ def _last_seen():
 def _live_parents():
     return sa.select(User.id).where(User.kind == UserKind.PARENT,
                                     User.status.in_([UserStatus.ACTIVE, UserStatus.INVITED]))
+
+
+def periods_of(column, default: int) -> list[int]:
+    """Every value of a school setting in use, and the default (a few: one OR branch each)."""
+    return sorted(set(db.session.scalars(sa.select(column).distinct())) | {default})
+
+
+def by_family_period(query: sa.Select, column, default: int, condition) -> sa.Select:
+    """``query`` (of parents' ids) kept to the parents for whom ``condition(period)`` holds, a
+    parent's period being the shortest that any school of their children has set in ``column``
+    (``default`` with no child linked): each family is held to its own schools' promises, never
+    to another school's. One branch per period in use, so there is no date arithmetic in SQL."""
+    family = (sa.select(Guardianship.parent_id, sa.func.min(column).label("period"))
+              .join(Pupil, Pupil.id == Guardianship.pupil_id)
+              .join(Organisation, Organisation.id == Pupil.organisation_id)
+              .group_by(Guardianship.parent_id).subquery())
+    period = sa.func.coalesce(family.c.period, default)
+    return (query.outerjoin(family, family.c.parent_id == User.id)
+            .where(sa.or_(*(sa.and_(period == value, condition(value))
+                            for value in periods_of(column, default)))))
 
 
 # --- P10: once a year, ask each family to check the details the school holds ------------------
@@ -60,17 +80,16 @@ def apply_details_reminder(ids: list[int], as_of: datetime) -> None:
 
 # --- P19: notice 30 days before closure, closure after the inactivity period -----------------
 
-def inactive_cutoff(as_of: datetime) -> datetime:
-    """Last seen on or before this → inactive for the period (the strictest school's, else 12
-    months) as of ``as_of``."""
-    months = db.session.scalar(sa.select(sa.func.min(Organisation.inactive_months))) or 12
-    return months_before(as_of, months)
+def _inactive_by(moment: datetime):
+    """Parents who, by ``moment``, have gone their schools' period (12 months) without use."""
+    return lambda months: _last_seen() <= months_before(moment, months)
 
 
 def select_notice(as_of: datetime) -> sa.Select:
-    return _live_parents().where(
-        User.status == UserStatus.ACTIVE, User.closure_notice_sent_at.is_(None),
-        _last_seen() <= inactive_cutoff(as_of + timedelta(days=NOTICE_DAYS)))
+    return by_family_period(
+        _live_parents().where(User.status == UserStatus.ACTIVE,
+                              User.closure_notice_sent_at.is_(None)),
+        Organisation.inactive_months, 12, _inactive_by(as_of + timedelta(days=NOTICE_DAYS)))
 
 
 def apply_notice(ids: list[int], as_of: datetime) -> None:
@@ -84,10 +103,12 @@ def apply_notice(ids: list[int], as_of: datetime) -> None:
 
 
 def select_close(as_of: datetime) -> sa.Select:
-    return _live_parents().where(
-        User.status == UserStatus.ACTIVE, User.closure_notice_sent_at.is_not(None),
-        User.closure_notice_sent_at <= as_of - timedelta(days=NOTICE_DAYS),
-        _last_seen() <= User.closure_notice_sent_at, _last_seen() <= inactive_cutoff(as_of))
+    return by_family_period(
+        _live_parents().where(
+            User.status == UserStatus.ACTIVE, User.closure_notice_sent_at.is_not(None),
+            User.closure_notice_sent_at <= as_of - timedelta(days=NOTICE_DAYS),
+            _last_seen() <= User.closure_notice_sent_at),
+        Organisation.inactive_months, 12, _inactive_by(as_of))
 
 
 def apply_close(ids: list[int], as_of: datetime) -> None:
