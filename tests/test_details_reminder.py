@@ -49,6 +49,7 @@ def still_using(day: date, *users) -> None:
     db.session.commit()
 
 
+@pytest.mark.promise("P02")
 @pytest.mark.promise("P10")
 def test_a_family_is_asked_once_a_year_and_checking_starts_the_year_again(client, nightly,
                                                                           run_jobs):
@@ -74,6 +75,9 @@ def test_a_family_is_asked_once_a_year_and_checking_starts_the_year_again(client
     assert message.to == forgetful.email
     assert message.subject == "Please check the details your school holds for you"
     assert "/family/settings#details" in message.text
+    # the school supplied this family: it is asked on the school's behalf (P02)
+    assert message.headers["from"].startswith(f"{org.name} via Hometime")
+    assert f"on behalf of {org.name}" in message.text
 
     # The parent follows the link and saves their details unchanged: that is a check.
     f.login(client, forgetful)

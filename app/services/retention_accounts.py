@@ -72,9 +72,20 @@ def select_details_reminder(as_of: datetime) -> sa.Select:
 def apply_details_reminder(ids: list[int], as_of: datetime) -> None:
     from app.services.notifications import notify
 
-    # One event a calendar year: a rerun, or a second reminder the same year, adds nothing.
-    notify("check_details", event_key=f"check-details:{as_of:%Y}", user_ids=ids,
-           organisation_id=None)
+    # Sent about the school that holds the details (on its behalf when it supplied the family,
+    # P02): a family at several schools is asked once, about the first.
+    school = dict(db.session.execute(
+        sa.select(Guardianship.parent_id, sa.func.min(Pupil.organisation_id))
+        .join(Pupil, Pupil.id == Guardianship.pupil_id)
+        .where(Guardianship.parent_id.in_(ids), Guardianship.removed_at.is_(None))
+        .group_by(Guardianship.parent_id)).all())
+    by_school: dict[int | None, list[int]] = {}
+    for user_id in ids:
+        by_school.setdefault(school.get(user_id), []).append(user_id)
+    for organisation_id, user_ids in by_school.items():
+        # One event a calendar year: a rerun, or a second reminder the same year, adds nothing.
+        notify("check_details", event_key=f"check-details:{as_of:%Y}", user_ids=user_ids,
+               organisation_id=organisation_id)
     db.session.execute(sa.update(User).where(User.id.in_(ids)).values(details_reminded_at=as_of))
 
 
