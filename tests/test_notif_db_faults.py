@@ -1,0 +1,72 @@
+"""A database error half-way through sending: the provider already has the batch, the database
+cannot record it. Nothing is sent twice, and the office is told the outcome is unknown."""
+from __future__ import annotations
+
+from datetime import timedelta
+
+import sqlalchemy as sa
+
+from app.extensions import db
+from app.jobs import enqueue_now
+from app.jobs.notifications import sweep_deliveries
+from app.models import DeliveryStatus, utcnow
+from app.services import delivery, notification_policy as policy
+from app.services.notifications import SEND_JOB, notify
+from tests import factories as f
+from tests.provider_stub import provider_stub  # noqa: F401 (fixture)
+from tests.test_notif_delivery import deliveries, family
+
+
+def _refuse_marking_sent() -> None:
+    """PostgreSQL itself fails the statement that records the sending (as a lost connection,
+    a full disk or a lock timeout would)."""
+    db.session.execute(sa.text("""
+        CREATE FUNCTION hometime_test_refuse_sent() RETURNS trigger AS $$
+        BEGIN
+          IF NEW.status = 'sent' THEN RAISE EXCEPTION 'simulated failure'; END IF;
+          RETURN NEW;
+        END $$ LANGUAGE plpgsql"""))
+    db.session.execute(sa.text(
+        "CREATE TRIGGER hometime_test_refuse_sent BEFORE UPDATE ON notification_deliveries "
+        "FOR EACH ROW EXECUTE FUNCTION hometime_test_refuse_sent()"))
+    db.session.commit()
+
+
+def _allow() -> None:
+    db.session.rollback()
+    db.session.execute(sa.text(
+        "DROP TRIGGER IF EXISTS hometime_test_refuse_sent ON notification_deliveries"))
+    db.session.execute(sa.text("DROP FUNCTION IF EXISTS hometime_test_refuse_sent()"))
+    db.session.commit()
+
+
+def test_a_database_error_after_the_provider_call_sends_nothing_twice(
+        ctx, run_jobs, provider_stub, monkeypatch):
+    org = f.school()
+    cls = f.school_class(org)
+    carers = [family(cls)[0] for _ in range(3)]
+    notify("news", event_key="n:db-fault", user_ids=[c.id for c in carers],
+           organisation_id=org.id)
+    db.session.commit()
+    _refuse_marking_sent()
+    try:
+        run_jobs()  # the job fails after SendGrid took the batch (RQ keeps it for a retry)
+    finally:
+        _allow()
+    assert len(provider_stub.sendgrid_calls) == 1
+    rows = deliveries()
+    assert all(r.status is DeliveryStatus.QUEUED and r.reason.startswith("sending ")
+               for r in rows), [(r.status, r.reason) for r in rows]
+    # The job runs again (RQ's retry, the sweeper, someone re-queuing it): nothing more is sent.
+    enqueue_now(SEND_JOB, [r.id for r in rows], job_id="again")
+    assert run_jobs() == 0
+    assert sweep_deliveries() == 0 and run_jobs() == 0
+    assert len(provider_stub.sendgrid_calls) == 1
+    # Later the office sees them as "outcome unknown", to check before trying again.
+    later = utcnow() + delivery.STALE_AFTER + timedelta(minutes=1)
+    monkeypatch.setattr(policy, "now", lambda: later)
+    sweep_deliveries()
+    assert all(r.status is DeliveryStatus.FAILED and r.reason.startswith("outcome unknown")
+               for r in deliveries())
+    assert len(provider_stub.sendgrid_calls) == 1
+    assert all(len(provider_stub.messages_to(c.email)) == 1 for c in carers)
