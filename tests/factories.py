@@ -84,6 +84,16 @@ def pupil(school_class: SchoolClass, *parents: User, **kw) -> Pupil:
     return row
 
 
+def oak_family() -> dict:
+    """Oak Primary with one class, Mum Smith and her child Ada Smith in it (the family the
+    privacy request tests ask for): ``org``, ``cls``, ``mum`` and ``child``."""
+    org = school(name="Oak Primary")
+    cls = school_class(org)
+    mum = parent(name="Mum Smith")
+    child = pupil(cls, mum, first_name="Ada", last_name="Smith")
+    return {"org": org, "cls": cls, "mum": mum, "child": child}
+
+
 def login(client, user: User, *, fresh: bool = True) -> None:
     """Sign ``user`` in on ``client`` the way Flask-Login would after a real sign-in."""
     with client.session_transaction() as sess:

@@ -5,10 +5,10 @@ from sqlalchemy.exc import DBAPIError
 
 from app.extensions import db
 from app.models import (ConsentMethod, ConsentPurpose, ConsentRecord, Contribution,
-                        ContributionKind, Engagement, PrivacyNotice, TopicActivity, WeeklyTopic,
-                        Activity, ActivityKind, utcnow)
+                        ContributionKind, PrivacyNotice, utcnow)
 from app.services import consent
 from tests import factories as f
+from tests import teaching as t
 
 
 @pytest.mark.promise("P08")
@@ -55,17 +55,7 @@ def test_withdrawing_the_promotion_opt_in_withdraws_every_photo_and_comment(ctx)
     cls = f.school_class(org)
     p = f.parent()
     child = f.pupil(cls, p)
-    act = Activity(organisation_id=org.id, kind=ActivityKind.HANDS_ON, title="t", subject="s",
-                   year_groups="1")
-    topic = WeeklyTopic(organisation_id=org.id, week_start=utcnow().date(), title="w")
-    db.session.add_all([act, topic])
-    db.session.flush()
-    item = TopicActivity(topic_id=topic.id, activity_id=act.id)
-    db.session.add(item)
-    db.session.flush()
-    eng = Engagement(pupil_id=child.id, topic_activity_id=item.id, done_by_id=p.id)
-    db.session.add(eng)
-    db.session.flush()
+    eng = t.done(child, t.topic(org, [], [t.activity(org)]).items[0], by=p)
     db.session.add_all([Contribution(engagement_id=eng.id, author_id=p.id, kind=ContributionKind.COMMENT,
                                      body="We loved it", promo_opt_in=True) for _ in range(2)])
     consent.record(p.id, ConsentPurpose.PROMO_PHOTOS, True, method=ConsentMethod.WEB_FORM)

@@ -3,10 +3,7 @@ authorised routes with Cache-Control: private, and bad uploads refused with noth
 from __future__ import annotations
 
 import io
-import struct
-import zlib
 from html import unescape
-from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -17,19 +14,9 @@ from app.models import ConsentMethod, ConsentPurpose, ConsentRecord, Contributio
 from app.services import consent, storage
 from tests import factories as f
 from tests.parents_data import family, has_gps, item_of, jpeg_with_gps
+from tests.photo_files import files, png, stored  # noqa: F401 (fixture)
 
 HX = {"HX-Request": "true"}
-
-
-@pytest.fixture()
-def files(app, ctx, tmp_path, monkeypatch):
-    root = tmp_path / "files"
-    monkeypatch.setitem(app.config, "STORAGE_DIR", str(root))
-    return root
-
-
-def stored(root: Path) -> list[Path]:
-    return sorted(p for p in root.rglob("*") if p.is_file()) if root.exists() else []
 
 
 def _send(client, child, item, data: bytes | None, name="photo.jpg", headers=None, **fields):
@@ -38,17 +25,6 @@ def _send(client, child, item, data: bytes | None, name="photo.jpg", headers=Non
         form["photo"] = (io.BytesIO(data), name)
     return client.post(f"/family/children/{child.id}/items/{item.id}/send", data=form,
                        content_type="multipart/form-data", headers=headers or {})
-
-
-def _png_bomb(width=8000, height=6000) -> bytes:
-    def chunk(kind: bytes, body: bytes) -> bytes:
-        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
-    row = b"\x00" * (1 + (width + 7) // 8)
-    packer = zlib.compressobj(9)
-    idat = b"".join(packer.compress(row * 256) for _ in range(height // 256))
-    idat += packer.compress(row * (height % 256)) + packer.flush()
-    ihdr = struct.pack(">IIBBBBB", width, height, 1, 0, 0, 0, 0)
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", idat) + chunk(b"IEND", b"")
 
 
 def _animated_webp() -> bytes:
@@ -137,7 +113,7 @@ def test_bad_uploads_get_a_clear_422_and_nothing_is_stored(client, files, name, 
     fam = family()
     item = item_of(fam.numbers, fam.count)
     if data is None:
-        data = {"cute.png": _png_bomb, "dance.webp": _animated_webp,
+        data = {"cute.png": png, "dance.webp": _animated_webp,
                 "cut.jpg": lambda: jpeg_with_gps()[:30000]}[name]()
     f.login(client, fam.parent)
     r = _send(client, fam.ben, item, data, name=name, headers=HX if htmx else None,

@@ -4,9 +4,6 @@ files get a clear message and store nothing."""
 from __future__ import annotations
 
 import io
-import struct
-import zlib
-from pathlib import Path
 
 import pytest
 from cryptography.fernet import Fernet, InvalidToken
@@ -15,6 +12,7 @@ from werkzeug.datastructures import FileStorage
 
 from app.services import photos, storage
 from app.services.photos import PhotoRejected
+from tests.photo_files import files, png, stored  # noqa: F401 (fixture)
 
 RED, BLUE = (255, 0, 0), (0, 90, 255)
 XMP = (b'<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/'
@@ -30,17 +28,6 @@ MARKERS = {
     "ICC": b"ICC_PROFILE",
     "comment": COMMENT,
 }
-
-
-@pytest.fixture()
-def files(app, ctx, tmp_path, monkeypatch):
-    root = tmp_path / "files"
-    monkeypatch.setitem(app.config, "STORAGE_DIR", str(root))
-    return root
-
-
-def stored(root: Path) -> list[Path]:
-    return sorted(p for p in root.rglob("*") if p.is_file()) if root.exists() else []
 
 
 def gps_exif(orientation: int = 6) -> Image.Exif:
@@ -184,22 +171,9 @@ def test_other_colour_modes_become_plain_rgb_jpeg(files, fmt, mode):
     assert_clean(storage.get(result.photo_key))
 
 
-def _png(width: int, height: int) -> bytes:
-    """A 1-bit black PNG of any size, built by hand so the test itself stays small and fast."""
-    def chunk(kind: bytes, body: bytes) -> bytes:
-        return struct.pack(">I", len(body)) + kind + body + struct.pack(
-            ">I", zlib.crc32(kind + body))
-    row = b"\x00" * (1 + (width + 7) // 8)
-    packer = zlib.compressobj(9)
-    idat = b"".join(packer.compress(row * 256) for _ in range(height // 256))
-    idat += packer.compress(row * (height % 256)) + packer.flush()
-    ihdr = struct.pack(">IIBBBBB", width, height, 1, 0, 0, 0, 0)
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", idat) + chunk(b"IEND", b"")
-
-
 @pytest.mark.parametrize("size", [(8000, 6000), (40000, 40000)])
 def test_a_png_bomb_is_refused(files, size):
-    bomb = _png(*size)
+    bomb = png(*size)
     assert len(bomb) < 300_000  # tiny file, 48 MP or 1.6 GP once decoded
     with pytest.raises(PhotoRejected) as err:
         photos.process_photo(FileStorage(io.BytesIO(bomb), "cute.png"))
@@ -209,7 +183,7 @@ def test_a_png_bomb_is_refused(files, size):
 
 
 def test_a_png_just_under_the_pixel_limit_is_accepted(files):
-    result = photos.process_photo(_png(5000, 4000))  # 20 MP
+    result = photos.process_photo(png(5000, 4000))  # 20 MP
     assert (result.width, result.height) == (1600, 1280)
 
 

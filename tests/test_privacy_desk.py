@@ -22,13 +22,9 @@ S = RequestState
 
 @pytest.fixture()
 def school(ctx):
-    org = f.school(name="Oak Primary")
-    cls = f.school_class(org)
-    mum = f.parent(name="Mum Smith")
-    child = f.pupil(cls, mum, first_name="Ada", last_name="Smith")
-    office = f.staff(org, Role.OFFICE, name="Olive Office")
-    return {"org": org, "cls": cls, "mum": mum, "child": child, "office": office,
-            "today": pr.local_today(org)}
+    oak = f.oak_family()
+    return oak | {"office": f.staff(oak["org"], Role.OFFICE, name="Olive Office"),
+                  "today": pr.local_today(oak["org"])}
 
 
 def _log(client, today, days_ago, **kw):

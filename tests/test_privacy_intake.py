@@ -18,13 +18,10 @@ from tests import factories as f
 
 @pytest.fixture()
 def family(ctx):
-    org = f.school(name="Oak Primary")
-    cls = f.school_class(org)
-    mum = f.parent(name="Mum Smith")
-    child = f.pupil(cls, mum, first_name="Ada", last_name="Smith")
-    other_child = f.pupil(cls, f.parent(), first_name="Bob", last_name="Jones")
-    return {"org": org, "mum": mum, "child": child, "other_child": other_child,
-            "today": pr.local_today(org)}
+    oak = f.oak_family()
+    return oak | {"other_child": f.pupil(oak["cls"], f.parent(), first_name="Bob",
+                                         last_name="Jones"),
+                  "today": pr.local_today(oak["org"])}
 
 
 def _count():

@@ -4,21 +4,9 @@ import re
 import pytest
 
 from app.extensions import db
-from app.models import (Activity, ActivityKind, Engagement, Role, TopicActivity, WeeklyTopic,
-                        utcnow)
+from app.models import Engagement, Role
 from tests import factories as f
-
-
-def _item(org):
-    act = Activity(organisation_id=org.id, kind=ActivityKind.HANDS_ON, title="t", subject="s",
-                   year_groups="1")
-    topic = WeeklyTopic(organisation_id=org.id, week_start=utcnow().date(), title="w")
-    db.session.add_all([act, topic])
-    db.session.flush()
-    item = TopicActivity(topic_id=topic.id, activity_id=act.id)
-    db.session.add(item)
-    db.session.commit()
-    return item
+from tests import teaching as t
 
 
 def _class(org, name, pp_done, pp_not, other_done, other_not, item):
@@ -36,7 +24,7 @@ def _class(org, name, pp_done, pp_not, other_done, other_not, item):
 @pytest.mark.promise("P04")
 def test_the_report_is_aggregate_and_hides_groups_smaller_than_five(client):
     org = f.school()
-    item = _item(org)
+    item = t.topic(org, [], [t.activity(org)]).items[0]
     _class(org, "Class A", 1, 1, 2, 2, item)  # 6 pupils: both halves too small to show
     _class(org, "Class B", 3, 3, 6, 0, item)  # 12 pupils: 6 Pupil Premium, 6 others
     f.login(client, f.staff(org, Role.OFFICE))

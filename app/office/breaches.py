@@ -108,20 +108,28 @@ def breach_page(breach_id: int):
     return _page(_breach_or_404(breach_id))
 
 
+def _save(breach: Breach, form, slot: str, change):
+    """A breach form's POST: an invalid form or a change the service refuses shows the page
+    again with the errors at the form in ``slot`` (422, or the refusal's status); a saved change
+    goes back to the breach."""
+    if not form.validate_on_submit():
+        return _page(breach, status=422, **{slot: form})
+    try:
+        change()
+    except service.BreachError as error:
+        apply_error(form, error)
+        return _page(breach, status=error.status, **{slot: form})
+    return redirect_after_post(url_for("office.breach_page", breach_id=breach.id))
+
+
 @bp.post("/breaches/<int:breach_id>")
 @staff_required(*OFFICE)
 def update_breach(breach_id: int):
     """Save the regulator's fields as more becomes known."""
     breach = _breach_or_404(breach_id)
     form = BreachForm()
-    if not form.validate_on_submit():
-        return _page(breach, details=form, status=422)
-    try:
-        service.update(breach.id, current_user, **{name: form[name].data for name in FIELDS})
-    except service.BreachError as error:
-        apply_error(form, error)
-        return _page(breach, details=form, status=error.status)
-    return redirect_after_post(url_for("office.breach_page", breach_id=breach.id))
+    return _save(breach, form, "details", lambda: service.update(
+        breach.id, current_user, **{name: form[name].data for name in FIELDS}))
 
 
 @bp.post("/breaches/<int:breach_id>/decision")
@@ -131,19 +139,15 @@ def decide_breach(breach_id: int):
     breach = _breach_or_404(breach_id)
     form = DecisionForm()
     org = db.session.get(Organisation, breach.organisation_id)
-    if not form.validate_on_submit():
-        return _page(breach, decision=form, status=422)
-    try:
+
+    def decide():
         reported_at = None
         if form.decision.data == "reported" and form.reported_at.data:
             reported_at = service.parse_local(form.reported_at.data, org, "reported_at")
         service.decide(breach.id, current_user, decision=form.decision.data or "",
                        reported_at=reported_at, reason=form.decision_reason.data,
                        late_reason=form.late_reason.data)
-    except service.BreachError as error:
-        apply_error(form, error)
-        return _page(breach, decision=form, status=error.status)
-    return redirect_after_post(url_for("office.breach_page", breach_id=breach.id))
+    return _save(breach, form, "decision", decide)
 
 
 @bp.post("/breaches/<int:breach_id>/families-told")
@@ -153,12 +157,6 @@ def breach_families_told(breach_id: int):
     breach = _breach_or_404(breach_id)
     form = FamiliesToldForm()
     org = db.session.get(Organisation, breach.organisation_id)
-    if not form.validate_on_submit():
-        return _page(breach, told=form, status=422)
-    try:
-        at = service.parse_local(form.families_told_at.data, org, "families_told_at")
-        service.families_told(breach.id, current_user, at=at)
-    except service.BreachError as error:
-        apply_error(form, error)
-        return _page(breach, told=form, status=error.status)
-    return redirect_after_post(url_for("office.breach_page", breach_id=breach.id))
+    return _save(breach, form, "told", lambda: service.families_told(
+        breach.id, current_user,
+        at=service.parse_local(form.families_told_at.data, org, "families_told_at")))

@@ -157,29 +157,40 @@ def person_page(kind: str, subject_id: int):
     return _page(kind, _subject(kind, subject_id))
 
 
+def _act(kind: str, subject, form, change, *, slot: str, refused: type[Exception], at: str):
+    """A person-page form's POST: ``change()`` makes the change and returns what to flash. A
+    refusal answers 404 when the record or request is not one of the office's, else shows the
+    page again (422) with the message at the field it names, or at ``at``."""
+    form.process(request.form)
+    if form.validate():
+        try:
+            message = change()
+        except refused as problem:
+            if problem.status == 404:
+                abort(404)
+            form[problem.field if problem.field in form else at].errors.append(problem.message)
+        else:
+            flash(message, "success")
+            return redirect_after_post(url_for("office.person_page", kind=kind,
+                                               subject_id=subject.id))
+    return _page(kind, subject, status=422, **{slot: form})
+
+
 @bp.post("/people/<any(pupils, parents):kind>/<int:subject_id>/correct")
 @staff_required(*OFFICE)
 def correct_detail(kind: str, subject_id: int):
     """Correct one detail; a 422 with the page and the error at the field when refused."""
     subject = _subject(kind, subject_id)
     correct, _ = _forms(subject)
-    correct.process(request.form)
-    if correct.validate():
-        try:
-            changed = rectification.rectify(subject, correct.field.data, correct.value.data,
-                                            current_user, request_id=_request_id(correct))
-        except rectification.RectificationError as problem:
-            if problem.status == 404:
-                abort(404)
-            getattr(correct, problem.field if problem.field in correct else "value"
-                    ).errors.append(problem.message)
-        else:
-            label = rectification.fields_for(subject)[correct.field.data]
-            flash(f"{label} corrected; the correction is recorded." if changed else
-                  f"{label} was already that: nothing changed.", "success")
-            return redirect_after_post(url_for("office.person_page", kind=kind,
-                                               subject_id=subject.id))
-    return _page(kind, subject, correct=correct, status=422)
+
+    def change() -> str:
+        changed = rectification.rectify(subject, correct.field.data, correct.value.data,
+                                        current_user, request_id=_request_id(correct))
+        label = rectification.fields_for(subject)[correct.field.data]
+        return (f"{label} corrected; the correction is recorded." if changed else
+                f"{label} was already that: nothing changed.")
+    return _act(kind, subject, correct, change, slot="correct",
+                refused=rectification.RectificationError, at="value")
 
 
 @bp.post("/people/<any(pupils, parents):kind>/<int:subject_id>/flag")
@@ -188,23 +199,15 @@ def set_flag(kind: str, subject_id: int):
     """Set or lift a restriction or objection, recorded."""
     subject = _subject(kind, subject_id)
     _, flag = _forms(subject)
-    flag.process(request.form)
-    if flag.validate():
-        try:
-            changed = restriction.set_flag(subject, flag.kind.data, flag.action.data == "set",
-                                           current_user, request_id=_request_id(flag),
-                                           note=flag.note.data or "")
-        except restriction.RestrictionError as problem:
-            if problem.status == 404:
-                abort(404)
-            flag.request_id.errors.append(problem.message)
-        else:
-            flash(("Recorded: " if changed else "Nothing changed: it was already ")
-                  + f"{flag.kind.data} {'set' if flag.action.data == 'set' else 'lifted'}.",
-                  "success")
-            return redirect_after_post(url_for("office.person_page", kind=kind,
-                                               subject_id=subject.id))
-    return _page(kind, subject, flag=flag, status=422)
+
+    def change() -> str:
+        changed = restriction.set_flag(subject, flag.kind.data, flag.action.data == "set",
+                                       current_user, request_id=_request_id(flag),
+                                       note=flag.note.data or "")
+        return (("Recorded: " if changed else "Nothing changed: it was already ")
+                + f"{flag.kind.data} {'set' if flag.action.data == 'set' else 'lifted'}.")
+    return _act(kind, subject, flag, change, slot="flag", refused=restriction.RestrictionError,
+                at="request_id")
 
 
 @bp.route("/people/<any(pupils, parents):kind>/<int:subject_id>/erase", methods=["GET", "POST"])

@@ -23,9 +23,9 @@ from app.authz import is_office
 from app.extensions import db
 from app.models import (Breach, BreachDecision, Channel, Organisation, Role, StaffMembership, User,
                         UserStatus, utcnow)
-from app.services import notifications
+from app.services import ServiceError, notifications
 from app.services.audit import log_event
-from app.services import ServiceError
+from app.services.transactions import transaction
 
 REPORT_HOURS = 72
 REMINDER_HOURS = (24, 48, 66)
@@ -124,7 +124,7 @@ def _clean(fields: dict) -> dict:
 def record(actor: User, organisation_id: int, *, aware_at: datetime, now: datetime | None = None,
            **fields) -> Breach:
     """Log a new breach with the time the school became aware of it."""
-    try:
+    with transaction():
         org = db.session.get(Organisation, organisation_id)
         if org is None or not is_office(actor, org.id):
             raise BreachError("Choose the school.", field="organisation_id")
@@ -138,25 +138,17 @@ def record(actor: User, organisation_id: int, *, aware_at: datetime, now: dateti
         db.session.flush()
         log_event("breach.recorded", actor, subject=f"breach:{breach.id}",
                   organisation_id=org.id)
-        db.session.commit()
-    except BaseException:
-        db.session.rollback()
-        raise
     return breach
 
 
 def update(breach_id: int, actor: User, **fields) -> Breach:
     """Change the regulator's fields as more becomes known."""
-    try:
+    with transaction():
         breach = _locked(breach_id, actor)
         for name, value in _clean(fields).items():
             setattr(breach, name, value)
         log_event("breach.updated", actor, subject=f"breach:{breach.id}",
                   organisation_id=breach.organisation_id)
-        db.session.commit()
-    except BaseException:
-        db.session.rollback()
-        raise
     return breach
 
 
@@ -166,7 +158,7 @@ def decide(breach_id: int, actor: User, *, decision: str, reported_at: datetime 
     the delay) or not reported (always with the reason)."""
     now = now or utcnow()
     reason, late_reason = (reason or "").strip(), (late_reason or "").strip()
-    try:
+    with transaction():
         breach = _locked(breach_id, actor)
         if decision == D.REPORTED.value:
             reported_at = reported_at or now
@@ -194,17 +186,13 @@ def decide(breach_id: int, actor: User, *, decision: str, reported_at: datetime 
             raise BreachError("Choose whether it was reported to the ICO.", field="decision")
         log_event("breach.decided", actor, subject=f"breach:{breach.id}",
                   detail=breach.decision.value, organisation_id=breach.organisation_id)
-        db.session.commit()
-    except BaseException:
-        db.session.rollback()
-        raise
     return breach
 
 
 def families_told(breach_id: int, actor: User, *, at: datetime,
                   now: datetime | None = None) -> Breach:
     """Record when the affected families were told."""
-    try:
+    with transaction():
         breach = _locked(breach_id, actor)
         if at < breach.aware_at:
             raise BreachError("That is before the school became aware.", field="families_told_at")
@@ -213,10 +201,6 @@ def families_told(breach_id: int, actor: User, *, at: datetime,
         breach.families_told_at = at
         log_event("breach.families_told", actor, subject=f"breach:{breach.id}",
                   organisation_id=breach.organisation_id)
-        db.session.commit()
-    except BaseException:
-        db.session.rollback()
-        raise
     return breach
 
 
@@ -250,7 +234,7 @@ def send_reminders(now: datetime | None = None) -> int:
     breaches were reminded about."""
     now = now or utcnow()
     first = timedelta(hours=REMINDER_HOURS[0])
-    try:
+    with transaction():
         rows = db.session.scalars(
             sa.select(Breach).where(Breach.decision == D.PENDING,
                                     Breach.reminders_sent < len(REMINDER_HOURS),
@@ -264,10 +248,6 @@ def send_reminders(now: datetime | None = None) -> int:
             breach.reminders_sent = due
             _remind(breach, REMINDER_HOURS[due - 1], now)
             sent += 1
-        db.session.commit()
-    except BaseException:
-        db.session.rollback()
-        raise
     return sent
 
 

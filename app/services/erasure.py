@@ -23,11 +23,12 @@ from app.extensions import db
 from app.inventory import INVENTORY, RETENTION, Erasure
 from app.models import (Channel, ContributionKind, Guardianship, Organisation, PrivacyRequest,
                         Pupil, RequestKind, RequestState, User, UserKind, UserStatus, utcnow)
-from app.services import exports, storage
+from app.services import ServiceError, exports, storage
 from app.services.audit import log_event
 from app.services.export_texts import SECTIONS, heading
 from app.services.ownership import condition, t
-from app.services import ServiceError
+from app.services.restriction import locked_request
+from app.services.transactions import transaction
 
 PLACEHOLDERS = {("users", "name"): "Erased account", ("pupils", "first_name"): "Erased",
                 ("pupils", "last_name"): "pupil"}
@@ -156,11 +157,7 @@ def check(subject, actor: User, request_id: int | None = None) -> PrivacyRequest
                            "erase the account.")
     if request_id is None:
         return None
-    req = db.session.get(PrivacyRequest, request_id, with_for_update=True)
-    if req is None or not is_office(actor, req.organisation_id):
-        raise ErasureError("That request was not found.", 404)
-    about = (req.subject_pupil_id == subject.id if isinstance(subject, Pupil)
-             else req.subject_pupil_id is None and req.requester_id == subject.id)
+    req, about = locked_request(subject, actor, request_id, ErasureError)
     if req.kind is not RequestKind.ERASURE or not about:
         raise ErasureError("That request is not a request to erase this record.", 422)
     if req.state is not RequestState.IN_PROGRESS:
@@ -177,7 +174,7 @@ def erase(subject, actor: User, *, request_id: int | None = None) -> str:
     if subject.erased_at if model is Pupil else subject.status is UserStatus.ERASED:
         db.session.rollback()
         return "Already erased: nothing left to do."
-    try:
+    with transaction():
         req = check(subject, actor, request_id)
         told = _audience(subject)
         org_id = subject.organisation_id if model is Pupil else told["org_id"]
@@ -198,10 +195,6 @@ def erase(subject, actor: User, *, request_id: int | None = None) -> str:
 
             notify("erasure_completed", event_key=f"pupil:{subject.id}:erased", user_ids=told,
                    organisation_id=org_id, context={"about": "child"})
-        db.session.commit()
-    except BaseException:
-        db.session.rollback()
-        raise
     for key in files:
         exports.delete_file(key) if key.startswith("export/") else storage.delete(key)
     _after(req, actor, outcome, told if model is User and req is None else None)

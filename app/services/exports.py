@@ -25,10 +25,10 @@ from app.authz import is_office
 from app.extensions import db
 from app.models import (DataExport, ExportState, PrivacyRequest, RequestKind, RequestState, User,
                         utcnow)
+from app.services import ServiceError
 from app.services.audit import log_event
 from app.services.export_files import delete_file, delete_keys, store
 from app.services.export_files import manifest, stored_keys, stream  # noqa: F401 - for callers
-from app.services import ServiceError
 
 log = logging.getLogger(__name__)
 

@@ -24,9 +24,9 @@ from app.authz import is_office
 from app.extensions import db
 from app.models import (ConsentMethod, ConsentPurpose, ConsentRecord, Guardianship, Organisation,
                         PrivacyNotice, Pupil, StaffMembership, User, UserKind, UserStatus, utcnow)
-from app.services import consent, notifications
+from app.services import ServiceError, consent, notifications
 from app.services.audit import log_event
-from app.services import ServiceError
+from app.services.transactions import transaction
 
 log = logging.getLogger(__name__)
 SEEN = (ConsentPurpose.NOTICE_ACK, ConsentPurpose.SERVICE)
@@ -53,7 +53,7 @@ def publish(actor: User, organisation_id: int, *, version: str, summary: str, bo
     """Publish a new version of a school's notice and tell everyone it concerns (notify,
     template ``notice_changed``). One transaction."""
     version, summary, body = (version or "").strip(), (summary or "").strip(), (body or "").strip()
-    try:
+    with transaction():
         org = db.session.get(Organisation, organisation_id)
         if org is None or not is_office(actor, org.id):
             raise NoticeError("Choose the school.", field="organisation_id", status=404)
@@ -82,10 +82,6 @@ def publish(actor: User, organisation_id: int, *, version: str, summary: str, bo
         log_event("notice.published", actor, subject=f"notice:{notice.id}",
                   detail=f"version {version}" + (" (major)" if notice.major else ""),
                   organisation_id=org.id)
-        db.session.commit()
-    except BaseException:
-        db.session.rollback()
-        raise
     return notice
 
 
@@ -151,7 +147,7 @@ def pending_for(user: User) -> list[Pending]:
 def acknowledge(user: User, notice_id: int) -> ConsentRecord:
     """Record that ``user`` has read (major) or dismissed (minor) this version: a NOTICE_ACK
     consent record naming it. Only a version that concerns them (else a 404 refusal)."""
-    try:
+    with transaction():
         notice = db.session.scalar(sa.select(PrivacyNotice).where(
             PrivacyNotice.id == notice_id, PrivacyNotice.published_at.is_not(None),
             sa.or_(PrivacyNotice.organisation_id.is_(None),
@@ -162,10 +158,6 @@ def acknowledge(user: User, notice_id: int) -> ConsentRecord:
                              method=ConsentMethod.WEB_FORM,
                              organisation_id=notice.organisation_id, on_behalf_of="self")
         row.notice_id = notice.id  # this version, even if a newer one appeared meanwhile
-        db.session.commit()
-    except BaseException:
-        db.session.rollback()
-        raise
     return row
 
 

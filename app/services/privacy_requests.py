@@ -26,8 +26,7 @@ from app.authz import is_office
 from app.extensions import db
 from app.models import (OPEN_STATES, Channel, Organisation, PrivacyRequest, RequestChannel,
                         RequestEvent, RequestKind, RequestState, User, utcnow)
-from app.services import deadlines, notifications
-from app.services import ServiceError
+from app.services import ServiceError, deadlines, notifications, transactions
 
 S = RequestState
 OPEN = tuple(RequestState(s) for s in OPEN_STATES)
@@ -147,18 +146,14 @@ def extend(request_id: int, *, actor: User, months: int, reason: str) -> Privacy
 
 @contextmanager
 def transaction():
-    """Commit on success; roll back (and re-raise) on any error; the unique index of open
-    requests becomes the same clear refusal as the service's own check."""
+    """:func:`app.services.transactions.transaction`, where the unique index of open requests
+    becomes the same clear refusal as the service's own check."""
     try:
-        yield
-        db.session.commit()
+        with transactions.transaction():
+            yield
     except IntegrityError as error:
-        db.session.rollback()
         if "uq_privacy_requests_open" in str(error.orig):
             raise _duplicate() from error
-        raise
-    except BaseException:
-        db.session.rollback()
         raise
 
 

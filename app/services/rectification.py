@@ -13,11 +13,11 @@ import sqlalchemy as sa
 from app.authz import is_office
 from app.extensions import db
 from app.models import Pupil, RequestKind, SchoolClass, User, UserKind
-from app.services.audit import log_event
-from app.services.restriction import RestrictionError, request_for, schools_of
-from app.services.phones import MESSAGE as MOBILE_MESSAGE, uk_mobile_e164
-from app.services.roster_csv import email_address, upn_problem, year_group
 from app.services import ServiceError
+from app.services.audit import log_event
+from app.services.phones import MESSAGE as MOBILE_MESSAGE, uk_mobile_e164
+from app.services.restriction import RestrictionError, request_for, schools_of
+from app.services.roster_csv import email_address, upn_problem, year_group
 
 CORRECTABLE = {
     "pupils": {"first_name": "First name", "last_name": "Last name", "year_group": "Year group",

@@ -20,8 +20,8 @@ from app.authz import is_office
 from app.extensions import db
 from app.models import (Contribution, Engagement, Guardianship, PrivacyRequest, Pupil,
                         RequestKind, RequestState, User, UserKind, UserStatus, utcnow)
-from app.services.audit import log_event
 from app.services import ServiceError
+from app.services.audit import log_event
 
 FLAGS = {"restriction": "restricted_at", "objection": "objected_at"}
 EVENTS = {("restriction", True): "restricted", ("restriction", False): "restriction_lifted",
@@ -46,15 +46,23 @@ def schools_of(subject) -> set[int]:
         Guardianship.parent_id == subject.id)))
 
 
+def locked_request(subject, actor: User, request_id: int,
+                   error: type[ServiceError] = RestrictionError) -> tuple[PrivacyRequest, bool]:
+    """The request a change to ``subject`` is made under, locked for this transaction, and
+    whether it is about ``subject``; one the actor's schools do not hold is a 404 ``error``.
+    Which kinds and states of request may be used is each caller's own rule."""
+    req = db.session.get(PrivacyRequest, request_id, with_for_update=True)
+    if req is None or not is_office(actor, req.organisation_id):
+        raise error("That request was not found.", 404)
+    return req, (req.subject_pupil_id == subject.id if isinstance(subject, Pupil)
+                 else req.subject_pupil_id is None and req.requester_id == subject.id)
+
+
 def request_for(subject, actor: User, request_id: int | None, kinds) -> PrivacyRequest | None:
     """The open request (of one of ``kinds``, about ``subject``) a change is made under."""
     if request_id is None:
         return None
-    req = db.session.get(PrivacyRequest, request_id, with_for_update=True)
-    if req is None or not is_office(actor, req.organisation_id):
-        raise RestrictionError("That request was not found.", 404)
-    about = (req.subject_pupil_id == subject.id if isinstance(subject, Pupil)
-             else req.subject_pupil_id is None and req.requester_id == subject.id)
+    req, about = locked_request(subject, actor, request_id)
     if req.kind not in kinds or not about or req.state not in _OPEN:
         raise RestrictionError("Choose an open request of this kind about this person.")
     return req

@@ -56,6 +56,21 @@ def _field_error(form, error: TopicError) -> None:
     getattr(form, error.field, form.title).errors.append(error.message)
 
 
+def _save(form, topic: WeeklyTopic | None, save, done: str):
+    """The topic form's POST: ``save()`` returns the saved topic, then ``done`` is flashed and
+    the planner opens; an invalid form or a refused field shows the form again (422)."""
+    if form.validate_on_submit():
+        try:
+            saved = save()
+        except TopicError as error:
+            db.session.rollback()
+            _field_error(form, error)
+        else:
+            flash(done, "success")
+            return redirect_after_post(url_for("teachers.planner", topic_id=saved.id))
+    return render("teachers/topic_form.html", "form", status=422, form=form, topic=topic)
+
+
 @bp.route("/topics/new", methods=["GET", "POST"])
 @staff_required()
 def topic_new():
@@ -65,17 +80,9 @@ def topic_new():
     form = TopicForm()
     _class_choices(form, classes)
     if request.method == "POST":
-        if form.validate_on_submit():
-            try:
-                topic = topics.create_topic(current_user, _chosen(form, classes),
-                                            form.week_start.data, form.title.data, form.note.data)
-            except TopicError as error:
-                db.session.rollback()
-                _field_error(form, error)
-            else:
-                flash("Topic created. Now add its activities.", "success")
-                return redirect_after_post(url_for("teachers.planner", topic_id=topic.id))
-        return render("teachers/topic_form.html", "form", status=422, form=form, topic=None)
+        return _save(form, None, lambda: topics.create_topic(
+            current_user, _chosen(form, classes), form.week_start.data, form.title.data,
+            form.note.data), "Topic created. Now add its activities.")
     today = topics.school_today(organisation_or_404())
     form.week_start.data = topics.monday_of(today) + timedelta(days=7)
     if len(classes) == 1:
@@ -94,25 +101,20 @@ def topic_details(topic_id: int):
     form = TopicForm()
     _class_choices(form, classes)
     if request.method == "POST":
-        if form.validate_on_submit():
-            try:
-                topics.update_details(topic, version_of(form), title=form.title.data,
-                                      note=form.note.data, week_start=form.week_start.data,
-                                      classes=_chosen(form, classes),
-                                      editable_class_ids={c.id for c in classes})
-            except StaleTopic:
-                submitted = {"title": form.title.data, "note": form.note.data}
-                topic = topic_or_404(topic_id)
-                fresh = _details_form(topic, classes)
-                return render("teachers/topic_form.html", "form", status=409, form=fresh,
-                              topic=topic, conflict=CONFLICT, submitted=submitted)
-            except TopicError as error:
-                db.session.rollback()
-                _field_error(form, error)
-            else:
-                flash("Topic saved.", "success")
-                return redirect_after_post(url_for("teachers.planner", topic_id=topic.id))
-        return render("teachers/topic_form.html", "form", status=422, form=form, topic=topic)
+        def save() -> WeeklyTopic:
+            topics.update_details(topic, version_of(form), title=form.title.data,
+                                  note=form.note.data, week_start=form.week_start.data,
+                                  classes=_chosen(form, classes),
+                                  editable_class_ids={c.id for c in classes})
+            return topic
+        try:
+            return _save(form, topic, save, "Topic saved.")
+        except StaleTopic:
+            submitted = {"title": form.title.data, "note": form.note.data}
+            topic = topic_or_404(topic_id)
+            return render("teachers/topic_form.html", "form", status=409,
+                          form=_details_form(topic, classes), topic=topic, conflict=CONFLICT,
+                          submitted=submitted)
     return render("teachers/topic_form.html", form=_details_form(topic, classes), topic=topic)
 
 

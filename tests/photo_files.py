@@ -1,0 +1,36 @@
+"""Shared by the photo tests: a storage directory of the test's own, what is stored in it, and a
+hand-built PNG of any size (a decompression bomb when large)."""
+from __future__ import annotations
+
+import struct
+import zlib
+from pathlib import Path
+
+import pytest
+
+
+@pytest.fixture()
+def files(app, ctx, tmp_path, monkeypatch):
+    """An empty storage directory for this test alone."""
+    root = tmp_path / "files"
+    monkeypatch.setitem(app.config, "STORAGE_DIR", str(root))
+    return root
+
+
+def stored(root: Path) -> list[Path]:
+    """Every file in the storage directory."""
+    return sorted(p for p in root.rglob("*") if p.is_file()) if root.exists() else []
+
+
+def png(width: int = 8000, height: int = 6000) -> bytes:
+    """A 1-bit black PNG of any size, built by hand so the test itself stays small and fast
+    (the default, 48 megapixels in a few kilobytes, is a decompression bomb)."""
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        return struct.pack(">I", len(body)) + kind + body + struct.pack(
+            ">I", zlib.crc32(kind + body))
+    row = b"\x00" * (1 + (width + 7) // 8)
+    packer = zlib.compressobj(9)
+    idat = b"".join(packer.compress(row * 256) for _ in range(height // 256))
+    idat += packer.compress(row * (height % 256)) + packer.flush()
+    ihdr = struct.pack(">IIBBBBB", width, height, 1, 0, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", idat) + chunk(b"IEND", b"")
