@@ -2,19 +2,15 @@
 cannot record it. Nothing is sent twice, and the office is told the outcome is unknown."""
 from __future__ import annotations
 
-from datetime import timedelta
-
 import sqlalchemy as sa
 
 from app.extensions import db
-from app.jobs import enqueue_now
-from app.jobs.notifications import sweep_deliveries
-from app.models import DeliveryStatus, utcnow
-from app.services import delivery, notification_policy as policy
-from app.services.notifications import SEND_JOB, notify
+from app.models import DeliveryStatus
+from app.services.notifications import notify
 from tests import factories as f
 from tests.provider_stub import provider_stub  # noqa: F401 (fixture)
 from tests.test_notif_delivery import deliveries, family
+from tests.test_notif_worker import rerun_sends_nothing_more
 
 
 def _refuse_marking_sent() -> None:
@@ -57,16 +53,5 @@ def test_a_database_error_after_the_provider_call_sends_nothing_twice(
     rows = deliveries()
     assert all(r.status is DeliveryStatus.QUEUED and r.reason.startswith("sending ")
                for r in rows), [(r.status, r.reason) for r in rows]
-    # The job runs again (RQ's retry, the sweeper, someone re-queuing it): nothing more is sent.
-    enqueue_now(SEND_JOB, [r.id for r in rows], job_id="again")
-    assert run_jobs() == 0
-    assert sweep_deliveries() == 0 and run_jobs() == 0
-    assert len(provider_stub.sendgrid_calls) == 1
-    # Later the office sees them as "outcome unknown", to check before trying again.
-    later = utcnow() + delivery.STALE_AFTER + timedelta(minutes=1)
-    monkeypatch.setattr(policy, "now", lambda: later)
-    sweep_deliveries()
-    assert all(r.status is DeliveryStatus.FAILED and r.reason.startswith("outcome unknown")
-               for r in deliveries())
-    assert len(provider_stub.sendgrid_calls) == 1
+    rerun_sends_nothing_more(run_jobs, provider_stub, monkeypatch)
     assert all(len(provider_stub.messages_to(c.email)) == 1 for c in carers)
