@@ -1,6 +1,9 @@
-"""Migrations build the schema from empty on SQLite and PostgreSQL, and match the models."""
+"""Migrations build the schema from empty on SQLite and PostgreSQL, and match the models; a data
+migration is run on a database of the version before it."""
+import os
 import subprocess
 import sys
+from datetime import date
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -12,8 +15,6 @@ def _flask(env, *args):
 
 
 def _env(app, db_url):
-    import os
-
     env = dict(os.environ)
     env.update({"HOMETIME_ENV": "test", "HOMETIME_SQLALCHEMY_DATABASE_URI": db_url,
                 "HOMETIME_REDIS_URL": app.config["REDIS_URL"]})
@@ -33,3 +34,77 @@ def test_models_and_migrations_do_not_drift_on_postgresql(app):
     check = _flask(_env(app, app.config["SQLALCHEMY_DATABASE_URI"]), "db", "check")
     assert check.returncode == 0, check.stdout + check.stderr
     assert "No new upgrade operations detected" in check.stdout + check.stderr
+
+
+def _seed_0004(db_url: str) -> dict:
+    """A 0004 database with the placeholder addresses that version stored: a parent with only a
+    mobile, a letter without an email address, and a real address."""
+    import sqlalchemy as sa
+
+    from app.extensions import db
+    from app.models import RequestChannel, RequestKind, RequestState, UserKind, UserStatus
+
+    tables, engine = db.metadata.tables, sa.create_engine(db_url)
+    with engine.begin() as conn:
+        org = conn.execute(tables["organisations"].insert().values(
+            name="Oak Primary", dpo_email="dpo@oak.example")).inserted_primary_key[0]
+        mum = conn.execute(tables["users"].insert().values(
+            kind=UserKind.PARENT, name="Mobile Mum", mobile="+447700900321",
+            status=UserStatus.ACTIVE)).inserted_primary_key[0]
+        ids = {}
+        for key, email, requester, channel in (
+                ("mobile", f"no-email+user{mum}@hometime.invalid", mum, RequestChannel.WEB),
+                ("letter", "no-email+0a1b2c3d4e5f6a7b@hometime.invalid", None,
+                 RequestChannel.LETTER),
+                ("real", "real@family.example", None, RequestChannel.EMAIL)):
+            ids[key] = conn.execute(tables["privacy_requests"].insert().values(
+                organisation_id=org, kind=RequestKind.ACCESS, state=RequestState.RECEIVED,
+                channel=channel, requester_id=requester, requester_name="Someone",
+                requester_email=email, on_behalf_of="self", details="",
+                received_on=date(2026, 11, 2), paused_days=0,
+                extension_months=0)).inserted_primary_key[0]
+    engine.dispose()
+    return ids
+
+
+def _emails_after_upgrade(app, db_url: str) -> dict:
+    import sqlalchemy as sa
+
+    env = _env(app, db_url)
+    to_0004 = _flask(env, "db", "upgrade", "0004")
+    assert to_0004.returncode == 0, to_0004.stderr
+    ids = _seed_0004(db_url)
+    up = _flask(env, "db", "upgrade")
+    assert up.returncode == 0, up.stderr
+    check = _flask(env, "db", "check")
+    assert check.returncode == 0, check.stdout + check.stderr
+    engine = sa.create_engine(db_url)
+    with engine.connect() as conn:
+        rows = dict(conn.execute(sa.text("SELECT id, requester_email FROM privacy_requests")).all())
+    engine.dispose()
+    return {key: rows[row_id] for key, row_id in ids.items()}
+
+
+EXPECTED = {"mobile": None, "letter": None, "real": "real@family.example"}
+
+
+def test_0005_turns_placeholder_addresses_into_null_on_sqlite(app, tmp_path):
+    assert _emails_after_upgrade(app, f"sqlite:///{tmp_path / 'old.sqlite'}") == EXPECTED
+
+
+def test_0005_turns_placeholder_addresses_into_null_on_postgresql(app):
+    import sqlalchemy as sa
+
+    url = sa.make_url(app.config["SQLALCHEMY_DATABASE_URI"])
+    name = f"mig_0005_{os.getpid()}"
+    admin = sa.create_engine(url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}"'))
+        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    try:
+        fresh = url.set(database=name).render_as_string(hide_password=False)
+        assert _emails_after_upgrade(app, fresh) == EXPECTED
+    finally:
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()

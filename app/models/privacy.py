@@ -53,14 +53,21 @@ class ExportState(enum.Enum):
 
 
 _open = sa.text("state IN ('received', 'identity_check', 'in_progress', 'paused')")
+_open_without_email = sa.text("state IN ('received', 'identity_check', 'in_progress', 'paused') "
+                              "AND requester_email IS NULL")
 
 
 class PrivacyRequest(db.Model):
     __tablename__ = "privacy_requests"
     __table_args__ = (
-        # One open request per person, subject and kind (Indico's DataExportRequest idea).
+        # One open request per person, subject and kind (Indico's DataExportRequest idea). The
+        # person is their email address; without one (a parent with only a mobile), their
+        # account. A letter with neither is not keyed (NULLs are distinct).
         sa.Index("uq_privacy_requests_open", "organisation_id", "requester_email", "subject_pupil_id",
                  "kind", unique=True, postgresql_where=_open, sqlite_where=_open),
+        sa.Index("uq_privacy_requests_open_account", "organisation_id", "requester_id",
+                 "subject_pupil_id", "kind", unique=True, postgresql_where=_open_without_email,
+                 sqlite_where=_open_without_email),
         sa.CheckConstraint("extension_months BETWEEN 0 AND 2", name="extension_max"),
         sa.CheckConstraint("extension_months = 0 OR extension_reason IS NOT NULL",
                            name="extension_reason"),
@@ -75,7 +82,7 @@ class PrivacyRequest(db.Model):
     requester_id: Mapped[int | None] = mapped_column(
         sa.ForeignKey("users.id", ondelete="SET NULL"), index=True)
     requester_name: Mapped[str] = mapped_column(sa.String(120))
-    requester_email: Mapped[str] = mapped_column(sa.String(254))
+    requester_email: Mapped[str | None] = mapped_column(sa.String(254))  # NULL: none given
     subject_pupil_id: Mapped[int | None] = mapped_column(
         sa.ForeignKey("pupils.id", ondelete="SET NULL"), index=True)
     on_behalf_of: Mapped[str] = mapped_column(sa.String(20), default="self")  # self | child (P28)

@@ -46,9 +46,12 @@ def exported_tables() -> list[str]:
 
 
 def _requests_by_email(subject):
+    """The requests of a requester without an account: by their address, or (no address
+    either) the request being answered."""
     pr = t("privacy_requests")
-    return sa.select(pr.c.id).where(sa.func.lower(pr.c.requester_email) == subject.email,
-                                    pr.c.organisation_id == subject.organisation_id)
+    same = (sa.func.lower(pr.c.requester_email) == subject.email if subject.email
+            else pr.c.id == subject.request_id)
+    return sa.select(pr.c.id).where(same, pr.c.organisation_id == subject.organisation_id)
 
 
 def rows_query(table: str, subject) -> sa.Select | None:
@@ -64,7 +67,7 @@ def rows_query(table: str, subject) -> sa.Select | None:
         by_email = {"privacy_requests": lambda: tbl.c.id.in_(_requests_by_email(subject)),
                     "request_events": lambda: tbl.c.request_id.in_(_requests_by_email(subject)),
                     "data_exports": lambda: tbl.c.request_id.in_(_requests_by_email(subject))}
-        if subject.email and table in by_email:
+        if (subject.email or subject.request_id) and table in by_email:
             cond = by_email[table]() if cond is None else sa.or_(cond, by_email[table]())
         if cond is not None and table in ORG_SCOPE:
             cond = sa.and_(cond, ORG_SCOPE[table](subject.organisation_id))

@@ -53,19 +53,21 @@ class Subject:
     pupil_id: int | None
     requester_id: int | None
     email: str | None = None  # a requester without an account: their requests, by address
+    request_id: int | None = None  # one with neither account nor address: this request alone
 
 
 def subject_for(req: PrivacyRequest) -> Subject:
     """The subject of a request: the linked child (P28), or the requester themself. A requester
     without an account (the public form, a letter) is matched to an account by the address the
-    office checked, so a former parent gets their data too."""
+    office checked, so a former parent gets their data too; one who gave no address and has no
+    account (a letter) gets this request's own record."""
     if req.on_behalf_of == "child":  # no child any more (erased): nothing of theirs is held
         return Subject(req.organisation_id, None, req.subject_pupil_id or 0, req.requester_id)
-    user_id = req.requester_id
-    if user_id is None and not req.requester_email.endswith(".invalid"):
-        user_id = db.session.scalar(sa.select(User.id).where(
-            sa.func.lower(User.email) == req.requester_email.lower()))
-    return Subject(req.organisation_id, user_id, None, user_id, req.requester_email.lower())
+    user_id, email = req.requester_id, (req.requester_email or "").lower() or None
+    if user_id is None and email:
+        user_id = db.session.scalar(sa.select(User.id).where(sa.func.lower(User.email) == email))
+    return Subject(req.organisation_id, user_id, None, user_id, email,
+                   req.id if user_id is None and email is None else None)
 
 
 # --- starting, reviewing, releasing ---------------------------------------------------------

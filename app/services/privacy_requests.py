@@ -169,7 +169,7 @@ def add_request(org, *, kind, channel, requester, name, email, pupil_id, on_beha
     name = (name or "").strip()
     if not name:
         raise RequestError("Give the requester's name.", status=422, field="requester_name")
-    refuse_duplicate(org.id, email, pupil_id, kind)
+    refuse_duplicate(org.id, email, pupil_id, kind, requester_id=getattr(requester, "id", None))
     req = PrivacyRequest(
         organisation_id=org.id, kind=kind, state=S.RECEIVED, channel=channel,
         requester_id=getattr(requester, "id", None), requester_name=name[:120],
@@ -188,18 +188,23 @@ def add_request(org, *, kind, channel, requester, name, email, pupil_id, on_beha
     return req
 
 
-def refuse_duplicate(org_id: int, email: str, pupil_id: int | None, kind: RequestKind, *,
-                     exclude_id: int | None = None) -> None:
-    """One open request per person, subject and kind. The unique index cannot see two requests
-    about oneself (NULL subjects are distinct), so this check, serialised by an advisory lock on
-    PostgreSQL, covers them. A public-form request not yet confirmed does not count (it is
-    checked again when confirmed)."""
+def refuse_duplicate(org_id: int, email: str | None, pupil_id: int | None, kind: RequestKind, *,
+                     requester_id: int | None = None, exclude_id: int | None = None) -> None:
+    """One open request per person, subject and kind: the person is the email address, or the
+    account when there is none (a parent with only a mobile); a letter with neither is not
+    checked. The unique indexes cannot see two requests about oneself (NULL subjects are
+    distinct), so this check, serialised by an advisory lock on PostgreSQL, covers them. A
+    public-form request not yet confirmed does not count (it is checked again when confirmed)."""
+    if not email and requester_id is None:
+        return
+    person = email or f"user:{requester_id}"
+    same_person = sa.func.lower(PrivacyRequest.requester_email) == email if email else sa.and_(
+        PrivacyRequest.requester_email.is_(None), PrivacyRequest.requester_id == requester_id)
     if db.engine.dialect.name == "postgresql":
-        key = f"privacy-request:{org_id}:{email}:{pupil_id}:{kind.value}"
+        key = f"privacy-request:{org_id}:{person}:{pupil_id}:{kind.value}"
         db.session.execute(sa.select(sa.func.pg_advisory_xact_lock(sa.func.hashtext(key))))
     found = db.session.scalar(sa.select(PrivacyRequest.id).where(
-        PrivacyRequest.organisation_id == org_id,
-        sa.func.lower(PrivacyRequest.requester_email) == email,
+        PrivacyRequest.organisation_id == org_id, same_person,
         PrivacyRequest.subject_pupil_id.is_not_distinct_from(pupil_id),
         PrivacyRequest.kind == kind, PrivacyRequest.state.in_(OPEN),
         PrivacyRequest.id != (exclude_id or 0),
@@ -249,7 +254,8 @@ def office_organisation(staff: User, organisation_id: int) -> Organisation:
 
 def tell_requester(req: PrivacyRequest, template: str, event: str, **context) -> None:
     """Tell the requester: through the notification service when they have an account,
-    otherwise by email to the address they gave (send_now, added to this transaction)."""
+    otherwise by email to the address they gave (send_now, added to this transaction); nobody is
+    emailed when there is neither (a letter with only a postal address: answered by post)."""
     context = {"request_id": req.id, "kind": req.kind.value, "on_behalf_of": req.on_behalf_of,
                "received_on": req.received_on.isoformat(),
                "due_on": req.due_on.isoformat() if req.due_on else None,
@@ -260,7 +266,7 @@ def tell_requester(req: PrivacyRequest, template: str, event: str, **context) ->
         notify(template, event_key=f"privacy-request:{req.id}:{event}",
                user_ids=[req.requester_id], organisation_id=req.organisation_id,
                context=context)
-    elif not req.requester_email.endswith(".invalid"):
+    elif req.requester_email:
         notifications.send_now(Channel.EMAIL, req.requester_email, template, user=None,
                                organisation=db.session.get(Organisation, req.organisation_id),
                                requester_name=req.requester_name, **context)

@@ -54,11 +54,11 @@ def request_as_parent(parent: User, *, kind, details: str = "", pupil_id: int | 
                                    field="organisation_id")
             on_behalf_of = "self"
         org = db.session.get(Organisation, organisation_id)
-        # A parent with only a mobile still needs a key of their own in the one-open-request
-        # rule; they are told through the notification service, never at this address.
-        email = parent.email or f"no-email+user{parent.id}@hometime.invalid"
+        # A parent with only a mobile gives no address (the one-open-request rule keys them by
+        # their account; they are told through the notification service).
+        email = (parent.email or "").strip().lower() or None
         req = add_request(org, kind=kind, channel=RequestChannel.WEB, requester=parent,
-                          name=parent.name, email=email.lower(), pupil_id=pupil_id,
+                          name=parent.name, email=email, pupil_id=pupil_id,
                           on_behalf_of=on_behalf_of, details=details, received_on=local_today(org),
                           actor=parent, note="Made online by the requester.")
         tell_requester(req, "request_received", "received")
@@ -88,7 +88,7 @@ def log_request(staff: User, organisation_id: int, *, kind, channel, requester_n
             email = parse_email(requester_email)
             account = db.session.scalar(sa.select(User).where(sa.func.lower(User.email) == email))
         else:  # a letter with only a postal address: the office answers by post
-            email, account = f"no-email+{secrets.token_hex(8)}@hometime.invalid", None
+            email, account = None, None
         req = add_request(org, kind=kind, channel=channel, requester=account, name=requester_name,
                           email=email, pupil_id=pupil_id,
                           on_behalf_of="child" if pupil_id is not None else "self", details=details,
