@@ -13,7 +13,7 @@ import pytest
 import sqlalchemy as sa
 
 from app.extensions import db
-from app.models import (Channel, ConsentMethod, ConsentPurpose, ConsentRecord,
+from app.models import (Channel, ConsentMethod, ConsentPurpose, ConsentRecord, DeliveryStatus,
                         NotificationDelivery, OutboxMessage, PrivacyRequest, RequestState, Role)
 from app.services import exports
 from app.services import privacy_requests as pr
@@ -103,6 +103,33 @@ def test_a_mobile_only_parent_is_told_by_text_and_nobody_is_emailed(school, run_
     assert db.session.scalar(sa.select(sa.func.count()).select_from(OutboxMessage).where(
         OutboxMessage.channel == Channel.EMAIL)) == 0
     _no_made_up_addresses()
+
+
+@pytest.mark.promise("P27")
+def test_replies_about_their_own_request_reach_people_who_turned_messages_off(school, run_jobs):
+    """Like a sign-in code, a reply to someone's own request is not a notification they can
+    switch off: by text for a parent with only a mobile (no SMS consent needed), by email for
+    a parent who turned email notifications off. Other messages stay off."""
+    from app.services.notifications import notify
+
+    mum = school["mum"]
+    mum.sms_notifications = False
+    dad = f.parent(name="Quiet Dad", email="dad@family.example", email_notifications=False)
+    f.pupil(school["cls"], dad)
+    db.session.commit()
+    for parent in (mum, dad):
+        intake.request_as_parent(parent, kind="access")
+        notify("news", event_key=f"news:{parent.id}", user_ids=[parent.id],
+               organisation_id=school["org"].id)
+    db.session.commit()
+    assert run_jobs() == 0
+    rows = db.session.execute(sa.select(NotificationDelivery.user_id, NotificationDelivery.template,
+                                        NotificationDelivery.channel, NotificationDelivery.status)
+                              ).all()
+    sent = {(u, t, c) for u, t, c, status in rows if status is not DeliveryStatus.SUPPRESSED}
+    assert (mum.id, "request_received", Channel.SMS) in sent
+    assert (dad.id, "request_received", Channel.EMAIL) in sent
+    assert not [r for r in sent if r[1] == "news"], "other messages stay off"
 
 
 def test_the_office_page_says_no_email_was_given(school, client):

@@ -186,7 +186,7 @@ def _still_allowed(rows, counts) -> dict:
             blocked = policy.pupil_block(pupils.get(ctx.get("_pupil_id")))
             reason = (policy.suppression(person, optional=bool(ctx.get("_optional")),
                                          blocked=blocked, template=row.template)
-                      or policy.channel_problem(person, row.channel))
+                      or policy.channel_problem(person, row.channel, row.template))
         if reason:
             suppressed[reason].append(row.id)
             continue

@@ -245,14 +245,19 @@ def suppression(r: Recipient, *, optional: bool, blocked: str | None = None,
     return None
 
 
-def channel_problem(r: Recipient, channel: Channel) -> str | None:
-    """Why this channel cannot be used for this person now, or None."""
+def channel_problem(r: Recipient, channel: Channel, template: str | None = None) -> str | None:
+    """Why this channel cannot be used for this person now, or None. A reply to the person's
+    own request needs only the address: like a sign-in code, it is not a notification they
+    can switch off."""
+    own = answers_own_request(template)
     if channel is Channel.EMAIL:
         if not r.email:
             return "no email address"
-        return None if r.email_on else "email notifications off"
+        return None if r.email_on or own else "email notifications off"
     if not r.mobile:
         return "no mobile number"
+    if own:
+        return None
     if not r.sms_on:
         return "SMS notifications off"
     return None if r.sms_consent else "no SMS consent"
@@ -262,9 +267,10 @@ def plan(r: Recipient, *, template: str, optional: bool, blocked: str | None, at
          tz: ZoneInfo) -> list[Planned]:
     """The delivery rows for one person: one per channel they use, each queued, held or
     suppressed with a reason."""
-    wanted = [Channel.EMAIL] if r.email and r.email_on else []
+    own = answers_own_request(template)  # by email if they have one, else by text
+    wanted = [Channel.EMAIL] if r.email and (r.email_on or own) else []
     sms_template = has_part(template, "sms.txt")
-    if sms_template and r.sms_on and r.mobile:
+    if sms_template and r.mobile and (r.sms_on or (own and not wanted)):
         wanted.append(Channel.SMS)
     reason = suppression(r, optional=optional, blocked=blocked, template=template)
     if reason or not wanted:
@@ -273,7 +279,7 @@ def plan(r: Recipient, *, template: str, optional: bool, blocked: str | None, at
     digest = r.weekly_digest and has_part(template, "digest.txt")
     rows = []
     for channel in wanted:
-        problem = channel_problem(r, channel)
+        problem = channel_problem(r, channel, template)
         if problem:
             rows.append(Planned(channel, DeliveryStatus.SUPPRESSED, problem))
         elif digest and channel is Channel.EMAIL:
