@@ -14,3 +14,10 @@ class ServiceError(Exception):
         self.message = message
         self.status = status or self.default_status
         self.field = field or self.default_field
+
+
+class FieldError(ServiceError, ValueError):
+    """A refused input named by its form field first: ``FieldError("email", "message")``."""
+
+    def __init__(self, field_name: str, message: str, status: int | None = None):
+        super().__init__(message, status=status, field=field_name)

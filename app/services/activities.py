@@ -14,6 +14,7 @@ import sqlalchemy as sa
 from app.extensions import db
 from app.models import (Activity, ActivityKind, ConsentPurpose, ConsentRecord, Guardianship, Pupil,
                         TopicActivity, TopicStatus, User, WeeklyTopic, topic_classes, utcnow)
+from app.services import FieldError
 
 YEAR_GROUPS = ["R", "1", "2", "3", "4", "5", "6"]
 SUBJECTS = ["Reading", "Phonics", "Writing", "Number", "Science", "Outdoors", "Art and music",
@@ -30,13 +31,8 @@ _VIMEO_HOSTS = {"vimeo.com", "www.vimeo.com", "player.vimeo.com"}
 _VIMEO_ID = re.compile(r"^[0-9]{1,12}$")
 
 
-class ActivityError(ValueError):
+class ActivityError(FieldError):
     """Input the library refuses; ``field`` names the form field the message belongs to."""
-
-    def __init__(self, field_name: str, message: str):
-        super().__init__(message)
-        self.field = field_name
-        self.message = message
 
 
 def parse_video_url(url: str) -> tuple[str, str]:

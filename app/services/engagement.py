@@ -21,20 +21,14 @@ from app.extensions import db
 from app.models import (ConsentMethod, ConsentPurpose, Contribution, ContributionKind, Engagement,
                         Pupil, TopicActivity, TopicStatus, UsageKind, User, WeeklyTopic,
                         topic_classes, utcnow)
-from app.services import consent, photos, usage
+from app.services import FieldError, consent, photos, usage
 
 MAX_COMMENT = 2000
 RATINGS = {1: "Not for us", 2: "So-so", 3: "OK", 4: "Good", 5: "Loved it"}
 
 
-class EngagementError(ValueError):
+class EngagementError(FieldError):
     """Input we refuse; ``field`` names the form field, ``message`` is written for the parent."""
-
-    def __init__(self, field_name: str, message: str, status: int = 422):
-        super().__init__(message)
-        self.field = field_name
-        self.message = message
-        self.status = status
 
 
 def published_item(pupil: Pupil, item_id: int) -> TopicActivity | None:

@@ -19,20 +19,15 @@ from sqlalchemy.exc import IntegrityError
 from app.extensions import db
 from app.models import (ConsentMethod, ConsentPurpose, ConsentRecord, Guardianship, Pupil, User,
                         utcnow)
-from app.services import consent
+from app.services import FieldError, consent
 from app.services.audit import log_event
 
 EMAIL_TAKEN = ("That email address is already used by another Hometime account. Please use a "
                "different one, or ask your school to help.")
 
 
-class SettingError(ValueError):
+class SettingError(FieldError):
     """A change we refuse; ``field`` names the form field, ``message`` is for the carer."""
-
-    def __init__(self, field_name: str, message: str):
-        super().__init__(message)
-        self.field = field_name
-        self.message = message
 
 
 @dataclass(frozen=True)

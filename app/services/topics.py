@@ -14,17 +14,13 @@ from sqlalchemy.orm import attributes
 from app.extensions import db
 from app.models import (Activity, Organisation, SchoolClass, TopicActivity, TopicStatus, User,
                         WeeklyTopic, class_teachers, topic_classes, utcnow)
+from app.services import FieldError
 
 REMINDER_TIME = time(16, 0)  # after school, in the school's own time zone
 
 
-class TopicError(ValueError):
+class TopicError(FieldError):
     """Input the planner refuses; ``field`` names the form field the message belongs to."""
-
-    def __init__(self, field_name: str, message: str):
-        super().__init__(message)
-        self.field = field_name
-        self.message = message
 
 
 class StaleTopic(Exception):
