@@ -6,12 +6,17 @@ import logging
 import sys
 
 from app import create_app
+from app.config import ConfigError
 from app.jobs import set_worker_app
 from app.redis_conn import get_redis
 
 
 def main(argv: list[str]) -> int:
-    app = create_app()
+    try:
+        app = create_app()
+    except ConfigError as exc:
+        print(f"Hometime: {exc}", file=sys.stderr)
+        return 2
     set_worker_app(app)
     connection = get_redis(app)
     logging.getLogger("rq").setLevel(logging.INFO)

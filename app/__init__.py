@@ -9,9 +9,10 @@ from flask import Flask
 
 def create_app(config: dict | None = None) -> Flask:
     """Build the app: settings, extensions, blueprints, error pages and CLI commands."""
-    app = Flask(__name__, template_folder="../templates", static_folder="../static",
-                instance_relative_config=True)
     from app import config as settings
+
+    app = Flask(__name__, template_folder="../templates", static_folder="../static",
+                instance_path=str(settings.INSTANCE), instance_relative_config=True)
 
     settings.load(app, config)
     os.makedirs(app.instance_path, exist_ok=True)
@@ -22,7 +23,7 @@ def create_app(config: dict | None = None) -> Flask:
     from app.redis_conn import redis_url
 
     db.init_app(app)
-    migrate.init_app(app, db, render_as_batch=True, compare_type=True)
+    migrate.init_app(app, db, compare_type=True)
     csrf.init_app(app)
     login.init_app(app)
     url = redis_url(app)

@@ -3,6 +3,11 @@
 Every setting can be given as ``HOMETIME_<NAME>`` (Flask's ``from_prefixed_env``).  The
 conventional ``DATABASE_URL``, ``REDIS_URL``, ``SENDGRID_API_KEY`` and ``TWILIO_*`` names are
 accepted too, because hosting platforms set those.
+
+The database is always PostgreSQL. There is no default: ``make run`` (app/devrun.py) starts an
+embedded PostgreSQL in the instance folder and passes its URL on as ``DATABASE_URL``.
+``HOMETIME_INSTANCE`` moves the instance folder (development secrets, files, the embedded
+servers' data) away from ``instance/``.
 """
 from __future__ import annotations
 
@@ -10,7 +15,16 @@ import os
 import secrets
 from pathlib import Path
 
-INSTANCE = Path(__file__).resolve().parent.parent / "instance"
+INSTANCE = Path(os.environ.get("HOMETIME_INSTANCE")
+                or Path(__file__).resolve().parent.parent / "instance").resolve()
+
+NO_DATABASE = ("Hometime has no database. Start it with `make run` (which starts an embedded "
+               "PostgreSQL in instance/postgres for you), or set DATABASE_URL to a PostgreSQL URL "
+               "(postgresql://user:password@host/dbname).")
+
+
+class ConfigError(RuntimeError):
+    """A setting is missing or wrong; the message says what to do (shown without a traceback)."""
 
 
 def _instance_secret(name: str, make) -> str:
@@ -32,7 +46,7 @@ def _fernet_key() -> str:
 class Config:
     ENV_NAME = "development"
     SECRET_KEY: str | None = None
-    SQLALCHEMY_DATABASE_URI = f"sqlite:///{INSTANCE / 'hometime.sqlite'}"
+    SQLALCHEMY_DATABASE_URI: str | None = None  # PostgreSQL only; `make run` sets DATABASE_URL
     SQLALCHEMY_ENGINE_OPTIONS: dict = {"pool_pre_ping": True}
     REDIS_URL: str | None = None  # None: an embedded redis-server on a unix socket in instance/
     REQUIRE_STAFF_MFA = True
@@ -112,7 +126,7 @@ def load(app, overrides: dict | None = None) -> None:
     """Fill ``app.config``: class defaults, then the environment, then explicit overrides."""
     env = (overrides or {}).get("ENV_NAME") or os.environ.get("HOMETIME_ENV", "development")
     if env not in CONFIGS:
-        raise RuntimeError(f"HOMETIME_ENV must be one of {sorted(CONFIGS)}, not {env!r}")
+        raise ConfigError(f"HOMETIME_ENV must be one of {sorted(CONFIGS)}, not {env!r}")
     app.config.from_object(CONFIGS[env])
     for name, key in _ALIASES.items():
         if os.environ.get(name) and env != "test":
@@ -120,12 +134,7 @@ def load(app, overrides: dict | None = None) -> None:
     app.config.from_prefixed_env("HOMETIME")
     if overrides:
         app.config.update(overrides)
-    url = app.config["SQLALCHEMY_DATABASE_URI"]
-    if url.startswith("postgres://"):
-        url = "postgresql://" + url[len("postgres://"):]
-    if url.startswith("postgresql://"):
-        url = "postgresql+psycopg://" + url[len("postgresql://"):]
-    app.config["SQLALCHEMY_DATABASE_URI"] = url
+    app.config["SQLALCHEMY_DATABASE_URI"] = _postgresql(app.config["SQLALCHEMY_DATABASE_URI"])
     if app.config.get("SENDGRID_API_KEY") and "HOMETIME_MAIL_BACKEND" not in os.environ:
         app.config["MAIL_BACKEND"] = "sendgrid"
     if app.config.get("TWILIO_ACCOUNT_SID") and "HOMETIME_SMS_BACKEND" not in os.environ:
@@ -133,9 +142,7 @@ def load(app, overrides: dict | None = None) -> None:
     if env == "production":
         for required in ("SECRET_KEY", "ENCRYPTION_KEYS", "REDIS_URL"):
             if not app.config.get(required):
-                raise RuntimeError(f"HOMETIME_{required} must be set in production")
-        if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
-            raise RuntimeError("Production needs PostgreSQL: set DATABASE_URL")
+                raise ConfigError(f"HOMETIME_{required} must be set in production")
     else:
         app.config["SECRET_KEY"] = app.config.get("SECRET_KEY") or _instance_secret(
             "secret_key", lambda: secrets.token_urlsafe(48))
@@ -143,3 +150,17 @@ def load(app, overrides: dict | None = None) -> None:
             "encryption_key", _fernet_key)
         if env == "development" and "HOMETIME_REQUIRE_STAFF_MFA" not in os.environ:
             app.config["REQUIRE_STAFF_MFA"] = False  # the demo; production always defaults to on
+
+
+def _postgresql(url: str | None) -> str:
+    """The database URL for SQLAlchemy with psycopg 3; anything but PostgreSQL is refused."""
+    if not url:
+        raise ConfigError(NO_DATABASE)
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix):]
+    if url.startswith("postgresql+psycopg://"):
+        return url
+    scheme = url.split(":", 1)[0]
+    raise ConfigError(f"Hometime runs on PostgreSQL only: DATABASE_URL must start with "
+                      f"postgresql://, not {scheme}:")

@@ -1,8 +1,10 @@
-"""Migrations build the schema from empty on SQLite and PostgreSQL, and match the models; a data
-migration is run on a database of the version before it."""
+"""Migrations build the schema from empty on PostgreSQL (the only engine: production, the tests
+and `make run`), match the models, and go all the way down and up again; a data migration is run
+on a database of the version before it."""
 import os
 import subprocess
 import sys
+from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
 
@@ -19,14 +21,6 @@ def _env(app, db_url):
     env.update({"HOMETIME_ENV": "test", "HOMETIME_SQLALCHEMY_DATABASE_URI": db_url,
                 "HOMETIME_REDIS_URL": app.config["REDIS_URL"]})
     return env
-
-
-def test_upgrade_from_empty_on_sqlite_then_check(app, tmp_path):
-    env = _env(app, f"sqlite:///{tmp_path / 'fresh.sqlite'}")
-    up = _flask(env, "db", "upgrade")
-    assert up.returncode == 0, up.stderr
-    check = _flask(env, "db", "check")
-    assert check.returncode == 0, check.stdout + check.stderr
 
 
 def test_models_and_migrations_do_not_drift_on_postgresql(app):
@@ -88,23 +82,43 @@ def _emails_after_upgrade(app, db_url: str) -> dict:
 EXPECTED = {"mobile": None, "letter": None, "real": "real@family.example"}
 
 
-def test_0005_turns_placeholder_addresses_into_null_on_sqlite(app, tmp_path):
-    assert _emails_after_upgrade(app, f"sqlite:///{tmp_path / 'old.sqlite'}") == EXPECTED
-
-
-def test_0005_turns_placeholder_addresses_into_null_on_postgresql(app):
+@contextmanager
+def _fresh_database(app, label: str):
+    """The URL of a new, empty database on the suite's server (dropped afterwards)."""
     import sqlalchemy as sa
 
     url = sa.make_url(app.config["SQLALCHEMY_DATABASE_URI"])
-    name = f"mig_0005_{os.getpid()}"
+    name = f"mig_{label}_{os.getpid()}"
     admin = sa.create_engine(url, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}"'))
         conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
     try:
-        fresh = url.set(database=name).render_as_string(hide_password=False)
-        assert _emails_after_upgrade(app, fresh) == EXPECTED
+        yield url.set(database=name).render_as_string(hide_password=False)
     finally:
         with admin.connect() as conn:
             conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
+
+
+def test_0005_turns_placeholder_addresses_into_null_on_postgresql(app):
+    with _fresh_database(app, "0005") as fresh:
+        assert _emails_after_upgrade(app, fresh) == EXPECTED
+
+
+def test_every_migration_goes_down_and_up_again(app):
+    import sqlalchemy as sa
+
+    with _fresh_database(app, "down") as fresh:
+        env = _env(app, fresh)
+        for step in (("upgrade",), ("downgrade", "base"), ("upgrade",), ("check",)):
+            done = _flask(env, "db", *step)
+            assert done.returncode == 0, f"db {' '.join(step)}: {done.stdout}{done.stderr}"
+            if step == ("downgrade", "base"):
+                engine = sa.create_engine(fresh)
+                with engine.connect() as conn:
+                    left = sa.inspect(conn).get_table_names()
+                    functions = conn.scalar(sa.text(
+                        "SELECT count(*) FROM pg_proc WHERE proname = 'consent_records_append_only'"))
+                engine.dispose()
+                assert left == ["alembic_version"] and functions == 0

@@ -64,10 +64,9 @@ class PrivacyRequest(db.Model):
         # person is their email address; without one (a parent with only a mobile), their
         # account. A letter with neither is not keyed (NULLs are distinct).
         sa.Index("uq_privacy_requests_open", "organisation_id", "requester_email", "subject_pupil_id",
-                 "kind", unique=True, postgresql_where=_open, sqlite_where=_open),
+                 "kind", unique=True, postgresql_where=_open),
         sa.Index("uq_privacy_requests_open_account", "organisation_id", "requester_id",
-                 "subject_pupil_id", "kind", unique=True, postgresql_where=_open_without_email,
-                 sqlite_where=_open_without_email),
+                 "subject_pupil_id", "kind", unique=True, postgresql_where=_open_without_email),
         sa.CheckConstraint("extension_months BETWEEN 0 AND 2", name="extension_max"),
         sa.CheckConstraint("extension_months = 0 OR extension_reason IS NOT NULL",
                            name="extension_reason"),

@@ -13,7 +13,7 @@ def utcnow() -> datetime:
 
 
 class UTCDateTime(TypeDecorator):
-    """A timezone-aware UTC datetime on PostgreSQL and SQLite alike (SQLite stores it naive)."""
+    """A timezone-aware UTC datetime: a naive one is refused, any other zone is converted."""
 
     impl = sa.DateTime(timezone=True)
     cache_ok = True
@@ -23,8 +23,7 @@ class UTCDateTime(TypeDecorator):
             return None
         if value.tzinfo is None:
             raise ValueError("naive datetime given to a UTC column")
-        value = value.astimezone(timezone.utc)
-        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+        return value.astimezone(timezone.utc)
 
     def process_result_value(self, value, dialect):
         if value is not None and value.tzinfo is None:

@@ -1,10 +1,9 @@
-"""Set-based writes of many rows: one statement per table on PostgreSQL, whatever the row count.
+"""Set-based writes of many rows: one statement per table, whatever the row count.
 
-On PostgreSQL the rows travel as one array per column and are spread out with ``unnest`` (so the
-SQL text stays small however many rows there are: psycopg does not have to parse a statement with
-thousands of placeholders). Elsewhere (SQLite in development) SQLAlchemy's own bulk statements are
-used. Column defaults declared on the models (``created_at`` and the like) are applied here, as the
-ORM would.
+The rows travel as one array per column and are spread out with ``unnest`` (so the SQL text stays
+small however many rows there are: psycopg does not have to parse a statement with thousands of
+placeholders). Column defaults declared on the models (``created_at`` and the like) are applied
+here, as the ORM would.
 """
 from __future__ import annotations
 
@@ -18,10 +17,6 @@ from app.extensions import db
 
 _PG = postgresql.dialect()
 _quote = _PG.identifier_preparer.quote
-
-
-def _on_postgresql() -> bool:
-    return db.session.get_bind().dialect.name == "postgresql"
 
 
 def _plain(value):
@@ -55,19 +50,14 @@ def _unnest(table: sa.Table, rows: list[dict], keys: list[str], params: dict) ->
 
 
 def any_of(expression, values: list[str]):
-    """``expression IN values`` as one array parameter on PostgreSQL (not one per value)."""
-    if _on_postgresql():
-        return expression == sa.any_(sa.bindparam(None, values, type_=postgresql.ARRAY(sa.Text)))
-    return expression.in_(values)
+    """``expression IN values`` as one array parameter (not one per value)."""
+    return expression == sa.any_(sa.bindparam(None, values, type_=postgresql.ARRAY(sa.Text)))
 
 
 def insert_many(model, rows: list[dict]) -> list[int]:
     """Insert ``rows`` (dicts with the same keys) and return their new ids in the same order."""
     if not rows:
         return []
-    if not _on_postgresql():
-        return list(db.session.scalars(
-            sa.insert(model).returning(model.id, sort_by_parameter_order=True), rows))
     table = model.__table__
     keys = list(rows[0])
     fixed = _defaults(table, keys)
@@ -89,9 +79,6 @@ def insert_many(model, rows: list[dict]) -> list[int]:
 def update_many(model, rows: list[dict]) -> None:
     """Update rows by primary key: each dict has ``id`` and the columns to set."""
     if not rows:
-        return
-    if not _on_postgresql():
-        db.session.execute(sa.update(model), rows)
         return
     table = model.__table__
     by_keys = sorted(rows, key=lambda row: sorted(row))

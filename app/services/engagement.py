@@ -14,7 +14,7 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import joinedload
 
 from app.extensions import db
@@ -45,17 +45,13 @@ def published_item(pupil: Pupil, item_id: int) -> TopicActivity | None:
         .options(joinedload(TopicActivity.activity)))
 
 
-def _insert():
-    return postgresql.insert if db.session.get_bind().dialect.name == "postgresql" else sqlite.insert
-
-
 def _engagement(pupil: Pupil, item: TopicActivity, user: User,
                 rating: int | None) -> tuple[int, bool]:
     """Insert the engagement or (with a rating) update the existing one, without ever making a
     second row. Returns (engagement id, whether it was created now). The caller commits."""
     table = Engagement.__table__
     created_id = db.session.scalar(
-        _insert()(table)
+        insert(table)
         .values(pupil_id=pupil.id, topic_activity_id=item.id, done_by_id=user.id, rating=rating,
                 done_at=utcnow())
         .on_conflict_do_nothing(index_elements=["pupil_id", "topic_activity_id"])

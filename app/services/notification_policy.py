@@ -20,6 +20,7 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 from flask import current_app
 from jinja2 import TemplateNotFound
+from sqlalchemy.dialects.postgresql import ARRAY
 
 from app.extensions import db
 from app.models import (Channel, ConsentPurpose, ConsentRecord, DeliveryStatus, Guardianship,
@@ -130,14 +131,10 @@ class _Link(NamedTuple):
 
 
 def in_ids(column, ids):
-    """``column IN ids`` as one array parameter on PostgreSQL (``= ANY(:ids)``), so thousands of
-    ids do not make thousands of parameters; a plain IN elsewhere."""
+    """``column IN ids`` as one array parameter (``= ANY(:ids)``), so thousands of ids do not
+    make thousands of parameters."""
     ids = [int(i) for i in ids]
-    if db.engine.dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import ARRAY
-
-        return column == sa.any_(sa.bindparam("ids", ids, type_=ARRAY(sa.Integer), unique=True))
-    return column.in_(ids)
+    return column == sa.any_(sa.bindparam("ids", ids, type_=ARRAY(sa.Integer), unique=True))
 
 
 def _latest(purpose: ConsentPurpose):

@@ -155,18 +155,7 @@ def notify_many(template: str, *, event_key: str, organisation_id: int | None, a
 
 def insert_deliveries(rows: list[dict]):
     """INSERT ... ON CONFLICT (event, person, channel) DO NOTHING, returning the new rows
-    (id, user_id, status, reason, channel). On PostgreSQL all rows travel as one JSON
-    parameter (``json_to_recordset``), so 10,000 rows are one short statement."""
-    if db.engine.dialect.name != "postgresql":
-        from sqlalchemy.dialects.sqlite import insert
-
-        table = NotificationDelivery.__table__
-        stmt = (insert(table).on_conflict_do_nothing(
-                    index_elements=["event_key", "user_id", "channel"])
-                .returning(table.c.id, table.c.user_id, table.c.status, table.c.reason,
-                           table.c.channel))
-        return [r for i in range(0, len(rows), 500)
-                for r in db.session.execute(stmt, rows[i:i + 500]).all()]
+    (id, user_id, status, reason, channel). All rows travel as one JSON parameter (``json_to_recordset``), so 10,000 rows are one short statement."""
     found = []
     for i in range(0, len(rows), 5000):
         payload = json.dumps([{

@@ -193,16 +193,15 @@ def refuse_duplicate(org_id: int, email: str | None, pupil_id: int | None, kind:
     """One open request per person, subject and kind: the person is the email address, or the
     account when there is none (a parent with only a mobile); a letter with neither is not
     checked. The unique indexes cannot see two requests about oneself (NULL subjects are
-    distinct), so this check, serialised by an advisory lock on PostgreSQL, covers them. A
+    distinct), so this check, serialised by an advisory lock, covers them. A
     public-form request not yet confirmed does not count (it is checked again when confirmed)."""
     if not email and requester_id is None:
         return
     person = email or f"user:{requester_id}"
     same_person = sa.func.lower(PrivacyRequest.requester_email) == email if email else sa.and_(
         PrivacyRequest.requester_email.is_(None), PrivacyRequest.requester_id == requester_id)
-    if db.engine.dialect.name == "postgresql":
-        key = f"privacy-request:{org_id}:{person}:{pupil_id}:{kind.value}"
-        db.session.execute(sa.select(sa.func.pg_advisory_xact_lock(sa.func.hashtext(key))))
+    key = f"privacy-request:{org_id}:{person}:{pupil_id}:{kind.value}"
+    db.session.execute(sa.select(sa.func.pg_advisory_xact_lock(sa.func.hashtext(key))))
     found = db.session.scalar(sa.select(PrivacyRequest.id).where(
         PrivacyRequest.organisation_id == org_id, same_person,
         PrivacyRequest.subject_pupil_id.is_not_distinct_from(pupil_id),

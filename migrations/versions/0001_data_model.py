@@ -30,8 +30,7 @@ def upgrade():
     sa.Column('created_at', app.models.types.UTCDateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_outbox_messages'))
     )
-    with op.batch_alter_table('outbox_messages', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_outbox_messages_created_at'), ['created_at'], unique=False)
+    op.create_index(op.f('ix_outbox_messages_created_at'), 'outbox_messages', ['created_at'], unique=False)
 
     op.create_table('retention_runs',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -42,8 +41,7 @@ def upgrade():
     sa.Column('affected', sa.Integer(), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_retention_runs'))
     )
-    with op.batch_alter_table('retention_runs', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_retention_runs_rule'), ['rule'], unique=False)
+    op.create_index(op.f('ix_retention_runs_rule'), 'retention_runs', ['rule'], unique=False)
 
     op.create_table('trusts',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -95,9 +93,8 @@ def upgrade():
     sa.PrimaryKeyConstraint('id', name=op.f('pk_login_tokens')),
     sa.UniqueConstraint('token_hash', name=op.f('uq_login_tokens_token_hash'))
     )
-    with op.batch_alter_table('login_tokens', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_login_tokens_expires_at'), ['expires_at'], unique=False)
-        batch_op.create_index(batch_op.f('ix_login_tokens_user_id'), ['user_id'], unique=False)
+    op.create_index(op.f('ix_login_tokens_expires_at'), 'login_tokens', ['expires_at'], unique=False)
+    op.create_index(op.f('ix_login_tokens_user_id'), 'login_tokens', ['user_id'], unique=False)
 
     op.create_table('organisations',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -119,8 +116,7 @@ def upgrade():
     sa.ForeignKeyConstraint(['trust_id'], ['trusts.id'], name=op.f('fk_organisations_trust_id_trusts')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_organisations'))
     )
-    with op.batch_alter_table('organisations', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_organisations_trust_id'), ['trust_id'], unique=False)
+    op.create_index(op.f('ix_organisations_trust_id'), 'organisations', ['trust_id'], unique=False)
 
     op.create_table('recovery_codes',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -130,8 +126,7 @@ def upgrade():
     sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_recovery_codes_user_id_users'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_recovery_codes'))
     )
-    with op.batch_alter_table('recovery_codes', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_recovery_codes_user_id'), ['user_id'], unique=False)
+    op.create_index(op.f('ix_recovery_codes_user_id'), 'recovery_codes', ['user_id'], unique=False)
 
     op.create_table('activities',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -155,8 +150,7 @@ def upgrade():
     sa.ForeignKeyConstraint(['organisation_id'], ['organisations.id'], name=op.f('fk_activities_organisation_id_organisations')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_activities'))
     )
-    with op.batch_alter_table('activities', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_activities_organisation_id'), ['organisation_id'], unique=False)
+    op.create_index(op.f('ix_activities_organisation_id'), 'activities', ['organisation_id'], unique=False)
 
     op.create_table('activity_log',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -171,10 +165,9 @@ def upgrade():
     sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_activity_log_user_id_users'), ondelete='SET NULL'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_activity_log'))
     )
-    with op.batch_alter_table('activity_log', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_activity_log_at'), ['at'], unique=False)
-        batch_op.create_index(batch_op.f('ix_activity_log_event'), ['event'], unique=False)
-        batch_op.create_index(batch_op.f('ix_activity_log_user_id'), ['user_id'], unique=False)
+    op.create_index(op.f('ix_activity_log_at'), 'activity_log', ['at'], unique=False)
+    op.create_index(op.f('ix_activity_log_event'), 'activity_log', ['event'], unique=False)
+    op.create_index(op.f('ix_activity_log_user_id'), 'activity_log', ['user_id'], unique=False)
 
     op.create_table('breaches',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -200,8 +193,7 @@ def upgrade():
     sa.ForeignKeyConstraint(['organisation_id'], ['organisations.id'], name=op.f('fk_breaches_organisation_id_organisations')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_breaches'))
     )
-    with op.batch_alter_table('breaches', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_breaches_organisation_id'), ['organisation_id'], unique=False)
+    op.create_index(op.f('ix_breaches_organisation_id'), 'breaches', ['organisation_id'], unique=False)
 
     op.create_table('classes',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -213,8 +205,7 @@ def upgrade():
     sa.PrimaryKeyConstraint('id', name=op.f('pk_classes')),
     sa.UniqueConstraint('organisation_id', 'academic_year', 'name', name='name_per_year')
     )
-    with op.batch_alter_table('classes', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_classes_organisation_id'), ['organisation_id'], unique=False)
+    op.create_index(op.f('ix_classes_organisation_id'), 'classes', ['organisation_id'], unique=False)
 
     op.create_table('invitations',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -239,9 +230,8 @@ def upgrade():
     sa.UniqueConstraint('code_hash', name=op.f('uq_invitations_code_hash')),
     sa.UniqueConstraint('token_hash', name=op.f('uq_invitations_token_hash'))
     )
-    with op.batch_alter_table('invitations', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_invitations_organisation_id'), ['organisation_id'], unique=False)
-        batch_op.create_index(batch_op.f('ix_invitations_user_id'), ['user_id'], unique=False)
+    op.create_index(op.f('ix_invitations_organisation_id'), 'invitations', ['organisation_id'], unique=False)
+    op.create_index(op.f('ix_invitations_user_id'), 'invitations', ['user_id'], unique=False)
 
     op.create_table('notification_deliveries',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -263,9 +253,8 @@ def upgrade():
     sa.PrimaryKeyConstraint('id', name=op.f('pk_notification_deliveries')),
     sa.UniqueConstraint('event_key', 'user_id', 'channel', name='once_per_event')
     )
-    with op.batch_alter_table('notification_deliveries', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_notification_deliveries_created_at'), ['created_at'], unique=False)
-        batch_op.create_index(batch_op.f('ix_notification_deliveries_user_id'), ['user_id'], unique=False)
+    op.create_index(op.f('ix_notification_deliveries_created_at'), 'notification_deliveries', ['created_at'], unique=False)
+    op.create_index(op.f('ix_notification_deliveries_user_id'), 'notification_deliveries', ['user_id'], unique=False)
 
     op.create_table('privacy_notices',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -282,8 +271,7 @@ def upgrade():
     sa.PrimaryKeyConstraint('id', name=op.f('pk_privacy_notices')),
     sa.UniqueConstraint('organisation_id', 'version', name='version_per_org')
     )
-    with op.batch_alter_table('privacy_notices', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_privacy_notices_organisation_id'), ['organisation_id'], unique=False)
+    op.create_index(op.f('ix_privacy_notices_organisation_id'), 'privacy_notices', ['organisation_id'], unique=False)
 
     op.create_table('staff_memberships',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -300,9 +288,8 @@ def upgrade():
     sa.PrimaryKeyConstraint('id', name=op.f('pk_staff_memberships')),
     sa.UniqueConstraint('user_id', 'organisation_id', 'trust_id', 'role', name='one_role')
     )
-    with op.batch_alter_table('staff_memberships', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_staff_memberships_organisation_id'), ['organisation_id'], unique=False)
-        batch_op.create_index(batch_op.f('ix_staff_memberships_user_id'), ['user_id'], unique=False)
+    op.create_index(op.f('ix_staff_memberships_organisation_id'), 'staff_memberships', ['organisation_id'], unique=False)
+    op.create_index(op.f('ix_staff_memberships_user_id'), 'staff_memberships', ['user_id'], unique=False)
 
     op.create_table('topics',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -323,9 +310,8 @@ def upgrade():
     sa.ForeignKeyConstraint(['organisation_id'], ['organisations.id'], name=op.f('fk_topics_organisation_id_organisations')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_topics'))
     )
-    with op.batch_alter_table('topics', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_topics_organisation_id'), ['organisation_id'], unique=False)
-        batch_op.create_index(batch_op.f('ix_topics_week_start'), ['week_start'], unique=False)
+    op.create_index(op.f('ix_topics_organisation_id'), 'topics', ['organisation_id'], unique=False)
+    op.create_index(op.f('ix_topics_week_start'), 'topics', ['week_start'], unique=False)
 
     op.create_table('class_teachers',
     sa.Column('class_id', sa.Integer(), nullable=False),
@@ -355,9 +341,8 @@ def upgrade():
     sa.PrimaryKeyConstraint('id', name=op.f('pk_pupils')),
     sa.UniqueConstraint('organisation_id', 'upn', name='upn_per_school')
     )
-    with op.batch_alter_table('pupils', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_pupils_class_id'), ['class_id'], unique=False)
-        batch_op.create_index(batch_op.f('ix_pupils_organisation_id'), ['organisation_id'], unique=False)
+    op.create_index(op.f('ix_pupils_class_id'), 'pupils', ['class_id'], unique=False)
+    op.create_index(op.f('ix_pupils_organisation_id'), 'pupils', ['organisation_id'], unique=False)
 
     op.create_table('topic_activities',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -369,8 +354,7 @@ def upgrade():
     sa.PrimaryKeyConstraint('id', name=op.f('pk_topic_activities')),
     sa.UniqueConstraint('topic_id', 'activity_id', name='once_per_topic')
     )
-    with op.batch_alter_table('topic_activities', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_topic_activities_topic_id'), ['topic_id'], unique=False)
+    op.create_index(op.f('ix_topic_activities_topic_id'), 'topic_activities', ['topic_id'], unique=False)
 
     op.create_table('topic_classes',
     sa.Column('topic_id', sa.Integer(), nullable=False),
@@ -390,8 +374,7 @@ def upgrade():
     sa.ForeignKeyConstraint(['pupil_id'], ['pupils.id'], name=op.f('fk_awards_pupil_id_pupils'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_awards'))
     )
-    with op.batch_alter_table('awards', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_awards_pupil_id'), ['pupil_id'], unique=False)
+    op.create_index(op.f('ix_awards_pupil_id'), 'awards', ['pupil_id'], unique=False)
 
     op.create_table('engagements',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -407,10 +390,9 @@ def upgrade():
     sa.PrimaryKeyConstraint('id', name=op.f('pk_engagements')),
     sa.UniqueConstraint('pupil_id', 'topic_activity_id', name='once_per_child')
     )
-    with op.batch_alter_table('engagements', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_engagements_done_at'), ['done_at'], unique=False)
-        batch_op.create_index(batch_op.f('ix_engagements_pupil_id'), ['pupil_id'], unique=False)
-        batch_op.create_index(batch_op.f('ix_engagements_topic_activity_id'), ['topic_activity_id'], unique=False)
+    op.create_index(op.f('ix_engagements_done_at'), 'engagements', ['done_at'], unique=False)
+    op.create_index(op.f('ix_engagements_pupil_id'), 'engagements', ['pupil_id'], unique=False)
+    op.create_index(op.f('ix_engagements_topic_activity_id'), 'engagements', ['topic_activity_id'], unique=False)
 
     op.create_table('guardianships',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -429,9 +411,8 @@ def upgrade():
     sa.PrimaryKeyConstraint('id', name=op.f('pk_guardianships')),
     sa.UniqueConstraint('parent_id', 'pupil_id', name='one_link')
     )
-    with op.batch_alter_table('guardianships', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_guardianships_parent_id'), ['parent_id'], unique=False)
-        batch_op.create_index(batch_op.f('ix_guardianships_pupil_id'), ['pupil_id'], unique=False)
+    op.create_index(op.f('ix_guardianships_parent_id'), 'guardianships', ['parent_id'], unique=False)
+    op.create_index(op.f('ix_guardianships_pupil_id'), 'guardianships', ['pupil_id'], unique=False)
 
     op.create_table('privacy_requests',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -465,10 +446,9 @@ def upgrade():
     sa.ForeignKeyConstraint(['subject_pupil_id'], ['pupils.id'], name=op.f('fk_privacy_requests_subject_pupil_id_pupils'), ondelete='SET NULL'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_privacy_requests'))
     )
-    with op.batch_alter_table('privacy_requests', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_privacy_requests_due_on'), ['due_on'], unique=False)
-        batch_op.create_index(batch_op.f('ix_privacy_requests_organisation_id'), ['organisation_id'], unique=False)
-        batch_op.create_index('uq_privacy_requests_open', ['organisation_id', 'requester_email', 'subject_pupil_id', 'kind'], unique=True, postgresql_where=sa.text("state IN ('received', 'identity_check', 'in_progress', 'paused')"), sqlite_where=sa.text("state IN ('received', 'identity_check', 'in_progress', 'paused')"))
+    op.create_index(op.f('ix_privacy_requests_due_on'), 'privacy_requests', ['due_on'], unique=False)
+    op.create_index(op.f('ix_privacy_requests_organisation_id'), 'privacy_requests', ['organisation_id'], unique=False)
+    op.create_index('uq_privacy_requests_open', 'privacy_requests', ['organisation_id', 'requester_email', 'subject_pupil_id', 'kind'], unique=True, postgresql_where=sa.text("state IN ('received', 'identity_check', 'in_progress', 'paused')"))
 
     op.create_table('usage_events',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -482,9 +462,8 @@ def upgrade():
     sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_usage_events_user_id_users'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_usage_events'))
     )
-    with op.batch_alter_table('usage_events', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_usage_events_at'), ['at'], unique=False)
-        batch_op.create_index(batch_op.f('ix_usage_events_user_id'), ['user_id'], unique=False)
+    op.create_index(op.f('ix_usage_events_at'), 'usage_events', ['at'], unique=False)
+    op.create_index(op.f('ix_usage_events_user_id'), 'usage_events', ['user_id'], unique=False)
 
     op.create_table('contributions',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -509,8 +488,7 @@ def upgrade():
     sa.ForeignKeyConstraint(['hidden_by_id'], ['users.id'], name=op.f('fk_contributions_hidden_by_id_users'), ondelete='SET NULL'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_contributions'))
     )
-    with op.batch_alter_table('contributions', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_contributions_engagement_id'), ['engagement_id'], unique=False)
+    op.create_index(op.f('ix_contributions_engagement_id'), 'contributions', ['engagement_id'], unique=False)
 
     op.create_table('data_exports',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -526,9 +504,8 @@ def upgrade():
     sa.ForeignKeyConstraint(['request_id'], ['privacy_requests.id'], name=op.f('fk_data_exports_request_id_privacy_requests'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_data_exports'))
     )
-    with op.batch_alter_table('data_exports', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_data_exports_expires_at'), ['expires_at'], unique=False)
-        batch_op.create_index(batch_op.f('ix_data_exports_request_id'), ['request_id'], unique=False)
+    op.create_index(op.f('ix_data_exports_expires_at'), 'data_exports', ['expires_at'], unique=False)
+    op.create_index(op.f('ix_data_exports_request_id'), 'data_exports', ['request_id'], unique=False)
 
     op.create_table('request_events',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -542,8 +519,7 @@ def upgrade():
     sa.ForeignKeyConstraint(['request_id'], ['privacy_requests.id'], name=op.f('fk_request_events_request_id_privacy_requests'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_request_events'))
     )
-    with op.batch_alter_table('request_events', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_request_events_request_id'), ['request_id'], unique=False)
+    op.create_index(op.f('ix_request_events_request_id'), 'request_events', ['request_id'], unique=False)
 
     op.create_table('consent_records',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -566,133 +542,107 @@ def upgrade():
     sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_consent_records_user_id_users'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_consent_records'))
     )
-    with op.batch_alter_table('consent_records', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_consent_records_created_at'), ['created_at'], unique=False)
-        batch_op.create_index(batch_op.f('ix_consent_records_user_id'), ['user_id'], unique=False)
+    op.create_index(op.f('ix_consent_records_created_at'), 'consent_records', ['created_at'], unique=False)
+    op.create_index(op.f('ix_consent_records_user_id'), 'consent_records', ['user_id'], unique=False)
 
     # ### end Alembic commands ###
 
 
 def downgrade():
     # ### commands auto generated by Alembic - please adjust! ###
-    with op.batch_alter_table('consent_records', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_consent_records_user_id'))
-        batch_op.drop_index(batch_op.f('ix_consent_records_created_at'))
+    op.drop_index(op.f('ix_consent_records_user_id'), table_name='consent_records')
+    op.drop_index(op.f('ix_consent_records_created_at'), table_name='consent_records')
 
     op.drop_table('consent_records')
-    with op.batch_alter_table('request_events', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_request_events_request_id'))
+    op.drop_index(op.f('ix_request_events_request_id'), table_name='request_events')
 
     op.drop_table('request_events')
-    with op.batch_alter_table('data_exports', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_data_exports_request_id'))
-        batch_op.drop_index(batch_op.f('ix_data_exports_expires_at'))
+    op.drop_index(op.f('ix_data_exports_request_id'), table_name='data_exports')
+    op.drop_index(op.f('ix_data_exports_expires_at'), table_name='data_exports')
 
     op.drop_table('data_exports')
-    with op.batch_alter_table('contributions', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_contributions_engagement_id'))
+    op.drop_index(op.f('ix_contributions_engagement_id'), table_name='contributions')
 
     op.drop_table('contributions')
-    with op.batch_alter_table('usage_events', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_usage_events_user_id'))
-        batch_op.drop_index(batch_op.f('ix_usage_events_at'))
+    op.drop_index(op.f('ix_usage_events_user_id'), table_name='usage_events')
+    op.drop_index(op.f('ix_usage_events_at'), table_name='usage_events')
 
     op.drop_table('usage_events')
-    with op.batch_alter_table('privacy_requests', schema=None) as batch_op:
-        batch_op.drop_index('uq_privacy_requests_open', postgresql_where=sa.text("state IN ('received', 'identity_check', 'in_progress', 'paused')"), sqlite_where=sa.text("state IN ('received', 'identity_check', 'in_progress', 'paused')"))
-        batch_op.drop_index(batch_op.f('ix_privacy_requests_organisation_id'))
-        batch_op.drop_index(batch_op.f('ix_privacy_requests_due_on'))
+    op.drop_index('uq_privacy_requests_open', table_name='privacy_requests', postgresql_where=sa.text("state IN ('received', 'identity_check', 'in_progress', 'paused')"))
+    op.drop_index(op.f('ix_privacy_requests_organisation_id'), table_name='privacy_requests')
+    op.drop_index(op.f('ix_privacy_requests_due_on'), table_name='privacy_requests')
 
     op.drop_table('privacy_requests')
-    with op.batch_alter_table('guardianships', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_guardianships_pupil_id'))
-        batch_op.drop_index(batch_op.f('ix_guardianships_parent_id'))
+    op.drop_index(op.f('ix_guardianships_pupil_id'), table_name='guardianships')
+    op.drop_index(op.f('ix_guardianships_parent_id'), table_name='guardianships')
 
     op.drop_table('guardianships')
-    with op.batch_alter_table('engagements', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_engagements_topic_activity_id'))
-        batch_op.drop_index(batch_op.f('ix_engagements_pupil_id'))
-        batch_op.drop_index(batch_op.f('ix_engagements_done_at'))
+    op.drop_index(op.f('ix_engagements_topic_activity_id'), table_name='engagements')
+    op.drop_index(op.f('ix_engagements_pupil_id'), table_name='engagements')
+    op.drop_index(op.f('ix_engagements_done_at'), table_name='engagements')
 
     op.drop_table('engagements')
-    with op.batch_alter_table('awards', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_awards_pupil_id'))
+    op.drop_index(op.f('ix_awards_pupil_id'), table_name='awards')
 
     op.drop_table('awards')
     op.drop_table('topic_classes')
-    with op.batch_alter_table('topic_activities', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_topic_activities_topic_id'))
+    op.drop_index(op.f('ix_topic_activities_topic_id'), table_name='topic_activities')
 
     op.drop_table('topic_activities')
-    with op.batch_alter_table('pupils', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_pupils_organisation_id'))
-        batch_op.drop_index(batch_op.f('ix_pupils_class_id'))
+    op.drop_index(op.f('ix_pupils_organisation_id'), table_name='pupils')
+    op.drop_index(op.f('ix_pupils_class_id'), table_name='pupils')
 
     op.drop_table('pupils')
     op.drop_table('class_teachers')
-    with op.batch_alter_table('topics', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_topics_week_start'))
-        batch_op.drop_index(batch_op.f('ix_topics_organisation_id'))
+    op.drop_index(op.f('ix_topics_week_start'), table_name='topics')
+    op.drop_index(op.f('ix_topics_organisation_id'), table_name='topics')
 
     op.drop_table('topics')
-    with op.batch_alter_table('staff_memberships', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_staff_memberships_user_id'))
-        batch_op.drop_index(batch_op.f('ix_staff_memberships_organisation_id'))
+    op.drop_index(op.f('ix_staff_memberships_user_id'), table_name='staff_memberships')
+    op.drop_index(op.f('ix_staff_memberships_organisation_id'), table_name='staff_memberships')
 
     op.drop_table('staff_memberships')
-    with op.batch_alter_table('privacy_notices', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_privacy_notices_organisation_id'))
+    op.drop_index(op.f('ix_privacy_notices_organisation_id'), table_name='privacy_notices')
 
     op.drop_table('privacy_notices')
-    with op.batch_alter_table('notification_deliveries', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_notification_deliveries_user_id'))
-        batch_op.drop_index(batch_op.f('ix_notification_deliveries_created_at'))
+    op.drop_index(op.f('ix_notification_deliveries_user_id'), table_name='notification_deliveries')
+    op.drop_index(op.f('ix_notification_deliveries_created_at'), table_name='notification_deliveries')
 
     op.drop_table('notification_deliveries')
-    with op.batch_alter_table('invitations', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_invitations_user_id'))
-        batch_op.drop_index(batch_op.f('ix_invitations_organisation_id'))
+    op.drop_index(op.f('ix_invitations_user_id'), table_name='invitations')
+    op.drop_index(op.f('ix_invitations_organisation_id'), table_name='invitations')
 
     op.drop_table('invitations')
-    with op.batch_alter_table('classes', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_classes_organisation_id'))
+    op.drop_index(op.f('ix_classes_organisation_id'), table_name='classes')
 
     op.drop_table('classes')
-    with op.batch_alter_table('breaches', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_breaches_organisation_id'))
+    op.drop_index(op.f('ix_breaches_organisation_id'), table_name='breaches')
 
     op.drop_table('breaches')
-    with op.batch_alter_table('activity_log', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_activity_log_user_id'))
-        batch_op.drop_index(batch_op.f('ix_activity_log_event'))
-        batch_op.drop_index(batch_op.f('ix_activity_log_at'))
+    op.drop_index(op.f('ix_activity_log_user_id'), table_name='activity_log')
+    op.drop_index(op.f('ix_activity_log_event'), table_name='activity_log')
+    op.drop_index(op.f('ix_activity_log_at'), table_name='activity_log')
 
     op.drop_table('activity_log')
-    with op.batch_alter_table('activities', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_activities_organisation_id'))
+    op.drop_index(op.f('ix_activities_organisation_id'), table_name='activities')
 
     op.drop_table('activities')
-    with op.batch_alter_table('recovery_codes', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_recovery_codes_user_id'))
+    op.drop_index(op.f('ix_recovery_codes_user_id'), table_name='recovery_codes')
 
     op.drop_table('recovery_codes')
-    with op.batch_alter_table('organisations', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_organisations_trust_id'))
+    op.drop_index(op.f('ix_organisations_trust_id'), table_name='organisations')
 
     op.drop_table('organisations')
-    with op.batch_alter_table('login_tokens', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_login_tokens_user_id'))
-        batch_op.drop_index(batch_op.f('ix_login_tokens_expires_at'))
+    op.drop_index(op.f('ix_login_tokens_user_id'), table_name='login_tokens')
+    op.drop_index(op.f('ix_login_tokens_expires_at'), table_name='login_tokens')
 
     op.drop_table('login_tokens')
     op.drop_table('users')
     op.drop_table('trusts')
-    with op.batch_alter_table('retention_runs', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_retention_runs_rule'))
+    op.drop_index(op.f('ix_retention_runs_rule'), table_name='retention_runs')
 
     op.drop_table('retention_runs')
-    with op.batch_alter_table('outbox_messages', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_outbox_messages_created_at'))
+    op.drop_index(op.f('ix_outbox_messages_created_at'), table_name='outbox_messages')
 
     op.drop_table('outbox_messages')
     # ### end Alembic commands ###

@@ -18,25 +18,16 @@ COLUMNS = "user_id, purpose, granted, notice_id, method, on_behalf_of, created_a
 
 
 def upgrade():
-    if op.get_bind().dialect.name == "postgresql":
-        op.execute("""
-            CREATE FUNCTION consent_records_append_only() RETURNS trigger AS $$
+    op.execute("""
+        CREATE FUNCTION consent_records_append_only() RETURNS trigger AS $$
             BEGIN
                 RAISE EXCEPTION 'consent records are append-only: add a new record instead';
-            END $$ LANGUAGE plpgsql""")
-        op.execute(f"""
-            CREATE TRIGGER consent_records_append_only BEFORE UPDATE OF {COLUMNS}
-            ON consent_records FOR EACH ROW EXECUTE FUNCTION consent_records_append_only()""")
-    else:
-        op.execute(f"""
-            CREATE TRIGGER consent_records_append_only BEFORE UPDATE OF {COLUMNS}
-            ON consent_records BEGIN
-                SELECT RAISE(ABORT, 'consent records are append-only: add a new record instead');
-            END""")
+            END $$ LANGUAGE plpgsql""")  # the body's text as it has always been stored
+    op.execute(f"""
+        CREATE TRIGGER consent_records_append_only BEFORE UPDATE OF {COLUMNS}
+        ON consent_records FOR EACH ROW EXECUTE FUNCTION consent_records_append_only()""")
 
 
 def downgrade():
-    op.execute("DROP TRIGGER IF EXISTS consent_records_append_only"
-               + (" ON consent_records" if op.get_bind().dialect.name == "postgresql" else ""))
-    if op.get_bind().dialect.name == "postgresql":
-        op.execute("DROP FUNCTION IF EXISTS consent_records_append_only()")
+    op.execute("DROP TRIGGER IF EXISTS consent_records_append_only ON consent_records")
+    op.execute("DROP FUNCTION IF EXISTS consent_records_append_only()")

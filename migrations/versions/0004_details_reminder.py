@@ -18,11 +18,9 @@ depends_on = None
 
 
 def upgrade():
-    with op.batch_alter_table('users', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('details_reminded_at', app.models.types.UTCDateTime(timezone=True),
-                                      nullable=True))
+    op.add_column('users', sa.Column('details_reminded_at', app.models.types.UTCDateTime(timezone=True),
+                                 nullable=True))
 
 
 def downgrade():
-    with op.batch_alter_table('users', schema=None) as batch_op:
-        batch_op.drop_column('details_reminded_at')
+    op.drop_column('users', 'details_reminded_at')

@@ -26,40 +26,31 @@ PLACEHOLDER = "%@hometime.invalid"
 
 
 def upgrade():
-    # The old index is dropped first and made again below, so that SQLite's batch copy of the
-    # table does not depend on how a partial index is reflected.
-    with op.batch_alter_table('privacy_requests', schema=None) as batch_op:
-        batch_op.drop_index('uq_privacy_requests_open')
-        batch_op.alter_column('requester_email', existing_type=sa.String(length=254),
-                              nullable=True)
+    op.drop_index('uq_privacy_requests_open', table_name='privacy_requests')
+    op.alter_column('privacy_requests', 'requester_email', existing_type=sa.String(length=254),
+                    nullable=True)
     op.execute(sa.text("UPDATE privacy_requests SET requester_email = NULL "
                        "WHERE requester_email LIKE :placeholder").bindparams(
                            placeholder=PLACEHOLDER))
-    with op.batch_alter_table('privacy_requests', schema=None) as batch_op:
-        batch_op.create_index('uq_privacy_requests_open',
-                              ['organisation_id', 'requester_email', 'subject_pupil_id', 'kind'],
-                              unique=True, postgresql_where=sa.text(OPEN),
-                              sqlite_where=sa.text(OPEN))
-        batch_op.create_index('uq_privacy_requests_open_account',
-                              ['organisation_id', 'requester_id', 'subject_pupil_id', 'kind'],
-                              unique=True, postgresql_where=sa.text(WITHOUT_EMAIL),
-                              sqlite_where=sa.text(WITHOUT_EMAIL))
+    op.create_index('uq_privacy_requests_open', 'privacy_requests',
+                    ['organisation_id', 'requester_email', 'subject_pupil_id', 'kind'],
+                    unique=True, postgresql_where=sa.text(OPEN))
+    op.create_index('uq_privacy_requests_open_account', 'privacy_requests',
+                    ['organisation_id', 'requester_id', 'subject_pupil_id', 'kind'],
+                    unique=True, postgresql_where=sa.text(WITHOUT_EMAIL))
 
 
 def downgrade():
     # Back to the placeholders: one per account (as 0004's code made them), else one per request.
-    with op.batch_alter_table('privacy_requests', schema=None) as batch_op:
-        batch_op.drop_index('uq_privacy_requests_open_account')
-        batch_op.drop_index('uq_privacy_requests_open')
+    op.drop_index('uq_privacy_requests_open_account', table_name='privacy_requests')
+    op.drop_index('uq_privacy_requests_open', table_name='privacy_requests')
     op.execute("UPDATE privacy_requests SET requester_email = CASE "
                "WHEN requester_id IS NOT NULL THEN "
                "'no-email+user' || CAST(requester_id AS VARCHAR(20)) || '@hometime.invalid' "
                "ELSE 'no-email+r' || CAST(id AS VARCHAR(20)) || '@hometime.invalid' END "
                "WHERE requester_email IS NULL")
-    with op.batch_alter_table('privacy_requests', schema=None) as batch_op:
-        batch_op.alter_column('requester_email', existing_type=sa.String(length=254),
-                              nullable=False)
-        batch_op.create_index('uq_privacy_requests_open',
-                              ['organisation_id', 'requester_email', 'subject_pupil_id', 'kind'],
-                              unique=True, postgresql_where=sa.text(OPEN),
-                              sqlite_where=sa.text(OPEN))
+    op.alter_column('privacy_requests', 'requester_email', existing_type=sa.String(length=254),
+                    nullable=False)
+    op.create_index('uq_privacy_requests_open', 'privacy_requests',
+                    ['organisation_id', 'requester_email', 'subject_pupil_id', 'kind'],
+                    unique=True, postgresql_where=sa.text(OPEN))
