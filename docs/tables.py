@@ -27,9 +27,11 @@ MEANINGS = {
                 "`production` or `test`.",
     "SECRET_KEY": "Signs sessions, CSRF tokens, invitation and unsubscribe links. Required in "
                   "production; in development a random one is kept in `instance/secret_key`.",
-    "SQLALCHEMY_DATABASE_URI": "The database. PostgreSQL in production (`postgres://` and "
-                               "`postgresql://` URLs are accepted and use psycopg 3); SQLite "
-                               "in `instance/` for `make run`.",
+    "SQLALCHEMY_DATABASE_URI": "The database: PostgreSQL, always (`postgres://` and "
+                               "`postgresql://` URLs are accepted and use psycopg 3). No "
+                               "default: `make run` starts an embedded PostgreSQL with its data "
+                               "in `instance/postgres` and sets `DATABASE_URL` for its "
+                               "processes; anything else without it stops with a message.",
     "SQLALCHEMY_ENGINE_OPTIONS": "SQLAlchemy engine options (JSON).",
     "REDIS_URL": "Redis for the job queues, the cron scheduler and rate limits. Required in "
                  "production. Unset: an embedded redis-server on a unix socket in `instance/`, "
