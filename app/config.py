@@ -58,6 +58,10 @@ class Config:
     REMEMBER_COOKIE_DURATION = 60 * 60 * 24 * 90  # "keep me signed in" on a family phone
     PERMANENT_SESSION_LIFETIME = 60 * 60 * 12
     MAX_CONTENT_LENGTH = 12 * 1024 * 1024
+    # A photo's decoded size, from its header: a 24 MP phone photo in RGB is 96 MB (JPEGs count
+    # at the reduced size they are decoded at); converting and resizing take about as much again.
+    PHOTO_MAX_DECODED_BYTES = 128 * 1024 * 1024
+    PHOTO_UPLOAD_LIMIT = "20 per hour"  # photos one account may send
     WTF_CSRF_TIME_LIMIT = None  # tied to the session instead, so a slow parent is not refused
     RATELIMIT_ENABLED = True
     RATELIMIT_HEADERS_ENABLED = True

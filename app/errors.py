@@ -91,29 +91,32 @@ def _rollback() -> None:
         log.exception("rollback after an error failed")
 
 
+def http_error(error: HTTPException):
+    """The page (or htmx message) for an HTTP error; a rate limit's own message when it has one."""
+    if error.code is None or error.code < 400:
+        return error  # a RequestRedirect and the like: let Werkzeug answer
+    detail = getattr(error, "hometime_message", None)
+    headers = {}
+    if isinstance(error, MethodNotAllowed) and error.valid_methods:
+        headers["Allow"] = ", ".join(error.valid_methods)
+    if isinstance(error, RateLimitExceeded):
+        if error.limit.error_message:  # a message written for people, set on the limit
+            detail = error.description
+        # Flask-Limiter sets Retry-After from the limit's own window.
+    elif error.code == 429:
+        headers["Retry-After"] = "60"
+    if error.code >= 500:
+        _rollback()
+    return render_error(error.code, detail, headers)
+
+
 def init_app(app) -> None:
     """Register the handlers: CSRF failures, every HTTP error, and anything unexpected."""
     @app.errorhandler(CSRFError)
     def _csrf(error):
         return render_error(400, CSRF_EXPIRED)
 
-    @app.errorhandler(HTTPException)
-    def _http(error: HTTPException):
-        if error.code is None or error.code < 400:
-            return error  # a RequestRedirect and the like: let Werkzeug answer
-        detail = getattr(error, "hometime_message", None)
-        headers = {}
-        if isinstance(error, MethodNotAllowed) and error.valid_methods:
-            headers["Allow"] = ", ".join(error.valid_methods)
-        if isinstance(error, RateLimitExceeded):
-            if error.limit.error_message:  # a message written for people, set on the limit
-                detail = error.description
-            # Flask-Limiter sets Retry-After from the limit's own window.
-        elif error.code == 429:
-            headers["Retry-After"] = "60"
-        if error.code >= 500:
-            _rollback()
-        return render_error(error.code, detail, headers)
+    app.register_error_handler(HTTPException, http_error)
 
     @app.errorhandler(redis.exceptions.ConnectionError)
     def _redis_down(error):
@@ -126,7 +129,7 @@ def init_app(app) -> None:
     @app.errorhandler(Exception)
     def _unexpected(error):
         if isinstance(error, HTTPException):
-            return _http(error)
+            return http_error(error)
         if app.testing and not app.config.get("SHOW_ERROR_PAGES"):
             raise error
         log.exception("unhandled error on %s %s", request.method, request.path)

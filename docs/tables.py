@@ -88,6 +88,12 @@ MEANINGS = {
     "PRIVACY_NOTICE_URL": "Where the privacy notice is.",
     "ICO_URL": "Where to complain to the Information Commissioner's Office (in every page's "
                "footer).",
+    "PHOTO_MAX_DECODED_BYTES": "The most memory a photo may take once decoded, in bytes, "
+                               "worked out from its header (width × height × bytes per pixel "
+                               "of its colour mode and bit depth); larger photos are refused "
+                               "before decoding.",
+    "PHOTO_UPLOAD_LIMIT": "How many photos one account may send (a Flask-Limiter rate, such "
+                          "as `20 per hour`); over it the parent is asked to wait (429).",
     "STORAGE_DIR": "Where uploaded and generated files are stored (outside `static/`).",
     "RQ_QUEUES": "The RQ queues a worker listens to (JSON list).",
     "SHOW_OUTBOX": "Show the outbox at `/dev/outbox` to staff (never in production).",

@@ -2,6 +2,7 @@
 hand-built PNG of any size (a decompression bomb when large)."""
 from __future__ import annotations
 
+import functools
 import struct
 import zlib
 from pathlib import Path
@@ -34,3 +35,37 @@ def png(width: int = 8000, height: int = 6000) -> bytes:
     idat += packer.compress(row * (height % 256)) + packer.flush()
     ihdr = struct.pack(">IIBBBBB", width, height, 1, 0, 0, 0, 0)
     return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", idat) + chunk(b"IEND", b"")
+
+
+@functools.cache
+def png16(width: int = 6000, height: int = 6000) -> bytes:
+    """A 16-bit RGBA PNG (8 bytes a pixel in the file): 6000 × 6000 is 36 megapixels, under the
+    pixel limit, in a few hundred kilobytes, but hundreds of megabytes once decoded."""
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        return struct.pack(">I", len(body)) + kind + body + struct.pack(
+            ">I", zlib.crc32(kind + body))
+    row = b"\x00" * (1 + width * 8)
+    packer = zlib.compressobj(9)
+    idat = b"".join(packer.compress(row * 64) for _ in range(height // 64))
+    idat += packer.compress(row * (height % 64)) + packer.flush()
+    ihdr = struct.pack(">IIBBBBB", width, height, 16, 6, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", idat) + chunk(b"IEND", b"")
+
+
+@pytest.fixture()
+def decodes(monkeypatch) -> list[tuple[int, int]]:
+    """The size of every picture Pillow decodes during the test (a spy on ``ImageFile.load``);
+    decoding more than 30 megapixels fails the test at once rather than taking the memory."""
+    from PIL import ImageFile
+
+    seen: list[tuple[int, int]] = []
+    real = ImageFile.ImageFile.load
+
+    def load(self):
+        seen.append(self.size)
+        if self.size[0] * self.size[1] > 30_000_000:
+            raise AssertionError(f"a {self.size[0]} × {self.size[1]} picture is being decoded")
+        return real(self)
+
+    monkeypatch.setattr(ImageFile.ImageFile, "load", load)
+    return seen

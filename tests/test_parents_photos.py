@@ -10,11 +10,12 @@ import sqlalchemy as sa
 from PIL import Image
 
 from app.extensions import db
-from app.models import ConsentMethod, ConsentPurpose, ConsentRecord, Contribution, Engagement
+from app.models import (ConsentMethod, ConsentPurpose, ConsentRecord, Contribution, Engagement,
+                        Guardianship)
 from app.services import consent, storage
 from tests import factories as f
 from tests.parents_data import family, has_gps, item_of, jpeg_with_gps
-from tests.photo_files import files, png, stored  # noqa: F401 (fixture)
+from tests.photo_files import decodes, files, png, png16, stored  # noqa: F401 (fixture)
 
 HX = {"HX-Request": "true"}
 
@@ -107,13 +108,14 @@ def test_a_photo_has_its_own_opt_in(client, files):
     ("cute.png", None, "too many pixels"),
     ("dance.webp", None, "still photo"),
     ("cut.jpg", None, "damaged or incomplete"),
-], ids=["text-named-jpg", "png-bomb", "animated-webp", "truncated-jpeg"])
+    ("deep.png", None, "too large for us to process"),
+], ids=["text-named-jpg", "png-bomb", "animated-webp", "truncated-jpeg", "16-bit-6000px-png"])
 @pytest.mark.parametrize("htmx", [True, False], ids=["htmx", "plain"])
 def test_bad_uploads_get_a_clear_422_and_nothing_is_stored(client, files, name, data, words, htmx):
     fam = family()
     item = item_of(fam.numbers, fam.count)
     if data is None:
-        data = {"cute.png": png, "dance.webp": _animated_webp,
+        data = {"cute.png": png, "dance.webp": _animated_webp, "deep.png": png16,
                 "cut.jpg": lambda: jpeg_with_gps()[:30000]}[name]()
     f.login(client, fam.parent)
     r = _send(client, fam.ben, item, data, name=name, headers=HX if htmx else None,
@@ -185,3 +187,54 @@ def test_a_photo_hidden_by_the_school_is_no_longer_served_to_the_family(client, 
     set_hidden(photo, fam.teacher, True)
     assert client.get(f"/family/photos/{photo.id}/thumb").status_code == 404
     assert f"/family/photos/{photo.id}/" not in client.get("/family/").get_data(as_text=True)
+
+
+def test_a_photo_too_large_to_decode_is_refused_from_its_header(client, files, decodes):
+    fam = family()
+    item = item_of(fam.numbers, fam.count)
+    f.login(client, fam.parent)
+    r = _send(client, fam.ben, item, png16(), name="scan.png", comment="Our drawing")
+    body = unescape(r.get_data(as_text=True))
+    assert r.status_code == 422
+    assert "too large for us to process (6,000 × 6,000 pixels, in 16-bit colour)" in body
+    assert "Our drawing" in body and decodes == []
+    assert stored(files) == []
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Contribution)) == 0
+
+
+def _small_jpeg() -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", (64, 48), (20, 160, 90)).save(out, "JPEG")
+    return out.getvalue()
+
+
+@pytest.mark.parametrize("htmx", [True, False], ids=["htmx", "plain"])
+def test_photo_uploads_are_limited_per_account(app, client, files, monkeypatch, htmx):
+    monkeypatch.setitem(app.config, "PHOTO_UPLOAD_LIMIT", "3 per hour")
+    fam = family()
+    item = item_of(fam.numbers, fam.count)
+    carer = f.parent(name="Kim Carer")  # Ben's other carer, with an account of their own
+    db.session.add(Guardianship(parent_id=carer.id, pupil_id=fam.ben.id))
+    db.session.commit()
+    f.login(client, fam.parent)
+    headers = HX if htmx else None
+    for _ in range(3):
+        assert _send(client, fam.ben, item, _small_jpeg(), headers=headers).status_code in (200, 303)
+    r = _send(client, fam.ben, item, _small_jpeg(), headers=headers, comment="One more")
+    body = unescape(r.get_data(as_text=True))
+    assert r.status_code == 429
+    assert "sent a lot of photos in a short time" in body and "One more" in body
+    assert "Retry-After" in r.headers
+    if htmx:
+        assert body.lstrip().startswith(f'<div id="s-{fam.ben.id}-{item.id}">')
+    else:
+        assert "<h1>Send a comment or photo</h1>" in body
+    photos_sent = sa.select(sa.func.count()).select_from(Contribution).where(
+        Contribution.photo_key.is_not(None))
+    assert db.session.scalar(photos_sent) == 3 and len(stored(files)) == 6
+    # A comment alone still goes; so does a photo from another account, for the same child.
+    assert _send(client, fam.ben, item, None, comment="No photo").status_code == 303
+    other = app.test_client()
+    f.login(other, carer)
+    assert _send(other, fam.ben, item, _small_jpeg()).status_code == 303
+    assert db.session.scalar(photos_sent) == 4

@@ -12,7 +12,7 @@ from werkzeug.datastructures import FileStorage
 
 from app.services import photos, storage
 from app.services.photos import PhotoRejected
-from tests.photo_files import files, png, stored  # noqa: F401 (fixture)
+from tests.photo_files import decodes, files, png, png16, stored  # noqa: F401 (fixture)
 
 RED, BLUE = (255, 0, 0), (0, 90, 255)
 XMP = (b'<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/'
@@ -180,6 +180,40 @@ def test_a_png_bomb_is_refused(files, size):
     assert err.value.reason == "too_many_pixels"
     assert "too many pixels" in err.value.message
     assert stored(files) == []
+
+
+def test_a_16_bit_png_too_large_to_decode_is_refused_before_decoding(files, decodes):
+    deep = png16(6000, 6000)
+    assert len(deep) < 400_000  # 36 MP (under the pixel limit), 8 bytes a pixel: 288 MB decoded
+    with pytest.raises(PhotoRejected) as err:
+        photos.process_photo(FileStorage(io.BytesIO(deep), "deep.png"))
+    assert err.value.reason == "too_large"
+    assert "too large for us to process" in err.value.message
+    assert "6,000 × 6,000 pixels, in 16-bit colour" in err.value.message
+    assert decodes == []  # refused from the header: no pixel was decoded
+    assert stored(files) == []
+    photos.process_photo(png16(600, 400))  # the same kind of file, small: decoded and kept
+    assert set(decodes) == {(600, 400)} and len(stored(files)) == 2
+
+
+def test_the_decoded_size_budget_is_read_from_config(app, files, decodes, monkeypatch):
+    upload = jpeg(textured((1200, 900)))  # 1.08 MP, 4 bytes a pixel in memory: 4.3 MB
+    monkeypatch.setitem(app.config, "PHOTO_MAX_DECODED_BYTES", 4 * 1024 * 1024)
+    with pytest.raises(PhotoRejected, match="too large for us to process"):
+        photos.process_photo(upload)
+    assert decodes == [] and stored(files) == []
+    monkeypatch.setitem(app.config, "PHOTO_MAX_DECODED_BYTES", 5 * 1024 * 1024)
+    assert photos.process_photo(upload).width == 1200 and decodes
+
+
+@pytest.mark.parametrize("mode,fmt,expected", [
+    ("1", "PNG", 1), ("L", "JPEG", 1), ("P", "PNG", 1), ("I;16", "PNG", 2), ("LA", "PNG", 4),
+    ("RGB", "JPEG", 4), ("RGBA", "PNG", 4), ("CMYK", "JPEG", 4), ("RGB", "WEBP", 4)])
+def test_bytes_per_pixel_come_from_the_header(mode, fmt, expected):
+    out = io.BytesIO()
+    Image.new(mode, (40, 30)).save(out, fmt)
+    assert photos.bytes_per_pixel(Image.open(io.BytesIO(out.getvalue()))) == expected
+    assert photos.bytes_per_pixel(Image.open(io.BytesIO(png16(40, 30)))) == 8
 
 
 def test_a_png_just_under_the_pixel_limit_is_accepted(files):

@@ -11,14 +11,15 @@ from __future__ import annotations
 from datetime import timedelta
 
 import sqlalchemy as sa
-from flask import abort, flash, make_response, redirect, render_template, request, url_for
+from flask import (abort, current_app, flash, make_response, redirect, render_template, request,
+                   url_for)
 from flask_login import current_user
 from werkzeug.exceptions import NotFound
 
 from app import cookies
 from app.authz import linked_pupils, parent_required, pupil_for_parent_or_404
-from app.errors import render_error
-from app.extensions import db
+from app.errors import http_error, render_error
+from app.extensions import db, limiter
 from app.htmx import add_vary, is_htmx, render
 from app.models import (ActivityKind, ConsentPurpose, Contribution, Engagement, Guardianship,
                         Pupil, utcnow)
@@ -31,6 +32,22 @@ from app.services.settings import consent_states
 DETAILS_CHECK_DAYS = 365
 TOO_BIG = ("This photo is too big to send: the limit is {mb} MB. Please choose a smaller photo, "
            "or take one at a lower size.")
+TOO_MANY_PHOTOS = ("You have sent a lot of photos in a short time, so we've paused photos for a "
+                   "little while. Please try again later. You can still send a comment now.")
+
+
+def _photo_limit() -> str:
+    return current_app.config["PHOTO_UPLOAD_LIMIT"]
+
+
+def _per_account() -> str:
+    return f"user:{current_user.id if current_user.is_authenticated else 'none'}"
+
+
+def _no_photo() -> bool:
+    """A post without a photo (a comment alone) is not counted against the photo limit."""
+    upload = request.files.get("photo")
+    return upload is None or not upload.filename
 
 
 @bp.app_context_processor
@@ -129,6 +146,8 @@ def rate(pupil_id: int, item_id: int):
 
 @bp.route("/children/<int:pupil_id>/items/<int:item_id>/send", methods=["GET", "POST"])
 @parent_required
+@limiter.limit(_photo_limit, key_func=_per_account, methods=["POST"], exempt_when=_no_photo,
+               scope="photo-uploads", error_message=TOO_MANY_PHOTOS)
 def send(pupil_id: int, item_id: int):
     """Send a comment and/or a photo, each with its own promotion opt-in (P04). GET shows the
     form (inline with htmx); a plain post goes back to the card."""
@@ -152,23 +171,37 @@ def send(pupil_id: int, item_id: int):
     return add_vary(redirect(url_for("parents.home") + f"#s-{pupil.id}-{item.id}", 303))
 
 
+def _send_target():
+    """(pupil, item) when the failed request was a parent's post to one of their child's sending
+    forms, else None: an error there answers with the form again."""
+    args = request.view_args or {}
+    if not (request.endpoint == "parents.send" and current_user.is_authenticated
+            and current_user.is_parent):
+        return None
+    pupil = db.session.scalar(linked_pupils(current_user).where(Pupil.id == args.get("pupil_id")))
+    item = engagements.published_item(pupil, args.get("item_id", 0)) if pupil else None
+    return (pupil, item) if item is not None else None
+
+
 @bp.errorhandler(413)
 def _too_big(error):
     """An upload over MAX_CONTENT_LENGTH (refused before it is read): the sending form again with
     a friendly message at the photo, for htmx and plain posts alike; elsewhere the usual page."""
-    from flask import current_app
-
-    args = request.view_args or {}
-    if (request.endpoint == "parents.send" and current_user.is_authenticated
-            and current_user.is_parent):
-        pupil = db.session.scalar(linked_pupils(current_user).where(
-            Pupil.id == args.get("pupil_id")))
-        item = engagements.published_item(pupil, args.get("item_id", 0)) if pupil else None
-        if item is not None:
-            limit = current_app.config.get("MAX_CONTENT_LENGTH") or 0
-            return _send_page(pupil, item, 413,
-                              {"photo": TOO_BIG.format(mb=limit // (1024 * 1024))})
+    target = _send_target()
+    if target is not None:
+        limit = current_app.config.get("MAX_CONTENT_LENGTH") or 0
+        return _send_page(*target, 413, {"photo": TOO_BIG.format(mb=limit // (1024 * 1024))})
     return render_error(413)
+
+
+@bp.errorhandler(429)
+def _too_many(error):
+    """Over the photo limit on the sending form: the form again, with the comment typed and the
+    message at the photo; elsewhere the usual page."""
+    target = _send_target()
+    if target is not None:
+        return _send_page(*target, 429, {"photo": TOO_MANY_PHOTOS}, request.form.get("comment"))
+    return http_error(error)
 
 
 @bp.get("/children/<int:pupil_id>")

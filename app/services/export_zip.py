@@ -13,7 +13,6 @@ the office chose to remove are left out and counted as held back.
 """
 from __future__ import annotations
 
-import csv
 import enum
 import io
 import json
@@ -26,6 +25,7 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 from flask import current_app, render_template
 
+from app import csv_safe
 from app.extensions import db
 from app.inventory import INVENTORY, RECIPIENTS, Category
 from app.models import Organisation, PrivacyRequest, utcnow
@@ -190,7 +190,7 @@ def _write_table(zf, js, body, table, query, labels, removed, result, photos, fi
                 if writer is None:
                     raw = zf.open(entry(f"{table}.csv"), "w")
                     text = io.TextIOWrapper(raw, encoding="utf-8-sig", newline="")
-                    writer = csv.writer(text)
+                    writer = csv_safe.writer(text)
                     writer.writerow(columns)
                     js.write(("" if first_table else ", ") + f"{json.dumps(table)}: [")
                     section_start(body, table, columns)

@@ -3,7 +3,9 @@
 Formats are allowed by their content, never their name: JPEG, PNG, WebP and HEIC (HEIC through
 the ``pillow-heif`` plugin). The upload's size is checked before anything is decoded; the pixel
 limit is lowered and Pillow's decompression-bomb warning is treated as an error; animations are
-refused. The EXIF orientation is applied, the picture is decoded at reduced size where JPEG
+refused; and the memory the decoded picture would take (from the header: width × height × bytes
+per pixel of its colour mode and bit depth) must fit ``PHOTO_MAX_DECODED_BYTES``, so a small file
+that unpacks into hundreds of megabytes (a 16-bit 6000 × 6000 PNG) is refused before decoding. The EXIF orientation is applied, the picture is decoded at reduced size where JPEG
 allows it (draft mode), resized to at most 1600 px (thumbnail 320 px), converted to sRGB, and
 re-encoded from pixels alone, so no EXIF, GPS, XMP, ICC profile or comment survives. Both files
 are stored encrypted through :mod:`app.services.storage` (P16).
@@ -102,6 +104,36 @@ def _open(data: bytes) -> Image.Image:
     return im
 
 
+def bytes_per_pixel(im: Image.Image) -> int:
+    """What one pixel of ``im`` costs once decoded, read from the header alone: Pillow's own
+    size for the mode, or the file's channels × bytes per sample if larger (16-bit files)."""
+    if im.mode in ("1", "L", "P"):
+        in_memory = 1
+    elif im.mode.startswith("I;16"):
+        in_memory = 2
+    else:
+        in_memory = 4
+    rawmodes = []
+    for tile in getattr(im, "tile", None) or ():  # (decoder, box, offset, rawmode or args)
+        args = tile[3] if len(tile) > 3 else None
+        rawmodes.append(args if isinstance(args, str) else
+                        args[0] if isinstance(args, tuple) and args and isinstance(args[0], str)
+                        else "")
+    sample = 2 if any(";16" in raw for raw in rawmodes) else 1
+    return max(in_memory, len(im.getbands()) * sample)
+
+
+def _check_decoded_size(im: Image.Image) -> None:
+    """Refuse, before any pixel is decoded, a picture whose decoded size is over the budget."""
+    budget = current_app.config["PHOTO_MAX_DECODED_BYTES"]
+    frames = 1  # animations are refused in _open; of an MPO only the first picture is decoded
+    if im.width * im.height * bytes_per_pixel(im) * frames > budget:
+        raise PhotoRejected(
+            f"This picture is too large for us to process ({im.width:,} × {im.height:,} pixels"
+            + (", in 16-bit colour" if bytes_per_pixel(im) > 4 else "") + "). Please choose a "
+            "smaller photo, or send the photo as your phone's camera saved it.", "too_large")
+
+
 def _too_many_pixels() -> PhotoRejected:
     return PhotoRejected(f"This picture has too many pixels (more than {MAX_PIXELS // 1_000_000} "
                          "megapixels). Please choose a smaller photo.", "too_many_pixels")
@@ -112,11 +144,15 @@ def _damaged() -> PhotoRejected:
                          "cut off). Please try again or choose another photo.", "damaged")
 
 
-def _decode(im: Image.Image) -> Image.Image:
-    """Load the pixels (reduced in the JPEG decoder where possible), upright, in sRGB RGB."""
+def _reduce(im: Image.Image) -> None:
+    """Ask the JPEG decoder for a smaller picture where that is enough (nothing is decoded yet)."""
     scale = LONG_SIDE / max(im.size)
     if scale < 1 and im.format in ("JPEG", "MPO"):
         im.draft("RGB", (max(1, round(im.width * scale)), max(1, round(im.height * scale))))
+
+
+def _decode(im: Image.Image) -> Image.Image:
+    """Load the pixels (at the size :func:`_reduce` chose), upright, in sRGB RGB."""
     try:
         im.load()
         upright = ImageOps.exif_transpose(im)
@@ -172,6 +208,8 @@ def clean_jpeg(fileobj) -> tuple[bytes, bytes, tuple[int, int]]:
         warnings.simplefilter("error", Image.DecompressionBombWarning)
         im = _open(data)
         del data
+        _reduce(im)
+        _check_decoded_size(im)
         picture = _decode(im)
     im.close()
     photo = _resized(picture, LONG_SIDE)

@@ -5,11 +5,11 @@ long it is kept and what erasure does; and the recipients with what each receive
 """
 from __future__ import annotations
 
-import csv
 import io
 import re
 from dataclasses import dataclass
 
+from app import csv_safe
 from app.inventory import INVENTORY, RECIPIENTS, RETENTION
 
 PEOPLE = {"parent": "Parents and carers", "staff": "School staff", "pupil": "Pupils",
@@ -75,7 +75,7 @@ def recipients() -> list[dict]:
 def csv_text() -> str:
     """The register as CSV: a header row, then one row per processing activity."""
     out = io.StringIO()
-    writer = csv.writer(out)
+    writer = csv_safe.writer(out)
     writer.writerow(COLUMNS)
     writer.writerows(activity.row() for activity in activities())
     return out.getvalue()

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 from email_validator import EmailNotValidError, validate_email
 
+from app import csv_safe
 from app.services.phones import uk_mobile_e164
 
 MAX_BYTES = 10 * 1024 * 1024
@@ -372,7 +373,7 @@ def read_roster(data: bytes) -> ParsedFile:
 def template_csv() -> str:
     """The downloadable template: our headings only (with a BOM so Excel reads it as UTF-8)."""
     out = io.StringIO()
-    csv.writer(out).writerow(template_headings())
+    csv_safe.writer(out).writerow(template_headings())
     return "\ufeff" + out.getvalue()
 
 
