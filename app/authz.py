@@ -1,8 +1,11 @@
-"""Authorisation in one place (P12).
+"""Authorisation in one place (P12). The tenancy model is described in docs/security.md.
 
 Every view declares who may use it with one of the decorators below; a test walks the URL map and
 fails when a view has none.  The ``*_or_404`` helpers scope records: another school's, another
 class's or another family's record answers 404, exactly as a record that does not exist.
+
+Staff roles are held per school and asked per school (``roles_at``, ``can``): a role held at one
+school never widens what the same person may see or do at another.
 """
 from __future__ import annotations
 
@@ -17,7 +20,6 @@ from app.extensions import db, login
 from app.models import (ConsentPurpose, ConsentRecord, Guardianship, Organisation, Pupil, Role,
                         SchoolClass, StaffMembership, User, UserKind, class_teachers)
 
-STAFF_ROLES = {r.value for r in Role}
 COOKIE_PURPOSES = (ConsentPurpose.COOKIES_PERFORMANCE, ConsentPurpose.COOKIES_FUNCTIONAL)
 
 
@@ -103,22 +105,27 @@ def parent_required(view):
 
 
 def staff_required(*roles: str):
-    """A signed-in member of staff with one of ``roles`` (any staff role when none given)."""
-    wanted = set(roles) or STAFF_ROLES
+    """A signed-in member of staff with one of ``roles`` (any staff role when none given) at the
+    school the page acts on. That school (``g.hometime_org_id``, current_organisation()) is one
+    where the person holds one of ``roles``: a role at another school never opens the page."""
+    wanted = frozenset(Role(r) for r in roles) or PERMISSIONS["staff"]
 
     def decorate(view):
         @wraps(view)
         def wrapper(*args, **kwargs):
             if not current_user.is_authenticated:
                 return login.unauthorized()
-            if current_user.kind is not UserKind.STAFF or not (staff_roles(current_user) & wanted):
+            if current_user.kind is not UserKind.STAFF:
                 abort(403)
-            g.hometime_org_id = _organisation_for_roles(current_user, wanted)
+            org_id = _school_for_roles(current_user, wanted)
+            if org_id is None:
+                abort(403)
+            g.hometime_org_id = org_id
             if (current_app.config["REQUIRE_STAFF_MFA"] and not current_user.mfa_enabled_at
                     and request.endpoint not in ("auth.mfa_enrol",)):
                 return redirect(url_for("auth.mfa_enrol"))
             return view(*args, **kwargs)
-        return _mark(wrapper, "staff:" + ",".join(sorted(wanted)))
+        return _mark(wrapper, "staff:" + ",".join(sorted(r.value for r in wanted)))
     return decorate
 
 
@@ -140,87 +147,104 @@ def mark_fresh_signin() -> None:
     session["auth_at"] = time.time()
 
 
-# --- scope -------------------------------------------------------------------------------------
+# --- roles at one school (P12) ------------------------------------------------------------------
+#
+# A member of staff holds (school, role) pairs: one per membership, and, for a trust DPO
+# membership, DPO at each school of that trust.  Every permission is asked of one school:
+# ``can(user, "see_school", school_id)``.  A role held at one school never widens anything at
+# another: a teacher at A who is office at B has office powers at B and teacher powers at A.
 
-def staff_roles(user: User) -> set[str]:
+OFFICE_ROLES = frozenset({Role.OFFICE, Role.DPO})
+PERMISSIONS: dict[str, frozenset[Role]] = {
+    "staff": frozenset(Role),  # work at the school: its library, the classes one teaches
+    "see_school": OFFICE_ROLES,  # every class, pupil, topic, comment and photo of the school
+    "office": OFFICE_ROLES,  # the office pages and the privacy desk of the school
+    "manage_roster": frozenset({Role.OFFICE}),  # import the roster, invite staff
+}
+
+
+def school_roles(user: User) -> dict[int, frozenset[Role]]:
+    """The roles ``user`` holds at each school, by school id (a trust DPO membership counts as
+    DPO at every school of the trust). Built on the memberships the user loader read; worked out
+    once per request for the signed-in person, read afresh for anyone else."""
     loaded = _loaded_memberships(user)
     if loaded is not None:
-        return {role.value for _, _, role in loaded}
-    cached = g.get("_staff_roles")
-    if cached is None or cached[0] != user.id:
-        roles = set(db.session.scalars(
-            sa.select(StaffMembership.role).where(StaffMembership.user_id == user.id)))
-        cached = (user.id, {r.value for r in roles})
-        g._staff_roles = cached
-    return cached[1]
+        cached = g.get("_school_roles")
+        if cached is not None and cached[0] == user.id:
+            return cached[1]
+    rows = loaded if loaded is not None else db.session.execute(
+        sa.select(StaffMembership.organisation_id, StaffMembership.trust_id, StaffMembership.role)
+        .where(StaffMembership.user_id == user.id)).all()
+    held: dict[int, set[Role]] = {}
+    for org_id, _, role in rows:
+        if org_id:
+            held.setdefault(org_id, set()).add(role)
+    by_trust: dict[int, set[Role]] = {}
+    for _, trust_id, role in rows:
+        if trust_id:
+            by_trust.setdefault(trust_id, set()).add(role)
+    if by_trust:
+        for org_id, trust_id in db.session.execute(
+                sa.select(Organisation.id, Organisation.trust_id)
+                .where(Organisation.trust_id.in_(list(by_trust)))):
+            held.setdefault(org_id, set()).update(by_trust[trust_id])
+    result = {org_id: frozenset(roles) for org_id, roles in sorted(held.items())}
+    if loaded is not None:
+        g._school_roles = (user.id, result)
+    return result
+
+
+def roles_at(user: User, organisation_id: int | None) -> frozenset[Role]:
+    """The roles ``user`` holds at this one school (none: not staff there)."""
+    if user is None or not getattr(user, "is_staff", False) or organisation_id is None:
+        return frozenset()
+    return school_roles(user).get(organisation_id, frozenset())
+
+
+def can(user: User, permission: str, organisation_id: int | None) -> bool:
+    """May ``user`` do ``permission`` (a key of PERMISSIONS) at this one school?"""
+    return bool(roles_at(user, organisation_id) & PERMISSIONS[permission])
+
+
+def schools_where(user: User, permission: str) -> list[int]:
+    """The schools, by id, where ``user`` may do ``permission`` (each asked on its own)."""
+    if user is None or not getattr(user, "is_staff", False):
+        return []
+    wanted = PERMISSIONS[permission]
+    return [org_id for org_id, roles in school_roles(user).items() if roles & wanted]
 
 
 def staff_organisation_ids(user: User) -> list[int]:
-    """Schools a member of staff may see: their own, or every school of their trust for a trust DPO.
-    Worked out once per request."""
-    cached = g.get("_staff_orgs")
-    if cached is not None and cached[0] == user.id:
-        return cached[1]
-    result = _staff_organisation_ids(user)
-    g._staff_orgs = (user.id, result)
-    return result
-
-
-def _staff_organisation_ids(user: User) -> list[int]:
-    loaded = _loaded_memberships(user)
-    rows = [(org, trust) for org, trust, _ in loaded] if loaded is not None else db.session.execute(
-        sa.select(StaffMembership.organisation_id, StaffMembership.trust_id)
-        .where(StaffMembership.user_id == user.id)).all()
-    org_ids = {org for org, _ in rows if org}
-    trust_ids = [trust for _, trust in rows if trust]
-    if trust_ids:
-        org_ids |= set(db.session.scalars(
-            sa.select(Organisation.id).where(Organisation.trust_id.in_(trust_ids))))
-    return sorted(org_ids)
-
-
-def _organisation_for_roles(user: User, roles: set[str]) -> int | None:
-    """The first school where ``user`` holds one of ``roles`` (a trust DPO: the trust's first)."""
-    loaded = _loaded_memberships(user)
-    if loaded is not None:  # in the database's order: organisation id, trust memberships last
-        rows = sorted(((org, trust) for org, trust, role in loaded if role.value in roles),
-                      key=lambda row: (row[0] is None, row[0] or 0))
-    else:
-        rows = db.session.execute(
-            sa.select(StaffMembership.organisation_id, StaffMembership.trust_id)
-            .where(StaffMembership.user_id == user.id,
-                   StaffMembership.role.in_([Role(r) for r in roles]))
-            .order_by(StaffMembership.organisation_id)).all()
-    for org_id, trust_id in rows:
-        if org_id:
-            return org_id
-        first = db.session.scalar(sa.select(Organisation.id).where(Organisation.trust_id == trust_id)
-                                  .order_by(Organisation.id).limit(1))
-        if first:
-            return first
-    return None
+    """Schools where ``user`` holds any staff role (what they may see there is asked per school)."""
+    return schools_where(user, "staff")
 
 
 def office_organisation_ids(user: User) -> list[int]:
-    """Schools whose office side a person runs: where they are office staff or DPO, and every
-    school of a trust they are DPO of. (A teacher's schools are not included.) Once per request."""
-    cached = g.get("_office_orgs")
-    if cached is not None and cached[0] == user.id:
-        return cached[1]
+    """Schools whose office side ``user`` runs: where they are office staff or DPO, and every
+    school of a trust they are DPO of. (A school where they only teach is not one of them.)"""
+    return schools_where(user, "office")
+
+
+def is_office(user: User, organisation_id: int) -> bool:
+    """Office staff or DPO at this school (a role at another school does not count)."""
+    return can(user, "office", organisation_id)
+
+
+def _school_for_roles(user: User, roles: frozenset[Role]) -> int | None:
+    """The school a page guarded by ``roles`` acts on: the first school where ``user`` holds one
+    of them, a school of their own membership before a trust's."""
+    direct = {org for org, _, _ in _memberships(user) if org}
+    found = [org_id for org_id, held in school_roles(user).items() if held & roles]
+    return min(found, key=lambda org_id: (org_id not in direct, org_id), default=None)
+
+
+def _memberships(user: User) -> list[tuple[int | None, int | None, Role]]:
     loaded = _loaded_memberships(user)
-    if loaded is not None and not any(trust for _, trust, _ in loaded):
-        result = sorted({org for org, _, role in loaded if role in (Role.OFFICE, Role.DPO) and org})
-        g._office_orgs = (user.id, result)
-        return result
-    m = StaffMembership
-    own = sa.select(m.organisation_id).where(m.user_id == user.id,
-                                             m.role.in_([Role.OFFICE, Role.DPO]),
-                                             m.organisation_id.is_not(None))
-    trusts = sa.select(m.trust_id).where(m.user_id == user.id, m.trust_id.is_not(None))
-    result = list(db.session.scalars(sa.select(Organisation.id).where(sa.or_(
-        Organisation.id.in_(own), Organisation.trust_id.in_(trusts))).order_by(Organisation.id)))
-    g._office_orgs = (user.id, result)
-    return result
+    if loaded is not None:
+        return loaded
+    return [tuple(row) for row in db.session.execute(
+        sa.select(StaffMembership.organisation_id, StaffMembership.trust_id, StaffMembership.role)
+        .where(StaffMembership.user_id == user.id))]
 
 
 def current_organisation() -> Organisation | None:
@@ -230,8 +254,7 @@ def current_organisation() -> Organisation | None:
         return None
     org_id = g.get("hometime_org_id")
     if org_id is None:
-        ids = staff_organisation_ids(current_user)
-        org_id = ids[0] if ids else None
+        org_id = _school_for_roles(current_user, PERMISSIONS["staff"])
     if not org_id:
         return None
     held = g.setdefault("_member_orgs", {})  # a strong reference: the session's map is weak
@@ -240,22 +263,25 @@ def current_organisation() -> Organisation | None:
     return held[org_id]
 
 
-def is_office(user: User, organisation_id: int) -> bool:
-    return db.session.scalar(sa.select(sa.func.count()).select_from(StaffMembership).where(
-        StaffMembership.user_id == user.id, StaffMembership.organisation_id == organisation_id,
-        StaffMembership.role.in_([Role.OFFICE, Role.DPO]))) > 0 or bool(
-        {"dpo"} & staff_roles(user) and organisation_id in staff_organisation_ids(user))
+def taught_by(user: User, class_id):
+    """A clause: the class ``class_id`` (a column) is one ``user`` teaches."""
+    return sa.exists().where(class_teachers.c.class_id == class_id,
+                             class_teachers.c.user_id == user.id)
+
+
+def record_scope(user: User, organisation_id, taught):
+    """A clause for a school's records that ``user`` may see, each asked of the record's own
+    school: every record of a school where they are office or DPO; at a school where they are
+    otherwise staff, only those for which ``taught`` (a clause: of a class they teach) holds."""
+    return sa.or_(organisation_id.in_(office_organisation_ids(user) or [-1]),
+                  sa.and_(organisation_id.in_(staff_organisation_ids(user) or [-1]), taught))
 
 
 def visible_classes(user: User):
-    """A select of the classes a member of staff may see: office/DPO all of their schools',
-    a teacher only the classes they teach."""
-    orgs = staff_organisation_ids(user)
-    query = sa.select(SchoolClass).where(SchoolClass.organisation_id.in_(orgs))
-    if not {"office", "dpo"} & staff_roles(user):
-        query = query.join(class_teachers, class_teachers.c.class_id == SchoolClass.id).where(
-            class_teachers.c.user_id == user.id)
-    return query
+    """A select of the classes a member of staff may see: every class of a school where they are
+    office/DPO, and the classes they teach at a school where they are staff."""
+    return sa.select(SchoolClass).where(
+        record_scope(user, SchoolClass.organisation_id, taught_by(user, SchoolClass.id)))
 
 
 def class_for_staff_or_404(class_id: int) -> SchoolClass:
@@ -266,13 +292,10 @@ def class_for_staff_or_404(class_id: int) -> SchoolClass:
 
 
 def pupil_for_staff_or_404(pupil_id: int) -> Pupil:
-    user = current_user
-    query = sa.select(Pupil).where(Pupil.id == pupil_id,
-                                   Pupil.organisation_id.in_(staff_organisation_ids(user)))
-    if not {"office", "dpo"} & staff_roles(user):
-        query = query.join(class_teachers, class_teachers.c.class_id == Pupil.class_id).where(
-            class_teachers.c.user_id == user.id)
-    found = db.session.scalar(query)
+    """A pupil of a school where the user is office/DPO, or of a class they teach."""
+    found = db.session.scalar(sa.select(Pupil).where(
+        Pupil.id == pupil_id,
+        record_scope(current_user, Pupil.organisation_id, taught_by(current_user, Pupil.class_id))))
     if found is None:
         abort(404)
     return found

@@ -84,10 +84,12 @@ def privacy_contacts() -> list[dict]:
 
 
 def _staff_is_office() -> bool:
-    from app.authz import staff_roles
+    """The nav's Office link: for someone who runs the office of at least one school (the office
+    pages then act only on such a school)."""
+    from app.authz import office_organisation_ids
 
     return bool(has_request_context() and current_user.is_authenticated and current_user.is_staff
-                and {"office", "dpo"} & staff_roles(current_user))
+                and office_organisation_ids(current_user))
 
 
 @bp.get("/")

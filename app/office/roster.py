@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from dataclasses import asdict
 
-import sqlalchemy as sa
 from flask import Response, abort, request, url_for
 from flask_login import current_user
 from flask_wtf import FlaskForm
@@ -15,11 +14,10 @@ from flask_wtf.file import FileField, FileRequired
 from werkzeug.exceptions import NotFound, RequestEntityTooLarge
 from wtforms import HiddenField
 
-from app.authz import current_organisation, staff_required
+from app.authz import can, current_organisation, staff_required
 from app.errors import render_error
 from app.extensions import db
 from app.htmx import redirect_after_post, render
-from app.models import Role, StaffMembership
 from app.office import bp
 from app.services import roster, roster_store
 from app.services.roster_csv import (MAX_BYTES, RosterFileError, columns_help, read_roster,
@@ -49,11 +47,7 @@ def _school():
     """The school being worked in, where the signed-in person must hold the office role itself
     (an office role at another school does not count)."""
     organisation = current_organisation()
-    held = organisation is not None and db.session.scalar(
-        sa.select(StaffMembership.id).where(
-            StaffMembership.user_id == current_user.id, StaffMembership.role == Role.OFFICE,
-            StaffMembership.organisation_id == organisation.id).limit(1))
-    if not held:
+    if organisation is None or not can(current_user, "manage_roster", organisation.id):
         abort(403)
     return organisation
 

@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 from sqlalchemy.orm import joinedload
 
+from app.authz import record_scope, taught_by
 from app.extensions import db
 from app.models import (Award, AwardKind, Contribution, Engagement, Guardianship, Pupil,
                         SchoolClass, TopicActivity, TopicStatus, User, WeeklyTopic, topic_classes,
@@ -165,18 +166,13 @@ def give_award(pupil: Pupil, kind: AwardKind, user: User, note: str | None = Non
     return award
 
 
-def contribution_for_staff(contribution_id: int, organisation_ids: list[int], user: User,
-                           office: bool) -> Contribution | None:
-    """A contribution about a child of one of these schools (a teacher: of a class they teach)."""
-    from app.models import class_teachers
-
-    query = (sa.select(Contribution)
-             .join(Engagement, Engagement.id == Contribution.engagement_id)
-             .join(Pupil, Pupil.id == Engagement.pupil_id)
-             .where(Contribution.id == contribution_id,
-                    Pupil.organisation_id.in_(organisation_ids or [-1])))
-    if not office:
-        query = query.join(class_teachers, class_teachers.c.class_id == Pupil.class_id).where(
-            class_teachers.c.user_id == user.id)
-    return db.session.scalar(query)
+def contribution_for_staff(contribution_id: int, user: User) -> Contribution | None:
+    """A contribution about a child ``user`` may see: of a school where they are office or DPO,
+    or of a class they teach at a school where they are staff (asked of the child's school)."""
+    return db.session.scalar(
+        sa.select(Contribution)
+        .join(Engagement, Engagement.id == Contribution.engagement_id)
+        .join(Pupil, Pupil.id == Engagement.pupil_id)
+        .where(Contribution.id == contribution_id,
+               record_scope(user, Pupil.organisation_id, taught_by(user, Pupil.class_id))))
 

@@ -11,9 +11,10 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 from sqlalchemy.orm import attributes
 
+from app.authz import record_scope, taught_by
 from app.extensions import db
 from app.models import (Activity, Organisation, SchoolClass, TopicActivity, TopicStatus, User,
-                        WeeklyTopic, class_teachers, topic_classes, utcnow)
+                        WeeklyTopic, topic_classes, utcnow)
 from app.services import FieldError
 
 REMINDER_TIME = time(16, 0)  # after school, in the school's own time zone
@@ -60,17 +61,14 @@ def local_to_utc(org: Organisation, value: datetime) -> datetime:
 
 # --- scope (P12) ------------------------------------------------------------------------------
 
-def visible_topics(user: User, organisation_ids: list[int], office: bool) -> sa.Select:
-    """Topics a member of staff may see and edit: office staff all of their schools'; a teacher
-    those for at least one class they teach."""
-    query = sa.select(WeeklyTopic).where(WeeklyTopic.organisation_id.in_(organisation_ids or [-1]))
-    if not office:
-        mine = (sa.select(topic_classes.c.topic_id)
-                .join(class_teachers, class_teachers.c.class_id == topic_classes.c.class_id)
-                .where(topic_classes.c.topic_id == WeeklyTopic.id,
-                       class_teachers.c.user_id == user.id))
-        query = query.where(sa.exists(mine))
-    return query
+def visible_topics(user: User) -> sa.Select:
+    """Topics a member of staff may see and edit, asked of each topic's school: every topic of a
+    school where they are office or DPO; elsewhere, those for at least one class they teach."""
+    mine = (sa.select(topic_classes.c.topic_id)
+            .where(topic_classes.c.topic_id == WeeklyTopic.id,
+                   taught_by(user, topic_classes.c.class_id)))
+    return sa.select(WeeklyTopic).where(
+        record_scope(user, WeeklyTopic.organisation_id, sa.exists(mine)))
 
 
 def earlier_years_topics(organisation_ids: list[int], year_groups: set[str],

@@ -6,7 +6,7 @@ from flask import request, url_for
 
 from app.authz import staff_required
 from app.extensions import db
-from app.htmx import redirect_after_post, render
+from app.htmx import is_htmx, redirect_after_post, render
 from app.models import TopicStatus
 from app.services import activities, topics
 from app.services.activities import KIND_LABELS
@@ -72,8 +72,11 @@ def planner(topic_id: int):
 @bp.get("/topics/<int:topic_id>/search")
 @staff_required()
 def planner_search(topic_id: int):
-    """Search-as-you-type: only the results block (kept under 2 KB)."""
+    """Search-as-you-type: only the results block (kept under 2 KB); without htmx, the whole
+    planner page with the results (it reads the same ``?q=``)."""
     topic = topic_or_404(topic_id)
+    if not is_htmx():
+        return render_planner(topic)
     q = request.args.get("q", "")[:100]
     results, more = _search(topic, q)
     return render("teachers/planner.html", "results", topic=topic, q=q, results=results,

@@ -3,14 +3,14 @@ from __future__ import annotations
 
 from flask_login import current_user
 
-from app.authz import pupil_for_staff_or_404, staff_organisation_ids, staff_required
+from app.authz import pupil_for_staff_or_404, staff_required
 from app.extensions import db
 from app.htmx import render
 from app.models import TopicStatus, WeeklyTopic
 from app.services import topics
 from app.services.audit import log_access
 from app.teachers import bp
-from app.teachers.scope import is_office, my_classes
+from app.teachers.scope import my_classes
 
 
 @bp.get("/")
@@ -19,7 +19,7 @@ def home():
     """The user's classes and their topics that are not yet published."""
     classes = my_classes(current_year_only=False)
     pending = db.session.scalars(
-        topics.visible_topics(current_user, staff_organisation_ids(current_user), is_office())
+        topics.visible_topics(current_user)
         .where(WeeklyTopic.status != TopicStatus.PUBLISHED)
         .order_by(WeeklyTopic.week_start, WeeklyTopic.id).limit(20)).all()
     return render("teachers/home.html", classes=classes, pending=pending, TopicStatus=TopicStatus)

@@ -1,20 +1,17 @@
 """Scope for the teachers' pages (P12), built on app.authz: another school's (or, for a teacher,
-another class's) topic, activity or contribution answers 404, as if it did not exist."""
+another class's) topic, activity or contribution answers 404, as if it did not exist. What a
+person may see is asked of each record's own school (authz.record_scope): office powers at one
+school never open another school's classes where the same person only teaches."""
 from __future__ import annotations
 
 from flask import abort
 from flask_login import current_user
 
-from app.authz import current_organisation, staff_organisation_ids, staff_roles, visible_classes
+from app.authz import current_organisation, staff_organisation_ids, visible_classes
 from app.extensions import db
 from app.models import Activity, Organisation, SchoolClass, WeeklyTopic
 from app.services import activities, topics
 from app.services.classroom import contribution_for_staff
-
-
-def is_office() -> bool:
-    """Office staff and DPOs see every class of their schools."""
-    return bool({"office", "dpo"} & staff_roles(current_user))
 
 
 def organisation_or_404() -> Organisation:
@@ -25,11 +22,15 @@ def organisation_or_404() -> Organisation:
     return org
 
 
-def my_classes(current_year_only: bool = True) -> list[SchoolClass]:
-    """The classes the user may plan for, this academic year's by default."""
+def my_classes(current_year_only: bool = True,
+               organisation: Organisation | None = None) -> list[SchoolClass]:
+    """The classes the user may see (each asked of its own school: visible_classes), only
+    ``organisation``'s when given; this academic year's by default."""
     query = visible_classes(current_user)
+    if organisation is not None:
+        query = query.where(SchoolClass.organisation_id == organisation.id)
     if current_year_only:
-        org = current_organisation()
+        org = organisation or current_organisation()
         if org is not None:
             query = query.where(SchoolClass.academic_year ==
                                 topics.academic_year(topics.school_today(org)))
@@ -38,9 +39,7 @@ def my_classes(current_year_only: bool = True) -> list[SchoolClass]:
 
 def topic_or_404(topic_id: int) -> WeeklyTopic:
     """A topic the user may see and edit (visible_topics)."""
-    found = db.session.scalar(topics.visible_topics(
-        current_user, staff_organisation_ids(current_user), is_office())
-        .where(WeeklyTopic.id == topic_id))
+    found = db.session.scalar(topics.visible_topics(current_user).where(WeeklyTopic.id == topic_id))
     if found is None:
         abort(404)
     return found
@@ -48,12 +47,10 @@ def topic_or_404(topic_id: int) -> WeeklyTopic:
 
 def copy_source_or_404(topic_id: int) -> WeeklyTopic:
     """A topic the user may copy: one they can see, or an earlier year's for their year groups."""
-    found = db.session.scalar(topics.visible_topics(
-        current_user, staff_organisation_ids(current_user), is_office())
-        .where(WeeklyTopic.id == topic_id))
+    found = db.session.scalar(topics.visible_topics(current_user).where(WeeklyTopic.id == topic_id))
     if found is None:
         org = organisation_or_404()
-        groups = {c.year_group for c in my_classes()}
+        groups = {c.year_group for c in my_classes(organisation=org)}
         found = db.session.scalar(topics.earlier_years_topics(
             [org.id], groups, topics.academic_year(topics.school_today(org)))
             .where(WeeklyTopic.id == topic_id))
@@ -84,8 +81,7 @@ def viewer_activity_or_404(activity_id: int) -> Activity:
 
 def contribution_or_404(contribution_id: int):
     """A family's comment or photo about a child of the user's classes (office: school)."""
-    found = contribution_for_staff(contribution_id, staff_organisation_ids(current_user),
-                                   current_user, is_office())
+    found = contribution_for_staff(contribution_id, current_user)
     if found is None:
         abort(404)
     return found

@@ -8,7 +8,7 @@ from flask import flash, request, url_for
 from flask_login import current_user
 from sqlalchemy.orm import selectinload
 
-from app.authz import staff_organisation_ids, staff_required
+from app.authz import staff_required
 from app.extensions import db
 from app.htmx import redirect_after_post, render
 from app.models import SchoolClass, TopicStatus, WeeklyTopic
@@ -18,7 +18,7 @@ from app.teachers import bp
 from app.teachers.forms import (CopyForm, PublishForm, TopicForm, options, version_of,
                                 year_label)
 from app.teachers.planner import CONFLICT, render_planner, topic_org
-from app.teachers.scope import (classes_by_id, copy_source_or_404, is_office, my_classes,
+from app.teachers.scope import (classes_by_id, copy_source_or_404, my_classes,
                                 organisation_or_404, topic_or_404)
 
 
@@ -29,12 +29,13 @@ def topics_list():
     org = organisation_or_404()
     with_classes = selectinload(WeeklyTopic.classes)  # each row names its classes: no N+1
     mine = db.session.scalars(
-        topics.visible_topics(current_user, staff_organisation_ids(current_user), is_office())
+        topics.visible_topics(current_user)
         .options(with_classes)
         .order_by(WeeklyTopic.week_start.desc(), WeeklyTopic.id.desc()).limit(100)).all()
     year = topics.academic_year(topics.school_today(org))
+    groups = {c.year_group for c in my_classes(organisation=org)}  # this school's classes only
     earlier = db.session.scalars(topics.earlier_years_topics(
-        [org.id], {c.year_group for c in my_classes()}, year).options(with_classes).limit(50)).all()
+        [org.id], groups, year).options(with_classes).limit(50)).all()
     return render("teachers/topics.html", topics=mine, earlier=earlier, TopicStatus=TopicStatus)
 
 
@@ -95,7 +96,7 @@ def topic_new():
 def topic_details(topic_id: int):
     """Title, week, classes and note; a stale version answers 409 with the current state."""
     topic = topic_or_404(topic_id)
-    classes = my_classes()
+    classes = my_classes(organisation=topic_org(topic))  # the topic's school, not the page's
     classes += [c for c in topic.classes if c not in classes and c.id in
                 {v.id for v in my_classes(current_year_only=False)}]
     form = TopicForm()
@@ -173,7 +174,7 @@ def topic_unschedule(topic_id: int):
 def topic_copy(topic_id: int):
     """Copy a past topic (this year's, or an earlier year's for the same year group)."""
     source = copy_source_or_404(topic_id)
-    classes = my_classes()
+    classes = my_classes(organisation=topic_org(source))
     form = CopyForm()
     form.class_ids.choices = options((c.id, c.name) for c in classes)
     if request.method == "POST":
