@@ -128,6 +128,44 @@ def test_inactive_accounts_get_one_notice_30_days_before_closure(ctx, clock):
     assert db.session.get(User, sleepy.id).status is UserStatus.DEACTIVATED
 
 
+@pytest.mark.promise("P17")
+@pytest.mark.promise("P19")
+def test_an_account_closed_for_inactivity_is_told_and_then_gets_nothing_more(ctx, clock,
+                                                                           run_jobs):
+    from app.models import OutboxMessage
+    from app.services.notifications import notify
+
+    org = f.school()
+    sleepy = f.parent(last_active_at=at(DAY0))
+    f.pupil(f.school_class(org), sleepy)
+
+    sent: dict[int, tuple[str, str]] = {}  # gathered after each night: the outbox is purged too
+
+    def night(day: date) -> list[str]:
+        clock["now"] = at(day)
+        retention.run_all(day)
+        assert run_jobs() == 0
+        new = [(id_, subject, text) for id_, subject, text in db.session.execute(
+            sa.select(OutboxMessage.id, OutboxMessage.subject, OutboxMessage.text)
+            .where(OutboxMessage.to == sleepy.email).order_by(OutboxMessage.id)) if id_ not in sent]
+        sent.update({id_: (subject, text) for id_, subject, text in new})
+        return [subject for _, subject, _ in new]
+
+    assert night(date(2026, 12, 6)) == ["Your Hometime account will close on 2027-01-05"]
+    assert night(date(2027, 1, 4)) == []
+    # Told first, while the account is still open; then closed.
+    assert night(date(2027, 1, 5)) == ["Your Hometime account is closed"]
+    db.session.expire_all()
+    assert db.session.get(User, sleepy.id).status is UserStatus.DEACTIVATED
+    assert "hasn't been used for\na year" in sent[max(sent)][1]
+    assert night(date(2027, 1, 6)) == []  # a rerun tells nobody twice
+    # ... and nothing else reaches the closed account afterwards (P17)
+    notify("topic_published", event_key="topic:after", user_ids=[sleepy.id],
+           organisation_id=org.id)
+    db.session.commit()
+    assert night(date(2027, 1, 7)) == []
+
+
 @pytest.mark.promise("P21")
 def test_preview_says_what_would_happen_and_changes_nothing(ctx):
     p = f.parent(status=UserStatus.DEACTIVATED, deactivated_at=at(DAY0))
