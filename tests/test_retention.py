@@ -218,15 +218,46 @@ def test_cli_preview_and_run_and_as_of_refused_in_production(app, ctx):
     out = runner.invoke(args=["retention", "preview", "--as-of", "2026-04-06"])
     assert out.exit_code == 0 and "delete_closed_accounts" in out.output
     assert "      1  delete_closed_accounts" in out.output
-    out = runner.invoke(args=["retention", "run", "--as-of", "2026-04-06"])
+    out = runner.invoke(args=["retention", "run", "--as-of", "2026-04-06", "--yes"])
     assert out.exit_code == 0
     assert db.session.scalar(sa.select(sa.func.count()).select_from(User)) == 0
     app.config["ENV_NAME"] = "production"
     try:
-        out = runner.invoke(args=["retention", "run", "--as-of", "2026-04-06"])
+        out = runner.invoke(args=["retention", "run", "--as-of", "2026-04-06", "--yes"])
     finally:
         app.config["ENV_NAME"] = "test"
     assert out.exit_code != 0 and "refused in production" in out.output
+
+
+@pytest.mark.promise("P21")
+def test_the_cli_run_says_it_really_deletes_and_needs_yes_and_a_dry_run_lists_the_records(
+        app, ctx):
+    closed = [f.parent(status=UserStatus.DEACTIVATED, deactivated_at=at(DAY0)) for _ in range(3)]
+    runner = app.test_cli_runner()
+    refused = runner.invoke(args=["retention", "run", "--as-of", "2026-04-06"])
+    assert refused.exit_code != 0
+    assert "This really runs the retention rules as if it were 6 April 2026" in refused.output
+    assert "deleted for good" in refused.output and "Add --yes to go ahead" in refused.output
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(User)) == 3
+
+    ids = sorted(p.id for p in closed)
+    dry = runner.invoke(args=["retention", "run", "--as-of", "2026-04-06", "--dry-run",
+                              "--limit", "2"])
+    assert dry.exit_code == 0, dry.output
+    assert "      3  delete_closed_accounts" in dry.output
+    assert f"users ids: {ids[0]}, {ids[1]} (and 1 more)" in dry.output
+    assert "Dry run: nothing was changed." in dry.output
+    preview = runner.invoke(args=["retention", "preview", "--as-of", "2026-04-06"])
+    assert f"users ids: {ids[0]}, {ids[1]}, {ids[2]}" in preview.output
+    db.session.expire_all()
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(User)) == 3
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(RetentionRun)) == 0
+
+    done = runner.invoke(args=["retention", "run", "--as-of", "2026-04-06"], input="y\n")
+    assert done.exit_code != 0, "no terminal: a typed answer is not enough, --yes is"
+    done = runner.invoke(args=["retention", "run", "--as-of", "2026-04-06", "--yes"])
+    assert done.exit_code == 0 and "      3  delete_closed_accounts" in done.output
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(User)) == 0
 
 
 @pytest.mark.promise("P21")
