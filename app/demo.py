@@ -1,6 +1,9 @@
-"""The demo school: two classes, 24 pupils, a teacher, an office member and parents."""
+"""The demo school: two classes, 24 pupils, a teacher, an office member and parents, and a week
+of use: this week's topic published for each class, the demo parent's ratings, comments and a
+photo, and an award, so a first visit looks like a school a few weeks in."""
 from __future__ import annotations
 
+import io
 from datetime import date
 
 import sqlalchemy as sa
@@ -74,5 +77,72 @@ def seed() -> bool:
             db.session.flush()
         db.session.add(Guardianship(parent_id=carer.id, pupil_id=pupil.id))
     db.session.commit()
-    from app.starter_library import seed_starter_library; seed_starter_library(school.id)  # noqa: E702
+    from app.starter_library import seed_starter_library
+
+    seed_starter_library(school.id)
+    seed_this_week(school, teacher, parent)
     return True
+
+
+# This week's topic for each class: (class name, title, note, starter activities in order).
+THIS_WEEK = [
+    ("Year 1", "Growing and floating", "This week we are finding out how things grow and why some "
+     "things float.", ["Plant a bean in a jar", "Sink or float?", "Number bonds to 10 with pasta"]),
+    ("Year 3", "Measuring our world", "Measuring shadows, practising tables and reading aloud.",
+     ["Shadow measuring", "Times-table snap", "Read aloud to someone"]),
+]
+
+
+def demo_photo() -> bytes:
+    """A small generated picture (a bean sprouting in a jar), sent through the photo pipeline."""
+    from PIL import Image, ImageDraw
+
+    im = Image.new("RGB", (480, 360), (214, 234, 248))
+    draw = ImageDraw.Draw(im)
+    draw.rectangle((0, 280, 480, 360), fill=(181, 136, 99))  # the table
+    draw.rounded_rectangle((170, 120, 310, 300), radius=18, outline=(90, 120, 140), width=6,
+                           fill=(235, 245, 250))  # the jar
+    draw.ellipse((215, 235, 265, 270), fill=(120, 80, 40))  # the bean
+    draw.line((240, 240, 240, 150), fill=(60, 150, 60), width=8)  # the shoot
+    draw.ellipse((240, 140, 290, 170), fill=(80, 180, 80))
+    draw.ellipse((190, 150, 240, 180), fill=(80, 180, 80))
+    out = io.BytesIO()
+    im.save(out, "PNG")
+    return out.getvalue()
+
+
+def seed_this_week(school: Organisation, teacher: User, parent: User) -> None:
+    """This week's topic published for each class (families are told, as for any topic), the
+    demo parent's ratings, comments and a photo, and an award from the teacher; each step
+    through the service a real user's action goes through."""
+    from app.models import Activity, AwardKind
+    from app.services import classroom, engagement, topics
+
+    week = topics.monday_of(topics.school_today(school))
+    classes = {c.name: c for c in db.session.scalars(
+        sa.select(SchoolClass).where(SchoolClass.organisation_id == school.id))}
+    library = {a.title: a for a in db.session.scalars(
+        sa.select(Activity).where(Activity.organisation_id == school.id))}
+    published = {}
+    for class_name, title, note, activity_titles in THIS_WEEK:
+        topic = topics.create_topic(teacher, [classes[class_name]], week, title, note)
+        for activity_title in activity_titles:
+            topics.add_activity(topic, topic.version, library[activity_title])
+        topics.publish_now(topic, topic.version)
+        published[class_name] = sorted(topic.items, key=lambda i: i.position)
+    children = {c.school_class.name: c for c in db.session.scalars(
+        sa.select(Pupil).join(Guardianship, Guardianship.pupil_id == Pupil.id)
+        .where(Guardianship.parent_id == parent.id))}
+    year1, year3 = children["Year 1"], children["Year 3"]
+    bean, floating, _ = published["Year 1"]
+    engagement.rate(year1, bean, parent, 5)
+    engagement.rate(year1, floating, parent, 4)
+    engagement.send(year1, bean, parent, photo=io.BytesIO(demo_photo()),
+                    comment=f"{year1.first_name} checks the bean every morning. The first "
+                            "shoot came out on day three!")
+    shadows, tables, _ = published["Year 3"]
+    engagement.rate(year3, shadows, parent, 3)
+    engagement.send(year3, tables, parent, comment="We played snap after tea. Tricky with "
+                                                   "the 7s but lots of laughing.")
+    classroom.give_award(year1, AwardKind.STAR_OF_THE_WEEK, teacher,
+                         note="For looking after the class bean plant.")

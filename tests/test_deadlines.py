@@ -225,6 +225,54 @@ def test_hand_picked_deadlines(start, paused, months, due, why):
     assert expected_due(start, paused, months) == due, "the independent computation agrees"
 
 
+# --- pauses around weekends and bank holidays ----------------------------------------------------
+# A pause of N days moves the raw dates by N days *before* the statutory one is moved to a working
+# day: the clock gains exactly the paused days, and a weekend the deadline was already moved over
+# is not gained a second time.
+
+PAUSE_CASES = [
+    # (start, paused on, resumed on, extension months, due, why)
+    (D(2026, 2, 2), D(2026, 2, 6), D(2026, 2, 9), 0, D(2026, 3, 5),
+     "paused Friday, resumed Monday: 3 days; 2 Mar + 3 = Thu 5 Mar (30 + 3 days is Sat 7 Mar)"),
+    (D(2026, 2, 2), D(2026, 2, 7), D(2026, 2, 9), 0, D(2026, 3, 4),
+     "paused on a Saturday, resumed Monday: 2 days, so Wed 4 Mar"),
+    (D(2026, 2, 2), D(2026, 2, 4), D(2026, 2, 8), 0, D(2026, 3, 6),
+     "resumed on a Sunday: 4 days; 2 Mar + 4 = Fri 6 Mar, before the notice's Sun 8 Mar"),
+    (D(2026, 2, 2), D(2026, 2, 2), D(2026, 2, 2), 0, D(2026, 3, 2),
+     "paused and resumed the same day: no day lost, Mon 2 Mar"),
+    (D(2026, 1, 31), D(2026, 2, 6), D(2026, 2, 7), 0, D(2026, 3, 2),
+     "no 31 Feb: Sat 28 Feb, moved to Mon 2 Mar anyway; a 1-day pause gives Sun 1 Mar, which "
+     "the same move absorbs: still Mon 2 Mar (moving first, then adding, would say Tue 3 Mar)"),
+    (D(2026, 1, 31), D(2026, 2, 6), D(2026, 2, 9), 0, D(2026, 3, 3),
+     "the same start, paused over the weekend: Sat 28 Feb + 3 = Tue 3 Mar, not Mon 2 Mar + 3"),
+    (D(2025, 3, 26), D(2025, 3, 28), D(2025, 3, 31), 1, D(2025, 5, 29),
+     "extended to the spring bank holiday (Mon 26 May 2025, moved to Tue 27 May without the "
+     "pause); paused Friday to Monday: 26 May + 3 = Thu 29 May"),
+    (D(2025, 3, 22), D(2025, 4, 3), D(2025, 4, 5), 1, D(2025, 5, 27),
+     "extended to Thu 22 May 2025; a 2-day pause lands on Sat 24 May: Sunday, then the spring "
+     "bank holiday, so Tue 27 May"),
+    (D(2025, 10, 27), D(2025, 10, 31), D(2025, 11, 1), 1, D(2025, 12, 29),
+     "extended to Sat 27 Dec 2025 (after Christmas and Boxing Day), moved to Mon 29 Dec; one "
+     "paused day gives Sun 28 Dec, which the move already covers: Mon 29 Dec"),
+    (D(2025, 10, 27), D(2025, 10, 31), D(2025, 11, 3), 1, D(2025, 12, 30),
+     "the same, paused Friday to Monday: 27 Dec + 3 = Tue 30 Dec"),
+    (D(2026, 2, 2), D(2026, 2, 4), D(2026, 2, 5), 1, D(2026, 4, 7),
+     "extended to Thu 2 Apr 2026; one paused day lands on Good Friday: then the weekend and "
+     "Easter Monday, so Tue 7 Apr"),
+]
+
+
+@pytest.mark.parametrize("start,paused_on,resumed_on,months,due,why", PAUSE_CASES,
+                         ids=[f"{c[0]}:{c[1]}-{c[2]}+{c[3]}m" for c in PAUSE_CASES])
+def test_a_pause_moves_the_deadline_by_its_days_before_the_working_day_move(
+        start, paused_on, resumed_on, months, due, why):
+    paused = deadlines.pause_days(paused_on, resumed_on)
+    assert paused == (resumed_on - paused_on).days
+    assert deadlines.due_date(start, paused_days=paused, extension_months=months) == due, why
+    assert expected_due(start, paused, months) == due, "the independent computation agrees"
+    assert due.weekday() < 5 and due not in BANK_HOLIDAYS, "each is a statutory date"
+
+
 def test_statutory_date_on_easter_monday_moves_to_tuesday():
     # 21 Mar 2025 + one month = Easter Monday 21 Apr 2025.
     assert deadlines.statutory_date(D(2025, 3, 21)) == D(2025, 4, 22)

@@ -92,3 +92,49 @@ def test_demo_refuses_in_production(app, production_app):
     with app.app_context():
         assert _counts()["organisations"] == 0
         assert _user("parent@example.org") is None
+
+
+def _signed_in(app, email: str):
+    """A browser signed in through the real sign-in form with the demo password."""
+    client = app.test_client()
+    response = client.post("/auth/signin", data={"email": email, "password": DEMO_PASSWORD})
+    assert response.status_code in (302, 303), response.get_data(as_text=True)[:500]
+    return client
+
+
+def test_the_demo_shows_a_week_of_use_to_the_teacher_and_the_parent(app, ctx):
+    from app.models import Contribution, TopicStatus, WeeklyTopic
+    from app.services import storage, topics
+    from tests.html_check import Page
+
+    assert app.test_cli_runner().invoke(args=["demo"]).exit_code == 0
+    school = db.session.scalar(sa.select(Organisation))
+    monday = topics.monday_of(topics.school_today(school))
+    published = db.session.scalars(sa.select(WeeklyTopic).where(
+        WeeklyTopic.status == TopicStatus.PUBLISHED, WeeklyTopic.week_start == monday)).all()
+    assert sorted(c.name for t in published for c in t.classes) == ["Year 1", "Year 3"]
+    photo = db.session.scalar(sa.select(Contribution).where(Contribution.photo_key.is_not(None)))
+    assert storage.exists(photo.photo_key) and storage.exists(photo.thumb_key)
+
+    teacher = _signed_in(app, "teacher@example.org")
+    year1 = db.session.scalar(sa.select(SchoolClass).where(SchoolClass.name == "Year 1"))
+    page = teacher.get(f"/teach/classes/{year1.id}")
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    assert "Growing and floating" in html
+    assert "rated 5 out of 5" in html and "rated 4 out of 5" in html
+    assert "The first shoot came out on day three!" in html
+    assert "Star of the week" in html
+    [img] = [e for e in Page(html).find_all("img") if "Photo from" in e.attrs.get("alt", "")]
+    thumb = teacher.get(img.attrs["src"])
+    assert thumb.status_code == 200 and thumb.mimetype == "image/jpeg"
+    assert thumb.data[:3] == b"\xff\xd8\xff"  # a real JPEG, decrypted from storage
+
+    parent = _signed_in(app, "parent@example.org")
+    home = parent.get("/family/")
+    assert home.status_code == 200
+    html = home.get_data(as_text=True)
+    for title in ("Growing and floating", "Measuring our world", "Plant a bean in a jar",
+                  "Shadow measuring"):
+        assert title in html, title
+    assert "Star of the week" in html

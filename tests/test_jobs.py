@@ -33,3 +33,42 @@ def test_a_failing_job_reaches_the_failed_registry(ctx, run_jobs):
     from app.jobs import enqueue_now
     enqueue_now("app.jobs.retention.no_such_job", retry=None)
     assert run_jobs() == 1
+
+
+def test_a_rehearsal_as_of_a_later_day_never_makes_the_sweep_announce_a_topic_again(
+        app, ctx, run_jobs):
+    """A rehearsal (`retention run --as-of` a later day) purges this week's delivery records;
+    the recovery sweep must not take that for a lost announcement and tell the families again."""
+    from app.jobs.recovery import LOST_AFTER, requeue_lost_jobs
+    from app.jobs.topics import announce_topic
+    from app.models import OutboxMessage, WeeklyTopic
+    from app.redis_conn import get_redis
+    from app.services import topics
+    from tests import factories as f
+    from tests import teaching as t
+
+    org = f.school()
+    cls = f.school_class(org)
+    families = [f.parent() for _ in range(2)]
+    for carer in families:
+        f.pupil(cls, carer)
+    topic = t.topic(org, [cls], [t.activity(org)], week=t.next_monday(0))
+    assert topics.publish_now(topic, topic.version)
+    assert run_jobs() == 0
+
+    def topic_emails() -> int:
+        return db.session.scalar(sa.select(sa.func.count()).select_from(OutboxMessage).where(
+            OutboxMessage.subject.startswith("This week's activities")))
+
+    assert topic_emails() == len(families)
+    assert db.session.get(WeeklyTopic, topic.id).announced_at is not None
+    rehearsal = app.test_cli_runner().invoke(args=[
+        "retention", "run", "--yes", "--as-of", str(utcnow().date() + timedelta(days=120))])
+    assert rehearsal.exit_code == 0, rehearsal.output
+    assert topic_emails() == 0  # the rehearsal purged this week's deliveries and outbox too
+    get_redis(app).flushdb()  # RQ has forgotten the finished announcement job by now
+    later = (utcnow() + LOST_AFTER + timedelta(minutes=1)).isoformat()
+    assert requeue_lost_jobs(later) == {"topics": [], "exports": []}
+    assert announce_topic(topic.id) == 0  # announced once, even when asked again
+    assert run_jobs() == 0
+    assert topic_emails() == 0

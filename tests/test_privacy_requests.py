@@ -16,6 +16,7 @@ from app.services import request_intake as intake
 from app.services.request_dashboard import desk
 from tests import factories as f
 from tests.queries import statements
+from tests.test_deadlines import PAUSE_CASES
 
 S = RequestState
 
@@ -294,6 +295,44 @@ def test_no_extension_once_the_first_deadline_has_passed(school):
     assert "deadline has passed" in refused.value.message
     assert _snapshot(req.id) == before
     assert not _emails_to("caller45@family.example")[1:]  # only the acknowledgement
+
+
+@pytest.mark.promise("P27")
+@pytest.mark.parametrize("start,paused_on,resumed_on,due,why", [
+    (start, paused_on, resumed_on, due, why) for start, paused_on, resumed_on, months, due, why
+    in PAUSE_CASES if months == 0])
+def test_a_pause_around_a_weekend_moves_the_requests_deadline_by_its_days(
+        school, start, paused_on, resumed_on, due, why):
+    office = school["office"]
+    req = intake.log_request(office, school["org"].id, kind="access", channel="phone",
+                             requester_name="A Caller", requester_email="caller@family.example",
+                             received_on=start)
+    req = pr.transition(req.id, S.IN_PROGRESS, actor=office)
+    assert req.due_on == deadlines.due_date(start)
+    req = pr.transition(req.id, S.PAUSED, actor=office, on=paused_on, note="Which years?")
+    assert req.paused_since == paused_on
+    req = pr.transition(req.id, S.IN_PROGRESS, actor=office, on=resumed_on, note="Answered")
+    assert req.paused_days == (resumed_on - paused_on).days
+    assert req.due_on == due, why
+
+
+@pytest.mark.promise("P27")
+def test_a_pause_cannot_start_before_the_clock_did(school):
+    office, today = school["office"], school["today"]
+    req = intake.log_request(office, school["org"].id, kind="access", channel="letter",
+                             requester_name="A Writer", requester_email="writer@family.example",
+                             received_on=today - timedelta(days=20))
+    pr.transition(req.id, S.IDENTITY_CHECK, actor=office, note="Asked for ID")
+    checked = today - timedelta(days=10)
+    req = pr.transition(req.id, S.IN_PROGRESS, actor=office, on=checked)
+    before = _snapshot(req.id)
+    with pytest.raises(pr.RequestError) as refused:
+        pr.transition(req.id, S.PAUSED, actor=office, on=checked - timedelta(days=5))
+    assert refused.value.status == 422 and refused.value.field == "on"
+    assert "before the clock started" in refused.value.message
+    assert _snapshot(req.id) == before
+    req = pr.transition(req.id, S.PAUSED, actor=office, on=checked)  # the day itself is fine
+    assert req.paused_since == checked
 
 
 def test_a_running_pause_keeps_the_extension_possible(school):

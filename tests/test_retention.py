@@ -128,6 +128,44 @@ def test_inactive_accounts_get_one_notice_30_days_before_closure(ctx, clock):
     assert db.session.get(User, sleepy.id).status is UserStatus.DEACTIVATED
 
 
+@pytest.mark.promise("P17")
+@pytest.mark.promise("P19")
+def test_an_account_closed_for_inactivity_is_told_and_then_gets_nothing_more(ctx, clock,
+                                                                           run_jobs):
+    from app.models import OutboxMessage
+    from app.services.notifications import notify
+
+    org = f.school()
+    sleepy = f.parent(last_active_at=at(DAY0))
+    f.pupil(f.school_class(org), sleepy)
+
+    sent: dict[int, tuple[str, str]] = {}  # gathered after each night: the outbox is purged too
+
+    def night(day: date) -> list[str]:
+        clock["now"] = at(day)
+        retention.run_all(day)
+        assert run_jobs() == 0
+        new = [(id_, subject, text) for id_, subject, text in db.session.execute(
+            sa.select(OutboxMessage.id, OutboxMessage.subject, OutboxMessage.text)
+            .where(OutboxMessage.to == sleepy.email).order_by(OutboxMessage.id)) if id_ not in sent]
+        sent.update({id_: (subject, text) for id_, subject, text in new})
+        return [subject for _, subject, _ in new]
+
+    assert night(date(2026, 12, 6)) == ["Your Hometime account will close on 2027-01-05"]
+    assert night(date(2027, 1, 4)) == []
+    # Told first, while the account is still open; then closed.
+    assert night(date(2027, 1, 5)) == ["Your Hometime account is closed"]
+    db.session.expire_all()
+    assert db.session.get(User, sleepy.id).status is UserStatus.DEACTIVATED
+    assert "hasn't been used for\na year" in sent[max(sent)][1]
+    assert night(date(2027, 1, 6)) == []  # a rerun tells nobody twice
+    # ... and nothing else reaches the closed account afterwards (P17)
+    notify("topic_published", event_key="topic:after", user_ids=[sleepy.id],
+           organisation_id=org.id)
+    db.session.commit()
+    assert night(date(2027, 1, 7)) == []
+
+
 @pytest.mark.promise("P21")
 def test_preview_says_what_would_happen_and_changes_nothing(ctx):
     p = f.parent(status=UserStatus.DEACTIVATED, deactivated_at=at(DAY0))
@@ -180,15 +218,46 @@ def test_cli_preview_and_run_and_as_of_refused_in_production(app, ctx):
     out = runner.invoke(args=["retention", "preview", "--as-of", "2026-04-06"])
     assert out.exit_code == 0 and "delete_closed_accounts" in out.output
     assert "      1  delete_closed_accounts" in out.output
-    out = runner.invoke(args=["retention", "run", "--as-of", "2026-04-06"])
+    out = runner.invoke(args=["retention", "run", "--as-of", "2026-04-06", "--yes"])
     assert out.exit_code == 0
     assert db.session.scalar(sa.select(sa.func.count()).select_from(User)) == 0
     app.config["ENV_NAME"] = "production"
     try:
-        out = runner.invoke(args=["retention", "run", "--as-of", "2026-04-06"])
+        out = runner.invoke(args=["retention", "run", "--as-of", "2026-04-06", "--yes"])
     finally:
         app.config["ENV_NAME"] = "test"
     assert out.exit_code != 0 and "refused in production" in out.output
+
+
+@pytest.mark.promise("P21")
+def test_the_cli_run_says_it_really_deletes_and_needs_yes_and_a_dry_run_lists_the_records(
+        app, ctx):
+    closed = [f.parent(status=UserStatus.DEACTIVATED, deactivated_at=at(DAY0)) for _ in range(3)]
+    runner = app.test_cli_runner()
+    refused = runner.invoke(args=["retention", "run", "--as-of", "2026-04-06"])
+    assert refused.exit_code != 0
+    assert "This really runs the retention rules as if it were 6 April 2026" in refused.output
+    assert "deleted for good" in refused.output and "Add --yes to go ahead" in refused.output
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(User)) == 3
+
+    ids = sorted(p.id for p in closed)
+    dry = runner.invoke(args=["retention", "run", "--as-of", "2026-04-06", "--dry-run",
+                              "--limit", "2"])
+    assert dry.exit_code == 0, dry.output
+    assert "      3  delete_closed_accounts" in dry.output
+    assert f"users ids: {ids[0]}, {ids[1]} (and 1 more)" in dry.output
+    assert "Dry run: nothing was changed." in dry.output
+    preview = runner.invoke(args=["retention", "preview", "--as-of", "2026-04-06"])
+    assert f"users ids: {ids[0]}, {ids[1]}, {ids[2]}" in preview.output
+    db.session.expire_all()
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(User)) == 3
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(RetentionRun)) == 0
+
+    done = runner.invoke(args=["retention", "run", "--as-of", "2026-04-06"], input="y\n")
+    assert done.exit_code != 0, "no terminal: a typed answer is not enough, --yes is"
+    done = runner.invoke(args=["retention", "run", "--as-of", "2026-04-06", "--yes"])
+    assert done.exit_code == 0 and "      3  delete_closed_accounts" in done.output
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(User)) == 0
 
 
 @pytest.mark.promise("P21")

@@ -91,7 +91,8 @@ def test_the_cli_says_which_rule_failed_and_exits_with_an_error(app, ctx):
     closed = f.parent(status=UserStatus.DEACTIVATED, deactivated_at=CLOSED_ON)
     _refuse_deleting(closed.id)
     try:
-        out = app.test_cli_runner().invoke(args=["retention", "run", "--as-of", str(RUN_ON)])
+        out = app.test_cli_runner().invoke(
+            args=["retention", "run", "--as-of", str(RUN_ON), "--yes"])
     finally:
         _allow_deleting()
     assert out.exit_code == 1

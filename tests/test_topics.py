@@ -166,6 +166,14 @@ def test_search_as_you_type_is_small_and_leaves_out_what_is_already_added(school
     # without JavaScript the same search is a GET of the planner page
     page = client.get(f"/teach/topics/{topic.id}?q=kitchen").get_data(as_text=True)
     assert "<html" in page and "Kitchen fractions" in page
+    # the search URL itself, opened without htmx (or boosted), leads to that page, not a 500
+    for headers in ({}, {"HX-Request": "true", "HX-Boosted": "true"}):
+        response = client.get(f"/teach/topics/{topic.id}/search?q=kitchen", headers=headers)
+        assert response.status_code == 302
+        assert response.headers["Location"] == f"/teach/topics/{topic.id}?q=kitchen"
+        assert "HX-Request" in response.headers["Vary"]
+    page = client.get(f"/teach/topics/{topic.id}/search?q=kitchen", follow_redirects=True)
+    assert page.status_code == 200 and "Kitchen fractions" in page.get_data(as_text=True)
 
 
 def test_an_activity_of_another_school_cannot_be_added(school, client):

@@ -7,10 +7,12 @@ covers the other jobs queued after a commit, from what the database says was ask
 done, once RQ holds no job for it at all (a failed job stays in RQ's failed registry, for
 people to look at, and is not retried forever from here):
 
-- a published topic whose families were never told: published over ``LOST_AFTER`` ago, its
-  week not over, families in its classes, and not one delivery recorded for its announcement
-  (announcing records at least one row, queued or suppressed, per carer). ``announce_topic``
-  again: one message per carer and event, however often it runs.
+- a published topic whose families were never told: published between ``LOST_AFTER`` and
+  ``ANNOUNCE_WITHIN`` ago, its week not over, families in its classes, never marked announced
+  (``announced_at``, set with the announcement's deliveries) and not one delivery recorded for
+  its announcement. ``announce_topic`` again: it announces a topic once, however often it runs.
+  Delivery records alone are not the proof: retention purges them (and a rehearsal ``--as-of`` a
+  later day purges this week's), and that must never make an old topic look unannounced.
 - an export still queued or building ``LOST_AFTER`` after it was asked for. ``build_export``
   again: a second build of one export keeps the first result.
 """
@@ -29,6 +31,7 @@ from app.models import (DataExport, ExportState, Guardianship, NotificationDeliv
 
 log = logging.getLogger(__name__)
 LOST_AFTER = timedelta(minutes=5)
+ANNOUNCE_WITHIN = timedelta(days=2)  # later than that, "this week's activities" is not news
 
 
 def _no_job(*job_ids: str) -> bool:
@@ -48,7 +51,9 @@ def unannounced_topics(at: datetime) -> list[int]:
                 .where(topic_classes.c.topic_id == WeeklyTopic.id, Pupil.removed_at.is_(None),
                        Pupil.erased_at.is_(None), Guardianship.removed_at.is_(None)))
     return list(db.session.scalars(sa.select(WeeklyTopic.id).where(
-        WeeklyTopic.status == TopicStatus.PUBLISHED, WeeklyTopic.published_at <= at - LOST_AFTER,
+        WeeklyTopic.status == TopicStatus.PUBLISHED, WeeklyTopic.announced_at.is_(None),
+        WeeklyTopic.published_at <= at - LOST_AFTER,
+        WeeklyTopic.published_at > at - ANNOUNCE_WITHIN,
         WeeklyTopic.week_start > (at - timedelta(days=7)).date(),
         ~sa.exists(told), sa.exists(families)).order_by(WeeklyTopic.id)))
 

@@ -94,6 +94,7 @@ class WeeklyTopic(db.Model):
         enum_column(TopicStatus, "topic_status"), default=TopicStatus.DRAFT)
     publish_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     published_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    announced_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # families told (once)
     version: Mapped[int] = mapped_column(default=1)  # optimistic lock for two editors
     copied_from_id: Mapped[int | None] = mapped_column(sa.ForeignKey("topics.id", ondelete="SET NULL"))
     created_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"), index=True)

@@ -185,7 +185,7 @@ def _still_allowed(rows, counts) -> dict:
             person = policy.scoped(person, row.organisation_id, ctx.get("_pupil_id"))
             blocked = policy.pupil_block(pupils.get(ctx.get("_pupil_id")))
             reason = (policy.suppression(person, optional=bool(ctx.get("_optional")),
-                                         blocked=blocked, template=row.template)
+                                         blocked=blocked, template=row.template, decided=True)
                       or policy.channel_problem(person, row.channel, row.template))
         if reason:
             suppressed[reason].append(row.id)

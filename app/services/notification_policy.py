@@ -1,7 +1,8 @@
 """Who may be messaged, on which channel, and when: the delivery policy, loaded set-based.
 
 Never messaged (the delivery row is stored as suppressed, with the reason):
-- deactivated or erased accounts, and invited contacts with no email or mobile (P17);
+- deactivated or erased accounts, and invited contacts with no email or mobile (P17); only the
+  notice of the closure itself, recorded while the account was still open, still goes out;
 - people with a restriction or objection, or any message about a restricted pupil (P25);
 - carers whose link to the child is marked no-contact;
 - optional (marketing) messages without a current NEWS opt-in (P09).
@@ -220,12 +221,19 @@ def answers_own_request(template: str | None) -> bool:
     return bool(template) and template.startswith(OWN_REQUEST_TEMPLATES)
 
 
+# The notice that an account has been closed is decided while the account is still open (the
+# closure follows in the same transaction), so it is sent even though the account is closed by the
+# time the message goes out: it is the last message the account gets (P17, P19).
+CLOSURE_NOTICES = ("account_closed",)
+
+
 def suppression(r: Recipient, *, optional: bool, blocked: str | None = None,
-                template: str | None = None) -> str | None:
-    """Why this person must not get this message at all, or None."""
+                template: str | None = None, decided: bool = False) -> str | None:
+    """Why this person must not get this message at all, or None. ``decided``: the message was
+    already let through when it was recorded (the check again at sending time)."""
     if r.status is UserStatus.ERASED:
         return "account erased"
-    if r.status is UserStatus.DEACTIVATED:
+    if r.status is UserStatus.DEACTIVATED and not (decided and template in CLOSURE_NOTICES):
         return "account closed (P17)"
     if r.status is UserStatus.INVITED and not (r.email or r.mobile):
         return "invited without contact details"

@@ -92,6 +92,10 @@ def transition(request_id: int, to, *, actor: User, note: str | None = None,
             raise RequestError("Give the reason for refusing; the requester is told it.",
                                status=422, field="note")
         if to is S.PAUSED:
+            if on < _start(req):
+                raise RequestError(f"The clock started on {_start(req):%-d %B %Y}: a pause "
+                                   "cannot start before the clock started.", status=422,
+                                   field="on")
             req.paused_since = on
         elif req.state is S.PAUSED and to is not S.PAUSED:
             if on < req.paused_since:

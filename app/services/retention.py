@@ -275,17 +275,25 @@ def run_all(as_of: date | datetime | None = None) -> dict[str, int]:
     return done
 
 
+def record_kind(rule: Rule) -> str:
+    """What the rule's ids are ids of: the table they come from (``users``, ``pupils``, ...)."""
+    return rule.select(utcnow()).selected_columns[0].table.name  # type: ignore[attr-defined]
+
+
 def preview(as_of: date | datetime | None = None, limit: int = 200) -> list[dict]:
-    """What each rule would do by that day, and why: counts and the first ids, nothing changed.
-    Rules that depend on earlier ones (closure after notice) show what is due now."""
+    """What each rule would do by that day, and why: counts, the kind of record and the first
+    ``limit`` ids (lowest first), nothing changed. Rules that depend on earlier ones (closure
+    after notice) show what is due now."""
     moment = as_of_datetime(as_of)
     result = []
     for rule in RULES:
         query = rule.select(moment)
         count = db.session.scalar(sa.select(sa.func.count()).select_from(query.subquery()))
-        ids = list(db.session.scalars(query.limit(limit))) if count else []
+        first = query.selected_columns[0]
+        ids = list(db.session.scalars(query.order_by(None).order_by(first).limit(limit))) \
+            if count else []
         result.append({"rule": rule.name, "promise": rule.promise, "what": rule.what,
-                       "count": count, "ids": ids})
+                       "count": count, "kind": record_kind(rule), "ids": ids})
     return result
 
 

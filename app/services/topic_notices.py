@@ -17,7 +17,7 @@ from flask import current_app
 
 from app.extensions import db
 from app.models import (Engagement, Guardianship, Organisation, Pupil, TopicActivity, TopicStatus,
-                        WeeklyTopic, topic_classes)
+                        WeeklyTopic, topic_classes, utcnow)
 from app.services.topics import REMINDER_TIME
 
 _REMINDED = "hometime:topic-reminded:{}"
@@ -50,17 +50,21 @@ def _context(topic: WeeklyTopic, pupil_id: int) -> dict:
 
 def announce(topic_id: int) -> int:
     """Tell every family of the topic's classes "This week's activities for <child>"; commit and
-    return how many messages were queued. A topic that is not published sends nothing."""
+    return how many messages were queued. A topic that is not published, or was announced
+    already, sends nothing: ``announced_at`` is set in the same transaction as the deliveries,
+    so a topic is announced once even after its delivery records are purged."""
     from app.services.notifications import notify
 
-    topic = db.session.get(WeeklyTopic, topic_id)
-    if topic is None or topic.status is not TopicStatus.PUBLISHED:
+    topic = db.session.get(WeeklyTopic, topic_id, with_for_update=True, populate_existing=True)
+    if topic is None or topic.status is not TopicStatus.PUBLISHED or topic.announced_at:
+        db.session.rollback()
         return 0
     queued = 0
     for pupil_id, parent_ids in _families(topic_id).items():
         queued += notify("topic_published", event_key=f"topic:{topic_id}:published",
                          user_ids=parent_ids, organisation_id=topic.organisation_id,
                          pupil_id=pupil_id, context=_context(topic, pupil_id))
+    topic.announced_at = utcnow()
     db.session.commit()
     return queued
 

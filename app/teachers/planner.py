@@ -2,11 +2,11 @@
 remove, move up and down. Every form carries the topic's version (two editors: see topics.py)."""
 from __future__ import annotations
 
-from flask import request, url_for
+from flask import redirect, request, url_for
 
 from app.authz import staff_required
 from app.extensions import db
-from app.htmx import is_htmx, redirect_after_post, render
+from app.htmx import add_vary, is_htmx, redirect_after_post, render
 from app.models import TopicStatus
 from app.services import activities, topics
 from app.services.activities import KIND_LABELS
@@ -72,12 +72,12 @@ def planner(topic_id: int):
 @bp.get("/topics/<int:topic_id>/search")
 @staff_required()
 def planner_search(topic_id: int):
-    """Search-as-you-type: only the results block (kept under 2 KB); without htmx, the whole
-    planner page with the results (it reads the same ``?q=``)."""
+    """Search-as-you-type: only the results block (kept under 2 KB). Opened any other way (a
+    plain or boosted browser, a bookmark), it is the planner page with the same search."""
     topic = topic_or_404(topic_id)
-    if not is_htmx():
-        return render_planner(topic)
     q = request.args.get("q", "")[:100]
+    if not is_htmx():
+        return add_vary(redirect(url_for("teachers.planner", topic_id=topic.id, q=q or None)))
     results, more = _search(topic, q)
     return render("teachers/planner.html", "results", topic=topic, q=q, results=results,
                   more=more, kinds=KIND_LABELS)
