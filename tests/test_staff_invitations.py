@@ -172,3 +172,40 @@ def test_a_parent_of_another_school_is_refused_without_saying_so(client, two_sch
     assert "parent" not in text.split("<main", 1)[1].split("</main>", 1)[0].lower()
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Invitation)) == 0
     assert parent.kind.value == "parent"
+
+
+@pytest.mark.promise("P12")
+def test_a_family_invitation_to_an_account_in_use_takes_nothing_over(client, two_schools,
+                                                                     run_jobs):
+    """Birch invites a carer who already uses Hometime with Ash: the link (or a letter's code)
+    never sets a password or mobile on that account, nor signs anyone in as it."""
+    s = two_schools
+    carer = f.parent(email="cara@family.example", mobile="+447700900555")
+    f.pupil(f.school_class(s["ash"]), carer)
+    f.pupil(f.school_class(s["birch"]), carer)
+    before = (carer.password_hash, carer.mobile)
+    f.login(client, s["birch_office"])
+    assert client.post(f"/office/families/{carer.id}/invite",
+                       data={"channels": "email"}).status_code == 303
+    assert run_jobs() == 0
+    client.post("/auth/signout")
+    mail = db.session.scalar(sa.select(OutboxMessage).where(
+        OutboxMessage.to == "cara@family.example"))
+    path = re.search(r"/family/join/[\w-]+", mail.text).group(0)
+    r = client.get(path)
+    assert r.status_code == 303 and r.headers["Location"].startswith("/auth/signin?next=")
+    r = client.post(path, data={"agree": "y", "signin": "password", "mobile": "07700900999",
+                                "password": "the attacker's password"})
+    assert r.status_code == 303 and "/auth/signin" in r.headers["Location"]
+    assert client.get("/family/").status_code == 302  # nobody signed in
+    db.session.expire_all()
+    assert (carer.password_hash, carer.mobile) == before
+    # The carer, signed in their own way, joins Birch; their sign-in stays as it was.
+    f.login(client, carer)
+    page = client.get(path).get_data(as_text=True)
+    assert "You already use Hometime" in page and 'name="password"' not in page
+    assert client.post(path, data={"agree": "y", "password": "ignored password"}).status_code == 303
+    db.session.expire_all()
+    assert (carer.password_hash, carer.mobile) == before
+    assert db.session.scalar(sa.select(Invitation.status).where(
+        Invitation.user_id == carer.id)) is InvitationStatus.ACCEPTED
