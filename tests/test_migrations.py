@@ -124,7 +124,7 @@ def test_every_migration_goes_down_and_up_again(app):
                 assert left == ["alembic_version"] and functions == 0
 
 
-def _roles_after_0006(app, db_url: str) -> set[str]:
+def _roles_after_0007(app, db_url: str) -> set[str]:
     """A 0005 database with the roles that version wrote when an invitation was sent; the
     roles left after upgrading."""
     from datetime import datetime, timedelta, timezone
@@ -187,6 +187,6 @@ def _roles_after_0006(app, db_url: str) -> set[str]:
 ROLES_KEPT = {"tess at ash", "joined at ash", "kept at ash"}
 
 
-def test_0006_takes_back_roles_of_invitations_never_accepted(app):
-    with _fresh_database(app, "0006") as fresh:
-        assert _roles_after_0006(app, fresh) == ROLES_KEPT
+def test_0007_takes_back_roles_of_invitations_never_accepted(app):
+    with _fresh_database(app, "0007") as fresh:
+        assert _roles_after_0007(app, fresh) == ROLES_KEPT

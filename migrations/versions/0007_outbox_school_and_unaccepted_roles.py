@@ -9,8 +9,8 @@ created together with (within a minute of) a staff invitation for the same perso
 role, when no invitation for them was ever accepted. The invitation itself stays, so the person
 can still accept it (a new account by choosing its password, an existing one after signing in).
 
-Revision ID: 0006
-Revises: 0005
+Revision ID: 0007
+Revises: 0006
 Create Date: 2026-12-04 07:40:00
 
 """
@@ -19,8 +19,8 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = '0006'
-down_revision = '0005'
+revision = '0007'
+down_revision = '0006'
 branch_labels = None
 depends_on = None
 
