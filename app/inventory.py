@@ -250,7 +250,7 @@ INVENTORY: dict[str, Table] = {
                                        "text": Col(T, "The message.", D),
                                        "html": Col(T, "The message.", D),
                                        "headers": Col(T, "The message.", D)},
-                             plain=("id", "channel", *TS), erasure=D),
+                             plain=("id", "channel", "organisation_id", *TS), erasure=D),
 }
 
 

@@ -132,7 +132,9 @@ def test_a_parents_own_export_holds_their_account_and_only_this_schools_records(
     user = records["users"][0]
     assert (user["name"], user["email"], user["mobile"]) == (
         "Aisha Khan", "aisha@family.example", "+447700900111")
-    assert user["password_hash"] == "set"  # never the hash itself
+    # Aisha also has a child at Elm: her account-wide details (sign-in settings, the secrets'
+    # markers) are not Oak's to hand out, only the contact details both schools hold.
+    assert user["password_hash"] is None and user["last_login_at"] is None
     assert {c["purpose"] for c in records["consent_records"]} == {"service", "contribution_promo"}
     assert len(records["privacy_requests"]) == 1 and records["request_events"]
     assert b"ELM-ONLY" not in _everything(zf)  # her child at Elm belongs to Elm's copy

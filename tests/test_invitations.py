@@ -97,7 +97,7 @@ def test_the_office_invites_a_teacher_who_joins_with_a_password(client, school, 
 
 
 def test_a_parent_address_cannot_be_invited_as_staff(client, school):
-    f.parent(email="mum@family.example")
+    f.pupil(school["cls"], f.parent(email="mum@family.example"))  # one of this school's families
     f.login(client, school["office"])
     r = client.post("/office/staff", data={"name": "Mum", "email": "mum@family.example",
                                            "role": "office"})

@@ -122,3 +122,71 @@ def test_every_migration_goes_down_and_up_again(app):
                         "SELECT count(*) FROM pg_proc WHERE proname = 'consent_records_append_only'"))
                 engine.dispose()
                 assert left == ["alembic_version"] and functions == 0
+
+
+def _roles_after_0007(app, db_url: str) -> set[str]:
+    """A 0005 database with the roles that version wrote when an invitation was sent; the
+    roles left after upgrading."""
+    from datetime import datetime, timedelta, timezone
+
+    import sqlalchemy as sa
+
+    from app.extensions import db
+    from app.models import InvitationStatus, Role, UserKind, UserStatus
+
+    env = _env(app, db_url)
+    to_0005 = _flask(env, "db", "upgrade", "0005")
+    assert to_0005.returncode == 0, to_0005.stderr
+    tables, engine = db.metadata.tables, sa.create_engine(db_url)
+    users, orgs = tables["users"], tables["organisations"]
+    then = datetime(2026, 11, 20, 9, 0, tzinfo=timezone.utc)
+    names = {}
+    with engine.begin() as conn:
+        ash = conn.execute(orgs.insert().values(name="Ash", dpo_email="d@ash.example")
+                           ).inserted_primary_key[0]
+        birch = conn.execute(orgs.insert().values(name="Birch", dpo_email="d@birch.example")
+                             ).inserted_primary_key[0]
+
+        def person(name):
+            return conn.execute(users.insert().values(
+                kind=UserKind.STAFF, name=name, email=f"{name}@x.example",
+                status=UserStatus.ACTIVE)).inserted_primary_key[0]
+
+        def role(user, org, at, label):
+            mid = conn.execute(tables["staff_memberships"].insert().values(
+                user_id=user, organisation_id=org, role=Role.OFFICE, created_at=at)
+            ).inserted_primary_key[0]
+            names[mid] = label
+
+        def invitation(user, org, at, status):
+            conn.execute(tables["invitations"].insert().values(
+                organisation_id=org, user_id=user, role="office", token_hash=f"t{user}{org}{status}",
+                status=status, expires_at=at + timedelta(days=30), created_at=at))
+
+        tess = person("tess")  # Ash's, long before; Birch "invited" her and the role was written
+        role(tess, ash, then - timedelta(days=300), "tess at ash")
+        role(tess, birch, then, "tess at birch, never accepted")
+        invitation(tess, birch, then + timedelta(seconds=1), InvitationStatus.SENT)
+        joined = person("joined")  # invited, resent, accepted the second
+        role(joined, ash, then, "joined at ash")
+        invitation(joined, ash, then, InvitationStatus.REVOKED)
+        invitation(joined, ash, then + timedelta(days=2), InvitationStatus.ACCEPTED)
+        kept = person("kept")  # a member long before; re-invited by mistake
+        role(kept, ash, then - timedelta(days=100), "kept at ash")
+        invitation(kept, ash, then, InvitationStatus.SENT)
+    engine.dispose()
+    up = _flask(env, "db", "upgrade")
+    assert up.returncode == 0, up.stderr
+    engine = sa.create_engine(db_url)
+    with engine.connect() as conn:
+        left = set(conn.execute(sa.text("SELECT id FROM staff_memberships")).scalars())
+    engine.dispose()
+    return {names[i] for i in left}
+
+
+ROLES_KEPT = {"tess at ash", "joined at ash", "kept at ash"}
+
+
+def test_0007_takes_back_roles_of_invitations_never_accepted(app):
+    with _fresh_database(app, "0007") as fresh:
+        assert _roles_after_0007(app, fresh) == ROLES_KEPT

@@ -25,6 +25,7 @@ def news_opt_in(user):
 def test_outbox_shows_staff_the_newest_messages_with_clickable_links(app, client):
     org = f.school()
     teacher = f.staff(org, Role.TEACHER)
+    f.pupil(f.school_class(org), f.parent(email="amy@family.example"))  # a family of the school
     from app.models import Channel
 
     send_now(Channel.EMAIL, "amy@family.example", "signin_link",

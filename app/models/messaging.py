@@ -59,4 +59,7 @@ class OutboxMessage(db.Model):
     text: Mapped[str] = mapped_column(sa.Text)
     html: Mapped[str | None] = mapped_column(sa.Text)
     headers: Mapped[dict | None] = mapped_column(sa.JSON)
+    # The school it was sent on behalf of; NULL for sign-in links and codes (about an account).
+    organisation_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("organisations.id", ondelete="CASCADE"), index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)

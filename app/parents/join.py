@@ -2,11 +2,11 @@
 from __future__ import annotations
 
 from flask import flash, redirect, render_template, session, url_for
-from flask_login import login_user
+from flask_login import current_user, login_user
 
 from app.authz import mark_fresh_signin, public
 from app.extensions import db, limiter
-from app.models import Organisation, User
+from app.models import Organisation, User, UserStatus
 from app.parents import bp
 from app.parents.forms import JoinCodeForm, JoinForm
 from app.services import invitations
@@ -45,19 +45,33 @@ def join(token: str):
         return _problem(problem)
     user = db.session.get(User, invitation.user_id)
     organisation = db.session.get(Organisation, invitation.organisation_id)
+    existing = user.status is not UserStatus.INVITED  # already uses Hometime (P12)
+    if existing:  # the link is only a request: its holder signs in their own way first
+        if not current_user.is_authenticated:
+            flash(f"You already use Hometime. Please sign in to join {organisation.name}.", "info")
+            return redirect(url_for("auth.signin", next=url_for("parents.join", token=token)),
+                            303)
+        if current_user.id != user.id:
+            return _problem(invitations.InvitationProblem(
+                "This invitation is for another account",
+                "Sign out, then open the link again and sign in with the account it was sent "
+                "to.", 403))
     form = JoinForm(meta={"existing_mobile": user.mobile})
     if form.validate_on_submit():
         choices = JoinChoices(agreed=form.agree.data, sms_reminders=form.sms_reminders.data,
                               promo_photos=form.promo_photos.data, news=form.news.data,
-                              mobile=form.mobile.data or None,
-                              password=form.password.data if form.signin.data == "password" else None)
+                              mobile=None if existing else form.mobile.data or None,
+                              password=form.password.data
+                              if form.signin.data == "password" and not existing else None)
         user = accept_invitation(invitation, choices)
-        session.clear()
-        login_user(user, remember=True)
-        mark_fresh_signin()
+        if not existing:
+            session.clear()
+            login_user(user, remember=True)
+            mark_fresh_signin()
         flash(f"Welcome to Hometime, {user.name}.", "success")
         return redirect(url_for("parents.home"), 303)
     return render_template(
         "parents/join.html", form=form, token=token, organisation=organisation, user=user,
+        existing=existing,
         children=invitations.children_for(invitation),
         notice=current_notice(organisation.id)), 422 if form.errors else 200

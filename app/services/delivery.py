@@ -159,8 +159,10 @@ def _send_chunk(claimed, counts, touched) -> None:
                   counts, touched)
     if texts:
         sms = providers.backend(Channel.SMS)
+        schools = {row.id: row.organisation_id for row in rows}
         for row_id, mobile, text in texts:
-            _call(lambda: sms.send_sms(mobile, text), [row_id], counts, touched)
+            _call(lambda: sms.send_sms(mobile, text, organisation_id=schools.get(row_id)),
+                  [row_id], counts, touched)
 
 
 def _still_allowed(rows, counts) -> dict:

@@ -33,7 +33,8 @@ from app.services import storage
 from app.services.export_labels import Labels
 from app.services.export_texts import (CSS, NO_AUTOMATED_DECISIONS, NOT_EXPORTED, SECTIONS,
                                        explanations, html_value, section_start)
-from app.services.ownership import OWNERSHIP, ORG_SCOPE, REQUESTER_ONLY, condition, t
+from app.services.ownership import (OWNERSHIP, REQUESTER_ONLY, SHARED_COLUMNS, condition,
+                                    school_rows, t)
 
 BATCH = 500
 LONDON = ZoneInfo("Europe/London")
@@ -69,11 +70,18 @@ def rows_query(table: str, subject) -> sa.Select | None:
                     "data_exports": lambda: tbl.c.request_id.in_(_requests_by_email(subject))}
         if (subject.email or subject.request_id) and table in by_email:
             cond = by_email[table]() if cond is None else sa.or_(cond, by_email[table]())
-        if cond is not None and table in ORG_SCOPE:
-            cond = sa.and_(cond, ORG_SCOPE[table](subject.organisation_id))
+        narrow = school_rows(table, subject.organisation_id,
+                             whole_account=subject.whole_account)
+        if cond is not None and narrow is not None:
+            cond = sa.and_(cond, narrow)
     if cond is None:
         return None
-    return sa.select(tbl).where(cond).order_by(*(tbl.primary_key.columns or tbl.columns))
+    columns = list(tbl.columns)
+    if subject.pupil_id is None and not subject.whole_account and table in SHARED_COLUMNS:
+        # The account of a person of several schools: the contact details, the rest blank.
+        columns = [c if c.name in SHARED_COLUMNS[table] else sa.null().label(c.name)
+                   for c in columns]
+    return sa.select(*columns).where(cond).order_by(*(tbl.primary_key.columns or tbl.columns))
 
 
 def _secret(table: str, column: str) -> bool:

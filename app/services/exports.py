@@ -28,6 +28,7 @@ from app.models import (DataExport, ExportState, PrivacyRequest, RequestKind, Re
 from app.services import ServiceError
 from app.services.audit import log_event
 from app.services.export_files import delete_file, delete_keys, store
+from app.services.ownership import person_schools
 from app.services.export_files import manifest, stored_keys, stream  # noqa: F401 - for callers
 
 log = logging.getLogger(__name__)
@@ -54,20 +55,28 @@ class Subject:
     requester_id: int | None
     email: str | None = None  # a requester without an account: their requests, by address
     request_id: int | None = None  # one with neither account nor address: this request alone
+    whole_account: bool = False  # the person is this school's alone: account-wide rows too
 
 
 def subject_for(req: PrivacyRequest) -> Subject:
     """The subject of a request: the linked child (P28), or the requester themself. A requester
     without an account (the public form, a letter) is matched to an account by the address the
     office checked, so a former parent gets their data too; one who gave no address and has no
-    account (a letter) gets this request's own record."""
+    account (a letter) gets this request's own record. Only an account that is this school's
+    person (a family of its pupils, or its staff) is the school's to export (P12): anyone
+    else's is treated as a requester without an account here. The account's rows of no school
+    (sign-ins, settings) are exported only when the person is this school's alone."""
     if req.on_behalf_of == "child":  # no child any more (erased): nothing of theirs is held
         return Subject(req.organisation_id, None, req.subject_pupil_id or 0, req.requester_id)
     user_id, email = req.requester_id, (req.requester_email or "").lower() or None
+    if user_id is not None and req.organisation_id not in person_schools(user_id):
+        user_id = None
     if user_id is None and email:
-        user_id = db.session.scalar(sa.select(User.id).where(sa.func.lower(User.email) == email))
+        found = db.session.scalar(sa.select(User.id).where(sa.func.lower(User.email) == email))
+        user_id = found if found and req.organisation_id in person_schools(found) else None
+    whole = user_id is not None and person_schools(user_id) == {req.organisation_id}
     return Subject(req.organisation_id, user_id, None, user_id, email,
-                   req.id if user_id is None and email is None else None)
+                   req.id if user_id is None and email is None else None, whole)
 
 
 # --- starting, reviewing, releasing ---------------------------------------------------------

@@ -41,10 +41,11 @@ def accept_invitation(invitation: Invitation, choices: JoinChoices) -> User:
     consent.record(user.id, ConsentPurpose.SMS_REMINDERS, choices.sms_reminders, **common)
     consent.record(user.id, ConsentPurpose.PROMO_PHOTOS, choices.promo_photos, **common)
     consent.record(user.id, ConsentPurpose.NEWS, choices.news, **common)
-    if choices.mobile:
+    new = user.status is UserStatus.INVITED  # an account already in use keeps its sign-in
+    if choices.mobile and new:
         user.mobile = choices.mobile
     user.sms_notifications = bool(choices.sms_reminders and user.mobile)
-    if choices.password:
+    if choices.password and new:
         user.password_hash = hash_password(choices.password)
     now = utcnow()
     user.status = UserStatus.ACTIVE

@@ -136,7 +136,7 @@ def email_recipient(composed: Composed, person: Recipient, delivery_id: int) -> 
                    "List-Unsubscribe-Post": "List-Unsubscribe=One-Click"}
     return providers.Recipient(to=person.email, name=person.name, headers=headers,
                                substitutions=substitutions(person, unsubscribe=url),
-                               ref=str(delivery_id))
+                               ref=str(delivery_id), organisation_id=composed.organisation_id)
 
 
 def email_batches(shared: Composed | None, personal: list, sender: str,

@@ -74,15 +74,17 @@ def send_now(channel: Channel, to: str, template: str, **context) -> bool:
     current session (the caller commits)."""
     message = render_message(template, **context)
     backend = providers.backend(channel)
+    org_id = getattr(context.get("organisation"), "id", None)
     try:
         if channel is Channel.SMS:
-            backend.send_sms(to, message.sms or fit_sms(message.text))
+            backend.send_sms(to, message.sms or fit_sms(message.text), organisation_id=org_id)
         else:
             config = current_app.config
             backend.send_email(providers.EmailBatch(
                 from_email=config["MAIL_FROM"], from_name=config["MAIL_FROM_NAME"],
                 subject=message.subject, text=message.text, html=message.html,
-                recipients=[providers.Recipient(to=to)], category=template))
+                recipients=[providers.Recipient(to=to, organisation_id=org_id)],
+                category=template))
     except (providers.ProviderError, SmsTooLong) as exc:
         log.warning("could not send %s by %s: %s", template, channel.value, exc)
         return False

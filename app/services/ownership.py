@@ -8,8 +8,12 @@ a key reached through one), so the access export (:mod:`app.services.exports`) a
 table of the inventory with a personal subject has no path here.
 
 ``ORG_SCOPE`` narrows a person's rows to one school (an export is made by one school's office,
-which must not see what the family shares with another school); ``REQUESTER_ONLY`` narrows a
-child's rows to those of the carer who asked (another carer's own records are theirs).
+which must not see what the family shares with another school). It keeps the account's rows of
+no school (sign-ins, account-wide settings) only for a person who is this school's alone; for a
+person linked to several schools :func:`school_rows` keeps this school's rows only
+(``SCHOOL_ONLY``) and of the account row only the contact details every one of those schools
+holds (``SHARED_COLUMNS``). ``REQUESTER_ONLY`` narrows a child's rows to those of the carer who
+asked (another carer's own records are theirs).
 """
 from __future__ import annotations
 
@@ -130,6 +134,56 @@ ORG_SCOPE: dict[str, Clause] = {
     "activity_log": _org_or_none("activity_log"),
     "notification_deliveries": _org_or_none("notification_deliveries"),
 }
+
+# Sign-in events are about the account, whichever school's row they were filed under.
+ACCOUNT_EVENTS = ("signin", "signin_failed", "signin_throttled", "signin_link_sent",
+                  "sms_code_sent", "signout", "signout_everywhere", "reauth", "password_reset",
+                  "password_reset_failed", "password_reset_sent", "password_changed",
+                  "password_set", "mfa_enrolled", "mfa_disabled", "recovery_code_used",
+                  "recovery_codes_regenerated")
+
+# A person's rows that belong to one school alone (for a person linked to several schools):
+# nothing of no school (sign-ins, account-wide settings) and no sign-in event.
+SCHOOL_ONLY: dict[str, Clause] = {
+    **ORG_SCOPE,
+    "usage_events": lambda org: t("usage_events").c.pupil_id.in_(_school_pupils(org)),
+    "consent_records": _col("consent_records", "organisation_id"),
+    "activity_log": lambda org: sa.and_(t("activity_log").c.organisation_id == org,
+                                        t("activity_log").c.event.not_in(ACCOUNT_EVENTS)),
+    "notification_deliveries": _col("notification_deliveries", "organisation_id"),
+}
+
+# Of the account itself, what every school the person belongs to holds as its own family's or
+# staff member's details (and already shows its office): the rest of the row is account-wide.
+SHARED_COLUMNS: dict[str, tuple[str, ...]] = {
+    "users": ("id", "kind", "name", "email", "mobile"),
+}
+
+
+def person_schools(user_id: int) -> set[int]:
+    """The schools whose person an account is: those of the children it is or was linked to,
+    and those where it holds a staff role (a trust role: the trust's schools). A school is
+    controller only of its own people's data (P12)."""
+    g, p, m, o = t("guardianships"), t("pupils"), t("staff_memberships"), t("organisations")
+    return set(db.session.scalars(sa.union(
+        sa.select(p.c.organisation_id).join(g, g.c.pupil_id == p.c.id)
+        .where(g.c.parent_id == user_id),
+        sa.select(m.c.organisation_id).where(m.c.user_id == user_id,
+                                             m.c.organisation_id.is_not(None)),
+        sa.select(o.c.id).join(m, m.c.trust_id == o.c.trust_id).where(m.c.user_id == user_id))))
+
+
+def school_rows(table: str, org_id: int, *, whole_account: bool) -> sa.ColumnElement | None:
+    """How a school narrows a person's rows of ``table`` (None: not at all). ``whole_account``:
+    the person is this school's alone, so the account's rows of no school are its too;
+    otherwise only rows of this school, and none of the account-wide tables (the shared
+    columns of :data:`SHARED_COLUMNS` aside, which the export keeps and blanks the rest)."""
+    if whole_account:
+        return ORG_SCOPE[table](org_id) if table in ORG_SCOPE else None
+    if table in SCHOOL_ONLY:
+        return SCHOOL_ONLY[table](org_id)
+    return None if table in SHARED_COLUMNS else sa.false()
+
 
 # A child's rows that are really one carer's own records: only the asking carer's are theirs.
 REQUESTER_ONLY: dict[str, Clause] = {

@@ -70,6 +70,7 @@ class Recipient:
     substitutions: dict[str, str] = field(default_factory=dict)
     headers: dict[str, str] = field(default_factory=dict)
     ref: str | None = None  # our delivery id, echoed back by SendGrid's event webhook
+    organisation_id: int | None = None  # the school it is sent on behalf of (the outbox keeps it)
 
 
 @dataclass
@@ -108,15 +109,17 @@ class OutboxBackend:
             headers = {"from": f"{batch.from_name} <{batch.from_email}>", **r.headers}
             rows.append(OutboxMessage(
                 channel=Channel.EMAIL, to=r.to, headers=headers,
+                organisation_id=r.organisation_id,
                 subject=substitute(batch.subject, r.substitutions)[:200],
                 text=substitute(batch.text, r.substitutions),
                 html=substitute(batch.html, r.substitutions)))
         db.session.add_all(rows)
         return f"outbox-{uuid.uuid4().hex[:16]}"
 
-    def send_sms(self, to: str, body: str) -> str:
+    def send_sms(self, to: str, body: str, organisation_id: int | None = None) -> str:
         db.session.add(OutboxMessage(channel=Channel.SMS, to=to, subject=None, text=body,
-                                     html=None, headers={"from": "Hometime"}))
+                                     html=None, headers={"from": "Hometime"},
+                                     organisation_id=organisation_id))
         return f"outbox-{uuid.uuid4().hex[:16]}"
 
 
@@ -174,7 +177,8 @@ class SendGridBackend:
             raise ProviderError.from_status(response.status_code, response.headers)
         return (response.headers or {}).get("X-Message-Id")
 
-    def send_sms(self, to: str, body: str):  # pragma: no cover - configuration error
+    def send_sms(self, to: str, body: str,
+                 organisation_id: int | None = None):  # pragma: no cover - configuration error
         raise ProviderError("SendGrid does not send SMS")
 
 
@@ -232,7 +236,7 @@ class TwilioBackend:
         self.client = Client(account_sid, auth_token, http_client=self.http)
         self.sender = sender
 
-    def send_sms(self, to: str, body: str) -> str | None:
+    def send_sms(self, to: str, body: str, organisation_id: int | None = None) -> str | None:
         import requests
         from twilio.base.exceptions import TwilioException
 

@@ -18,6 +18,7 @@ from app.extensions import db
 from app.models import (Channel, LoginToken, Organisation, PrivacyRequest, Pupil, RequestChannel,
                         TokenPurpose, User, UserKind, utcnow)
 from app.services import notifications
+from app.services.ownership import person_schools
 from app.services.privacy_requests import (OFFICE_CHANNELS, OPEN, RequestError, add_request,
                                            local_today, locked, office_organisation, parse_channel,
                                            parse_email, parse_kind, record_event, refuse_duplicate,
@@ -71,7 +72,9 @@ def log_request(staff: User, organisation_id: int, *, kind, channel, requester_n
     """The office records a request that came by phone, letter, email or in person, with the
     day it arrived (the clock runs from that day, not from when it was typed in). The email
     address may be left blank when the requester gave none (nobody is emailed then); when it
-    belongs to an account, the request is linked to it."""
+    belongs to an account of this school's people (a family of its pupils, or its staff), the
+    request is linked to it. Anyone else's account is never linked (P12): the request is then
+    from a person with no account here, answered at the address given."""
     with transaction():
         org = office_organisation(staff, organisation_id)
         kind, channel = parse_kind(kind), parse_channel(channel)
@@ -87,6 +90,8 @@ def log_request(staff: User, organisation_id: int, *, kind, channel, requester_n
         if (requester_email or "").strip():
             email = parse_email(requester_email)
             account = db.session.scalar(sa.select(User).where(sa.func.lower(User.email) == email))
+            if account is not None and org.id not in person_schools(account.id):
+                account = None  # not this school's person: a requester with no account here
         else:  # a letter with only a postal address: the office answers by post
             email, account = None, None
         req = add_request(org, kind=kind, channel=channel, requester=account, name=requester_name,

@@ -1,0 +1,71 @@
+"""/dev/outbox shows a member of staff only their own school's messages (P12): what was sent on
+behalf of their schools, and the sign-in links and codes of people who are their schools' alone."""
+from __future__ import annotations
+
+import pytest
+import sqlalchemy as sa
+
+from app.extensions import db
+from app.models import OutboxMessage, Role
+from tests import factories as f
+
+
+@pytest.fixture()
+def schools(ctx):
+    ash, birch = f.school(name="Ash Primary"), f.school(name="Birch Primary")
+    ash_class, birch_class = f.school_class(ash), f.school_class(birch)
+    ash_only = f.parent(email="ash.only@family.example", name="Ash Only")
+    both = f.parent(email="both@family.example", name="Both Schools")
+    f.pupil(ash_class, ash_only)
+    f.pupil(ash_class, both)
+    f.pupil(birch_class, both)
+    return {"ash": ash, "birch": birch, "ash_only": ash_only, "both": both,
+            "ash_office": f.staff(ash, Role.OFFICE), "ash_teacher": f.staff(ash, Role.TEACHER),
+            "birch_office": f.staff(birch, Role.OFFICE)}
+
+
+def _shown(client, query: str = "") -> str:
+    page = client.get("/dev/outbox" + query)
+    assert page.status_code == 200
+    return page.get_data(as_text=True).split("<h1>Outbox</h1>", 1)[1].split("</form>", 1)[1]
+
+
+@pytest.mark.promise("P12")
+def test_staff_see_only_their_own_schools_messages(client, schools, run_jobs):
+    s = schools
+    f.login(client, s["birch_office"])  # Birch invites a new teacher (sent on Birch's behalf)
+    assert client.post("/office/staff", data={"name": "Nia New", "email": "nia@birch.example",
+                                              "role": "teacher"}).status_code == 303
+    f.login(client, s["ash_office"])  # Ash invites a member of staff (on Ash's behalf)
+    assert client.post("/office/staff", data={"name": "Al Ash", "email": "al@ash.example",
+                                              "role": "office"}).status_code == 303
+    assert run_jobs() == 0
+    client.post("/auth/signout")
+    for email in ("ash.only@family.example", "both@family.example"):  # sign-in links: no school
+        assert client.post("/auth/link", data={"email": email}).status_code == 200
+    by_school = dict(db.session.execute(sa.select(OutboxMessage.to,
+                                                  OutboxMessage.organisation_id)).all())
+    assert by_school == {"nia@birch.example": s["birch"].id, "al@ash.example": s["ash"].id,
+                         "ash.only@family.example": None, "both@family.example": None}
+
+    for who in ("ash_office", "ash_teacher"):
+        f.login(client, s[who])
+        page = _shown(client)
+        assert "al@ash.example" in page and "ash.only@family.example" in page
+        # Birch's message, and the sign-in link of a parent who is Birch's family too.
+        assert "nia@birch.example" not in page and "both@family.example" not in page
+        assert "nia@birch.example" not in _shown(client, "?to=nia@birch.example")
+
+    f.login(client, s["birch_office"])
+    page = _shown(client)
+    assert "nia@birch.example" in page
+    for other in ("al@ash.example", "ash.only@family.example", "both@family.example"):
+        assert other not in page
+        assert other not in _shown(client, f"?to={other}")
+
+
+@pytest.mark.promise("P12")
+def test_parents_and_visitors_see_no_outbox(client, schools):
+    assert client.get("/dev/outbox").status_code in (302, 401)
+    f.login(client, schools["ash_only"])
+    assert client.get("/dev/outbox").status_code == 403
