@@ -3,18 +3,18 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 from flask import flash, redirect, render_template, session, url_for
-from flask_login import current_user, login_user
+from flask_login import current_user
 from flask_wtf import FlaskForm
 from wtforms import PasswordField, SelectField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Email, Length
 
-from app.authz import current_organisation, mark_fresh_signin, public, staff_required
+from app.authz import current_organisation, public, staff_required
 from app.extensions import db, limiter
 from app.models import (InvitationStatus, Role, StaffMembership, User, UserKind, UserStatus,
                         utcnow)
 from app.office import bp
-from app.services import invitations
+from app.services import auth, invitations
 from app.services.audit import log_event
 from app.services.passwords import hash_password
 
@@ -100,8 +100,7 @@ def staff_join(token: str):
         log_event("joined", user, organisation_id=invitation.organisation_id)
         db.session.commit()
         session.clear()
-        login_user(user)
-        mark_fresh_signin()
+        auth.sign_in_here(user, remember=False)
         return redirect(url_for("teachers.home"), 303)
     return render_template("office/staff_join.html", form=form, user=user, token=token,
                            role=invitation.role), 422 if form.errors else 200

@@ -18,7 +18,7 @@ from flask import current_app, url_for
 
 from app.extensions import db
 from app.models import Channel, LoginToken, TokenPurpose, User, utcnow
-from app.services.auth import audit, find_by_email, parent_by_mobile, safe_next
+from app.services.auth import audit, end_sign_ins, find_by_email, parent_by_mobile, safe_next
 from app.services.notifications import send_now
 from app.services.passwords import hash_password
 
@@ -184,6 +184,7 @@ def reset_password(token: str, new_password: str) -> User | None:
     user, _ = found
     user.password_hash = hash_password(new_password)
     user.session_version += 1
+    end_sign_ins(user)
     _kill_live(user, TokenPurpose.PASSWORD_RESET)
     audit("password_reset", user)
     db.session.commit()
