@@ -12,6 +12,9 @@ def create_app(config: dict | None = None) -> Flask:
     app = Flask(__name__, template_folder="../templates", static_folder="../static",
                 instance_relative_config=True)
     from app import config as settings
+    from app.security import DatabaseInt
+
+    app.url_map.converters["int"] = DatabaseInt  # before any route: ids beyond the range 404
 
     settings.load(app, config)
     os.makedirs(app.instance_path, exist_ok=True)

@@ -6,8 +6,9 @@ from flask import request, url_for
 
 from app.authz import staff_required
 from app.extensions import db
-from app.htmx import redirect_after_post, render
+from app.htmx import is_htmx, redirect_after_post, render
 from app.models import TopicStatus
+from app.params import db_int
 from app.services import activities, topics
 from app.services.activities import KIND_LABELS
 from app.services.topics import StaleTopic, TopicError
@@ -74,6 +75,8 @@ def planner(topic_id: int):
 def planner_search(topic_id: int):
     """Search-as-you-type: only the results block (kept under 2 KB)."""
     topic = topic_or_404(topic_id)
+    if not is_htmx():  # a plain visit (no JavaScript, a shared link): the whole planner
+        return render_planner(topic)
     q = request.args.get("q", "")[:100]
     results, more = _search(topic, q)
     return render("teachers/planner.html", "results", topic=topic, q=q, results=results,
@@ -82,7 +85,7 @@ def planner_search(topic_id: int):
 
 def _version() -> int | None:
     try:
-        return int(request.form.get("version", ""))
+        return db_int(request.form.get("version", ""))
     except ValueError:
         return None
 
@@ -107,7 +110,7 @@ def _after(topic, change):
 def planner_add(topic_id: int):
     """Append a library activity to the topic."""
     topic = topic_or_404(topic_id)
-    activity = activity_or_404(request.form.get("activity_id", 0, type=int))
+    activity = activity_or_404(request.form.get("activity_id", 0, type=db_int))
     return _after(topic, lambda: topics.add_activity(topic, _version(), activity))
 
 
