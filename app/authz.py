@@ -59,7 +59,7 @@ def _load_user(identity: str) -> User | None:
     user.session_secret = secret
     g._sign_in_seen = rows[0][1]
     g._memberships = (user.id, [(org, trust, role) for _, _, org, trust, role, *_ in rows if role])
-    g._member_orgs = {row[5].id: row[5] for row in rows if row[5] is not None}  # held for the request
+    g._member_orgs = {row[5].id: row[5] for row in rows if row[5] is not None}  # for the request
     from app.cookies import prime
 
     prime(dict(zip(COOKIE_PURPOSES, rows[0][6:])))

@@ -70,7 +70,8 @@ def shapes(text_fields, date_fields, moment_fields):
 
     return [
         ("huge ids", HUGE, "token", {}, {}),
-        ("nul bytes", "1", "to\x00ken", query("a\x00b"), form(text="a\x00b", date="2026-01-05\x00")),
+        ("nul bytes", "1", "to\x00ken", query("a\x00b"),
+         form(text="a\x00b", date="2026-01-05\x00")),
         ("far future", "1", "token", query("9999-12-31", DATE_NAMES) | {"page": "1"},
          form(text="9999-12-31", date="9999-12-31", moment="9999-12-31T23:59")),
         ("far past", "1", "token", query("0001-01-01", DATE_NAMES),
