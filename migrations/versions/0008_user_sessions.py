@@ -3,8 +3,8 @@
 ``user_sessions`` holds a hash of the secret each sign-in carries in its session and remember-me
 cookie; signing out sets ``ended_at``, and the user loader accepts only live rows.
 
-Revision ID: 0007
-Revises: 0005
+Revision ID: 0008
+Revises: 0007
 Create Date: 2026-12-04 07:40:00
 
 """
@@ -14,8 +14,8 @@ import app.models.types
 
 
 # revision identifiers, used by Alembic.
-revision = '0007'
-down_revision = '0005'
+revision = '0008'
+down_revision = '0007'
 branch_labels = None
 depends_on = None
 
