@@ -10,9 +10,11 @@ from flask import Flask
 def create_app(config: dict | None = None) -> Flask:
     """Build the app: settings, extensions, blueprints, error pages and CLI commands."""
     from app import config as settings
+    from app.security import DatabaseInt
 
     app = Flask(__name__, template_folder="../templates", static_folder="../static",
                 instance_path=str(settings.INSTANCE), instance_relative_config=True)
+    app.url_map.converters["int"] = DatabaseInt  # before any route: ids beyond the range 404
 
     settings.load(app, config)
     os.makedirs(app.instance_path, exist_ok=True)

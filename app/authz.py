@@ -18,7 +18,8 @@ from flask_login import current_user
 
 from app.extensions import db, login
 from app.models import (ConsentPurpose, ConsentRecord, Guardianship, Organisation, Pupil, Role,
-                        SchoolClass, StaffMembership, User, UserKind, class_teachers)
+                        SchoolClass, StaffMembership, User, UserKind, UserSession,
+                        class_teachers)
 
 COOKIE_PURPOSES = (ConsentPurpose.COOKIES_PERFORMANCE, ConsentPurpose.COOKIES_FUNCTIONAL)
 
@@ -34,26 +35,36 @@ def init_app(app) -> None:
 def _load_user(identity: str) -> User | None:
     """The signed-in person, with what every page's layout needs, in one query: their staff
     memberships (and those schools), for scope and the nav, and their latest cookie consents,
-    for the cookie banner. Kept in ``g``: for this request only, so a change shows on the next."""
+    for the cookie banner. Kept in ``g``: for this request only, so a change shows on the next.
+
+    The id is "user id:session version:sign-in secret"; only a sign-in that has not ended (signed
+    out here, or everywhere) is accepted, checked by the same query."""
     try:
-        user_id, version = (int(part) for part in identity.split(":"))
+        raw_id, raw_version, secret = identity.split(":")
+        user_id, version = int(raw_id), int(raw_version)
     except ValueError:
         return None
-    m = StaffMembership
+    if not secret or not (0 < user_id < 2 ** 31):
+        return None
+    m, live = StaffMembership, UserSession
     rows = db.session.execute(
-        sa.select(User, m.organisation_id, m.trust_id, m.role, Organisation,
+        sa.select(User, live.last_seen_at, m.organisation_id, m.trust_id, m.role, Organisation,
                   *(_latest_consent(p) for p in COOKIE_PURPOSES))
+        .join(live, sa.and_(live.user_id == User.id, live.secret_hash == UserSession.hash(secret),
+                            live.ended_at.is_(None)))
         .outerjoin(m, m.user_id == User.id)
         .outerjoin(Organisation, Organisation.id == m.organisation_id)
         .where(User.id == user_id)).all()
     user = rows[0][0] if rows else None
     if user is None or user.session_version != version or not user.is_active:
         return None
-    g._memberships = (user.id, [(org, trust, role) for _, org, trust, role, *_ in rows if role])
-    g._member_orgs = {row[4].id: row[4] for row in rows if row[4] is not None}  # held for the request
+    user.session_secret = secret
+    g._sign_in_seen = rows[0][1]
+    g._memberships = (user.id, [(org, trust, role) for _, _, org, trust, role, *_ in rows if role])
+    g._member_orgs = {row[5].id: row[5] for row in rows if row[5] is not None}  # for the request
     from app.cookies import prime
 
-    prime(dict(zip(COOKIE_PURPOSES, rows[0][5:])))
+    prime(dict(zip(COOKIE_PURPOSES, rows[0][6:])))
     return user
 
 

@@ -10,7 +10,8 @@ from __future__ import annotations
 import logging
 
 import redis
-from flask import current_app, make_response, render_template, request
+import sqlalchemy as sa
+from flask import current_app, g, make_response, render_template, request
 from flask_limiter.errors import RateLimitExceeded
 from flask_wtf.csrf import CSRFError
 from markupsafe import escape
@@ -87,8 +88,19 @@ def _rollback() -> None:
 
     try:
         db.session.rollback()
-    except Exception:  # noqa: BLE001
-        log.exception("rollback after an error failed")
+    except Exception as error:  # noqa: BLE001 - the connection itself is gone (database down)
+        log.error("rollback after an error failed (%s); dropping the connection",
+                  error.__class__.__name__)
+        try:  # no rollback is tried again on it (nor at the end of the request)
+            db.session.invalidate()
+        except Exception:  # noqa: BLE001
+            log.exception("could not drop the connection")
+
+
+def _forget_user() -> None:
+    """Treat this request as signed out, so the error page and the response headers do not ask
+    the database for the user again."""
+    g._login_user = current_app.login_manager.anonymous_user()
 
 
 def http_error(error: HTTPException):
@@ -123,6 +135,18 @@ def init_app(app) -> None:
         # Redis restarting or unreachable (queues, rate limits): say so, and roll back, so the
         # person can simply try again; the log says what happened.
         log.error("Redis unreachable on %s %s: %s", request.method, request.path, error)
+        _rollback()
+        return render_error(503, headers={"Retry-After": "60"})
+
+    @app.errorhandler(sa.exc.OperationalError)
+    @app.errorhandler(sa.exc.InterfaceError)
+    def _database_down(error):
+        # PostgreSQL unreachable, restarting or refusing for a moment: the same "busy" page as
+        # for Redis. Whatever the request had not committed is rolled back by PostgreSQL itself
+        # (nothing half-written); the pool's pre-ping replaces dead connections once it is back.
+        log.error("database unreachable on %s %s: %s", request.method, request.path,
+                  str(error.orig if getattr(error, "orig", None) else error).strip())
+        _forget_user()
         _rollback()
         return render_error(503, headers={"Retry-After": "60"})
 

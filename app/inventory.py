@@ -58,6 +58,8 @@ RETENTION = {
     "activity_log": "Kept for the school's configured period (365 days unless changed), then "
                     "deleted (P15).",
     "tokens": "Until used or expired, then deleted by the nightly clean-up.",
+    "sessions": "While signed in on that phone or computer; deleted by the nightly clean-up once "
+                "signed out, or after 90 days without use.",
     "consent": "For as long as the account exists, as evidence of what was agreed (P08).",
     "requests": "Six years after the request is closed, as evidence of how it was handled.",
     "exports": "Seven days after the export is ready, then deleted.",
@@ -110,6 +112,12 @@ INVENTORY: dict[str, Table] = {
                                     "payload": Col(X, "What the link is for.", D)},
                           plain=("id", "user_id", "purpose", "expires_at", "used_at", "attempts",
                                  *TS), erasure=D),
+    "user_sessions": Table("parent or staff", "Keeping a person signed in on each phone or "
+                           "computer, and ending that when they sign out there.", "sessions",
+                           personal={"secret_hash": Col(X, "Recognising this sign-in (hash "
+                                                           "only).", D),
+                                     "last_seen_at": Col(U, "Ending sign-ins unused for long.", D)},
+                           plain=("id", "user_id", "ended_at", *TS), erasure=D),
     "trusts": Table("nobody", "Groups of schools.", "school",
                     personal={"dpo_email": Col(C, "The trust's data protection contact (a role "
                                                   "address).", K)},

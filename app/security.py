@@ -1,4 +1,5 @@
-"""Security headers on every response, HTTPS in production, and no caching of personal pages.
+"""Security headers on every response, HTTPS in production, and no caching of personal pages;
+input no view can use (ids beyond the database's range, NUL bytes) is refused before any view.
 
 Compression (gzip/brotli) is the job of the web server or proxy in front of gunicorn in
 production, not of the app; ``make bench`` reports the gzip size of pages and assets.
@@ -8,6 +9,27 @@ from __future__ import annotations
 from flask import abort, redirect, request
 from flask_login import current_user
 from werkzeug.middleware.proxy_fix import ProxyFix
+from werkzeug.routing import IntegerConverter
+
+from app.params import DB_INT_MAX
+
+
+class DatabaseInt(IntegerConverter):
+    """``<int:...>`` for the whole app: a number beyond PostgreSQL's integer range matches no
+    route (404), as a record that does not exist, instead of failing in the database."""
+
+    def __init__(self, map, fixed_digits=0, min=None, max=DB_INT_MAX, signed=False):  # noqa: A002
+        super().__init__(map, fixed_digits=fixed_digits, min=min, max=max, signed=signed)
+
+
+def has_nul(request) -> bool:
+    """Whether the path, query string or form (names, values, file names) holds a NUL byte,
+    which no field accepts and PostgreSQL cannot store in text."""
+    if "\x00" in request.path:
+        return True
+    pairs = [*request.args.items(multi=True), *request.form.items(multi=True)]
+    pairs += [(name, upload.filename or "") for name, upload in request.files.items(multi=True)]
+    return any("\x00" in name or "\x00" in value for name, value in pairs)
 
 # No 'unsafe-inline', no 'unsafe-eval', no other origins for scripts or styles.  Video embeds only
 # from the providers' privacy-enhanced domains, and only after a tap (P05/P06).
@@ -55,6 +77,11 @@ def init_app(app) -> None:
         limit = request.max_content_length
         if limit is not None and (request.content_length or 0) > limit:
             abort(413)
+
+    @app.before_request
+    def _refuse_nul_bytes():
+        if has_nul(request):
+            abort(400)
 
     @app.after_request
     def _headers(response):

@@ -1,14 +1,19 @@
 """Pages outside the blueprints: the front door, the privacy notice, the cookie list, health."""
 from __future__ import annotations
 
+import logging
+
+import redis
 import sqlalchemy as sa
-from flask import Blueprint, g, has_request_context, redirect, render_template, url_for
+from flask import (Blueprint, current_app, g, has_request_context, redirect, render_template,
+                   url_for)
 from flask_login import current_user
 
 from app.authz import public
 from app.extensions import db
 from app.models import Organisation, OrgKind, PrivacyNotice, Pupil
 
+log = logging.getLogger(__name__)
 bp = Blueprint("site", __name__)
 
 # Every cookie Hometime sets (P06). Necessary ones only, until someone chooses otherwise.
@@ -129,5 +134,31 @@ def cookies():
 @bp.get("/healthz")
 @public
 def health():
-    db.session.execute(sa.text("SELECT 1"))
-    return {"status": "ok"}
+    """For the load balancer and whoever is on call: whether PostgreSQL and Redis answer (200),
+    or which of them does not (503), e.g. ``{"status": "unavailable", "db": "down",
+    "redis": "ok"}``."""
+    checks = {"db": _database_answers(), "redis": _redis_answers()}
+    ok = all(checks.values())
+    body = {"status": "ok" if ok else "unavailable",
+            **{name: "ok" if up else "down" for name, up in checks.items()}}
+    return body, 200 if ok else 503, {"Cache-Control": "no-store"}
+
+
+def _database_answers() -> bool:
+    try:
+        with db.engine.connect() as conn:
+            conn.execute(sa.text("SELECT 1"))
+        return True
+    except sa.exc.SQLAlchemyError as error:
+        log.error("health check: database unreachable: %s", error.__class__.__name__)
+        return False
+
+
+def _redis_answers() -> bool:
+    from app.redis_conn import get_redis
+
+    try:
+        return bool(get_redis(current_app).ping())
+    except redis.exceptions.RedisError as error:
+        log.error("health check: Redis unreachable: %s", error.__class__.__name__)
+        return False

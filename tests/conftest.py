@@ -119,3 +119,22 @@ def run_jobs(app):
         return sum(FailedJobRegistry(q, connection=conn).count for q in queues)
 
     return drain
+
+
+class WorkingClient(Client):
+    """A browser whose every request is followed by a real worker running the jobs it queued
+    (signing in by link or code sends its message from a job), as a busy worker would."""
+
+    drain = None
+
+    def open(self, *args, **kwargs):
+        response = super().open(*args, **kwargs)
+        assert self.drain() == 0, "a queued job failed"
+        return response
+
+
+@pytest.fixture()
+def working_client(app, ctx, run_jobs):
+    client = WorkingClient(app, app.response_class, use_cookies=True)
+    client.drain = run_jobs
+    return client

@@ -6,7 +6,7 @@ import time
 
 from app.extensions import db
 from app.models import (Guardianship, Organisation, Pupil, Role, SchoolClass, StaffMembership, Trust,
-                        User, UserKind, UserStatus)
+                        User, UserKind, UserSession, UserStatus)
 from app.services.passwords import hash_password
 
 _seq = itertools.count(1)
@@ -95,8 +95,12 @@ def oak_family() -> dict:
 
 
 def login(client, user: User, *, fresh: bool = True) -> None:
-    """Sign ``user`` in on ``client`` the way Flask-Login would after a real sign-in."""
+    """Sign ``user`` in on ``client`` the way Flask-Login would after a real sign-in (with its
+    own server-side sign-in record)."""
+    secret = f"test-{next(_seq)}-{time.time_ns()}"
+    db.session.add(UserSession(user_id=user.id, secret_hash=UserSession.hash(secret)))
+    db.session.commit()
     with client.session_transaction() as sess:
-        sess["_user_id"] = user.get_id()
+        sess["_user_id"] = f"{user.id}:{user.session_version}:{secret}"
         sess["_fresh"] = True
         sess["auth_at"] = time.time() if fresh else 0

@@ -14,6 +14,12 @@ from tests import factories as f
 SENT = b"If that address belongs to an account, we've sent a link"
 
 
+@pytest.fixture()
+def client(working_client):
+    """Links, codes and reset links are sent by a job: the worker runs it after each request."""
+    return working_client
+
+
 def outbox(channel=None):
     query = sa.select(OutboxMessage).order_by(OutboxMessage.id)
     if channel:

@@ -93,7 +93,7 @@ def test_signing_in_rotates_the_session(client):
     with client.session_transaction() as sess:
         assert "planted" not in sess
         assert sess.get("csrf_token") != old_token
-        assert sess["_user_id"] == parent.get_id()
+        assert sess["_user_id"].startswith(f"{parent.id}:{parent.session_version}:")
         assert time.time() - sess["auth_at"] < 60
     client.get("/family/")
     with client.session_transaction() as sess:

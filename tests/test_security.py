@@ -174,4 +174,5 @@ def test_production_signed_in_pages_are_not_cached(production, ctx):
 
 def test_production_health_check_answers_over_plain_http(production, ctx):
     response = production.test_client().get("/healthz", base_url="http://10.0.0.5")
-    assert response.status_code == 200 and response.json == {"status": "ok"}
+    assert response.status_code == 200
+    assert response.json == {"status": "ok", "db": "ok", "redis": "ok"}

@@ -30,8 +30,9 @@ def link_request():
     if request.method == "GET":
         form.next.data = next_from()
     if form.validate_on_submit():
-        login_tokens.request_signin_link(auth.normalise_email(form.email.data),
-                                         next_url=next_from(form), remember=form.remember.data)
+        login_tokens.queue_sign_in_message(TokenPurpose.SIGNIN_LINK,
+                                           auth.normalise_email(form.email.data),
+                                           next_url=next_from(form), remember=form.remember.data)
         return render("auth/sent.html", what="link")
     return render("auth/link_request.html", form=form, status=status(form))
 
@@ -66,7 +67,7 @@ def code_request():
     if request.method == "GET":
         form.next.data = next_from()
     if form.validate_on_submit():
-        login_tokens.request_sms_code(form.mobile.data)
+        login_tokens.queue_sign_in_message(TokenPurpose.SMS_CODE, form.mobile.data)
         session["code_mobile"], session["code_next"] = form.mobile.data, next_from(form)
         flash("If that number belongs to an account, we've sent a code to it by text message.",
               "success")

@@ -25,7 +25,8 @@ def reset_problem():
 def reset_request():
     form = ResetRequestForm()
     if form.validate_on_submit():
-        login_tokens.request_password_reset(auth.normalise_email(form.email.data))
+        login_tokens.queue_sign_in_message(TokenPurpose.PASSWORD_RESET,
+                                           auth.normalise_email(form.email.data))
         return render("auth/sent.html", what="reset")
     return render("auth/reset_request.html", form=form, status=status(form))
 

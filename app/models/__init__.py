@@ -6,7 +6,7 @@ from app.models.learning import (Activity, ActivityKind, Award, AwardKind, Contr
                                  UsageEvent, UsageKind, WeeklyTopic, topic_classes)
 from app.models.messaging import Channel, DeliveryStatus, NotificationDelivery, OutboxMessage
 from app.models.people import (LoginToken, RecoveryCode, Role, StaffMembership, TokenPurpose, User,
-                               UserKind, UserStatus)
+                               UserKind, UserSession, UserStatus)
 from app.models.privacy import (OPEN_STATES, Breach, BreachDecision, DataExport, ExportState,
                                 PrivacyRequest, RequestChannel, RequestEvent, RequestKind,
                                 RequestState)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import enum
+import hashlib
 from datetime import datetime, time
 
 import sqlalchemy as sa
@@ -75,9 +76,14 @@ class User(UserMixin, db.Model):
     memberships: Mapped[list[StaffMembership]] = relationship(
         back_populates="user", cascade="all, delete-orphan")
 
+    # The secret of this browser's sign-in (a UserSession), set when signing in or by the user
+    # loader; not a column.
+    session_secret = None  # type: str | None
+
     def get_id(self) -> str:
-        # The version makes "sign out everywhere" end every session and remember-me cookie.
-        return f"{self.id}:{self.session_version}"
+        # The version makes "sign out everywhere" end every session and remember-me cookie; the
+        # secret names this browser's sign-in, which signing out here ends on the server.
+        return f"{self.id}:{self.session_version}:{self.session_secret or ''}"
 
     @property
     def is_active(self) -> bool:
@@ -147,3 +153,22 @@ class LoginToken(db.Model):
     attempts: Mapped[int] = mapped_column(default=0)
     payload: Mapped[dict | None] = mapped_column(sa.JSON)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class UserSession(db.Model):
+    """One sign-in on one browser: its secret travels in the session and the remember-me cookie
+    (only a hash is stored); signing out ends it, so a copied cookie stops working."""
+
+    __tablename__ = "user_sessions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    secret_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    @staticmethod
+    def hash(secret: str) -> str:
+        """What is stored of a sign-in's secret (a SHA-256 hash)."""
+        return hashlib.sha256(secret.encode()).hexdigest()

@@ -14,6 +14,7 @@ from app.jobs import invitations as invite_jobs
 from app.models import (DeliveryStatus, Guardianship, Invitation, NotificationDelivery, Pupil,
                         SchoolClass, User, UserStatus, utcnow)
 from app.office import bp
+from app.params import db_int
 from app.services import families, invitations
 from app.services.restriction import parent_reportable, pupil_reportable
 
@@ -129,7 +130,7 @@ def letters():
     """Printable letters (one page per family) with a code and a QR code for each carer chosen,
     or for every carer not yet joined who has no email address."""
     org = current_organisation()
-    chosen = request.form.getlist("user_id", type=int)
+    chosen = request.form.getlist("user_id", type=db_int)
     query = invitations.not_joined(org.id)
     query = query.where(User.id.in_(chosen)) if chosen else query.where(User.email.is_(None))
     carers = db.session.scalars(query).all()

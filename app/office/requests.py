@@ -18,6 +18,7 @@ from app.models import (Breach, BreachDecision, DataExport, Organisation, Privac
                         RequestChannel, RequestEvent, RequestKind, RequestState, Role,
                         StaffMembership, User)
 from app.office import bp
+from app.params import day
 from app.privacy.request_forms import OfficeRequestForm, apply_error
 from app.services import breaches, deadlines
 from app.services import privacy_requests as pr
@@ -224,7 +225,7 @@ def request_step(request_id: int):
     on = None
     if form.get("on"):
         try:
-            on = date.fromisoformat(form["on"])
+            on = day(form["on"])
         except ValueError:
             return _page(req, problem="Give the day as a date, like 2026-03-05.", field="on",
                          status=422)

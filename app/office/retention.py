@@ -1,7 +1,7 @@
 """The office's retention page (P21): the schedule, a preview of what is due, and past runs."""
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import timedelta
 
 import sqlalchemy as sa
 from flask import render_template, request
@@ -12,6 +12,7 @@ from app.extensions import db
 from app.inventory import INVENTORY, RETENTION
 from app.models import RetentionRun, utcnow
 from app.office import bp
+from app.params import day
 from app.services import retention
 
 
@@ -20,7 +21,7 @@ from app.services import retention
 def retention_page():
     today = utcnow().date()
     try:
-        as_of = date.fromisoformat(request.args.get("as_of", "")) if request.args.get("as_of") else today
+        as_of = day(request.args.get("as_of", "")) if request.args.get("as_of") else today
     except ValueError:
         as_of = today
     as_of = min(max(as_of, today), today + timedelta(days=400))

@@ -4,17 +4,17 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 from flask import flash, redirect, render_template, request, session, url_for
-from flask_login import current_user, login_user
+from flask_login import current_user
 from flask_wtf import FlaskForm
 from wtforms import PasswordField, SelectField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Email, Length
 
-from app.authz import current_organisation, mark_fresh_signin, public, staff_required
+from app.authz import current_organisation, public, staff_required
 from app.extensions import db, limiter
 from app.models import StaffMembership, User, UserKind
 from app.office import bp
-from app.services import FieldError, invitations
+from app.services import FieldError, auth, invitations
 from app.services import staff_invitations as service
 from app.services.auth import landing
 
@@ -92,8 +92,7 @@ def _join_new(invitation, user: User, token: str):
         except service.StaffInvitationError as problem:
             return _problem("This invitation can't be used", problem.message, problem.status)
         session.clear()
-        login_user(user)
-        mark_fresh_signin()
+        auth.sign_in_here(user, remember=False)
         return redirect(landing(user), 303)
     return render_template("office/staff_join.html", form=form, user=user, token=token,
                            role=invitation.role), 422 if form.errors else 200

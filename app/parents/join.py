@@ -2,14 +2,14 @@
 from __future__ import annotations
 
 from flask import flash, redirect, render_template, session, url_for
-from flask_login import current_user, login_user
+from flask_login import current_user
 
-from app.authz import mark_fresh_signin, public
+from app.authz import public
 from app.extensions import db, limiter
 from app.models import Organisation, User, UserStatus
 from app.parents import bp
 from app.parents.forms import JoinCodeForm, JoinForm
-from app.services import invitations
+from app.services import auth, invitations
 from app.services.consent import current_notice
 from app.services.families import JoinChoices, accept_invitation
 
@@ -66,8 +66,7 @@ def join(token: str):
         user = accept_invitation(invitation, choices)
         if not existing:
             session.clear()
-            login_user(user, remember=True)
-            mark_fresh_signin()
+            auth.sign_in_here(user, remember=True)
         flash(f"Welcome to Hometime, {user.name}.", "success")
         return redirect(url_for("parents.home"), 303)
     return render_template(

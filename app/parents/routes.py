@@ -24,6 +24,7 @@ from app.htmx import add_vary, is_htmx, render
 from app.models import (ActivityKind, ConsentPurpose, Contribution, Engagement, Guardianship,
                         Pupil, utcnow)
 from app.parents import bp, week
+from app.params import page_number
 from app.parents.family_forms import SendForm
 from app.services import engagement as engagements
 from app.services import storage, usage
@@ -218,7 +219,7 @@ def child(pupil_id: int):
 def past_weeks(pupil_id: int):
     """Earlier weeks' topics for one child and what the family did, a page at a time."""
     pupil = pupil_for_parent_or_404(pupil_id)
-    page = request.args.get("page", 1, type=int)
+    page = request.args.get("page", 1, type=page_number)
     return render_template("parents/weeks.html", pupil=pupil, past=week.past_weeks(pupil, page))
 
 

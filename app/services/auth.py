@@ -2,13 +2,16 @@
 
 Routes in ``app/auth`` parse and render; what reads or changes accounts is here. Failures never
 say whether an account exists. Signing in rotates the session (no fixation, a new CSRF token);
-``session_version`` is part of the Flask-Login id, so bumping it ends every other session and
+each sign-in is a ``UserSession`` row whose secret travels in the Flask-Login id (session and
+remember-me cookie), so signing out ends that sign-in on the server and a copied cookie stops
+working; ``session_version`` is part of the id too, so bumping it ends every other session and
 remember-me cookie. One-time links and codes are in ``app/services/login_tokens.py``; two-step
 sign-in (TOTP, recovery codes) in ``app/services/mfa.py``.
 """
 from __future__ import annotations
 
 import hashlib
+import secrets
 import time
 from datetime import timedelta
 from urllib.parse import urlsplit
@@ -20,7 +23,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from app.authz import mark_fresh_signin
 from app.extensions import db
-from app.models import StaffMembership, User, UserKind, utcnow
+from app.models import StaffMembership, User, UserKind, UserSession, utcnow
 from app.services.audit import log_event
 from app.services.passwords import check_password, hash_password
 
@@ -131,20 +134,51 @@ def has_remember_cookie() -> bool:
                                                            "remember_token")))
 
 
+def _open_sign_in(user: User) -> None:
+    """A new server-side record of a sign-in on this browser; its secret goes into the
+    Flask-Login id (``User.get_id``). Added to the session; the caller commits."""
+    secret = secrets.token_urlsafe(24)
+    db.session.add(UserSession(user_id=user.id, secret_hash=UserSession.hash(secret)))
+    user.session_secret = secret
+
+
+def sign_in_here(user: User, *, remember: bool) -> None:
+    """Sign ``user`` in on this browser under a new server-side sign-in (committed). The caller
+    has cleared the old session."""
+    _open_sign_in(user)
+    login_user(user, remember=remember)
+    mark_fresh_signin()
+    db.session.commit()
+
+
 def start_session(user: User, *, remember: bool, method: str) -> None:
     """Sign ``user`` in on this browser: new session, fresh, logged (P15), committed."""
     rotate_session()
-    login_user(user, remember=remember)
-    mark_fresh_signin()
     now = utcnow()
     user.last_login_at = now
     user.last_active_at = now
     audit("signin", user, method)
-    db.session.commit()
+    sign_in_here(user, remember=remember)
+
+
+def end_sign_ins(user: User, *, keep: str | None = None) -> None:
+    """Mark ``user``'s live sign-ins ended (all, or all but the one with secret ``keep``); the
+    caller commits."""
+    query = sa.update(UserSession).where(UserSession.user_id == user.id,
+                                         UserSession.ended_at.is_(None))
+    if keep:
+        query = query.where(UserSession.secret_hash != UserSession.hash(keep))
+    db.session.execute(query.values(ended_at=utcnow()))
 
 
 def end_session(user: User) -> None:
-    """Sign out here (the remember cookie too) and log it."""
+    """Sign out here: this sign-in ends on the server (so neither a copy of the session cookie
+    nor the remember cookie works again), the cookies are cleared, and it is logged."""
+    if user.session_secret:
+        db.session.execute(sa.update(UserSession).where(
+            UserSession.user_id == user.id,
+            UserSession.secret_hash == UserSession.hash(user.session_secret),
+            UserSession.ended_at.is_(None)).values(ended_at=utcnow()))
     audit("signout", user)
     db.session.commit()
     rotate_session()
@@ -164,6 +198,7 @@ def _rekey_current_session(user: User) -> None:
 def sign_out_everywhere(user: User) -> None:
     """End every other session and remember-me cookie of ``user``; this one carries on."""
     user.session_version += 1
+    end_sign_ins(user, keep=user.session_secret)
     audit("signout_everywhere", user)
     db.session.commit()
     _rekey_current_session(user)
@@ -196,6 +231,7 @@ def change_password(user: User, new_password: str, current: str | None) -> bool:
     event = "password_changed" if user.password_hash else "password_set"
     user.password_hash = hash_password(new_password)
     user.session_version += 1
+    end_sign_ins(user, keep=user.session_secret)
     audit(event, user)
     db.session.commit()
     _rekey_current_session(user)
@@ -203,12 +239,23 @@ def change_password(user: User, new_password: str, current: str | None) -> bool:
 
 
 def touch(user: User) -> None:
-    """Record activity at most once per ACTIVE_EVERY (closing unused accounts, P19, needs it):
-    one statement on a connection of its own, so the page's session is neither committed nor
-    expired (the page then reads nothing again)."""
+    """Record activity at most once per ACTIVE_EVERY (closing unused accounts, P19, needs it;
+    so does clearing out sign-ins unused for long): on a connection of its own, so the page's
+    session is neither committed nor expired (the page then reads nothing again)."""
     now = utcnow()
-    if user.last_active_at is None or now - user.last_active_at > ACTIVE_EVERY:
-        users = User.__table__
-        with db.engine.begin() as conn:
+    stale_user = user.last_active_at is None or now - user.last_active_at > ACTIVE_EVERY
+    seen = g.get("_sign_in_seen")
+    stale_sign_in = bool(user.session_secret and seen and now - seen > ACTIVE_EVERY)
+    if not (stale_user or stale_sign_in):
+        return
+    with db.engine.begin() as conn:
+        if stale_user:
+            users = User.__table__
             conn.execute(sa.update(users).where(users.c.id == user.id).values(last_active_at=now))
+        if stale_sign_in:
+            rows = UserSession.__table__
+            conn.execute(sa.update(rows).where(
+                rows.c.secret_hash == UserSession.hash(user.session_secret))
+                .values(last_seen_at=now))
+    if stale_user:
         set_committed_value(user, "last_active_at", now)

@@ -19,6 +19,8 @@ NOT_EXPORTED = {
     "login_tokens": "One-time sign-in links and codes: kept only as one-way hashes, for minutes "
                     "or days, and they say nothing more than the sign-in history does.",
     "recovery_codes": "Staff two-step recovery codes: kept only as one-way hashes.",
+    "user_sessions": "Which phones and computers are signed in: kept only as one-way hashes "
+                     "until signing out, and they say nothing more than the sign-in history does.",
     "outbox_messages": "Exists only in development and demonstration installations, never with "
                        "real families' data.",
 }

@@ -3,7 +3,9 @@
 Only a SHA-256 hash of each secret is stored. A link is used by one conditional UPDATE (live,
 unused, unexpired → used), so it works once even when two requests race. An SMS code is 6 digits
 hashed with a per-code salt; every wrong try is counted and after SMS_MAX_ATTEMPTS the code is
-dead. Requests answer the same whether or not the account exists; the caller shows one message.
+dead. Requests answer the same whether or not the account exists, and take the same time: the
+sign-in pages only queue :func:`queue_sign_in_message`, and the job looks the account up and
+sends (``app/jobs/signin.py``).
 """
 from __future__ import annotations
 
@@ -14,11 +16,11 @@ import secrets
 from datetime import timedelta
 
 import sqlalchemy as sa
-from flask import current_app, url_for
+from flask import current_app
 
 from app.extensions import db
 from app.models import Channel, LoginToken, TokenPurpose, User, utcnow
-from app.services.auth import audit, find_by_email, parent_by_mobile, safe_next
+from app.services.auth import audit, end_sign_ins, find_by_email, parent_by_mobile, safe_next
 from app.services.notifications import send_now
 from app.services.passwords import hash_password
 
@@ -88,7 +90,24 @@ def _send(channel: Channel, to: str, template: str, **context) -> bool:
 
 
 def _link(endpoint: str, token: str) -> str:
-    return current_app.config["BASE_URL"].rstrip("/") + url_for(endpoint, token=token)
+    """The full URL of a one-time link; built from BASE_URL, so a job (with no request) can too."""
+    path = current_app.url_map.bind("hometime").build(endpoint, {"token": token})
+    return current_app.config["BASE_URL"].rstrip("/") + path
+
+
+SIGN_IN_JOB = "app.jobs.signin.send_sign_in_message"
+
+
+def queue_sign_in_message(purpose: TokenPurpose, address: str, *, next_url: str | None = None,
+                          remember: bool = False) -> None:
+    """Have a worker send a sign-in link, code or reset link to ``address`` if it belongs to an
+    account (the page answers the same at once, whether or not it does). Not retried: a person
+    waiting asks again, and a late second code would replace the one they are typing."""
+    from app.jobs import enqueue_now
+
+    options = {"next_url": safe_next(next_url), "remember": bool(remember)} if (
+        purpose is TokenPurpose.SIGNIN_LINK) else {}
+    enqueue_now(SIGN_IN_JOB, purpose.value, address, retry=None, timeout=60, **options)
 
 
 def send_signin_link(user: User, *, next_url: str | None = None, remember: bool = False) -> bool:
@@ -184,6 +203,7 @@ def reset_password(token: str, new_password: str) -> User | None:
     user, _ = found
     user.password_hash = hash_password(new_password)
     user.session_version += 1
+    end_sign_ins(user)
     _kill_live(user, TokenPurpose.PASSWORD_RESET)
     audit("password_reset", user)
     db.session.commit()

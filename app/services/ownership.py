@@ -72,6 +72,7 @@ OWNERSHIP: dict[str, Path] = {
     "class_teachers": Path(by_user=_col("class_teachers", "user_id")),
     "recovery_codes": Path(by_user=_col("recovery_codes", "user_id")),
     "login_tokens": Path(by_user=_col("login_tokens", "user_id")),
+    "user_sessions": Path(by_user=_col("user_sessions", "user_id")),
     "invitations": Path(by_user=_col("invitations", "user_id")),
     "pupils": Path(by_pupil=_col("pupils", "id")),
     "guardianships": Path(by_user=_col("guardianships", "parent_id"),

@@ -20,7 +20,7 @@ from app.extensions import db
 from app.models import (ActivityLog, Contribution, DataExport, Engagement, ExportState,
                         Guardianship, Invitation, InvitationStatus, LoginToken,
                         NotificationDelivery, Organisation, OutboxMessage, PrivacyRequest, Pupil,
-                        RetentionRun, User, UserKind, UserStatus, utcnow)
+                        RetentionRun, User, UserKind, UserSession, UserStatus, utcnow)
 from app.services import retention_accounts as accounts
 
 log = logging.getLogger(__name__)
@@ -28,6 +28,7 @@ CHUNK = 2000
 DELIVERY_DAYS = 90
 OUTBOX_DAYS = 30
 INVITATION_KEEP_DAYS = 90
+SIGN_IN_IDLE_DAYS = 90  # as long as a remember-me cookie lasts
 
 
 @dataclass(frozen=True)
@@ -127,6 +128,12 @@ def _select_tokens(as_of: datetime) -> sa.Select:
         sa.or_(LoginToken.expires_at < as_of, LoginToken.used_at.is_not(None)))
 
 
+def _select_sign_ins(as_of: datetime) -> sa.Select:
+    return sa.select(UserSession.id).where(sa.or_(
+        UserSession.ended_at.is_not(None),
+        UserSession.last_seen_at < as_of - timedelta(days=SIGN_IN_IDLE_DAYS)))
+
+
 def _select_expire_invitations(as_of: datetime) -> sa.Select:
     return sa.select(Invitation.id).where(
         Invitation.status.in_([InvitationStatus.PENDING, InvitationStatus.SENT,
@@ -189,6 +196,8 @@ RULES: list[Rule] = [
          _select_activity_log, _apply_delete(ActivityLog), "activity_log"),
     Rule("purge_sign_in_tokens", "P21", "used or expired sign-in link or code deleted",
          _select_tokens, _apply_delete(LoginToken)),
+    Rule("purge_sign_ins", "P21", "ended sign-in, or one unused for 90 days, deleted",
+         _select_sign_ins, _apply_delete(UserSession)),
     Rule("expire_invitations", "P21", "invitation marked expired after 30 days",
          _select_expire_invitations, _apply_expire_invitations, "invitation"),
     Rule("purge_invitations", "P21", "old invitation deleted 90 days after it ended",

@@ -13,6 +13,7 @@ from app.authz import pupil_for_staff_or_404, staff_required, visible_classes
 from app.extensions import db
 from app.htmx import is_htmx, redirect_after_post, render
 from app.models import AwardKind, Organisation, SchoolClass
+from app.params import day, db_int
 from app.services import classroom, topics
 from app.services.audit import log_event
 from app.teachers import bp
@@ -22,7 +23,7 @@ from app.teachers.scope import contribution_or_404
 
 def _week(org: Organisation) -> date:
     try:
-        return topics.monday_of(date.fromisoformat(request.args.get("week", "")))
+        return topics.monday_of(day(request.args.get("week", "")))
     except ValueError:
         return topics.monday_of(topics.school_today(org))
 
@@ -67,7 +68,7 @@ def contribution_hide(contribution_id: int):
     hide = request.form.get("show") != "1"
     classroom.set_hidden(contribution, current_user, hide)
     flash("Hidden: only staff can see it now." if hide else "It is visible again.", "success")
-    back = request.form.get("back", type=int)
+    back = request.form.get("back", type=db_int)
     target = (url_for("teachers.class_view", class_id=back, week=request.form.get("week"))
               if back else url_for("teachers.home"))
     return redirect_after_post(target + f"#contribution-{contribution_id}")

@@ -9,6 +9,7 @@ from wtforms.validators import InputRequired, NumberRange, Optional, ValidationE
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from app.models import ActivityKind
+from app.params import db_int
 from app.services.activities import KIND_LABELS, SUBJECTS, YEAR_GROUPS
 from app.services.classroom import AWARD_LABELS
 
@@ -107,6 +108,6 @@ class AwardForm(FlaskForm):
 def version_of(form) -> int | None:
     """The version a form was loaded with, or None (always stale) when missing or garbled."""
     try:
-        return int(form.version.data)
+        return db_int(form.version.data)
     except (TypeError, ValueError):
         return None

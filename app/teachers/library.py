@@ -8,6 +8,7 @@ from app.authz import staff_required
 from app.extensions import db
 from app.htmx import redirect_after_post, render
 from app.models import Activity, ActivityKind
+from app.params import page_number
 from app.services import activities
 from app.services.activities import KIND_LABELS, SUBJECTS, YEAR_GROUPS, ActivityError
 from app.teachers import bp
@@ -30,7 +31,7 @@ def library():
     """Search and filter the school's library (the results are a block for htmx)."""
     org = organisation_or_404()
     filters = _filters()
-    page = max(1, request.args.get("page", 1, type=int))
+    page = request.args.get("page", 1, type=page_number)
     found = db.session.scalars(activities.search(org.id, **filters)
                                .limit(PAGE + 1).offset((page - 1) * PAGE)).all()
     empty = not filters["archived"] and db.session.scalar(

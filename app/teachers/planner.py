@@ -8,6 +8,7 @@ from app.authz import staff_required
 from app.extensions import db
 from app.htmx import add_vary, is_htmx, redirect_after_post, render
 from app.models import TopicStatus
+from app.params import db_int
 from app.services import activities, topics
 from app.services.activities import KIND_LABELS
 from app.services.topics import StaleTopic, TopicError
@@ -85,7 +86,7 @@ def planner_search(topic_id: int):
 
 def _version() -> int | None:
     try:
-        return int(request.form.get("version", ""))
+        return db_int(request.form.get("version", ""))
     except ValueError:
         return None
 
@@ -110,7 +111,7 @@ def _after(topic, change):
 def planner_add(topic_id: int):
     """Append a library activity to the topic."""
     topic = topic_or_404(topic_id)
-    activity = activity_or_404(request.form.get("activity_id", 0, type=int))
+    activity = activity_or_404(request.form.get("activity_id", 0, type=db_int))
     return _after(topic, lambda: topics.add_activity(topic, _version(), activity))
 
 

@@ -12,6 +12,7 @@ from app.authz import staff_required
 from app.extensions import db
 from app.htmx import redirect_after_post, render
 from app.models import SchoolClass, TopicStatus, WeeklyTopic
+from app.params import db_int
 from app.services import topics
 from app.services.topics import StaleTopic, TopicError
 from app.teachers import bp
@@ -162,7 +163,7 @@ def topic_unschedule(topic_id: int):
     """Cancel a scheduled publish."""
     topic = topic_or_404(topic_id)
     try:
-        topics.unschedule(topic, request.form.get("version", type=int))
+        topics.unschedule(topic, request.form.get("version", type=db_int))
     except StaleTopic:
         return render_planner(topic_or_404(topic_id), status=409, message=CONFLICT)
     flash("The scheduled publish was cancelled: the topic is a draft again.", "success")
