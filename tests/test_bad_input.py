@@ -147,6 +147,6 @@ def test_what_each_shape_answers(app, people):
     assert page.status_code == 200 and "Count the stairs" not in page.get_data(as_text=True)
     assert teacher.get("/teach/classes/1", query_string={"week": "9999-12-31"}).status_code == 200
     # The planner's search URL opened without htmx (no JavaScript, a shared link): the planner.
-    r = teacher.get("/teach/topics/1/search", query_string={"q": "stairs"})
+    r = teacher.get("/teach/topics/1/search", query_string={"q": "stairs"}, follow_redirects=True)
     html = r.get_data(as_text=True)
     assert r.status_code == 200 and "<html" in html and "Count the stairs" in html
