@@ -6,9 +6,9 @@ import logging
 import sys
 
 from app import create_app
-from app.config import ConfigError
-from app.jobs import set_worker_app
-from app.redis_conn import get_redis
+from app.core.config import ConfigError
+from app.core.jobs import set_worker_app
+from app.core.redis_conn import get_redis
 
 
 def main(argv: list[str]) -> int:

@@ -1,6 +1,6 @@
 """WSGI entry point: ``gunicorn wsgi:app`` or ``flask --app wsgi run``."""
 from app import create_app
-from app.config import ConfigError
+from app.core.config import ConfigError
 
 try:
     app = create_app()

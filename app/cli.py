@@ -6,7 +6,7 @@ from flask import current_app
 
 
 def init_app(app) -> None:
-    from app.services import storage
+    from app.core import storage
 
     storage.init_cli(app)
 
@@ -30,7 +30,7 @@ def init_app(app) -> None:
         return value.date() if value else None
 
     def _show_preview(day, limit: int) -> None:
-        from app.services.retention import preview
+        from app.dataprotection.retention.rules import preview
 
         for row in preview(day, limit=limit):
             click.echo(f"{row['count']:>7}  {row['rule']:<26} {row['promise']}  {row['what']}")
@@ -64,8 +64,8 @@ def init_app(app) -> None:
         deletes records and files and sends messages; --dry-run lists what it would do."""
         import sys
 
-        from app.extensions import db
-        from app.services.retention import RetentionFailed, run_all
+        from app.core.extensions import db
+        from app.dataprotection.retention.rules import RetentionFailed, run_all
 
         day = _as_of(as_of)
         if dry_run:

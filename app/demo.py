@@ -8,10 +8,10 @@ from datetime import date
 
 import sqlalchemy as sa
 
-from app.extensions import db
+from app.core.extensions import db
 from app.models import (Guardianship, Organisation, PrivacyNotice, Pupil, Role, SchoolClass,
                         StaffMembership, Trust, User, UserKind, UserStatus, utcnow)
-from app.services.passwords import hash_password
+from app.auth.passwords import hash_password
 
 PASSWORD = "hometime-demo"
 SCHOOL = "Hometime Demo Primary"
@@ -77,7 +77,7 @@ def seed() -> bool:
             db.session.flush()
         db.session.add(Guardianship(parent_id=carer.id, pupil_id=pupil.id))
     db.session.commit()
-    from app.starter_library import seed_starter_library
+    from app.learning.starter_library import seed_starter_library
 
     seed_starter_library(school.id)
     seed_this_week(school, teacher, parent)
@@ -116,7 +116,7 @@ def seed_this_week(school: Organisation, teacher: User, parent: User) -> None:
     demo parent's ratings, comments and a photo, and an award from the teacher; each step
     through the service a real user's action goes through."""
     from app.models import Activity, AwardKind
-    from app.services import classroom, engagement, topics
+    from app.learning import classroom, engagement, topics
 
     week = topics.monday_of(topics.school_today(school))
     classes = {c.name: c for c in db.session.scalars(

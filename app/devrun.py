@@ -223,7 +223,7 @@ class Supervisor:
 
 
 def main() -> int:
-    from app.config import INSTANCE
+    from app.core.config import INSTANCE
 
     env = dict(os.environ)
     env.setdefault("HOMETIME_ENV", "development")
@@ -258,7 +258,7 @@ def main() -> int:
         else:
             say("PostgreSQL: the database named by DATABASE_URL")
         if not env.get("REDIS_URL"):
-            from app.redis_conn import start_embedded
+            from app.core.redis_conn import start_embedded
 
             own_redis = True
             env["REDIS_URL"] = start_embedded(INSTANCE)
@@ -287,7 +287,7 @@ def main() -> int:
         if supervisor is not None:
             supervisor.stop_all()
         if own_redis and env.get("REDIS_URL"):
-            from app.redis_conn import stop_embedded
+            from app.core.redis_conn import stop_embedded
 
             stop_embedded(env["REDIS_URL"])
         if own_postgres:

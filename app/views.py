@@ -9,8 +9,8 @@ from flask import (Blueprint, current_app, g, has_request_context, redirect, ren
                    url_for)
 from flask_login import current_user
 
-from app.authz import public
-from app.extensions import db
+from app.core.authz import public
+from app.core.extensions import db
 from app.models import Organisation, OrgKind, PrivacyNotice, Pupil
 
 log = logging.getLogger(__name__)
@@ -33,7 +33,7 @@ COOKIES = [
 
 def init_app(app) -> None:
     """Register the site pages, the htmx conventions and what every page template needs."""
-    from app import htmx
+    from app.core import htmx
 
     app.register_blueprint(bp)
     htmx.init_app(app)
@@ -56,7 +56,7 @@ def looker_organisations() -> list[Organisation]:
     cached = g.get("_looker_orgs")
     if cached is not None:
         return cached
-    from app.authz import current_organisation, linked_pupils
+    from app.core.authz import current_organisation, linked_pupils
 
     orgs: list[Organisation] = []
     if current_user.is_authenticated:
@@ -91,7 +91,7 @@ def privacy_contacts() -> list[dict]:
 def _staff_is_office() -> bool:
     """The nav's Office link: for someone who runs the office of at least one school (the office
     pages then act only on such a school)."""
-    from app.authz import office_organisation_ids
+    from app.core.authz import office_organisation_ids
 
     return bool(has_request_context() and current_user.is_authenticated and current_user.is_staff
                 and office_organisation_ids(current_user))
@@ -155,7 +155,7 @@ def _database_answers() -> bool:
 
 
 def _redis_answers() -> bool:
-    from app.redis_conn import get_redis
+    from app.core.redis_conn import get_redis
 
     try:
         return bool(get_redis(current_app).ping())

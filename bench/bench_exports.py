@@ -43,13 +43,13 @@ def seed(app) -> dict:
     """The family, their school and three years of home learning; returns the export's id."""
     import sqlalchemy as sa
 
-    from app.extensions import db
+    from app.core.extensions import db
     from app.models import (Activity, ActivityKind, Award, AwardKind, Contribution,
                             ContributionKind, DataExport, Engagement, Guardianship, Organisation,
                             PrivacyRequest, Pupil, RequestChannel, RequestKind, RequestState,
                             SchoolClass, TopicActivity, TopicStatus, UsageEvent, UsageKind, User,
                             UserKind, WeeklyTopic, topic_classes, utcnow)
-    from app.services import storage
+    from app.core import storage
 
     with app.app_context():
         org = Organisation(name="Bench Primary", dpo_email="dpo@bench.example")
@@ -140,16 +140,16 @@ def _child(config_json: str, export_id: str) -> None:
     from rq import SimpleWorker
 
     from app import create_app
-    from app.extensions import db
-    from app.jobs import enqueue_now, set_worker_app
+    from app.core.extensions import db
+    from app.core.jobs import enqueue_now, set_worker_app
     from app.models import DataExport
-    from app.redis_conn import get_redis
-    from app.services import exports
+    from app.core.redis_conn import get_redis
+    from app.dataprotection.exports import service as exports
 
     app = create_app(json.loads(config_json))
     set_worker_app(app)
     with app.app_context():
-        job = enqueue_now("app.jobs.exports.build_export", int(export_id), job_id="bench-export")
+        job = enqueue_now("app.dataprotection.exports.jobs.build_export", int(export_id), job_id="bench-export")
         before = _rss_kib()
     started = time.perf_counter()
     SimpleWorker(["default"], connection=get_redis(app)).work(burst=True, with_scheduler=False)

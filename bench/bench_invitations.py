@@ -21,9 +21,9 @@ def _seed(db) -> int:
 
 
 def run(app) -> list[dict]:
-    from app.extensions import db
-    from app.jobs import get_queue
-    from app.jobs.invitations import invite_everyone
+    from app.core.extensions import db
+    from app.core.jobs import get_queue
+    from app.families.jobs import invite_everyone
     from app.models import Invitation, NotificationDelivery
 
     with app.app_context():

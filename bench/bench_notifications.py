@@ -27,10 +27,10 @@ def run(app) -> list[dict]:
     """Rows for ``python -m bench``."""
     from rq import SimpleWorker
 
-    from app.extensions import db
-    from app.jobs import set_worker_app
-    from app.redis_conn import get_redis
-    from app.services.notifications import notify_many
+    from app.core.extensions import db
+    from app.core.jobs import set_worker_app
+    from app.core.redis_conn import get_redis
+    from app.messaging.notify import notify_many
     from tests.provider_stub import provider_config, start
 
     stub, server = start()

@@ -68,7 +68,7 @@ def _client(app, email: str | None):
 
     client = app.test_client()
     if email:
-        from app.extensions import db
+        from app.core.extensions import db
         from app.models import User
 
         with app.app_context():
@@ -125,7 +125,7 @@ def pages_for(app, client, *, skip_public: bool = False) -> list[tuple[str, str]
 
 def _measure(app, client, path: str) -> tuple[int, float, float, int]:
     """(max SQL queries per request, p50 ms, p95 ms, non-200 answers) over REQUESTS requests."""
-    from app.extensions import db
+    from app.core.extensions import db
 
     with app.app_context():
         engine = db.engine

@@ -61,7 +61,7 @@ class _Assets(HTMLParser):
 
 def _seed(app):
     """A two-child family (children in two classes) with this week's topics; returns ids."""
-    from app.extensions import db
+    from app.core.extensions import db
     from app.models import User, utcnow
     from tests.parents_data import family, item_of
 
@@ -76,7 +76,7 @@ def _seed(app):
 
 
 def _client(app, parent_id: int):
-    from app.extensions import db
+    from app.core.extensions import db
     from app.models import User
     from tests.factories import login
 
@@ -99,7 +99,7 @@ def _timed(app, func, n=REQUESTS) -> tuple[float, float]:
 def _queries(app, func) -> int:
     import sqlalchemy as sa
 
-    from app.extensions import db
+    from app.core.extensions import db
 
     seen = []
     with app.app_context():

@@ -56,7 +56,8 @@ def _child(source: str, workdir: str) -> None:
     from cryptography.fernet import Fernet
     from flask import Flask
 
-    from app.services import photos, storage
+    from app.learning import photos
+    from app.core import storage
 
     app = Flask("bench_photos")
     app.config.update(STORAGE_DIR=os.path.join(workdir, "files"),

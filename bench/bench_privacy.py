@@ -17,9 +17,9 @@ RUNS = 50
 
 def _desk(app) -> tuple[int, str]:
     """A school with 20 pupils, its office and 500 open requests in every state."""
-    from app.extensions import db
+    from app.core.extensions import db
     from app.models import Role
-    from app.services.privacy_requests import local_today
+    from app.dataprotection.requests.workflow import local_today
     from tests import factories as f
     from tests.test_privacy_desk import add_requests
 
@@ -35,7 +35,7 @@ def _desk(app) -> tuple[int, str]:
 
 
 def run(app) -> list[dict]:
-    from app.extensions import db
+    from app.core.extensions import db
 
     count, user_id = _desk(app)
     client = app.test_client()

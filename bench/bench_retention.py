@@ -96,9 +96,9 @@ def _empty(db) -> None:
 
 
 def _measure(app, scale: float) -> dict:
-    from app.extensions import db
+    from app.core.extensions import db
     from app.models import utcnow
-    from app.services import retention
+    from app.dataprotection.retention import rules as retention
     from bench import probes
 
     with app.app_context():

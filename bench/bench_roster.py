@@ -85,7 +85,7 @@ def _child(db_url: str, redis_url: str, source: str, renamed_source: str) -> Non
 
     from app import create_app
     from app.demo import academic_year
-    from app.extensions import db
+    from app.core.extensions import db
     from app.models import Organisation, Role, SchoolClass, StaffMembership, User, UserKind
 
     app = create_app({"ENV_NAME": "test", "SQLALCHEMY_DATABASE_URI": db_url,

@@ -18,9 +18,9 @@ REQUESTS = 200
 def _class(org, pupils: int, activities: int):
     """A class with a published topic for this week, half the activities done, comments and
     awards: what a real Friday afternoon looks like."""
-    from app.extensions import db
+    from app.core.extensions import db
     from app.models import Award, AwardKind, Role, TopicStatus
-    from app.services.topics import monday_of
+    from app.learning.topics import monday_of
     from tests import factories as f
     from tests import teaching as t
 
@@ -51,7 +51,7 @@ def _login(client, user_id: str) -> None:
 
 
 def _queries(app, client, url: str) -> int:
-    from app.extensions import db
+    from app.core.extensions import db
 
     seen = []
 
@@ -70,9 +70,9 @@ def _queries(app, client, url: str) -> int:
 
 def run(app) -> list[dict]:
     """Measure the class view and the planner search on a fresh database."""
-    from app.extensions import db
+    from app.core.extensions import db
     from app.models import SchoolClass
-    from app.starter_library import seed_starter_library
+    from app.learning.starter_library import seed_starter_library
     from tests import factories as f
     from tests import teaching as t
 

@@ -22,8 +22,8 @@ def bench_app(overrides: dict | None = None):
     from flask_migrate import upgrade
 
     from app import create_app
-    from app.extensions import db
-    from app.redis_conn import get_redis
+    from app.core.extensions import db
+    from app.core.redis_conn import get_redis
     from tests import services
 
     workdir = Path(tempfile.mkdtemp(prefix="hometime-bench-"))

@@ -1,9 +1,9 @@
 """Tables in the docs that are generated from the code, so they cannot drift from it:
 
-- README.md, "Configuration": every setting of ``app/config.py``, its environment variable, its
+- README.md, "Configuration": every setting of ``app/core/config.py``, its environment variable, its
   default and what it means (the meanings are in MEANINGS below);
 - docs/architecture.md, "Jobs": the periodic jobs of ``app/jobs/schedule.py``;
-- docs/architecture.md, "Data inventory": every table of ``app/inventory.py``, whose data it
+- docs/architecture.md, "Data inventory": every table of ``app/dataprotection/inventory.py``, whose data it
   holds, its personal columns, retention and recipients.
 
     .venv/bin/python docs/tables.py            # print them
@@ -119,9 +119,9 @@ def _show(value) -> str:
 
 
 def rows() -> list[list[str]]:
-    """One row per setting of app.config.Config (and the production-only ones)."""
+    """One row per setting of app.core.config.Config (and the production-only ones)."""
     sys.path.insert(0, str(ROOT))
-    from app import config
+    from app.core import config
 
     base = _settings(config.Config)
     production = _settings(config.ProductionConfig)
@@ -152,7 +152,7 @@ def config_table() -> str:
 def inventory_table() -> str:
     """One row per table of the data inventory, for docs/architecture.md."""
     sys.path.insert(0, str(ROOT))
-    from app.inventory import INVENTORY
+    from app.dataprotection.inventory import INVENTORY
 
     body = []
     for name, entry in sorted(INVENTORY.items()):

@@ -57,7 +57,7 @@ class Client(FlaskClient):
         from flask import has_app_context
 
         if has_app_context():
-            from app.extensions import db
+            from app.core.extensions import db
 
             db.session.expire_all()
         return response
@@ -70,8 +70,8 @@ def _clean(request, _servers):
     if "app" not in request.fixturenames:
         return
     app = request.getfixturevalue("app")
-    from app.extensions import db
-    from app.redis_conn import get_redis
+    from app.core.extensions import db
+    from app.core.redis_conn import get_redis
 
     with app.app_context():
         db.session.remove()
@@ -86,7 +86,7 @@ def ctx(app):
     """An application context (and so a database session) for the test body."""
     with app.app_context():
         yield
-        from app.extensions import db
+        from app.core.extensions import db
 
         db.session.remove()
 
@@ -105,8 +105,8 @@ def run_jobs(app):
     """
     from rq import SimpleWorker
 
-    from app.jobs import set_worker_app
-    from app.redis_conn import get_redis
+    from app.core.jobs import set_worker_app
+    from app.core.redis_conn import get_redis
 
     set_worker_app(app)
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 import itertools
 import time
 
-from app.extensions import db
+from app.core.extensions import db
 from app.models import (Guardianship, Organisation, Pupil, Role, SchoolClass, StaffMembership, Trust,
                         User, UserKind, UserSession, UserStatus)
-from app.services.passwords import hash_password
+from app.auth.passwords import hash_password
 
 _seq = itertools.count(1)
 PASSWORD = "correct horse battery"

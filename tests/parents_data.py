@@ -8,7 +8,7 @@ from types import SimpleNamespace
 from PIL import Image
 
 from app.models import ActivityKind, Role, TopicStatus
-from app.services import topics as topic_service
+from app.learning import topics as topic_service
 from tests import factories as f
 from tests import teaching as t
 
@@ -21,7 +21,7 @@ def family(*, same_class: bool = False, awards: bool = True):
     """Oak Primary; Pat (a parent) with Ben (Robins) and Cara (Wrens, or Robins with
     ``same_class``); this week's published topic for each class; a draft and last week's topic; a
     stranger family in another school."""
-    from app.extensions import db
+    from app.core.extensions import db
     from app.models import Award, AwardKind
 
     org = f.school(name="Oak Primary")

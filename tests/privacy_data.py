@@ -8,12 +8,12 @@ from types import SimpleNamespace
 
 from PIL import Image
 
-from app.extensions import db
+from app.core.extensions import db
 from app.models import (Award, AwardKind, ConsentMethod, ConsentPurpose, Guardianship, Role,
                         TopicStatus, UsageEvent, UsageKind)
-from app.services import consent, storage
-from app.services import request_intake as intake
-from app.services import privacy_requests as pr
+from app.core import consent, storage
+from app.dataprotection.requests import intake
+from app.dataprotection.requests import workflow as pr
 from tests import factories as f
 from tests import teaching as t
 

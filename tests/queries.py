@@ -6,7 +6,7 @@ from contextlib import contextmanager
 
 import sqlalchemy as sa
 
-from app.extensions import db
+from app.core.extensions import db
 
 
 @contextmanager

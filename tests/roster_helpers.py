@@ -8,9 +8,9 @@ import re
 import sqlalchemy as sa
 
 from app.demo import academic_year
-from app.extensions import db
+from app.core.extensions import db
 from app.models import Guardianship, Pupil, Role, User, UserKind
-from app.services.roster_csv import template_headings
+from app.families.roster_csv import template_headings
 from tests import factories
 
 LETTERS = "ABCDEFGHJKLMNPQRTUVWXYZ"

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from app.redis_conn import start_embedded, stop_embedded
+from app.core.redis_conn import start_embedded, stop_embedded
 
 
 def postgres_url(workdir: Path) -> tuple[str, object | None]:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-from app.extensions import db
+from app.core.extensions import db
 from app.models import (Activity, ActivityKind, Contribution, ContributionKind, Engagement,
                         TopicActivity, TopicStatus, WeeklyTopic, utcnow)
 

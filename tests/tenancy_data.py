@@ -14,12 +14,12 @@ from dataclasses import asdict, dataclass, field
 from datetime import timedelta
 from types import SimpleNamespace
 
-from app.extensions import db
+from app.core.extensions import db
 from app.models import (Award, AwardKind, Breach, BreachDecision, DataExport, ExportState,
                         PrivacyNotice, Role, StaffMembership, TopicStatus, utcnow)
-from app.services import invitations, roster_store
-from app.services.roster import Summary
-from app.services import request_intake as intake
+from app.families import invitations, roster_store
+from app.families.roster import Summary
+from app.dataprotection.requests import intake
 from tests import factories as f
 from tests import teaching as t
 from tests.parents_data import this_monday
@@ -71,7 +71,7 @@ def two_schools() -> SimpleNamespace:
 
 
 def _year(org) -> int:
-    from app.services.topics import academic_year, school_today
+    from app.learning.topics import academic_year, school_today
 
     return academic_year(school_today(org))
 

@@ -8,10 +8,10 @@ import re
 import pytest
 import sqlalchemy as sa
 
-from app.extensions import db
+from app.core.extensions import db
 from app.models import (Activity, ActivityKind, ConsentMethod, ConsentPurpose, ConsentRecord, Role,
                         TopicStatus, UsageEvent, UsageKind)
-from app.services.activities import ActivityError, check_pdf, parse_video_url
+from app.learning.activities import ActivityError, check_pdf, parse_video_url
 from tests import factories as f
 from tests import teaching as t
 
@@ -308,7 +308,7 @@ def test_editing_keeps_the_pdf_unless_a_new_one_is_chosen(school, client):
 # --- the starter library -----------------------------------------------------------------------
 
 def test_the_starter_library_is_varied_and_seeded_once(ctx):
-    from app.starter_library import STARTER, seed_starter_library
+    from app.learning.starter_library import STARTER, seed_starter_library
 
     assert len(STARTER) >= 20
     groups = {g for item in STARTER for g in item["year_groups"].split(",")}
@@ -330,7 +330,7 @@ def test_the_starter_library_is_varied_and_seeded_once(ctx):
 def test_the_demo_school_gets_the_starter_library(ctx):
     from app.demo import SCHOOL, seed
     from app.models import Organisation
-    from app.starter_library import STARTER
+    from app.learning.starter_library import STARTER
 
     seed()
     org_id = db.session.scalar(sa.select(Organisation.id).where(Organisation.name == SCHOOL))

@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 
-from app.extensions import db
+from app.core.extensions import db
 from app.models import ActivityLog, Channel, LoginToken, OutboxMessage, Role, TokenPurpose, utcnow
 from tests import factories as f
 

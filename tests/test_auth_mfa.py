@@ -10,7 +10,7 @@ import pyotp
 import pytest
 import sqlalchemy as sa
 
-from app.extensions import db
+from app.core.extensions import db
 from app.models import ActivityLog, RecoveryCode, Role, User
 from tests import factories as f
 

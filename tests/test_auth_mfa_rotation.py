@@ -3,9 +3,10 @@ import pyotp
 import pytest
 from cryptography.fernet import Fernet
 
-from app.extensions import db
+from app.core.extensions import db
 from app.models import User
-from app.services import mfa, storage
+from app.auth import totp as mfa
+from app.core import storage
 from tests import factories as f
 
 

@@ -10,9 +10,9 @@ import pytest
 import sqlalchemy as sa
 from rq import Queue
 
-from app.extensions import db
+from app.core.extensions import db
 from app.models import Channel, LoginToken, OutboxMessage
-from app.redis_conn import get_redis
+from app.core.redis_conn import get_redis
 from tests import factories as f
 
 KNOWN_EMAIL, UNKNOWN_EMAIL = "known@family.example", "stranger@family.example"

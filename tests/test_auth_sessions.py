@@ -6,9 +6,9 @@ from datetime import timedelta
 
 import sqlalchemy as sa
 
-from app.extensions import db
+from app.core.extensions import db
 from app.models import UserSession, utcnow
-from app.services import retention
+from app.dataprotection.retention import rules as retention
 from tests import factories as f
 from tests.test_auth_signin import events, sign_in
 

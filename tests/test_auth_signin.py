@@ -7,7 +7,7 @@ import time
 import pytest
 import sqlalchemy as sa
 
-from app.extensions import db
+from app.core.extensions import db
 from app.models import ActivityLog, Role, User, UserStatus
 from tests import factories as f
 

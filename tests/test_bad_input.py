@@ -7,7 +7,7 @@ import pytest
 from flask_wtf import FlaskForm
 from wtforms import DateField, DateTimeLocalField, FileField
 
-from app.extensions import db, limiter
+from app.core.extensions import db, limiter
 from app.models import Role, UserStatus
 from tests import factories as f
 from tests import teaching as t

@@ -3,10 +3,10 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.exc import DBAPIError
 
-from app.extensions import db
+from app.core.extensions import db
 from app.models import (ConsentMethod, ConsentPurpose, ConsentRecord, Contribution,
                         ContributionKind, PrivacyNotice, utcnow)
-from app.services import consent
+from app.core import consent
 from tests import factories as f
 from tests import teaching as t
 

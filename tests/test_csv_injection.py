@@ -10,11 +10,11 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from app import csv_safe
-from app.extensions import db
+from app.core import csv_safe
+from app.core.extensions import db
 from app.models import DataExport, Pupil, TopicStatus, User
-from app.services import exports
-from app.services import request_intake as intake
+from app.dataprotection.exports import service as exports
+from app.dataprotection.requests import intake
 from tests import factories as f
 from tests import teaching as t
 from tests.privacy_data import in_progress

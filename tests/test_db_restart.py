@@ -51,7 +51,7 @@ def pg_app(app):
     from flask_migrate import upgrade
 
     from app import create_app
-    from app.extensions import db
+    from app.core.extensions import db
 
     server = PrivatePostgres()
     own = create_app({"ENV_NAME": "test", "SQLALCHEMY_DATABASE_URI": server.url,
@@ -76,7 +76,7 @@ def health(client):
 
 
 def topics_saved() -> int:
-    from app.extensions import db
+    from app.core.extensions import db
 
     return db.session.scalar(sa.select(sa.func.count()).select_from(WeeklyTopic))
 
@@ -89,7 +89,7 @@ def busy(response) -> bool:
 
 
 def test_pages_say_busy_while_postgres_is_down_and_work_again_once_it_is_back(pg_app):
-    from app.extensions import db
+    from app.core.extensions import db
     from tests import teaching as t
 
     app, server = pg_app
@@ -124,8 +124,8 @@ def test_pages_say_busy_while_postgres_is_down_and_work_again_once_it_is_back(pg
 def test_postgres_stopping_before_the_commit_writes_nothing(pg_app, monkeypatch):
     """The server goes away after the view has added its rows, as it commits: the person is
     told to try again, nothing of it is stored, and trying again stores it once."""
-    from app.extensions import db
-    from app.services import topics
+    from app.core.extensions import db
+    from app.learning import topics
     from tests import teaching as t
 
     app, server = pg_app

@@ -2,7 +2,7 @@
 
 Nothing below imports the app's date helpers to build the expected answers: the month step, the
 Easter date and the bank holidays of England and Wales are worked out independently, so a mistake
-in ``app/services/deadlines.py`` (or a change in the ``holidays`` package) shows up as a mismatch.
+in ``app/dataprotection/requests/deadlines.py`` (or a change in the ``holidays`` package) shows up as a mismatch.
 """
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from datetime import date, timedelta
 
 import pytest
 
-from app.services import deadlines
+from app.dataprotection.requests import deadlines
 
 pytestmark = pytest.mark.promise("P27")
 

@@ -4,10 +4,10 @@ from datetime import date, datetime, time, timedelta, timezone
 import pytest
 import sqlalchemy as sa
 
-from app.extensions import db
+from app.core.extensions import db
 from app.models import NotificationDelivery, OutboxMessage, Role, User, UserStatus, utcnow
-from app.services import retention
-from app.services.retention_accounts import months_before
+from app.dataprotection.retention import rules as retention
+from app.dataprotection.retention.account_rules import months_before
 from tests import factories as f
 
 
@@ -20,7 +20,7 @@ def nightly(monkeypatch):
     """Run retention as the nightly job would on a given day; collect every reminder it queues
     (delivery records are purged after 90 days, so they are gathered after each run)."""
     clock = {"now": utcnow()}
-    monkeypatch.setattr("app.services.notification_policy.now", lambda: clock["now"])
+    monkeypatch.setattr("app.messaging.policy.now", lambda: clock["now"])
     asked: dict[int, tuple[int, date, str]] = {}
 
     def run(day: date) -> list[int]:

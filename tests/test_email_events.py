@@ -16,9 +16,9 @@ import sqlalchemy as sa
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from app.extensions import db
+from app.core.extensions import db
 from app.models import DeliveryStatus, NotificationDelivery, Role, utcnow
-from app.services.notifications import notify
+from app.messaging.notify import notify
 from tests import factories as f
 from tests.provider_stub import provider_stub  # noqa: F401 (fixture)
 from tests.test_notif_delivery import deliveries, family

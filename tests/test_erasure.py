@@ -5,14 +5,16 @@ from __future__ import annotations
 import pytest
 import sqlalchemy as sa
 
-from app.extensions import db
-from app.inventory import INVENTORY, Erasure
+from app.core.extensions import db
+from app.dataprotection.inventory import INVENTORY, Erasure
 from app.models import (ActivityLog, ConsentRecord, Contribution, DataExport, Engagement,
                         Guardianship, NotificationDelivery, OutboxMessage, PrivacyRequest, Pupil,
                         RequestEvent, RequestState, Role, User, UserStatus, utcnow)
-from app.services import erasure, exports, storage
-from app.services.ownership import t
-from app.services.restriction import promotable_contributions
+from app.dataprotection.rights import erasure
+from app.dataprotection.exports import service as exports
+from app.core import storage
+from app.dataprotection.rights.ownership import t
+from app.dataprotection.rights.restriction import promotable_contributions
 from tests import factories as f
 from tests.privacy_data import access_request, two_families
 

@@ -7,8 +7,8 @@ import pytest
 import sqlalchemy as sa
 from flask import abort
 
-from app.authz import public
-from app.errors import MESSAGES
+from app.core.authz import public
+from app.core.error_pages import MESSAGES
 from app.models import Role
 from tests import factories as f
 from tests.conftest import Client
@@ -27,7 +27,7 @@ def error_app(app):
     """The app, built once more with routes that fail on purpose (the suite's app is already
     serving requests, so no route can be added to it)."""
     from app import create_app
-    from app.extensions import db
+    from app.core.extensions import db
 
     failing = create_app({
         "ENV_NAME": "test",

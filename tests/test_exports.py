@@ -13,11 +13,14 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from app.extensions import db
-from app.inventory import INVENTORY, RECIPIENTS, RETENTION, declared_columns
+from app.core.extensions import db
+from app.dataprotection.inventory import INVENTORY, RECIPIENTS, RETENTION, declared_columns
 from app.models import (ActivityLog, DataExport, ExportState, NotificationDelivery,
                         OutboxMessage, Role, utcnow)
-from app.services import export_zip, exports, ownership, retention, storage
+from app.dataprotection.exports import zip as export_zip, service as exports
+from app.dataprotection.rights import ownership
+from app.dataprotection.retention import rules as retention
+from app.core import storage
 from tests import factories as f
 from tests.privacy_data import access_request, days, two_families
 
@@ -221,7 +224,7 @@ def test_building_twice_changes_nothing_and_a_second_live_export_is_refused(s, r
 
 
 def test_an_export_needs_a_request_for_a_copy_in_progress(s):
-    from app.services import request_intake as intake
+    from app.dataprotection.requests import intake
 
     waiting = intake.request_as_parent(s.mo, kind="access", pupil_id=s.zara.id)
     with pytest.raises(exports.ExportError, match="identity"):

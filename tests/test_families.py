@@ -4,9 +4,9 @@ import re
 import pytest
 import sqlalchemy as sa
 
-from app.extensions import db
+from app.core.extensions import db
 from app.models import Invitation, InvitationStatus, Role, User, UserKind, UserStatus
-from app.services import invitations
+from app.families import invitations
 from tests import factories as f
 
 

@@ -8,12 +8,12 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
-from app.extensions import db
+from app.core.extensions import db
 from app.models import (Activity, ActivityKind, Award, AwardKind, ConsentMethod, ConsentPurpose,
                         ConsentRecord, Contribution, ContributionKind, Engagement, Guardianship,
                         PrivacyRequest, Pupil, RemovedBy, RequestChannel, RequestKind, Role,
                         TopicActivity, UsageEvent, UsageKind, User, UserStatus, WeeklyTopic)
-from app.services import retention
+from app.dataprotection.retention import rules as retention
 from tests import factories as f
 
 DAY0 = date(2026, 1, 5)

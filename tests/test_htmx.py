@@ -6,7 +6,7 @@ import re
 from pathlib import Path
 
 import pytest
-from app import htmx
+from app.core import htmx
 from app.models import Role
 from tests import factories as f
 from tests.html_check import Page

@@ -1,8 +1,8 @@
 """The data inventory declares every column of every table (GUIDE.md, P30)."""
 import pytest
 
-from app.extensions import db
-from app.inventory import INVENTORY, RECIPIENTS, RETENTION, declared_columns
+from app.core.extensions import db
+from app.dataprotection.inventory import INVENTORY, RECIPIENTS, RETENTION, declared_columns
 
 
 def test_every_column_is_declared_once():

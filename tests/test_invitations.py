@@ -4,8 +4,8 @@ import re
 import pytest
 import sqlalchemy as sa
 
-from app.extensions import db
-from app.jobs import invitations as invite_jobs
+from app.core.extensions import db
+from app.families import jobs as invite_jobs
 from app.models import (Guardianship, Invitation, NotificationDelivery, OutboxMessage, Role,
                         StaffMembership, User, UserKind, UserStatus)
 from tests import factories as f
@@ -71,7 +71,7 @@ def test_invite_everyone_skips_no_contact_closed_and_joined_and_runs_once(client
 
 def test_progress_is_polled_with_htmx_while_running(client, school):
     f.login(client, school["office"])
-    from app.redis_conn import get_redis
+    from app.core.redis_conn import get_redis
     get_redis().hset(invite_jobs.progress_key(school["org"].id),
                      mapping={"state": "running", "total": 10, "done": 4})
     r = client.get("/office/families?poll=1", headers={"HX-Request": "true"})

@@ -1,9 +1,9 @@
 """Jobs plumbing: enqueue only after commit, run in a real RQ worker with their own context."""
 import sqlalchemy as sa
 
-from app.extensions import db
-from app.jobs import enqueue_after_commit, get_queue
-from app.jobs.retention import run_one
+from app.core.extensions import db
+from app.core.jobs import enqueue_after_commit, get_queue
+from app.dataprotection.retention.jobs import run_one
 from app.models import LoginToken, TokenPurpose, utcnow
 from datetime import timedelta
 
@@ -30,8 +30,8 @@ def test_job_is_enqueued_only_when_the_transaction_commits(ctx, run_jobs):
 
 
 def test_a_failing_job_reaches_the_failed_registry(ctx, run_jobs):
-    from app.jobs import enqueue_now
-    enqueue_now("app.jobs.retention.no_such_job", retry=None)
+    from app.core.jobs import enqueue_now
+    enqueue_now("app.dataprotection.retention.jobs.no_such_job", retry=None)
     assert run_jobs() == 1
 
 
@@ -40,10 +40,10 @@ def test_a_rehearsal_as_of_a_later_day_never_makes_the_sweep_announce_a_topic_ag
     """A rehearsal (`retention run --as-of` a later day) purges this week's delivery records;
     the recovery sweep must not take that for a lost announcement and tell the families again."""
     from app.jobs.recovery import LOST_AFTER, requeue_lost_jobs
-    from app.jobs.topics import announce_topic
+    from app.learning.jobs import announce_topic
     from app.models import OutboxMessage, WeeklyTopic
-    from app.redis_conn import get_redis
-    from app.services import topics
+    from app.core.redis_conn import get_redis
+    from app.learning import topics
     from tests import factories as f
     from tests import teaching as t
 

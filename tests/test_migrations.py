@@ -35,7 +35,7 @@ def _seed_0004(db_url: str) -> dict:
     mobile, a letter without an email address, and a real address."""
     import sqlalchemy as sa
 
-    from app.extensions import db
+    from app.core.extensions import db
     from app.models import RequestChannel, RequestKind, RequestState, UserKind, UserStatus
 
     tables, engine = db.metadata.tables, sa.create_engine(db_url)
@@ -131,7 +131,7 @@ def _roles_after_0007(app, db_url: str) -> set[str]:
 
     import sqlalchemy as sa
 
-    from app.extensions import db
+    from app.core.extensions import db
     from app.models import InvitationStatus, Role, UserKind, UserStatus
 
     env = _env(app, db_url)

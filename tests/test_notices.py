@@ -8,10 +8,10 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 
-from app.extensions import db
+from app.core.extensions import db
 from app.models import (ConsentMethod, ConsentPurpose, ConsentRecord, NotificationDelivery,
                         PrivacyNotice, Role, utcnow)
-from app.services import consent
+from app.core import consent
 from tests import factories as f
 
 

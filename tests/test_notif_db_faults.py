@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from app.extensions import db
+from app.core.extensions import db
 from app.models import DeliveryStatus
-from app.services.notifications import notify
+from app.messaging.notify import notify
 from tests import factories as f
 from tests.provider_stub import provider_stub  # noqa: F401 (fixture)
 from tests.test_notif_delivery import deliveries, family

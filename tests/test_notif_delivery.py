@@ -6,12 +6,12 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 
-from app.extensions import db
-from app.jobs import enqueue_now, get_queue
+from app.core.extensions import db
+from app.core.jobs import enqueue_now, get_queue
 from app.models import (Channel, ConsentMethod, ConsentPurpose, ConsentRecord, DeliveryStatus,
                         NotificationDelivery, OutboxMessage, Source, utcnow)
-from app.services import notification_policy as policy
-from app.services.notifications import SEND_JOB, notify
+from app.messaging import policy
+from app.messaging.notify import SEND_JOB, notify
 from tests import factories as f
 from tests.provider_stub import TWILIO_FROM, provider_stub  # noqa: F401 (fixture)
 
@@ -232,7 +232,7 @@ def release_scheduled():
 
 
 def test_send_now_goes_through_the_configured_providers(ctx, provider_stub):
-    from app.services.notifications import send_now
+    from app.messaging.notify import send_now
 
     assert send_now(Channel.EMAIL, "sam@family.example", "signin_link", user=None, minutes=15,
                     url="https://hometime.example/auth/link/xyz") is True
@@ -278,7 +278,7 @@ def test_twilio_errors_429_is_retried_after_its_retry_after_and_400_fails(
 
 def test_a_provider_that_keeps_failing_is_given_up_after_five_attempts(
         ctx, run_jobs, provider_stub, monkeypatch):
-    from app.services.delivery import MAX_ATTEMPTS
+    from app.messaging.delivery import MAX_ATTEMPTS
 
     org = f.school()
     carer, _ = family(f.school_class(org))

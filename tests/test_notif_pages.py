@@ -5,10 +5,10 @@ import re
 
 import pytest
 
-from app.extensions import db
+from app.core.extensions import db
 from app.models import ConsentMethod, ConsentPurpose, ConsentRecord, DeliveryStatus, Role
-from app.services import consent as consent_service
-from app.services.notifications import notify, send_now, unsubscribe_url
+from app.core import consent as consent_service
+from app.messaging.notify import notify, send_now, unsubscribe_url
 from tests import factories as f
 from tests.provider_stub import provider_stub  # noqa: F401 (fixture)
 from tests.test_notif_delivery import deliveries, family

@@ -7,13 +7,13 @@ from zoneinfo import ZoneInfo
 import pytest
 import sqlalchemy as sa
 
-from app.extensions import db
-from app.jobs import enqueue_now
-from app.jobs.notifications import send_weekly_digests
+from app.core.extensions import db
+from app.core.jobs import enqueue_now
+from app.messaging.jobs import send_weekly_digests
 from app.models import (Channel, ConsentMethod, ConsentPurpose, ConsentRecord, DeliveryStatus,
                         Guardianship, OutboxMessage, UserStatus, utcnow)
-from app.services import notification_policy as policy
-from app.services.notifications import notify
+from app.messaging import policy
+from app.messaging.notify import notify
 from tests import factories as f
 from tests.provider_stub import provider_stub  # noqa: F401 (fixture)
 from tests.test_notif_delivery import deliveries, family, release_scheduled, sms_consent
@@ -216,8 +216,8 @@ def test_the_same_job_queued_twice_runs_once(ctx, run_jobs):
     notify("news", event_key="dupe", user_ids=[carer.id], organisation_id=org.id)
     db.session.commit()
     (row,) = deliveries()
-    enqueue_now("app.jobs.notifications.send_deliveries", [row.id], job_id="same")
-    enqueue_now("app.jobs.notifications.send_deliveries", [row.id], job_id="same")
+    enqueue_now("app.messaging.jobs.send_deliveries", [row.id], job_id="same")
+    enqueue_now("app.messaging.jobs.send_deliveries", [row.id], job_id="same")
     assert run_jobs() == 0
     assert len(outbox_to(carer.email)) == 1
 
@@ -247,7 +247,7 @@ def test_a_text_retried_into_the_night_waits_for_the_morning(ctx, run_jobs, prov
 
 @pytest.mark.promise("P25")
 def test_a_restricted_person_still_hears_about_their_own_request(ctx):
-    from app.services.notification_policy import Recipient, UserStatus, suppression
+    from app.messaging.policy import Recipient, UserStatus, suppression
 
     person = Recipient(id=1, name="R", email="r@x.example", mobile=None, status=UserStatus.ACTIVE,
                        email_on=True, sms_on=False, weekly_digest=False, quiet_from=None,

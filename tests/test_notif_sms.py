@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from app.services.sms_text import SmsTooLong, fit_sms, info, normalise
+from app.messaging.sms_text import SmsTooLong, fit_sms, info, normalise
 
 LINK = "https://hometime.example/family/"
 

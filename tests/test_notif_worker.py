@@ -11,12 +11,12 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from app.extensions import db
-from app.jobs import enqueue_now, get_queue
-from app.jobs.notifications import sweep_deliveries
+from app.core.extensions import db
+from app.core.jobs import enqueue_now, get_queue
+from app.messaging.jobs import sweep_deliveries
 from app.models import DeliveryStatus, User, UserKind, UserStatus, utcnow
-from app.services import delivery, notification_policy as policy
-from app.services.notifications import SEND_JOB, failed_job_count, notify, retry_deliveries
+from app.messaging import delivery, policy
+from app.messaging.notify import SEND_JOB, failed_job_count, notify, retry_deliveries
 from tests import factories as f
 from tests.provider_stub import provider_config, provider_stub  # noqa: F401 (fixture)
 from tests.test_notif_delivery import deliveries, family
@@ -131,8 +131,8 @@ def test_office_retry_only_touches_failed_rows_of_that_school(ctx, run_jobs, pro
 WORKER = """
 from rq import SimpleWorker
 from app import create_app
-from app.jobs import set_worker_app
-from app.redis_conn import get_redis
+from app.core.jobs import set_worker_app
+from app.core.redis_conn import get_redis
 app = create_app()
 set_worker_app(app)
 SimpleWorker(["default"], connection=get_redis(app)).work(burst=True)

@@ -162,7 +162,7 @@ def test_a_schools_own_privacy_notice_is_linked_for_its_people(client, ctx):
 
 
 def _notice(org, version: str, summary: str):
-    from app.extensions import db
+    from app.core.extensions import db
     from app.models import PrivacyNotice, utcnow
 
     db.session.add(PrivacyNotice(organisation_id=org.id if org else None, version=version,

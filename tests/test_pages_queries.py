@@ -11,9 +11,9 @@ from datetime import date, timedelta
 import pytest
 import sqlalchemy as sa
 
-from app.extensions import db
+from app.core.extensions import db
 from app.models import PrivacyNotice, Role, TopicStatus, User, utcnow
-from app.services.topics import academic_year
+from app.learning.topics import academic_year
 from tests import factories as f
 from tests import teaching as t
 from tests.queries import statements

@@ -9,7 +9,7 @@ from http.cookies import SimpleCookie
 import pytest
 import sqlalchemy as sa
 
-from app.extensions import db
+from app.core.extensions import db
 from app.models import ConsentPurpose, ConsentRecord
 from app.views import COOKIES
 from tests import factories as f

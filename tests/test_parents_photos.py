@@ -9,10 +9,10 @@ import pytest
 import sqlalchemy as sa
 from PIL import Image
 
-from app.extensions import db
+from app.core.extensions import db
 from app.models import (ConsentMethod, ConsentPurpose, ConsentRecord, Contribution, Engagement,
                         Guardianship)
-from app.services import consent, storage
+from app.core import consent, storage
 from tests import factories as f
 from tests.parents_data import family, has_gps, item_of, jpeg_with_gps
 from tests.photo_files import decodes, files, png, png16, stored  # noqa: F401 (fixture)
@@ -163,7 +163,7 @@ def test_if_the_database_fails_the_stored_photo_is_discarded(client, files, monk
     consent.record(fam.parent.id, ConsentPurpose.PROMO_PHOTOS, True, method=ConsentMethod.WEB_FORM)
     db.session.commit()
     f.login(client, fam.parent)
-    from app.services import engagement
+    from app.learning import engagement
 
     def broken(*args, **kwargs):
         raise RuntimeError("the database went away")
@@ -182,7 +182,7 @@ def test_a_photo_hidden_by_the_school_is_no_longer_served_to_the_family(client, 
     f.login(client, fam.parent)
     _send(client, fam.ben, item, jpeg_with_gps())
     photo = db.session.scalar(sa.select(Contribution))
-    from app.services.classroom import set_hidden
+    from app.learning.classroom import set_hidden
 
     set_hidden(photo, fam.teacher, True)
     assert client.get(f"/family/photos/{photo.id}/thumb").status_code == 404

@@ -10,10 +10,10 @@ from html import unescape
 import pytest
 import sqlalchemy as sa
 
-from app.extensions import db
+from app.core.extensions import db
 from app.models import (ActivityLog, ConsentMethod, ConsentPurpose, ConsentRecord, Contribution,
                         PrivacyNotice, User, utcnow)
-from app.services import consent
+from app.core import consent
 from tests import factories as f
 from tests.html_check import Page
 from tests.parents_data import family, item_of

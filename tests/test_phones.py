@@ -1,4 +1,4 @@
-"""UK mobile numbers: one check (app/services/phones.py) for sign-in, joining, settings,
+"""UK mobile numbers: one check (app/core/phones.py) for sign-in, joining, settings,
 rectification and roster imports, so a number accepted at one door is accepted at all of them,
 stored the same way, and refused with the same words."""
 from __future__ import annotations
@@ -9,11 +9,11 @@ from werkzeug.datastructures import MultiDict
 from wtforms import Form, StringField
 from wtforms.validators import Optional
 
-from app.extensions import db
+from app.core.extensions import db
 from app.models import Channel, OutboxMessage, User, UserStatus
-from app.services.phones import MESSAGE, UKMobile, stripped, uk_mobile_e164
-from app.services.rectification import RectificationError, rectify
-from app.services.roster_csv import read_roster
+from app.core.phones import MESSAGE, UKMobile, stripped, uk_mobile_e164
+from app.dataprotection.rights.rectification import RectificationError, rectify
+from app.families.roster_csv import read_roster
 from tests import factories as f
 from tests.parents_data import family
 from tests.privacy_data import two_families

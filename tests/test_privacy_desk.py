@@ -8,12 +8,12 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 
-from app.extensions import db
+from app.core.extensions import db
 from app.models import (PrivacyRequest, RequestChannel, RequestEvent, RequestKind, RequestState,
                         Role)
-from app.services import deadlines
-from app.services import privacy_requests as pr
-from app.services import request_intake as intake
+from app.dataprotection.requests import deadlines
+from app.dataprotection.requests import workflow as pr
+from app.dataprotection.requests import intake
 from tests import factories as f
 from tests.queries import statements
 
@@ -268,7 +268,7 @@ def test_a_public_request_reaches_the_desk_only_once_confirmed(client, school):
 @pytest.mark.promise("P27")
 def test_the_daily_reminder_is_scheduled_and_the_desk_is_reachable_from_the_rights_page(
         client, school):
-    from app.jobs.privacy import remind_office_of_due_requests
+    from app.dataprotection.requests.jobs import remind_office_of_due_requests
     from app.jobs.schedule import SCHEDULE
 
     assert any(func is remind_office_of_due_requests and cron.split()[2:] == ["*", "*", "*"]

@@ -8,11 +8,11 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 
-from app.extensions import db
+from app.core.extensions import db
 from app.models import (LoginToken, OutboxMessage, PrivacyRequest, RequestEvent, RequestState,
                         Role, utcnow)
-from app.services import deadlines
-from app.services import privacy_requests as pr
+from app.dataprotection.requests import deadlines
+from app.dataprotection.requests import workflow as pr
 from tests import factories as f
 
 

@@ -12,12 +12,12 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 
-from app.extensions import db
+from app.core.extensions import db
 from app.models import (Channel, ConsentMethod, ConsentPurpose, ConsentRecord, DeliveryStatus,
                         NotificationDelivery, OutboxMessage, PrivacyRequest, RequestState, Role)
-from app.services import exports
-from app.services import privacy_requests as pr
-from app.services import request_intake as intake
+from app.dataprotection.exports import service as exports
+from app.dataprotection.requests import workflow as pr
+from app.dataprotection.requests import intake
 from tests import factories as f
 from tests.privacy_data import in_progress
 
@@ -110,7 +110,7 @@ def test_replies_about_their_own_request_reach_people_who_turned_messages_off(sc
     """Like a sign-in code, a reply to someone's own request is not a notification they can
     switch off: by text for a parent with only a mobile (no SMS consent needed), by email for
     a parent who turned email notifications off. Other messages stay off."""
-    from app.services.notifications import notify
+    from app.messaging.notify import notify
 
     mum = school["mum"]
     mum.sms_notifications = False

@@ -7,13 +7,14 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 
-from app.extensions import db
+from app.core.extensions import db
 from app.models import (LoginToken, NotificationDelivery, OutboxMessage, PrivacyRequest,
                         RequestEvent, RequestState, Role, utcnow)
-from app.services import deadlines, notifications
-from app.services import privacy_requests as pr
-from app.services import request_intake as intake
-from app.services.request_dashboard import desk
+from app.dataprotection.requests import deadlines
+from app.messaging import notify as notifications
+from app.dataprotection.requests import workflow as pr
+from app.dataprotection.requests import intake
+from app.dataprotection.requests.dashboard import desk
 from tests import factories as f
 from tests.queries import statements
 from tests.test_deadlines import PAUSE_CASES
@@ -418,8 +419,8 @@ def test_the_desk_shows_overdue_due_this_week_and_paused_in_one_query(school):
 
 @pytest.mark.promise("P27")
 def test_the_daily_reminder_reaches_the_office_through_the_worker(school, run_jobs):
-    from app.jobs import enqueue_now
-    from app.jobs.privacy import remind_office_of_due_requests
+    from app.core.jobs import enqueue_now
+    from app.dataprotection.requests.jobs import remind_office_of_due_requests
 
     org = school["org"]
     org.trust_id = f.trust().id

@@ -11,10 +11,10 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 
-from app.extensions import db
+from app.core.extensions import db
 from app.models import (ActivityLog, DataExport, NotificationDelivery, Organisation,
                         PrivacyRequest, UsageEvent, UsageKind)
-from app.services import privacy_requests as pr
+from app.dataprotection.requests import workflow as pr
 from tests import factories as f
 from tests.privacy_data import two_families
 

@@ -5,11 +5,11 @@ import json
 import pytest
 import sqlalchemy as sa
 
-from app.extensions import db
-from app.inventory import INVENTORY, RECIPIENTS
+from app.core.extensions import db
+from app.dataprotection.inventory import INVENTORY, RECIPIENTS
 from app.models import Channel, User, UserKind, UserStatus
-from app.services import invitations
-from app.services.notifications import send_now
+from app.families import invitations
+from app.messaging.notify import send_now
 from tests import factories as f
 from tests.provider_stub import provider_stub  # noqa: F401 (fixture)
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 import pytest
 import sqlalchemy as sa
 
-from app.extensions import db
-from app.inventory import INVENTORY
+from app.core.extensions import db
+from app.dataprotection.inventory import INVENTORY
 from app.models import ActivityLog, Pupil, RequestEvent, User
-from app.services import rectification
-from app.services.rectification import RectificationError, rectify
+from app.dataprotection.rights import rectification
+from app.dataprotection.rights.rectification import RectificationError, rectify
 from tests import factories as f
 from tests.privacy_data import access_request, two_families
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from app.extensions import db
+from app.core.extensions import db
 from app.models import Invitation, Role
 from tests import factories as f
 from tests.test_redis_restart import own_redis  # noqa: F401 (fixture)

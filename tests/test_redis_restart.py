@@ -21,17 +21,17 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from app.extensions import db
-from app.jobs import get_queue
-from app.jobs.notifications import LOST_AFTER, sweep_deliveries
+from app.core.extensions import db
+from app.core.jobs import get_queue
+from app.messaging.jobs import LOST_AFTER, sweep_deliveries
 from app.jobs.recovery import requeue_lost_jobs
 from app.models import (DataExport, DeliveryStatus, ExportState, Role, TopicStatus, WeeklyTopic,
                         utcnow)
-from app.redis_conn import get_redis, start_embedded, stop_embedded
-from app.services import exports
-from app.services import notification_policy as policy
-from app.services import request_intake as intake
-from app.services.notifications import notify
+from app.core.redis_conn import get_redis, start_embedded, stop_embedded
+from app.dataprotection.exports import service as exports
+from app.messaging import policy
+from app.dataprotection.requests import intake
+from app.messaging.notify import notify
 from tests import factories as f
 from tests import teaching as t
 from tests.privacy_data import in_progress
@@ -102,14 +102,14 @@ def later() -> str:
 
 @pytest.fixture()
 def job_log(caplog):
-    """The errors ``app.jobs`` logs."""
-    caplog.set_level(logging.ERROR, logger="app.jobs")
+    """The errors ``app.core.jobs`` logs."""
+    caplog.set_level(logging.ERROR, logger="app.core.jobs")
     return caplog
 
 
 def not_queued(job_log) -> list[str]:
     return [r.getMessage() for r in job_log.records
-            if r.name == "app.jobs" and r.levelno >= logging.ERROR]
+            if r.name == "app.core.jobs" and r.levelno >= logging.ERROR]
 
 
 # --- a. queued, then Redis restarts before any worker runs ---------------------------------------

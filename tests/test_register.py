@@ -6,9 +6,9 @@ import io
 
 import pytest
 
-from app.inventory import INVENTORY, RECIPIENTS, RETENTION
+from app.dataprotection.inventory import INVENTORY, RECIPIENTS, RETENTION
 from app.models import Role
-from app.services import register
+from app.dataprotection import register
 from tests import factories as f
 
 pytestmark = pytest.mark.promise("P30")

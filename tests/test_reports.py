@@ -4,7 +4,7 @@ import re
 
 import pytest
 
-from app.extensions import db
+from app.core.extensions import db
 from app.models import Engagement, Role
 from tests import factories as f
 from tests import teaching as t

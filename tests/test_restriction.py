@@ -5,12 +5,13 @@ from __future__ import annotations
 import pytest
 import sqlalchemy as sa
 
-from app.extensions import db
+from app.core.extensions import db
 from app.models import (ActivityLog, AwardKind, Contribution, DeliveryStatus, NotificationDelivery,
                         Pupil, RequestEvent, User, utcnow)
-from app.services import classroom, restriction
-from app.services.notifications import notify
-from app.services.restriction import (RestrictionError, parent_reportable,
+from app.learning import classroom
+from app.dataprotection.rights import restriction
+from app.messaging.notify import notify
+from app.dataprotection.rights.restriction import (RestrictionError, parent_reportable,
                                       promotable_contributions, reportable_pupils, set_flag)
 from tests import factories as f
 from tests.privacy_data import access_request, two_families

@@ -4,11 +4,12 @@ from datetime import date, datetime, timedelta, timezone
 import pytest
 import sqlalchemy as sa
 
-from app.extensions import db
+from app.core.extensions import db
 from app.models import (ActivityLog, Activity, ActivityKind, Contribution, ContributionKind,
                         Engagement, Guardianship, NotificationDelivery, Pupil, RemovedBy,
                         RetentionRun, Role, TopicActivity, User, UserStatus, WeeklyTopic)
-from app.services import retention, storage
+from app.dataprotection.retention import rules as retention
+from app.core import storage
 from tests import factories as f
 
 DAY0 = date(2026, 1, 5)
@@ -22,7 +23,7 @@ def at(day: date) -> datetime:
 def clock(monkeypatch):
     """Move the notification clock with the simulated day."""
     state = {"now": at(DAY0)}
-    monkeypatch.setattr("app.services.notification_policy.now", lambda: state["now"])
+    monkeypatch.setattr("app.messaging.policy.now", lambda: state["now"])
     return state
 
 
@@ -133,7 +134,7 @@ def test_inactive_accounts_get_one_notice_30_days_before_closure(ctx, clock):
 def test_an_account_closed_for_inactivity_is_told_and_then_gets_nothing_more(ctx, clock,
                                                                            run_jobs):
     from app.models import OutboxMessage
-    from app.services.notifications import notify
+    from app.messaging.notify import notify
 
     org = f.school()
     sleepy = f.parent(last_active_at=at(DAY0))

@@ -6,9 +6,9 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.exc import DBAPIError
 
-from app.extensions import db
+from app.core.extensions import db
 from app.models import ActivityLog, RetentionRun, User, UserStatus
-from app.services import retention
+from app.dataprotection.retention import rules as retention
 from tests import factories as f
 
 CLOSED_ON = datetime(2026, 1, 5, 12, tzinfo=timezone.utc)

@@ -5,9 +5,9 @@ from datetime import date, datetime, timedelta, timezone
 import pytest
 import sqlalchemy as sa
 
-from app.extensions import db
+from app.core.extensions import db
 from app.models import NotificationDelivery, Pupil, User, UserStatus
-from app.services import retention
+from app.dataprotection.retention import rules as retention
 from tests import factories as f
 
 DAY0 = date(2026, 1, 5)
@@ -52,7 +52,7 @@ def test_closed_accounts_go_after_their_own_schools_period(schools):
 
 @pytest.mark.promise("P19")
 def test_inactivity_is_counted_by_each_familys_own_school(schools, monkeypatch):
-    monkeypatch.setattr("app.services.notification_policy.now", lambda: noon(DAY0))
+    monkeypatch.setattr("app.messaging.policy.now", lambda: noon(DAY0))
     seen = {"last_active_at": noon(DAY0 - timedelta(days=200)),
             "created_at": noon(DAY0 - timedelta(days=400))}
     quiet_quick, quiet_usual = f.parent(**seen), f.parent(**seen)

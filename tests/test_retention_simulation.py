@@ -13,11 +13,11 @@ from datetime import date, datetime, timedelta, timezone
 import pytest
 import sqlalchemy as sa
 
-from app.extensions import db
+from app.core.extensions import db
 from app.models import (ActivityLog, Guardianship, NotificationDelivery, Pupil, RemovedBy, Role,
                         User, UserStatus)
-from app.services import retention
-from app.services.retention_accounts import months_before
+from app.dataprotection.retention import rules as retention
+from app.dataprotection.retention.account_rules import months_before
 from tests import factories as f
 
 DAY0 = date(2026, 1, 5)
@@ -40,7 +40,7 @@ def months_later(day: date, months: int) -> date:
 @pytest.mark.promise("P20")
 def test_four_hundred_days_of_retention(ctx, monkeypatch):
     clock = {"now": noon(DAY0)}
-    monkeypatch.setattr("app.services.notification_policy.now", lambda: clock["now"])
+    monkeypatch.setattr("app.messaging.policy.now", lambda: clock["now"])
     org = f.school(activity_log_days=365)
     office = f.staff(org, Role.OFFICE)
     classes = [f.school_class(org, name="Year 1"), f.school_class(org, name="Year 3")]

@@ -8,9 +8,9 @@ import zipfile
 import pytest
 import sqlalchemy as sa
 
-from app.extensions import db
+from app.core.extensions import db
 from app.models import Pupil
-from app.services.roster_csv import read_roster, upn_problem
+from app.families.roster_csv import read_roster, upn_problem
 from tests.factories import login
 from tests.roster_helpers import (counts, csv_bytes, import_file, school_setup, template_row, upn,
                                   upload, upload_id)

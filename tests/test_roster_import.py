@@ -6,11 +6,11 @@ import re
 import pytest
 import sqlalchemy as sa
 
-from app.extensions import db
+from app.core.extensions import db
 from app.models import (ActivityLog, Guardianship, Pupil, RemovedBy, Role, Source,
                         StaffMembership, User, UserStatus, utcnow)
-from app.services import roster
-from app.services.roster_csv import read_roster
+from app.families import roster
+from app.families.roster_csv import read_roster
 from tests import factories
 from tests.factories import login
 from tests.roster_helpers import (counts, csv_bytes, import_file, school_setup, template_row, upn,
@@ -294,7 +294,7 @@ def test_teachers_and_parents_cannot_use_the_roster_pages(client):
 
 
 def test_the_upload_is_kept_in_redis_for_an_hour_not_in_the_cookie(client, app):
-    from app.redis_conn import get_redis
+    from app.core.redis_conn import get_redis
 
     org, _, office = school_setup("Oak")
     login(client, office)

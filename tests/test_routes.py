@@ -1,7 +1,7 @@
 """Every route declares who may use it (P12)."""
 import pytest
 
-# Routes Flask itself adds; everything else must carry an app.authz rule.
+# Routes Flask itself adds; everything else must carry an app.core.authz rule.
 FRAMEWORK = {"static"}
 
 

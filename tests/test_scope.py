@@ -96,7 +96,7 @@ def world(ctx):
 
 
 def _unlink(parent, pupil) -> None:
-    from app.extensions import db
+    from app.core.extensions import db
     from app.models import Guardianship, RemovedBy, utcnow
 
     db.session.add(Guardianship(parent_id=parent.id, pupil_id=pupil.id, removed_at=utcnow(),

@@ -104,7 +104,7 @@ def test_unknown_asset_names_answer_404(client, ctx, url):
 def production(app):
     """A production-configured app on the suite's PostgreSQL and Redis."""
     from app import create_app
-    from app.extensions import db
+    from app.core.extensions import db
 
     prod = create_app({
         "ENV_NAME": "production",

@@ -5,10 +5,10 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 
-from app.extensions import db
+from app.core.extensions import db
 from app.models import (ConsentPurpose, ConsentRecord, Invitation, InvitationStatus, PrivacyNotice,
                         User, UserKind, UserStatus, utcnow)
-from app.services import invitations
+from app.families import invitations
 from tests import factories as f
 
 

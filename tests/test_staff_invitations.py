@@ -9,7 +9,7 @@ import pyotp
 import pytest
 import sqlalchemy as sa
 
-from app.extensions import db
+from app.core.extensions import db
 from app.models import Invitation, InvitationStatus, OutboxMessage, Role, StaffMembership, User
 from tests import factories as f
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from cryptography.fernet import Fernet, InvalidToken
 
-from app.services import storage
+from app.core import storage
 
 KEY_A = Fernet.generate_key().decode()
 KEY_B = Fernet.generate_key().decode()
@@ -106,7 +106,7 @@ def test_non_string_keys_and_bad_prefixes_are_refused(files):
 
 
 def test_default_storage_directory_is_outside_static(app):
-    from app.config import Config
+    from app.core.config import Config
 
     static = Path(app.static_folder).resolve()
     root = Path(Config.STORAGE_DIR).resolve()

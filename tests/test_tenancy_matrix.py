@@ -17,7 +17,7 @@ import pytest
 import sqlalchemy as sa
 from werkzeug.routing import Rule
 
-from app.extensions import db
+from app.core.extensions import db
 from app.models import Award, Contribution, Pupil, Role
 from tests import factories as f
 from tests import tenancy_data as td
@@ -346,7 +346,7 @@ def test_a_dpo_at_one_school_who_teaches_at_another_is_not_its_dpo(client, world
 
 @pytest.mark.promise("P12")
 def test_roles_are_held_per_school_and_a_trust_dpo_at_each_school_of_the_trust(world):
-    from app.authz import can, roles_at, schools_where
+    from app.core.authz import can, roles_at, schools_where
 
     trust = f.trust()
     in_trust = f.school(name="Cedar Primary", trust_id=trust.id)

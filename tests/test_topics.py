@@ -9,11 +9,11 @@ from datetime import date, timedelta
 import pytest
 import sqlalchemy as sa
 
-from app.extensions import db
+from app.core.extensions import db
 from app.models import (NotificationDelivery, Role, TopicActivity, TopicStatus, WeeklyTopic,
                         utcnow)
-from app.services.topic_notices import reminder_at
-from app.services.topics import academic_year
+from app.learning.topic_notices import reminder_at
+from app.learning.topics import academic_year
 from tests import factories as f
 from tests import teaching as t
 
@@ -145,7 +145,7 @@ def test_add_reorder_and_remove_activities_with_plain_forms(school, client):
 
 
 def test_search_as_you_type_is_small_and_leaves_out_what_is_already_added(school, client):
-    from app.starter_library import seed_starter_library
+    from app.learning.starter_library import seed_starter_library
 
     org, robins, owls, teacher = school
     seed_starter_library(org.id)
@@ -259,8 +259,8 @@ def test_publish_now_tells_every_family_once_through_the_worker(school, client, 
     response = client.post(f"/teach/topics/{topic.id}/publish",
                            data={"when": "now", "version": topic.version})
     assert response.status_code == 303
-    from app.jobs import enqueue_now
-    from app.jobs.topics import announce_topic
+    from app.core.jobs import enqueue_now
+    from app.learning.jobs import announce_topic
     enqueue_now(announce_topic, topic.id)  # even if the job itself runs again
     assert run_jobs() == 0
     assert _deliveries(f"topic:{topic.id}:published") == sent
@@ -271,7 +271,7 @@ def test_the_message_says_this_weeks_activities_for_the_child(school, run_jobs):
     carer = f.parent()
     f.pupil(robins, carer, first_name="Amara")
     topic = t.topic(org, [robins], [t.activity(org)], title="Minibeasts")
-    from app.services.topics import publish_now
+    from app.learning.topics import publish_now
     publish_now(topic, topic.version)
     assert run_jobs() == 0
     from app.models import OutboxMessage
@@ -293,8 +293,8 @@ def test_publishing_needs_activities(school, client):
 
 
 def test_a_scheduled_topic_is_published_by_the_cron_job_when_due(school, client, run_jobs):
-    from app.jobs import enqueue_now
-    from app.jobs.topics import topic_schedule
+    from app.core.jobs import enqueue_now
+    from app.learning.jobs import topic_schedule
 
     org, robins, owls, teacher = school
     parents = _families(org, robins)
@@ -344,9 +344,9 @@ def test_a_scheduled_publish_can_be_cancelled(school, client):
 
 
 def test_the_mid_week_reminder_goes_only_to_families_who_have_not_started(school, run_jobs):
-    from app.jobs import enqueue_now
-    from app.jobs.topics import topic_schedule
-    from app.services.topics import publish_now
+    from app.core.jobs import enqueue_now
+    from app.learning.jobs import topic_schedule
+    from app.learning.topics import publish_now
 
     org, robins, owls, teacher = school
     org.reminder_weekday = 3  # Thursday
@@ -375,9 +375,9 @@ def test_the_mid_week_reminder_goes_only_to_families_who_have_not_started(school
 
 
 def test_no_reminder_after_the_week_is_over(school, run_jobs):
-    from app.jobs import enqueue_now
-    from app.jobs.topics import topic_schedule
-    from app.services.topics import publish_now
+    from app.core.jobs import enqueue_now
+    from app.learning.jobs import topic_schedule
+    from app.learning.topics import publish_now
 
     org, robins, owls, teacher = school
     f.pupil(robins, f.parent())
@@ -390,7 +390,7 @@ def test_no_reminder_after_the_week_is_over(school, run_jobs):
 
 def test_the_cron_schedule_has_the_topic_job():
     from app.jobs.schedule import SCHEDULE
-    from app.jobs.topics import topic_schedule
+    from app.learning.jobs import topic_schedule
 
     assert any(func is topic_schedule and cron == "* * * * *" for func, cron, _ in SCHEDULE)
 

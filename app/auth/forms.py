@@ -5,7 +5,7 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, HiddenField, PasswordField, StringField
 from wtforms.validators import DataRequired, Email, EqualTo, Length, ValidationError
 
-from app.services.phones import UKMobile
+from app.core.phones import UKMobile
 
 EMAIL = [DataRequired("Enter your email address."),
          Length(max=254, message="That email address is too long."),

@@ -5,7 +5,7 @@ from flask import current_app, redirect, request, url_for
 from flask_login import current_user
 
 from app.auth import bp
-from app.services import auth
+from app.auth import sessions as auth
 
 # What a member of staff may still open before setting up two-step sign-in.
 BEFORE_MFA = {"auth.mfa_enrol", "auth.signout", "auth.signout_everywhere", "static",

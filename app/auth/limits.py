@@ -3,7 +3,7 @@
 The account key is the normalised email or mobile *submitted* (hashed), so guessing at one
 account is slowed whether or not it exists, and from however many addresses. Limits are read from
 config at request time (``AUTH_LIMIT_*``), so an installation can tune them; over a limit the
-friendly 429 page is shown (app/errors.py) and the event is logged (P15).
+friendly 429 page is shown (app/core/error_pages.py) and the event is logged (P15).
 """
 from __future__ import annotations
 
@@ -11,10 +11,10 @@ from flask import current_app, request, session
 from flask_login import current_user
 from flask_limiter.util import get_remote_address
 
-from app.extensions import db, limiter
-from app.services import mfa
-from app.services.auth import account_key, audit, normalise_email
-from app.services.phones import uk_mobile_e164
+from app.core.extensions import db, limiter
+from app.auth import totp as mfa
+from app.auth.sessions import account_key, audit, normalise_email
+from app.core.phones import uk_mobile_e164
 
 DEFAULTS = {
     # every sign-in POST from one IP address (a school's or a phone network's NAT is shared)

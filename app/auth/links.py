@@ -7,10 +7,10 @@ from app.auth import bp
 from app.auth.forms import CodeCheckForm, CodeRequestForm, LinkRequestForm, LinkUseForm
 from app.auth.limits import by_code_mobile, by_email, by_mobile, by_token, per_account, per_ip
 from app.auth.routes import next_from, status
-from app.authz import public
-from app.htmx import redirect_after_post, render
+from app.core.authz import public
+from app.core.htmx import redirect_after_post, render
 from app.models import TokenPurpose
-from app.services import auth, login_tokens
+from app.auth import sessions as auth, tokens as login_tokens
 
 WRONG_CODE = ("That code is not right, or it has expired. Check the text message and try again, "
               "or ask for a new code.")

@@ -8,10 +8,10 @@ from app.auth import bp
 from app.auth.forms import ChangePasswordForm, NewPasswordForm, ResetRequestForm
 from app.auth.limits import by_current_user, by_email, by_token, per_account, per_ip
 from app.auth.routes import status
-from app.authz import public, signed_in
-from app.htmx import redirect_after_post, render
+from app.core.authz import public, signed_in
+from app.core.htmx import redirect_after_post, render
 from app.models import TokenPurpose
-from app.services import auth, login_tokens
+from app.auth import sessions as auth, tokens as login_tokens
 
 
 def reset_problem():

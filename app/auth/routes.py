@@ -7,9 +7,9 @@ from flask_login import current_user
 from app.auth import bp
 from app.auth.forms import ReauthForm, SignInForm
 from app.auth.limits import by_current_user, by_email, per_account, per_ip
-from app.authz import public, signed_in
-from app.htmx import redirect_after_post, render
-from app.services import auth, login_tokens, mfa
+from app.core.authz import public, signed_in
+from app.core.htmx import redirect_after_post, render
+from app.auth import sessions as auth, tokens as login_tokens, totp as mfa
 
 NOT_RECOGNISED = ("The email address or password is not right. Check them and try again, or "
                   "ask for a sign-in link.")

@@ -1,19 +1,3 @@
-"""Building access exports (P22) in the worker."""
-from __future__ import annotations
-
-import logging
-
-from app.jobs import job
-
-log = logging.getLogger(__name__)
-
-
-@job
-def build_export(export_id: int) -> str | None:
-    """Build and store an export's encrypted zip. Safe to run twice: an export already built
-    (waiting for review, ready) or expired is left alone; a failed one is built again."""
-    from app.services.exports import build
-
-    state = build(export_id)
-    log.info("export %s: %s", export_id, state.value if state else "not found")
-    return state.value if state else None
+"""Old dotted path of app.dataprotection.exports.jobs: jobs queued under app.jobs.exports.* before the feature packages
+still resolve. Remove after one release."""
+from app.dataprotection.exports.jobs import build_export  # noqa: F401

@@ -1,7 +1,7 @@
 """Work whose job was lost, queued again (cron, every 5 minutes).
 
 A job queued after a commit can be lost: Redis restarts without persistence (its queues are
-gone), or Redis was down when the request committed (``app.jobs._flush_jobs`` logs it and lets
+gone), or Redis was down when the request committed (``app.core.jobs._flush_jobs`` logs it and lets
 the commit stand). Messages have their own sweep (``notifications.sweep_deliveries``); this one
 covers the other jobs queued after a commit, from what the database says was asked for and not
 done, once RQ holds no job for it at all (a failed job stays in RQ's failed registry, for
@@ -24,8 +24,8 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 from rq.job import Job
 
-from app.extensions import db
-from app.jobs import enqueue_now, job
+from app.core.extensions import db
+from app.core.jobs import enqueue_now, job
 from app.models import (DataExport, ExportState, Guardianship, NotificationDelivery as ND, Pupil,
                         TopicStatus, WeeklyTopic, topic_classes, utcnow)
 
@@ -36,7 +36,7 @@ ANNOUNCE_WITHIN = timedelta(days=2)  # later than that, "this week's activities"
 
 def _no_job(*job_ids: str) -> bool:
     """RQ has no job under any of these ids: not queued, running, scheduled, failed or done."""
-    from app.redis_conn import get_redis
+    from app.core.redis_conn import get_redis
 
     return all(j is None for j in Job.fetch_many(job_ids, connection=get_redis()))
 
@@ -44,7 +44,7 @@ def _no_job(*job_ids: str) -> bool:
 def unannounced_topics(at: datetime) -> list[int]:
     """Published topics whose families have not been told (see the module's docstring)."""
     event = sa.literal("topic:") + sa.cast(WeeklyTopic.id, sa.String) + sa.literal(":published")
-    told = sa.select(ND.id).where(ND.event_key == event)  # as app.services.topic_notices names it
+    told = sa.select(ND.id).where(ND.event_key == event)  # as app.learning.topic_notices names it
     families = (sa.select(Pupil.id)
                 .join(topic_classes, topic_classes.c.class_id == Pupil.class_id)
                 .join(Guardianship, Guardianship.pupil_id == Pupil.id)
@@ -70,8 +70,8 @@ def requeue_lost_jobs(now: str | None = None) -> dict[str, list[int]]:
     """Cron, every 5 minutes: queue again the topic announcements and export builds whose job
     was lost (a Redis restart, Redis down at the commit). ``now`` (an ISO date-time with its
     offset) replays a given moment. Returns the topic and export ids queued again."""
-    from app.jobs.exports import build_export
-    from app.jobs.topics import announce_topic
+    from app.dataprotection.exports.jobs import build_export
+    from app.learning.jobs import announce_topic
 
     at = datetime.fromisoformat(now) if now else utcnow()
     topics, exports = unannounced_topics(at), unbuilt_exports(at)

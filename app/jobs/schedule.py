@@ -1,7 +1,12 @@
 """The cron schedule: every periodic job, in one place, run by RQ's own CronScheduler."""
 from __future__ import annotations
 
-from app.jobs import breaches, notifications, privacy, recovery, retention, topics
+from app.dataprotection.breaches import jobs as breaches
+from app.messaging import jobs as notifications
+from app.dataprotection.requests import jobs as privacy
+from app.jobs import recovery
+from app.dataprotection.retention import jobs as retention
+from app.learning import jobs as topics
 
 # (function, cron expression in UTC, queue)
 SCHEDULE = [

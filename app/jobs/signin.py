@@ -4,9 +4,9 @@ account exists; looking the account up, making the one-time secret and sending i
 The job carries only the address typed and what was asked for (never a secret)."""
 from __future__ import annotations
 
-from app.jobs import job
+from app.core.jobs import job
 from app.models import TokenPurpose
-from app.services import login_tokens
+from app.auth import tokens as login_tokens
 
 
 @job

@@ -2,7 +2,5 @@
 from flask import Blueprint
 
 bp = Blueprint("office", __name__)
-
-from app.office import deliveries, families, reports, retention, roster, routes, staff  # noqa: E402,F401
-from app.office import exports, people, register  # noqa: E402,F401  (privacy data)
-from app.office import breaches, notices, requests  # noqa: E402,F401  (privacy desk)
+# Its views are imported by create_app (app/__init__.py), from this package and from
+# the feature packages, before the blueprint is registered.

@@ -3,9 +3,9 @@ from __future__ import annotations
 
 from flask import render_template
 
-from app.authz import current_organisation, staff_required
+from app.core.authz import current_organisation, staff_required
 from app.office import bp
-from app.services.reports import SMALL_GROUP, WEEKS, engagement_by_class
+from app.learning.reports import SMALL_GROUP, WEEKS, engagement_by_class
 
 
 @bp.get("/report")

@@ -4,11 +4,11 @@ from __future__ import annotations
 import sqlalchemy as sa
 from flask import current_app, render_template, url_for
 
-from app.authz import current_organisation, staff_required
-from app.extensions import db
+from app.core.authz import current_organisation, staff_required
+from app.core.extensions import db
 from app.models import Pupil, SchoolClass
 from app.office import bp
-from app.services.restriction import pupil_reportable
+from app.dataprotection.rights.restriction import pupil_reportable
 
 # (endpoint, label, what it is for), in the order the office needs them.
 SECTIONS = [

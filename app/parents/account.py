@@ -4,9 +4,9 @@ from __future__ import annotations
 from flask import flash, redirect, render_template, url_for
 from flask_login import current_user, logout_user
 
-from app.authz import parent_required, pupil_for_parent_or_404
+from app.core.authz import parent_required, pupil_for_parent_or_404
 from app.parents import bp
-from app.services import families
+from app.families import membership as families
 
 
 @bp.get("/account")

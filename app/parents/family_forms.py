@@ -11,7 +11,7 @@ from flask_wtf.file import FileField
 from wtforms import BooleanField, EmailField, StringField, TelField, TextAreaField, TimeField
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
-from app.services.phones import UKMobile, stripped
+from app.core.phones import UKMobile, stripped
 
 
 class RatingForm(FlaskForm):

@@ -6,7 +6,7 @@ from wtforms import BooleanField, PasswordField, RadioField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional
 
-from app.services.phones import UKMobile, stripped
+from app.core.phones import UKMobile, stripped
 
 
 class JoinCodeForm(FlaskForm):

@@ -16,19 +16,20 @@ from flask import (abort, current_app, flash, make_response, redirect, render_te
 from flask_login import current_user
 from werkzeug.exceptions import NotFound
 
-from app import cookies
-from app.authz import linked_pupils, parent_required, pupil_for_parent_or_404
-from app.errors import http_error, render_error
-from app.extensions import db, limiter
-from app.htmx import add_vary, is_htmx, render
+from app.core import cookies
+from app.core.authz import linked_pupils, parent_required, pupil_for_parent_or_404
+from app.core.error_pages import http_error, render_error
+from app.core.extensions import db, limiter
+from app.core.htmx import add_vary, is_htmx, render
 from app.models import (ActivityKind, ConsentPurpose, Contribution, Engagement, Guardianship,
                         Pupil, utcnow)
 from app.parents import bp, week
 from app.params import page_number
 from app.parents.family_forms import SendForm
-from app.services import engagement as engagements
-from app.services import storage, usage
-from app.services.settings import consent_states
+from app.learning import engagement as engagements
+from app.core import storage
+from app.learning import usage
+from app.families.settings import consent_states
 
 DETAILS_CHECK_DAYS = 365
 TOO_BIG = ("This photo is too big to send: the limit is {mb} MB. Please choose a smaller photo, "

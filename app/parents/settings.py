@@ -5,13 +5,13 @@ from __future__ import annotations
 from flask import abort, flash, redirect, url_for
 from flask_login import current_user
 
-from app import cookies
-from app.authz import parent_required
-from app.htmx import add_vary, is_htmx, render
+from app.core import cookies
+from app.core.authz import parent_required
+from app.core.htmx import add_vary, is_htmx, render
 from app.models import ConsentPurpose
 from app.parents import bp
 from app.parents.family_forms import DetailsForm, QuietHoursForm, ToggleForm
-from app.services import settings as service
+from app.families import settings as service
 
 
 def _page(status: int = 200, block: str | None = None, *, message: str | None = None,

@@ -15,12 +15,12 @@ import sqlalchemy as sa
 from flask import url_for
 from sqlalchemy.orm import aliased, joinedload, selectinload
 
-from app.authz import linked_pupils
-from app.extensions import db
+from app.core.authz import linked_pupils
+from app.core.extensions import db
 from app.models import (ActivityKind, Award, Engagement, Pupil, TopicActivity, TopicStatus, User,
                         WeeklyTopic, topic_classes)
-from app.services import topics as topic_service
-from app.services.classroom import AWARD_LABELS
+from app.learning import topics as topic_service
+from app.learning.classroom import AWARD_LABELS
 
 RECENT_AWARDS = 3
 WEEKS_PER_PAGE = 4

@@ -2,7 +2,5 @@
 from flask import Blueprint
 
 bp = Blueprint("privacy", __name__)
-
-from app.privacy import routes, unsubscribe  # noqa: E402,F401
-from app.privacy import requests  # noqa: E402,F401  (privacy desk: intake)
-from app.privacy import exports  # noqa: E402,F401  (privacy data: access exports)
+# Its views are imported by create_app (app/__init__.py), from this package and from
+# the feature packages, before the blueprint is registered.

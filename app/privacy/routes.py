@@ -1,14 +1,14 @@
 """The privacy pages everyone can reach: your data rights in plain words, and acknowledging a
-changed privacy notice (P07). Making requests: app/privacy/requests.py."""
+changed privacy notice (P07). Making requests: app/dataprotection/requests/family_views.py."""
 from __future__ import annotations
 
 from flask import abort, request, url_for
 from flask_login import current_user
 
-from app.authz import public, signed_in
-from app.htmx import redirect_after_post, render
+from app.core.authz import public, signed_in
+from app.core.htmx import redirect_after_post, render
 from app.privacy import bp
-from app.services import notices
+from app.dataprotection import notices
 
 # Each kind of request, in the words a parent would use (P22-P26).
 RIGHTS = [

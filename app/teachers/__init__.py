@@ -2,5 +2,5 @@
 from flask import Blueprint
 
 bp = Blueprint("teachers", __name__)
-
-from app.teachers import classview, library, media, planner, routes, topics  # noqa: E402,F401
+# Its views are imported by create_app (app/__init__.py), from this package and from
+# the feature packages, before the blueprint is registered.

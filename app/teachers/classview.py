@@ -9,13 +9,13 @@ from flask import abort, flash, request, url_for
 from flask_login import current_user
 from sqlalchemy.orm import joinedload
 
-from app.authz import pupil_for_staff_or_404, staff_required, visible_classes
-from app.extensions import db
-from app.htmx import is_htmx, redirect_after_post, render
+from app.core.authz import pupil_for_staff_or_404, staff_required, visible_classes
+from app.core.extensions import db
+from app.core.htmx import is_htmx, redirect_after_post, render
 from app.models import AwardKind, Organisation, SchoolClass
 from app.params import day, db_int
-from app.services import classroom, topics
-from app.services.audit import log_event
+from app.learning import classroom, topics
+from app.core.audit import log_event
 from app.teachers import bp
 from app.teachers.forms import AwardForm
 from app.teachers.scope import contribution_or_404

@@ -10,8 +10,8 @@ from wtforms.widgets import CheckboxInput, ListWidget
 
 from app.models import ActivityKind
 from app.params import db_int
-from app.services.activities import KIND_LABELS, SUBJECTS, YEAR_GROUPS
-from app.services.classroom import AWARD_LABELS
+from app.learning.activities import KIND_LABELS, SUBJECTS, YEAR_GROUPS
+from app.learning.classroom import AWARD_LABELS
 
 
 def options(pairs) -> list[SelectChoice]:
@@ -43,7 +43,7 @@ def at_most(limit: int, what: str = "this"):
 
 
 class ActivityForm(FlaskForm):
-    """An activity of the library; kind-specific checks are in app.services.activities."""
+    """An activity of the library; kind-specific checks are in app.learning.activities."""
 
     kind = RadioField("What kind of activity is it?", validators=[InputRequired(
         "Please choose what kind of activity it is.")],

@@ -4,13 +4,13 @@ from __future__ import annotations
 from flask import flash, request, url_for
 from flask_login import current_user
 
-from app.authz import staff_required
-from app.extensions import db
-from app.htmx import redirect_after_post, render
+from app.core.authz import staff_required
+from app.core.extensions import db
+from app.core.htmx import redirect_after_post, render
 from app.models import Activity, ActivityKind
 from app.params import page_number
-from app.services import activities
-from app.services.activities import KIND_LABELS, SUBJECTS, YEAR_GROUPS, ActivityError
+from app.learning import activities
+from app.learning.activities import KIND_LABELS, SUBJECTS, YEAR_GROUPS, ActivityError
 from app.teachers import bp
 from app.teachers.forms import ActivityForm, year_label
 from app.teachers.scope import activity_or_404, organisation_or_404
@@ -121,7 +121,7 @@ def activity_archive(activity_id: int):
 @staff_required()
 def starter_library():
     """Copy the starter activities into this school's library."""
-    from app.starter_library import seed_starter_library
+    from app.learning.starter_library import seed_starter_library
 
     org = organisation_or_404()
     added = seed_starter_library(org.id)

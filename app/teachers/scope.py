@@ -1,4 +1,4 @@
-"""Scope for the teachers' pages (P12), built on app.authz: another school's (or, for a teacher,
+"""Scope for the teachers' pages (P12), built on app.core.authz: another school's (or, for a teacher,
 another class's) topic, activity or contribution answers 404, as if it did not exist. What a
 person may see is asked of each record's own school (authz.record_scope): office powers at one
 school never open another school's classes where the same person only teaches."""
@@ -7,11 +7,11 @@ from __future__ import annotations
 from flask import abort
 from flask_login import current_user
 
-from app.authz import current_organisation, staff_organisation_ids, visible_classes
-from app.extensions import db
+from app.core.authz import current_organisation, staff_organisation_ids, visible_classes
+from app.core.extensions import db
 from app.models import Activity, Organisation, SchoolClass, WeeklyTopic
-from app.services import activities, topics
-from app.services.classroom import contribution_for_staff
+from app.learning import activities, topics
+from app.learning.classroom import contribution_for_staff
 
 
 def organisation_or_404() -> Organisation:

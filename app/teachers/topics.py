@@ -8,13 +8,13 @@ from flask import flash, request, url_for
 from flask_login import current_user
 from sqlalchemy.orm import selectinload
 
-from app.authz import staff_required
-from app.extensions import db
-from app.htmx import redirect_after_post, render
+from app.core.authz import staff_required
+from app.core.extensions import db
+from app.core.htmx import redirect_after_post, render
 from app.models import SchoolClass, TopicStatus, WeeklyTopic
 from app.params import db_int
-from app.services import topics
-from app.services.topics import StaleTopic, TopicError
+from app.learning import topics
+from app.learning.topics import StaleTopic, TopicError
 from app.teachers import bp
 from app.teachers.forms import (CopyForm, PublishForm, TopicForm, options, version_of,
                                 year_label)

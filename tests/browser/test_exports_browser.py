@@ -8,7 +8,7 @@ import zipfile
 
 import pytest
 
-from app.extensions import db
+from app.core.extensions import db
 from tests import factories as f
 from tests.privacy_data import access_request, two_families
 from tests.browser.helpers import sign_in

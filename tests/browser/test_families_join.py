@@ -8,7 +8,7 @@ import pytest
 import sqlalchemy as sa
 
 from app.demo import academic_year
-from app.extensions import db
+from app.core.extensions import db
 from app.models import ConsentPurpose, ConsentRecord, OutboxMessage, Role, User, UserStatus
 from tests import factories as f
 from tests.roster_helpers import csv_bytes, template_row

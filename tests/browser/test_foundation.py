@@ -4,9 +4,9 @@ from __future__ import annotations
 import pytest
 import sqlalchemy as sa
 
-from app.authz import linked_pupils
+from app.core.authz import linked_pupils
 from app.demo import PASSWORD, seed
-from app.extensions import db
+from app.core.extensions import db
 from app.models import User
 
 NO_SCROLL = "document.documentElement.scrollWidth"

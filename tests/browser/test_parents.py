@@ -10,7 +10,7 @@ import pytest
 import sqlalchemy as sa
 from PIL import Image
 
-from app.extensions import db
+from app.core.extensions import db
 from app.models import ConsentPurpose, ConsentRecord, Contribution, Engagement
 from tests import factories as f
 from tests.parents_data import family, has_gps, item_of, jpeg_with_gps

@@ -11,9 +11,9 @@ import pytest
 import sqlalchemy as sa
 from playwright.sync_api import expect
 
-from app.extensions import db
+from app.core.extensions import db
 from app.models import DataExport, ExportState, PrivacyRequest, RequestState, Role
-from app.services.privacy_requests import local_today
+from app.dataprotection.requests.workflow import local_today
 from tests import factories as f
 from tests.browser.conftest import _page
 from tests.browser.helpers import sign_in

@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from playwright.sync_api import expect
 
 from app.demo import PASSWORD, seed
-from app.extensions import db
+from app.core.extensions import db
 from app.models import Award, TopicStatus, WeeklyTopic
 from tests.browser.conftest import _page
 from tests.browser.helpers import sign_in

@@ -1,0 +1,327 @@
+"""Authorisation in one place (P12). The tenancy model is described in docs/security.md.
+
+Every view declares who may use it with one of the decorators below; a test walks the URL map and
+fails when a view has none.  The ``*_or_404`` helpers scope records: another school's, another
+class's or another family's record answers 404, exactly as a record that does not exist.
+
+Staff roles are held per school and asked per school (``roles_at``, ``can``): a role held at one
+school never widens what the same person may see or do at another.
+"""
+from __future__ import annotations
+
+import time
+from functools import wraps
+
+import sqlalchemy as sa
+from flask import abort, current_app, g, redirect, request, session, url_for
+from flask_login import current_user
+
+from app.core.extensions import db, login
+from app.models import (ConsentPurpose, ConsentRecord, Guardianship, Organisation, Pupil, Role,
+                        SchoolClass, StaffMembership, User, UserKind, UserSession,
+                        class_teachers)
+
+COOKIE_PURPOSES = (ConsentPurpose.COOKIES_PERFORMANCE, ConsentPurpose.COOKIES_FUNCTIONAL)
+
+
+def init_app(app) -> None:
+    login.login_view = "auth.signin"
+    login.login_message = "Please sign in to see that page."
+    login.login_message_category = "info"
+    login.session_protection = "basic"
+
+
+@login.user_loader
+def _load_user(identity: str) -> User | None:
+    """The signed-in person, with what every page's layout needs, in one query: their staff
+    memberships (and those schools), for scope and the nav, and their latest cookie consents,
+    for the cookie banner. Kept in ``g``: for this request only, so a change shows on the next.
+
+    The id is "user id:session version:sign-in secret"; only a sign-in that has not ended (signed
+    out here, or everywhere) is accepted, checked by the same query."""
+    try:
+        raw_id, raw_version, secret = identity.split(":")
+        user_id, version = int(raw_id), int(raw_version)
+    except ValueError:
+        return None
+    if not secret or not (0 < user_id < 2 ** 31):
+        return None
+    m, live = StaffMembership, UserSession
+    rows = db.session.execute(
+        sa.select(User, live.last_seen_at, m.organisation_id, m.trust_id, m.role, Organisation,
+                  *(_latest_consent(p) for p in COOKIE_PURPOSES))
+        .join(live, sa.and_(live.user_id == User.id, live.secret_hash == UserSession.hash(secret),
+                            live.ended_at.is_(None)))
+        .outerjoin(m, m.user_id == User.id)
+        .outerjoin(Organisation, Organisation.id == m.organisation_id)
+        .where(User.id == user_id)).all()
+    user = rows[0][0] if rows else None
+    if user is None or user.session_version != version or not user.is_active:
+        return None
+    user.session_secret = secret
+    g._sign_in_seen = rows[0][1]
+    g._memberships = (user.id, [(org, trust, role) for _, _, org, trust, role, *_ in rows if role])
+    g._member_orgs = {row[5].id: row[5] for row in rows if row[5] is not None}  # for the request
+    from app.core.cookies import prime
+
+    prime(dict(zip(COOKIE_PURPOSES, rows[0][6:])))
+    return user
+
+
+def _latest_consent(purpose: ConsentPurpose):
+    """The person's latest decision for ``purpose`` (None: never decided), as a column."""
+    return (sa.select(ConsentRecord.granted)
+            .where(ConsentRecord.user_id == User.id, ConsentRecord.purpose == purpose)
+            .order_by(ConsentRecord.created_at.desc(), ConsentRecord.id.desc())
+            .limit(1).correlate(User).scalar_subquery())
+
+
+def _loaded_memberships(user: User) -> list[tuple[int | None, int | None, Role]] | None:
+    """(organisation_id, trust_id, role) of each of ``user``'s memberships, when the user loader
+    read them with the signed-in user in this request; None otherwise (then ask the database)."""
+    stash = g.get("_memberships")
+    return stash[1] if stash is not None and stash[0] == user.id else None
+
+
+def _mark(view, rule: str):
+    view._access = rule  # read by tests/test_routes.py
+    return view
+
+
+def public(view):
+    """Anyone, signed in or not."""
+    return _mark(view, "public")
+
+
+def signed_in(view):
+    """Any signed-in person."""
+    @wraps(view)
+    def wrapper(*args, **kwargs):
+        if not current_user.is_authenticated:
+            return login.unauthorized()
+        return view(*args, **kwargs)
+    return _mark(wrapper, "signed_in")
+
+
+def parent_required(view):
+    """A signed-in parent or carer."""
+    @wraps(view)
+    def wrapper(*args, **kwargs):
+        if not current_user.is_authenticated:
+            return login.unauthorized()
+        if current_user.kind is not UserKind.PARENT:
+            abort(403)
+        return view(*args, **kwargs)
+    return _mark(wrapper, "parent")
+
+
+def staff_required(*roles: str):
+    """A signed-in member of staff with one of ``roles`` (any staff role when none given) at the
+    school the page acts on. That school (``g.hometime_org_id``, current_organisation()) is one
+    where the person holds one of ``roles``: a role at another school never opens the page."""
+    wanted = frozenset(Role(r) for r in roles) or PERMISSIONS["staff"]
+
+    def decorate(view):
+        @wraps(view)
+        def wrapper(*args, **kwargs):
+            if not current_user.is_authenticated:
+                return login.unauthorized()
+            if current_user.kind is not UserKind.STAFF:
+                abort(403)
+            org_id = _school_for_roles(current_user, wanted)
+            if org_id is None:
+                abort(403)
+            g.hometime_org_id = org_id
+            if (current_app.config["REQUIRE_STAFF_MFA"] and not current_user.mfa_enabled_at
+                    and request.endpoint not in ("auth.mfa_enrol",)):
+                return redirect(url_for("auth.mfa_enrol"))
+            return view(*args, **kwargs)
+        return _mark(wrapper, "staff:" + ",".join(sorted(r.value for r in wanted)))
+    return decorate
+
+
+def fresh_signin_required(view):
+    """Signed in within the last FRESH_SIGNIN_MINUTES (privacy requests, downloads)."""
+    @wraps(view)
+    def wrapper(*args, **kwargs):
+        if not current_user.is_authenticated:
+            return login.unauthorized()
+        limit = current_app.config["FRESH_SIGNIN_MINUTES"] * 60
+        if time.time() - session.get("auth_at", 0) > limit:
+            return redirect(url_for("auth.reauth", next=request.full_path.rstrip("?")))
+        return view(*args, **kwargs)
+    view_access = getattr(view, "_access", "signed_in")
+    return _mark(wrapper, view_access + "+fresh")
+
+
+def mark_fresh_signin() -> None:
+    session["auth_at"] = time.time()
+
+
+# --- roles at one school (P12) ------------------------------------------------------------------
+#
+# A member of staff holds (school, role) pairs: one per membership, and, for a trust DPO
+# membership, DPO at each school of that trust.  Every permission is asked of one school:
+# ``can(user, "see_school", school_id)``.  A role held at one school never widens anything at
+# another: a teacher at A who is office at B has office powers at B and teacher powers at A.
+
+OFFICE_ROLES = frozenset({Role.OFFICE, Role.DPO})
+PERMISSIONS: dict[str, frozenset[Role]] = {
+    "staff": frozenset(Role),  # work at the school: its library, the classes one teaches
+    "see_school": OFFICE_ROLES,  # every class, pupil, topic, comment and photo of the school
+    "office": OFFICE_ROLES,  # the office pages and the privacy desk of the school
+    "manage_roster": frozenset({Role.OFFICE}),  # import the roster, invite staff
+}
+
+
+def school_roles(user: User) -> dict[int, frozenset[Role]]:
+    """The roles ``user`` holds at each school, by school id (a trust DPO membership counts as
+    DPO at every school of the trust). Built on the memberships the user loader read; worked out
+    once per request for the signed-in person, read afresh for anyone else."""
+    loaded = _loaded_memberships(user)
+    if loaded is not None:
+        cached = g.get("_school_roles")
+        if cached is not None and cached[0] == user.id:
+            return cached[1]
+    rows = loaded if loaded is not None else db.session.execute(
+        sa.select(StaffMembership.organisation_id, StaffMembership.trust_id, StaffMembership.role)
+        .where(StaffMembership.user_id == user.id)).all()
+    held: dict[int, set[Role]] = {}
+    for org_id, _, role in rows:
+        if org_id:
+            held.setdefault(org_id, set()).add(role)
+    by_trust: dict[int, set[Role]] = {}
+    for _, trust_id, role in rows:
+        if trust_id:
+            by_trust.setdefault(trust_id, set()).add(role)
+    if by_trust:
+        for org_id, trust_id in db.session.execute(
+                sa.select(Organisation.id, Organisation.trust_id)
+                .where(Organisation.trust_id.in_(list(by_trust)))):
+            held.setdefault(org_id, set()).update(by_trust[trust_id])
+    result = {org_id: frozenset(roles) for org_id, roles in sorted(held.items())}
+    if loaded is not None:
+        g._school_roles = (user.id, result)
+    return result
+
+
+def roles_at(user: User, organisation_id: int | None) -> frozenset[Role]:
+    """The roles ``user`` holds at this one school (none: not staff there)."""
+    if user is None or not getattr(user, "is_staff", False) or organisation_id is None:
+        return frozenset()
+    return school_roles(user).get(organisation_id, frozenset())
+
+
+def can(user: User, permission: str, organisation_id: int | None) -> bool:
+    """May ``user`` do ``permission`` (a key of PERMISSIONS) at this one school?"""
+    return bool(roles_at(user, organisation_id) & PERMISSIONS[permission])
+
+
+def schools_where(user: User, permission: str) -> list[int]:
+    """The schools, by id, where ``user`` may do ``permission`` (each asked on its own)."""
+    if user is None or not getattr(user, "is_staff", False):
+        return []
+    wanted = PERMISSIONS[permission]
+    return [org_id for org_id, roles in school_roles(user).items() if roles & wanted]
+
+
+def staff_organisation_ids(user: User) -> list[int]:
+    """Schools where ``user`` holds any staff role (what they may see there is asked per school)."""
+    return schools_where(user, "staff")
+
+
+def office_organisation_ids(user: User) -> list[int]:
+    """Schools whose office side ``user`` runs: where they are office staff or DPO, and every
+    school of a trust they are DPO of. (A school where they only teach is not one of them.)"""
+    return schools_where(user, "office")
+
+
+def is_office(user: User, organisation_id: int) -> bool:
+    """Office staff or DPO at this school (a role at another school does not count)."""
+    return can(user, "office", organisation_id)
+
+
+def _school_for_roles(user: User, roles: frozenset[Role]) -> int | None:
+    """The school a page guarded by ``roles`` acts on: the first school where ``user`` holds one
+    of them, a school of their own membership before a trust's."""
+    direct = {org for org, _, _ in _memberships(user) if org}
+    found = [org_id for org_id, held in school_roles(user).items() if held & roles]
+    return min(found, key=lambda org_id: (org_id not in direct, org_id), default=None)
+
+
+def _memberships(user: User) -> list[tuple[int | None, int | None, Role]]:
+    loaded = _loaded_memberships(user)
+    if loaded is not None:
+        return loaded
+    return [tuple(row) for row in db.session.execute(
+        sa.select(StaffMembership.organisation_id, StaffMembership.trust_id, StaffMembership.role)
+        .where(StaffMembership.user_id == user.id))]
+
+
+def current_organisation() -> Organisation | None:
+    """The school a member of staff is working in: the one where they hold the role the page
+    asked for (so a teacher at one school who is office at another acts as office only there)."""
+    if not current_user.is_authenticated or not current_user.is_staff:
+        return None
+    org_id = g.get("hometime_org_id")
+    if org_id is None:
+        org_id = _school_for_roles(current_user, PERMISSIONS["staff"])
+    if not org_id:
+        return None
+    held = g.setdefault("_member_orgs", {})  # a strong reference: the session's map is weak
+    if org_id not in held:
+        held[org_id] = db.session.get(Organisation, org_id)
+    return held[org_id]
+
+
+def taught_by(user: User, class_id):
+    """A clause: the class ``class_id`` (a column) is one ``user`` teaches."""
+    return sa.exists().where(class_teachers.c.class_id == class_id,
+                             class_teachers.c.user_id == user.id)
+
+
+def record_scope(user: User, organisation_id, taught):
+    """A clause for a school's records that ``user`` may see, each asked of the record's own
+    school: every record of a school where they are office or DPO; at a school where they are
+    otherwise staff, only those for which ``taught`` (a clause: of a class they teach) holds."""
+    return sa.or_(organisation_id.in_(office_organisation_ids(user) or [-1]),
+                  sa.and_(organisation_id.in_(staff_organisation_ids(user) or [-1]), taught))
+
+
+def visible_classes(user: User):
+    """A select of the classes a member of staff may see: every class of a school where they are
+    office/DPO, and the classes they teach at a school where they are staff."""
+    return sa.select(SchoolClass).where(
+        record_scope(user, SchoolClass.organisation_id, taught_by(user, SchoolClass.id)))
+
+
+def class_for_staff_or_404(class_id: int) -> SchoolClass:
+    found = db.session.scalar(visible_classes(current_user).where(SchoolClass.id == class_id))
+    if found is None:
+        abort(404)
+    return found
+
+
+def pupil_for_staff_or_404(pupil_id: int) -> Pupil:
+    """A pupil of a school where the user is office/DPO, or of a class they teach."""
+    found = db.session.scalar(sa.select(Pupil).where(
+        Pupil.id == pupil_id,
+        record_scope(current_user, Pupil.organisation_id, taught_by(current_user, Pupil.class_id))))
+    if found is None:
+        abort(404)
+    return found
+
+
+def linked_pupils(user: User):
+    """A select of the children linked to a parent (including those the school has removed: P18)."""
+    return (sa.select(Pupil).join(Guardianship, Guardianship.pupil_id == Pupil.id)
+            .where(Guardianship.parent_id == user.id, Guardianship.removed_at.is_(None),
+                   Pupil.erased_at.is_(None))
+            .order_by(Pupil.first_name, Pupil.id))
+
+
+def pupil_for_parent_or_404(pupil_id: int) -> Pupil:
+    found = db.session.scalar(linked_pupils(current_user).where(Pupil.id == pupil_id))
+    if found is None:
+        abort(404)
+    return found

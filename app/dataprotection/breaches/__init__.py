@@ -1,0 +1,1 @@
+"""Personal data breaches: the log, the decision and the DPO's reminders."""

@@ -1,0 +1,1 @@
+"""Access exports: building, storing and handing over a person's data."""

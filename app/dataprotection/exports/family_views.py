@@ -1,0 +1,54 @@
+"""A requester's copies of their data (P22, P26): the list, and the download after a fresh
+sign-in (every download logged and counted)."""
+from __future__ import annotations
+
+import sqlalchemy as sa
+from flask import Response, render_template
+from flask_login import current_user
+
+from app.core.authz import fresh_signin_required, signed_in
+from app.core.error_pages import render_error
+from app.core.extensions import db
+from app.models import DataExport, ExportState, Organisation, PrivacyRequest, utcnow
+from app.privacy import bp
+from app.dataprotection.exports import service as exports
+
+
+@bp.get("/exports")
+@signed_in
+def my_exports():
+    """The signed-in person's copies of data: ready to download, being made, or expired."""
+    rows = db.session.execute(
+        sa.select(DataExport, PrivacyRequest, Organisation.name)
+        .join(PrivacyRequest, PrivacyRequest.id == DataExport.request_id)
+        .join(Organisation, Organisation.id == PrivacyRequest.organisation_id)
+        .where(PrivacyRequest.requester_id == current_user.id)
+        .order_by(DataExport.created_at.desc(), DataExport.id.desc())).all()
+    return render_template("privacy/exports.html", rows=rows, now=utcnow(), S=ExportState)
+
+
+@bp.get("/exports/<int:export_id>/download")
+@fresh_signin_required
+@signed_in
+def download_export(export_id: int):
+    """The zip, decrypted part by part as it is sent; only to the requester."""
+    try:
+        export = exports.for_requester(export_id, current_user)
+        info = exports.manifest(export.file_key)
+    except exports.ExportError as problem:
+        return render_error(problem.status, problem.message)
+    except FileNotFoundError:
+        return render_error(410, "This download has expired. Ask the school office for a new one.")
+    org_id = db.session.scalar(sa.select(PrivacyRequest.organisation_id)
+                               .where(PrivacyRequest.id == export.request_id))
+    exports.record_download(export, current_user, org_id)
+    return zip_response(export.file_key, info)
+
+
+def zip_response(file_key: str, info: dict) -> Response:
+    """The stored zip as an attachment, streamed part by part, never cached."""
+    response = Response(exports.stream(file_key), mimetype="application/zip")
+    response.headers["Content-Disposition"] = f'attachment; filename="{info["name"]}"'
+    response.headers["Content-Length"] = str(info["size"])
+    response.headers["Cache-Control"] = "no-store"
+    return response

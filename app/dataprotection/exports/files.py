@@ -1,0 +1,85 @@
+"""An access export's stored file (P16): encrypted parts and a manifest.
+
+A zip can be tens of megabytes, and Fernet encrypts a whole message at once with several copies
+of it in memory, so the zip is stored in parts of :data:`PART_BYTES` (``export-part/…``), each
+encrypted through :func:`app.core.storage.put`, plus a small manifest (``export/…``) listing
+them; ``DataExport.file_key`` is the manifest's key. :func:`stored_keys` names every file of an
+export, and when retention queues an export's manifest for deletion (its
+``hometime_files_to_delete`` list), :func:`_expand_parts` adds the parts before the commit.
+"""
+from __future__ import annotations
+
+import json
+import os
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from app.core import storage
+
+PART_BYTES = 4 * 1024 * 1024
+_FILES = "hometime_files_to_delete"  # the list retention deletes after its commit
+
+
+def store(path: str, name: str) -> list[str]:
+    """Encrypt the file part by part; returns the part keys, then the manifest's key last."""
+    parts = []
+    with open(path, "rb") as fh:
+        while chunk := fh.read(PART_BYTES):
+            parts.append(storage.put(chunk, prefix="export-part"))
+    manifest = {"v": 1, "name": name, "size": os.path.getsize(path), "parts": parts}
+    return parts + [storage.put(json.dumps(manifest).encode(), prefix="export")]
+
+
+def manifest(file_key: str) -> dict:
+    """The manifest of a stored export: its file name, size and part keys."""
+    return json.loads(storage.get(file_key))
+
+
+def stream(file_key: str):
+    """The zip's bytes, one decrypted part at a time (a few megabytes in memory). The parts are
+    listed now; each is read in a short app context of its own, so the generator can be
+    consumed after the request's context has gone (as a WSGI server does)."""
+    from flask import current_app
+
+    app, parts = current_app._get_current_object(), manifest(file_key)["parts"]
+
+    def chunks():
+        for key in parts:
+            with app.app_context():
+                data = storage.get(key)
+            yield data
+    return chunks()
+
+
+def stored_keys(file_key: str) -> list[str]:
+    """Every stored file of an export: its parts and the manifest."""
+    try:
+        parts = manifest(file_key)["parts"]
+    except (FileNotFoundError, storage.InvalidKey, storage.InvalidToken, ValueError, KeyError):
+        parts = []
+    return [*parts, file_key]
+
+
+def delete_file(file_key: str | None) -> None:
+    """Delete an export's stored files (parts first, then the manifest)."""
+    if file_key:
+        delete_keys(stored_keys(file_key))
+
+
+def delete_keys(keys) -> None:
+    """Delete stored files by key (missing ones are ignored)."""
+    for key in keys:
+        storage.delete(key)
+
+
+@sa.event.listens_for(Session, "before_commit")
+def _expand_parts(session: Session) -> None:
+    """Retention's ``expire_exports`` queues an export's manifest key for deletion after its
+    commit; add the parts, read from the manifest while it still exists."""
+    keys = session.info.get(_FILES)
+    if not keys:
+        return
+    extra = [k for key in keys if isinstance(key, str) and key.startswith("export/")
+             for k in stored_keys(key)[:-1]]
+    keys.extend(k for k in extra if k not in keys)

@@ -1,0 +1,268 @@
+"""Access and portability exports (P22, P26, P31, P16): the lifecycle.
+
+The office starts an export for an access or portability request; an RQ job
+(:func:`app.dataprotection.exports.jobs.build_export`) writes the zip (:mod:`app.dataprotection.exports.zip`, driven
+by the data inventory and :mod:`app.dataprotection.rights.ownership`) and stores it encrypted. When the zip
+holds something of another family (a comment naming another child of the class, a photo flagged
+as showing other children) the export waits in REVIEW: the office keeps or removes each item and
+releases it (removing rebuilds the zip without them). Then it is READY for seven days, and only
+the requester (after a fresh sign-in) or the school's office can download it; each download is
+logged and counted. Retention's ``expire_exports`` rule deletes it after that.
+
+The zip is stored encrypted in parts (:mod:`app.dataprotection.exports.files`).
+"""
+from __future__ import annotations
+
+import logging
+import os
+import tempfile
+from dataclasses import dataclass
+from datetime import timedelta
+
+import sqlalchemy as sa
+
+from app.core.authz import is_office
+from app.core.extensions import db
+from app.models import (DataExport, ExportState, PrivacyRequest, RequestKind, RequestState, User,
+                        utcnow)
+from app.core.errors import ServiceError
+from app.core.audit import log_event
+from app.dataprotection.exports.files import delete_file, delete_keys, store
+from app.dataprotection.rights.ownership import person_schools
+from app.dataprotection.exports.files import manifest, stored_keys, stream  # noqa: F401 - for callers
+
+log = logging.getLogger(__name__)
+
+KEEP_DAYS = 7
+BUILD_JOB = "app.dataprotection.exports.jobs.build_export"
+LIVE = (ExportState.QUEUED, ExportState.BUILDING, ExportState.REVIEW, ExportState.READY)
+EXPORT_KINDS = (RequestKind.ACCESS, RequestKind.PORTABILITY)
+
+
+class ExportError(ServiceError):
+    """An export that cannot be made or handed out; ``message`` is for the person."""
+
+    default_status = 409
+
+
+@dataclass(frozen=True)
+class Subject:
+    """Whose data an export holds: a person's own (``user_id``) or a child's (``pupil_id``)."""
+
+    organisation_id: int
+    user_id: int | None
+    pupil_id: int | None
+    requester_id: int | None
+    email: str | None = None  # a requester without an account: their requests, by address
+    request_id: int | None = None  # one with neither account nor address: this request alone
+    whole_account: bool = False  # the person is this school's alone: account-wide rows too
+
+
+def subject_for(req: PrivacyRequest) -> Subject:
+    """The subject of a request: the linked child (P28), or the requester themself. A requester
+    without an account (the public form, a letter) is matched to an account by the address the
+    office checked, so a former parent gets their data too; one who gave no address and has no
+    account (a letter) gets this request's own record. Only an account that is this school's
+    person (a family of its pupils, or its staff) is the school's to export (P12): anyone
+    else's is treated as a requester without an account here. The account's rows of no school
+    (sign-ins, settings) are exported only when the person is this school's alone."""
+    if req.on_behalf_of == "child":  # no child any more (erased): nothing of theirs is held
+        return Subject(req.organisation_id, None, req.subject_pupil_id or 0, req.requester_id)
+    user_id, email = req.requester_id, (req.requester_email or "").lower() or None
+    if user_id is not None and req.organisation_id not in person_schools(user_id):
+        user_id = None
+    if user_id is None and email:
+        found = db.session.scalar(sa.select(User.id).where(sa.func.lower(User.email) == email))
+        user_id = found if found and req.organisation_id in person_schools(found) else None
+    whole = user_id is not None and person_schools(user_id) == {req.organisation_id}
+    return Subject(req.organisation_id, user_id, None, user_id, email,
+                   req.id if user_id is None and email is None else None, whole)
+
+
+# --- starting, reviewing, releasing ---------------------------------------------------------
+
+def start(request_id: int, actor: User) -> DataExport:
+    """The office starts building a copy of the data for an access or portability request; the
+    worker builds it once this commits."""
+    from app.core.jobs import enqueue_after_commit
+
+    req = db.session.get(PrivacyRequest, request_id, with_for_update=True)
+    if req is None or not is_office(actor, req.organisation_id):
+        raise ExportError("That request was not found.", 404)
+    if req.kind not in EXPORT_KINDS:
+        raise ExportError("Only a request for a copy of the data (access or portability) has "
+                          "an export.")
+    if req.state is not RequestState.IN_PROGRESS:
+        raise ExportError("Check the requester's identity and put the request in progress "
+                          "before making the export.")
+    if req.on_behalf_of == "child" and req.subject_pupil_id is None:
+        raise ExportError("This request is about a child, but no child's record is linked to it "
+                          "(or the record has been erased).")
+    if live_export(req.id) is not None:
+        raise ExportError("This request already has an export being made or ready.")
+    export = DataExport(request_id=req.id, state=ExportState.QUEUED, download_count=0)
+    db.session.add(export)
+    db.session.flush()
+    log_event("export_started", actor, subject=f"export:{export.id}",
+              organisation_id=req.organisation_id)
+    enqueue_after_commit(BUILD_JOB, export.id, job_id=f"export-{export.id}")
+    db.session.commit()
+    return export
+
+
+def live_export(request_id: int) -> DataExport | None:
+    """The request's export that is being made, waits for review or can still be downloaded."""
+    return db.session.scalar(sa.select(DataExport).where(
+        DataExport.request_id == request_id, DataExport.state.in_(LIVE),
+        sa.or_(DataExport.expires_at.is_(None), DataExport.expires_at > utcnow()))
+        .order_by(DataExport.id.desc()).limit(1))
+
+
+def release(export_id: int, actor: User, remove: set[str] = frozenset()) -> DataExport:
+    """The office has looked at every flagged item: ``remove`` names those to leave out (ids
+    from ``DataExport.flagged``), the rest stay. Without removals the export is ready at once;
+    with them the worker rebuilds it without those items."""
+    from app.core.jobs import enqueue_after_commit
+
+    export, req = _for_office(export_id, actor, lock=True)
+    if export.state is not ExportState.REVIEW:
+        raise ExportError("This export is not waiting for review.")
+    known = {item["id"] for item in export.flagged or []}
+    if set(remove) - known:
+        raise ExportError("Choose only items listed for review.", 422)
+    export.flagged = [{**item, "decision": "remove" if item["id"] in remove else "keep"}
+                      for item in export.flagged or []]
+    log_event("export_reviewed", actor, subject=f"export:{export.id}",
+              detail=f"{len(remove)} of {len(known)} items removed",
+              organisation_id=req.organisation_id)
+    if remove:
+        export.state = ExportState.QUEUED
+        enqueue_after_commit(BUILD_JOB, export.id, job_id=f"export-{export.id}-rebuild")
+    else:
+        _mark_ready(export, req)
+    db.session.commit()
+    return export
+
+
+def _mark_ready(export: DataExport, req: PrivacyRequest) -> None:
+    from app.messaging.notify import notify
+
+    export.state = ExportState.READY
+    export.ready_at = utcnow()
+    export.expires_at = export.ready_at + timedelta(days=KEEP_DAYS)
+    if req.requester_id is not None:
+        notify("export_ready", event_key=f"export:{export.id}:ready", user_ids=[req.requester_id],
+               organisation_id=req.organisation_id,
+               context={"request_id": req.id, "export_id": export.id,
+                        "on_behalf_of": req.on_behalf_of, "kind": req.kind.value,
+                        "expires_on": f"{export.expires_at:%A} {export.expires_at.day} "
+                                      f"{export.expires_at:%B %Y}"})
+
+
+# --- building (the job's body) --------------------------------------------------------------
+
+def build(export_id: int) -> ExportState | None:
+    """Build the export's zip and store it encrypted. Idempotent: marks BUILDING first, and an
+    export already built (REVIEW, READY) or expired is left alone."""
+    from app.dataprotection.exports import zip as export_zip
+
+    export = db.session.get(DataExport, export_id, with_for_update=True)
+    if export is None:
+        return None
+    if export.state not in (ExportState.QUEUED, ExportState.BUILDING, ExportState.FAILED):
+        db.session.rollback()
+        return export.state
+    export.state = ExportState.BUILDING
+    decisions = {item["id"]: item.get("decision") for item in export.flagged or []}
+    req = db.session.get(PrivacyRequest, export.request_id)
+    subject = subject_for(req)
+    db.session.commit()
+    keys: list[str] = []
+    try:
+        with tempfile.TemporaryDirectory(prefix="hometime-export-") as tmp:
+            path = os.path.join(tmp, "export.zip")
+            result = export_zip.write(path, subject, request_id=req.id,
+                                      removed={k for k, v in decisions.items() if v == "remove"},
+                                      workdir=tmp)
+            keys = store(path, f"hometime-data-R{req.id}.zip")
+        return _finish(export_id, keys, result.flagged, decisions)
+    except BaseException:
+        db.session.rollback()
+        delete_keys(keys)
+        db.session.execute(sa.update(DataExport).where(
+            DataExport.id == export_id, DataExport.state == ExportState.BUILDING)
+            .values(state=ExportState.FAILED))
+        db.session.commit()
+        raise
+
+
+def _finish(export_id: int, keys: list[str], flagged: list[dict], decisions: dict) -> ExportState:
+    export = db.session.get(DataExport, export_id, with_for_update=True, populate_existing=True)
+    if export.state is not ExportState.BUILDING:  # built meanwhile by another run
+        db.session.rollback()
+        delete_keys(keys)
+        return export.state
+    old = export.file_key
+    export.file_key = keys[-1]
+    export.flagged = [{**item, "decision": decisions.get(item["id"])} for item in flagged]
+    if any(item["decision"] is None for item in export.flagged):
+        export.state = ExportState.REVIEW
+        export.expires_at = utcnow() + timedelta(days=KEEP_DAYS)
+    else:
+        _mark_ready(export, db.session.get(PrivacyRequest, export.request_id))
+    state = export.state
+    db.session.commit()
+    if old:
+        delete_file(old)
+    return state
+
+
+# --- handing out ------------------------------------------------------------------------------
+
+def for_requester(export_id: int, user: User) -> DataExport:
+    """The requester's own export, ready and not expired. Anyone else's: 404; expired: 410."""
+    row = db.session.execute(sa.select(DataExport, PrivacyRequest).join(
+        PrivacyRequest, PrivacyRequest.id == DataExport.request_id).where(
+        DataExport.id == export_id, PrivacyRequest.requester_id == user.id)).first()
+    if row is None:
+        raise ExportError("That download was not found.", 404)
+    export = row[0]
+    if export.state is ExportState.EXPIRED or (
+            export.expires_at is not None and export.expires_at <= utcnow()):
+        raise ExportError("This download has expired: copies are kept for 7 days. Ask the "
+                          "school office for a new one.", 410)
+    if export.state is not ExportState.READY or not export.file_key:
+        raise ExportError("This copy of your data is not ready yet.", 404)
+    return export
+
+
+def _for_office(export_id: int, user: User, lock: bool = False):
+    query = sa.select(DataExport, PrivacyRequest).join(
+        PrivacyRequest, PrivacyRequest.id == DataExport.request_id).where(
+        DataExport.id == export_id)
+    row = db.session.execute(query.with_for_update(of=DataExport) if lock else query).first()
+    if row is None or not is_office(user, row[1].organisation_id):
+        raise ExportError("That export was not found.", 404)
+    return row[0], row[1]
+
+
+def for_office(export_id: int, user: User) -> tuple[DataExport, PrivacyRequest]:
+    """An export of a request of a school where ``user`` works in the office (else 404)."""
+    return _for_office(export_id, user)
+
+
+def downloadable(export: DataExport) -> bool:
+    """Has a stored file that has not expired."""
+    return bool(export.file_key) and export.state in (ExportState.REVIEW, ExportState.READY) and (
+        export.expires_at is None or export.expires_at > utcnow())
+
+
+def record_download(export: DataExport, user: User, organisation_id: int, *,
+                    by_office: bool = False) -> None:
+    """Log the download (who, which export) and count it."""
+    db.session.execute(sa.update(DataExport).where(DataExport.id == export.id)
+                       .values(download_count=DataExport.download_count + 1))
+    log_event("export_downloaded", user, subject=f"export:{export.id}",
+              detail="by the school office for review" if by_office else "by the requester",
+              organisation_id=organisation_id)
+    db.session.commit()

@@ -1,0 +1,62 @@
+"""Privacy-notice versions (P07): the office or DPO publishes a new version of the school's
+notice with a plain-language summary of what changed, major or minor. Everyone it concerns is
+told; a major version shows every signed-in person a banner until they acknowledge it
+(app/dataprotection/notices.py, templates/_notice_banner.html)."""
+from __future__ import annotations
+
+import sqlalchemy as sa
+from flask import abort, flash, request, url_for
+from flask_login import current_user
+from wtforms.fields.choices import SelectChoice as C
+
+from app.core.authz import staff_required
+from app.core.extensions import db
+from app.core.htmx import redirect_after_post, render
+from app.models import ConsentPurpose, ConsentRecord, PrivacyNotice
+from app.office import bp
+from app.dataprotection.requests.desk_forms import NoticeForm
+from app.dataprotection.requests.office_views import OFFICE, desk_organisations
+from app.dataprotection.requests.forms import apply_error
+from app.dataprotection import notices as service
+
+
+@bp.route("/notices", methods=["GET", "POST"])
+@staff_required(*OFFICE)
+def notices_page():
+    """The versions published so far (with how many people acknowledged each) and the form to
+    publish the next one."""
+    orgs = desk_organisations()
+    ids = [o.id for o in orgs]
+    form = NoticeForm()
+    form.organisation_id.choices = [C(o.id, o.name) for o in orgs]
+    status = 200
+    if request.method == "POST":
+        org_id = form.organisation_id.data if len(orgs) > 1 else orgs[0].id
+        if org_id not in ids:
+            abort(404)
+        if form.validate_on_submit():
+            try:
+                notice = service.publish(current_user, org_id, version=form.version.data,
+                                         summary=form.summary.data, body=form.body.data,
+                                         major=form.major.data)
+            except service.NoticeError as error:
+                apply_error(form, error)
+                status = error.status
+            else:
+                flash(f"Version {notice.version} is published. Everyone has been told"
+                      + (" and will be asked to acknowledge it." if notice.major else "."),
+                      "success")
+                return redirect_after_post(url_for("office.notices_page"))
+        else:
+            status = 422
+    acks = (sa.select(sa.func.count(sa.distinct(ConsentRecord.user_id)))
+            .where(ConsentRecord.notice_id == PrivacyNotice.id,
+                   ConsentRecord.purpose == ConsentPurpose.NOTICE_ACK,
+                   ConsentRecord.granted.is_(True)).scalar_subquery())
+    versions = db.session.execute(
+        sa.select(PrivacyNotice, acks.label("acks")).where(PrivacyNotice.organisation_id.in_(ids))
+        .order_by(PrivacyNotice.published_at.desc().nulls_last(), PrivacyNotice.id.desc())).all()
+    if request.method == "GET" and versions:
+        form.body.data = versions[0][0].body  # start from the current text
+    return render("office/notices.html", form=form, versions=versions,
+                  schools={o.id: o.name for o in orgs}, status=status)

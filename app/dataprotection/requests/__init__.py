@@ -1,0 +1,1 @@
+"""Privacy requests: intake, the office's workflow, deadlines and reminders."""

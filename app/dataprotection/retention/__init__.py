@@ -1,0 +1,1 @@
+"""Retention: what is kept how long, and the nightly run."""

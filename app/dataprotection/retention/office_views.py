@@ -1,0 +1,35 @@
+"""The office's retention page (P21): the schedule, a preview of what is due, and past runs."""
+from __future__ import annotations
+
+from datetime import timedelta
+
+import sqlalchemy as sa
+from flask import render_template, request
+from flask_login import current_user
+
+from app.core.authz import office_organisation_ids, staff_required
+from app.core.extensions import db
+from app.dataprotection.inventory import INVENTORY, RETENTION
+from app.models import RetentionRun, utcnow
+from app.office import bp
+from app.params import day
+from app.dataprotection.retention import rules as retention
+
+
+@bp.get("/retention")
+@staff_required("office", "dpo")
+def retention_page():
+    today = utcnow().date()
+    try:
+        as_of = day(request.args.get("as_of", "")) if request.args.get("as_of") else today
+    except ValueError:
+        as_of = today
+    as_of = min(max(as_of, today), today + timedelta(days=400))
+    schedule = sorted({(entry.retention, RETENTION[entry.retention]) for entry in INVENTORY.values()})
+    runs = db.session.scalars(sa.select(RetentionRun).where(RetentionRun.affected > 0)
+                              .order_by(RetentionRun.started_at.desc()).limit(30)).all()
+    # Counts only, of the records of the schools whose office side this person runs (no names
+    # or ids), in one query.
+    preview = retention.counts(as_of, office_organisation_ids(current_user))
+    return render_template("office/retention.html", schedule=schedule, preview=preview,
+                           runs=runs, as_of=as_of, today=today)

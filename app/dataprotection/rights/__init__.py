@@ -1,0 +1,1 @@
+"""Rights: erasure, rectification, restriction and ownership of data."""

@@ -1,0 +1,233 @@
+"""The office's people pages: a child's or a parent's details, and the data-protection actions on
+them: correct a detail (P24), restrict or object and lift (P25), erase after a preview (P23).
+
+Scoped to the schools the member of staff works for: another school's child or parent is 404.
+"""
+from __future__ import annotations
+
+import sqlalchemy as sa
+from flask import abort, flash, request, url_for
+from flask_login import current_user
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, SelectField, StringField, TextAreaField
+from wtforms.fields.choices import SelectChoice as C
+from wtforms.validators import DataRequired, Length
+
+from app.core.authz import office_organisation_ids, staff_required
+from app.core.extensions import db
+from app.core.htmx import redirect_after_post, render
+from app.models import (Guardianship, PrivacyRequest, Pupil, RequestKind, RequestState,
+                        SchoolClass, User, UserKind)
+from app.office import bp
+from app.dataprotection.rights import erasure, rectification, restriction
+
+OFFICE = ("office", "dpo")
+KINDS = {"correct": [RequestKind.RECTIFICATION], "erase": [RequestKind.ERASURE],
+         "restriction": [RequestKind.RESTRICTION], "objection": [RequestKind.OBJECTION]}
+
+
+class CorrectForm(FlaskForm):
+    """Correct one detail (P24)."""
+
+    field = SelectField("Which detail", validators=[DataRequired("Choose the detail.")])
+    value = StringField("The correct value", validators=[Length(max=254)])
+    request_id = SelectField("Under which request", default="")
+
+
+class FlagForm(FlaskForm):
+    """Set or lift a restriction or an objection (P25)."""
+
+    kind = SelectField("What", choices=[C("restriction", "Restriction"),
+                                        C("objection", "Objection")])
+    action = SelectField("Set or lift", choices=[C("set", "Set"), C("lift", "Lift")])
+    note = TextAreaField("Note for the record (optional)", validators=[Length(max=150)])
+    request_id = SelectField("Under which request", default="")
+
+
+class EraseForm(FlaskForm):
+    """Confirm an erasure after its preview (P23)."""
+
+    confirm = BooleanField("I have checked the preview: erase this record now",
+                           validators=[DataRequired("Tick the box to confirm.")])
+    request_id = SelectField("Under which request", default="")
+
+
+def _pupil_or_404(pupil_id: int) -> Pupil:
+    found = db.session.scalar(sa.select(Pupil).where(
+        Pupil.id == pupil_id, Pupil.erased_at.is_(None),
+        Pupil.organisation_id.in_(office_organisation_ids(current_user) or [-1])))
+    if found is None:
+        abort(404)
+    return found
+
+
+def _parent_or_404(user_id: int) -> User:
+    found = db.session.scalar(
+        sa.select(User).join(Guardianship, Guardianship.parent_id == User.id)
+        .join(Pupil, Pupil.id == Guardianship.pupil_id)
+        .where(User.id == user_id, User.kind == UserKind.PARENT,
+               Pupil.organisation_id.in_(office_organisation_ids(current_user) or [-1])).limit(1))
+    if found is None:
+        abort(404)
+    return found
+
+
+def _subject(kind: str, subject_id: int):
+    if kind == "pupils":
+        return _pupil_or_404(subject_id)
+    if kind == "parents":
+        return _parent_or_404(subject_id)
+    abort(404)
+
+
+def _request_choices(subject, action: str) -> list[tuple[str, str]]:
+    kinds = KINDS.get(action, [])
+    about = (PrivacyRequest.subject_pupil_id == subject.id if isinstance(subject, Pupil) else
+             sa.and_(PrivacyRequest.subject_pupil_id.is_(None),
+                     PrivacyRequest.requester_id == subject.id))
+    found = db.session.scalars(sa.select(PrivacyRequest).where(
+        about, PrivacyRequest.kind.in_(kinds),
+        PrivacyRequest.state == RequestState.IN_PROGRESS,
+        PrivacyRequest.organisation_id.in_(office_organisation_ids(current_user) or [-1]))).all()
+    return [C("", "Not under a request")] + [
+        C(str(r.id), f"R{r.id}: {r.kind.value} from {r.requester_name}") for r in found]
+
+
+def _forms(subject):
+    """Both forms of the page, empty; the route processes the one that was sent."""
+    correct = CorrectForm(formdata=None, prefix="c")
+    correct.field.choices = [C(k, v) for k, v in rectification.fields_for(subject).items()]
+    correct.request_id.choices = _request_choices(subject, "correct")
+    flag = FlagForm(formdata=None, prefix="f")
+    if isinstance(subject, Pupil):
+        flag.kind.choices = [C("restriction", "Restriction")]
+    flag.request_id.choices = (_request_choices(subject, "restriction")
+                               + _request_choices(subject, "objection")[1:])
+    return correct, flag
+
+
+def _page(kind: str, subject, correct=None, flag=None, status: int = 200):
+    defaults = _forms(subject)
+    correct, flag = correct or defaults[0], flag or defaults[1]
+    context = {"kind": kind, "subject": subject, "correct": correct, "flag": flag}
+    if isinstance(subject, Pupil):
+        context["carers"] = db.session.execute(
+            sa.select(User, Guardianship).join(Guardianship, Guardianship.parent_id == User.id)
+            .where(Guardianship.pupil_id == subject.id).order_by(User.name)).all()
+        context["school_class"] = db.session.get(SchoolClass, subject.class_id) \
+            if subject.class_id else None
+        context["classes"] = db.session.scalars(sa.select(SchoolClass.name).where(
+            SchoolClass.organisation_id == subject.organisation_id).distinct()).all()
+    else:
+        context["children"] = db.session.scalars(
+            sa.select(Pupil).join(Guardianship, Guardianship.pupil_id == Pupil.id)
+            .where(Guardianship.parent_id == subject.id, Pupil.erased_at.is_(None),
+                   Pupil.organisation_id.in_(office_organisation_ids(current_user)))).all()
+    return render("office/people_detail.html", status=status, **context)
+
+
+def _request_id(form) -> int | None:
+    value = form.request_id.data
+    return int(value) if value and value.isdigit() else None
+
+
+@bp.get("/people")
+@staff_required(*OFFICE)
+def people_page():
+    """Children and parents of the school, searchable by name."""
+    orgs, q = office_organisation_ids(current_user) or [-1], (request.args.get("q") or "").strip()
+    pupils = sa.select(Pupil).where(Pupil.organisation_id.in_(orgs), Pupil.erased_at.is_(None))
+    parents = (sa.select(User).distinct().join(Guardianship, Guardianship.parent_id == User.id)
+               .join(Pupil, Pupil.id == Guardianship.pupil_id)
+               .where(Pupil.organisation_id.in_(orgs), User.kind == UserKind.PARENT))
+    if q:
+        like = f"%{q.replace('%', '').replace('_', '')}%"
+        pupils = pupils.where((Pupil.first_name + " " + Pupil.last_name).ilike(like))
+        parents = parents.where(sa.or_(User.name.ilike(like), User.email.ilike(like)))
+    return render("office/people.html", block="results", q=q,
+                  pupils=db.session.scalars(pupils.order_by(Pupil.last_name, Pupil.first_name)
+                                            .limit(200)).all(),
+                  parents=db.session.scalars(parents.order_by(User.name).limit(200)).all())
+
+
+@bp.get("/people/<any(pupils, parents):kind>/<int:subject_id>")
+@staff_required(*OFFICE)
+def person_page(kind: str, subject_id: int):
+    """A child's or a parent's details and the data-protection actions on them."""
+    return _page(kind, _subject(kind, subject_id))
+
+
+def _act(kind: str, subject, form, change, *, slot: str, refused: type[Exception], at: str):
+    """A person-page form's POST: ``change()`` makes the change and returns what to flash. A
+    refusal answers 404 when the record or request is not one of the office's, else shows the
+    page again (422) with the message at the field it names, or at ``at``."""
+    form.process(request.form)
+    if form.validate():
+        try:
+            message = change()
+        except refused as problem:
+            if problem.status == 404:
+                abort(404)
+            form[problem.field if problem.field in form else at].errors.append(problem.message)
+        else:
+            flash(message, "success")
+            return redirect_after_post(url_for("office.person_page", kind=kind,
+                                               subject_id=subject.id))
+    return _page(kind, subject, status=422, **{slot: form})
+
+
+@bp.post("/people/<any(pupils, parents):kind>/<int:subject_id>/correct")
+@staff_required(*OFFICE)
+def correct_detail(kind: str, subject_id: int):
+    """Correct one detail; a 422 with the page and the error at the field when refused."""
+    subject = _subject(kind, subject_id)
+    correct, _ = _forms(subject)
+
+    def change() -> str:
+        changed = rectification.rectify(subject, correct.field.data, correct.value.data,
+                                        current_user, request_id=_request_id(correct))
+        label = rectification.fields_for(subject)[correct.field.data]
+        return (f"{label} corrected; the correction is recorded." if changed else
+                f"{label} was already that: nothing changed.")
+    return _act(kind, subject, correct, change, slot="correct",
+                refused=rectification.RectificationError, at="value")
+
+
+@bp.post("/people/<any(pupils, parents):kind>/<int:subject_id>/flag")
+@staff_required(*OFFICE)
+def set_flag(kind: str, subject_id: int):
+    """Set or lift a restriction or objection, recorded."""
+    subject = _subject(kind, subject_id)
+    _, flag = _forms(subject)
+
+    def change() -> str:
+        changed = restriction.set_flag(subject, flag.kind.data, flag.action.data == "set",
+                                       current_user, request_id=_request_id(flag),
+                                       note=flag.note.data or "")
+        return (("Recorded: " if changed else "Nothing changed: it was already ")
+                + f"{flag.kind.data} {'set' if flag.action.data == 'set' else 'lifted'}.")
+    return _act(kind, subject, flag, change, slot="flag", refused=restriction.RestrictionError,
+                at="request_id")
+
+
+@bp.route("/people/<any(pupils, parents):kind>/<int:subject_id>/erase", methods=["GET", "POST"])
+@staff_required(*OFFICE)
+def erase_person(kind: str, subject_id: int):
+    """The preview of what erasure deletes, anonymises and keeps; then the confirmed erasure."""
+    subject = _subject(kind, subject_id)
+    form = EraseForm(prefix="e")
+    form.request_id.choices = _request_choices(subject, "erase")
+    problem = None
+    if request.method == "POST" and form.validate_on_submit():
+        try:
+            outcome = erasure.erase(subject, current_user, request_id=_request_id(form))
+        except erasure.ErasureError as error:
+            if error.status == 404:
+                abort(404)
+            problem = error.message
+        else:
+            flash(outcome, "success")
+            return redirect_after_post(url_for("office.people_page"))
+    status = 422 if request.method == "POST" else 200
+    return render("office/people_erase.html", status=status, kind=kind, subject=subject,
+                  form=form, lines=erasure.preview(subject), problem=problem)

@@ -1,0 +1,1 @@
+"""Families and staff: the roster import, invitations, membership and settings."""

@@ -1,0 +1,1 @@
+"""Home learning: activities, weekly topics, engagement, photos, the class view and reports."""

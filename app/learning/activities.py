@@ -1,0 +1,265 @@
+"""The activity library: validation of video links, game links and PDFs; create, edit, search.
+
+Videos are stored as provider + id only (never a raw embed URL), so the page can show a
+click-to-play placeholder and build the privacy-enhanced embed after consent (P05, P06).
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from urllib.parse import parse_qs, urlsplit
+
+import sqlalchemy as sa
+
+from app.core.extensions import db
+from app.models import (Activity, ActivityKind, ConsentPurpose, ConsentRecord, Guardianship, Pupil,
+                        TopicActivity, TopicStatus, User, WeeklyTopic, topic_classes, utcnow)
+from app.core.errors import FieldError
+
+YEAR_GROUPS = ["R", "1", "2", "3", "4", "5", "6"]
+SUBJECTS = ["Reading", "Phonics", "Writing", "Number", "Science", "Outdoors", "Art and music",
+            "Wellbeing", "Other"]
+MAX_PDF_BYTES = 5 * 1024 * 1024
+KIND_LABELS = {ActivityKind.VIDEO: "Video", ActivityKind.GAME: "Game",
+               ActivityKind.PRINTABLE: "Printable", ActivityKind.HANDS_ON: "Hands-on"}
+PROVIDER_NAMES = {"youtube": "YouTube", "vimeo": "Vimeo"}
+
+_YOUTUBE_HOSTS = {"youtube.com", "www.youtube.com", "m.youtube.com", "music.youtube.com",
+                  "youtube-nocookie.com", "www.youtube-nocookie.com"}
+_YOUTUBE_ID = re.compile(r"^[A-Za-z0-9_-]{11}$")
+_VIMEO_HOSTS = {"vimeo.com", "www.vimeo.com", "player.vimeo.com"}
+_VIMEO_ID = re.compile(r"^[0-9]{1,12}$")
+
+
+class ActivityError(FieldError):
+    """Input the library refuses; ``field`` names the form field the message belongs to."""
+
+
+def parse_video_url(url: str) -> tuple[str, str]:
+    """Return ``(provider, id)`` for a YouTube or Vimeo link; raise ActivityError otherwise."""
+    url = (url or "").strip()
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        raise ActivityError("url", "That does not look like a web address.") from None
+    host = (parts.hostname or "").lower()
+    if parts.scheme not in ("http", "https") or not host or parts.username or parts.password:
+        raise ActivityError("url", "Please paste the full address of a YouTube or Vimeo video, "
+                                   "starting with https://")
+    segments = [s for s in parts.path.split("/") if s]
+    if host in _YOUTUBE_HOSTS or host == "youtu.be":
+        if host == "youtu.be":
+            candidate = segments[0] if segments else ""
+        elif segments[:1] == ["watch"] or not segments:
+            candidate = (parse_qs(parts.query).get("v") or [""])[0]
+        elif len(segments) >= 2 and segments[0] in ("embed", "shorts", "live", "v"):
+            candidate = segments[1]
+        else:
+            candidate = ""
+        if _YOUTUBE_ID.match(candidate):
+            return "youtube", candidate
+        raise ActivityError("url", "That YouTube address has no video in it. Open the video and "
+                                   "copy the address from the Share button.")
+    if host in _VIMEO_HOSTS:
+        if host == "player.vimeo.com":
+            candidate = segments[1] if len(segments) >= 2 and segments[0] == "video" else ""
+        else:
+            candidate = segments[-1] if segments else ""
+        if _VIMEO_ID.match(candidate):
+            return "vimeo", candidate
+        raise ActivityError("url", "That Vimeo address has no video number in it.")
+    raise ActivityError("url", "Only YouTube and Vimeo videos can be added, so that they can be "
+                               "played without tracking.")
+
+
+def check_game_url(url: str) -> str:
+    """A game link must be a plain https address; return it tidied."""
+    url = (url or "").strip()
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        raise ActivityError("url", "That does not look like a web address.") from None
+    if parts.scheme != "https" or not parts.hostname or "." not in parts.hostname or (
+            parts.username or parts.password):
+        raise ActivityError("url", "Please give the game's full address, starting with https://")
+    if len(url) > 500:
+        raise ActivityError("url", "That address is too long (500 characters at most).")
+    return url
+
+
+def check_pdf(data: bytes) -> None:
+    """Refuse anything that is not really a PDF of at most 5 MB (magic bytes and trailer)."""
+    if not data:
+        raise ActivityError("file", "Please choose a PDF file.")
+    if len(data) > MAX_PDF_BYTES:
+        raise ActivityError("file", f"That file is {len(data) / 1024 / 1024:.1f} MB; the limit is "
+                                    "5 MB. Please make it smaller and try again.")
+    if not re.match(rb"%PDF-[12]\.[0-9]", data[:16]):
+        raise ActivityError("file", "That file is not a PDF. Please save the worksheet as a PDF "
+                                    "and try again.")
+    tail = data[-2048:]
+    if b"%%EOF" not in tail or b"startxref" not in data[-4096:] or b" obj" not in data[:65536]:
+        raise ActivityError("file", "That PDF seems damaged or incomplete. Please save it again "
+                                    "and try once more.")
+
+
+@dataclass
+class ActivityInput:
+    """What the library form sends, already through the form's own validators."""
+
+    kind: ActivityKind
+    title: str
+    instructions: str = ""
+    subject: str = "Other"
+    year_groups: list[str] = field(default_factory=list)
+    minutes: int | None = None
+    url: str = ""
+    pdf: bytes | None = None
+
+
+def _apply(activity: Activity, data: ActivityInput) -> str | None:
+    """Copy validated input onto ``activity``; return the old file key when it was replaced."""
+    activity.kind = data.kind
+    activity.title = data.title.strip()
+    activity.instructions = data.instructions.replace("\r\n", "\n").strip()
+    activity.subject = data.subject
+    activity.year_groups = ",".join(g for g in YEAR_GROUPS if g in data.year_groups)
+    activity.minutes = data.minutes
+    activity.url = activity.video_provider = activity.video_id = None
+    old_key = None
+    if data.kind is ActivityKind.VIDEO:
+        activity.video_provider, activity.video_id = parse_video_url(data.url)
+    elif data.kind is ActivityKind.GAME:
+        activity.url = check_game_url(data.url)
+    if data.kind is ActivityKind.PRINTABLE:
+        if data.pdf is not None:
+            check_pdf(data.pdf)
+            from app.core import storage
+
+            old_key = activity.file_key
+            activity.file_key = storage.put(data.pdf, prefix="pdf")
+        elif not activity.file_key:
+            raise ActivityError("file", "Please choose the PDF families will print.")
+    else:
+        old_key, activity.file_key = activity.file_key, None
+    return old_key
+
+
+def save_activity(organisation_id: int, user: User | None, data: ActivityInput,
+                  activity: Activity | None = None) -> Activity:
+    """Create (or update) a library activity and commit; raise ActivityError for bad input."""
+    if not data.year_groups:
+        raise ActivityError("year_groups", "Please tick at least one year group.")
+    new = activity is None
+    if new:
+        activity = Activity(organisation_id=organisation_id, created_by_id=getattr(user, "id", None))
+    old_key = _apply(activity, data)
+    if new:
+        db.session.add(activity)
+    db.session.commit()
+    if old_key:
+        from app.core import storage
+
+        storage.delete(old_key)  # only once the new file is safely recorded
+    return activity
+
+
+def archive_activity(activity: Activity) -> None:
+    """Take an activity out of the library; topics that used it keep it."""
+    activity.archived_at = utcnow()
+    db.session.commit()
+
+
+def restore_activity(activity: Activity) -> None:
+    """Put an archived activity back in the library."""
+    activity.archived_at = None
+    db.session.commit()
+
+
+def _like(text: str) -> str:
+    return "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+
+
+def search(organisation_id: int, *, text: str = "", kind: str = "", subject: str = "",
+           year_group: str = "", archived: bool = False, exclude_ids=()) -> sa.Select:
+    """A select of a school's activities matching the filters, best matches (by title) first."""
+    query = sa.select(Activity).where(Activity.organisation_id == organisation_id)
+    query = query.where(Activity.archived_at.is_not(None) if archived
+                        else Activity.archived_at.is_(None))
+    text = (text or "").strip()[:100]
+    if text:
+        pattern = _like(text)
+        query = query.where(sa.or_(Activity.title.ilike(pattern, escape="\\"),
+                                   Activity.instructions.ilike(pattern, escape="\\"),
+                                   Activity.subject.ilike(pattern, escape="\\")))
+    if kind in {k.value for k in ActivityKind}:
+        query = query.where(Activity.kind == ActivityKind(kind))
+    if subject in SUBJECTS:
+        query = query.where(Activity.subject == subject)
+    if year_group in YEAR_GROUPS:
+        query = query.where(("," + Activity.year_groups + ",").contains(f",{year_group},"))
+    if exclude_ids:
+        query = query.where(Activity.id.not_in(list(exclude_ids)))
+    order = [Activity.title, Activity.id]
+    if text:
+        order.insert(0, sa.case((Activity.title.ilike(pattern, escape="\\"), 0), else_=1))
+    return query.order_by(*order)
+
+
+def activity_for_staff(organisation_ids: list[int], activity_id: int) -> Activity | None:
+    """An activity of one of these schools' libraries, or None."""
+    return db.session.scalar(sa.select(Activity).where(
+        Activity.id == activity_id, Activity.organisation_id.in_(organisation_ids or [-1])))
+
+
+def activity_for_parent(user: User, activity_id: int) -> Activity | None:
+    """The activity if a child linked to ``user`` has a published topic with it, else None."""
+    shared = (sa.select(TopicActivity.id)
+              .join(WeeklyTopic, WeeklyTopic.id == TopicActivity.topic_id)
+              .join(topic_classes, topic_classes.c.topic_id == WeeklyTopic.id)
+              .join(Pupil, Pupil.class_id == topic_classes.c.class_id)
+              .join(Guardianship, Guardianship.pupil_id == Pupil.id)
+              .where(TopicActivity.activity_id == activity_id,
+                     WeeklyTopic.status == TopicStatus.PUBLISHED,
+                     Guardianship.parent_id == user.id, Guardianship.removed_at.is_(None),
+                     Pupil.erased_at.is_(None)))
+    return db.session.scalar(sa.select(Activity).where(Activity.id == activity_id,
+                                                       sa.exists(shared)))
+
+
+# --- videos without tracking (P05, P06) -------------------------------------------------------
+
+def embed_url(activity: Activity) -> str:
+    """The privacy-enhanced player address (no cookies until play, do-not-track)."""
+    if activity.video_provider == "youtube":
+        return f"https://www.youtube-nocookie.com/embed/{activity.video_id}?dnt=1&rel=0"
+    return f"https://player.vimeo.com/video/{activity.video_id}?dnt=1"
+
+
+def watch_url(activity: Activity) -> str:
+    """A plain link to the video on the provider's own site."""
+    if activity.video_provider == "youtube":
+        return f"https://www.youtube.com/watch?v={activity.video_id}"
+    return f"https://vimeo.com/{activity.video_id}"
+
+
+def functional_cookies_allowed(user_id: int) -> bool:
+    """Whether the person's latest choice about functional cookies is a yes (P06)."""
+    granted = db.session.scalar(
+        sa.select(ConsentRecord.granted)
+        .where(ConsentRecord.user_id == user_id,
+               ConsentRecord.purpose == ConsentPurpose.COOKIES_FUNCTIONAL)
+        .order_by(ConsentRecord.created_at.desc(), ConsentRecord.id.desc()).limit(1))
+    return bool(granted)
+
+
+def allow_functional_cookies(user: User, organisation_id: int | None) -> None:
+    """Record a yes to functional cookies (video players), as asked on a video (P06): appended
+    to the person's consent history with the current notice; committed."""
+    from app.models import ConsentMethod
+    from app.core import consent
+
+    consent.record(user.id, ConsentPurpose.COOKIES_FUNCTIONAL, True,
+                   method=ConsentMethod.WEB_FORM, organisation_id=organisation_id,
+                   on_behalf_of="self", recorded_by_id=user.id)
+    db.session.commit()

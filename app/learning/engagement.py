@@ -1,0 +1,149 @@
+"""What families send back: "we did this" with a 1–5 rating, comments and photos.
+
+- A child does an activity at most once: the ``once_per_child`` unique constraint, written with
+  ``INSERT … ON CONFLICT`` so a double tap (even two requests at the same moment) never makes a
+  second engagement; a new rating updates the one there is.
+- Comments are stored as plain text (shown escaped). Photos go through
+  :mod:`app.learning.photos` (clean, small, encrypted at rest: P16) *before* the transaction;
+  if the transaction then fails, the stored files are discarded, so nothing is half-stored.
+- Each comment and photo carries its own opt-in to promotional use (P04), recorded as a
+  ``CONTRIBUTION_PROMO`` consent with the contribution's id. It is offered only while the
+  carer's general "photos and comments for promotion" consent is on.
+- "Activity done" is recorded as first-party usage the first time (P05).
+"""
+from __future__ import annotations
+
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.orm import joinedload
+
+from app.core.extensions import db
+from app.models import (ConsentMethod, ConsentPurpose, Contribution, ContributionKind, Engagement,
+                        Pupil, TopicActivity, TopicStatus, UsageKind, User, WeeklyTopic,
+                        topic_classes, utcnow)
+from app.core.errors import FieldError
+from app.core import consent
+from app.learning import photos, usage
+
+MAX_COMMENT = 2000
+RATINGS = {1: "Not for us", 2: "So-so", 3: "OK", 4: "Good", 5: "Loved it"}
+
+
+class EngagementError(FieldError):
+    """Input we refuse; ``field`` names the form field, ``message`` is written for the parent."""
+
+
+def published_item(pupil: Pupil, item_id: int) -> TopicActivity | None:
+    """The topic activity ``item_id`` if it is in a published topic for the child's class (and the
+    school has not removed the child); otherwise None."""
+    if pupil.class_id is None or pupil.removed_at is not None:
+        return None
+    return db.session.scalar(
+        sa.select(TopicActivity)
+        .join(WeeklyTopic, WeeklyTopic.id == TopicActivity.topic_id)
+        .join(topic_classes, topic_classes.c.topic_id == WeeklyTopic.id)
+        .where(TopicActivity.id == item_id, topic_classes.c.class_id == pupil.class_id,
+               WeeklyTopic.status == TopicStatus.PUBLISHED)
+        .options(joinedload(TopicActivity.activity)))
+
+
+def _engagement(pupil: Pupil, item: TopicActivity, user: User,
+                rating: int | None) -> tuple[int, bool]:
+    """Insert the engagement or (with a rating) update the existing one, without ever making a
+    second row. Returns (engagement id, whether it was created now). The caller commits."""
+    table = Engagement.__table__
+    created_id = db.session.scalar(
+        insert(table)
+        .values(pupil_id=pupil.id, topic_activity_id=item.id, done_by_id=user.id, rating=rating,
+                done_at=utcnow())
+        .on_conflict_do_nothing(index_elements=["pupil_id", "topic_activity_id"])
+        .returning(table.c.id))
+    if created_id is not None:
+        usage.record(UsageKind.ACTIVITY_DONE, user_id=user.id, pupil_id=pupil.id,
+                     activity_id=item.activity_id)
+        return created_id, True
+    where = sa.and_(table.c.pupil_id == pupil.id, table.c.topic_activity_id == item.id)
+    if rating is None:
+        return db.session.scalar(sa.select(table.c.id).where(where)), False
+    return db.session.scalar(sa.update(table).where(where)
+                             .values(rating=rating, done_by_id=user.id)
+                             .returning(table.c.id)), False
+
+
+def check_rating(value) -> int:
+    """A rating from a form: an integer from 1 to 5, or EngagementError."""
+    try:
+        rating = int(value)
+    except (TypeError, ValueError):
+        rating = 0
+    if rating not in RATINGS:
+        raise EngagementError("rating", "Please choose one of the five faces, from 1 (not for "
+                                        "us) to 5 (loved it).")
+    return rating
+
+
+def rate(pupil: Pupil, item: TopicActivity, user: User, rating) -> Engagement:
+    """Mark the activity done for the child with a rating (or change the rating); committed."""
+    rating = check_rating(rating)
+    engagement_id, _ = _engagement(pupil, item, user, rating)
+    db.session.commit()
+    return db.session.get(Engagement, engagement_id, populate_existing=True)
+
+
+def _clean_comment(text: str | None) -> str:
+    comment = (text or "").replace("\r\n", "\n").replace("\x00", "").strip()
+    if len(comment) > MAX_COMMENT:
+        raise EngagementError("comment", f"That comment is {len(comment):,} characters long; "
+                                         f"please keep it under {MAX_COMMENT:,}.")
+    return comment
+
+
+def send(pupil: Pupil, item: TopicActivity, user: User, *, comment: str | None = None,
+         comment_promo: bool = False, photo=None, photo_promo: bool = False,
+         promo_allowed: bool = False) -> list[Contribution]:
+    """Send a comment and/or a photo about an activity to the child's school (committed).
+
+    ``photo`` is an upload (werkzeug ``FileStorage``) or None. Sending marks the activity done
+    if it was not yet. Raises EngagementError for anything refused; nothing is stored then.
+    """
+    text = _clean_comment(comment)
+    has_photo = photo is not None and bool(getattr(photo, "filename", "upload"))
+    if not text and not has_photo:
+        raise EngagementError("comment", "Please write a comment or choose a photo to send.")
+    if (comment_promo or photo_promo) and not promo_allowed:
+        raise EngagementError("promo", "You have not allowed photos and comments to be used to "
+                                       "show what families do. You can allow it in Settings.")
+    processed = None
+    if has_photo:
+        try:
+            processed = photos.process_photo(photo)
+        except photos.PhotoRejected as rejected:
+            raise EngagementError("photo", rejected.message) from None
+    try:
+        engagement_id, _ = _engagement(pupil, item, user, None)
+        made = []
+        if text:
+            made.append(Contribution(engagement_id=engagement_id, author_id=user.id,
+                                     kind=ContributionKind.COMMENT, body=text,
+                                     promo_opt_in=bool(comment_promo)))
+        if processed is not None:
+            made.append(Contribution(engagement_id=engagement_id, author_id=user.id,
+                                     kind=ContributionKind.PHOTO, photo_key=processed.photo_key,
+                                     thumb_key=processed.thumb_key,
+                                     promo_opt_in=bool(photo_promo)))
+        db.session.add_all(made)
+        db.session.flush()
+        for row in made:
+            if row.promo_opt_in:
+                consent.record(user.id, ConsentPurpose.CONTRIBUTION_PROMO, True,
+                               method=ConsentMethod.WEB_FORM,
+                               organisation_id=pupil.organisation_id, pupil_id=pupil.id,
+                               contribution_id=row.id, on_behalf_of="self",
+                               recorded_by_id=user.id)
+        db.session.commit()
+    except BaseException:
+        db.session.rollback()
+        if processed is not None:
+            photos.discard(processed)
+        raise
+    return made

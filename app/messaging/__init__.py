@@ -1,0 +1,1 @@
+"""Messages to people: notify(), composing, policy, delivery, providers, email events and the outbox."""
