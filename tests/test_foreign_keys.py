@@ -9,12 +9,12 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
 from app.core.extensions import db
-from app.models import (Activity, ActivityKind, Award, AwardKind, ConsentMethod, ConsentPurpose,
-                        ConsentRecord, Contribution, ContributionKind, Engagement, Guardianship,
-                        PrivacyRequest, Pupil, RemovedBy, RequestChannel, RequestKind, Role,
-                        TopicActivity, UsageEvent, UsageKind, User, UserStatus, WeeklyTopic)
+from app.models import (Award, AwardKind, ConsentMethod, ConsentPurpose, ConsentRecord,
+                        Guardianship, PrivacyRequest, RemovedBy, RequestChannel, RequestKind, Role,
+                        UsageEvent, UsageKind, UserStatus)
 from app.dataprotection.retention import rules as retention
 from tests import factories as f
+from tests import teaching as t
 
 DAY0 = date(2026, 1, 5)
 
@@ -55,21 +55,10 @@ def _dangling() -> list[str]:
 def _family_with_everything(org, cls, mum, child):
     """What a family leaves in the database: an engagement with a comment and an award, consent
     records, usage, a privacy request about the child."""
-    act = Activity(organisation_id=org.id, kind=ActivityKind.HANDS_ON, title="Count the stairs",
-                   subject="Maths", year_groups="1")
-    topic = WeeklyTopic(organisation_id=org.id, week_start=DAY0, title="Numbers")
-    db.session.add_all([act, topic])
-    db.session.flush()
-    item = TopicActivity(topic_id=topic.id, activity_id=act.id)
-    db.session.add(item)
-    db.session.flush()
-    eng = Engagement(pupil_id=child.id, topic_activity_id=item.id, rating=5, done_by_id=mum.id)
-    db.session.add(eng)
-    db.session.flush()
-    comment = Contribution(engagement_id=eng.id, author_id=mum.id, body="We counted 14!",
-                           kind=ContributionKind.COMMENT)
+    act = t.activity(org, subject="Maths", year_groups="1")
+    topic = t.topic(org, [cls], [act], week=DAY0, title="Numbers")
+    comment = t.done(child, topic.items[0], rating=5, comment="We counted 14!", by=mum)
     db.session.add_all([
-        comment,
         Award(pupil_id=child.id, kind=AwardKind.STAR_OF_THE_WEEK, note="Counted well"),
         ConsentRecord(user_id=mum.id, organisation_id=org.id, pupil_id=child.id,
                       purpose=ConsentPurpose.CONTRIBUTION_PROMO, granted=True,
@@ -83,7 +72,7 @@ def _family_with_everything(org, cls, mum, child):
                        received_on=DAY0),
     ])
     db.session.commit()
-    return eng.id, comment.id
+    return comment.engagement_id, comment.id
 
 
 @pytest.mark.promise("P17")
