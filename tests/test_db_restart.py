@@ -16,6 +16,7 @@ import sqlalchemy as sa
 
 from app.models import Role, WeeklyTopic
 from tests import factories as f
+from tests import teaching as t
 from tests.conftest import Client
 
 
@@ -81,6 +82,17 @@ def topics_saved() -> int:
     return db.session.scalar(sa.select(sa.func.count()).select_from(WeeklyTopic))
 
 
+def signed_in_teacher(app):
+    """A teacher's browser, signed in, and the topic they are about to create."""
+    org = f.school()
+    cls = f.school_class(org)
+    teacher = f.staff(org, Role.TEACHER, classes=[cls])
+    client = app.test_client()
+    f.login(client, teacher)
+    return client, {"title": "Minibeasts", "week_start": t.next_monday().isoformat(),
+                    "class_ids": [cls.id]}
+
+
 def busy(response) -> bool:
     page = response.get_data(as_text=True)
     return (response.status_code == 503 and response.headers["Retry-After"] == "60"
@@ -90,16 +102,9 @@ def busy(response) -> bool:
 
 def test_pages_say_busy_while_postgres_is_down_and_work_again_once_it_is_back(pg_app):
     from app.core.extensions import db
-    from tests import teaching as t
 
     app, server = pg_app
-    org = f.school()
-    cls = f.school_class(org)
-    teacher = f.staff(org, Role.TEACHER, classes=[cls])
-    client = app.test_client()
-    f.login(client, teacher)
-    topic = {"title": "Minibeasts", "week_start": t.next_monday().isoformat(),
-             "class_ids": [cls.id]}
+    client, topic = signed_in_teacher(app)
     assert client.get("/teach/").status_code == 200
     assert health(client) == (200, {"status": "ok", "db": "ok", "redis": "ok"})
     db.session.remove()  # the test body holds no connection while the server is down
@@ -126,16 +131,8 @@ def test_postgres_stopping_before_the_commit_writes_nothing(pg_app, monkeypatch)
     told to try again, nothing of it is stored, and trying again stores it once."""
     from app.core.extensions import db
     from app.learning import topics
-    from tests import teaching as t
-
     app, server = pg_app
-    org = f.school()
-    cls = f.school_class(org)
-    teacher = f.staff(org, Role.TEACHER, classes=[cls])
-    client = app.test_client()
-    f.login(client, teacher)
-    topic = {"title": "Minibeasts", "week_start": t.next_monday().isoformat(),
-             "class_ids": [cls.id]}
+    client, topic = signed_in_teacher(app)
     db.session.remove()
 
     real_create = topics.create_topic
