@@ -1,5 +1,6 @@
 """Background processes: ``python worker.py`` runs an RQ worker (with RQ's scheduler for delayed
 jobs); ``python worker.py cron`` runs the cron scheduler that enqueues the periodic jobs."""
+
 from __future__ import annotations
 
 import logging

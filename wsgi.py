@@ -1,4 +1,5 @@
 """WSGI entry point: ``gunicorn wsgi:app`` or ``flask --app wsgi run``."""
+
 from app import create_app
 from app.core.config import ConfigError
 

@@ -1,4 +1,5 @@
 """Hometime: weekly home-learning activities between small schools and families."""
+
 from __future__ import annotations
 
 import logging
@@ -12,8 +13,13 @@ def create_app(config: dict | None = None) -> Flask:
     from app.core import config as settings
     from app.core.security import DatabaseInt
 
-    app = Flask(__name__, template_folder="../templates", static_folder="../static",
-                instance_path=str(settings.INSTANCE), instance_relative_config=True)
+    app = Flask(
+        __name__,
+        template_folder="../templates",
+        static_folder="../static",
+        instance_path=str(settings.INSTANCE),
+        instance_relative_config=True,
+    )
     app.url_map.converters["int"] = DatabaseInt  # before any route: ids beyond the range 404
 
     settings.load(app, config)
@@ -29,8 +35,9 @@ def create_app(config: dict | None = None) -> Flask:
     csrf.init_app(app)
     login.init_app(app)
     url = redis_url(app)
-    app.config.setdefault("RATELIMIT_STORAGE_URI",
-                          "redis+unix://" + url[len("unix://"):] if url.startswith("unix://") else url)
+    app.config.setdefault(
+        "RATELIMIT_STORAGE_URI", "redis+unix://" + url[len("unix://") :] if url.startswith("unix://") else url
+    )
     limiter.init_app(app)
 
     from app.core import assets, authz, error_pages as errors, security
@@ -41,7 +48,9 @@ def create_app(config: dict | None = None) -> Flask:
     security.init_app(app)
     errors.init_app(app)
     views.init_app(app)
-    from app.dataprotection import notices; notices.init_app(app)  # noqa: E702  notice banner (P07)
+    from app.dataprotection import notices
+
+    notices.init_app(app)  # noqa: E702  notice banner (P07)
 
     # Every view module, so that its routes are on its blueprint before the blueprint is
     # registered (the blueprint packages do not import them: that made a cycle).

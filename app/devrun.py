@@ -13,6 +13,7 @@
 One ``make run`` at a time per instance folder: a lock file (``instance/make-run.lock``) says
 which process holds it.
 """
+
 from __future__ import annotations
 
 import ctypes
@@ -63,8 +64,10 @@ def lock(instance: Path):
         handle.seek(0)
         holder = handle.read().strip() or "unknown"
         handle.close()
-        raise DevrunError(f"another `make run` (pid {holder}) is using {instance}. Stop it first "
-                          f"(Ctrl-C in its terminal), or set HOMETIME_INSTANCE to another folder.")
+        raise DevrunError(
+            f"another `make run` (pid {holder}) is using {instance}. Stop it first "
+            f"(Ctrl-C in its terminal), or set HOMETIME_INSTANCE to another folder."
+        )
     handle.truncate(0)
     handle.write(f"{os.getpid()}\n")
     handle.flush()
@@ -121,8 +124,11 @@ class Supervisor:
         flask = [sys.executable, "-m", "flask", "--app", "wsgi"]
         self.env = env
         self.children = [
-            Child("web app", [*flask, "run", "--host", "127.0.0.1", "--port", port,
-                              "--no-reload"], restartable=False),
+            Child(
+                "web app",
+                [*flask, "run", "--host", "127.0.0.1", "--port", port, "--no-reload"],
+                restartable=False,
+            ),
             Child("worker", [sys.executable, "worker.py"], restartable=True),
             Child("cron scheduler", [sys.executable, "worker.py", "cron"], restartable=True),
         ]
@@ -131,8 +137,9 @@ class Supervisor:
     def _start(self, child: Child) -> None:
         # Its own session: Ctrl-C in the terminal reaches only `make run`, which stops the
         # children in order; and the child's whole process group can be signalled.
-        child.proc = subprocess.Popen(child.argv, cwd=ROOT, env=self.env, start_new_session=True,
-                                      preexec_fn=_PDEATHSIG)
+        child.proc = subprocess.Popen(
+            child.argv, cwd=ROOT, env=self.env, start_new_session=True, preexec_fn=_PDEATHSIG
+        )
         child.started, child.restart_at, child.family = time.monotonic(), None, []
         say(f"started the {child.name} (pid {child.proc.pid})")
 
@@ -190,14 +197,18 @@ class Supervisor:
                 self._signal_group(pid, signal.SIGKILL)  # what is left in its group
                 self._kill_family(child)
                 if not child.restartable:
-                    say(f"the {child.name} (pid {pid}) stopped ({_exit_text(code)}); stopping "
-                        f"everything (see the messages above for why)")
+                    say(
+                        f"the {child.name} (pid {pid}) stopped ({_exit_text(code)}); stopping "
+                        f"everything (see the messages above for why)"
+                    )
                     return 1
                 steady = now - child.started >= STEADY_SECONDS
                 child.delay = 1.0 if steady or not child.delay else min(child.delay * 2, 30.0)
                 child.restart_at = now + child.delay
-                say(f"the {child.name} (pid {pid}) stopped ({_exit_text(code)}); starting it "
-                    f"again in {child.delay:g} s")
+                say(
+                    f"the {child.name} (pid {pid}) stopped ({_exit_text(code)}); starting it "
+                    f"again in {child.delay:g} s"
+                )
 
     def stop_all(self) -> None:
         """SIGTERM to every child's group; again after a while (an RQ worker then stops the job
@@ -240,8 +251,10 @@ def main() -> int:
     try:
         held = lock(INSTANCE)
         if not port.isdigit() or not _port_free(int(port)):
-            raise DevrunError(f"port {port} is in use on 127.0.0.1 (another server?). Stop it, "
-                              f"or choose another port: PORT=8080 make run")
+            raise DevrunError(
+                f"port {port} is in use on 127.0.0.1 (another server?). Stop it, "
+                f"or choose another port: PORT=8080 make run"
+            )
         if not env.get("DATABASE_URL"):
             from app import dev_postgres
 
@@ -253,8 +266,7 @@ def main() -> int:
             except dev_postgres.DevPostgresError as exc:
                 own_postgres = dev_postgres.running_pid(pgdata) is not None
                 raise DevrunError(str(exc)) from None
-            say(f"PostgreSQL {dev_postgres.wheel_version()}: embedded, data in {pgdata} "
-                f"(kept between runs)")
+            say(f"PostgreSQL {dev_postgres.wheel_version()}: embedded, data in {pgdata} (kept between runs)")
         else:
             say("PostgreSQL: the database named by DATABASE_URL")
         if not env.get("REDIS_URL"):
@@ -272,8 +284,10 @@ def main() -> int:
         supervisor = Supervisor(env, port)
         supervisor.start_all()
         say(f"Hometime is running on http://127.0.0.1:{port}/  (Ctrl-C stops it)")
-        say("demo sign-ins: office@example.org, teacher@example.org, parent@example.org; "
-            "password hometime-demo")
+        say(
+            "demo sign-ins: office@example.org, teacher@example.org, parent@example.org; "
+            "password hometime-demo"
+        )
         return supervisor.watch()
     except Stop as stop:
         say(f"{stop.args[0]}: stopping")

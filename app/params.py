@@ -5,11 +5,12 @@ garbled input (the default, or a form error), never a server error.
 Use them as the ``type`` of ``request.args.get`` / ``request.form.get``: a ``ValueError`` makes
 Werkzeug return the default.
 """
+
 from __future__ import annotations
 
 from datetime import date
 
-DB_INT_MAX = 2 ** 31 - 1  # every id and counter column is a PostgreSQL ``integer``
+DB_INT_MAX = 2**31 - 1  # every id and counter column is a PostgreSQL ``integer``
 MAX_PAGE = 10_000
 FIRST_YEAR, LAST_YEAR = 1900, 2200  # any day Hometime has a use for is well inside these
 

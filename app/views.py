@@ -1,12 +1,12 @@
 """Pages outside the blueprints: the front door, the privacy notice, the cookie list, health."""
+
 from __future__ import annotations
 
 import logging
 
 import redis
 import sqlalchemy as sa
-from flask import (Blueprint, current_app, g, has_request_context, redirect, render_template,
-                   url_for)
+from flask import Blueprint, current_app, g, has_request_context, redirect, render_template, url_for
 from flask_login import current_user
 
 from app.core.authz import public
@@ -18,16 +18,31 @@ bp = Blueprint("site", __name__)
 
 # Every cookie Hometime sets (P06). Necessary ones only, until someone chooses otherwise.
 COOKIES = [
-    {"name": "session", "category": "necessary", "lifetime": "until you close the browser",
-     "purpose": "Keeps you signed in while you use Hometime and protects forms from forgery."},
-    {"name": "remember_token", "category": "necessary", "lifetime": "90 days",
-     "purpose": "Only if you tick \u201ckeep me signed in\u201d: signs you in on this phone."},
-    {"name": "cookie_choice", "category": "necessary", "lifetime": "1 year",
-     "purpose": "Remembers your choice about optional cookies, so we don't ask on every page."},
-    {"name": "YouTube or Vimeo player cookies", "category": "functional",
-     "lifetime": "set by YouTube or Vimeo (up to 2 years)",
-     "purpose": "Only if you allow functional cookies and then play a video: the video site's "
-                "player sets its own cookies."},
+    {
+        "name": "session",
+        "category": "necessary",
+        "lifetime": "until you close the browser",
+        "purpose": "Keeps you signed in while you use Hometime and protects forms from forgery.",
+    },
+    {
+        "name": "remember_token",
+        "category": "necessary",
+        "lifetime": "90 days",
+        "purpose": "Only if you tick \u201ckeep me signed in\u201d: signs you in on this phone.",
+    },
+    {
+        "name": "cookie_choice",
+        "category": "necessary",
+        "lifetime": "1 year",
+        "purpose": "Remembers your choice about optional cookies, so we don't ask on every page.",
+    },
+    {
+        "name": "YouTube or Vimeo player cookies",
+        "category": "functional",
+        "lifetime": "set by YouTube or Vimeo (up to 2 years)",
+        "purpose": "Only if you allow functional cookies and then play a video: the video site's "
+        "player sets its own cookies.",
+    },
 ]
 
 
@@ -64,13 +79,21 @@ def looker_organisations() -> list[Organisation]:
             org = current_organisation()
             orgs = [org] if org else []
         else:
-            org_ids = linked_pupils(current_user).order_by(None).with_only_columns(
-                Pupil.organisation_id)
-            orgs = list(db.session.scalars(sa.select(Organisation).where(
-                Organisation.id.in_(org_ids)).order_by(Organisation.name, Organisation.id)))
+            org_ids = linked_pupils(current_user).order_by(None).with_only_columns(Pupil.organisation_id)
+            orgs = list(
+                db.session.scalars(
+                    sa.select(Organisation)
+                    .where(Organisation.id.in_(org_ids))
+                    .order_by(Organisation.name, Organisation.id)
+                )
+            )
     if not orgs:
-        schools = db.session.scalars(sa.select(Organisation).where(
-            Organisation.kind == OrgKind.SCHOOL).order_by(Organisation.id).limit(2)).all()
+        schools = db.session.scalars(
+            sa.select(Organisation)
+            .where(Organisation.kind == OrgKind.SCHOOL)
+            .order_by(Organisation.id)
+            .limit(2)
+        ).all()
         orgs = list(schools) if len(schools) == 1 else []
     g._looker_orgs = orgs
     return orgs
@@ -83,8 +106,14 @@ def privacy_contacts() -> list[dict]:
     contacts = []
     for org in looker_organisations():
         url = org.privacy_notice_url or ""
-        contacts.append({"school": org.name, "name": org.dpo_name, "email": org.dpo_email,
-                         "notice_url": url if url.startswith(("https://", "http://")) else None})
+        contacts.append(
+            {
+                "school": org.name,
+                "name": org.dpo_name,
+                "email": org.dpo_email,
+                "notice_url": url if url.startswith(("https://", "http://")) else None,
+            }
+        )
     return contacts
 
 
@@ -93,8 +122,12 @@ def _staff_is_office() -> bool:
     pages then act only on such a school)."""
     from app.core.authz import office_organisation_ids
 
-    return bool(has_request_context() and current_user.is_authenticated and current_user.is_staff
-                and office_organisation_ids(current_user))
+    return bool(
+        has_request_context()
+        and current_user.is_authenticated
+        and current_user.is_staff
+        and office_organisation_ids(current_user)
+    )
 
 
 @bp.get("/")
@@ -115,11 +148,17 @@ def privacy_notice():
     orgs = looker_organisations()
     notices = []
     for org in [None, *orgs]:
-        owner = (PrivacyNotice.organisation_id.is_(None) if org is None
-                 else PrivacyNotice.organisation_id == org.id)
+        owner = (
+            PrivacyNotice.organisation_id.is_(None)
+            if org is None
+            else PrivacyNotice.organisation_id == org.id
+        )
         notice = db.session.scalar(
-            sa.select(PrivacyNotice).where(owner, PrivacyNotice.published_at.is_not(None))
-            .order_by(PrivacyNotice.published_at.desc(), PrivacyNotice.id.desc()).limit(1))
+            sa.select(PrivacyNotice)
+            .where(owner, PrivacyNotice.published_at.is_not(None))
+            .order_by(PrivacyNotice.published_at.desc(), PrivacyNotice.id.desc())
+            .limit(1)
+        )
         if notice is not None:
             notices.append((org, notice))
     return render_template("privacy_notice.html", notices=notices)
@@ -139,8 +178,10 @@ def health():
     "redis": "ok"}``."""
     checks = {"db": _database_answers(), "redis": _redis_answers()}
     ok = all(checks.values())
-    body = {"status": "ok" if ok else "unavailable",
-            **{name: "ok" if up else "down" for name, up in checks.items()}}
+    body = {
+        "status": "ok" if ok else "unavailable",
+        **{name: "ok" if up else "down" for name, up in checks.items()},
+    }
     return body, 200 if ok else 503, {"Cache-Control": "no-store"}
 
 

@@ -5,6 +5,7 @@ sees another's data and each keeps working alone; a ``run()`` without parameters
 is. Rows over budget are marked, but nothing is asserted: over budget still exits 0. A module that
 crashes is reported (traceback on stderr, an ERROR row) and makes the exit status 1.
 """
+
 from __future__ import annotations
 
 import importlib
@@ -66,14 +67,24 @@ def _fmt(value) -> str:
 
 def table(rows: list[dict]) -> str:
     """The rows as one plain-text table with a verdict column."""
-    cells = [[_fmt(r.get("area")), _fmt(r.get("measure")), _fmt(r.get("value")), _fmt(r.get("unit")),
-              _fmt(r.get("budget")), verdict(r)] for r in rows]
+    cells = [
+        [
+            _fmt(r.get("area")),
+            _fmt(r.get("measure")),
+            _fmt(r.get("value")),
+            _fmt(r.get("unit")),
+            _fmt(r.get("budget")),
+            verdict(r),
+        ]
+        for r in rows
+    ]
     widths = [max(len(c[i]) for c in [list(COLUMNS), *cells]) for i in range(len(COLUMNS))]
     right = {2, 4}
 
     def line(cols):
-        return "  ".join(c.rjust(w) if i in right else c.ljust(w)
-                         for i, (c, w) in enumerate(zip(cols, widths))).rstrip()
+        return "  ".join(
+            c.rjust(w) if i in right else c.ljust(w) for i, (c, w) in enumerate(zip(cols, widths))
+        ).rstrip()
 
     out = [line(COLUMNS), line(["-" * w for w in widths])]
     out += [line(c) for c in cells]
@@ -92,8 +103,16 @@ def main(argv: list[str]) -> int:
         except Exception as exc:  # noqa: BLE001 - report and carry on with the other modules
             failed = True
             traceback.print_exc()
-            rows.append({"area": name.removeprefix("bench.bench_"), "measure": f"crashed: {exc}",
-                         "value": None, "unit": "", "budget": None, "error": True})
+            rows.append(
+                {
+                    "area": name.removeprefix("bench.bench_"),
+                    "measure": f"crashed: {exc}",
+                    "value": None,
+                    "unit": "",
+                    "budget": None,
+                    "error": True,
+                }
+            )
         print(f"{name}: done in {time.perf_counter() - started:.1f} s", file=sys.stderr, flush=True)
     print(table(rows))
     over = sum(verdict(r) == "OVER budget" for r in rows)

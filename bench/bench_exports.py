@@ -13,6 +13,7 @@ the zip and the encryption together).
 
     python -m bench exports
 """
+
 from __future__ import annotations
 
 import io
@@ -32,8 +33,9 @@ def _jpeg(seed: int) -> bytes:
     from PIL import Image, ImageChops
 
     noise = Image.effect_noise(PHOTO_SIDE, 40 + seed % 7)
-    picture = Image.merge("RGB", [ImageChops.add(noise, Image.linear_gradient("L").resize(
-        PHOTO_SIDE), 2, -64)] * 3)
+    picture = Image.merge(
+        "RGB", [ImageChops.add(noise, Image.linear_gradient("L").resize(PHOTO_SIDE), 2, -64)] * 3
+    )
     out = io.BytesIO()
     picture.save(out, "JPEG", quality=60)
     return out.getvalue()
@@ -44,87 +46,184 @@ def seed(app) -> dict:
     import sqlalchemy as sa
 
     from app.core.extensions import db
-    from app.models import (Activity, ActivityKind, Award, AwardKind, Contribution,
-                            ContributionKind, DataExport, Engagement, Guardianship, Organisation,
-                            PrivacyRequest, Pupil, RequestChannel, RequestKind, RequestState,
-                            SchoolClass, TopicActivity, TopicStatus, UsageEvent, UsageKind, User,
-                            UserKind, WeeklyTopic, topic_classes, utcnow)
+    from app.models import (
+        Activity,
+        ActivityKind,
+        Award,
+        AwardKind,
+        Contribution,
+        ContributionKind,
+        DataExport,
+        Engagement,
+        Guardianship,
+        Organisation,
+        PrivacyRequest,
+        Pupil,
+        RequestChannel,
+        RequestKind,
+        RequestState,
+        SchoolClass,
+        TopicActivity,
+        TopicStatus,
+        UsageEvent,
+        UsageKind,
+        User,
+        UserKind,
+        WeeklyTopic,
+        topic_classes,
+        utcnow,
+    )
     from app.core import storage
 
     with app.app_context():
         org = Organisation(name="Bench Primary", dpo_email="dpo@bench.example")
         db.session.add(org)
         db.session.flush()
-        classes = [SchoolClass(organisation_id=org.id, name=n, year_group=y, academic_year=2026)
-                   for n, y in (("Robins", "2"), ("Owls", "5"))]
+        classes = [
+            SchoolClass(organisation_id=org.id, name=n, year_group=y, academic_year=2026)
+            for n, y in (("Robins", "2"), ("Owls", "5"))
+        ]
         parent = User(kind=UserKind.PARENT, name="Bench Parent", email="parent@bench.example")
         db.session.add_all([*classes, parent])
         db.session.flush()
-        children = [Pupil(organisation_id=org.id, class_id=c.id, year_group=c.year_group,
-                          first_name=n, last_name="Bench") for c, n in zip(classes, ("Ada", "Ben"))]
-        mates = [Pupil(organisation_id=org.id, class_id=classes[i % 2].id, year_group="2",
-                       first_name=f"Mate{i}", last_name="Other") for i in range(50)]
+        children = [
+            Pupil(
+                organisation_id=org.id,
+                class_id=c.id,
+                year_group=c.year_group,
+                first_name=n,
+                last_name="Bench",
+            )
+            for c, n in zip(classes, ("Ada", "Ben"))
+        ]
+        mates = [
+            Pupil(
+                organisation_id=org.id,
+                class_id=classes[i % 2].id,
+                year_group="2",
+                first_name=f"Mate{i}",
+                last_name="Other",
+            )
+            for i in range(50)
+        ]
         db.session.add_all(children + mates)
         db.session.flush()
         db.session.add_all(Guardianship(parent_id=parent.id, pupil_id=c.id) for c in children)
-        activities = [Activity(organisation_id=org.id, kind=ActivityKind.HANDS_ON,
-                               title=f"Activity {i}", subject="Number", year_groups="2,5")
-                      for i in range(40)]
+        activities = [
+            Activity(
+                organisation_id=org.id,
+                kind=ActivityKind.HANDS_ON,
+                title=f"Activity {i}",
+                subject="Number",
+                year_groups="2,5",
+            )
+            for i in range(40)
+        ]
         db.session.add_all(activities)
         db.session.flush()
         start = date(2023, 9, 4)
         items_by_child = {c.id: [] for c in children}
         for cls, child in zip(classes, children):
-            topics = [WeeklyTopic(organisation_id=org.id, week_start=start + timedelta(weeks=w),
-                                  title=f"Week {w}", status=TopicStatus.PUBLISHED,
-                                  published_at=utcnow()) for w in range(WEEKS)]
+            topics = [
+                WeeklyTopic(
+                    organisation_id=org.id,
+                    week_start=start + timedelta(weeks=w),
+                    title=f"Week {w}",
+                    status=TopicStatus.PUBLISHED,
+                    published_at=utcnow(),
+                )
+                for w in range(WEEKS)
+            ]
             db.session.add_all(topics)
             db.session.flush()
-            db.session.execute(sa.insert(topic_classes), [
-                {"topic_id": t.id, "class_id": cls.id} for t in topics])
-            rows = db.session.execute(sa.insert(TopicActivity).returning(TopicActivity.id), [
-                {"topic_id": t.id, "activity_id": activities[(w * PER_WEEK + i) % 40].id,
-                 "position": i} for w, t in enumerate(topics) for i in range(PER_WEEK)]).all()
+            db.session.execute(
+                sa.insert(topic_classes), [{"topic_id": t.id, "class_id": cls.id} for t in topics]
+            )
+            rows = db.session.execute(
+                sa.insert(TopicActivity).returning(TopicActivity.id),
+                [
+                    {"topic_id": t.id, "activity_id": activities[(w * PER_WEEK + i) % 40].id, "position": i}
+                    for w, t in enumerate(topics)
+                    for i in range(PER_WEEK)
+                ],
+            ).all()
             items_by_child[child.id] = [r.id for r in rows]
         engagements = []
         for child in children:
-            engagements += db.session.execute(sa.insert(Engagement).returning(Engagement.id), [
-                {"pupil_id": child.id, "topic_activity_id": item, "done_by_id": parent.id,
-                 "rating": 1 + n % 5, "done_at": utcnow()}
-                for n, item in enumerate(items_by_child[child.id])]).all()
+            engagements += db.session.execute(
+                sa.insert(Engagement).returning(Engagement.id),
+                [
+                    {
+                        "pupil_id": child.id,
+                        "topic_activity_id": item,
+                        "done_by_id": parent.id,
+                        "rating": 1 + n % 5,
+                        "done_at": utcnow(),
+                    }
+                    for n, item in enumerate(items_by_child[child.id])
+                ],
+            ).all()
         ids = [e.id for e in engagements]
-        comments = [{"engagement_id": e, "author_id": parent.id, "kind": ContributionKind.COMMENT,
-                     "body": f"We did this together{' with Mate3' if n % 20 == 0 else ''}, "
-                             "lots of fun and counting."}
-                    for n, e in enumerate(ids[::PER_WEEK])]
+        comments = [
+            {
+                "engagement_id": e,
+                "author_id": parent.id,
+                "kind": ContributionKind.COMMENT,
+                "body": f"We did this together{' with Mate3' if n % 20 == 0 else ''}, "
+                "lots of fun and counting.",
+            }
+            for n, e in enumerate(ids[::PER_WEEK])
+        ]
         db.session.execute(sa.insert(Contribution), comments)
         photos, photo_bytes = [], 0
         for n in range(PHOTOS):
             data = _jpeg(n)
             photo_bytes += len(data)
-            photos.append({"engagement_id": ids[1 + n * 12], "author_id": parent.id,
-                           "kind": ContributionKind.PHOTO,
-                           "photo_key": storage.put(data, prefix="photo"),
-                           "thumb_key": storage.put(data[:2000], prefix="thumb"),
-                           "shows_other_children": n % 30 == 0})
+            photos.append(
+                {
+                    "engagement_id": ids[1 + n * 12],
+                    "author_id": parent.id,
+                    "kind": ContributionKind.PHOTO,
+                    "photo_key": storage.put(data, prefix="photo"),
+                    "thumb_key": storage.put(data[:2000], prefix="thumb"),
+                    "shows_other_children": n % 30 == 0,
+                }
+            )
         db.session.execute(sa.insert(Contribution), photos)
-        db.session.add_all(Award(pupil_id=c.id, kind=AwardKind.GREAT_EFFORT, note="Well done")
-                           for c in children for _ in range(10))
-        db.session.add_all(UsageEvent(user_id=parent.id, pupil_id=c.id,
-                                      kind=UsageKind.ACTIVITY_OPENED) for c in children
-                           for _ in range(300))
-        req = PrivacyRequest(organisation_id=org.id, kind=RequestKind.ACCESS,
-                             state=RequestState.IN_PROGRESS, channel=RequestChannel.WEB,
-                             requester_id=parent.id, requester_name=parent.name,
-                             requester_email=parent.email, on_behalf_of="self",
-                             received_on=date.today(), paused_days=0, extension_months=0)
+        db.session.add_all(
+            Award(pupil_id=c.id, kind=AwardKind.GREAT_EFFORT, note="Well done")
+            for c in children
+            for _ in range(10)
+        )
+        db.session.add_all(
+            UsageEvent(user_id=parent.id, pupil_id=c.id, kind=UsageKind.ACTIVITY_OPENED)
+            for c in children
+            for _ in range(300)
+        )
+        req = PrivacyRequest(
+            organisation_id=org.id,
+            kind=RequestKind.ACCESS,
+            state=RequestState.IN_PROGRESS,
+            channel=RequestChannel.WEB,
+            requester_id=parent.id,
+            requester_name=parent.name,
+            requester_email=parent.email,
+            on_behalf_of="self",
+            received_on=date.today(),
+            paused_days=0,
+            extension_months=0,
+        )
         db.session.add(req)
         db.session.flush()
         export = DataExport(request_id=req.id, download_count=0)
         db.session.add(export)
         db.session.commit()
-        return {"export_id": export.id, "engagements": len(ids), "comments": len(comments),
-                "photo_mb": photo_bytes / 1024 / 1024}
+        return {
+            "export_id": export.id,
+            "engagements": len(ids),
+            "comments": len(comments),
+            "photo_mb": photo_bytes / 1024 / 1024,
+        }
 
 
 def _rss_kib() -> int:
@@ -149,7 +248,9 @@ def _child(config_json: str, export_id: str) -> None:
     app = create_app(json.loads(config_json))
     set_worker_app(app)
     with app.app_context():
-        job = enqueue_now("app.dataprotection.exports.jobs.build_export", int(export_id), job_id="bench-export")
+        job = enqueue_now(
+            "app.dataprotection.exports.jobs.build_export", int(export_id), job_id="bench-export"
+        )
         before = _rss_kib()
     started = time.perf_counter()
     SimpleWorker(["default"], connection=get_redis(app)).work(burst=True, with_scheduler=False)
@@ -161,43 +262,74 @@ def _child(config_json: str, export_id: str) -> None:
         size = exports.manifest(export.file_key)["size"] if export.file_key else 0
         state = export.state.value
     run = (job.ended_at - job.started_at).total_seconds() if job.ended_at else None
-    print(json.dumps({"state": state, "job": run, "wall": elapsed, "size": size,
-                      "rss_before": before * 1024, "rss_peak": peak * 1024,
-                      "status": job.get_status()}))
+    print(
+        json.dumps(
+            {
+                "state": state,
+                "job": run,
+                "wall": elapsed,
+                "size": size,
+                "rss_before": before * 1024,
+                "rss_peak": peak * 1024,
+                "status": job.get_status(),
+            }
+        )
+    )
 
 
 def run(app) -> list[dict]:
     """Seed the family, then build its export in a worker subprocess and measure it."""
     made = seed(app)
-    config = {key: app.config[key] for key in ("ENV_NAME", "SQLALCHEMY_DATABASE_URI", "REDIS_URL",
-                                               "STORAGE_DIR", "ENCRYPTION_KEYS")}
+    config = {
+        key: app.config[key]
+        for key in ("ENV_NAME", "SQLALCHEMY_DATABASE_URI", "REDIS_URL", "STORAGE_DIR", "ENCRYPTION_KEYS")
+    }
     env = dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
     # A freshly exec'd process inherits its parent's peak RSS on Linux: start the worker from a
     # small launcher so its ru_maxrss is its own.
     launcher = "import subprocess, sys; sys.exit(subprocess.call(sys.argv[1:]))"
-    done = subprocess.run([sys.executable, "-c", launcher, sys.executable, "-m",
-                           "bench.bench_exports", "--child", json.dumps(config),
-                           str(made["export_id"])], cwd=ROOT, env=env, capture_output=True,
-                          text=True, timeout=600)
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            launcher,
+            sys.executable,
+            "-m",
+            "bench.bench_exports",
+            "--child",
+            json.dumps(config),
+            str(made["export_id"]),
+        ],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     if done.returncode:
         raise RuntimeError(done.stderr[-3000:])
     f = json.loads(done.stdout.strip().splitlines()[-1])
     mb = 1024 * 1024
 
     def row(measure, value, unit, budget=None):
-        return {"area": "exports", "measure": measure, "value": value, "unit": unit,
-                "budget": budget}
+        return {"area": "exports", "measure": measure, "value": value, "unit": unit, "budget": budget}
 
     return [
-        row(f"family: {made['engagements']} activities done, {made['comments']} comments, "
-            f"photos (export {f['state']})", PHOTOS, "photos"),
+        row(
+            f"family: {made['engagements']} activities done, {made['comments']} comments, "
+            f"photos (export {f['state']})",
+            PHOTOS,
+            "photos",
+        ),
         row("photos stored (encrypted)", round(made["photo_mb"], 1), "MB"),
         row("export zip size", round(f["size"] / mb, 1), "MB"),
         row("build time of the job in the worker", round(f["job"] or f["wall"], 2), "s", 20),
-        row("peak memory of the worker process (ru_maxrss)", round(f["rss_peak"] / mb, 1), "MB",
-            250),
-        row("peak memory above the worker's resident memory before the job",
-            round((f["rss_peak"] - f["rss_before"]) / mb, 1), "MB"),
+        row("peak memory of the worker process (ru_maxrss)", round(f["rss_peak"] / mb, 1), "MB", 250),
+        row(
+            "peak memory above the worker's resident memory before the job",
+            round((f["rss_peak"] - f["rss_before"]) / mb, 1),
+            "MB",
+        ),
     ]
 
 

@@ -1,6 +1,7 @@
 """Invitations: "invite everyone not yet joined" for 9,000 contacts (issue 3 budget: ≤ 5 s to
 create the invitations, record the deliveries and queue the sending). The job runs in-process
 here, as the worker would run it; the sending is not part of this budget."""
+
 from __future__ import annotations
 
 import time
@@ -35,13 +36,21 @@ def run(app) -> list[dict]:
         deliveries = db.session.scalar(sa.select(sa.func.count()).select_from(NotificationDelivery))
         jobs = get_queue().count
     return [
-        {"area": AREA, "measure": f"invite everyone: {CONTACTS:,} contacts", "value": round(seconds, 2),
-         "unit": "s", "budget": 5},
-        {"area": AREA, "measure": "invitations created", "value": invitations, "unit": "rows",
-         "budget": None},
-        {"area": AREA, "measure": "deliveries recorded", "value": deliveries, "unit": "rows",
-         "budget": None},
+        {
+            "area": AREA,
+            "measure": f"invite everyone: {CONTACTS:,} contacts",
+            "value": round(seconds, 2),
+            "unit": "s",
+            "budget": 5,
+        },
+        {
+            "area": AREA,
+            "measure": "invitations created",
+            "value": invitations,
+            "unit": "rows",
+            "budget": None,
+        },
+        {"area": AREA, "measure": "deliveries recorded", "value": deliveries, "unit": "rows", "budget": None},
         {"area": AREA, "measure": "send jobs queued", "value": jobs, "unit": "jobs", "budget": None},
-        {"area": AREA, "measure": "families invited", "value": invited, "unit": "carers",
-         "budget": None},
+        {"area": AREA, "measure": "families invited", "value": invited, "unit": "carers", "budget": None},
     ]

@@ -7,6 +7,7 @@ pupils.) Budgets (issue 6): at most 10 SendGrid calls, at most 5 s to record the
 queue the sending. The sending itself runs in a real RQ worker against a local SendGrid stub
 (tests/provider_stub.py) through the real ``sendgrid`` library; its time has no budget.
 """
+
 from __future__ import annotations
 
 import time
@@ -41,9 +42,14 @@ def run(app) -> list[dict]:
             org_id, families = _seed(db)
             started = time.perf_counter()
             queued = notify_many(
-                "topic_published", event_key="topic:1:published", organisation_id=org_id,
-                audiences=[(pupil_id, carer_ids, {"topic_id": 1, "pupil_id": pupil_id})
-                           for pupil_id, carer_ids in families])
+                "topic_published",
+                event_key="topic:1:published",
+                organisation_id=org_id,
+                audiences=[
+                    (pupil_id, carer_ids, {"topic_id": 1, "pupil_id": pupil_id})
+                    for pupil_id, carer_ids in families
+                ],
+            )
             db.session.commit()  # the sending is queued here, after the commit
             enqueue_seconds = time.perf_counter() - started
         set_worker_app(app)
@@ -54,16 +60,29 @@ def run(app) -> list[dict]:
         server.shutdown()
         server.server_close()
     calls = len(stub.sendgrid_calls)
-    recipients = sum(len(c.body["personalizations"]) for c in stub.sendgrid_calls
-                     if isinstance(c.body, dict))
+    recipients = sum(len(c.body["personalizations"]) for c in stub.sendgrid_calls if isinstance(c.body, dict))
     label = f"topic fan-out to {PUPILS * 2:,} carers"
     return [
-        {"area": AREA, "measure": f"{label}: seconds to record and enqueue",
-         "value": round(enqueue_seconds, 2), "unit": "s", "budget": 5},
-        {"area": AREA, "measure": f"{label}: SendGrid calls", "value": calls, "unit": "calls",
-         "budget": 10},
-        {"area": AREA, "measure": f"{label}: recipients at SendGrid (of {queued:,} queued)",
-         "value": recipients, "unit": "emails", "budget": None},
-        {"area": AREA, "measure": f"{label}: seconds to send (one worker, local stub)",
-         "value": round(send_seconds, 2), "unit": "s", "budget": None},
+        {
+            "area": AREA,
+            "measure": f"{label}: seconds to record and enqueue",
+            "value": round(enqueue_seconds, 2),
+            "unit": "s",
+            "budget": 5,
+        },
+        {"area": AREA, "measure": f"{label}: SendGrid calls", "value": calls, "unit": "calls", "budget": 10},
+        {
+            "area": AREA,
+            "measure": f"{label}: recipients at SendGrid (of {queued:,} queued)",
+            "value": recipients,
+            "unit": "emails",
+            "budget": None,
+        },
+        {
+            "area": AREA,
+            "measure": f"{label}: seconds to send (one worker, local stub)",
+            "value": round(send_seconds, 2),
+            "unit": "s",
+            "budget": None,
+        },
     ]

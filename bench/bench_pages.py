@@ -7,6 +7,7 @@
   200; for each, SQL queries per request and p50/p95 server time over 200 in-process requests.
   Public pages are measured once, for the visitor.
 """
+
 from __future__ import annotations
 
 import gzip
@@ -95,8 +96,11 @@ def pages_for(app, client, *, skip_public: bool = False) -> list[tuple[str, str]
     left out with ``skip_public``: they are measured for the visitor)."""
     seen: dict[str, str] = {}
     queue = deque(["/"])
-    queue += [r.rule for r in app.url_map.iter_rules()
-              if "GET" in r.methods and not r.arguments and r.endpoint not in ("static",)]
+    queue += [
+        r.rule
+        for r in app.url_map.iter_rules()
+        if "GET" in r.methods and not r.arguments and r.endpoint not in ("static",)
+    ]
     visited: set[str] = set()
     while queue and len(seen) < MAX_PAGES_PER_USER:
         path = queue.popleft()
@@ -161,8 +165,7 @@ def weight_rows(app) -> list[dict]:
     first = html
     for src in _parse(signin.data).assets:
         first += _gz(client.get(urlsplit(src).path).data)
-    rows.append(_row("sign-in page first load (HTML + CSS + JS), gzip", first, "bytes",
-                     FIRST_LOAD_BUDGET))
+    rows.append(_row("sign-in page first load (HTML + CSS + JS), gzip", first, "bytes", FIRST_LOAD_BUDGET))
     names = app.extensions["assets"]["names"]
     for name, hashed in sorted(names.items()):
         body = client.get(f"/a/{hashed}").data
@@ -185,8 +188,7 @@ def run(app) -> list[dict]:
             label = f"{who} GET {path}"
             if bad:
                 rows.append(_row(f"{label}: answers other than 200", bad, "requests", 0))
-            rows.append(_row(f"{label}: SQL queries per request (max)", queries, "queries",
-                             QUERY_BUDGET))
+            rows.append(_row(f"{label}: SQL queries per request (max)", queries, "queries", QUERY_BUDGET))
             rows.append(_row(f"{label}: server time p50", round(p50, 1), "ms"))
             rows.append(_row(f"{label}: server time p95", round(p95, 1), "ms", P95_BUDGET_MS))
     return rows

@@ -13,6 +13,7 @@
   experimental and desktop, so none is given). When npx or Lighthouse cannot run, the rows say
   so and give no value.
 """
+
 from __future__ import annotations
 
 import gzip
@@ -29,11 +30,12 @@ from html.parser import HTMLParser
 
 AREA = "parents"
 REQUESTS = 200
-BUDGETS = {"first_load": 32 * 1024, "repeat": 6 * 1024, "rating": 1024, "queries": 10,
-           "p95_ms": 50.0}
+BUDGETS = {"first_load": 32 * 1024, "repeat": 6 * 1024, "rating": 1024, "queries": 10, "p95_ms": 50.0}
 TARGETS = {"performance": 98, "accessibility": 100, "best-practices": 100}
-CHROME_FLAGS = ("--headless --no-sandbox --disable-gpu --disable-background-networking "
-                "--disable-component-update --disable-sync --no-first-run")
+CHROME_FLAGS = (
+    "--headless --no-sandbox --disable-gpu --disable-background-networking "
+    "--disable-component-update --disable-sync --no-first-run"
+)
 LIGHTHOUSE_TIMEOUT = 240
 LIGHTHOUSE_RUNS = 3
 
@@ -71,8 +73,7 @@ def _seed(app):
         user.details_checked_at = utcnow()  # a regular visitor: no "check your details" banner
         db.session.commit()
         item = item_of(fam.numbers, fam.count)
-        return {"parent": fam.parent.id, "child": fam.ben.id, "item": item.id,
-                "email": fam.parent.email}
+        return {"parent": fam.parent.id, "child": fam.ben.id, "item": item.id, "email": fam.parent.email}
 
 
 def _client(app, parent_id: int):
@@ -120,15 +121,15 @@ def weight_rows(app, ids) -> list[dict]:
     parser.feed(html.decode())
     assets = [client.get(url).data for url in parser.urls]
     first = _gz(html) + sum(_gz(a) for a in assets)
-    rating = client.post(f"/family/children/{ids['child']}/items/{ids['item']}/rating",
-                         data={"rating": "4"}, headers={"HX-Request": "true"})
+    rating = client.post(
+        f"/family/children/{ids['child']}/items/{ids['item']}/rating",
+        data={"rating": "4"},
+        headers={"HX-Request": "true"},
+    )
     return [
-        _row("home, two children: first load (gzip HTML+CSS+JS)", first, "bytes",
-             BUDGETS["first_load"]),
-        _row("home, two children: repeat visit (gzip HTML)", _gz(html), "bytes",
-             BUDGETS["repeat"]),
-        _row("rating response (htmx fragment, uncompressed)", len(rating.data), "bytes",
-             BUDGETS["rating"]),
+        _row("home, two children: first load (gzip HTML+CSS+JS)", first, "bytes", BUDGETS["first_load"]),
+        _row("home, two children: repeat visit (gzip HTML)", _gz(html), "bytes", BUDGETS["repeat"]),
+        _row("rating response (htmx fragment, uncompressed)", len(rating.data), "bytes", BUDGETS["rating"]),
     ]
 
 
@@ -137,19 +138,17 @@ def speed_rows(app, ids) -> list[dict]:
     client.get("/family/")  # warm up (and the hourly "last active" write)
     home_queries = _queries(app, lambda: client.get("/family/"))
     rate_url = f"/family/children/{ids['child']}/items/{ids['item']}/rating"
-    rate_queries = _queries(app, lambda: client.post(rate_url, data={"rating": "5"},
-                                                     headers={"HX-Request": "true"}))
+    rate_queries = _queries(
+        app, lambda: client.post(rate_url, data={"rating": "5"}, headers={"HX-Request": "true"})
+    )
     home = _timed(app, lambda: client.get("/family/"))
-    rate = _timed(app, lambda: client.post(rate_url, data={"rating": "3"},
-                                           headers={"HX-Request": "true"}))
+    rate = _timed(app, lambda: client.post(rate_url, data={"rating": "3"}, headers={"HX-Request": "true"}))
     return [
         _row("home: SQL queries per request", home_queries, "queries", BUDGETS["queries"]),
         _row("rating: SQL queries per request", rate_queries, "queries", BUDGETS["queries"]),
         _row(f"home: server time p50 ({REQUESTS} requests)", round(home[0], 1), "ms"),
-        _row(f"home: server time p95 ({REQUESTS} requests)", round(home[1], 1), "ms",
-             BUDGETS["p95_ms"]),
-        _row(f"rating: server time p95 ({REQUESTS} requests)", round(rate[1], 1), "ms",
-             BUDGETS["p95_ms"]),
+        _row(f"home: server time p95 ({REQUESTS} requests)", round(home[1], 1), "ms", BUDGETS["p95_ms"]),
+        _row(f"rating: server time p95 ({REQUESTS} requests)", round(rate[1], 1), "ms", BUDGETS["p95_ms"]),
     ]
 
 
@@ -176,19 +175,31 @@ class _Gzip:
         if kind.startswith(self.TYPES) and len(body) > 200:
             body = gzip.compress(body, compresslevel=6)
             headers = [(k, v) for k, v in headers if k.lower() != "content-length"]
-            headers += [("Content-Encoding", "gzip"), ("Content-Length", str(len(body))),
-                        ("Vary", "Accept-Encoding")]
+            headers += [
+                ("Content-Encoding", "gzip"),
+                ("Content-Length", str(len(body))),
+                ("Vary", "Accept-Encoding"),
+            ]
         start_response(captured["status"], headers)
         return [body]
 
 
 def _lighthouse_once(npx: str, url: str, headers: str, workdir: str) -> dict:
-    command = [npx, "--yes", "lighthouse@13", url, "--chrome-path=/usr/bin/chromium",
-               "--form-factor=mobile", "--only-categories=performance,accessibility,"
-               "best-practices", "--output=json", "--output-path=stdout", "--quiet",
-               f"--extra-headers={headers}", f"--chrome-flags={CHROME_FLAGS}"]
-    done = subprocess.run(command, capture_output=True, text=True, timeout=LIGHTHOUSE_TIMEOUT,
-                          cwd=workdir)
+    command = [
+        npx,
+        "--yes",
+        "lighthouse@13",
+        url,
+        "--chrome-path=/usr/bin/chromium",
+        "--form-factor=mobile",
+        "--only-categories=performance,accessibility,best-practices",
+        "--output=json",
+        "--output-path=stdout",
+        "--quiet",
+        f"--extra-headers={headers}",
+        f"--chrome-flags={CHROME_FLAGS}",
+    ]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=LIGHTHOUSE_TIMEOUT, cwd=workdir)
     if not done.stdout.strip():
         raise OSError(done.stderr[-300:] or f"lighthouse exited with {done.returncode}")
     return json.loads(done.stdout)
@@ -196,8 +207,11 @@ def _lighthouse_once(npx: str, url: str, headers: str, workdir: str) -> dict:
 
 def _failing(report: dict, key: str) -> list[str]:
     refs = {r["id"] for r in report["categories"][key]["auditRefs"] if r.get("weight")}
-    return [a["id"] for a in report["audits"].values()
-            if a["id"] in refs and a.get("score") is not None and a["score"] < 0.9]
+    return [
+        a["id"]
+        for a in report["audits"].values()
+        if a["id"] in refs and a.get("score") is not None and a["score"] < 0.9
+    ]
 
 
 def lighthouse_rows(app, ids) -> list[dict]:
@@ -238,22 +252,37 @@ def lighthouse_rows(app, ids) -> list[dict]:
     if any(r.get("finalDisplayedUrl", "").rstrip("/").endswith("/auth/signin") for r in reports):
         rows.append(_row("Lighthouse was sent to the sign-in page (cookie refused)", None, ""))
     for key, target in TARGETS.items():
-        scores = sorted(round(r["categories"][key]["score"] * 100) for r in reports
-                        if (r.get("categories", {}).get(key) or {}).get("score") is not None)
+        scores = sorted(
+            round(r["categories"][key]["score"] * 100)
+            for r in reports
+            if (r.get("categories", {}).get(key) or {}).get("score") is not None
+        )
         if not scores:
             rows.append(_row(f"Lighthouse {key}: no score", None, "points"))
             continue
         score = scores[len(scores) // 2]
         failing = sorted({a for r in reports for a in _failing(r, key)}) if score < 100 else []
         note = f"; below 0.9 in some run: {', '.join(failing[:4])}" if failing else ""
-        rows.append(_row(f"Lighthouse {key}: median score {score} of {len(scores)} runs "
-                         f"{scores} (target {target}), points short of 100{note}",
-                         100 - score, "points", 100 - target))
+        rows.append(
+            _row(
+                f"Lighthouse {key}: median score {score} of {len(scores)} runs "
+                f"{scores} (target {target}), points short of 100{note}",
+                100 - score,
+                "points",
+                100 - target,
+            )
+        )
     index = statistics.median(r.get("environment", {}).get("benchmarkIndex") or 0 for r in reports)
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else None
-    rows.append(_row(f"Lighthouse host CPU benchmarkIndex (load average {load:.1f} on "
-                     f"{os.cpu_count()} CPUs)" if load is not None else
-                     "Lighthouse host CPU benchmarkIndex", round(index), "index"))
+    rows.append(
+        _row(
+            f"Lighthouse host CPU benchmarkIndex (load average {load:.1f} on {os.cpu_count()} CPUs)"
+            if load is not None
+            else "Lighthouse host CPU benchmarkIndex",
+            round(index),
+            "index",
+        )
+    )
     return rows
 
 

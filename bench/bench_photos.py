@@ -8,6 +8,7 @@ Pillow decodes in C: ``tracemalloc`` sees only Python's own allocations, while t
 
     python -m bench.bench_photos        # this area alone
 """
+
 from __future__ import annotations
 
 import io
@@ -35,8 +36,7 @@ def make_photo(width: int = 4000, height: int = 3000) -> bytes:
         return small if scale == 1 else small.resize(size, Image.Resampling.BICUBIC)
 
     ramp = Image.linear_gradient("L")
-    light = [ramp.resize(size), Image.radial_gradient("L").resize(size),
-             ramp.rotate(90).resize(size)]
+    light = [ramp.resize(size), Image.radial_gradient("L").resize(size), ramp.rotate(90).resize(size)]
     channels = []
     for base in light:
         texture = ImageChops.add(grain(40, 50), grain(8, 30), 2, -128)
@@ -60,8 +60,9 @@ def _child(source: str, workdir: str) -> None:
     from app.core import storage
 
     app = Flask("bench_photos")
-    app.config.update(STORAGE_DIR=os.path.join(workdir, "files"),
-                      ENCRYPTION_KEYS=Fernet.generate_key().decode())
+    app.config.update(
+        STORAGE_DIR=os.path.join(workdir, "files"), ENCRYPTION_KEYS=Fernet.generate_key().decode()
+    )
     data = Path(source).read_bytes()
     with app.app_context():
         before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB on Linux
@@ -79,12 +80,23 @@ def _child(source: str, workdir: str) -> None:
             times.append(time.perf_counter() - started)
             cpu.append(time.process_time() - started_cpu)
         thumb = len(storage.get(first.thumb_key))
-    print(json.dumps({
-        "input": len(data), "output": first.bytes, "thumb": thumb,
-        "size": [first.width, first.height], "cold": cold, "median": statistics.median(times),
-        "cpu": statistics.median(cpu), "load": os.getloadavg()[0],
-        "rss_delta": (after - before) * 1024, "rss_peak": after * 1024, "python_peak": python_peak,
-    }))
+    print(
+        json.dumps(
+            {
+                "input": len(data),
+                "output": first.bytes,
+                "thumb": thumb,
+                "size": [first.width, first.height],
+                "cold": cold,
+                "median": statistics.median(times),
+                "cpu": statistics.median(cpu),
+                "load": os.getloadavg()[0],
+                "rss_delta": (after - before) * 1024,
+                "rss_peak": after * 1024,
+                "python_peak": python_peak,
+            }
+        )
+    )
 
 
 def run() -> list[dict]:
@@ -96,17 +108,31 @@ def run() -> list[dict]:
         # Linux hands a freshly exec'd process the peak RSS of the process that spawned it, so
         # the child is started from a small launcher, not from this (possibly big) process.
         launcher = "import subprocess, sys; sys.exit(subprocess.call(sys.argv[1:]))"
-        done = subprocess.run([sys.executable, "-c", launcher, sys.executable, "-m",
-                               "bench.bench_photos", "--child", str(source), workdir],
-                              cwd=ROOT, env=env, capture_output=True, text=True, check=True,
-                              timeout=300)
+        done = subprocess.run(
+            [
+                sys.executable,
+                "-c",
+                launcher,
+                sys.executable,
+                "-m",
+                "bench.bench_photos",
+                "--child",
+                str(source),
+                workdir,
+            ],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=300,
+        )
         f = json.loads(done.stdout.strip().splitlines()[-1])
     mb, kb = 1024 * 1024, 1024
     w, h = f["size"]
 
     def row(measure, value, unit, budget=None):
-        return {"area": "photos", "measure": measure, "value": value, "unit": unit,
-                "budget": budget}
+        return {"area": "photos", "measure": measure, "value": value, "unit": unit, "budget": budget}
 
     return [
         row("12 MP camera JPEG (input, generated)", round(f["input"] / mb, 2), "MB"),
@@ -116,11 +142,9 @@ def run() -> list[dict]:
         row("processing CPU time, median of 5", round(f["cpu"], 3), "s"),
         row("processing time, first run (cold)", round(f["cold"], 3), "s"),
         row("machine load average while measured", round(f["load"], 1), ""),
-        row("peak memory added (ru_maxrss growth, subprocess)", round(f["rss_delta"] / mb, 1),
-            "MB", 200),
+        row("peak memory added (ru_maxrss growth, subprocess)", round(f["rss_delta"] / mb, 1), "MB", 200),
         row("peak memory of the whole process (ru_maxrss)", round(f["rss_peak"] / mb, 1), "MB"),
-        row("peak Python allocations (tracemalloc; misses C)", round(f["python_peak"] / mb, 1),
-            "MB"),
+        row("peak Python allocations (tracemalloc; misses C)", round(f["python_peak"] / mb, 1), "MB"),
     ]
 
 

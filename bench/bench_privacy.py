@@ -4,6 +4,7 @@ reported so a regression shows).
 
     python -m bench privacy
 """
+
 from __future__ import annotations
 
 import statistics
@@ -65,8 +66,18 @@ def run(app) -> list[dict]:
         times.append((time.perf_counter() - started) * 1000)
     p95 = statistics.quantiles(times, n=20)[-1]
     return [
-        {"area": "privacy", "measure": f"office dashboard, {count} requests: SQL queries",
-         "value": len(seen), "unit": "queries", "budget": 10},
-        {"area": "privacy", "measure": f"office dashboard, {count} requests: p95 ({RUNS} runs)",
-         "value": round(p95, 1), "unit": "ms", "budget": None},
+        {
+            "area": "privacy",
+            "measure": f"office dashboard, {count} requests: SQL queries",
+            "value": len(seen),
+            "unit": "queries",
+            "budget": 10,
+        },
+        {
+            "area": "privacy",
+            "measure": f"office dashboard, {count} requests: p95 ({RUNS} runs)",
+            "value": round(p95, 1),
+            "unit": "ms",
+            "budget": None,
+        },
     ]

@@ -10,6 +10,7 @@ renames every pupil and contact (the update path) are timed too.
 
     python -m bench roster
 """
+
 from __future__ import annotations
 
 import csv
@@ -37,17 +38,43 @@ def make_csv(pupils: int = PUPILS, *, renamed: bool = False) -> tuple[bytes, int
     new = "New" if renamed else ""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(["UPN", "Legal Forename", "Legal Surname", "Date of Birth", "Reg Group", "Year",
-                     "Pupil Premium Indicator", "Ethnicity", "Primary Contact Name",
-                     "Primary Contact Email", "Primary Contact Mobile",
-                     "Primary Contact Relationship", "Secondary Contact Name",
-                     "Secondary Contact Email", "Secondary Contact Mobile",
-                     "Secondary Contact Relationship", "Home Address"])
+    writer.writerow(
+        [
+            "UPN",
+            "Legal Forename",
+            "Legal Surname",
+            "Date of Birth",
+            "Reg Group",
+            "Year",
+            "Pupil Premium Indicator",
+            "Ethnicity",
+            "Primary Contact Name",
+            "Primary Contact Email",
+            "Primary Contact Mobile",
+            "Primary Contact Relationship",
+            "Secondary Contact Name",
+            "Secondary Contact Email",
+            "Secondary Contact Mobile",
+            "Secondary Contact Relationship",
+            "Home Address",
+        ]
+    )
     contacts = 0
     for n in range(pupils):
-        row = [_upn(n), f"{new}Child{n}", f"Family{n}", "2019-09-01", f"C{n % CLASSES:02d}",
-               f"Year {n % 6 + 1}", "Y" if n % 4 == 0 else "N", "Not given",
-               f"{new}Parent A{n}", f"a{n}@family.example", f"07400 {n:06d}", "Mother"]
+        row = [
+            _upn(n),
+            f"{new}Child{n}",
+            f"Family{n}",
+            "2019-09-01",
+            f"C{n % CLASSES:02d}",
+            f"Year {n % 6 + 1}",
+            "Y" if n % 4 == 0 else "N",
+            "Not given",
+            f"{new}Parent A{n}",
+            f"a{n}@family.example",
+            f"07400 {n:06d}",
+            "Mother",
+        ]
         contacts += 1
         if n % 5:
             row += [f"{new}Parent B{n}", f"b{n}@family.example", f"07500 {n:06d}", "Father"]
@@ -88,14 +115,24 @@ def _child(db_url: str, redis_url: str, source: str, renamed_source: str) -> Non
     from app.core.extensions import db
     from app.models import Organisation, Role, SchoolClass, StaffMembership, User, UserKind
 
-    app = create_app({"ENV_NAME": "test", "SQLALCHEMY_DATABASE_URI": db_url,
-                      "REDIS_URL": redis_url, "RATELIMIT_ENABLED": False})
+    app = create_app(
+        {
+            "ENV_NAME": "test",
+            "SQLALCHEMY_DATABASE_URI": db_url,
+            "REDIS_URL": redis_url,
+            "RATELIMIT_ENABLED": False,
+        }
+    )
     with app.app_context():
         org = Organisation(name="Bench Primary", dpo_email="dpo@school.example")
         db.session.add(org)
         db.session.flush()
-        db.session.add_all(SchoolClass(organisation_id=org.id, name=f"C{i:02d}", year_group="1",
-                                       academic_year=academic_year()) for i in range(CLASSES))
+        db.session.add_all(
+            SchoolClass(
+                organisation_id=org.id, name=f"C{i:02d}", year_group="1", academic_year=academic_year()
+            )
+            for i in range(CLASSES)
+        )
         office = User(kind=UserKind.STAFF, name="Office", email="office@school.example")
         office.memberships.append(StaffMembership(organisation_id=org.id, role=Role.OFFICE))
         db.session.add(office)
@@ -109,8 +146,11 @@ def _child(db_url: str, redis_url: str, source: str, renamed_source: str) -> Non
 
     def preview(data: bytes):
         started = time.perf_counter()
-        page = client.post("/office/roster/preview", content_type="multipart/form-data",
-                           data={"file": (io.BytesIO(data), "pupils.csv")})
+        page = client.post(
+            "/office/roster/preview",
+            content_type="multipart/form-data",
+            data={"file": (io.BytesIO(data), "pupils.csv")},
+        )
         took = time.perf_counter() - started
         assert page.status_code == 200, page.status_code
         html = page.get_data(as_text=True)
@@ -132,13 +172,25 @@ def _child(db_url: str, redis_url: str, source: str, renamed_source: str) -> Non
     update_s = confirm(token)
     peak = _memory_mb()
     with app.app_context():
-        counts = [db.session.execute(sa.text(f"SELECT count(*) FROM {t}")).scalar()
-                  for t in ("pupils", "guardianships")]
-    print(json.dumps({"preview": preview_s, "commit": commit_s, "again": again_s,
-                      "update": update_s,
-                      "peak_mb": max(peak or 0, started_peak or 0), "import_peak_mb": peak,
-                      "base_mb": base, "pupils": counts[0],
-                      "links": counts[1]}))
+        counts = [
+            db.session.execute(sa.text(f"SELECT count(*) FROM {t}")).scalar()
+            for t in ("pupils", "guardianships")
+        ]
+    print(
+        json.dumps(
+            {
+                "preview": preview_s,
+                "commit": commit_s,
+                "again": again_s,
+                "update": update_s,
+                "peak_mb": max(peak or 0, started_peak or 0),
+                "import_peak_mb": peak,
+                "base_mb": base,
+                "pupils": counts[0],
+                "links": counts[1],
+            }
+        )
+    )
 
 
 def run(app) -> list[dict]:
@@ -149,28 +201,68 @@ def run(app) -> list[dict]:
         Path(source).write_bytes(data)
         Path(renamed).write_bytes(make_csv(renamed=True)[0])
         result = subprocess.run(
-            [sys.executable, "-c", "import sys; from bench.bench_roster import _child; "
-             "_child(*sys.argv[1:])", app.config["SQLALCHEMY_DATABASE_URI"],
-             app.config["REDIS_URL"], source, renamed],
-            cwd=ROOT, capture_output=True, text=True, check=True, timeout=600)
+            [
+                sys.executable,
+                "-c",
+                "import sys; from bench.bench_roster import _child; _child(*sys.argv[1:])",
+                app.config["SQLALCHEMY_DATABASE_URI"],
+                app.config["REDIS_URL"],
+                source,
+                renamed,
+            ],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=600,
+        )
     figures = json.loads(result.stdout.strip().splitlines()[-1])
     assert figures["pupils"] == PUPILS and figures["links"] == contacts, figures
     size = f"{PUPILS:,} pupils / {contacts:,} contacts, {len(data) / 1e6:.1f} MB"
     return [
-        {"area": "roster", "measure": f"preview ({size})", "value": figures["preview"],
-         "unit": "s", "budget": 10},
-        {"area": "roster", "measure": "commit (one transaction, PostgreSQL)",
-         "value": figures["commit"], "unit": "s", "budget": 10},
-        {"area": "roster", "measure": "preview again (all unchanged)", "value": figures["again"],
-         "unit": "s", "budget": 10},
-        {"area": "roster", "measure": "commit of a re-import renaming every pupil and contact",
-         "value": figures["update"], "unit": "s", "budget": 10},
-        {"area": "roster", "measure": "peak memory of the whole process, app start included",
-         "value": figures["peak_mb"], "unit": "MB", "budget": 200},
-        {"area": "roster", "measure": "peak memory while importing (app idle: "
-         + (f"{figures['base_mb']:.0f} MB)" if figures["base_mb"] else "not measured)"),
-         "value": figures["import_peak_mb"] if figures["base_mb"] else None, "unit": "MB",
-         "budget": 200},
+        {
+            "area": "roster",
+            "measure": f"preview ({size})",
+            "value": figures["preview"],
+            "unit": "s",
+            "budget": 10,
+        },
+        {
+            "area": "roster",
+            "measure": "commit (one transaction, PostgreSQL)",
+            "value": figures["commit"],
+            "unit": "s",
+            "budget": 10,
+        },
+        {
+            "area": "roster",
+            "measure": "preview again (all unchanged)",
+            "value": figures["again"],
+            "unit": "s",
+            "budget": 10,
+        },
+        {
+            "area": "roster",
+            "measure": "commit of a re-import renaming every pupil and contact",
+            "value": figures["update"],
+            "unit": "s",
+            "budget": 10,
+        },
+        {
+            "area": "roster",
+            "measure": "peak memory of the whole process, app start included",
+            "value": figures["peak_mb"],
+            "unit": "MB",
+            "budget": 200,
+        },
+        {
+            "area": "roster",
+            "measure": "peak memory while importing (app idle: "
+            + (f"{figures['base_mb']:.0f} MB)" if figures["base_mb"] else "not measured)"),
+            "value": figures["import_peak_mb"] if figures["base_mb"] else None,
+            "unit": "MB",
+            "budget": 200,
+        },
     ]
 
 

@@ -4,6 +4,7 @@ planner's search-as-you-type response ≤ 2 KB.
 
     python -m bench teachers
 """
+
 from __future__ import annotations
 
 import statistics
@@ -34,11 +35,15 @@ def _class(org, pupils: int, activities: int):
         child = f.pupil(cls, carer, first_name=f"Child{n:02d}")
         for i, item in enumerate(ordered):
             if (n + i) % 2 == 0:
-                t.done(child, item, rating=1 + n % 5, by=carer,
-                       comment=f"We enjoyed number {i}." if i == 0 else None)
+                t.done(
+                    child,
+                    item,
+                    rating=1 + n % 5,
+                    by=carer,
+                    comment=f"We enjoyed number {i}." if i == 0 else None,
+                )
         if n % 3 == 0:
-            db.session.add(Award(pupil_id=child.id, kind=AwardKind.GREAT_EFFORT,
-                                 given_by_id=teacher.id))
+            db.session.add(Award(pupil_id=child.id, kind=AwardKind.GREAT_EFFORT, given_by_id=teacher.id))
     db.session.commit()
     return cls.id, teacher.get_id()
 
@@ -104,18 +109,39 @@ def run(app) -> list[dict]:
 
     sizes = []
     for q in ("", "a", "e", "o", "number", "read", "count"):
-        response = client.get(f"/teach/topics/{topic_id}/search", query_string={"q": q},
-                              headers={"HX-Request": "true"})
+        response = client.get(
+            f"/teach/topics/{topic_id}/search", query_string={"q": q}, headers={"HX-Request": "true"}
+        )
         assert response.status_code == 200
         sizes.append(len(response.data))
 
     return [
-        {"area": "teachers", "measure": "class view SQL queries, 35 pupils × 6 activities",
-         "value": big, "unit": "queries", "budget": 10},
-        {"area": "teachers", "measure": "class view SQL queries, 5 pupils × 6 (same as 35)",
-         "value": small, "unit": "queries", "budget": big},
-        {"area": "teachers", "measure": "class view p95 server time, 35 × 6",
-         "value": round(p95, 1), "unit": "ms", "budget": 50},
-        {"area": "teachers", "measure": "planner search response (largest of 7 searches)",
-         "value": max(sizes), "unit": "bytes", "budget": 2048},
+        {
+            "area": "teachers",
+            "measure": "class view SQL queries, 35 pupils × 6 activities",
+            "value": big,
+            "unit": "queries",
+            "budget": 10,
+        },
+        {
+            "area": "teachers",
+            "measure": "class view SQL queries, 5 pupils × 6 (same as 35)",
+            "value": small,
+            "unit": "queries",
+            "budget": big,
+        },
+        {
+            "area": "teachers",
+            "measure": "class view p95 server time, 35 × 6",
+            "value": round(p95, 1),
+            "unit": "ms",
+            "budget": 50,
+        },
+        {
+            "area": "teachers",
+            "measure": "planner search response (largest of 7 searches)",
+            "value": max(sizes),
+            "unit": "bytes",
+            "budget": 2048,
+        },
     ]

@@ -4,6 +4,7 @@
 in a temporary folder, exactly as the test suite does (``tests/services.py``), or uses the
 servers named by ``TEST_DATABASE_URL`` / ``REDIS_URL``. Everything is removed afterwards.
 """
+
 from __future__ import annotations
 
 import shutil
@@ -32,13 +33,15 @@ def bench_app(overrides: dict | None = None):
     try:
         db_url, pg = services.postgres_url(workdir)
         redis_url, own_redis = services.redis_server(workdir)
-        app = create_app({
-            "ENV_NAME": "test",
-            "SQLALCHEMY_DATABASE_URI": db_url,
-            "REDIS_URL": redis_url,
-            "STORAGE_DIR": str(workdir / "files"),
-            **(overrides or {}),
-        })
+        app = create_app(
+            {
+                "ENV_NAME": "test",
+                "SQLALCHEMY_DATABASE_URI": db_url,
+                "REDIS_URL": redis_url,
+                "STORAGE_DIR": str(workdir / "files"),
+                **(overrides or {}),
+            }
+        )
         with app.app_context():
             upgrade()
         get_redis(app).flushdb()

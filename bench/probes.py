@@ -8,6 +8,7 @@ CPU time: this process's plus the PostgreSQL server's (the postmaster and every 
 started, exited ones included), when the server runs on this machine. Unlike wall time it
 barely moves when other programs keep the machine busy.
 """
+
 from __future__ import annotations
 
 import os
@@ -46,7 +47,7 @@ def memory_kb(per_step: bool) -> tuple[int, int]:
 def _stat(pid: int | str) -> list[str]:
     with open(f"/proc/{pid}/stat") as f:
         text = f.read()
-    return text[text.rindex(")") + 2:].split()  # fields from "state" on; the name may hold spaces
+    return text[text.rindex(")") + 2 :].split()  # fields from "state" on; the name may hold spaces
 
 
 def _server_ticks(postmaster: int) -> int:

@@ -12,6 +12,7 @@
 
 ``tests/test_docs_tables.py`` fails when a file's table differs from what this prints.
 """
+
 from __future__ import annotations
 
 import json
@@ -24,61 +25,57 @@ ARCHITECTURE = ROOT / "docs" / "architecture.md"
 
 MEANINGS = {
     "ENV_NAME": "Which settings to start from: `development` (the default; `make run`), "
-                "`production` or `test`.",
+    "`production` or `test`.",
     "SECRET_KEY": "Signs sessions, CSRF tokens, invitation and unsubscribe links. Required in "
-                  "production; in development a random one is kept in `instance/secret_key`.",
+    "production; in development a random one is kept in `instance/secret_key`.",
     "SQLALCHEMY_DATABASE_URI": "The database: PostgreSQL, always (`postgres://` and "
-                               "`postgresql://` URLs are accepted and use psycopg 3). No "
-                               "default: `make run` starts an embedded PostgreSQL with its data "
-                               "in `instance/postgres` and sets `DATABASE_URL` for its "
-                               "processes; anything else without it stops with a message.",
+    "`postgresql://` URLs are accepted and use psycopg 3). No "
+    "default: `make run` starts an embedded PostgreSQL with its data "
+    "in `instance/postgres` and sets `DATABASE_URL` for its "
+    "processes; anything else without it stops with a message.",
     "SQLALCHEMY_ENGINE_OPTIONS": "SQLAlchemy engine options (JSON).",
     "REDIS_URL": "Redis for the job queues, the cron scheduler and rate limits. Required in "
-                 "production. Unset: an embedded redis-server on a unix socket in `instance/`, "
-                 "shared by the web app, the worker and the cron scheduler.",
+    "production. Unset: an embedded redis-server on a unix socket in `instance/`, "
+    "shared by the web app, the worker and the cron scheduler.",
     "REQUIRE_STAFF_MFA": "Staff must set up two-step sign-in (TOTP) before using staff pages. "
-                         "On in production; off in development (`make run`: the demo) unless "
-                         "`HOMETIME_REQUIRE_STAFF_MFA` is set, and off in the tests.",
+    "On in production; off in development (`make run`: the demo) unless "
+    "`HOMETIME_REQUIRE_STAFF_MFA` is set, and off in the tests.",
     "SESSION_COOKIE_HTTPONLY": "The session cookie is hidden from scripts.",
     "SESSION_COOKIE_SAMESITE": "The session cookie's SameSite attribute.",
     "SESSION_COOKIE_SECURE": "The session cookie is sent over HTTPS only.",
-    "REMEMBER_COOKIE_HTTPONLY": "The \u201ckeep me signed in\u201d cookie is hidden from "
-                                "scripts.",
-    "REMEMBER_COOKIE_SAMESITE": "The \u201ckeep me signed in\u201d cookie's SameSite "
-                                "attribute.",
-    "REMEMBER_COOKIE_SECURE": "The \u201ckeep me signed in\u201d cookie is sent over HTTPS "
-                              "only.",
+    "REMEMBER_COOKIE_HTTPONLY": "The \u201ckeep me signed in\u201d cookie is hidden from scripts.",
+    "REMEMBER_COOKIE_SAMESITE": "The \u201ckeep me signed in\u201d cookie's SameSite attribute.",
+    "REMEMBER_COOKIE_SECURE": "The \u201ckeep me signed in\u201d cookie is sent over HTTPS only.",
     "REMEMBER_COOKIE_DURATION": "How long \u201ckeep me signed in\u201d lasts on a phone, in "
-                                "seconds (90 days).",
+    "seconds (90 days).",
     "PERMANENT_SESSION_LIFETIME": "How long a session lasts, in seconds (12 hours).",
-    "MAX_CONTENT_LENGTH": "The largest request body accepted, in bytes; larger ones get a "
-                          "413 page.",
+    "MAX_CONTENT_LENGTH": "The largest request body accepted, in bytes; larger ones get a 413 page.",
     "WTF_CSRF_TIME_LIMIT": "CSRF tokens last as long as the session (`null`), so a slow "
-                           "parent's form is not refused.",
+    "parent's form is not refused.",
     "RATELIMIT_ENABLED": "Rate limits on sign-in paths (Flask-Limiter, stored in Redis).",
     "RATELIMIT_HEADERS_ENABLED": "Rate-limit headers on limited responses.",
     "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": "While Redis is unreachable, rate limits are counted "
-                                            "in each process's memory instead of failing.",
+    "in each process's memory instead of failing.",
     "SIGNIN_LINK_MINUTES": "How long an emailed sign-in link works.",
     "SMS_CODE_MINUTES": "How long a texted sign-in code works.",
     "PASSWORD_RESET_MINUTES": "How long a password-reset link works.",
     "FRESH_SIGNIN_MINUTES": "Privacy requests and downloads ask for a sign-in this recent.",
     "ENCRYPTION_KEYS": "Comma-separated Fernet keys, newest first, for data the application "
-                       "encrypts at rest. Required in production; in development one is kept in "
-                       "`instance/encryption_key`.",
+    "encrypts at rest. Required in production; in development one is kept in "
+    "`instance/encryption_key`.",
     "MAIL_BACKEND": "`outbox` (store messages, shown at `/dev/outbox`) or `sendgrid`. Becomes "
-                    "`sendgrid` when `SENDGRID_API_KEY` is set, unless "
-                    "`HOMETIME_MAIL_BACKEND` says otherwise.",
+    "`sendgrid` when `SENDGRID_API_KEY` is set, unless "
+    "`HOMETIME_MAIL_BACKEND` says otherwise.",
     "SMS_BACKEND": "`outbox` or `twilio`. Becomes `twilio` when `TWILIO_ACCOUNT_SID` is set, "
-                   "unless `HOMETIME_SMS_BACKEND` says otherwise.",
+    "unless `HOMETIME_SMS_BACKEND` says otherwise.",
     "MAIL_FROM": "The address emails come from.",
     "MAIL_FROM_NAME": "The name emails come from.",
     "SENDGRID_API_KEY": "SendGrid API key (email).",
     "SENDGRID_HOST": "SendGrid API base URL (the tests point it at a local stub).",
     "SENDGRID_WEBHOOK_PUBLIC_KEY": "The verification key of SendGrid's Signed Event Webhook "
-                                   "(base64, as SendGrid shows it), which checks the bounces and "
-                                   "drops SendGrid posts to `/webhooks/sendgrid`. Unset: that "
-                                   "address answers 404.",
+    "(base64, as SendGrid shows it), which checks the bounces and "
+    "drops SendGrid posts to `/webhooks/sendgrid`. Unset: that "
+    "address answers 404.",
     "TWILIO_ACCOUNT_SID": "Twilio account SID (text messages).",
     "TWILIO_AUTH_TOKEN": "Twilio auth token.",
     "TWILIO_FROM": "The number or sender id texts come from.",
@@ -86,22 +83,26 @@ MEANINGS = {
     "BASE_URL": "The public address of the site, used for links in emails and texts.",
     "ACTIVITY_LOG_DAYS": "Default number of days the security activity log is kept (P15).",
     "PRIVACY_NOTICE_URL": "Where the privacy notice is.",
-    "ICO_URL": "Where to complain to the Information Commissioner's Office (in every page's "
-               "footer).",
+    "ICO_URL": "Where to complain to the Information Commissioner's Office (in every page's footer).",
     "PHOTO_MAX_DECODED_BYTES": "The most memory a photo may take once decoded, in bytes, "
-                               "worked out from its header (width × height × bytes per pixel "
-                               "of its colour mode and bit depth); larger photos are refused "
-                               "before decoding.",
+    "worked out from its header (width × height × bytes per pixel "
+    "of its colour mode and bit depth); larger photos are refused "
+    "before decoding.",
     "PHOTO_UPLOAD_LIMIT": "How many photos one account may send (a Flask-Limiter rate, such "
-                          "as `20 per hour`); over it the parent is asked to wait (429).",
+    "as `20 per hour`); over it the parent is asked to wait (429).",
     "STORAGE_DIR": "Where uploaded and generated files are stored (outside `static/`).",
     "RQ_QUEUES": "The RQ queues a worker listens to (JSON list).",
     "SHOW_OUTBOX": "Show the outbox at `/dev/outbox` to staff (never in production).",
     "PREFERRED_URL_SCHEME": "The scheme of generated external URLs.",
 }
-ALIASES = {"SQLALCHEMY_DATABASE_URI": "DATABASE_URL", "REDIS_URL": "REDIS_URL",
-           "SENDGRID_API_KEY": "SENDGRID_API_KEY", "TWILIO_ACCOUNT_SID": "TWILIO_ACCOUNT_SID",
-           "TWILIO_AUTH_TOKEN": "TWILIO_AUTH_TOKEN", "TWILIO_FROM": "TWILIO_FROM"}
+ALIASES = {
+    "SQLALCHEMY_DATABASE_URI": "DATABASE_URL",
+    "REDIS_URL": "REDIS_URL",
+    "SENDGRID_API_KEY": "SENDGRID_API_KEY",
+    "TWILIO_ACCOUNT_SID": "TWILIO_ACCOUNT_SID",
+    "TWILIO_AUTH_TOKEN": "TWILIO_AUTH_TOKEN",
+    "TWILIO_FROM": "TWILIO_FROM",
+}
 
 
 def _settings(cls) -> dict:
@@ -157,10 +158,19 @@ def inventory_table() -> str:
     body = []
     for name, entry in sorted(INVENTORY.items()):
         personal = ", ".join(f"`{c}` ({col.category.value})" for c, col in entry.personal.items())
-        body.append([f"`{name}`", entry.subject, entry.purpose, personal or "none",
-                     f"`{entry.retention}`", ", ".join(entry.recipients)])
-    return _markdown(["Table", "Whose data", "Purpose", "Personal columns (category)",
-                      "Retention", "Recipients"], body)
+        body.append(
+            [
+                f"`{name}`",
+                entry.subject,
+                entry.purpose,
+                personal or "none",
+                f"`{entry.retention}`",
+                ", ".join(entry.recipients),
+            ]
+        )
+    return _markdown(
+        ["Table", "Whose data", "Purpose", "Personal columns (category)", "Retention", "Recipients"], body
+    )
 
 
 def schedule_table() -> str:
@@ -171,8 +181,7 @@ def schedule_table() -> str:
     body = []
     for func, cron, queue in SCHEDULE:
         doc = (func.__doc__ or "").strip().split("\n\n")[0]
-        body.append([f"`{func.__module__}.{func.__name__}`", f"`{cron}`", queue,
-                     " ".join(doc.split())])
+        body.append([f"`{func.__module__}.{func.__name__}`", f"`{cron}`", queue, " ".join(doc.split())])
     return _markdown(["Job", "When (cron, UTC)", "Queue", "What it does"], body)
 
 
@@ -210,9 +219,11 @@ def refresh_promises() -> None:
     DOC.write_text("\n".join(lines), encoding="utf-8")
 
 
-SECTIONS = [(README, "config-table", config_table),
-            (ARCHITECTURE, "schedule-table", schedule_table),
-            (ARCHITECTURE, "inventory-table", inventory_table)]
+SECTIONS = [
+    (README, "config-table", config_table),
+    (ARCHITECTURE, "schedule-table", schedule_table),
+    (ARCHITECTURE, "inventory-table", inventory_table),
+]
 
 
 def _bounds(text: str, marker: str) -> tuple[int, int]:

@@ -1,4 +1,5 @@
 """Fixtures: one app on real PostgreSQL and Redis for the whole run; a clean database per test."""
+
 from __future__ import annotations
 
 import contextvars
@@ -11,7 +12,6 @@ import sqlalchemy as sa
 from flask.testing import FlaskClient
 
 from tests import services
-
 
 
 @pytest.fixture(scope="session")
@@ -35,13 +35,15 @@ def app(_servers):
 
     from app import create_app
 
-    app = create_app({
-        "ENV_NAME": "test",
-        "SQLALCHEMY_DATABASE_URI": _servers["db"],
-        "REDIS_URL": _servers["redis"],
-        "STORAGE_DIR": str(_servers["workdir"] / "files"),
-        "RATELIMIT_ENABLED": True,
-    })
+    app = create_app(
+        {
+            "ENV_NAME": "test",
+            "SQLALCHEMY_DATABASE_URI": _servers["db"],
+            "REDIS_URL": _servers["redis"],
+            "STORAGE_DIR": str(_servers["workdir"] / "files"),
+            "RATELIMIT_ENABLED": True,
+        }
+    )
     with app.app_context():
         upgrade()  # the migrations, from empty, on PostgreSQL
     app.test_client_class = Client

@@ -1,12 +1,24 @@
 """Small factories for test data: each returns a committed row."""
+
 from __future__ import annotations
 
 import itertools
 import time
 
 from app.core.extensions import db
-from app.models import (Guardianship, Organisation, Pupil, Role, SchoolClass, StaffMembership, Trust,
-                        User, UserKind, UserSession, UserStatus)
+from app.models import (
+    Guardianship,
+    Organisation,
+    Pupil,
+    Role,
+    SchoolClass,
+    StaffMembership,
+    Trust,
+    User,
+    UserKind,
+    UserSession,
+    UserStatus,
+)
 from app.auth.passwords import hash_password
 
 _seq = itertools.count(1)
@@ -46,14 +58,14 @@ def school_class(org: Organisation, **kw) -> SchoolClass:
     return _save(SchoolClass(organisation_id=org.id, **kw))
 
 
-def staff(org: Organisation | None, role: Role = Role.TEACHER, *, classes=(), trust_id=None,
-          **kw) -> User:
+def staff(org: Organisation | None, role: Role = Role.TEACHER, *, classes=(), trust_id=None, **kw) -> User:
     n = next(_seq)
     kw.setdefault("email", f"staff{n}@school.example")
     kw.setdefault("name", f"Staff {n}")
     user = User(kind=UserKind.STAFF, password_hash=_password_hash(), **kw)
-    user.memberships.append(StaffMembership(
-        organisation_id=org.id if org else None, trust_id=trust_id, role=role))
+    user.memberships.append(
+        StaffMembership(organisation_id=org.id if org else None, trust_id=trust_id, role=role)
+    )
     db.session.add(user)
     for c in classes:
         c.teachers.append(user)
@@ -74,8 +86,12 @@ def pupil(school_class: SchoolClass, *parents: User, **kw) -> Pupil:
     kw.setdefault("first_name", f"Child{n}")
     kw.setdefault("last_name", "Test")
     kw.setdefault("upn", f"T{n:012d}")
-    row = Pupil(organisation_id=school_class.organisation_id, class_id=school_class.id,
-                year_group=school_class.year_group, **kw)
+    row = Pupil(
+        organisation_id=school_class.organisation_id,
+        class_id=school_class.id,
+        year_group=school_class.year_group,
+        **kw,
+    )
     db.session.add(row)
     db.session.flush()
     for p in parents:

@@ -1,11 +1,11 @@
 """Reading pages the way a browser (and a screen reader) would, with the standard html.parser."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
 
-VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source",
-        "track", "wbr"}
+VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track", "wbr"}
 
 
 @dataclass
@@ -76,8 +76,12 @@ class Page(HTMLParser):
     # --- queries --------------------------------------------------------------------------------
 
     def find_all(self, tag: str | None = None, **attrs) -> list[Element]:
-        return [e for e in self.elements if (tag is None or e.tag == tag)
-                and all(e.attrs.get(k.replace("_", "-")) == v for k, v in attrs.items())]
+        return [
+            e
+            for e in self.elements
+            if (tag is None or e.tag == tag)
+            and all(e.attrs.get(k.replace("_", "-")) == v for k, v in attrs.items())
+        ]
 
     def find(self, tag: str | None = None, **attrs) -> Element | None:
         found = self.find_all(tag, **attrs)
@@ -89,8 +93,7 @@ class Page(HTMLParser):
     def csp_violations(self) -> list[str]:
         """Inline scripts, <script> without src, style attributes and elements, on* handlers."""
         problems = [f"inline script: {s}" for s in self.inline_scripts]
-        problems += ["script without src"
-                     for e in self.find_all("script") if not e.attrs.get("src")]
+        problems += ["script without src" for e in self.find_all("script") if not e.attrs.get("src")]
         problems += self.style_attributes + self.handler_attributes
         problems += ["<style> element"] * self.style_elements
         return problems
@@ -102,12 +105,14 @@ class Page(HTMLParser):
         for e in self.elements:
             if e.tag not in ("input", "select", "textarea"):
                 continue
-            if e.tag == "input" and e.attrs.get("type") in ("hidden", "submit", "button", "reset",
-                                                             "image"):
+            if e.tag == "input" and e.attrs.get("type") in ("hidden", "submit", "button", "reset", "image"):
                 continue
-            if (e.attrs.get("id") in labelled or e.attrs.get("aria-label")
-                    or e.attrs.get("aria-labelledby")
-                    or any(a.tag == "label" for a in e.ancestors())):
+            if (
+                e.attrs.get("id") in labelled
+                or e.attrs.get("aria-label")
+                or e.attrs.get("aria-labelledby")
+                or any(a.tag == "label" for a in e.ancestors())
+            ):
                 continue
             missing.append(f"<{e.tag} name={e.attrs.get('name')!r}>")
         return missing

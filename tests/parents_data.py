@@ -1,4 +1,5 @@
 """Test data for the family pages: a two-child family with this week's published topics."""
+
 from __future__ import annotations
 
 import io
@@ -27,41 +28,96 @@ def family(*, same_class: bool = False, awards: bool = True):
     org = f.school(name="Oak Primary")
     robins = f.school_class(org, name="Robins")
     wrens = robins if same_class else f.school_class(org, name="Wrens", year_group="3")
-    teacher = f.staff(org, Role.TEACHER, classes=[robins] if same_class else [robins, wrens],
-                      name="Tess Teacher")
+    teacher = f.staff(
+        org, Role.TEACHER, classes=[robins] if same_class else [robins, wrens], name="Tess Teacher"
+    )
     parent = f.parent(name="Pat Parent", email="pat@family.example")
     ben = f.pupil(robins, parent, first_name="Ben", last_name="Oak")
     cara = f.pupil(wrens, parent, first_name="Cara", last_name="Oak")
     monday = this_monday(org)
     count = t.activity(org, "Count the stairs")
     plants = t.video(org)
-    game = t.activity(org, "Maths game", ActivityKind.GAME, url="https://games.example/maths",
-                      instructions="Play for ten minutes.")
+    game = t.activity(
+        org,
+        "Maths game",
+        ActivityKind.GAME,
+        url="https://games.example/maths",
+        instructions="Play for ten minutes.",
+    )
     leaves = t.activity(org, "Leaf rubbing", instructions="Find three leaves.")
-    numbers = t.topic(org, [robins], [count, plants, game], week=monday,
-                      status=TopicStatus.PUBLISHED, title="Numbers all around",
-                      note="Have fun counting at home!")
-    nature = numbers if same_class else t.topic(
-        org, [wrens], [leaves, count], week=monday, status=TopicStatus.PUBLISHED,
-        title="Nature detectives", note="Wrap up warm.")
+    numbers = t.topic(
+        org,
+        [robins],
+        [count, plants, game],
+        week=monday,
+        status=TopicStatus.PUBLISHED,
+        title="Numbers all around",
+        note="Have fun counting at home!",
+    )
+    nature = (
+        numbers
+        if same_class
+        else t.topic(
+            org,
+            [wrens],
+            [leaves, count],
+            week=monday,
+            status=TopicStatus.PUBLISHED,
+            title="Nature detectives",
+            note="Wrap up warm.",
+        )
+    )
     draft = t.topic(org, [robins], [leaves], week=monday + timedelta(days=7), title="Draft week")
-    last_week = t.topic(org, [robins], [leaves], week=monday - timedelta(days=7),
-                        status=TopicStatus.PUBLISHED, title="Last week's leaves")
+    last_week = t.topic(
+        org,
+        [robins],
+        [leaves],
+        week=monday - timedelta(days=7),
+        status=TopicStatus.PUBLISHED,
+        title="Last week's leaves",
+    )
     if awards:
-        db.session.add(Award(pupil_id=ben.id, kind=AwardKind.STAR_OF_THE_WEEK,
-                             given_by_id=teacher.id, note="Brilliant counting"))
+        db.session.add(
+            Award(
+                pupil_id=ben.id,
+                kind=AwardKind.STAR_OF_THE_WEEK,
+                given_by_id=teacher.id,
+                note="Brilliant counting",
+            )
+        )
         db.session.commit()
     other_org = f.school(name="Elm Primary")
     other_class = f.school_class(other_org, name="Owls")
     stranger = f.parent(name="Sam Stranger")
     other_child = f.pupil(other_class, stranger, first_name="Olly")
-    other_topic = t.topic(other_org, [other_class], [t.activity(other_org, "Elm task")],
-                          week=this_monday(other_org), status=TopicStatus.PUBLISHED)
+    other_topic = t.topic(
+        other_org,
+        [other_class],
+        [t.activity(other_org, "Elm task")],
+        week=this_monday(other_org),
+        status=TopicStatus.PUBLISHED,
+    )
     return SimpleNamespace(
-        org=org, robins=robins, wrens=wrens, teacher=teacher, parent=parent, ben=ben, cara=cara,
-        numbers=numbers, nature=nature, draft=draft, last_week=last_week, count=count,
-        plants=plants, game=game, leaves=leaves, stranger=stranger, other_child=other_child,
-        other_topic=other_topic, monday=monday)
+        org=org,
+        robins=robins,
+        wrens=wrens,
+        teacher=teacher,
+        parent=parent,
+        ben=ben,
+        cara=cara,
+        numbers=numbers,
+        nature=nature,
+        draft=draft,
+        last_week=last_week,
+        count=count,
+        plants=plants,
+        game=game,
+        leaves=leaves,
+        stranger=stranger,
+        other_child=other_child,
+        other_topic=other_topic,
+        monday=monday,
+    )
 
 
 def item_of(topic, activity):

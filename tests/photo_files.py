@@ -1,5 +1,6 @@
 """Shared by the photo tests: a storage directory of the test's own, what is stored in it, and a
 hand-built PNG of any size (a decompression bomb when large)."""
+
 from __future__ import annotations
 
 import functools
@@ -26,9 +27,10 @@ def stored(root: Path) -> list[Path]:
 def png(width: int = 8000, height: int = 6000) -> bytes:
     """A 1-bit black PNG of any size, built by hand so the test itself stays small and fast
     (the default, 48 megapixels in a few kilobytes, is a decompression bomb)."""
+
     def chunk(kind: bytes, body: bytes) -> bytes:
-        return struct.pack(">I", len(body)) + kind + body + struct.pack(
-            ">I", zlib.crc32(kind + body))
+        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+
     row = b"\x00" * (1 + (width + 7) // 8)
     packer = zlib.compressobj(9)
     idat = b"".join(packer.compress(row * 256) for _ in range(height // 256))
@@ -41,9 +43,10 @@ def png(width: int = 8000, height: int = 6000) -> bytes:
 def png16(width: int = 6000, height: int = 6000) -> bytes:
     """A 16-bit RGBA PNG (8 bytes a pixel in the file): 6000 × 6000 is 36 megapixels, under the
     pixel limit, in a few hundred kilobytes, but hundreds of megabytes once decoded."""
+
     def chunk(kind: bytes, body: bytes) -> bytes:
-        return struct.pack(">I", len(body)) + kind + body + struct.pack(
-            ">I", zlib.crc32(kind + body))
+        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+
     row = b"\x00" * (1 + width * 8)
     packer = zlib.compressobj(9)
     idat = b"".join(packer.compress(row * 64) for _ in range(height // 64))

@@ -13,6 +13,7 @@ Tell it how to answer the next requests with :meth:`ProviderStub.script`: ``"ok"
 what the API returns) or ``"hang"`` (no answer until after the client's timeout). ``on_request``
 runs a callback when a request arrives (e.g. to kill a worker mid-send).
 """
+
 from __future__ import annotations
 
 import base64
@@ -76,8 +77,13 @@ class ProviderStub:
 
     def emails_to(self, address: str) -> list[tuple[dict, dict]]:
         """(request body, personalization) for every personalization addressed to ``address``."""
-        return [(r.body, p) for r in self.sendgrid_calls if isinstance(r.body, dict)
-                for p in r.body.get("personalizations", []) if p["to"][0]["email"] == address]
+        return [
+            (r.body, p)
+            for r in self.sendgrid_calls
+            if isinstance(r.body, dict)
+            for p in r.body.get("personalizations", [])
+            if p["to"][0]["email"] == address
+        ]
 
     def messages_to(self, address: str) -> list[dict]:
         """What ``address`` would receive: from name, subject, text, html, headers, with
@@ -86,10 +92,16 @@ class ProviderStub:
         for body, p in self.emails_to(address):
             subs = p.get("substitutions")
             parts = {c["type"]: _fill(c["value"], subs) for c in body["content"]}
-            found.append({"from_name": body["from"].get("name"), "from": body["from"]["email"],
-                          "subject": _fill(p.get("subject") or body["subject"], subs),
-                          "text": parts.get("text/plain"), "html": parts.get("text/html"),
-                          "headers": {**body.get("headers", {}), **p.get("headers", {})}})
+            found.append(
+                {
+                    "from_name": body["from"].get("name"),
+                    "from": body["from"]["email"],
+                    "subject": _fill(p.get("subject") or body["subject"], subs),
+                    "text": parts.get("text/plain"),
+                    "html": parts.get("text/html"),
+                    "headers": {**body.get("headers", {}), **p.get("headers", {})},
+                }
+            )
         return found
 
 
@@ -121,8 +133,7 @@ def _check_sendgrid(headers, body) -> list[str]:
     if not body.get("subject") and not all(p.get("subject") for p in ps or []):
         problems.append("sendgrid: no subject")
     content = body.get("content") or []
-    if not content or content[0].get("type") != "text/plain" or not all(
-            c.get("value") for c in content):
+    if not content or content[0].get("type") != "text/plain" or not all(c.get("value") for c in content):
         problems.append("sendgrid: content must start with a non-empty text/plain part")
     return problems
 
@@ -179,27 +190,44 @@ def _handler(stub: ProviderStub):
             if answer == "ok":
                 if twilio:
                     sid = f"SM{next(_ids):032d}"
-                    return self._answer(record, 201, {"sid": sid, "status": "queued",
-                                                      "to": body.get("To"), "body": body.get("Body")})
+                    return self._answer(
+                        record,
+                        201,
+                        {"sid": sid, "status": "queued", "to": body.get("To"), "body": body.get("Body")},
+                    )
                 return self._answer(record, 202, None, {"X-Message-Id": f"sg-{next(_ids)}"})
             if answer == "429":
-                return self._answer(record, 429, {"errors": [{"message": "too many requests"}]},
-                                    {"Retry-After": str(options.get("retry_after", 7))})
+                return self._answer(
+                    record,
+                    429,
+                    {"errors": [{"message": "too many requests"}]},
+                    {"Retry-After": str(options.get("retry_after", 7))},
+                )
             if answer == "500":
                 return self._answer(record, 500, {"errors": [{"message": "internal error"}]})
             if answer == "400":
-                return self._answer(record, 400, {"errors": [{"message": "invalid email"}],
-                                                   "message": "The 'To' number is not valid",
-                                                   "code": 21211})
+                return self._answer(
+                    record,
+                    400,
+                    {
+                        "errors": [{"message": "invalid email"}],
+                        "message": "The 'To' number is not valid",
+                        "code": 21211,
+                    },
+                )
             if answer == "malformed":
-                return self._answer(record, 201 if twilio else 202, "<html>gateway</html>",
-                                    content_type="text/html")
+                return self._answer(
+                    record, 201 if twilio else 202, "<html>gateway</html>", content_type="text/html"
+                )
             raise AssertionError(f"unknown scripted answer {answer!r}")
 
         def _answer(self, record, status, payload, headers=None, content_type="application/json"):
             record.answered = status
-            data = b"" if payload is None else (
-                payload.encode() if isinstance(payload, str) else json.dumps(payload).encode())
+            data = (
+                b""
+                if payload is None
+                else (payload.encode() if isinstance(payload, str) else json.dumps(payload).encode())
+            )
             try:
                 self.send_response(status)
                 for k, v in (headers or {}).items():
@@ -226,10 +254,17 @@ def start() -> tuple[ProviderStub, ThreadingHTTPServer]:
 
 def provider_config(stub: ProviderStub) -> dict:
     """App config sending through the real libraries to this stub."""
-    return {"MAIL_BACKEND": "sendgrid", "SENDGRID_API_KEY": SENDGRID_KEY, "SENDGRID_HOST": stub.url,
-            "SMS_BACKEND": "twilio", "TWILIO_ACCOUNT_SID": TWILIO_SID,
-            "TWILIO_AUTH_TOKEN": TWILIO_TOKEN, "TWILIO_FROM": TWILIO_FROM,
-            "TWILIO_BASE_URL": stub.url, "PROVIDER_TIMEOUT": 1.0}
+    return {
+        "MAIL_BACKEND": "sendgrid",
+        "SENDGRID_API_KEY": SENDGRID_KEY,
+        "SENDGRID_HOST": stub.url,
+        "SMS_BACKEND": "twilio",
+        "TWILIO_ACCOUNT_SID": TWILIO_SID,
+        "TWILIO_AUTH_TOKEN": TWILIO_TOKEN,
+        "TWILIO_FROM": TWILIO_FROM,
+        "TWILIO_BASE_URL": stub.url,
+        "PROVIDER_TIMEOUT": 1.0,
+    }
 
 
 @pytest.fixture()

@@ -1,4 +1,5 @@
 """Counting SQL statements for the tests' query budgets."""
+
 from __future__ import annotations
 
 from collections.abc import Iterator

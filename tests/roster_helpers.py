@@ -1,4 +1,5 @@
 """Helpers for the roster tests: valid UPNs, CSV bytes, uploading through the office pages."""
+
 from __future__ import annotations
 
 import csv
@@ -23,8 +24,9 @@ def upn(n: int, la: int = 801, school: int = 2000) -> str:
     return LETTERS[total % 23] + body
 
 
-def csv_bytes(rows: list[list[str]], headings: list[str] | None = None, *, delimiter: str = ",",
-              encoding: str = "utf-8") -> bytes:
+def csv_bytes(
+    rows: list[list[str]], headings: list[str] | None = None, *, delimiter: str = ",", encoding: str = "utf-8"
+) -> bytes:
     out = io.StringIO()
     writer = csv.writer(out, delimiter=delimiter, lineterminator="\r\n")
     writer.writerow(headings or template_headings())
@@ -32,8 +34,16 @@ def csv_bytes(rows: list[list[str]], headings: list[str] | None = None, *, delim
     return out.getvalue().encode(encoding)
 
 
-def template_row(n: int, cls: str, *, first: str | None = None, last: str = "Pupil",
-                 year: str = "1", pp: str = "No", contacts=()) -> list[str]:
+def template_row(
+    n: int,
+    cls: str,
+    *,
+    first: str | None = None,
+    last: str = "Pupil",
+    year: str = "1",
+    pp: str = "No",
+    contacts=(),
+) -> list[str]:
     """A row in the template's column order; ``contacts`` are (name, email, mobile, rel, no)."""
     row = [upn(n), first or f"Child{n}", last, cls, year, pp]
     for i in range(3):
@@ -44,16 +54,20 @@ def template_row(n: int, cls: str, *, first: str | None = None, last: str = "Pup
 def school_setup(*class_names: str):
     """A school with classes this academic year and a signed-in-able office member."""
     org = factories.school()
-    classes = [factories.school_class(org, name=name, academic_year=academic_year())
-               for name in class_names or ("Oak",)]
+    classes = [
+        factories.school_class(org, name=name, academic_year=academic_year())
+        for name in class_names or ("Oak",)
+    ]
     office = factories.staff(org, Role.OFFICE)
     return org, classes, office
 
 
 def upload(client, data: bytes, filename: str = "pupils.csv"):
-    return client.post("/office/roster/preview",
-                       data={"file": (io.BytesIO(data), filename)},
-                       content_type="multipart/form-data")
+    return client.post(
+        "/office/roster/preview",
+        data={"file": (io.BytesIO(data), filename)},
+        content_type="multipart/form-data",
+    )
 
 
 def upload_id(html: str) -> str:
@@ -73,6 +87,8 @@ def import_file(client, data: bytes):
 
 def counts() -> tuple[int, int, int]:
     """(pupils, parent accounts, links) in the database."""
+
     def n(model, *where):
         return db.session.scalar(sa.select(sa.func.count()).select_from(model).where(*where))
+
     return n(Pupil), n(User, User.kind == UserKind.PARENT), n(Guardianship)

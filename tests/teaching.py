@@ -1,18 +1,30 @@
 """Test data for the teachers' area: activities, topics, engagements (each committed)."""
+
 from __future__ import annotations
 
 from datetime import date, timedelta
 
 from app.core.extensions import db
-from app.models import (Activity, ActivityKind, Contribution, ContributionKind, Engagement,
-                        TopicActivity, TopicStatus, WeeklyTopic, utcnow)
+from app.models import (
+    Activity,
+    ActivityKind,
+    Contribution,
+    ContributionKind,
+    Engagement,
+    TopicActivity,
+    TopicStatus,
+    WeeklyTopic,
+    utcnow,
+)
 
 
 def pdf_bytes(pages: int = 1, pad: int = 0) -> bytes:
     """A small, valid PDF (header, objects, cross-reference table, trailer, %%EOF)."""
-    objects = [b"<< /Type /Catalog /Pages 2 0 R >>",
-               b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
-               b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] >>"]
+    objects = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] >>",
+    ]
     out = bytearray(b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n")
     offsets = []
     for number, body in enumerate(objects, start=1):
@@ -24,8 +36,7 @@ def pdf_bytes(pages: int = 1, pad: int = 0) -> bytes:
     out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
     for offset in offsets:
         out += b"%010d 00000 n \n" % offset
-    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (
-        len(objects) + 1, xref)
+    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, xref)
     return bytes(out)
 
 
@@ -45,14 +56,22 @@ def activity(org, title="Count the stairs", kind=ActivityKind.HANDS_ON, **kw) ->
 
 
 def video(org, title="How plants grow", provider="youtube", video_id="aBcDeFgHiJk"):
-    return activity(org, title, ActivityKind.VIDEO, video_provider=provider, video_id=video_id,
-                    subject="Science")
+    return activity(
+        org, title, ActivityKind.VIDEO, video_provider=provider, video_id=video_id, subject="Science"
+    )
 
 
-def topic(org, classes, activities=(), *, week=None, status=TopicStatus.DRAFT, title="Our week",
-          **kw) -> WeeklyTopic:
-    row = WeeklyTopic(organisation_id=org.id, week_start=week or next_monday(), title=title,
-                      classes=list(classes), status=status, **kw)
+def topic(
+    org, classes, activities=(), *, week=None, status=TopicStatus.DRAFT, title="Our week", **kw
+) -> WeeklyTopic:
+    row = WeeklyTopic(
+        organisation_id=org.id,
+        week_start=week or next_monday(),
+        title=title,
+        classes=list(classes),
+        status=status,
+        **kw,
+    )
     if status is TopicStatus.PUBLISHED:
         row.published_at = kw.get("published_at") or utcnow()
     for position, each in enumerate(activities):
@@ -64,18 +83,27 @@ def topic(org, classes, activities=(), *, week=None, status=TopicStatus.DRAFT, t
 
 def done(pupil, item, rating=None, comment=None, photo_key=None, thumb_key=None, by=None):
     """A child did an activity, optionally with a comment or a photo from the family."""
-    engagement = Engagement(pupil_id=pupil.id, topic_activity_id=item.id, rating=rating,
-                            done_by_id=getattr(by, "id", None))
+    engagement = Engagement(
+        pupil_id=pupil.id, topic_activity_id=item.id, rating=rating, done_by_id=getattr(by, "id", None)
+    )
     db.session.add(engagement)
     db.session.flush()
     made = None
     if comment is not None:
-        made = Contribution(engagement_id=engagement.id, kind=ContributionKind.COMMENT,
-                            body=comment, author_id=getattr(by, "id", None))
+        made = Contribution(
+            engagement_id=engagement.id,
+            kind=ContributionKind.COMMENT,
+            body=comment,
+            author_id=getattr(by, "id", None),
+        )
     elif photo_key is not None:
-        made = Contribution(engagement_id=engagement.id, kind=ContributionKind.PHOTO,
-                            photo_key=photo_key, thumb_key=thumb_key,
-                            author_id=getattr(by, "id", None))
+        made = Contribution(
+            engagement_id=engagement.id,
+            kind=ContributionKind.PHOTO,
+            photo_key=photo_key,
+            thumb_key=thumb_key,
+            author_id=getattr(by, "id", None),
+        )
     if made is not None:
         db.session.add(made)
     db.session.commit()

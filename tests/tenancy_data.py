@@ -8,6 +8,7 @@ Every record is a ``Thing``: its kind, its school and class, the ids it is reach
 text (or bytes) that identify it on a page. Names and texts are unique, so finding one on a
 page means that record was shown.
 """
+
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
@@ -15,8 +16,19 @@ from datetime import timedelta
 from types import SimpleNamespace
 
 from app.core.extensions import db
-from app.models import (Award, AwardKind, Breach, BreachDecision, DataExport, ExportState,
-                        PrivacyNotice, Role, StaffMembership, TopicStatus, utcnow)
+from app.models import (
+    Award,
+    AwardKind,
+    Breach,
+    BreachDecision,
+    DataExport,
+    ExportState,
+    PrivacyNotice,
+    Role,
+    StaffMembership,
+    TopicStatus,
+    utcnow,
+)
 from app.families import invitations, roster_store
 from app.families.roster import Summary
 from app.dataprotection.requests import intake
@@ -51,12 +63,13 @@ class Thing:
 
 def two_schools() -> SimpleNamespace:
     """Both schools, their staff and their families; ``things`` lists every record."""
-    orgs = {code: f.school(name=name, dpo_email=f"dpo@{name.split()[0].lower()}.example")
-            for code, name in SCHOOLS.items()}
+    orgs = {
+        code: f.school(name=name, dpo_email=f"dpo@{name.split()[0].lower()}.example")
+        for code, name in SCHOOLS.items()
+    }
     things: list[Thing] = []
     classes, pupils, parents, teachers = {}, {}, {}, {}
-    office = {s: f.staff(org, Role.OFFICE, name=f"{SCHOOLS[s].split()[0]} Office")
-              for s, org in orgs.items()}
+    office = {s: f.staff(org, Role.OFFICE, name=f"{SCHOOLS[s].split()[0]} Office") for s, org in orgs.items()}
     for school, code, class_name, first, last, parent_name in FAMILIES:
         org = orgs[school]
         cls = classes[code] = f.school_class(org, name=class_name, academic_year=_year(org))
@@ -66,8 +79,15 @@ def two_schools() -> SimpleNamespace:
         things += _family(org, school, code, cls, mum, kid, teachers[code], office[school])
     for school, org in orgs.items():
         things += _school_records(org, school, office[school])
-    return SimpleNamespace(orgs=orgs, classes=classes, pupils=pupils, parents=parents,
-                           teachers=teachers, office=office, things=things)
+    return SimpleNamespace(
+        orgs=orgs,
+        classes=classes,
+        pupils=pupils,
+        parents=parents,
+        teachers=teachers,
+        office=office,
+        things=things,
+    )
 
 
 def _year(org) -> int:
@@ -80,21 +100,30 @@ def _family(org, school, code, cls, mum, kid, teacher, office) -> list[Thing]:
     tag = code.upper()
     task = t.activity(org, f"Stairs task {tag}", instructions=f"Count with care {tag}.")
     leaves = t.activity(org, f"Leaf task {tag}")
-    topic = t.topic(org, [cls], [task, leaves], week=this_monday(org),
-                    status=TopicStatus.PUBLISHED, title=f"Week of {cls.name}",
-                    note=f"Topic note {tag}")
+    topic = t.topic(
+        org,
+        [cls],
+        [task, leaves],
+        week=this_monday(org),
+        status=TopicStatus.PUBLISHED,
+        title=f"Week of {cls.name}",
+        note=f"Topic note {tag}",
+    )
     item, second = topic.items
     comment = t.done(kid, item, rating=4, by=mum, comment=f"Family comment {tag} at the park")
     snap, data = photo(kid, second, mum, COLOURS[code])
-    award = Award(pupil_id=kid.id, kind=AwardKind.GREAT_EFFORT, given_by_id=teacher.id,
-                  note=f"Award note {tag}")
+    award = Award(
+        pupil_id=kid.id, kind=AwardKind.GREAT_EFFORT, given_by_id=teacher.id, note=f"Award note {tag}"
+    )
     db.session.add(award)
     db.session.commit()
-    request = intake.request_as_parent(mum, kind="access", pupil_id=kid.id,
-                                       details=f"Request details {tag}")
+    request = intake.request_as_parent(mum, kind="access", pupil_id=kid.id, details=f"Request details {tag}")
     in_progress(request.id, office)
-    export = DataExport(request_id=request.id, state=ExportState.REVIEW,
-                        flagged=[{"id": "c1", "table": "contributions", "row": snap.id}])
+    export = DataExport(
+        request_id=request.id,
+        state=ExportState.REVIEW,
+        flagged=[{"id": "c1", "table": "contributions", "row": snap.id}],
+    )
     invitation = invitations.create(org.id, mum, channels="letter", created_by_id=office.id)
     db.session.add(export)
     db.session.commit()
@@ -116,19 +145,30 @@ def _family(org, school, code, cls, mum, kid, teacher, office) -> list[Thing]:
 
 
 def _school_records(org, school, office) -> list[Thing]:
-    breach = Breach(organisation_id=org.id, title=f"Lost laptop at {org.name}",
-                    aware_at=utcnow() - timedelta(hours=2), decision=BreachDecision.PENDING,
-                    what_happened=f"Breach story {school}", created_by_id=office.id)
-    notice = PrivacyNotice(organisation_id=org.id, version="2.0", major=True,
-                           summary=f"Notice summary {school}", body="Full text.",
-                           published_at=utcnow() - timedelta(days=1))
+    breach = Breach(
+        organisation_id=org.id,
+        title=f"Lost laptop at {org.name}",
+        aware_at=utcnow() - timedelta(hours=2),
+        decision=BreachDecision.PENDING,
+        what_happened=f"Breach story {school}",
+        created_by_id=office.id,
+    )
+    notice = PrivacyNotice(
+        organisation_id=org.id,
+        version="2.0",
+        major=True,
+        summary=f"Notice summary {school}",
+        body="Full text.",
+        published_at=utcnow() - timedelta(days=1),
+    )
     db.session.add_all([breach, notice])
     db.session.commit()
     token = roster_store.save_result(asdict(Summary()), [], org.id, office.id)
-    return [Thing("breach", school, None, breach.id, [breach.title.encode(),
-                                                       breach.what_happened.encode()]),
-            Thing("notice", school, None, notice.id, []),
-            Thing("roster", school, None, token, [])]
+    return [
+        Thing("breach", school, None, breach.id, [breach.title.encode(), breach.what_happened.encode()]),
+        Thing("notice", school, None, notice.id, []),
+        Thing("roster", school, None, token, []),
+    ]
 
 
 def add_role(user, org, role: Role) -> None:

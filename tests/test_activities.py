@@ -1,5 +1,6 @@
 """The activity library: kinds and their checks, plain-text instructions, search and filter,
 printables behind authorisation, the starter library, and videos without tracking (P05, P06)."""
+
 from __future__ import annotations
 
 import io
@@ -9,8 +10,17 @@ import pytest
 import sqlalchemy as sa
 
 from app.core.extensions import db
-from app.models import (Activity, ActivityKind, ConsentMethod, ConsentPurpose, ConsentRecord, Role,
-                        TopicStatus, UsageEvent, UsageKind)
+from app.models import (
+    Activity,
+    ActivityKind,
+    ConsentMethod,
+    ConsentPurpose,
+    ConsentRecord,
+    Role,
+    TopicStatus,
+    UsageEvent,
+    UsageKind,
+)
 from app.learning.activities import ActivityError, check_pdf, parse_video_url
 from tests import factories as f
 from tests import teaching as t
@@ -25,8 +35,15 @@ def school(ctx):
 
 
 def _form(**kw):
-    data = {"kind": "hands_on", "title": "Leaf rubbing", "instructions": "Find three leaves.",
-            "subject": "Outdoors", "year_groups": ["1", "2"], "minutes": "15", "url": ""}
+    data = {
+        "kind": "hands_on",
+        "title": "Leaf rubbing",
+        "instructions": "Find three leaves.",
+        "subject": "Outdoors",
+        "year_groups": ["1", "2"],
+        "minutes": "15",
+        "url": "",
+    }
     data.update(kw)
     return data
 
@@ -37,34 +54,41 @@ def _count() -> int:
 
 # --- video links ---------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("url,expected", [
-    ("https://www.youtube.com/watch?v=aBcDeFgHiJk", ("youtube", "aBcDeFgHiJk")),
-    ("https://youtube.com/watch?feature=share&v=aBcDeFgHiJk&t=30", ("youtube", "aBcDeFgHiJk")),
-    ("https://youtu.be/aBcDeFgHiJk?si=xyz", ("youtube", "aBcDeFgHiJk")),
-    ("https://m.youtube.com/shorts/aBcDeFgHiJk", ("youtube", "aBcDeFgHiJk")),
-    ("https://www.youtube-nocookie.com/embed/aBcDeFgHiJk", ("youtube", "aBcDeFgHiJk")),
-    ("https://vimeo.com/76979871", ("vimeo", "76979871")),
-    ("https://player.vimeo.com/video/76979871?h=abc", ("vimeo", "76979871")),
-])
+
+@pytest.mark.parametrize(
+    "url,expected",
+    [
+        ("https://www.youtube.com/watch?v=aBcDeFgHiJk", ("youtube", "aBcDeFgHiJk")),
+        ("https://youtube.com/watch?feature=share&v=aBcDeFgHiJk&t=30", ("youtube", "aBcDeFgHiJk")),
+        ("https://youtu.be/aBcDeFgHiJk?si=xyz", ("youtube", "aBcDeFgHiJk")),
+        ("https://m.youtube.com/shorts/aBcDeFgHiJk", ("youtube", "aBcDeFgHiJk")),
+        ("https://www.youtube-nocookie.com/embed/aBcDeFgHiJk", ("youtube", "aBcDeFgHiJk")),
+        ("https://vimeo.com/76979871", ("vimeo", "76979871")),
+        ("https://player.vimeo.com/video/76979871?h=abc", ("vimeo", "76979871")),
+    ],
+)
 def test_youtube_and_vimeo_links_are_stored_as_provider_and_id(url, expected):
     assert parse_video_url(url) == expected
 
 
-@pytest.mark.parametrize("url", [
-    "https://www.dailymotion.com/video/x7tgad0",
-    "https://www.youtube.com.evil.example/watch?v=aBcDeFgHiJk",
-    "https://evil-youtube.com/watch?v=aBcDeFgHiJk",
-    "https://www.youtube.com/watch?v=short",
-    "https://www.youtube.com/watch?v=aBcDeFgHiJk<script>",
-    "https://www.youtube.com/channel/UCabc",
-    "https://vimeo.com/about",
-    "javascript:alert(1)",
-    "ftp://youtube.com/watch?v=aBcDeFgHiJk",
-    "https://user:pw@www.youtube.com/watch?v=aBcDeFgHiJk",
-    "not a url at all",
-    "http://[::1",
-    "",
-])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://www.dailymotion.com/video/x7tgad0",
+        "https://www.youtube.com.evil.example/watch?v=aBcDeFgHiJk",
+        "https://evil-youtube.com/watch?v=aBcDeFgHiJk",
+        "https://www.youtube.com/watch?v=short",
+        "https://www.youtube.com/watch?v=aBcDeFgHiJk<script>",
+        "https://www.youtube.com/channel/UCabc",
+        "https://vimeo.com/about",
+        "javascript:alert(1)",
+        "ftp://youtube.com/watch?v=aBcDeFgHiJk",
+        "https://user:pw@www.youtube.com/watch?v=aBcDeFgHiJk",
+        "not a url at all",
+        "http://[::1",
+        "",
+    ],
+)
 def test_other_hosts_and_malformed_video_links_are_refused(url):
     with pytest.raises(ActivityError):
         parse_video_url(url)
@@ -73,8 +97,10 @@ def test_other_hosts_and_malformed_video_links_are_refused(url):
 def test_a_video_from_another_host_is_refused_with_the_form_and_nothing_saved(school, client):
     org, cls, teacher = school
     f.login(client, teacher)
-    response = client.post("/teach/library/new", data=_form(
-        kind="video", title="Volcanoes", url="https://www.dailymotion.com/video/x7tgad0"))
+    response = client.post(
+        "/teach/library/new",
+        data=_form(kind="video", title="Volcanoes", url="https://www.dailymotion.com/video/x7tgad0"),
+    )
     assert response.status_code == 422
     page = response.get_data(as_text=True)
     assert "Only YouTube and Vimeo videos can be added" in page
@@ -85,29 +111,33 @@ def test_a_video_from_another_host_is_refused_with_the_form_and_nothing_saved(sc
 def test_a_video_is_saved_as_provider_and_id(school, client):
     org, cls, teacher = school
     f.login(client, teacher)
-    response = client.post("/teach/library/new", data=_form(
-        kind="video", title="Volcanoes", url="https://youtu.be/aBcDeFgHiJk"))
+    response = client.post(
+        "/teach/library/new", data=_form(kind="video", title="Volcanoes", url="https://youtu.be/aBcDeFgHiJk")
+    )
     assert response.status_code == 303
     saved = db.session.scalar(sa.select(Activity))
     assert (saved.kind, saved.video_provider, saved.video_id, saved.url) == (
-        ActivityKind.VIDEO, "youtube", "aBcDeFgHiJk", None)
+        ActivityKind.VIDEO,
+        "youtube",
+        "aBcDeFgHiJk",
+        None,
+    )
     assert saved.organisation_id == org.id and saved.created_by_id == teacher.id
 
 
 def test_a_game_needs_an_https_link(school, client):
     org, cls, teacher = school
     f.login(client, teacher)
-    response = client.post("/teach/library/new", data=_form(
-        kind="game", url="http://games.example/maths"))
+    response = client.post("/teach/library/new", data=_form(kind="game", url="http://games.example/maths"))
     assert response.status_code == 422
     assert "starting with https://" in response.get_data(as_text=True)
-    response = client.post("/teach/library/new", data=_form(
-        kind="game", url="https://games.example/maths"))
+    response = client.post("/teach/library/new", data=_form(kind="game", url="https://games.example/maths"))
     assert response.status_code == 303
     assert db.session.scalar(sa.select(Activity.url)) == "https://games.example/maths"
 
 
 # --- length limits and plain text --------------------------------------------------------------
+
 
 @pytest.mark.parametrize("field_name", ["title", "instructions", "url"])
 def test_ten_thousand_character_fields_answer_422_with_the_form(school, client, field_name):
@@ -142,10 +172,13 @@ def test_year_groups_are_required(school, client):
 
 # --- printables ----------------------------------------------------------------------------------
 
+
 def _upload(client, data: bytes, name="sheet.pdf", **kw):
-    return client.post("/teach/library/new", data=_form(
-        kind="printable", title="Number line", file=(io.BytesIO(data), name), **kw),
-        content_type="multipart/form-data")
+    return client.post(
+        "/teach/library/new",
+        data=_form(kind="printable", title="Number line", file=(io.BytesIO(data), name), **kw),
+        content_type="multipart/form-data",
+    )
 
 
 def test_a_real_pdf_is_stored_encrypted_and_served_only_to_those_allowed(school, client, app):
@@ -156,6 +189,7 @@ def test_a_real_pdf_is_stored_encrypted_and_served_only_to_those_allowed(school,
     saved = db.session.scalar(sa.select(Activity))
     assert saved.kind is ActivityKind.PRINTABLE and saved.file_key.startswith("pdf/")
     from pathlib import Path
+
     stored = list(Path(app.config["STORAGE_DIR"]).rglob(saved.file_key.split("/")[1]))
     assert stored and b"%PDF" not in stored[0].read_bytes()  # encrypted at rest (P16)
 
@@ -185,16 +219,20 @@ def test_a_real_pdf_is_stored_encrypted_and_served_only_to_those_allowed(school,
     assert client.get(f"/teach/activities/{saved.id}/file").status_code == 404
 
 
-@pytest.mark.parametrize("data,message", [
-    (b"MZ\x90\x00\x03" + b"\x00" * 200, "That file is not a PDF"),  # a Windows executable
-    (b"\x7fELF\x02\x01\x01" + b"\x00" * 200, "That file is not a PDF"),
-    (b"PK\x03\x04\x14\x00" + b"\x00" * 200, "That file is not a PDF"),  # a zip
-    (b"%PDF-1.7\n1 0 obj\n<<>>\nendobj\n", "seems damaged or incomplete"),  # cut short
-    (b"%PDF-1.4\nnothing else at all %%EOF", "seems damaged or incomplete"),
-    (b"", "Please choose"),
-])
+@pytest.mark.parametrize(
+    "data,message",
+    [
+        (b"MZ\x90\x00\x03" + b"\x00" * 200, "That file is not a PDF"),  # a Windows executable
+        (b"\x7fELF\x02\x01\x01" + b"\x00" * 200, "That file is not a PDF"),
+        (b"PK\x03\x04\x14\x00" + b"\x00" * 200, "That file is not a PDF"),  # a zip
+        (b"%PDF-1.7\n1 0 obj\n<<>>\nendobj\n", "seems damaged or incomplete"),  # cut short
+        (b"%PDF-1.4\nnothing else at all %%EOF", "seems damaged or incomplete"),
+        (b"", "Please choose"),
+    ],
+)
 def test_a_pdf_that_is_not_really_a_pdf_is_refused(school, client, app, data, message):
     from pathlib import Path
+
     org, cls, teacher = school
     f.login(client, teacher)
     before = set(Path(app.config["STORAGE_DIR"]).rglob("*"))
@@ -222,13 +260,15 @@ def test_check_pdf_accepts_a_real_pdf():
 def test_a_printable_needs_a_file(school, client):
     org, cls, teacher = school
     f.login(client, teacher)
-    response = client.post("/teach/library/new", data=_form(kind="printable"),
-                           content_type="multipart/form-data")
+    response = client.post(
+        "/teach/library/new", data=_form(kind="printable"), content_type="multipart/form-data"
+    )
     assert response.status_code == 422
     assert "Please choose the PDF" in response.get_data(as_text=True)
 
 
 # --- search, filter, scope -----------------------------------------------------------------------
+
 
 def _titles(client, **query) -> list[str]:
     """The titles the library lists (links to activities), sorted."""
@@ -239,8 +279,9 @@ def _titles(client, **query) -> list[str]:
 def test_search_and_filter_by_text_kind_subject_and_year_group(school, client):
     org, cls, teacher = school
     t.activity(org, "Leaf rubbing", subject="Outdoors", year_groups="R,1")
-    t.activity(org, "Times-table snap", subject="Number", year_groups="3,4",
-               instructions="Use playing cards.")
+    t.activity(
+        org, "Times-table snap", subject="Number", year_groups="3,4", instructions="Use playing cards."
+    )
     t.video(org, "How plants grow")
     t.activity(f.school(), "Leaf hunt elsewhere", subject="Outdoors", year_groups="1")
     f.login(client, teacher)
@@ -273,8 +314,12 @@ def test_another_schools_activity_answers_404(school, client):
     org, cls, teacher = school
     theirs = t.activity(f.school(), "Their activity")
     f.login(client, teacher)
-    for url in (f"/teach/library/{theirs.id}", f"/teach/library/{theirs.id}/edit",
-                f"/teach/activities/{theirs.id}/video", f"/teach/activities/{theirs.id}/file"):
+    for url in (
+        f"/teach/library/{theirs.id}",
+        f"/teach/library/{theirs.id}/edit",
+        f"/teach/activities/{theirs.id}/video",
+        f"/teach/activities/{theirs.id}/file",
+    ):
         assert client.get(url).status_code == 404, url
     assert client.post(f"/teach/library/{theirs.id}/archive").status_code == 404
     assert client.post(f"/teach/library/{theirs.id}/edit", data=_form()).status_code == 404
@@ -298,14 +343,18 @@ def test_editing_keeps_the_pdf_unless_a_new_one_is_chosen(school, client):
     _upload(client, t.pdf_bytes())
     saved = db.session.scalar(sa.select(Activity))
     key = saved.file_key
-    response = client.post(f"/teach/library/{saved.id}/edit", data=_form(
-        kind="printable", title="Number line (new)"), content_type="multipart/form-data")
+    response = client.post(
+        f"/teach/library/{saved.id}/edit",
+        data=_form(kind="printable", title="Number line (new)"),
+        content_type="multipart/form-data",
+    )
     assert response.status_code == 303
     db.session.refresh(saved)
     assert saved.title == "Number line (new)" and saved.file_key == key
 
 
 # --- the starter library -----------------------------------------------------------------------
+
 
 def test_the_starter_library_is_varied_and_seeded_once(ctx):
     from app.learning.starter_library import STARTER, seed_starter_library
@@ -323,8 +372,9 @@ def test_the_starter_library_is_varied_and_seeded_once(ctx):
     org = f.school()
     assert seed_starter_library(org.id) == len(STARTER)
     assert seed_starter_library(org.id) == 0  # idempotent
-    assert db.session.scalar(sa.select(sa.func.count()).select_from(Activity).where(
-        Activity.organisation_id == org.id)) == len(STARTER)
+    assert db.session.scalar(
+        sa.select(sa.func.count()).select_from(Activity).where(Activity.organisation_id == org.id)
+    ) == len(STARTER)
 
 
 def test_the_demo_school_gets_the_starter_library(ctx):
@@ -334,8 +384,9 @@ def test_the_demo_school_gets_the_starter_library(ctx):
 
     seed()
     org_id = db.session.scalar(sa.select(Organisation.id).where(Organisation.name == SCHOOL))
-    assert db.session.scalar(sa.select(sa.func.count()).select_from(Activity).where(
-        Activity.organisation_id == org_id)) == len(STARTER)
+    assert db.session.scalar(
+        sa.select(sa.func.count()).select_from(Activity).where(Activity.organisation_id == org_id)
+    ) == len(STARTER)
 
 
 def test_an_empty_library_offers_the_starter_activities(school, client):
@@ -378,8 +429,9 @@ def test_without_functional_cookies_the_tap_asks_or_offers_a_plain_link(school, 
     carer = f.parent()
     f.pupil(cls, carer)
     f.login(client, carer)
-    page = client.get(f"/teach/activities/{clip.id}/video",
-                      headers={"HX-Request": "true"}).get_data(as_text=True)
+    page = client.get(f"/teach/activities/{clip.id}/video", headers={"HX-Request": "true"}).get_data(
+        as_text=True
+    )
     assert "<iframe" not in page and "youtube-nocookie" not in page  # no embed yet
     assert "Allow functional cookies and play" in page
     assert 'href="https://www.youtube.com/watch?v=aBcDeFgHiJk"' in page  # a plain link only
@@ -392,7 +444,11 @@ def test_without_functional_cookies_the_tap_asks_or_offers_a_plain_link(school, 
     assert "www.youtube.com/embed" not in page
     record = db.session.scalar(sa.select(ConsentRecord))
     assert (record.user_id, record.purpose, record.granted, record.method) == (
-        carer.id, ConsentPurpose.COOKIES_FUNCTIONAL, True, ConsentMethod.WEB_FORM)
+        carer.id,
+        ConsentPurpose.COOKIES_FUNCTIONAL,
+        True,
+        ConsentMethod.WEB_FORM,
+    )
     assert db.session.scalar(sa.select(UsageEvent.kind)) is UsageKind.VIDEO_PLAYED  # first-party
 
 
@@ -409,8 +465,14 @@ def test_the_video_works_without_javascript_and_a_withdrawal_takes_effect(school
     page = client.get(response.headers["Location"]).get_data(as_text=True)
     assert 'src="https://player.vimeo.com/video/76979871?dnt=1"' in page
     # withdrawn later (append-only history, P08): asked again
-    db.session.add(ConsentRecord(user_id=teacher.id, purpose=ConsentPurpose.COOKIES_FUNCTIONAL,
-                                 granted=False, method=ConsentMethod.WEB_FORM))
+    db.session.add(
+        ConsentRecord(
+            user_id=teacher.id,
+            purpose=ConsentPurpose.COOKIES_FUNCTIONAL,
+            granted=False,
+            method=ConsentMethod.WEB_FORM,
+        )
+    )
     db.session.commit()
     page = client.get(f"/teach/activities/{clip.id}/video").get_data(as_text=True)
     assert "<iframe" not in page and "Allow functional cookies and play" in page
@@ -432,10 +494,8 @@ def test_the_next_link_of_the_video_page_stays_on_this_site(school, client):
     org, cls, teacher = school
     clip = _published_video(org, cls)
     f.login(client, teacher)
-    page = client.get(f"/teach/activities/{clip.id}/video?next=//evil.example/x").get_data(
-        as_text=True)
+    page = client.get(f"/teach/activities/{clip.id}/video?next=//evil.example/x").get_data(as_text=True)
     assert 'href="//evil.example' not in page and ">Back</a>" not in page
     assert 'name="next" value="//evil.example' not in page
-    page = client.get(f"/teach/activities/{clip.id}/video?next=/teach/library").get_data(
-        as_text=True)
+    page = client.get(f"/teach/activities/{clip.id}/video?next=/teach/library").get_data(as_text=True)
     assert 'href="/teach/library">Back' in page

@@ -9,6 +9,7 @@
 Every import counts, a function's own included. ``KNOWN`` lists what the tree still breaks: each
 is to be mended and struck off; a new breach, or a mended one still listed, fails.
 """
+
 from __future__ import annotations
 
 import ast
@@ -40,8 +41,12 @@ def read_imports() -> dict[str, set[str]]:
         for node in ast.walk(ast.parse(path.read_text(), str(path))):
             if isinstance(node, ast.Import):
                 targets.update(a.name for a in node.names if a.name.startswith("app."))
-            elif isinstance(node, ast.ImportFrom) and not node.level and node.module \
-                    and (node.module == "app" or node.module.startswith("app.")):
+            elif (
+                isinstance(node, ast.ImportFrom)
+                and not node.level
+                and node.module
+                and (node.module == "app" or node.module.startswith("app."))
+            ):
                 for a in node.names:
                     full = f"{node.module}.{a.name}"
                     targets.add(full if full in modules else node.module)
@@ -86,9 +91,16 @@ def is_service(module: str) -> bool:
 
 def breaches() -> dict[str, set[str]]:
     graph = read_imports()
-    found: dict[str, set[str]] = {k: set() for k in
-                                  ("cycle", "base imports a feature", "another feature's views",
-                                   "service imports jobs", "messaging internals")}
+    found: dict[str, set[str]] = {
+        k: set()
+        for k in (
+            "cycle",
+            "base imports a feature",
+            "another feature's views",
+            "service imports jobs",
+            "messaging internals",
+        )
+    }
     edges: dict[str, set[str]] = {}
     for src, targets in graph.items():
         su = unit(src)
@@ -102,8 +114,12 @@ def breaches() -> dict[str, set[str]]:
                     found["another feature's views"].add(f"{src} -> {dst}")
             if is_service(src) and is_jobs(dst):
                 found["service imports jobs"].add(f"{src} -> {dst}")
-            if dst.startswith("app.messaging.") and dst != "app.messaging.notify" \
-                    and su != "messaging" and su is not None:
+            if (
+                dst.startswith("app.messaging.")
+                and dst != "app.messaging.notify"
+                and su != "messaging"
+                and su is not None
+            ):
                 found["messaging internals"].add(f"{src} -> {dst}")
     # cycles between feature packages: each strongly connected group of two or more
     index: dict[str, int] = {}
@@ -130,8 +146,7 @@ def breaches() -> dict[str, set[str]]:
                 if w == v:
                     break
             if len(group) > 1:  # every arrow inside the group lies on a cycle
-                found["cycle"].update(f"{a} -> {b}" for a in group for b in edges.get(a, ())
-                                      if b in group)
+                found["cycle"].update(f"{a} -> {b}" for a in group for b in edges.get(a, ()) if b in group)
 
     for v in sorted(edges):
         if v not in index:

@@ -1,4 +1,5 @@
 """Password-less sign-in for families (email link, SMS code) and password reset by email."""
+
 from __future__ import annotations
 
 import re
@@ -40,6 +41,7 @@ def events():
 
 
 # --- email link -------------------------------------------------------------------------------
+
 
 @pytest.mark.promise("P15")
 def test_email_link_signs_in_once(app, client):
@@ -122,7 +124,7 @@ def test_link_sign_in_can_keep_me_signed_in(client):
     parent = f.parent()
     request_link(client, parent.email, remember="y")
     path = link_from(outbox()[0])
-    assert b'checked' in client.get(path).data
+    assert b"checked" in client.get(path).data
     client.post(path, data={"remember": "y"})
     assert client.get_cookie("remember_token") is not None
 
@@ -135,6 +137,7 @@ def test_sign_in_page_button_sends_a_link_with_the_typed_email(client):
 
 
 # --- SMS code ---------------------------------------------------------------------------------
+
 
 def sms_code(index=-1) -> str:
     return re.search(r"\b(\d{6})\b", outbox(Channel.SMS)[index].text).group(1)
@@ -158,7 +161,7 @@ def test_five_wrong_codes_kill_it(client):
     f.parent(mobile="+447700900124")
     client.post("/auth/code", data={"mobile": "+44 7700 900124"})
     code = sms_code()
-    wrong = f"{(int(code) + 1) % 10 ** 6:06d}"
+    wrong = f"{(int(code) + 1) % 10**6:06d}"
     for _ in range(5):
         r = client.post("/auth/code/check", data={"code": wrong})
         assert r.status_code == 422 and b"That code is not right" in r.data
@@ -235,6 +238,7 @@ def test_passwordless_parent_reauths_with_a_link(client):
 
 # --- password reset ---------------------------------------------------------------------------
 
+
 @pytest.mark.promise("P15")
 def test_password_reset_by_email_link(app, client):
     org = f.school()
@@ -247,16 +251,19 @@ def test_password_reset_by_email_link(app, client):
     assert client.get(path).status_code == 200
     mismatch = client.post(path, data={"password": "a brand new password", "confirm": "other"})
     assert mismatch.status_code == 422 and b"not the same" in mismatch.data
-    r = client.post(path, data={"password": "a brand new password",
-                                "confirm": "a brand new password"})
+    r = client.post(path, data={"password": "a brand new password", "confirm": "a brand new password"})
     assert r.status_code == 303 and r.headers["Location"] == "/auth/signin"
     assert elsewhere.get("/teach/").status_code == 302  # every session ended
-    assert client.post("/auth/signin", data={"email": teacher.email,
-                                             "password": f.PASSWORD}).status_code == 422
-    assert client.post("/auth/signin", data={"email": teacher.email,
-                                             "password": "a brand new password"}).status_code == 303
-    reused = client.post(path, data={"password": "yet another password",
-                                     "confirm": "yet another password"})
+    assert (
+        client.post("/auth/signin", data={"email": teacher.email, "password": f.PASSWORD}).status_code == 422
+    )
+    assert (
+        client.post(
+            "/auth/signin", data={"email": teacher.email, "password": "a brand new password"}
+        ).status_code
+        == 303
+    )
+    reused = client.post(path, data={"password": "yet another password", "confirm": "yet another password"})
     assert reused.status_code == 400 and b"This link no longer works" in reused.data
     assert "password_reset" in events()
 
@@ -273,9 +280,9 @@ def test_expired_reset_link_fails(client):
     path = link_from(outbox()[0], "reset")
     db.session.execute(sa.update(LoginToken).values(expires_at=utcnow() - timedelta(seconds=1)))
     db.session.commit()
-    r = client.post(path, data={"password": "a brand new password",
-                                "confirm": "a brand new password"})
+    r = client.post(path, data={"password": "a brand new password", "confirm": "a brand new password"})
     assert r.status_code == 400
     db.session.refresh(parent)
-    assert client.post("/auth/signin", data={"email": parent.email,
-                                             "password": f.PASSWORD}).status_code == 303
+    assert (
+        client.post("/auth/signin", data={"email": parent.email, "password": f.PASSWORD}).status_code == 303
+    )

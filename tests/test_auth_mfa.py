@@ -1,4 +1,5 @@
 """Two-step sign-in for staff: enrolment, TOTP and recovery codes, REQUIRE_STAFF_MFA."""
+
 from __future__ import annotations
 
 import html
@@ -16,8 +17,11 @@ from tests import factories as f
 
 
 def events(user):
-    return list(db.session.scalars(sa.select(ActivityLog.event).where(
-        ActivityLog.user_id == user.id).order_by(ActivityLog.id)))
+    return list(
+        db.session.scalars(
+            sa.select(ActivityLog.event).where(ActivityLog.user_id == user.id).order_by(ActivityLog.id)
+        )
+    )
 
 
 def secret_on(page) -> str:
@@ -31,8 +35,9 @@ def enrol(client, user) -> tuple[str, list[str]]:
     secret = secret_on(client.get("/auth/mfa"))
     page = client.post("/auth/mfa", data={"code": pyotp.TOTP(secret).now()})
     assert page.status_code == 200
-    codes = re.findall(r"<li><code>([a-z2-9]{4}-[a-z2-9]{4}-[a-z2-9]{4})</code></li>",
-                       page.get_data(as_text=True))
+    codes = re.findall(
+        r"<li><code>([a-z2-9]{4}-[a-z2-9]{4}-[a-z2-9]{4})</code></li>", page.get_data(as_text=True)
+    )
     return secret, codes
 
 
@@ -61,7 +66,7 @@ def test_enrolment_with_a_qr_code_and_ten_recovery_codes(client, teacher):
     assert "<svg" in unquote(html.unescape(qr))
     assert secret_on(client.get("/auth/mfa")) == secret  # a reload shows the same secret
 
-    wrong_code = f"{(int(pyotp.TOTP(secret).now()) + 1) % 10 ** 6:06d}"
+    wrong_code = f"{(int(pyotp.TOTP(secret).now()) + 1) % 10**6:06d}"
     wrong = client.post("/auth/mfa", data={"code": wrong_code})
     assert wrong.status_code == 422 and b"That code is not right" in wrong.data
     db.session.refresh(teacher)
@@ -99,8 +104,9 @@ def test_sign_in_with_a_totp_code(client, teacher):
     assert r.status_code == 303 and r.headers["Location"] == "/teach/"
     assert client.get("/teach/").status_code == 200
     assert events(teacher)[-2:] == ["signin_failed", "signin"]
-    detail = db.session.scalar(sa.select(ActivityLog.detail).where(ActivityLog.event == "signin")
-                               .order_by(ActivityLog.id.desc()))
+    detail = db.session.scalar(
+        sa.select(ActivityLog.detail).where(ActivityLog.event == "signin").order_by(ActivityLog.id.desc())
+    )
     assert detail == "password + totp"
 
 
@@ -129,8 +135,12 @@ def test_sign_in_with_a_recovery_code_works_once(app, client, teacher):
     again = other.post("/auth/mfa/verify", data={"code": codes[3]})
     assert again.status_code == 422
     assert other.get("/teach/").status_code == 302
-    assert db.session.scalar(sa.select(sa.func.count()).select_from(RecoveryCode)
-                             .where(RecoveryCode.used_at.is_not(None))) == 1
+    assert (
+        db.session.scalar(
+            sa.select(sa.func.count()).select_from(RecoveryCode).where(RecoveryCode.used_at.is_not(None))
+        )
+        == 1
+    )
 
 
 def test_five_wrong_codes_end_the_half_sign_in(client, teacher):
@@ -201,8 +211,7 @@ def test_turning_mfa_off_needs_the_current_password(client, teacher):
 @pytest.mark.promise("P15")
 def test_new_recovery_codes_need_the_password_and_replace_the_old(client, teacher):
     _, old = enrol(client, teacher)
-    assert client.post("/auth/mfa/recovery-codes",
-                       data={"codes-password": "wrong"}).status_code == 422
+    assert client.post("/auth/mfa/recovery-codes", data={"codes-password": "wrong"}).status_code == 422
     page = client.post("/auth/mfa/recovery-codes", data={"codes-password": f.PASSWORD})
     assert page.status_code == 200
     new = re.findall(r"<li><code>([a-z2-9-]{14})</code></li>", page.get_data(as_text=True))
@@ -228,8 +237,7 @@ def test_totp_secret_survives_key_rotation(app, client, teacher):
     try:
         client.post("/auth/signout")
         password_step(client, teacher)
-        assert client.post("/auth/mfa/verify",
-                           data={"code": later_code(secret)}).status_code == 303
+        assert client.post("/auth/mfa/verify", data={"code": later_code(secret)}).status_code == 303
     finally:
         app.config["ENCRYPTION_KEYS"] = old_keys
     assert db.session.get(User, teacher.id).mfa_enabled_at is not None

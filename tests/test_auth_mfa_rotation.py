@@ -1,4 +1,5 @@
 """Key rotation re-encrypts two-step sign-in secrets too, so old keys can be dropped (P16)."""
+
 import pyotp
 import pytest
 from cryptography.fernet import Fernet

@@ -2,6 +2,7 @@
 the account exists: the page only queues a job, which looks the account up and sends. The
 answers are compared byte for byte (the session's own CSRF token and cookie aside); the job
 sends to the existing account and to nobody else."""
+
 from __future__ import annotations
 
 import re
@@ -23,14 +24,14 @@ CLOCK_HEADERS = {"X-RateLimit-Reset", "Retry-After"}
 def answer(response, *typed: str) -> tuple:
     """What a person (or someone probing) can see of a response: status, headers and body, less
     this browser's own CSRF token and session cookie, and with the address they typed masked."""
-    body = re.sub(r'(csrf_token" value="|"X-CSRFToken": ")[^"]+', r"\1…", response.get_data(
-        as_text=True))
+    body = re.sub(r'(csrf_token" value="|"X-CSRFToken": ")[^"]+', r"\1…", response.get_data(as_text=True))
     for each in typed:
         body = body.replace(each, "<typed>")
     # The clock's own headers (when the rate-limit window resets) may tick between two requests;
     # their presence is compared, their values are not.
-    headers = sorted((k, "…" if k in CLOCK_HEADERS else v) for k, v in response.headers.items()
-                     if k != "Set-Cookie")
+    headers = sorted(
+        (k, "…" if k in CLOCK_HEADERS else v) for k, v in response.headers.items() if k != "Set-Cookie"
+    )
     cookies = sorted(c.split("=", 1)[0] for c in response.headers.getlist("Set-Cookie"))
     return response.status_code, headers, cookies, body
 
@@ -40,18 +41,17 @@ def queued_jobs(app) -> list:
 
 
 def messages(channel: Channel) -> list[OutboxMessage]:
-    return db.session.scalars(sa.select(OutboxMessage).where(OutboxMessage.channel == channel)
-                              .order_by(OutboxMessage.id)).all()
+    return db.session.scalars(
+        sa.select(OutboxMessage).where(OutboxMessage.channel == channel).order_by(OutboxMessage.id)
+    ).all()
 
 
 def tokens() -> int:
     return db.session.scalar(sa.select(sa.func.count()).select_from(LoginToken))
 
 
-@pytest.mark.parametrize("path,channel", [("/auth/link", Channel.EMAIL),
-                                          ("/auth/reset", Channel.EMAIL)])
-def test_email_requests_answer_the_same_and_only_the_account_gets_mail(app, ctx, run_jobs,
-                                                                       path, channel):
+@pytest.mark.parametrize("path,channel", [("/auth/link", Channel.EMAIL), ("/auth/reset", Channel.EMAIL)])
+def test_email_requests_answer_the_same_and_only_the_account_gets_mail(app, ctx, run_jobs, path, channel):
     parent = f.parent(email=KNOWN_EMAIL)
     known = app.test_client().post(path, data={"email": KNOWN_EMAIL})
     unknown = app.test_client().post(path, data={"email": UNKNOWN_EMAIL})
@@ -61,7 +61,8 @@ def test_email_requests_answer_the_same_and_only_the_account_gets_mail(app, ctx,
     jobs = queued_jobs(app)
     assert [(j.func_name, j.args[1]) for j in jobs] == [
         ("app.jobs.signin.send_sign_in_message", KNOWN_EMAIL),
-        ("app.jobs.signin.send_sign_in_message", UNKNOWN_EMAIL)]
+        ("app.jobs.signin.send_sign_in_message", UNKNOWN_EMAIL),
+    ]
     assert jobs[0].args[0] == jobs[1].args[0] and jobs[0].kwargs == jobs[1].kwargs
     assert tokens() == 0 and messages(channel) == []
 

@@ -1,5 +1,6 @@
 """Signing out ends that sign-in on the server: a copied session or remember-me cookie no longer
 works, while the same person's other phones and computers stay signed in."""
+
 from __future__ import annotations
 
 from datetime import timedelta
@@ -24,8 +25,11 @@ def copy_cookies(app, source, names):
 
 
 def live_sign_ins(user) -> int:
-    return db.session.scalar(sa.select(sa.func.count()).select_from(UserSession).where(
-        UserSession.user_id == user.id, UserSession.ended_at.is_(None)))
+    return db.session.scalar(
+        sa.select(sa.func.count())
+        .select_from(UserSession)
+        .where(UserSession.user_id == user.id, UserSession.ended_at.is_(None))
+    )
 
 
 def test_copied_session_and_remember_cookies_stop_working_after_signing_out(app, client):
@@ -43,8 +47,10 @@ def test_copied_session_and_remember_cookies_stop_working_after_signing_out(app,
     assert r.status_code == 303
 
     assert client.get("/family/").status_code == 302
-    for replay in (copy_cookies(app, session_copy, ["session"]),
-                   copy_cookies(app, remember_copy, ["remember_token"])):
+    for replay in (
+        copy_cookies(app, session_copy, ["session"]),
+        copy_cookies(app, remember_copy, ["remember_token"]),
+    ):
         r = replay.get("/family/")
         assert r.status_code == 302 and r.headers["Location"].startswith("/auth/signin")
     assert tablet.get("/family/").status_code == 200  # the other device stays signed in
@@ -83,8 +89,11 @@ def test_retention_deletes_ended_and_long_unused_sign_ins(app, ctx, client):
     idle = app.test_client()
     sign_in(idle, parent.email)
     newest = db.session.scalar(sa.select(sa.func.max(UserSession.id)))
-    db.session.execute(sa.update(UserSession).where(UserSession.id == newest)
-                       .values(last_seen_at=utcnow() - timedelta(days=91)))
+    db.session.execute(
+        sa.update(UserSession)
+        .where(UserSession.id == newest)
+        .values(last_seen_at=utcnow() - timedelta(days=91))
+    )
     db.session.commit()
     rule = next(r for r in retention.RULES if r.name == "purge_sign_ins")
     assert retention.run_rule(rule, utcnow()) == 2

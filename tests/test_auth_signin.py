@@ -1,4 +1,5 @@
 """Password sign-in, sessions, signing out (here and everywhere), fresh sign-in and bad input."""
+
 from __future__ import annotations
 
 import re
@@ -65,10 +66,12 @@ def test_wrong_password_and_unknown_email_get_the_same_answer(client):
     unknown = sign_in(client, "nobody@family.example", "not the password")
     assert wrong.status_code == unknown.status_code == 422
     assert GENERIC in wrong.data and GENERIC in unknown.data
+
     # Apart from the typed address echoed back, the two pages say exactly the same thing.
     def main(r):
         text = r.get_data(as_text=True)
-        return re.sub(r'value="[^"]*"', "", text[text.index("<main"):text.index("</main>")])
+        return re.sub(r'value="[^"]*"', "", text[text.index("<main") : text.index("</main>")])
+
     assert main(wrong) == main(unknown)
     assert client.get("/family/").status_code == 302
 
@@ -172,8 +175,16 @@ def test_overlong_password_is_a_422(client):
     assert r.status_code == 422 and b"too long" in r.data
 
 
-@pytest.mark.parametrize("target", ["https://evil.example/", "//evil.example/x", "/\\evil.example",
-                                    "javascript:alert(1)", "http:/evil.example"])
+@pytest.mark.parametrize(
+    "target",
+    [
+        "https://evil.example/",
+        "//evil.example/x",
+        "/\\evil.example",
+        "javascript:alert(1)",
+        "http:/evil.example",
+    ],
+)
 def test_next_never_redirects_off_site(client, target):
     parent = f.parent()
     r = sign_in(client, parent.email, next=target)
@@ -203,8 +214,9 @@ def test_wrong_csrf_token_gives_the_400_page(app, client):
     app.config["WTF_CSRF_ENABLED"] = True
     try:
         page = client.get("/auth/signin")
-        token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"',
-                          page.get_data(as_text=True)).group(1)
+        token = re.search(
+            r'name="csrf_token" type="hidden" value="([^"]+)"', page.get_data(as_text=True)
+        ).group(1)
         bad = sign_in(client, parent.email, csrf_token="forged" + token[6:])
         assert bad.status_code == 400
         assert b"This form has expired" in bad.data
@@ -259,22 +271,29 @@ def test_setting_and_changing_a_password(app, client):
     f.login(other, parent)
     r = client.post("/auth/password", data={"password": "short", "confirm": "short"})
     assert r.status_code == 422 and b"at least 10 characters" in r.data
-    r = client.post("/auth/password", data={"password": "a new long password",
-                                            "confirm": "a new long password"})
+    r = client.post(
+        "/auth/password", data={"password": "a new long password", "confirm": "a new long password"}
+    )
     assert r.status_code == 303
     assert client.get("/family/").status_code == 200
     assert other.get("/family/").status_code == 302  # other sessions end
-    r = client.post("/auth/password", data={"current": "wrong", "password": "another long one",
-                                            "confirm": "another long one"})
+    r = client.post(
+        "/auth/password",
+        data={"current": "wrong", "password": "another long one", "confirm": "another long one"},
+    )
     assert r.status_code == 422 and b"not your current password" in r.data
     client.post("/auth/signout")
     assert sign_in(client, parent.email, "a new long password").status_code == 303
-    r = client.post("/auth/password", data={"current": "a new long password",
-                                            "password": "another long one",
-                                            "confirm": "another long one"})
+    r = client.post(
+        "/auth/password",
+        data={
+            "current": "a new long password",
+            "password": "another long one",
+            "confirm": "another long one",
+        },
+    )
     assert r.status_code == 303
-    assert events(parent) == ["password_set", "signin_failed", "signout", "signin",
-                              "password_changed"]
+    assert events(parent) == ["password_set", "signin_failed", "signout", "signin", "password_changed"]
 
 
 def test_sign_in_cookies_are_httponly_and_samesite_lax(client):

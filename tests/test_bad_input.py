@@ -1,6 +1,7 @@
 """No input reaches a server error: every route, for every role, GET and POST, with ids beyond
 PostgreSQL's integer range, NUL bytes in the query string, form fields and path, dates at the
 ends of the calendar (in date fields and query strings) and huge page numbers."""
+
 from __future__ import annotations
 
 import pytest
@@ -33,7 +34,8 @@ def form_fields() -> tuple[set[str], set[str], set[str]]:
     dates, moments = {"on"}, set()
     for form in _forms():
         for name, unbound in getattr(form, "_unbound_fields", None) or [
-                (n, v) for n, v in vars(form).items() if hasattr(v, "field_class")]:
+            (n, v) for n, v in vars(form).items() if hasattr(v, "field_class")
+        ]:
             kind = unbound.field_class
             if issubclass(kind, DateTimeLocalField):
                 moments.add(name)
@@ -59,6 +61,7 @@ def url_for_rule(rule, ids: str, text: str) -> str:
 
 def shapes(text_fields, date_fields, moment_fields):
     """(name, path ids, path text, query, form) for each kind of bad input."""
+
     def query(value, names=QUERY_NAMES):
         return {name: value for name in names}
 
@@ -70,12 +73,21 @@ def shapes(text_fields, date_fields, moment_fields):
 
     return [
         ("huge ids", HUGE, "token", {}, {}),
-        ("nul bytes", "1", "to\x00ken", query("a\x00b"),
-         form(text="a\x00b", date="2026-01-05\x00")),
-        ("far future", "1", "token", query("9999-12-31", DATE_NAMES) | {"page": "1"},
-         form(text="9999-12-31", date="9999-12-31", moment="9999-12-31T23:59")),
-        ("far past", "1", "token", query("0001-01-01", DATE_NAMES),
-         form(text="0001-01-01", date="0001-01-01", moment="0001-01-01T00:00")),
+        ("nul bytes", "1", "to\x00ken", query("a\x00b"), form(text="a\x00b", date="2026-01-05\x00")),
+        (
+            "far future",
+            "1",
+            "token",
+            query("9999-12-31", DATE_NAMES) | {"page": "1"},
+            form(text="9999-12-31", date="9999-12-31", moment="9999-12-31T23:59"),
+        ),
+        (
+            "far past",
+            "1",
+            "token",
+            query("0001-01-01", DATE_NAMES),
+            form(text="0001-01-01", date="0001-01-01", moment="0001-01-01T00:00"),
+        ),
         ("huge page", "1", "token", {"page": HUGE}, form(text=HUGE)),
         ("negative page", "1", "token", {"page": "-" + HUGE}, form(text="-1")),
     ]
@@ -121,15 +133,18 @@ def test_no_input_reaches_a_server_error(app, people, role):
                 for method in sorted(rule.methods & {"GET", "POST"}):
                     for htmx in ({}, {"HX-Request": "true"}):
                         try:
-                            response = client.open(path, method=method, query_string=query,
-                                                   data=data if method == "POST" else None,
-                                                   headers=htmx)
+                            response = client.open(
+                                path,
+                                method=method,
+                                query_string=query,
+                                data=data if method == "POST" else None,
+                                headers=htmx,
+                            )
                             status = response.status_code
                         except Exception as error:  # noqa: BLE001 - what we are looking for
                             status = f"{type(error).__name__}: {str(error)[:120]}"
                         if not isinstance(status, int) or status >= 500:
-                            failures.append(f"{method} {path} [{name}]"
-                                            f"{' htmx' if htmx else ''}: {status}")
+                            failures.append(f"{method} {path} [{name}]{' htmx' if htmx else ''}: {status}")
     finally:
         limiter.enabled = was
     assert not failures, "\n".join(failures)
@@ -139,7 +154,7 @@ def test_what_each_shape_answers(app, people):
     teacher = signed_in(app, people["teacher"])
     r = teacher.get("/teach/classes/99999999999999999999")
     assert r.status_code == 404 and "find that page" in r.get_data(as_text=True)
-    assert teacher.get(f"/teach/classes/{2 ** 31}").status_code == 404
+    assert teacher.get(f"/teach/classes/{2**31}").status_code == 404
     r = teacher.get("/teach/library", query_string={"q": "stairs\x00"})
     assert r.status_code == 400 and "was not right" in r.get_data(as_text=True)
     assert teacher.post("/teach/topics/new", data={"title": "A\x00"}).status_code == 400

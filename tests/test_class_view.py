@@ -1,5 +1,6 @@
 """The class view: pupils × this week's activities, families' comments and photos (hide one),
 awards (P04), no rankings and no Pupil Premium per child, and a fixed number of SQL queries."""
+
 from __future__ import annotations
 
 import io
@@ -11,8 +12,7 @@ import sqlalchemy as sa
 from PIL import Image
 
 from app.core.extensions import db
-from app.models import (ActivityLog, Award, AwardKind, Contribution, NotificationDelivery, Role,
-                        TopicStatus)
+from app.models import ActivityLog, Award, AwardKind, Contribution, NotificationDelivery, Role, TopicStatus
 from app.core import storage
 from app.learning.topics import monday_of
 from tests import factories as f
@@ -32,8 +32,9 @@ def _this_week_topic(org, cls, n=2):
     from datetime import date
 
     activities = [t.activity(org, f"Activity {i}") for i in range(1, n + 1)]
-    return t.topic(org, [cls], activities, week=monday_of(date.today()),
-                   status=TopicStatus.PUBLISHED, title="This week")
+    return t.topic(
+        org, [cls], activities, week=monday_of(date.today()), status=TopicStatus.PUBLISHED, title="This week"
+    )
 
 
 def _jpeg(colour="red") -> bytes:
@@ -62,8 +63,10 @@ def test_pupils_by_activities_with_done_and_rating_at_a_glance(school, client):
     assert "1 of 2" in page  # a count per activity, not per child
     for word in ("rank", "leaderboard", "top ", "score"):
         assert word not in page.lower()
-    assert db.session.scalar(sa.select(ActivityLog.event).where(
-        ActivityLog.subject == f"class:{cls.id}")) == "view_class"  # P15
+    assert (
+        db.session.scalar(sa.select(ActivityLog.event).where(ActivityLog.subject == f"class:{cls.id}"))
+        == "view_class"
+    )  # P15
 
 
 @pytest.mark.promise("P04")
@@ -86,8 +89,13 @@ def test_comments_and_photos_lazy_thumbnails_behind_authorisation(school, client
     first, second = sorted(topic.items, key=lambda i: i.position)
     t.done(child, first, comment="We loved it!\n<i>Really</i>", by=carer)
     thumb = _jpeg("blue")
-    photo = t.done(child, second, photo_key=storage.put(_jpeg(), prefix="photo"),
-                   thumb_key=storage.put(thumb, prefix="thumb"), by=carer)
+    photo = t.done(
+        child,
+        second,
+        photo_key=storage.put(_jpeg(), prefix="photo"),
+        thumb_key=storage.put(thumb, prefix="thumb"),
+        by=carer,
+    )
     f.login(client, teacher)
     page = client.get(f"/teach/classes/{cls.id}").get_data(as_text=True)
     assert "We loved it!<br>&lt;i&gt;Really&lt;/i&gt;" in page
@@ -131,8 +139,14 @@ def test_a_teacher_hides_a_comment_from_everyone_else_kept_and_recorded(school, 
     client.post(f"/teach/contributions/{comment.id}/hide", data={"show": "1", "back": cls.id})
     db.session.expire_all()
     assert db.session.get(Contribution, comment.id).hidden_at is None
-    assert db.session.scalar(sa.select(sa.func.count()).select_from(ActivityLog).where(
-        ActivityLog.event == "unhide_contribution")) == 1
+    assert (
+        db.session.scalar(
+            sa.select(sa.func.count())
+            .select_from(ActivityLog)
+            .where(ActivityLog.event == "unhide_contribution")
+        )
+        == 1
+    )
 
 
 @pytest.mark.promise("P12")
@@ -163,23 +177,30 @@ def test_an_award_is_given_with_htmx_and_the_parents_are_told(school, client, ru
     assert "<html" not in body and f'hx-post="/teach/pupils/{child.id}/awards"' in body
     assert f'action="/teach/pupils/{child.id}/awards"' in body  # and without JavaScript
     assert "<html" in client.get(f"/teach/pupils/{child.id}/awards").get_data(as_text=True)
-    response = client.post(f"/teach/pupils/{child.id}/awards",
-                           data={"kind": "reading_champion"}, headers={"HX-Request": "true"})
+    response = client.post(
+        f"/teach/pupils/{child.id}/awards", data={"kind": "reading_champion"}, headers={"HX-Request": "true"}
+    )
     assert response.status_code == 200
     body = response.get_data(as_text=True)
     assert body.lstrip().startswith(f'<div class="award" id="award-{child.id}"')
     assert "Reading champion given to Noah" in body and "<html" not in body
     award = db.session.scalar(sa.select(Award))
     assert (award.pupil_id, award.kind, award.given_by_id) == (
-        child.id, AwardKind.READING_CHAMPION, teacher.id)
+        child.id,
+        AwardKind.READING_CHAMPION,
+        teacher.id,
+    )
     assert run_jobs() == 0
-    told = db.session.execute(sa.select(NotificationDelivery.user_id, NotificationDelivery.template)
-                              .where(NotificationDelivery.event_key == f"award:{award.id}")).all()
+    told = db.session.execute(
+        sa.select(NotificationDelivery.user_id, NotificationDelivery.template).where(
+            NotificationDelivery.event_key == f"award:{award.id}"
+        )
+    ).all()
     assert {u for u, _ in told} == {mum.id, dad.id}
     assert {tpl for _, tpl in told} == {"award_given"}
     from app.models import OutboxMessage
-    subjects = db.session.scalars(sa.select(OutboxMessage.subject).where(
-        OutboxMessage.to == mum.email)).all()
+
+    subjects = db.session.scalars(sa.select(OutboxMessage.subject).where(OutboxMessage.to == mum.email)).all()
     assert any("Noah" in s and "Reading champion" in s for s in subjects), subjects
     # the class view shows it in the pupil's row
     page = client.get(f"/teach/classes/{cls.id}").get_data(as_text=True)
@@ -195,8 +216,9 @@ def test_an_award_without_javascript_and_with_bad_input(school, client):
     assert response.headers["Location"].endswith(f"/teach/classes/{cls.id}#pupil-{child.id}")
     response = client.post(f"/teach/pupils/{child.id}/awards", data={"kind": "best_in_class"})
     assert response.status_code == 422
-    response = client.post(f"/teach/pupils/{child.id}/awards",
-                           data={"kind": "great_effort", "note": "z" * 10_000})
+    response = client.post(
+        f"/teach/pupils/{child.id}/awards", data={"kind": "great_effort", "note": "z" * 10_000}
+    )
     assert response.status_code == 422
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Award)) == 1
 
@@ -206,12 +228,14 @@ def test_an_award_for_a_child_of_another_class_answers_404(school, client):
     org, cls, teacher = school
     stranger = f.pupil(f.school_class(org, name="6 Hawks"), f.parent())
     f.login(client, teacher)
-    assert client.post(f"/teach/pupils/{stranger.id}/awards",
-                       data={"kind": "great_effort"}).status_code == 404
+    assert (
+        client.post(f"/teach/pupils/{stranger.id}/awards", data={"kind": "great_effort"}).status_code == 404
+    )
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Award)) == 0
 
 
 # --- a fixed number of queries, whatever the class size ---------------------------------------
+
 
 def _class_of(org, pupils: int, activities: int):
     cls = f.school_class(org)
@@ -223,11 +247,11 @@ def _class_of(org, pupils: int, activities: int):
         child = f.pupil(cls, carer, first_name=f"Child{n:02d}")
         for i, item in enumerate(items):
             if (n + i) % 2 == 0:
-                t.done(child, item, rating=1 + (n % 5),
-                       comment=f"Comment {n}-{i}" if i == 0 else None, by=carer)
+                t.done(
+                    child, item, rating=1 + (n % 5), comment=f"Comment {n}-{i}" if i == 0 else None, by=carer
+                )
         if n % 3 == 0:
-            db.session.add(Award(pupil_id=child.id, kind=AwardKind.GREAT_EFFORT,
-                                 given_by_id=teacher.id))
+            db.session.add(Award(pupil_id=child.id, kind=AwardKind.GREAT_EFFORT, given_by_id=teacher.id))
             db.session.commit()
     return cls, teacher
 

@@ -2,6 +2,7 @@
 form their pages offer, as a plain browser, as a boosted htmx navigation (``HX-Boosted``) and as
 a partial htmx request (``HX-Request`` only), a bounded number of pages per person. No answer is a
 server error, and every HTML answer passes the project's HTML checks (tests/html_check.py)."""
+
 from __future__ import annotations
 
 import re
@@ -15,8 +16,7 @@ import pytest
 from tests.html_check import Page
 
 PASSWORD = "hometime-demo"
-PEOPLE = {"office": "office@example.org", "teacher": "teacher@example.org",
-          "parent": "parent@example.org"}
+PEOPLE = {"office": "office@example.org", "teacher": "teacher@example.org", "parent": "parent@example.org"}
 MAX_PAGES = 300  # distinct URLs per person
 MAX_PER_PATH = 4  # query-string variants of one path: the class view's weeks go on for ever
 MODES = {
@@ -107,8 +107,7 @@ def _get_form_urls(form, base: str) -> list[str]:
     action = form.attrs.get("action") or base
     urls = [_with_query(action, fields)]
     if typed:
-        urls.append(_with_query(action, [(n, TYPED if n in typed and not v else v)
-                                         for n, v in fields]))
+        urls.append(_with_query(action, [(n, TYPED if n in typed and not v else v) for n, v in fields]))
     return urls
 
 
@@ -209,10 +208,21 @@ ALSO_START = {"office": ["/dev/outbox"], "teacher": ["/dev/outbox"], "parent": [
 # What each person's crawl must at least reach, so a crawl that stops early cannot pass.
 MUST_REACH = {
     "office": ["/office/", "/office/requests", "/office/people", "/dev/outbox"],
-    "teacher": ["/teach/", "/teach/library", "/teach/topics", r"/teach/classes/\d+$",
-                r"/teach/topics/\d+/search", r"/teach/contributions/\d+/thumb"],
-    "parent": ["/family/", "/family/settings", r"/family/children/\d+$",
-               r"/family/photos/\d+/thumb", "/privacy/"],
+    "teacher": [
+        "/teach/",
+        "/teach/library",
+        "/teach/topics",
+        r"/teach/classes/\d+$",
+        r"/teach/topics/\d+/search",
+        r"/teach/contributions/\d+/thumb",
+    ],
+    "parent": [
+        "/family/",
+        "/family/settings",
+        r"/family/children/\d+$",
+        r"/family/photos/\d+/thumb",
+        "/privacy/",
+    ],
 }
 
 

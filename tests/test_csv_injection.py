@@ -1,5 +1,6 @@
 """No CSV the app produces can run as a spreadsheet formula (OWASP CSV injection): a parent's
 comment, a pupil's name and a carer's name that look like formulas are written as text."""
+
 from __future__ import annotations
 
 import csv
@@ -57,9 +58,11 @@ def test_helper_quotes_text_that_starts_a_formula_and_leaves_numbers():
 
 def test_every_csv_writer_in_the_app_goes_through_the_one_helper():
     root = Path(__file__).resolve().parent.parent / "app"
-    offenders = [str(p.relative_to(root)) for p in root.rglob("*.py")
-                 if p.name != "csv_safe.py"
-                 and re.search(r"csv\.(writer|DictWriter)\b", p.read_text(encoding="utf-8"))]
+    offenders = [
+        str(p.relative_to(root))
+        for p in root.rglob("*.py")
+        if p.name != "csv_safe.py" and re.search(r"csv\.(writer|DictWriter)\b", p.read_text(encoding="utf-8"))
+    ]
     assert offenders == []
 
 
@@ -67,16 +70,18 @@ def test_no_cell_of_any_csv_download_starts_a_formula(client, run_jobs):
     org, [oak], office = school_setup("Oak")
     f.login(client, office)
     carer_email = "carer@family.example"
-    import_file(client, csv_bytes([template_row(
-        1, "Oak", first=FORMULA, contacts=[(CARER, carer_email, "", "Mother", "")])]))
+    import_file(
+        client,
+        csv_bytes([template_row(1, "Oak", first=FORMULA, contacts=[(CARER, carer_email, "", "Mother", "")])]),
+    )
     pupil = db.session.scalar(sa.select(Pupil).where(Pupil.organisation_id == org.id))
     carer = db.session.scalar(sa.select(User).where(User.email == carer_email))
     assert pupil.first_name == FORMULA and carer.name == CARER  # stored as typed
-    item = t.topic(org, [oak], [t.activity(org)], week=t.next_monday(-1),
-                   status=TopicStatus.PUBLISHED).items[0]
+    item = t.topic(org, [oak], [t.activity(org)], week=t.next_monday(-1), status=TopicStatus.PUBLISHED).items[
+        0
+    ]
     f.login(client, carer)
-    sent = client.post(f"/family/children/{pupil.id}/items/{item.id}/send",
-                       data={"comment": FORMULA})
+    sent = client.post(f"/family/children/{pupil.id}/items/{item.id}/send", data={"comment": FORMULA})
     assert sent.status_code == 303
 
     produced: dict[str, list[list[str]]] = {}
@@ -85,8 +90,7 @@ def test_no_cell_of_any_csv_download_starts_a_formula(client, run_jobs):
         r = client.get(path)
         assert r.status_code == 200 and r.mimetype == "text/csv"
         produced[path] = _rows(r.get_data(as_text=True))
-    about_child = intake.request_as_parent(carer, kind="access", pupil_id=pupil.id,
-                                           organisation_id=org.id)
+    about_child = intake.request_as_parent(carer, kind="access", pupil_id=pupil.id, organisation_id=org.id)
     about_carer = intake.request_as_parent(carer, kind="portability", organisation_id=org.id)
     for req in (about_child, about_carer):
         zf = _export_zip(client, office, run_jobs, req)

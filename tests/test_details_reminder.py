@@ -1,4 +1,5 @@
 """P10: once a year every family is asked to check the details the school holds for them."""
+
 from datetime import date, datetime, time, timedelta, timezone
 
 import pytest
@@ -29,9 +30,10 @@ def nightly(monkeypatch):
         retention.run_all(day)
         new = []
         for id_, user_id, key in db.session.execute(
-                sa.select(NotificationDelivery.id, NotificationDelivery.user_id,
-                          NotificationDelivery.event_key)
-                .where(NotificationDelivery.template == "check_details")):
+            sa.select(
+                NotificationDelivery.id, NotificationDelivery.user_id, NotificationDelivery.event_key
+            ).where(NotificationDelivery.template == "check_details")
+        ):
             if id_ not in asked:
                 asked[id_] = (user_id, day, key)
                 new.append(user_id)
@@ -44,24 +46,24 @@ def nightly(monkeypatch):
 def still_using(day: date, *users) -> None:
     """These parents used Hometime the day before ``day`` (no closure notice gets in the way)."""
     seen = datetime.combine(day - timedelta(days=1), time(18), tzinfo=timezone.utc)
-    db.session.execute(sa.update(User).where(User.id.in_([u.id for u in users]))
-                       .values(last_active_at=seen))
+    db.session.execute(sa.update(User).where(User.id.in_([u.id for u in users])).values(last_active_at=seen))
     db.session.commit()
 
 
 @pytest.mark.promise("P02")
 @pytest.mark.promise("P10")
-def test_a_family_is_asked_once_a_year_and_checking_starts_the_year_again(client, nightly,
-                                                                          run_jobs):
+def test_a_family_is_asked_once_a_year_and_checking_starts_the_year_again(client, nightly, run_jobs):
     org = f.school()
     cls = f.school_class(org)
     today = utcnow().date()
     joined = months_before(utcnow(), 13)
     forgetful = f.parent(created_at=joined, last_active_at=utcnow())
     checked_on = today - timedelta(days=60)
-    checked = f.parent(created_at=joined, last_active_at=utcnow(),
-                       details_checked_at=datetime.combine(checked_on, time(9),
-                                                           tzinfo=timezone.utc))
+    checked = f.parent(
+        created_at=joined,
+        last_active_at=utcnow(),
+        details_checked_at=datetime.combine(checked_on, time(9), tzinfo=timezone.utc),
+    )
     closed = f.parent(created_at=joined, status=UserStatus.DEACTIVATED, deactivated_at=utcnow())
     f.pupil(cls, forgetful, checked, closed)
     f.staff(org, Role.TEACHER, created_at=joined)
@@ -81,8 +83,7 @@ def test_a_family_is_asked_once_a_year_and_checking_starts_the_year_again(client
 
     # The parent follows the link and saves their details unchanged: that is a check.
     f.login(client, forgetful)
-    r = client.post("/family/settings/details", data={"name": forgetful.name,
-                                                       "email": forgetful.email})
+    r = client.post("/family/settings/details", data={"name": forgetful.name, "email": forgetful.email})
     assert r.status_code == 303
     db.session.expire_all()
     assert db.session.get(User, forgetful.id).details_checked_at.date() == today
@@ -122,9 +123,9 @@ def test_the_preview_names_who_would_be_asked(ctx):
 
 def test_a_parent_about_to_be_closed_gets_the_closure_notice_not_this(ctx, nightly):
     year_ago = months_before(utcnow(), 12)
-    parent = f.parent(created_at=year_ago - timedelta(days=40),
-                      last_active_at=year_ago + timedelta(days=10))
+    parent = f.parent(created_at=year_ago - timedelta(days=40), last_active_at=year_ago + timedelta(days=10))
     assert nightly(utcnow().date()) == []
-    templates = db.session.scalars(sa.select(NotificationDelivery.template)
-                                   .where(NotificationDelivery.user_id == parent.id)).all()
+    templates = db.session.scalars(
+        sa.select(NotificationDelivery.template).where(NotificationDelivery.user_id == parent.id)
+    ).all()
     assert templates == ["closure_notice"]

@@ -1,5 +1,6 @@
 """/dev/outbox shows a member of staff only their own school's messages (P12): what was sent on
 behalf of their schools, and the sign-in links and codes of people who are their schools' alone."""
+
 from __future__ import annotations
 
 import pytest
@@ -19,9 +20,15 @@ def schools(ctx):
     f.pupil(ash_class, ash_only)
     f.pupil(ash_class, both)
     f.pupil(birch_class, both)
-    return {"ash": ash, "birch": birch, "ash_only": ash_only, "both": both,
-            "ash_office": f.staff(ash, Role.OFFICE), "ash_teacher": f.staff(ash, Role.TEACHER),
-            "birch_office": f.staff(birch, Role.OFFICE)}
+    return {
+        "ash": ash,
+        "birch": birch,
+        "ash_only": ash_only,
+        "both": both,
+        "ash_office": f.staff(ash, Role.OFFICE),
+        "ash_teacher": f.staff(ash, Role.TEACHER),
+        "birch_office": f.staff(birch, Role.OFFICE),
+    }
 
 
 def _shown(client, query: str = "") -> str:
@@ -34,20 +41,31 @@ def _shown(client, query: str = "") -> str:
 def test_staff_see_only_their_own_schools_messages(client, schools, run_jobs):
     s = schools
     f.login(client, s["birch_office"])  # Birch invites a new teacher (sent on Birch's behalf)
-    assert client.post("/office/staff", data={"name": "Nia New", "email": "nia@birch.example",
-                                              "role": "teacher"}).status_code == 303
+    assert (
+        client.post(
+            "/office/staff", data={"name": "Nia New", "email": "nia@birch.example", "role": "teacher"}
+        ).status_code
+        == 303
+    )
     f.login(client, s["ash_office"])  # Ash invites a member of staff (on Ash's behalf)
-    assert client.post("/office/staff", data={"name": "Al Ash", "email": "al@ash.example",
-                                              "role": "office"}).status_code == 303
+    assert (
+        client.post(
+            "/office/staff", data={"name": "Al Ash", "email": "al@ash.example", "role": "office"}
+        ).status_code
+        == 303
+    )
     assert run_jobs() == 0
     client.post("/auth/signout")
     for email in ("ash.only@family.example", "both@family.example"):  # sign-in links: no school
         assert client.post("/auth/link", data={"email": email}).status_code == 200
     assert run_jobs() == 0  # the links are sent by a job, whether or not the account exists
-    by_school = dict(db.session.execute(sa.select(OutboxMessage.to,
-                                                  OutboxMessage.organisation_id)).all())
-    assert by_school == {"nia@birch.example": s["birch"].id, "al@ash.example": s["ash"].id,
-                         "ash.only@family.example": None, "both@family.example": None}
+    by_school = dict(db.session.execute(sa.select(OutboxMessage.to, OutboxMessage.organisation_id)).all())
+    assert by_school == {
+        "nia@birch.example": s["birch"].id,
+        "al@ash.example": s["ash"].id,
+        "ash.only@family.example": None,
+        "both@family.example": None,
+    }
 
     for who in ("ash_office", "ash_teacher"):
         f.login(client, s[who])

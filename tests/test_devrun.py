@@ -1,6 +1,7 @@
 """``make run`` for real: an embedded PostgreSQL and Redis in its instance folder, a worker that
 dies is started again, and Ctrl-C leaves nothing running; the clear messages it gives instead of
 a traceback when it cannot start."""
+
 from __future__ import annotations
 
 import fcntl
@@ -23,9 +24,12 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def _env(instance: Path, port: int) -> dict:
-    env = {k: v for k, v in os.environ.items()
-           if k not in ("DATABASE_URL", "REDIS_URL", "TEST_DATABASE_URL", "HOMETIME_ENV")
-           and not k.startswith("HOMETIME_")}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("DATABASE_URL", "REDIS_URL", "TEST_DATABASE_URL", "HOMETIME_ENV")
+        and not k.startswith("HOMETIME_")
+    }
     env.update({"HOMETIME_INSTANCE": str(instance), "PORT": str(port), "PYTHONUNBUFFERED": "1"})
     return env
 
@@ -77,9 +81,14 @@ def test_make_run_restarts_a_dead_worker_and_ctrl_c_leaves_nothing_running(insta
     port, log = _free_port(), instance / "make-run.out"
     started = time.monotonic()
     with open(log, "w") as out:
-        run = subprocess.Popen([sys.executable, "-m", "app.devrun"], cwd=ROOT,
-                               env=_env(instance, port), stdout=out, stderr=subprocess.STDOUT,
-                               start_new_session=True)
+        run = subprocess.Popen(
+            [sys.executable, "-m", "app.devrun"],
+            cwd=ROOT,
+            env=_env(instance, port),
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
     pgdata = instance / "postgres"
     try:
         _wait_for(lambda: _status(port) == 200, 45, "no 200 from /", log)
@@ -94,8 +103,7 @@ def test_make_run_restarts_a_dead_worker_and_ctrl_c_leaves_nothing_running(insta
 
         def restarted():
             text = log.read_text()
-            return died in text and re.search(r"started the worker \(pid (\d+)\)",
-                                              text.split(died)[1])
+            return died in text and re.search(r"started the worker \(pid (\d+)\)", text.split(died)[1])
 
         restarted = _wait_for(restarted, 15, "the worker was not started again", log)
         new_worker = int(restarted.group(1))
@@ -104,8 +112,7 @@ def test_make_run_restarts_a_dead_worker_and_ctrl_c_leaves_nothing_running(insta
         _wait_for(lambda: not _alive(descendants), 5, "the dead worker's children remain", log)
 
         postmaster = int((pgdata / "postmaster.pid").read_text().split()[0])
-        everything = [*psutil.Process(run.pid).children(recursive=True),
-                      psutil.Process(postmaster)]
+        everything = [*psutil.Process(run.pid).children(recursive=True), psutil.Process(postmaster)]
         assert len(everything) >= 5  # web app, worker, cron scheduler, redis, postgres
 
         os.killpg(run.pid, signal.SIGINT)  # Ctrl-C in the terminal: its foreground group
@@ -123,8 +130,9 @@ def test_make_run_restarts_a_dead_worker_and_ctrl_c_leaves_nothing_running(insta
 def _devrun(instance: Path, **extra) -> subprocess.CompletedProcess:
     env = _env(instance, _free_port())
     env.update(extra)
-    return subprocess.run([sys.executable, "-m", "app.devrun"], cwd=ROOT, env=env,
-                          capture_output=True, text=True, timeout=60)
+    return subprocess.run(
+        [sys.executable, "-m", "app.devrun"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60
+    )
 
 
 def test_make_run_refuses_a_data_folder_of_another_postgresql_version(instance):
@@ -160,16 +168,25 @@ def test_make_run_says_so_when_its_port_is_taken(instance):
     assert not (instance / "postgres").exists()
 
 
-@pytest.mark.parametrize("url, message", [
-    (None, "Hometime has no database. Start it with `make run`"),
-    ("sqlite:///instance/hometime.sqlite", "Hometime runs on PostgreSQL only"),
-])
+@pytest.mark.parametrize(
+    "url, message",
+    [
+        (None, "Hometime has no database. Start it with `make run`"),
+        ("sqlite:///instance/hometime.sqlite", "Hometime runs on PostgreSQL only"),
+    ],
+)
 def test_flask_without_a_postgresql_url_says_what_to_do(instance, url, message):
     env = _env(instance, 0)
     if url:
         env["DATABASE_URL"] = url
-    result = subprocess.run([sys.executable, "-m", "flask", "--app", "wsgi", "db", "current"],
-                            cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
+    result = subprocess.run(
+        [sys.executable, "-m", "flask", "--app", "wsgi", "db", "current"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert result.returncode != 0
     assert message in result.stderr and "Traceback" not in result.stderr
     assert not list(instance.glob("*.sqlite"))

@@ -1,6 +1,7 @@
 """The tables in README.md and docs/architecture.md are generated from the code (docs/tables.py):
 a new setting, periodic job or inventory table must reach the docs. To fix a failure, run
 ``.venv/bin/python docs/tables.py --write`` (and describe a new setting in its MEANINGS)."""
+
 from __future__ import annotations
 
 import importlib.util
@@ -21,11 +22,13 @@ def _tables():
 TABLES = _tables()
 
 
-@pytest.mark.parametrize("path, marker, make", TABLES.SECTIONS,
-                         ids=[marker for _, marker, _ in TABLES.SECTIONS])
+@pytest.mark.parametrize(
+    "path, marker, make", TABLES.SECTIONS, ids=[marker for _, marker, _ in TABLES.SECTIONS]
+)
 def test_generated_table_is_up_to_date(path, marker, make):
     assert TABLES.section(path, marker) == make(), (
-        f"{path.name}: the {marker} is out of date; run .venv/bin/python docs/tables.py --write")
+        f"{path.name}: the {marker} is out of date; run .venv/bin/python docs/tables.py --write"
+    )
 
 
 def test_every_setting_is_described():

@@ -4,6 +4,7 @@ The events are signed here exactly as SendGrid signs them (ECDSA P-256 over the 
 followed by the raw body, base64 DER signature; base64 DER public key) and the delivery ids in
 them are the ones our emails carried to SendGrid (the stub records the real library's calls).
 """
+
 from __future__ import annotations
 
 import base64
@@ -31,16 +32,20 @@ SENDGRID = ec.generate_private_key(ec.SECP256R1())
 
 def public_key(private) -> str:
     """The key as SendGrid's settings page shows it: base64 DER SubjectPublicKeyInfo."""
-    der = private.public_key().public_bytes(serialization.Encoding.DER,
-                                            serialization.PublicFormat.SubjectPublicKeyInfo)
+    der = private.public_key().public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
     return base64.b64encode(der).decode()
 
 
 def signed(body: bytes, *, key=SENDGRID, timestamp: str | None = None) -> dict:
     timestamp = timestamp or str(int(time.time()))
     signature = key.sign(timestamp.encode() + body, ec.ECDSA(hashes.SHA256()))
-    return {SIGNATURE: base64.b64encode(signature).decode(), TIMESTAMP: timestamp,
-            "Content-Type": "application/json"}
+    return {
+        SIGNATURE: base64.b64encode(signature).decode(),
+        TIMESTAMP: timestamp,
+        "Content-Type": "application/json",
+    }
 
 
 def post(client, events=None, *, body: bytes | None = None, **sign):
@@ -58,8 +63,7 @@ def webhook_key(app):
 def sent_to(run_jobs, provider_stub, org, *carers, event_key="t:1") -> list[str]:
     """Notify the carers, send through the stub, and return the delivery id each email carried
     to SendGrid (``custom_args.delivery``), in the carers' order."""
-    notify("topic_published", event_key=event_key, user_ids=[c.id for c in carers],
-           organisation_id=org.id)
+    notify("topic_published", event_key=event_key, user_ids=[c.id for c in carers], organisation_id=org.id)
     db.session.commit()
     assert run_jobs() == 0
     refs = []
@@ -72,12 +76,19 @@ def sent_to(run_jobs, provider_stub, org, *carers, event_key="t:1") -> list[str]
 
 def bounce(ref, **extra) -> dict:
     """A bounce as SendGrid posts it: the server's words quote the address."""
-    return {"email": "amy.khan@family.example", "timestamp": int(time.time()),
-            "event": "bounce", "type": "bounce", "status": "5.1.1",
-            "reason": "550 5.1.1 <amy.khan@family.example>: Recipient address rejected: "
-                      "User unknown in virtual mailbox table",
-            "sg_event_id": "ZGVsaXZlcmVk", "sg_message_id": "sg-1.filter0001.0",
-            "delivery": ref, **extra}
+    return {
+        "email": "amy.khan@family.example",
+        "timestamp": int(time.time()),
+        "event": "bounce",
+        "type": "bounce",
+        "status": "5.1.1",
+        "reason": "550 5.1.1 <amy.khan@family.example>: Recipient address rejected: "
+        "User unknown in virtual mailbox table",
+        "sg_event_id": "ZGVsaXZlcmVk",
+        "sg_message_id": "sg-1.filter0001.0",
+        "delivery": ref,
+        **extra,
+    }
 
 
 def status_of(ref):
@@ -86,13 +97,17 @@ def status_of(ref):
 
 
 def test_a_signed_bounce_shows_on_that_schools_failures_page_and_retry_sends_again(
-        app, client, run_jobs, provider_stub, webhook_key):
+    app, client, run_jobs, provider_stub, webhook_key
+):
     org, other = f.school(), f.school()
     carer, _ = family(f.school_class(org), name="Amy Khan", email="amy.khan@family.example")
     (ref,) = sent_to(run_jobs, provider_stub, org, carer)
     # Sent ten minutes ago; it bounced five minutes ago.
-    db.session.execute(sa.update(NotificationDelivery).where(NotificationDelivery.id == int(ref))
-                       .values(sent_at=utcnow() - timedelta(minutes=10)))
+    db.session.execute(
+        sa.update(NotificationDelivery)
+        .where(NotificationDelivery.id == int(ref))
+        .values(sent_at=utcnow() - timedelta(minutes=10))
+    )
     db.session.commit()
     payload = json.dumps([bounce(ref, timestamp=int(time.time()) - 300)]).encode()
     headers = signed(payload)
@@ -121,7 +136,8 @@ def test_a_signed_bounce_shows_on_that_schools_failures_page_and_retry_sends_aga
 
 
 def test_bounce_blocked_and_dropped_mark_the_delivery_other_events_do_not(
-        app, client, run_jobs, provider_stub, webhook_key):
+    app, client, run_jobs, provider_stub, webhook_key
+):
     org = f.school()
     cls = f.school_class(org)
     carers = [family(cls)[0] for _ in range(5)]
@@ -129,18 +145,32 @@ def test_bounce_blocked_and_dropped_mark_the_delivery_other_events_do_not(
     now = int(time.time())
     events = [
         bounce(bounced),
-        bounce(blocked, type="blocked", status="5.7.1",
-               reason="554 5.7.1 Service unavailable; Client host [1.2.3.4] blocked"),
-        {"event": "dropped", "reason": "Bounced Address", "timestamp": now,
-         "email": "x@family.example", "delivery": dropped},
+        bounce(
+            blocked,
+            type="blocked",
+            status="5.7.1",
+            reason="554 5.7.1 Service unavailable; Client host [1.2.3.4] blocked",
+        ),
+        {
+            "event": "dropped",
+            "reason": "Bounced Address",
+            "timestamp": now,
+            "email": "x@family.example",
+            "delivery": dropped,
+        },
         {"event": "processed", "timestamp": now, "delivery": delivered},
         {"event": "deferred", "timestamp": now, "delivery": delivered, "response": "400 later"},
         {"event": "delivered", "timestamp": now, "delivery": delivered, "response": "250 OK"},
         {"event": "open", "timestamp": now, "delivery": opened, "useragent": "Mail"},
         {"event": "click", "timestamp": now, "delivery": opened, "url": "https://x.example"},
         # Not ours, or not a delivery of ours: ignored, nothing refused.
-        bounce("999999"), bounce("12abc"), bounce("99999999999999"), bounce(True), bounce(None),
-        bounce(-1), {k: v for k, v in bounce(bounced).items() if k != "delivery"},
+        bounce("999999"),
+        bounce("12abc"),
+        bounce("99999999999999"),
+        bounce(True),
+        bounce(None),
+        bounce(-1),
+        {k: v for k, v in bounce(bounced).items() if k != "delivery"},
         {"event": "bounce", "delivery": bounced},  # no timestamp
         {"email": "example@test.com", "event": "processed", "timestamp": now},  # SendGrid's test
     ]
@@ -156,7 +186,8 @@ def test_bounce_blocked_and_dropped_mark_the_delivery_other_events_do_not(
 
 
 def test_a_replayed_payload_changes_nothing_more_and_delivered_never_undoes_a_bounce(
-        app, client, run_jobs, provider_stub, webhook_key):
+    app, client, run_jobs, provider_stub, webhook_key
+):
     org = f.school()
     carer, _ = family(f.school_class(org))
     (ref,) = sent_to(run_jobs, provider_stub, org, carer)
@@ -166,9 +197,10 @@ def test_a_replayed_payload_changes_nothing_more_and_delivered_never_undoes_a_bo
     assert after_first[0] is DeliveryStatus.BOUNCED
     # The same payload again, then a drop and a "delivered" for the same message.
     assert post(client, first).status_code == 204
-    later = [{"event": "dropped", "reason": "Invalid", "timestamp": int(time.time()),
-              "delivery": ref},
-             {"event": "delivered", "timestamp": int(time.time()), "delivery": ref}]
+    later = [
+        {"event": "dropped", "reason": "Invalid", "timestamp": int(time.time()), "delivery": ref},
+        {"event": "delivered", "timestamp": int(time.time()), "delivery": ref},
+    ]
     assert post(client, later).status_code == 204
     assert status_of(ref) == after_first
 
@@ -183,10 +215,21 @@ def test_a_bounce_for_a_message_not_sent_changes_nothing(app, client, webhook_ke
     assert status_of(row.id) == (DeliveryStatus.QUEUED, None)
 
 
-@pytest.mark.parametrize("how", ["tampered body", "wrong key", "no signature", "no timestamp",
-                                 "other timestamp", "garbage signature", "unsigned"])
+@pytest.mark.parametrize(
+    "how",
+    [
+        "tampered body",
+        "wrong key",
+        "no signature",
+        "no timestamp",
+        "other timestamp",
+        "garbage signature",
+        "unsigned",
+    ],
+)
 def test_without_sendgrids_signature_it_is_refused_and_nothing_changes(
-        app, client, run_jobs, provider_stub, webhook_key, how):
+    app, client, run_jobs, provider_stub, webhook_key, how
+):
     org = f.school()
     carer, _ = family(f.school_class(org))
     (ref,) = sent_to(run_jobs, provider_stub, org, carer)
@@ -212,15 +255,19 @@ def test_without_sendgrids_signature_it_is_refused_and_nothing_changes(
     assert status_of(ref) == (DeliveryStatus.SENT, None)
 
 
-@pytest.mark.parametrize("body, status, message", [
-    (b"[{\"event\": \"bounce\",", 400, b"not JSON"),
-    (b"\xff\xfe not text", 403, b"signature"),  # not UTF-8: cannot be SendGrid's
-    (b'{"event": "bounce"}', 400, b"list of event objects"),
-    (b'["bounce"]', 400, b"list of event objects"),
-    (b"[" * 100000 + b"]" * 100000, 400, b"not JSON"),
-])
-def test_a_signed_body_that_is_not_a_list_of_events_is_a_clear_4xx(client, webhook_key, body,
-                                                                    status, message):
+@pytest.mark.parametrize(
+    "body, status, message",
+    [
+        (b'[{"event": "bounce",', 400, b"not JSON"),
+        (b"\xff\xfe not text", 403, b"signature"),  # not UTF-8: cannot be SendGrid's
+        (b'{"event": "bounce"}', 400, b"list of event objects"),
+        (b'["bounce"]', 400, b"list of event objects"),
+        (b"[" * 100000 + b"]" * 100000, 400, b"not JSON"),
+    ],
+)
+def test_a_signed_body_that_is_not_a_list_of_events_is_a_clear_4xx(
+    client, webhook_key, body, status, message
+):
     answer = post(client, body=body)
     assert answer.status_code == status
     assert message in answer.data
@@ -247,8 +294,9 @@ def test_a_pem_key_works_too(app, client, run_jobs, provider_stub):
     org = f.school()
     carer, _ = family(f.school_class(org))
     (ref,) = sent_to(run_jobs, provider_stub, org, carer)
-    pem = SENDGRID.public_key().public_bytes(serialization.Encoding.PEM,
-                                             serialization.PublicFormat.SubjectPublicKeyInfo)
+    pem = SENDGRID.public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
     app.config["SENDGRID_WEBHOOK_PUBLIC_KEY"] = pem.decode()
     try:
         assert post(client, [bounce(ref)]).status_code == 204
@@ -268,6 +316,5 @@ def test_the_webhook_needs_no_csrf_token_but_office_forms_still_do(app, client, 
 
 
 def test_the_public_webhook_refuses_what_sendgrid_did_not_sign(client, webhook_key):
-    assert client.post(URL, data=b"[]", headers={"Content-Type": "application/json"}
-                       ).status_code == 403
+    assert client.post(URL, data=b"[]", headers={"Content-Type": "application/json"}).status_code == 403
     assert client.get(URL).status_code == 405

@@ -1,5 +1,6 @@
 """Erasure and anonymisation (P23), walked against the data inventory: after erase(), every
 personal column of the person's rows is gone, removed, a placeholder, or kept without identity."""
+
 from __future__ import annotations
 
 import pytest
@@ -7,9 +8,24 @@ import sqlalchemy as sa
 
 from app.core.extensions import db
 from app.dataprotection.inventory import INVENTORY, Erasure
-from app.models import (ActivityLog, ConsentRecord, Contribution, DataExport, Engagement,
-                        Guardianship, NotificationDelivery, OutboxMessage, PrivacyRequest, Pupil,
-                        RequestEvent, RequestState, Role, User, UserStatus, utcnow)
+from app.models import (
+    ActivityLog,
+    ConsentRecord,
+    Contribution,
+    DataExport,
+    Engagement,
+    Guardianship,
+    NotificationDelivery,
+    OutboxMessage,
+    PrivacyRequest,
+    Pupil,
+    RequestEvent,
+    RequestState,
+    Role,
+    User,
+    UserStatus,
+    utcnow,
+)
 from app.dataprotection.rights import erasure
 from app.dataprotection.exports import service as exports
 from app.core import storage
@@ -34,8 +50,10 @@ def _rows(table: str, subject) -> list[dict]:
 def _snapshot() -> dict:
     """Every row of every table, to prove that a second erasure changes nothing."""
     db.session.expire_all()
-    return {name: sorted(map(repr, db.session.execute(sa.select(table)).all()))
-            for name, table in db.metadata.tables.items()}
+    return {
+        name: sorted(map(repr, db.session.execute(sa.select(table)).all()))
+        for name, table in db.metadata.tables.items()
+    }
 
 
 def _assert_erased(subject, before: dict[str, list[dict]]) -> None:
@@ -44,14 +62,14 @@ def _assert_erased(subject, before: dict[str, list[dict]]) -> None:
     for table, rows in before.items():
         entry, tbl = INVENTORY[table], t(table)
         for row in rows:
-            key = tbl.c.id == row["id"] if "id" in tbl.c else sa.and_(
-                *(tbl.c[c] == row[c] for c in row))
+            key = tbl.c.id == row["id"] if "id" in tbl.c else sa.and_(*(tbl.c[c] == row[c] for c in row))
             now = db.session.execute(sa.select(tbl).where(key)).first()
             if now is None:
                 continue  # gone
             now = dict(now._mapping)
-            if table in ("consent_records", "privacy_requests", "request_events") and \
-                    not any(r == now["id"] for r in [x["id"] for x in _rows(table, subject)]):
+            if table in ("consent_records", "privacy_requests", "request_events") and not any(
+                r == now["id"] for r in [x["id"] for x in _rows(table, subject)]
+            ):
                 continue  # kept as someone else's record, no longer linked to the person
             if entry.erasure is Erasure.DELETE and not now.get("never_use_again"):
                 problems.append(f"{table} {row['id']} should be deleted")
@@ -90,8 +108,10 @@ def test_the_preview_says_what_goes_what_is_anonymised_and_what_stays(s):
 def test_erasing_a_child_leaves_nothing_that_identifies_them(s, run_jobs):
     s.amir_photo.published_at, s.amir_photo.promo_opt_in = utcnow(), True
     db.session.commit()
-    assert s.amir_photo.id in db.session.scalars(
-        promotable_contributions(s.org.id).with_only_columns(Contribution.id)).all()
+    assert (
+        s.amir_photo.id
+        in db.session.scalars(promotable_contributions(s.org.id).with_only_columns(Contribution.id)).all()
+    )
     before = _before(s.amir)
     files = [s.amir_photo.photo_key, s.amir_photo.thumb_key, s.group_photo.photo_key]
     erasure.erase(s.amir, s.office)
@@ -99,42 +119,70 @@ def test_erasing_a_child_leaves_nothing_that_identifies_them(s, run_jobs):
     _assert_erased(s.amir, before)
     pupil = db.session.get(Pupil, s.amir.id)
     assert (pupil.first_name, pupil.last_name, pupil.upn, pupil.pupil_premium) == (
-        "Erased", "pupil", None, False)
+        "Erased",
+        "pupil",
+        None,
+        False,
+    )
     assert pupil.erased_at is not None
-    assert db.session.scalar(sa.select(sa.func.count()).select_from(Guardianship)
-                             .where(Guardianship.pupil_id == s.amir.id)) == 0
+    assert (
+        db.session.scalar(
+            sa.select(sa.func.count()).select_from(Guardianship).where(Guardianship.pupil_id == s.amir.id)
+        )
+        == 0
+    )
     # Counts and ratings stay, without who did them.
-    ratings = db.session.execute(sa.select(Engagement.rating, Engagement.done_by_id)
-                                 .where(Engagement.pupil_id == s.amir.id)).all()
+    ratings = db.session.execute(
+        sa.select(Engagement.rating, Engagement.done_by_id).where(Engagement.pupil_id == s.amir.id)
+    ).all()
     assert sorted(ratings) == [(4, None), (4, None), (5, None)]
     # Comments and photos are gone, files too; the published photo is a never-use-again marker.
-    left = db.session.scalars(sa.select(Contribution).join(Engagement).where(
-        Engagement.pupil_id == s.amir.id)).all()
+    left = db.session.scalars(
+        sa.select(Contribution).join(Engagement).where(Engagement.pupil_id == s.amir.id)
+    ).all()
     assert [(c.id, c.never_use_again, c.author_id, c.thumb_key) for c in left] == [
-        (s.amir_photo.id, True, None, None)]
+        (s.amir_photo.id, True, None, None)
+    ]
     assert not any(storage.exists(key) for key in files)
-    assert promotable_contributions(s.org.id) is not None and db.session.scalars(
-        promotable_contributions(s.org.id)).all() == []
+    assert (
+        promotable_contributions(s.org.id) is not None
+        and db.session.scalars(promotable_contributions(s.org.id)).all() == []
+    )
     # The parent's consent history stays theirs, without the link to the child.
-    assert db.session.scalar(sa.select(sa.func.count()).select_from(ConsentRecord).where(
-        ConsentRecord.pupil_id == s.amir.id)) == 0
-    assert db.session.scalar(sa.select(sa.func.count()).select_from(ConsentRecord).where(
-        ConsentRecord.user_id == s.aisha.id)) == 2
+    assert (
+        db.session.scalar(
+            sa.select(sa.func.count()).select_from(ConsentRecord).where(ConsentRecord.pupil_id == s.amir.id)
+        )
+        == 0
+    )
+    assert (
+        db.session.scalar(
+            sa.select(sa.func.count()).select_from(ConsentRecord).where(ConsentRecord.user_id == s.aisha.id)
+        )
+        == 2
+    )
     # The other family is untouched.
     assert db.session.get(Pupil, s.zara.id).first_name == "Zara"
     assert db.session.get(Contribution, s.zara_comment.id).body == "Zara MOORE-SECRET comment"
     assert storage.exists(s.zara_photo.photo_key)
     # Recorded, without the child's name.
-    logged = db.session.execute(sa.select(ActivityLog.event, ActivityLog.subject,
-                                          ActivityLog.user_id)
-                                .where(ActivityLog.event == "erased")).all()
+    logged = db.session.execute(
+        sa.select(ActivityLog.event, ActivityLog.subject, ActivityLog.user_id).where(
+            ActivityLog.event == "erased"
+        )
+    ).all()
     assert logged == [("erased", f"pupil:{s.amir.id}", s.office.id)]
     # The carer is told.
-    assert db.session.scalar(sa.select(NotificationDelivery.template).where(
-        NotificationDelivery.user_id == s.aisha.id)) == "erasure_completed"
+    assert (
+        db.session.scalar(
+            sa.select(NotificationDelivery.template).where(NotificationDelivery.user_id == s.aisha.id)
+        )
+        == "erasure_completed"
+    )
     assert run_jobs() == 0
-    sent = db.session.scalars(sa.select(OutboxMessage.text).where(
-        OutboxMessage.to == "aisha@family.example")).all()
+    sent = db.session.scalars(
+        sa.select(OutboxMessage.text).where(OutboxMessage.to == "aisha@family.example")
+    ).all()
     assert any("has erased your child's data" in text for text in sent)
 
 
@@ -158,7 +206,13 @@ def test_erasing_a_parent_follows_the_inventory(s, client):
     _assert_erased(s.mo, before)
     mo = db.session.get(User, s.mo.id)
     assert (mo.name, mo.email, mo.mobile, mo.password_hash, mo.totp_secret, mo.status) == (
-        "Erased account", None, None, None, None, UserStatus.ERASED)
+        "Erased account",
+        None,
+        None,
+        None,
+        None,
+        UserStatus.ERASED,
+    )
     # Her comment is deleted; her published photo stays only as a never-use-again marker.
     assert db.session.get(Contribution, comment_id) is None
     assert db.session.get(Contribution, photo_id).never_use_again is True
@@ -166,11 +220,11 @@ def test_erasing_a_parent_follows_the_inventory(s, client):
     # Zara's own school record stays (erasing a parent is not erasing the child).
     assert db.session.get(Pupil, s.zara.id).first_name == "Zara"
     # The erased parent cannot sign in, and is told at the address they had.
-    response = client.post("/auth/signin", data={"email": "mo@family.example",
-                                                 "password": f.PASSWORD})
+    response = client.post("/auth/signin", data={"email": "mo@family.example", "password": f.PASSWORD})
     assert "/family" not in response.headers.get("Location", "")
-    told = db.session.scalars(sa.select(OutboxMessage.subject).where(
-        OutboxMessage.to == "mo@family.example")).all()
+    told = db.session.scalars(
+        sa.select(OutboxMessage.subject).where(OutboxMessage.to == "mo@family.example")
+    ).all()
     assert any("erased" in (subject or "") for subject in told)
 
 
@@ -186,12 +240,14 @@ def test_an_erasure_request_is_completed_and_the_requester_told(s, run_jobs):
     done = db.session.get(PrivacyRequest, req.id)
     assert done.state is RequestState.COMPLETED and "erased" in done.outcome
     assert done.subject_pupil_id is None  # the request no longer points at the record
-    notes = db.session.scalars(sa.select(RequestEvent.note).where(
-        RequestEvent.request_id == req.id)).all()
+    notes = db.session.scalars(sa.select(RequestEvent.note).where(RequestEvent.request_id == req.id)).all()
     assert any(n and n.startswith("The child's record was erased") for n in notes)
-    assert "request_completed" in db.session.scalars(sa.select(NotificationDelivery.template)
-                                                     .where(NotificationDelivery.user_id ==
-                                                            s.aisha.id)).all()
+    assert (
+        "request_completed"
+        in db.session.scalars(
+            sa.select(NotificationDelivery.template).where(NotificationDelivery.user_id == s.aisha.id)
+        ).all()
+    )
     # A copy of the child's data made earlier is gone too.
     assert db.session.get(DataExport, export_id) is None
     assert not any(storage.exists(k) for k in export_keys)
@@ -226,8 +282,7 @@ def test_the_office_previews_then_confirms_on_its_pages(s, client):
     assert client.get(f"/office/people/pupils/{s.amir.id}").status_code == 404
     f.login(client, s.elm_office)
     assert client.get(f"/office/people/pupils/{s.zara.id}/erase").status_code == 404
-    assert client.post(f"/office/people/parents/{s.mo.id}/erase",
-                       data={"e-confirm": "y"}).status_code == 404
+    assert client.post(f"/office/people/parents/{s.mo.id}/erase", data={"e-confirm": "y"}).status_code == 404
     assert db.session.get(User, s.mo.id).status is UserStatus.ACTIVE
 
 

@@ -1,4 +1,5 @@
 """Error pages a parent understands: full pages and htmx fragments, with the right status codes."""
+
 from __future__ import annotations
 
 import json
@@ -18,8 +19,19 @@ CODES = [400, 403, 404, 405, 413, 422, 429, 500]
 PARTIAL = {"HX-Request": "true"}
 BOOSTED = {"HX-Request": "true", "HX-Boosted": "true"}
 # Words that mean nothing to a parent, or that would give away how the app is built.
-JARGON = ("Traceback", "Exception", "Werkzeug", "werkzeug", "Internal Server Error", "Bad Request",
-          "CSRF", "sqlalchemy", "psycopg", "SECRET-INTERNAL-DETAIL", "no_such_table")
+JARGON = (
+    "Traceback",
+    "Exception",
+    "Werkzeug",
+    "werkzeug",
+    "Internal Server Error",
+    "Bad Request",
+    "CSRF",
+    "sqlalchemy",
+    "psycopg",
+    "SECRET-INTERNAL-DETAIL",
+    "no_such_table",
+)
 
 
 @pytest.fixture(scope="module")
@@ -29,12 +41,14 @@ def error_app(app):
     from app import create_app
     from app.core.extensions import db
 
-    failing = create_app({
-        "ENV_NAME": "test",
-        "SQLALCHEMY_DATABASE_URI": app.config["SQLALCHEMY_DATABASE_URI"],
-        "REDIS_URL": app.config["REDIS_URL"],
-        "STORAGE_DIR": app.config["STORAGE_DIR"],
-    })
+    failing = create_app(
+        {
+            "ENV_NAME": "test",
+            "SQLALCHEMY_DATABASE_URI": app.config["SQLALCHEMY_DATABASE_URI"],
+            "REDIS_URL": app.config["REDIS_URL"],
+            "STORAGE_DIR": app.config["STORAGE_DIR"],
+        }
+    )
 
     @failing.get("/fail/<int:code>")
     @public
@@ -74,8 +88,7 @@ def _assert_friendly(html: str, code: int):
 
 
 @pytest.mark.parametrize("code", CODES)
-def test_full_error_page_explains_what_happened_and_what_to_do(error_app, ctx, show_error_pages,
-                                                               code):
+def test_full_error_page_explains_what_happened_and_what_to_do(error_app, ctx, show_error_pages, code):
     f.school(dpo_email="dpo@a.example")
     response = error_app.test_client().get(f"/fail/{code}")
     html = response.get_data(as_text=True)
@@ -90,8 +103,7 @@ def test_full_error_page_explains_what_happened_and_what_to_do(error_app, ctx, s
 
 
 @pytest.mark.parametrize("code", CODES)
-def test_partial_htmx_request_gets_a_message_with_the_same_status(error_app, ctx,
-                                                                   show_error_pages, code):
+def test_partial_htmx_request_gets_a_message_with_the_same_status(error_app, ctx, show_error_pages, code):
     response = error_app.test_client().get(f"/fail/{code}", headers=PARTIAL)
     html = response.get_data(as_text=True)
     assert response.status_code == code
@@ -116,8 +128,7 @@ def test_the_layout_has_the_region_error_messages_are_retargeted_to(client, ctx)
     assert Page(client.get("/").get_data(as_text=True)).by_id("messages") is not None
 
 
-def test_a_broken_database_transaction_still_gets_the_friendly_page(error_app, ctx,
-                                                                    show_error_pages):
+def test_a_broken_database_transaction_still_gets_the_friendly_page(error_app, ctx, show_error_pages):
     f.school(dpo_email="dpo@a.example")
     response = error_app.test_client().get("/fail/database")
     html = response.get_data(as_text=True)
@@ -138,6 +149,7 @@ def test_too_many_requests_says_when_to_try_again(error_app, ctx):
 
 
 # --- real requests on the app itself --------------------------------------------------------------
+
 
 def test_unknown_page_is_404(client, ctx):
     response = client.get("/no/such/page")
@@ -163,8 +175,9 @@ def test_oversized_body_is_413_never_500(app, client, ctx, csrf):
     app.config["WTF_CSRF_ENABLED"] = csrf
     try:
         f.login(client, f.parent())
-        response = client.post("/auth/signout", data=b"x" * (limit + 1),
-                               content_type="application/octet-stream")
+        response = client.post(
+            "/auth/signout", data=b"x" * (limit + 1), content_type="application/octet-stream"
+        )
     finally:
         app.config["WTF_CSRF_ENABLED"] = False
     assert response.status_code == 413

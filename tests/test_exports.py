@@ -1,6 +1,7 @@
 """Access and portability exports (P22, P26, P31, P16): built by a real RQ worker from the data
 inventory, reviewed by the office when another family shows, downloaded by the requester after a
 fresh sign-in, expired after 7 days."""
+
 from __future__ import annotations
 
 import csv
@@ -15,8 +16,7 @@ import sqlalchemy as sa
 
 from app.core.extensions import db
 from app.dataprotection.inventory import INVENTORY, RECIPIENTS, RETENTION, declared_columns
-from app.models import (ActivityLog, DataExport, ExportState, NotificationDelivery,
-                        OutboxMessage, Role, utcnow)
+from app.models import ActivityLog, DataExport, ExportState, NotificationDelivery, OutboxMessage, Role, utcnow
 from app.dataprotection.exports import zip as export_zip, service as exports
 from app.dataprotection.rights import ownership
 from app.dataprotection.retention import rules as retention
@@ -58,6 +58,7 @@ def _everything(zf) -> bytes:
 
 # --- the inventory drives it ------------------------------------------------------------------
 
+
 @pytest.mark.promise("P22")
 def test_every_table_with_a_personal_subject_is_exported_or_says_why_not():
     personal = {name for name, entry in INVENTORY.items() if entry.subject != "nobody"}
@@ -66,22 +67,22 @@ def test_every_table_with_a_personal_subject_is_exported_or_says_why_not():
     assert personal - exported - explained == set(), "give these an ownership path or a reason"
     assert exported & explained == set()
     assert set(ownership.OWNERSHIP) <= set(INVENTORY)
-    assert all(ownership.OWNERSHIP[name].by_user or ownership.OWNERSHIP[name].by_pupil
-               for name in personal)
+    assert all(ownership.OWNERSHIP[name].by_user or ownership.OWNERSHIP[name].by_pupil for name in personal)
     assert set(export_zip.SECTIONS) == exported, "every exported table needs a title and source"
 
 
 @pytest.mark.promise("P22")
 @pytest.mark.promise("P26")
 @pytest.mark.promise("P31")
-def test_a_childs_export_holds_every_field_explained_and_nothing_of_another_family(
-        s, client, run_jobs):
+def test_a_childs_export_holds_every_field_explained_and_nothing_of_another_family(s, client, run_jobs):
     req = access_request(s, pupil=s.amir)
     export = _build(s, run_jobs, req)
     # Amir's comment names Zara, a classmate; one photo shows other children: the office checks.
     assert export.state is ExportState.REVIEW
     assert {(i["table"], i["row"]) for i in export.flagged} == {
-        ("contributions", s.amir_comment.id), ("contributions", s.group_photo.id)}
+        ("contributions", s.amir_comment.id),
+        ("contributions", s.group_photo.id),
+    }
     assert _download(client, s.aisha, export.id).status_code == 404  # not released yet
     exports.release(export.id, s.office, remove=set())
     zf = _zip(_download(client, s.aisha, export.id))
@@ -90,7 +91,8 @@ def test_a_childs_export_holds_every_field_explained_and_nothing_of_another_fami
     records = data["records"]
     assert [p["first_name"] for p in records["pupils"]] == ["Amir"]
     assert {c["body"] for c in records["contributions"] if c["body"]} == {
-        "Amir counted 14 stairs with Zara at the park!"}
+        "Amir counted 14 stairs with Zara at the park!"
+    }
     assert [a["note"] for a in records["awards"]] == ["Lovely teamwork"]
     # Every declared column of every kind of record is there, in the CSV and the JSON.
     for table, rows in records.items():
@@ -104,7 +106,8 @@ def test_a_childs_export_holds_every_field_explained_and_nothing_of_another_fami
     assert records["awards"][0]["given_by_id"] == "school staff"
     # The photos, decrypted, exactly as sent.
     assert sorted(n for n in zf.namelist() if n.startswith("photos/")) == sorted(
-        [f"photos/{s.amir_photo.id}.jpg", f"photos/{s.group_photo.id}.jpg"])
+        [f"photos/{s.amir_photo.id}.jpg", f"photos/{s.group_photo.id}.jpg"]
+    )
     assert zf.read(f"photos/{s.amir_photo.id}.jpg") == s.amir_bytes
     # Readable by a parent: what, why, how long, where from, who receives it, no automation.
     page = html.unescape(zf.read("index.html").decode())
@@ -124,17 +127,18 @@ def test_a_childs_export_holds_every_field_explained_and_nothing_of_another_fami
 
 
 @pytest.mark.promise("P22")
-def test_a_parents_own_export_holds_their_account_and_only_this_schools_records(
-        s, client, run_jobs):
+def test_a_parents_own_export_holds_their_account_and_only_this_schools_records(s, client, run_jobs):
     req = access_request(s, pupil=None, kind="portability")
     export = _build(s, run_jobs, req)
-    exports.release(export.id, s.office, remove=set()) if export.state is ExportState.REVIEW \
-        else None
+    exports.release(export.id, s.office, remove=set()) if export.state is ExportState.REVIEW else None
     zf = _zip(_download(client, s.aisha, export.id))
     records = json.loads(zf.read("data.json"))["records"]
     user = records["users"][0]
     assert (user["name"], user["email"], user["mobile"]) == (
-        "Aisha Khan", "aisha@family.example", "+447700900111")
+        "Aisha Khan",
+        "aisha@family.example",
+        "+447700900111",
+    )
     # Aisha also has a child at Elm: her account-wide details (sign-in settings, the secrets'
     # markers) are not Oak's to hand out, only the contact details both schools hold.
     assert user["password_hash"] is None and user["last_login_at"] is None
@@ -159,19 +163,24 @@ def test_removed_items_are_left_out_and_counted(s, client, run_jobs):
     assert f"photos/{s.group_photo.id}.jpg" in zf.namelist()  # kept by the office
     assert "1 item(s) were left out" in zf.read("index.html").decode()
     # The requester is told once it is ready (and not before).
-    told = db.session.scalars(sa.select(NotificationDelivery.template).where(
-        NotificationDelivery.user_id == s.aisha.id)).all()
+    told = db.session.scalars(
+        sa.select(NotificationDelivery.template).where(NotificationDelivery.user_id == s.aisha.id)
+    ).all()
     assert told.count("export_ready") == 1
-    sent = db.session.scalars(sa.select(OutboxMessage).where(
-        OutboxMessage.to == "aisha@family.example",
-        OutboxMessage.subject.like("Your copy of the data is ready%"))).all()
+    sent = db.session.scalars(
+        sa.select(OutboxMessage).where(
+            OutboxMessage.to == "aisha@family.example",
+            OutboxMessage.subject.like("Your copy of the data is ready%"),
+        )
+    ).all()
     assert len(sent) == 1 and "/privacy/exports" in sent[0].text
 
 
 @pytest.mark.promise("P22")
 @pytest.mark.promise("P16")
 def test_only_the_requester_downloads_after_a_fresh_signin_and_every_download_is_logged(
-        s, app, client, run_jobs):
+    s, app, client, run_jobs
+):
     export = _build(s, run_jobs, access_request(s, pupil=s.zara))
     assert export.state is ExportState.READY  # Zara's data names nobody else
     assert _download(client, s.aisha, export.id).status_code == 404  # another family's
@@ -187,10 +196,10 @@ def test_only_the_requester_downloads_after_a_fresh_signin_and_every_download_is
     assert client.get(f"/office/exports/{export.id}/download").status_code == 200
     db.session.expire_all()
     assert db.session.get(DataExport, export.id).download_count == 2
-    logged = db.session.execute(sa.select(ActivityLog.user_id, ActivityLog.subject).where(
-        ActivityLog.event == "export_downloaded")).all()
-    assert sorted(logged) == sorted([(s.mo.id, f"export:{export.id}"),
-                                     (s.office.id, f"export:{export.id}")])
+    logged = db.session.execute(
+        sa.select(ActivityLog.user_id, ActivityLog.subject).where(ActivityLog.event == "export_downloaded")
+    ).all()
+    assert sorted(logged) == sorted([(s.mo.id, f"export:{export.id}"), (s.office.id, f"export:{export.id}")])
     # At rest, every stored file is encrypted: no zip, no text of the family's.
     stored = [p.read_bytes() for p in Path(app.config["STORAGE_DIR"]).rglob("*") if p.is_file()]
     assert stored and not any(b"PK\x03\x04" in blob or b"MOORE-SECRET" in blob for blob in stored)
@@ -256,8 +265,9 @@ def test_the_office_reviews_and_releases_through_its_pages(s, client, run_jobs):
     assert client.get(f"/office/exports/{export_id}/photos/{s.zara_photo.id}").status_code == 404
     bad = client.post(f"/office/exports/{export_id}/release", data={"remove": "users:1"})
     assert bad.status_code == 422
-    done = client.post(f"/office/exports/{export_id}/release",
-                       data={"remove": [f"contributions:{s.group_photo.id}"]})
+    done = client.post(
+        f"/office/exports/{export_id}/release", data={"remove": [f"contributions:{s.group_photo.id}"]}
+    )
     assert done.status_code == 303
     assert run_jobs() == 0
     f.login(client, s.aisha)
@@ -273,10 +283,16 @@ def test_the_privacy_pages_are_accessible_and_keep_to_the_csp(s, client, run_job
     req = access_request(s, pupil=s.amir)
     export = _build(s, run_jobs, req)
     f.login(client, s.office)
-    urls = ["/office/exports", f"/office/exports/{export.id}", "/office/people",
-            f"/office/people/pupils/{s.amir.id}", f"/office/people/parents/{s.aisha.id}",
-            f"/office/people/pupils/{s.amir.id}/erase", f"/office/people/parents/{s.mo.id}/erase",
-            "/office/register"]
+    urls = [
+        "/office/exports",
+        f"/office/exports/{export.id}",
+        "/office/people",
+        f"/office/people/pupils/{s.amir.id}",
+        f"/office/people/parents/{s.aisha.id}",
+        f"/office/people/pupils/{s.amir.id}/erase",
+        f"/office/people/parents/{s.mo.id}/erase",
+        "/office/register",
+    ]
     pages = {url: client.get(url) for url in urls}
     exports.release(export.id, s.office, remove=set())
     f.login(client, s.aisha)

@@ -1,4 +1,5 @@
 """The office's families pages, removals (P18) and closing an account (P17)."""
+
 import re
 
 import pytest
@@ -18,14 +19,24 @@ def school(ctx):
     teacher = f.staff(org, Role.TEACHER, classes=[cls])
     joined = f.parent(name="Jo Joined")
     paper = User(kind=UserKind.PARENT, name="Pat Paper", status=UserStatus.INVITED)
-    emailed = User(kind=UserKind.PARENT, name="Em Email", email="em@family.example",
-                   status=UserStatus.INVITED)
+    emailed = User(
+        kind=UserKind.PARENT, name="Em Email", email="em@family.example", status=UserStatus.INVITED
+    )
     db.session.add_all([paper, emailed])
     db.session.commit()
     kid = f.pupil(cls, joined, paper, first_name="Kit")
     other = f.pupil(cls, emailed, first_name="Lou")
-    return {"org": org, "cls": cls, "office": office, "teacher": teacher, "joined": joined,
-            "paper": paper, "emailed": emailed, "kid": kid, "other": other}
+    return {
+        "org": org,
+        "cls": cls,
+        "office": office,
+        "teacher": teacher,
+        "joined": joined,
+        "paper": paper,
+        "emailed": emailed,
+        "kid": kid,
+        "other": other,
+    }
 
 
 def test_office_sees_who_has_not_joined_and_the_join_rate(client, school):
@@ -109,6 +120,7 @@ def test_teacher_at_one_school_who_is_office_at_another_acts_as_office_only_ther
     f.school_class(other)
     both = f.staff(school["org"], Role.TEACHER, classes=[school["cls"]])
     from app.models import StaffMembership
+
     db.session.add(StaffMembership(user_id=both.id, organisation_id=other.id, role=Role.OFFICE))
     db.session.commit()
     f.login(client, both)
@@ -131,6 +143,7 @@ def test_office_pages_never_open_records_of_a_school_where_the_person_only_teach
     other = f.school(name="Other Primary")
     both = f.staff(school["org"], Role.TEACHER, classes=[school["cls"]])
     from app.models import StaffMembership
+
     db.session.add(StaffMembership(user_id=both.id, organisation_id=other.id, role=Role.OFFICE))
     db.session.commit()
     f.login(client, both)
@@ -144,6 +157,7 @@ def test_office_pages_never_open_records_of_a_school_where_the_person_only_teach
 @pytest.mark.promise("P25")
 def test_a_restricted_child_is_left_out_of_the_join_rate_report(client, school):
     from app.models import Pupil, utcnow
+
     db.session.get(Pupil, school["kid"].id).restricted_at = utcnow()
     db.session.commit()
     f.login(client, school["office"])

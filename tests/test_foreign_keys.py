@@ -2,6 +2,7 @@
 `make run` uses (an embedded PostgreSQL) and the suite's. When retention deletes a parent or a
 child, the rows pointing at them are deleted or cleared as the rules say, nothing is left pointing
 at a missing row, and a deleted row's id is never given to a new one."""
+
 from datetime import date, datetime, timedelta, timezone
 
 import pytest
@@ -9,9 +10,22 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
 from app.core.extensions import db
-from app.models import (Award, AwardKind, ConsentMethod, ConsentPurpose, ConsentRecord,
-                        Guardianship, PrivacyRequest, RemovedBy, RequestChannel, RequestKind, Role,
-                        UsageEvent, UsageKind, UserStatus)
+from app.models import (
+    Award,
+    AwardKind,
+    ConsentMethod,
+    ConsentPurpose,
+    ConsentRecord,
+    Guardianship,
+    PrivacyRequest,
+    RemovedBy,
+    RequestChannel,
+    RequestKind,
+    Role,
+    UsageEvent,
+    UsageKind,
+    UserStatus,
+)
 from app.dataprotection.retention import rules as retention
 from tests import factories as f
 from tests import teaching as t
@@ -44,9 +58,12 @@ def _dangling() -> list[str]:
     for child in db.metadata.sorted_tables:
         for fk in child.foreign_keys:
             parent, col = fk.column.table.name, fk.parent.name
-            n = db.session.scalar(sa.text(
-                f"SELECT count(*) FROM {child.name} c WHERE c.{col} IS NOT NULL AND NOT EXISTS "
-                f"(SELECT 1 FROM {parent} p WHERE p.{fk.column.name} = c.{col})"))
+            n = db.session.scalar(
+                sa.text(
+                    f"SELECT count(*) FROM {child.name} c WHERE c.{col} IS NOT NULL AND NOT EXISTS "
+                    f"(SELECT 1 FROM {parent} p WHERE p.{fk.column.name} = c.{col})"
+                )
+            )
             if n:
                 bad.append(f"{child.name}.{col} -> {parent}: {n}")
     return bad
@@ -58,19 +75,32 @@ def _family_with_everything(org, cls, mum, child):
     act = t.activity(org, subject="Maths", year_groups="1")
     topic = t.topic(org, [cls], [act], week=DAY0, title="Numbers")
     comment = t.done(child, topic.items[0], rating=5, comment="We counted 14!", by=mum)
-    db.session.add_all([
-        Award(pupil_id=child.id, kind=AwardKind.STAR_OF_THE_WEEK, note="Counted well"),
-        ConsentRecord(user_id=mum.id, organisation_id=org.id, pupil_id=child.id,
-                      purpose=ConsentPurpose.CONTRIBUTION_PROMO, granted=True,
-                      method=ConsentMethod.WEB_FORM),
-        UsageEvent(user_id=mum.id, pupil_id=child.id, activity_id=act.id,
-                   kind=UsageKind.ACTIVITY_DONE),
-        PrivacyRequest(organisation_id=org.id, kind=RequestKind.ACCESS,
-                       channel=RequestChannel.WEB, requester_id=mum.id,
-                       requester_name=mum.name, requester_email=mum.email,
-                       subject_pupil_id=child.id, on_behalf_of="child", details="",
-                       received_on=DAY0),
-    ])
+    db.session.add_all(
+        [
+            Award(pupil_id=child.id, kind=AwardKind.STAR_OF_THE_WEEK, note="Counted well"),
+            ConsentRecord(
+                user_id=mum.id,
+                organisation_id=org.id,
+                pupil_id=child.id,
+                purpose=ConsentPurpose.CONTRIBUTION_PROMO,
+                granted=True,
+                method=ConsentMethod.WEB_FORM,
+            ),
+            UsageEvent(user_id=mum.id, pupil_id=child.id, activity_id=act.id, kind=UsageKind.ACTIVITY_DONE),
+            PrivacyRequest(
+                organisation_id=org.id,
+                kind=RequestKind.ACCESS,
+                channel=RequestChannel.WEB,
+                requester_id=mum.id,
+                requester_name=mum.name,
+                requester_email=mum.email,
+                subject_pupil_id=child.id,
+                on_behalf_of="child",
+                details="",
+                received_on=DAY0,
+            ),
+        ]
+    )
     db.session.commit()
     return comment.engagement_id, comment.id
 
@@ -97,10 +127,11 @@ def test_deleting_a_closed_account_clears_or_deletes_what_points_at_it_and_reuse
     assert _count("usage_events", "pupil_id = :id", id=child.id) == 0
     # ... SET NULL: what she sent about her child stays with the school, without her.
     assert _count("engagements", "id = :id AND done_by_id IS NULL", id=eng_id) == 1
-    assert _count("contributions", "id = :id AND author_id IS NULL AND body = 'We counted 14!'",
-                  id=comment_id) == 1
-    assert _count("privacy_requests", "requester_id IS NULL AND subject_pupil_id = :id",
-                  id=child.id) == 1
+    assert (
+        _count("contributions", "id = :id AND author_id IS NULL AND body = 'We counted 14!'", id=comment_id)
+        == 1
+    )
+    assert _count("privacy_requests", "requester_id IS NULL AND subject_pupil_id = :id", id=child.id) == 1
     assert _dangling() == []
 
     newcomer = f.parent()
@@ -131,8 +162,7 @@ def test_deleting_a_gone_child_takes_their_records_and_clears_the_requests_about
     assert _count("awards", "true") == 0 and _count("guardianships", "true") == 0
     # SET NULL: mum's consent and her request stay hers, no longer naming the child.
     assert _count("consent_records", "user_id = :id AND pupil_id IS NULL", id=mum.id) == 1
-    assert _count("privacy_requests", "requester_id = :id AND subject_pupil_id IS NULL",
-                  id=mum.id) == 1
+    assert _count("privacy_requests", "requester_id = :id AND subject_pupil_id IS NULL", id=mum.id) == 1
     assert _dangling() == []
     assert f.pupil(cls, mum).id > child_id
 

@@ -1,4 +1,5 @@
 """htmx conventions: one URL, two renderings, Vary, CSRF in hx-headers, the layout's htmx config."""
+
 from __future__ import annotations
 
 import json
@@ -25,8 +26,7 @@ def _config(client) -> dict:
 
 def _handling(config: dict, status: int) -> dict:
     """The responseHandling entry htmx 2 would pick: the first whose code matches (RegExp.test)."""
-    return next((e for e in config["responseHandling"] if re.search(e["code"], str(status))),
-                {"swap": False})
+    return next((e for e in config["responseHandling"] if re.search(e["code"], str(status))), {"swap": False})
 
 
 def test_htmx_config_meta_is_json_that_keeps_pages_private_and_csp_clean(client):
@@ -37,8 +37,9 @@ def test_htmx_config_meta_is_json_that_keeps_pages_private_and_csp_clean(client)
     assert config["allowEval"] is False and config["allowScriptTags"] is False
 
 
-@pytest.mark.parametrize("status, swaps", [(200, True), (204, False), (303, True), (422, True),
-                                           (404, True), (500, True)])
+@pytest.mark.parametrize(
+    "status, swaps", [(200, True), (204, False), (303, True), (422, True), (404, True), (500, True)]
+)
 def test_response_handling_swaps_validation_errors_and_error_pages(client, status, swaps):
     entry = _handling(_config(client), status)
     assert entry["swap"] is swaps
@@ -49,11 +50,11 @@ def test_response_handling_swaps_validation_errors_and_error_pages(client, statu
 def test_htmx_2_0_11_knows_every_key_of_our_config(client):
     source = HTMX_JS.read_text()
     assert 'version:"2.0.11"' in source
-    defaults = source[source.index("config:{"):source.index("parseInterval:")]
+    defaults = source[source.index("config:{") : source.index("parseInterval:")]
     for key in _config(client):
         assert f"{key}:" in defaults, f"htmx 2.0.11 has no config key {key!r}"
     # htmx reads the meta tag by this exact name and merges it over its defaults.
-    assert "meta[name=\"htmx-config\"]" in source
+    assert 'meta[name="htmx-config"]' in source
 
 
 def test_csrf_token_sits_on_an_element_that_boosted_navigation_replaces(client):
@@ -64,8 +65,10 @@ def test_csrf_token_sits_on_an_element_that_boosted_navigation_replaces(client):
     # Boosted links and forms swap the body's innerHTML: the carrier must be inside the body, not
     # the body itself, and no hx-target/hx-swap may redirect the swap elsewhere.
     assert carrier.tag != "body" and body in list(carrier.ancestors())
-    assert not any("hx-target" in e.attrs or "hx-swap" in e.attrs or "hx-select" in e.attrs
-                   for e in [carrier, *carrier.ancestors()])
+    assert not any(
+        "hx-target" in e.attrs or "hx-swap" in e.attrs or "hx-select" in e.attrs
+        for e in [carrier, *carrier.ancestors()]
+    )
     token = json.loads(carrier.attrs["hx-headers"])["X-CSRFToken"]
     assert len(token) > 20
     # The boosted response is the full page again, so the swap brings the current token with it.
@@ -105,8 +108,9 @@ def test_render_without_a_block_is_always_the_full_page_with_a_status(app, ctx):
     assert response.status_code == 422 and "<footer" in response.get_data(as_text=True)
 
 
-@pytest.mark.parametrize("headers, status", [({}, 303), (BOOSTED, 303), (PARTIAL, 204)],
-                         ids=["plain", "boosted", "partial"])
+@pytest.mark.parametrize(
+    "headers, status", [({}, 303), (BOOSTED, 303), (PARTIAL, 204)], ids=["plain", "boosted", "partial"]
+)
 def test_redirect_after_post(app, ctx, headers, status):
     with app.test_request_context("/x", method="POST", headers=headers):
         response = htmx.redirect_after_post("/family/")

@@ -1,4 +1,5 @@
 """The data inventory declares every column of every table (GUIDE.md, P30)."""
+
 import pytest
 
 from app.core.extensions import db
@@ -17,8 +18,13 @@ def test_every_column_is_declared_once():
         entry = INVENTORY[table.name]
         both = set(entry.personal) & set(entry.plain)
         problems += [f"{table.name}.{c} is declared twice" for c in sorted(both)]
-        problems += [f"{table.name}.{c} is not declared" for c in sorted(actual - declared_columns(table.name))]
-        problems += [f"{table.name}.{c} is declared but no such column" for c in sorted(declared_columns(table.name) - actual)]
+        problems += [
+            f"{table.name}.{c} is not declared" for c in sorted(actual - declared_columns(table.name))
+        ]
+        problems += [
+            f"{table.name}.{c} is declared but no such column"
+            for c in sorted(declared_columns(table.name) - actual)
+        ]
     problems += [f"inventory table {t} has no model" for t in INVENTORY if t not in db.metadata.tables]
     assert problems == []
 

@@ -1,4 +1,5 @@
 """Inviting families and staff: messages through the notification service, on the school's behalf."""
+
 import re
 
 import pytest
@@ -6,14 +7,22 @@ import sqlalchemy as sa
 
 from app.core.extensions import db
 from app.families import jobs as invite_jobs
-from app.models import (Guardianship, Invitation, NotificationDelivery, OutboxMessage, Role,
-                        StaffMembership, User, UserKind, UserStatus)
+from app.models import (
+    Guardianship,
+    Invitation,
+    NotificationDelivery,
+    OutboxMessage,
+    Role,
+    StaffMembership,
+    User,
+    UserKind,
+    UserStatus,
+)
 from tests import factories as f
 
 
 def _invited(name, email=None, mobile=None):
-    user = User(kind=UserKind.PARENT, name=name, email=email, mobile=mobile,
-                status=UserStatus.INVITED)
+    user = User(kind=UserKind.PARENT, name=name, email=email, mobile=mobile, status=UserStatus.INVITED)
     db.session.add(user)
     db.session.commit()
     return user
@@ -51,8 +60,9 @@ def test_invite_everyone_skips_no_contact_closed_and_joined_and_runs_once(client
     db.session.commit()
     for carer in [*waiting, blocked, closed, joined]:
         f.pupil(school["cls"], carer)
-    db.session.execute(sa.update(Guardianship).where(Guardianship.parent_id == blocked.id)
-                       .values(no_contact=True))
+    db.session.execute(
+        sa.update(Guardianship).where(Guardianship.parent_id == blocked.id).values(no_contact=True)
+    )
     db.session.commit()
     f.login(client, school["office"])
     client.post("/office/families/invite-all")
@@ -72,8 +82,10 @@ def test_invite_everyone_skips_no_contact_closed_and_joined_and_runs_once(client
 def test_progress_is_polled_with_htmx_while_running(client, school):
     f.login(client, school["office"])
     from app.core.redis_conn import get_redis
-    get_redis().hset(invite_jobs.progress_key(school["org"].id),
-                     mapping={"state": "running", "total": 10, "done": 4})
+
+    get_redis().hset(
+        invite_jobs.progress_key(school["org"].id), mapping={"state": "running", "total": 10, "done": 4}
+    )
     r = client.get("/office/families?poll=1", headers={"HX-Request": "true"})
     body = r.get_data(as_text=True)
     assert "<html" not in body and "4 of 10 done" in body and 'hx-trigger="every 2s"' in body
@@ -81,8 +93,9 @@ def test_progress_is_polled_with_htmx_while_running(client, school):
 
 def test_the_office_invites_a_teacher_who_joins_with_a_password(client, school, run_jobs):
     f.login(client, school["office"])
-    r = client.post("/office/staff", data={"name": "Tia Teach", "email": "Tia@Ash.example",
-                                           "role": "teacher"})
+    r = client.post(
+        "/office/staff", data={"name": "Tia Teach", "email": "Tia@Ash.example", "role": "teacher"}
+    )
     assert r.status_code == 303
     assert run_jobs() == 0
     mail = db.session.scalar(sa.select(OutboxMessage).where(OutboxMessage.to == "tia@ash.example"))
@@ -99,14 +112,14 @@ def test_the_office_invites_a_teacher_who_joins_with_a_password(client, school, 
 def test_a_parent_address_cannot_be_invited_as_staff(client, school):
     f.pupil(school["cls"], f.parent(email="mum@family.example"))  # one of this school's families
     f.login(client, school["office"])
-    r = client.post("/office/staff", data={"name": "Mum", "email": "mum@family.example",
-                                           "role": "office"})
+    r = client.post("/office/staff", data={"name": "Mum", "email": "mum@family.example", "role": "office"})
     assert r.status_code == 422 and "belongs to a parent" in r.get_data(as_text=True)
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Invitation)) == 0
 
 
 def test_the_office_sees_which_invitations_could_not_be_delivered(client, school, run_jobs):
     from app.models import DeliveryStatus
+
     carer = _invited("Fay Fail", "fay@family.example")
     f.pupil(school["cls"], carer)
     f.login(client, school["office"])

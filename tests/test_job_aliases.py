@@ -1,5 +1,6 @@
 """Jobs queued under the dotted paths they had before the feature packages still run (one
 release): each old path resolves, as RQ resolves it, to the moved function."""
+
 import pytest
 import sqlalchemy as sa
 from rq.utils import import_attribute
@@ -38,8 +39,11 @@ def test_an_old_job_path_is_the_moved_job(old, new):
 
 
 def test_a_job_queued_under_its_old_path_runs(ctx, run_jobs):
-    db.session.add(LoginToken(purpose=TokenPurpose.SIGNIN_LINK, token_hash="old",
-                              expires_at=utcnow() - timedelta(minutes=5)))
+    db.session.add(
+        LoginToken(
+            purpose=TokenPurpose.SIGNIN_LINK, token_hash="old", expires_at=utcnow() - timedelta(minutes=5)
+        )
+    )
     db.session.commit()
     enqueue_now("app.jobs.retention.run_one", "purge_sign_in_tokens", retry=None)
     assert run_jobs() == 0

@@ -1,4 +1,5 @@
 """Jobs plumbing: enqueue only after commit, run in a real RQ worker with their own context."""
+
 import sqlalchemy as sa
 
 from app.core.extensions import db
@@ -9,8 +10,13 @@ from datetime import timedelta
 
 
 def _token(minutes):
-    db.session.add(LoginToken(purpose=TokenPurpose.SIGNIN_LINK, token_hash=f"h{minutes}",
-                              expires_at=utcnow() + timedelta(minutes=minutes)))
+    db.session.add(
+        LoginToken(
+            purpose=TokenPurpose.SIGNIN_LINK,
+            token_hash=f"h{minutes}",
+            expires_at=utcnow() + timedelta(minutes=minutes),
+        )
+    )
 
 
 def test_job_is_enqueued_only_when_the_transaction_commits(ctx, run_jobs):
@@ -31,12 +37,12 @@ def test_job_is_enqueued_only_when_the_transaction_commits(ctx, run_jobs):
 
 def test_a_failing_job_reaches_the_failed_registry(ctx, run_jobs):
     from app.core.jobs import enqueue_now
+
     enqueue_now("app.dataprotection.retention.jobs.no_such_job", retry=None)
     assert run_jobs() == 1
 
 
-def test_a_rehearsal_as_of_a_later_day_never_makes_the_sweep_announce_a_topic_again(
-        app, ctx, run_jobs):
+def test_a_rehearsal_as_of_a_later_day_never_makes_the_sweep_announce_a_topic_again(app, ctx, run_jobs):
     """A rehearsal (`retention run --as-of` a later day) purges this week's delivery records;
     the recovery sweep must not take that for a lost announcement and tell the families again."""
     from app.jobs.recovery import LOST_AFTER, requeue_lost_jobs
@@ -57,13 +63,17 @@ def test_a_rehearsal_as_of_a_later_day_never_makes_the_sweep_announce_a_topic_ag
     assert run_jobs() == 0
 
     def topic_emails() -> int:
-        return db.session.scalar(sa.select(sa.func.count()).select_from(OutboxMessage).where(
-            OutboxMessage.subject.startswith("This week's activities")))
+        return db.session.scalar(
+            sa.select(sa.func.count())
+            .select_from(OutboxMessage)
+            .where(OutboxMessage.subject.startswith("This week's activities"))
+        )
 
     assert topic_emails() == len(families)
     assert db.session.get(WeeklyTopic, topic.id).announced_at is not None
-    rehearsal = app.test_cli_runner().invoke(args=[
-        "retention", "run", "--yes", "--as-of", str(utcnow().date() + timedelta(days=120))])
+    rehearsal = app.test_cli_runner().invoke(
+        args=["retention", "run", "--yes", "--as-of", str(utcnow().date() + timedelta(days=120))]
+    )
     assert rehearsal.exit_code == 0, rehearsal.output
     assert topic_emails() == 0  # the rehearsal purged this week's deliveries and outbox too
     get_redis(app).flushdb()  # RQ has forgotten the finished announcement job by now

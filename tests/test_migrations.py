@@ -1,6 +1,7 @@
 """Migrations build the schema from empty on PostgreSQL (the only engine: production, the tests
 and `make run`), match the models, and go all the way down and up again; a data migration is run
 on a database of the version before it."""
+
 import os
 import subprocess
 import sys
@@ -12,14 +13,25 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def _flask(env, *args):
-    return subprocess.run([sys.executable, "-m", "flask", "--app", "wsgi", *args], cwd=ROOT,
-                          env=env, capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "flask", "--app", "wsgi", *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 def _env(app, db_url):
     env = dict(os.environ)
-    env.update({"HOMETIME_ENV": "test", "HOMETIME_SQLALCHEMY_DATABASE_URI": db_url,
-                "HOMETIME_REDIS_URL": app.config["REDIS_URL"]})
+    env.update(
+        {
+            "HOMETIME_ENV": "test",
+            "HOMETIME_SQLALCHEMY_DATABASE_URI": db_url,
+            "HOMETIME_REDIS_URL": app.config["REDIS_URL"],
+        }
+    )
     return env
 
 
@@ -40,23 +52,38 @@ def _seed_0004(db_url: str) -> dict:
 
     tables, engine = db.metadata.tables, sa.create_engine(db_url)
     with engine.begin() as conn:
-        org = conn.execute(tables["organisations"].insert().values(
-            name="Oak Primary", dpo_email="dpo@oak.example")).inserted_primary_key[0]
-        mum = conn.execute(tables["users"].insert().values(
-            kind=UserKind.PARENT, name="Mobile Mum", mobile="+447700900321",
-            status=UserStatus.ACTIVE)).inserted_primary_key[0]
+        org = conn.execute(
+            tables["organisations"].insert().values(name="Oak Primary", dpo_email="dpo@oak.example")
+        ).inserted_primary_key[0]
+        mum = conn.execute(
+            tables["users"]
+            .insert()
+            .values(kind=UserKind.PARENT, name="Mobile Mum", mobile="+447700900321", status=UserStatus.ACTIVE)
+        ).inserted_primary_key[0]
         ids = {}
         for key, email, requester, channel in (
-                ("mobile", f"no-email+user{mum}@hometime.invalid", mum, RequestChannel.WEB),
-                ("letter", "no-email+0a1b2c3d4e5f6a7b@hometime.invalid", None,
-                 RequestChannel.LETTER),
-                ("real", "real@family.example", None, RequestChannel.EMAIL)):
-            ids[key] = conn.execute(tables["privacy_requests"].insert().values(
-                organisation_id=org, kind=RequestKind.ACCESS, state=RequestState.RECEIVED,
-                channel=channel, requester_id=requester, requester_name="Someone",
-                requester_email=email, on_behalf_of="self", details="",
-                received_on=date(2026, 11, 2), paused_days=0,
-                extension_months=0)).inserted_primary_key[0]
+            ("mobile", f"no-email+user{mum}@hometime.invalid", mum, RequestChannel.WEB),
+            ("letter", "no-email+0a1b2c3d4e5f6a7b@hometime.invalid", None, RequestChannel.LETTER),
+            ("real", "real@family.example", None, RequestChannel.EMAIL),
+        ):
+            ids[key] = conn.execute(
+                tables["privacy_requests"]
+                .insert()
+                .values(
+                    organisation_id=org,
+                    kind=RequestKind.ACCESS,
+                    state=RequestState.RECEIVED,
+                    channel=channel,
+                    requester_id=requester,
+                    requester_name="Someone",
+                    requester_email=email,
+                    on_behalf_of="self",
+                    details="",
+                    received_on=date(2026, 11, 2),
+                    paused_days=0,
+                    extension_months=0,
+                )
+            ).inserted_primary_key[0]
     engine.dispose()
     return ids
 
@@ -118,8 +145,9 @@ def test_every_migration_goes_down_and_up_again(app):
                 engine = sa.create_engine(fresh)
                 with engine.connect() as conn:
                     left = sa.inspect(conn).get_table_names()
-                    functions = conn.scalar(sa.text(
-                        "SELECT count(*) FROM pg_proc WHERE proname = 'consent_records_append_only'"))
+                    functions = conn.scalar(
+                        sa.text("SELECT count(*) FROM pg_proc WHERE proname = 'consent_records_append_only'")
+                    )
                 engine.dispose()
                 assert left == ["alembic_version"] and functions == 0
 
@@ -142,26 +170,42 @@ def _roles_after_0007(app, db_url: str) -> set[str]:
     then = datetime(2026, 11, 20, 9, 0, tzinfo=timezone.utc)
     names = {}
     with engine.begin() as conn:
-        ash = conn.execute(orgs.insert().values(name="Ash", dpo_email="d@ash.example")
-                           ).inserted_primary_key[0]
-        birch = conn.execute(orgs.insert().values(name="Birch", dpo_email="d@birch.example")
-                             ).inserted_primary_key[0]
+        ash = conn.execute(orgs.insert().values(name="Ash", dpo_email="d@ash.example")).inserted_primary_key[
+            0
+        ]
+        birch = conn.execute(
+            orgs.insert().values(name="Birch", dpo_email="d@birch.example")
+        ).inserted_primary_key[0]
 
         def person(name):
-            return conn.execute(users.insert().values(
-                kind=UserKind.STAFF, name=name, email=f"{name}@x.example",
-                status=UserStatus.ACTIVE)).inserted_primary_key[0]
+            return conn.execute(
+                users.insert().values(
+                    kind=UserKind.STAFF, name=name, email=f"{name}@x.example", status=UserStatus.ACTIVE
+                )
+            ).inserted_primary_key[0]
 
         def role(user, org, at, label):
-            mid = conn.execute(tables["staff_memberships"].insert().values(
-                user_id=user, organisation_id=org, role=Role.OFFICE, created_at=at)
+            mid = conn.execute(
+                tables["staff_memberships"]
+                .insert()
+                .values(user_id=user, organisation_id=org, role=Role.OFFICE, created_at=at)
             ).inserted_primary_key[0]
             names[mid] = label
 
         def invitation(user, org, at, status):
-            conn.execute(tables["invitations"].insert().values(
-                organisation_id=org, user_id=user, role="office", token_hash=f"t{user}{org}{status}",
-                status=status, expires_at=at + timedelta(days=30), created_at=at))
+            conn.execute(
+                tables["invitations"]
+                .insert()
+                .values(
+                    organisation_id=org,
+                    user_id=user,
+                    role="office",
+                    token_hash=f"t{user}{org}{status}",
+                    status=status,
+                    expires_at=at + timedelta(days=30),
+                    created_at=at,
+                )
+            )
 
         tess = person("tess")  # Ash's, long before; Birch "invited" her and the role was written
         role(tess, ash, then - timedelta(days=300), "tess at ash")

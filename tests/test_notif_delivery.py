@@ -1,4 +1,5 @@
 """Notifications reach each carer exactly once, through the real SendGrid and Twilio libraries."""
+
 from __future__ import annotations
 
 from datetime import timedelta
@@ -8,8 +9,17 @@ import sqlalchemy as sa
 
 from app.core.extensions import db
 from app.core.jobs import enqueue_now, get_queue
-from app.models import (Channel, ConsentMethod, ConsentPurpose, ConsentRecord, DeliveryStatus,
-                        NotificationDelivery, OutboxMessage, Source, utcnow)
+from app.models import (
+    Channel,
+    ConsentMethod,
+    ConsentPurpose,
+    ConsentRecord,
+    DeliveryStatus,
+    NotificationDelivery,
+    OutboxMessage,
+    Source,
+    utcnow,
+)
 from app.messaging import policy
 from app.messaging.notify import SEND_JOB, notify
 from tests import factories as f
@@ -25,8 +35,14 @@ def deliveries(**where):
 
 
 def sms_consent(user, granted=True):
-    db.session.add(ConsentRecord(user_id=user.id, purpose=ConsentPurpose.SMS_REMINDERS,
-                                 granted=granted, method=ConsentMethod.WEB_FORM))
+    db.session.add(
+        ConsentRecord(
+            user_id=user.id,
+            purpose=ConsentPurpose.SMS_REMINDERS,
+            granted=granted,
+            method=ConsentMethod.WEB_FORM,
+        )
+    )
     db.session.commit()
 
 
@@ -36,8 +52,7 @@ def family(cls, *, source=Source.SCHOOL, **parent_kw):
     return carer, child
 
 
-def test_each_carer_gets_one_email_even_when_notify_and_the_job_run_twice(
-        ctx, run_jobs, provider_stub):
+def test_each_carer_gets_one_email_even_when_notify_and_the_job_run_twice(ctx, run_jobs, provider_stub):
     org = f.school(name="Brook Primary")
     cls = f.school_class(org)
     carers = [family(cls)[0] for _ in range(3)]
@@ -65,8 +80,14 @@ def test_a_fan_out_made_of_many_calls_packs_into_one_provider_call(ctx, run_jobs
     cls = f.school_class(org)
     pairs = [family(cls, name=f"Carer {i}") for i in range(5)]
     for carer, child in pairs:
-        notify("topic_published", event_key="topic:9:published", user_ids=[carer.id],
-               organisation_id=org.id, pupil_id=child.id, context={"pupil_id": child.id})
+        notify(
+            "topic_published",
+            event_key="topic:9:published",
+            user_ids=[carer.id],
+            organisation_id=org.id,
+            pupil_id=child.id,
+            context={"pupil_id": child.id},
+        )
     db.session.commit()
     assert run_jobs() == 0
     assert len(provider_stub.sendgrid_calls) == 1
@@ -85,8 +106,13 @@ def test_sms_goes_through_twilio_with_consent_only(ctx, run_jobs, provider_stub,
     sms_consent(texted)
     noon = utcnow().replace(hour=12, minute=0)
     monkeypatch.setattr(policy, "now", lambda: noon)
-    notify("award_given", event_key="award:1", user_ids=[texted.id, no_consent.id],
-           organisation_id=org.id, context={"award": "Star of the week"})
+    notify(
+        "award_given",
+        event_key="award:1",
+        user_ids=[texted.id, no_consent.id],
+        organisation_id=org.id,
+        context={"award": "Star of the week"},
+    )
     db.session.commit()
     assert run_jobs() == 0
     (call,) = provider_stub.twilio_calls
@@ -94,24 +120,25 @@ def test_sms_goes_through_twilio_with_consent_only(ctx, run_jobs, provider_stub,
     assert "Star of the week" in call.body["Body"] and call.body["Body"].startswith("Hill School")
     sms_rows = deliveries(channel=Channel.SMS)
     assert {(r.user_id, r.status) for r in sms_rows} == {
-        (texted.id, DeliveryStatus.SENT), (no_consent.id, DeliveryStatus.SUPPRESSED)}
+        (texted.id, DeliveryStatus.SENT),
+        (no_consent.id, DeliveryStatus.SUPPRESSED),
+    }
     assert [r.reason for r in sms_rows if r.user_id == no_consent.id] == ["no SMS consent"]
     assert [r.provider_id[:2] for r in sms_rows if r.user_id == texted.id] == ["SM"]
     assert provider_stub.problems == []
 
 
 @pytest.mark.promise("P02")
-def test_emails_about_school_supplied_families_are_sent_on_behalf_of_the_school(
-        ctx, run_jobs, provider_stub):
+def test_emails_about_school_supplied_families_are_sent_on_behalf_of_the_school(ctx, run_jobs, provider_stub):
     org = f.school(name="Oak Academy", dpo_email="dpo@oak.example")
     cls = f.school_class(org)
     school_family, _ = family(cls, source=Source.SCHOOL)
     own_family, _ = family(cls, source=Source.FAMILY)
-    db.session.execute(sa.text("UPDATE guardianships SET source = 'family' WHERE parent_id = :p"),
-                       {"p": own_family.id})
+    db.session.execute(
+        sa.text("UPDATE guardianships SET source = 'family' WHERE parent_id = :p"), {"p": own_family.id}
+    )
     db.session.commit()
-    notify("news", event_key="n:1", user_ids=[school_family.id, own_family.id],
-           organisation_id=org.id)
+    notify("news", event_key="n:1", user_ids=[school_family.id, own_family.id], organisation_id=org.id)
     db.session.commit()
     assert run_jobs() == 0
     (school_mail,) = provider_stub.messages_to(school_family.email)
@@ -171,8 +198,7 @@ def test_a_500_is_retried_with_backoff_and_a_400_is_not(ctx, run_jobs, provider_
     assert len(provider_stub.sendgrid_calls) == 2  # the 400 was not tried again
 
 
-def test_a_malformed_reply_does_not_turn_into_a_duplicate(ctx, run_jobs, provider_stub,
-                                                          monkeypatch):
+def test_a_malformed_reply_does_not_turn_into_a_duplicate(ctx, run_jobs, provider_stub, monkeypatch):
     """A success status with a body that is not the API's: accepted, so never sent again."""
     org = f.school()
     cls = f.school_class(org)
@@ -181,8 +207,13 @@ def test_a_malformed_reply_does_not_turn_into_a_duplicate(ctx, run_jobs, provide
     noon = utcnow().replace(hour=12, minute=0)
     monkeypatch.setattr(policy, "now", lambda: noon)
     provider_stub.script("malformed", "malformed")
-    notify("award_given", event_key="a:m", user_ids=[carer.id], organisation_id=org.id,
-           context={"award": "Kind helper"})
+    notify(
+        "award_given",
+        event_key="a:m",
+        user_ids=[carer.id],
+        organisation_id=org.id,
+        context={"award": "Kind helper"},
+    )
     db.session.commit()
     rows = deliveries()
     assert run_jobs() == 0
@@ -191,7 +222,9 @@ def test_a_malformed_reply_does_not_turn_into_a_duplicate(ctx, run_jobs, provide
     assert len(provider_stub.sendgrid_calls) == 1 and len(provider_stub.twilio_calls) == 1
     assert sorted(r.answered for r in provider_stub.requests) == [201, 202]
     assert [(r.channel, r.status, r.provider_id) for r in deliveries()] == [
-        (Channel.EMAIL, DeliveryStatus.SENT, None), (Channel.SMS, DeliveryStatus.SENT, None)]
+        (Channel.EMAIL, DeliveryStatus.SENT, None),
+        (Channel.SMS, DeliveryStatus.SENT, None),
+    ]
 
 
 def test_a_provider_that_hangs_is_not_resent(ctx, run_jobs, provider_stub):
@@ -212,8 +245,13 @@ def test_a_provider_that_hangs_is_not_resent(ctx, run_jobs, provider_stub):
 def test_the_outbox_backend_stores_messages_when_no_keys_are_set(ctx, run_jobs):
     org = f.school()
     carer, _ = family(f.school_class(org))
-    notify("news", event_key="n:outbox", user_ids=[carer.id], organisation_id=org.id,
-           context={"headline": "Summer fair"})
+    notify(
+        "news",
+        event_key="n:outbox",
+        user_ids=[carer.id],
+        organisation_id=org.id,
+        context={"headline": "Summer fair"},
+    )
     db.session.commit()
     assert run_jobs() == 0
     (message,) = db.session.scalars(sa.select(OutboxMessage)).all()
@@ -234,22 +272,41 @@ def release_scheduled():
 def test_send_now_goes_through_the_configured_providers(ctx, provider_stub):
     from app.messaging.notify import send_now
 
-    assert send_now(Channel.EMAIL, "sam@family.example", "signin_link", user=None, minutes=15,
-                    url="https://hometime.example/auth/link/xyz") is True
+    assert (
+        send_now(
+            Channel.EMAIL,
+            "sam@family.example",
+            "signin_link",
+            user=None,
+            minutes=15,
+            url="https://hometime.example/auth/link/xyz",
+        )
+        is True
+    )
     (mail,) = provider_stub.messages_to("sam@family.example")
     assert "https://hometime.example/auth/link/xyz" in mail["text"]
     assert send_now(Channel.SMS, "+447700900777", "sms_code", code="123456", minutes=10) is True
     (sms,) = provider_stub.twilio_calls
     assert sms.body["To"] == "+447700900777" and "123456" in sms.body["Body"]
     provider_stub.script("500")
-    assert send_now(Channel.EMAIL, "sam@family.example", "signin_link", user=None, minutes=15,
-                    url="https://hometime.example/auth/link/abc") is False  # logged, not raised
+    assert (
+        send_now(
+            Channel.EMAIL,
+            "sam@family.example",
+            "signin_link",
+            user=None,
+            minutes=15,
+            url="https://hometime.example/auth/link/abc",
+        )
+        is False
+    )  # logged, not raised
     assert db.session.scalars(sa.select(OutboxMessage)).all() == []  # nothing in the outbox
     assert provider_stub.problems == []
 
 
 def test_twilio_errors_429_is_retried_after_its_retry_after_and_400_fails(
-        ctx, run_jobs, provider_stub, monkeypatch):
+    ctx, run_jobs, provider_stub, monkeypatch
+):
     org = f.school()
     cls = f.school_class(org)
     busy, _ = family(cls, mobile="+447700900601", sms_notifications=True, email=None)
@@ -259,8 +316,13 @@ def test_twilio_errors_429_is_retried_after_its_retry_after_and_400_fails(
     noon = utcnow().replace(hour=12, minute=0)
     monkeypatch.setattr(policy, "now", lambda: noon)
     provider_stub.script("429", "400", retry_after=30)
-    notify("award_given", event_key="a:t", user_ids=[busy.id, wrong.id], organisation_id=org.id,
-           context={"award": "Great effort"})
+    notify(
+        "award_given",
+        event_key="a:t",
+        user_ids=[busy.id, wrong.id],
+        organisation_id=org.id,
+        context={"award": "Great effort"},
+    )
     db.session.commit()
     assert run_jobs() == 0
     rows = {r.user_id: r for r in deliveries(channel=Channel.SMS)}
@@ -277,7 +339,8 @@ def test_twilio_errors_429_is_retried_after_its_retry_after_and_400_fails(
 
 
 def test_a_provider_that_keeps_failing_is_given_up_after_five_attempts(
-        ctx, run_jobs, provider_stub, monkeypatch):
+    ctx, run_jobs, provider_stub, monkeypatch
+):
     from app.messaging.delivery import MAX_ATTEMPTS
 
     org = f.school()

@@ -1,4 +1,5 @@
 """Pages around notifications: the dev outbox, one-click unsubscribe, the office's failures."""
+
 from __future__ import annotations
 
 import re
@@ -15,12 +16,16 @@ from tests.test_notif_delivery import deliveries, family
 
 
 def news_opt_in(user):
-    db.session.add(ConsentRecord(user_id=user.id, purpose=ConsentPurpose.NEWS, granted=True,
-                                 method=ConsentMethod.WEB_FORM))
+    db.session.add(
+        ConsentRecord(
+            user_id=user.id, purpose=ConsentPurpose.NEWS, granted=True, method=ConsentMethod.WEB_FORM
+        )
+    )
     db.session.commit()
 
 
 # --- the outbox ---------------------------------------------------------------------------------
+
 
 def test_outbox_shows_staff_the_newest_messages_with_clickable_links(app, client):
     org = f.school()
@@ -28,8 +33,14 @@ def test_outbox_shows_staff_the_newest_messages_with_clickable_links(app, client
     f.pupil(f.school_class(org), f.parent(email="amy@family.example"))  # a family of the school
     from app.models import Channel
 
-    send_now(Channel.EMAIL, "amy@family.example", "signin_link",
-             url="http://127.0.0.1:5000/auth/link/abc123", user=None, minutes=15)
+    send_now(
+        Channel.EMAIL,
+        "amy@family.example",
+        "signin_link",
+        url="http://127.0.0.1:5000/auth/link/abc123",
+        user=None,
+        minutes=15,
+    )
     db.session.commit()
     f.login(client, teacher)
     page = client.get("/dev/outbox")
@@ -59,19 +70,24 @@ def test_outbox_is_for_staff_only_and_only_when_enabled(app, client):
 def test_outbox_does_not_exist_in_production(app):
     from app import create_app
 
-    prod = create_app({"ENV_NAME": "production", "SECRET_KEY": "x" * 32,
-                       "ENCRYPTION_KEYS": app.config["ENCRYPTION_KEYS"],
-                       "SQLALCHEMY_DATABASE_URI": app.config["SQLALCHEMY_DATABASE_URI"],
-                       "REDIS_URL": app.config["REDIS_URL"]})
+    prod = create_app(
+        {
+            "ENV_NAME": "production",
+            "SECRET_KEY": "x" * 32,
+            "ENCRYPTION_KEYS": app.config["ENCRYPTION_KEYS"],
+            "SQLALCHEMY_DATABASE_URI": app.config["SQLALCHEMY_DATABASE_URI"],
+            "REDIS_URL": app.config["REDIS_URL"],
+        }
+    )
     assert prod.config["SHOW_OUTBOX"] is False
     assert not any(rule.rule.startswith("/dev") for rule in prod.url_map.iter_rules())
 
 
 # --- unsubscribe (P09) ------------------------------------------------------------------------
 
+
 @pytest.mark.promise("P09")
-def test_optional_emails_carry_one_click_unsubscribe_that_works(app, client, run_jobs,
-                                                                provider_stub):
+def test_optional_emails_carry_one_click_unsubscribe_that_works(app, client, run_jobs, provider_stub):
     org = f.school()
     carer, _ = family(f.school_class(org))
     news_opt_in(carer)
@@ -123,6 +139,7 @@ def test_a_tampered_unsubscribe_link_is_refused_clearly(client):
 
 
 # --- the office's failures --------------------------------------------------------------------
+
 
 def test_office_sees_failed_messages_and_can_retry(app, client, run_jobs, provider_stub):
     org = f.school()

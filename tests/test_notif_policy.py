@@ -1,4 +1,5 @@
 """The delivery policy: who is never messaged, quiet hours, and the weekly digest."""
+
 from __future__ import annotations
 
 from datetime import datetime, time, timezone
@@ -10,8 +11,17 @@ import sqlalchemy as sa
 from app.core.extensions import db
 from app.core.jobs import enqueue_now
 from app.messaging.jobs import send_weekly_digests
-from app.models import (Channel, ConsentMethod, ConsentPurpose, ConsentRecord, DeliveryStatus,
-                        Guardianship, OutboxMessage, UserStatus, utcnow)
+from app.models import (
+    Channel,
+    ConsentMethod,
+    ConsentPurpose,
+    ConsentRecord,
+    DeliveryStatus,
+    Guardianship,
+    OutboxMessage,
+    UserStatus,
+    utcnow,
+)
 from app.messaging import policy
 from app.messaging.notify import notify
 from tests import factories as f
@@ -22,8 +32,9 @@ LONDON = ZoneInfo("Europe/London")
 
 
 def consent(user, purpose, granted=True):
-    db.session.add(ConsentRecord(user_id=user.id, purpose=purpose, granted=granted,
-                                 method=ConsentMethod.WEB_FORM))
+    db.session.add(
+        ConsentRecord(user_id=user.id, purpose=purpose, granted=granted, method=ConsentMethod.WEB_FORM)
+    )
     db.session.commit()
 
 
@@ -51,8 +62,10 @@ def test_closed_erased_and_unreachable_accounts_are_never_messaged(ctx, run_jobs
     assert got[(active.id, Channel.EMAIL)][0] is DeliveryStatus.SENT
     assert got[(closed.id, Channel.EMAIL)] == (DeliveryStatus.SUPPRESSED, "account closed (P17)")
     assert got[(erased.id, Channel.EMAIL)] == (DeliveryStatus.SUPPRESSED, "account erased")
-    assert got[(invited_no_contact.id, Channel.EMAIL)] == (DeliveryStatus.SUPPRESSED,
-                                                           "invited without contact details")
+    assert got[(invited_no_contact.id, Channel.EMAIL)] == (
+        DeliveryStatus.SUPPRESSED,
+        "invited without contact details",
+    )
     assert len(outbox_to(active.email)) == 1
     assert outbox_to(closed.email) == [] and outbox_to(erased.email) == []
 
@@ -65,8 +78,7 @@ def test_an_account_closed_after_the_event_gets_nothing(ctx, run_jobs):
     carer.status = UserStatus.DEACTIVATED  # closed in the same moment, before the job runs
     db.session.commit()
     assert run_jobs() == 0
-    assert reasons()[(carer.id, Channel.EMAIL)] == (DeliveryStatus.SUPPRESSED,
-                                                    "account closed (P17)")
+    assert reasons()[(carer.id, Channel.EMAIL)] == (DeliveryStatus.SUPPRESSED, "account closed (P17)")
     assert outbox_to(carer.email) == []
 
 
@@ -77,12 +89,22 @@ def test_restricted_and_objecting_people_and_restricted_pupils_are_left_out(ctx,
     restricted, _ = family(cls, restricted_at=utcnow())
     objected, _ = family(cls, objected_at=utcnow())
     fine, child = family(cls)
-    notify("topic_published", event_key="t:3", user_ids=[restricted.id, objected.id, fine.id],
-           organisation_id=org.id)
+    notify(
+        "topic_published",
+        event_key="t:3",
+        user_ids=[restricted.id, objected.id, fine.id],
+        organisation_id=org.id,
+    )
     child.restricted_at = utcnow()
     db.session.commit()
-    notify("award_given", event_key="award:3", user_ids=[fine.id], organisation_id=org.id,
-           pupil_id=child.id, context={"award": "Great effort"})
+    notify(
+        "award_given",
+        event_key="award:3",
+        user_ids=[fine.id],
+        organisation_id=org.id,
+        pupil_id=child.id,
+        context={"award": "Great effort"},
+    )
     db.session.commit()
     assert run_jobs() == 0
     got = {(r.user_id, r.event_key): (r.status, r.reason) for r in deliveries()}
@@ -99,18 +121,28 @@ def test_no_contact_links_are_respected(ctx, run_jobs):
     cls = f.school_class(org)
     allowed, barred = f.parent(), f.parent()
     child = f.pupil(cls, allowed, barred)
-    db.session.execute(sa.update(Guardianship).where(Guardianship.parent_id == barred.id)
-                       .values(no_contact=True))
+    db.session.execute(
+        sa.update(Guardianship).where(Guardianship.parent_id == barred.id).values(no_contact=True)
+    )
     db.session.commit()
-    notify("award_given", event_key="award:4", user_ids=[allowed.id, barred.id],
-           organisation_id=org.id, pupil_id=child.id, context={"award": "Kind helper"})
-    notify("topic_published", event_key="t:4", user_ids=[allowed.id, barred.id],
-           organisation_id=org.id)  # about the school in general: still no contact
+    notify(
+        "award_given",
+        event_key="award:4",
+        user_ids=[allowed.id, barred.id],
+        organisation_id=org.id,
+        pupil_id=child.id,
+        context={"award": "Kind helper"},
+    )
+    notify(
+        "topic_published", event_key="t:4", user_ids=[allowed.id, barred.id], organisation_id=org.id
+    )  # about the school in general: still no contact
     db.session.commit()
     assert run_jobs() == 0
     barred_rows = {(r.event_key, r.status, r.reason) for r in deliveries(user_id=barred.id)}
-    assert barred_rows == {("award:4", DeliveryStatus.SUPPRESSED, "no-contact link"),
-                           ("t:4", DeliveryStatus.SUPPRESSED, "no-contact link")}
+    assert barred_rows == {
+        ("award:4", DeliveryStatus.SUPPRESSED, "no-contact link"),
+        ("t:4", DeliveryStatus.SUPPRESSED, "no-contact link"),
+    }
     assert outbox_to(barred.email) == []
     assert len(outbox_to(allowed.email)) == 2
 
@@ -126,15 +158,16 @@ def test_optional_messages_need_their_own_opt_in(ctx, run_jobs):
     consent(withdrew, ConsentPurpose.NEWS)
     consent(withdrew, ConsentPurpose.NEWS, granted=False)
     ids = [opted_in.id, never.id, withdrew.id]
-    assert notify("news", event_key="news:1", user_ids=ids, organisation_id=org.id,
-                  optional=True) == 1
+    assert notify("news", event_key="news:1", user_ids=ids, organisation_id=org.id, optional=True) == 1
     db.session.commit()
     assert run_jobs() == 0
     got = reasons()
     assert got[(opted_in.id, Channel.EMAIL)][0] is DeliveryStatus.SENT
     for person in (never, withdrew):
         assert got[(person.id, Channel.EMAIL)] == (
-            DeliveryStatus.SUPPRESSED, "optional message without consent (P09)")
+            DeliveryStatus.SUPPRESSED,
+            "optional message without consent (P09)",
+        )
         assert outbox_to(person.email) == []
 
 
@@ -148,10 +181,10 @@ def test_quiet_hours_end_at_eight_in_the_schools_timezone_across_the_clock_chang
     assert policy.quiet_hold(dawn, tz) == datetime(2026, 7, 1, 7, 0, tzinfo=timezone.utc)
     assert policy.quiet_hold(datetime(2026, 7, 1, 12, tzinfo=timezone.utc), tz) is None
     # A parent's own quiet hours (a night-shift worker sleeping 09:00-15:00).
-    assert policy.quiet_hold(datetime(2026, 1, 5, 10, tzinfo=timezone.utc), tz, time(9), time(15)) \
-        == datetime(2026, 1, 5, 15, tzinfo=timezone.utc)
-    assert policy.quiet_hold(datetime(2026, 1, 5, 21, tzinfo=timezone.utc), tz, time(9), time(15)) \
-        is None
+    assert policy.quiet_hold(
+        datetime(2026, 1, 5, 10, tzinfo=timezone.utc), tz, time(9), time(15)
+    ) == datetime(2026, 1, 5, 15, tzinfo=timezone.utc)
+    assert policy.quiet_hold(datetime(2026, 1, 5, 21, tzinfo=timezone.utc), tz, time(9), time(15)) is None
 
 
 def test_a_text_in_quiet_hours_is_held_until_morning(ctx, run_jobs, provider_stub, monkeypatch):
@@ -160,8 +193,13 @@ def test_a_text_in_quiet_hours_is_held_until_morning(ctx, run_jobs, provider_stu
     sms_consent(carer)
     evening = datetime(2026, 11, 24, 21, 30, tzinfo=timezone.utc)  # 21:30 in London (GMT)
     monkeypatch.setattr(policy, "now", lambda: evening)
-    notify("award_given", event_key="award:q", user_ids=[carer.id], organisation_id=org.id,
-           context={"award": "Star of the week"})
+    notify(
+        "award_given",
+        event_key="award:q",
+        user_ids=[carer.id],
+        organisation_id=org.id,
+        context={"award": "Star of the week"},
+    )
     db.session.commit()
     assert run_jobs() == 0
     sms = deliveries(channel=Channel.SMS)[0]
@@ -181,10 +219,17 @@ def test_weekly_digest_collects_messages_into_one_email(ctx, run_jobs):
     org = f.school(name="Digest Primary")
     cls = f.school_class(org)
     carer, child = family(cls, weekly_digest=True)
-    notify("award_given", event_key="award:d1", user_ids=[carer.id], organisation_id=org.id,
-           pupil_id=child.id, context={"award": "Great effort"})
-    notify("topic_published", event_key="t:d1", user_ids=[carer.id], organisation_id=org.id,
-           pupil_id=child.id)
+    notify(
+        "award_given",
+        event_key="award:d1",
+        user_ids=[carer.id],
+        organisation_id=org.id,
+        pupil_id=child.id,
+        context={"award": "Great effort"},
+    )
+    notify(
+        "topic_published", event_key="t:d1", user_ids=[carer.id], organisation_id=org.id, pupil_id=child.id
+    )
     notify("news", event_key="urgent:1", user_ids=[carer.id], organisation_id=org.id)  # no digest part
     db.session.commit()
     assert run_jobs() == 0
@@ -206,8 +251,7 @@ def test_context_must_hold_plain_values(ctx):
     org = f.school()
     carer, _ = family(f.school_class(org))
     with pytest.raises(ValueError):
-        notify("news", event_key="bad", user_ids=[carer.id], organisation_id=org.id,
-               context={"user": carer})
+        notify("news", event_key="bad", user_ids=[carer.id], organisation_id=org.id, context={"user": carer})
 
 
 def test_the_same_job_queued_twice_runs_once(ctx, run_jobs):
@@ -222,17 +266,20 @@ def test_the_same_job_queued_twice_runs_once(ctx, run_jobs):
     assert len(outbox_to(carer.email)) == 1
 
 
-def test_a_text_retried_into_the_night_waits_for_the_morning(ctx, run_jobs, provider_stub,
-                                                             monkeypatch):
+def test_a_text_retried_into_the_night_waits_for_the_morning(ctx, run_jobs, provider_stub, monkeypatch):
     org = f.school(timezone="Europe/London")
-    carer, _ = family(f.school_class(org), mobile="+447700900654", sms_notifications=True,
-                      email=None)
+    carer, _ = family(f.school_class(org), mobile="+447700900654", sms_notifications=True, email=None)
     sms_consent(carer)
     clock = [datetime(2026, 11, 24, 19, 58, tzinfo=timezone.utc)]  # 19:58 in London
     monkeypatch.setattr(policy, "now", lambda: clock[0])
     provider_stub.script("429", retry_after=300)
-    notify("award_given", event_key="award:n", user_ids=[carer.id], organisation_id=org.id,
-           context={"award": "Kind helper"})
+    notify(
+        "award_given",
+        event_key="award:n",
+        user_ids=[carer.id],
+        organisation_id=org.id,
+        context={"award": "Kind helper"},
+    )
     db.session.commit()
     assert run_jobs() == 0
     assert deliveries()[0].reason.startswith("retry 1: HTTP 429")
@@ -249,9 +296,20 @@ def test_a_text_retried_into_the_night_waits_for_the_morning(ctx, run_jobs, prov
 def test_a_restricted_person_still_hears_about_their_own_request(ctx):
     from app.messaging.policy import Recipient, UserStatus, suppression
 
-    person = Recipient(id=1, name="R", email="r@x.example", mobile=None, status=UserStatus.ACTIVE,
-                       email_on=True, sms_on=False, weekly_digest=False, quiet_from=None,
-                       quiet_until=None, restricted=True, objected=True)
+    person = Recipient(
+        id=1,
+        name="R",
+        email="r@x.example",
+        mobile=None,
+        status=UserStatus.ACTIVE,
+        email_on=True,
+        sms_on=False,
+        weekly_digest=False,
+        quiet_from=None,
+        quiet_until=None,
+        restricted=True,
+        objected=True,
+    )
     assert suppression(person, optional=False, template="topic_published") == "objected (P25)"
     assert suppression(person, optional=False, template="request_completed") is None
     assert suppression(person, optional=False, template="export_ready") is None

@@ -1,4 +1,5 @@
 """SMS text stays within two segments, GSM-7 aware, with no emoji surprises."""
+
 from __future__ import annotations
 
 import pytest
@@ -20,7 +21,7 @@ def test_gsm7_and_ucs2_are_counted_as_phones_count_them():
 def test_typographic_punctuation_and_emoji_do_not_turn_a_text_into_ucs2():
     text = "Zoë’s “Star of the week” award 🎉 – well done… 👍🏽"
     plain = normalise(text)
-    assert plain == "Zoe's \"Star of the week\" award - well done..."
+    assert plain == 'Zoe\'s "Star of the week" award - well done...'
     assert info(plain).encoding == "GSM-7"
     assert info(text).encoding == "UCS-2"  # what would have happened
 
@@ -36,7 +37,7 @@ def test_long_text_is_shortened_politely_keeping_the_link_whole():
     assert info(fitted).segments == 2
     assert fitted.endswith("... " + LINK)
     assert fitted.startswith("This week's activities are about the seaside.")
-    body = fitted[:-len("... " + LINK)]
+    body = fitted[: -len("... " + LINK)]
     assert not body.endswith(" ") and text.startswith(body)  # cut at a word boundary
     assert info(fit_sms(text, max_segments=1)).segments == 1
 
@@ -54,5 +55,7 @@ def test_a_link_too_long_for_any_text_is_refused_at_render():
 
 
 def test_short_text_is_unchanged():
-    assert fit_sms("Hill School: this week's activities are ready. " + LINK) == \
-        "Hill School: this week's activities are ready. " + LINK
+    assert (
+        fit_sms("Hill School: this week's activities are ready. " + LINK)
+        == "Hill School: this week's activities are ready. " + LINK
+    )

@@ -1,4 +1,5 @@
 """Worker reliability: batching at the provider, a worker killed mid-send, lost jobs recovered."""
+
 from __future__ import annotations
 
 import os
@@ -25,10 +26,20 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def many_carers(n: int) -> list[int]:
-    rows = [{"kind": UserKind.PARENT, "name": f"Carer {i}", "email": f"carer{i}@bulk.example",
-             "status": UserStatus.ACTIVE, "session_version": 1, "email_notifications": True,
-             "sms_notifications": False, "weekly_digest": False, "created_at": utcnow()}
-            for i in range(n)]
+    rows = [
+        {
+            "kind": UserKind.PARENT,
+            "name": f"Carer {i}",
+            "email": f"carer{i}@bulk.example",
+            "status": UserStatus.ACTIVE,
+            "session_version": 1,
+            "email_notifications": True,
+            "sms_notifications": False,
+            "weekly_digest": False,
+            "created_at": utcnow(),
+        }
+        for i in range(n)
+    ]
     return list(db.session.scalars(sa.insert(User).returning(User.id), rows))
 
 
@@ -36,8 +47,7 @@ def test_2500_carers_take_three_sendgrid_calls(ctx, run_jobs, provider_stub):
     org = f.school()
     ids = many_carers(2500)
     db.session.commit()
-    assert notify("topic_published", event_key="topic:big", user_ids=ids,
-                  organisation_id=org.id) == 2500
+    assert notify("topic_published", event_key="topic:big", user_ids=ids, organisation_id=org.id) == 2500
     db.session.commit()
     assert run_jobs() == 0
     calls = provider_stub.sendgrid_calls
@@ -45,21 +55,32 @@ def test_2500_carers_take_three_sendgrid_calls(ctx, run_jobs, provider_stub):
     assert provider_stub.problems == []
     addressed = [p["to"][0]["email"] for c in calls for p in c.body["personalizations"]]
     assert len(addressed) == len(set(addressed)) == 2500
-    assert db.session.scalar(sa.select(sa.func.count()).where(
-        sa.text("status = 'sent'")).select_from(sa.table("notification_deliveries"))) == 2500
+    assert (
+        db.session.scalar(
+            sa.select(sa.func.count())
+            .where(sa.text("status = 'sent'"))
+            .select_from(sa.table("notification_deliveries"))
+        )
+        == 2500
+    )
 
 
 @pytest.mark.promise("P17")
 def test_a_worker_killed_mid_send_leaves_no_duplicate_when_the_job_runs_again(
-        app, ctx, run_jobs, provider_stub, monkeypatch):
+    app, ctx, run_jobs, provider_stub, monkeypatch
+):
     org = f.school()
     carer, _ = family(f.school_class(org))
     notify("topic_published", event_key="topic:kill", user_ids=[carer.id], organisation_id=org.id)
     db.session.commit()
     (row,) = deliveries()
     worker = subprocess.Popen(
-        [sys.executable, "-c", WORKER], cwd=ROOT, stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE, env={**os.environ, **_env(app, provider_stub)})
+        [sys.executable, "-c", WORKER],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        env={**os.environ, **_env(app, provider_stub)},
+    )
     # The provider receives the message, and the worker dies before it hears back.
     provider_stub.on_request = lambda record: os.kill(worker.pid, signal.SIGKILL)
     try:
@@ -87,8 +108,9 @@ def rerun_sends_nothing_more(run_jobs, provider_stub, monkeypatch) -> None:
     later = utcnow() + delivery.STALE_AFTER + timedelta(minutes=1)
     monkeypatch.setattr(policy, "now", lambda: later)
     sweep_deliveries()
-    assert all(r.status is DeliveryStatus.FAILED and r.reason.startswith("outcome unknown")
-               for r in deliveries())
+    assert all(
+        r.status is DeliveryStatus.FAILED and r.reason.startswith("outcome unknown") for r in deliveries()
+    )
     assert len(provider_stub.sendgrid_calls) == calls
 
 
@@ -140,10 +162,12 @@ SimpleWorker(["default"], connection=get_redis(app)).work(burst=True)
 
 
 def _env(app, stub) -> dict:
-    env = {"HOMETIME_ENV": "test",
-           "HOMETIME_SQLALCHEMY_DATABASE_URI": app.config["SQLALCHEMY_DATABASE_URI"],
-           "HOMETIME_REDIS_URL": app.config["REDIS_URL"],
-           "HOMETIME_STORAGE_DIR": app.config["STORAGE_DIR"]}
+    env = {
+        "HOMETIME_ENV": "test",
+        "HOMETIME_SQLALCHEMY_DATABASE_URI": app.config["SQLALCHEMY_DATABASE_URI"],
+        "HOMETIME_REDIS_URL": app.config["REDIS_URL"],
+        "HOMETIME_STORAGE_DIR": app.config["STORAGE_DIR"],
+    }
     for key, value in provider_config(stub).items():
         env[f"HOMETIME_{key}"] = str(value)
     return env

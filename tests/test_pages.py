@@ -1,5 +1,6 @@
 """Every page, for every kind of visitor: CSP-clean markup, the privacy footer (P11), the basics of
 accessibility, and a stylesheet that reads well on a 360 px phone."""
+
 from __future__ import annotations
 
 import re
@@ -26,7 +27,9 @@ def people(ctx):
     parent = f.parent()
     f.pupil(year1, parent)
     return {
-        "school": school, "other": other, "parent": parent,
+        "school": school,
+        "other": other,
+        "parent": parent,
         "teacher": f.staff(school, Role.TEACHER, classes=[year1, year3]),
         "office": f.staff(school, Role.OFFICE),
         "dpo": f.staff(school, Role.DPO),
@@ -53,8 +56,9 @@ def _visit(client, people, role: str):
 
 @pytest.mark.parametrize("role", ROLES)
 def test_no_page_has_inline_script_or_style(client, people, role):
-    problems = {url: Page(r.get_data(as_text=True)).csp_violations()
-                for url, r in _visit(client, people, role)}
+    problems = {
+        url: Page(r.get_data(as_text=True)).csp_violations() for url, r in _visit(client, people, role)
+    }
     assert {url: found for url, found in problems.items() if found} == {}
     assert problems, "no pages were visited"
 
@@ -89,8 +93,7 @@ def test_every_page_has_the_accessible_basics(client, people, role):
         assert not [e for e in page.elements if int(e.attrs.get("tabindex") or 0) > 0], url
         # The skip link is the first thing to tab to, and lands on the focusable main region.
         focusable = ("a", "button", "input", "select", "textarea")
-        first = next(e for e in page.elements
-                     if e.tag in focusable and e.attrs.get("type") != "hidden")
+        first = next(e for e in page.elements if e.tag in focusable and e.attrs.get("type") != "hidden")
         assert first.attrs.get("href") == "#main", url
         assert page.by_id("main").tag == "main" and page.by_id("main").attrs["tabindex"] == "-1"
         viewport = page.find("meta", name="viewport")
@@ -122,7 +125,8 @@ def test_each_school_sees_its_own_privacy_contact(app, ctx):
         assert f"dpo@{mine}.example" in footer, who
         assert f"dpo@{theirs}.example" not in footer, who
     assert "Alex A, the data protection officer for School A" in _footer_text(
-        _signed_in(app, readers["teacher A"][0]), "/teach/")
+        _signed_in(app, readers["teacher A"][0]), "/teach/"
+    )
 
 
 def _signed_in(app, user):
@@ -165,9 +169,15 @@ def _notice(org, version: str, summary: str):
     from app.core.extensions import db
     from app.models import PrivacyNotice, utcnow
 
-    db.session.add(PrivacyNotice(organisation_id=org.id if org else None, version=version,
-                                 summary=summary, body="First part.\n\nSecond part.",
-                                 published_at=utcnow()))
+    db.session.add(
+        PrivacyNotice(
+            organisation_id=org.id if org else None,
+            version=version,
+            summary=summary,
+            body="First part.\n\nSecond part.",
+            published_at=utcnow(),
+        )
+    )
     db.session.commit()
 
 
@@ -186,8 +196,7 @@ def test_privacy_notice_shows_hometimes_and_the_visitors_schools_notice(client, 
     main = page.find("main").all_text()
     assert "What Hometime does" in main and "What School A does" in main
     assert "School B does" not in main
-    assert [p.text for p in page.find_all("p") if "part." in p.text][:2] == ["First part.",
-                                                                            "Second part."]
+    assert [p.text for p in page.find_all("p") if "part." in p.text][:2] == ["First part.", "Second part."]
 
 
 # --- the stylesheet -----------------------------------------------------------------------------
@@ -198,7 +207,7 @@ CSS = (ROOT / "static" / "app.css").read_text()
 def _luminance(hex_colour: str) -> float:
     h = hex_colour.lstrip("#")
     h = "".join(c * 2 for c in h) if len(h) == 3 else h
-    channels = [int(h[i:i + 2], 16) / 255 for i in (0, 2, 4)]
+    channels = [int(h[i : i + 2], 16) / 255 for i in (0, 2, 4)]
     r, g, b = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
     return 0.2126 * r + 0.7152 * g + 0.0722 * b
 
@@ -208,11 +217,20 @@ def _contrast(a: str, b: str) -> float:
     return (high + 0.05) / (low + 0.05)
 
 
-@pytest.mark.parametrize("text, background, minimum", [
-    ("ink", "bg", 4.5), ("muted", "bg", 4.5), ("brand", "bg", 4.5), ("brand-ink", "brand", 4.5),
-    ("bad", "bg", 4.5), ("ok", "bg", 4.5), ("muted", "soft", 4.5), ("ink", "focus", 4.5),
-    ("brand", "soft", 4.5),
-])
+@pytest.mark.parametrize(
+    "text, background, minimum",
+    [
+        ("ink", "bg", 4.5),
+        ("muted", "bg", 4.5),
+        ("brand", "bg", 4.5),
+        ("brand-ink", "brand", 4.5),
+        ("bad", "bg", 4.5),
+        ("ok", "bg", 4.5),
+        ("muted", "soft", 4.5),
+        ("ink", "focus", 4.5),
+        ("brand", "soft", 4.5),
+    ],
+)
 def test_colours_meet_wcag_aa_contrast(text, background, minimum):
     palette = dict(re.findall(r"--([a-z-]+):(#[0-9a-fA-F]{3,6})", CSS))
     assert _contrast(palette[text], palette[background]) >= minimum
@@ -229,8 +247,7 @@ def test_focus_is_always_visible_with_a_dark_outline():
 
 def test_nothing_is_wider_than_a_360px_phone():
     base = re.sub(r"@media[^{]*\{(?:[^{}]*\{[^}]*\})*[^}]*\}", "", CSS)  # rules outside @media
-    for prop, value, unit in re.findall(r"(?<![-\w])(width|min-width):(\d+(?:\.\d+)?)(px|rem|em)",
-                                        base):
+    for prop, value, unit in re.findall(r"(?<![-\w])(width|min-width):(\d+(?:\.\d+)?)(px|rem|em)", base):
         pixels = float(value) * (16 if unit in ("rem", "em") else 1)
         assert pixels <= 360, f"{prop}:{value}{unit} overflows a 360 px screen"
 
@@ -242,8 +259,11 @@ def test_templates_have_no_inline_script_style_or_handlers():
         if "messages" in path.parts:  # e-mail bodies: styled inline for mail clients, not pages
             continue
         text = path.read_text()
-        if (re.search(r"<style\b", text) or re.search(r"\sstyle\s*=", text)
-                or re.search(r"\s(?:data-)?(?:hx-)?on[a-z:-]*\s*=", text)
-                or re.search(r"<script\b(?![^>]*\bsrc=)", text)):
+        if (
+            re.search(r"<style\b", text)
+            or re.search(r"\sstyle\s*=", text)
+            or re.search(r"\s(?:data-)?(?:hx-)?on[a-z:-]*\s*=", text)
+            or re.search(r"<script\b(?![^>]*\bsrc=)", text)
+        ):
             offenders.append(str(path.relative_to(ROOT)))
     assert offenders == []

@@ -4,6 +4,7 @@ layout's cookie banner, notice banner and "last active" note all in play.
 
 What the layout reads is read again on every request: a notice acknowledged or a cookie choice
 made elsewhere shows on the very next page (P06, P07)."""
+
 from __future__ import annotations
 
 from datetime import date, timedelta
@@ -31,20 +32,31 @@ def school(ctx):
     old = f.school_class(org, name="3 Wrens", year_group="3", academic_year=YEAR - 1)
     teacher = f.staff(org, Role.TEACHER, classes=[robins, owls])
     office = f.staff(org, Role.OFFICE)
-    db.session.add(PrivacyNotice(organisation_id=org.id, version="2.0", major=True,
-                                 summary="Photos are now kept for one year.", body="Full text.",
-                                 published_at=utcnow() - timedelta(days=1)))
+    db.session.add(
+        PrivacyNotice(
+            organisation_id=org.id,
+            version="2.0",
+            major=True,
+            summary="Photos are now kept for one year.",
+            body="Full text.",
+            published_at=utcnow() - timedelta(days=1),
+        )
+    )
     db.session.commit()
-    return {"org": org, "classes": [robins, owls], "old": old, "teacher": teacher,
-            "office": office}
+    return {"org": org, "classes": [robins, owls], "old": old, "teacher": teacher, "office": office}
 
 
 def _add_topics(school, count: int, start: int) -> None:
     """``count`` topics this year for both classes, and as many last year's to copy."""
     for n in range(start, start + count):
         t.topic(school["org"], school["classes"], title=f"This year {n}", week=t.next_monday(n))
-        t.topic(school["org"], [school["old"]], title=f"Last year {n}",
-                week=t.next_monday(n) - timedelta(weeks=52), status=TopicStatus.PUBLISHED)
+        t.topic(
+            school["org"],
+            [school["old"]],
+            title=f"Last year {n}",
+            week=t.next_monday(n) - timedelta(weeks=52),
+            status=TopicStatus.PUBLISHED,
+        )
 
 
 def _get(client, path: str):
@@ -60,7 +72,7 @@ def _budget(path: str, seen: list[str]) -> str:
 
 
 def _main(page: str) -> str:
-    return page[page.index("<main"):page.index("</main>")]
+    return page[page.index("<main") : page.index("</main>")]
 
 
 @pytest.mark.parametrize("who", ["teacher", "office"])
@@ -85,8 +97,9 @@ def test_topic_pages_stay_within_budget_for_2_or_12_topics(client, school, who):
         assert counts[2, path] == counts[12, path], counts
 
 
-@pytest.mark.parametrize("path", ["/teach/", "/auth/account", "/office/", "/privacy/exports",
-                                  "/office/retention"])
+@pytest.mark.parametrize(
+    "path", ["/teach/", "/auth/account", "/office/", "/privacy/exports", "/office/retention"]
+)
 def test_other_staff_pages_stay_within_budget(client, school, path):
     _add_topics(school, 5, 1)
     f.login(client, school["office"])
@@ -100,8 +113,7 @@ def test_last_active_is_noted_at_most_hourly_and_the_page_stays_within_budget(cl
     teacher = school["teacher"]
     _add_topics(school, 5, 1)
     two_hours_ago = utcnow() - timedelta(hours=2)
-    db.session.execute(sa.update(User).where(User.id == teacher.id)
-                       .values(last_active_at=two_hours_ago))
+    db.session.execute(sa.update(User).where(User.id == teacher.id).values(last_active_at=two_hours_ago))
     db.session.commit()
     f.login(client, teacher)
     for path in TOPIC_PAGES:
@@ -122,8 +134,7 @@ def test_a_notice_acknowledged_leaves_the_staff_page_at_once(client, school):
     page, _ = _get(client, "/teach/topics")
     assert "has changed its privacy notice" in _main(page)
     notice = db.session.scalar(sa.select(PrivacyNotice))
-    response = client.post(f"/privacy/notices/{notice.id}/acknowledge",
-                           data={"next": "/teach/topics"})
+    response = client.post(f"/privacy/notices/{notice.id}/acknowledge", data={"next": "/teach/topics"})
     assert response.status_code == 303
     page, seen = _get(client, "/teach/topics")
     assert "has changed its privacy notice" not in _main(page)

@@ -1,5 +1,6 @@
 """Cookie choice (P06): necessary cookies only until the person chooses, a banner that works
 without JavaScript, every cookie listed, and the choice changeable at any time."""
+
 from __future__ import annotations
 
 import re
@@ -79,8 +80,10 @@ def test_a_signed_in_choice_is_recorded_as_consents_and_changes_are_appended(cli
     client.post("/cookies/choice", data={"choice": "custom", "functional": "y"})
     rows = db.session.scalars(sa.select(ConsentRecord).order_by(ConsentRecord.id)).all()
     assert [(r.purpose, r.granted) for r in rows] == [
-        (ConsentPurpose.COOKIES_PERFORMANCE, True), (ConsentPurpose.COOKIES_FUNCTIONAL, True),
-        (ConsentPurpose.COOKIES_PERFORMANCE, False)]
+        (ConsentPurpose.COOKIES_PERFORMANCE, True),
+        (ConsentPurpose.COOKIES_FUNCTIONAL, True),
+        (ConsentPurpose.COOKIES_PERFORMANCE, False),
+    ]
     text = re.sub(r"<[^>]+>", "", unescape(client.get("/family/settings").get_data(as_text=True)))
     assert "Performance cookies: off" in text and "Functional cookies: on" in text
 
@@ -103,7 +106,6 @@ def test_video_players_need_functional_cookies_first(client):
 def test_a_choice_that_is_none_of_ours_is_a_422_and_next_cannot_leave_the_site(client):
     r = client.post("/cookies/choice", data={"choice": "everything"})
     assert r.status_code == 422 and "Please choose" in r.get_data(as_text=True)
-    r = client.post("/cookies/choice", data={"choice": "necessary",
-                                             "next": "//evil.example/x"})
+    r = client.post("/cookies/choice", data={"choice": "necessary", "next": "//evil.example/x"})
     assert r.status_code == 303 and r.headers["Location"] == "/cookies"
     assert client.get("/cookies/choice").status_code == 200

@@ -1,4 +1,5 @@
 """'We did this' with a rating, comments, per-item promotion opt-ins (P04), first-party usage (P05)."""
+
 from __future__ import annotations
 
 import threading
@@ -8,8 +9,15 @@ import pytest
 import sqlalchemy as sa
 
 from app.core.extensions import db
-from app.models import (ConsentMethod, ConsentPurpose, ConsentRecord, Contribution, Engagement,
-                        UsageEvent, UsageKind)
+from app.models import (
+    ConsentMethod,
+    ConsentPurpose,
+    ConsentRecord,
+    Contribution,
+    Engagement,
+    UsageEvent,
+    UsageKind,
+)
 from app.core import consent
 from tests import factories as f
 from tests.parents_data import family, item_of
@@ -74,10 +82,10 @@ def test_a_double_tap_makes_one_engagement_and_one_done_event(client):
     for _ in range(2):
         assert client.post(_rate_url(fam.ben, item), data={"rating": "3"}).status_code == 303
     assert len(_engagements(fam.ben)) == 1
-    done = db.session.scalars(sa.select(UsageEvent).where(
-        UsageEvent.kind == UsageKind.ACTIVITY_DONE)).all()
+    done = db.session.scalars(sa.select(UsageEvent).where(UsageEvent.kind == UsageKind.ACTIVITY_DONE)).all()
     assert [(e.user_id, e.pupil_id, e.activity_id) for e in done] == [
-        (fam.parent.id, fam.ben.id, fam.count.id)]
+        (fam.parent.id, fam.ben.id, fam.count.id)
+    ]
 
 
 def test_simultaneous_taps_never_make_two_engagements(app, ctx):
@@ -105,8 +113,14 @@ def test_simultaneous_taps_never_make_two_engagements(app, ctx):
     assert answers == [200] * len(clients)
     db.session.expire_all()
     assert len(_engagements(fam.ben)) == 1
-    assert db.session.scalar(sa.select(sa.func.count()).select_from(UsageEvent).where(
-        UsageEvent.kind == UsageKind.ACTIVITY_DONE)) == 1
+    assert (
+        db.session.scalar(
+            sa.select(sa.func.count())
+            .select_from(UsageEvent)
+            .where(UsageEvent.kind == UsageKind.ACTIVITY_DONE)
+        )
+        == 1
+    )
 
 
 @pytest.mark.parametrize("rating", ["7", "0", "-1", "five", "", "3.5"])
@@ -133,8 +147,10 @@ def test_an_activity_not_in_the_childs_published_topics_is_refused(client):
         assert "not one of Ben's activities" in unescape(r.get_data(as_text=True))
     r = client.post(_rate_url(fam.ben, draft_item), data={"rating": "3"}, headers=HX)
     assert r.status_code == 404 and r.headers["HX-Retarget"] == "#messages"
-    assert client.post(f"/family/children/{fam.ben.id}/items/999999/rating",
-                       data={"rating": "3"}).status_code == 404
+    assert (
+        client.post(f"/family/children/{fam.ben.id}/items/999999/rating", data={"rating": "3"}).status_code
+        == 404
+    )
     assert _engagements() == []
 
 
@@ -204,17 +220,21 @@ def test_each_comment_has_its_own_unticked_opt_in_recorded_as_consent(client):
     consent.record(fam.parent.id, ConsentPurpose.PROMO_PHOTOS, True, method=ConsentMethod.WEB_FORM)
     db.session.commit()
     page = client.get(_send_url(fam.ben, item)).get_data(as_text=True)
-    assert 'name="comment_promo" value="y">' in page and "checked" not in page.split(
-        'name="comment_promo"')[1][:20]
+    assert (
+        'name="comment_promo" value="y">' in page
+        and "checked" not in page.split('name="comment_promo"')[1][:20]
+    )
     client.post(_send_url(fam.ben, item), data={"comment": "Not for the newsletter"})
     client.post(_send_url(fam.ben, item), data={"comment": "Happy to share", "comment_promo": "y"})
     rows = {c.body: c for c in db.session.scalars(sa.select(Contribution))}
     assert rows["Not for the newsletter"].promo_opt_in is False
     assert rows["Happy to share"].promo_opt_in is True
-    records = db.session.scalars(sa.select(ConsentRecord).where(
-        ConsentRecord.purpose == ConsentPurpose.CONTRIBUTION_PROMO)).all()
+    records = db.session.scalars(
+        sa.select(ConsentRecord).where(ConsentRecord.purpose == ConsentPurpose.CONTRIBUTION_PROMO)
+    ).all()
     assert [(r.contribution_id, r.granted, r.pupil_id) for r in records] == [
-        (rows["Happy to share"].id, True, fam.ben.id)]
+        (rows["Happy to share"].id, True, fam.ben.id)
+    ]
 
 
 @pytest.mark.promise("P04")
@@ -222,8 +242,7 @@ def test_an_opt_in_without_the_general_consent_is_refused(client):
     fam = family()
     item = item_of(fam.numbers, fam.count)
     f.login(client, fam.parent)
-    r = client.post(_send_url(fam.ben, item), data={"comment": "Hi", "comment_promo": "y"},
-                    headers=HX)
+    r = client.post(_send_url(fam.ben, item), data={"comment": "Hi", "comment_promo": "y"}, headers=HX)
     assert r.status_code == 422 and "allow it in Settings" in r.get_data(as_text=True)
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Contribution)) == 0
 
@@ -239,10 +258,19 @@ def test_opening_an_outside_game_goes_through_our_route_and_is_recorded(client):
     assert r.status_code == 302 and r.headers["Location"] == "https://games.example/maths"
     [event] = db.session.scalars(sa.select(UsageEvent)).all()
     assert (event.kind, event.user_id, event.activity_id) == (
-        UsageKind.ACTIVITY_OPENED, fam.parent.id, fam.game.id)
+        UsageKind.ACTIVITY_OPENED,
+        fam.parent.id,
+        fam.game.id,
+    )
     # Only the minimum: no address, no browser details.
     assert set(UsageEvent.__table__.columns.keys()) == {
-        "id", "user_id", "pupil_id", "activity_id", "kind", "at"}
+        "id",
+        "user_id",
+        "pupil_id",
+        "activity_id",
+        "kind",
+        "at",
+    }
     assert client.get(f"/family/items/{fam.draft.items[0].id}/open").status_code == 404
 
 
@@ -252,11 +280,9 @@ def test_playing_a_video_is_recorded_first_party_after_the_tap(client):
     f.login(client, fam.parent)
     page = client.get("/family/").get_data(as_text=True)
     assert "youtube" not in page.lower().replace("loads from youtube", "")
-    consent.record(fam.parent.id, ConsentPurpose.COOKIES_FUNCTIONAL, True,
-                   method=ConsentMethod.WEB_FORM)
+    consent.record(fam.parent.id, ConsentPurpose.COOKIES_FUNCTIONAL, True, method=ConsentMethod.WEB_FORM)
     db.session.commit()
     player = client.get(f"/teach/activities/{fam.plants.id}/video?next=/family/", headers=HX)
     assert player.status_code == 200 and "youtube-nocookie.com/embed/" in player.get_data(as_text=True)
-    played = db.session.scalars(sa.select(UsageEvent).where(
-        UsageEvent.kind == UsageKind.VIDEO_PLAYED)).all()
+    played = db.session.scalars(sa.select(UsageEvent).where(UsageEvent.kind == UsageKind.VIDEO_PLAYED)).all()
     assert [(e.user_id, e.activity_id) for e in played] == [(fam.parent.id, fam.plants.id)]

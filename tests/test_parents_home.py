@@ -1,5 +1,6 @@
 """The family home: this week's topics for each child, past weeks, awards, scope (P12), first-party
 only (P05), and the page's budgets (bytes and SQL queries; timings are in bench/)."""
+
 from __future__ import annotations
 
 import gzip
@@ -36,10 +37,22 @@ def test_home_shows_each_childs_topic_note_activities_and_awards(client):
     response = client.get("/family/")
     assert response.status_code == 200
     text = _text(response)
-    for words in ("Numbers all around", "Have fun counting at home!", "Count the stairs",
-                  "How plants grow", "Maths game", "Nature detectives", "Wrap up warm.",
-                  "Leaf rubbing", "Ben Oak", "Cara Oak", "Star of the week",
-                  "Brilliant counting", "How did Ben like it?", "How did Cara like it?"):
+    for words in (
+        "Numbers all around",
+        "Have fun counting at home!",
+        "Count the stairs",
+        "How plants grow",
+        "Maths game",
+        "Nature detectives",
+        "Wrap up warm.",
+        "Leaf rubbing",
+        "Ben Oak",
+        "Cara Oak",
+        "Star of the week",
+        "Brilliant counting",
+        "How did Ben like it?",
+        "How did Cara like it?",
+    ):
         assert words in text, words
     # Not shown: a draft, last week's topic (on the past-weeks page), another school's topic.
     assert "Draft week" not in text and "Last week's leaves" not in text
@@ -81,8 +94,14 @@ def test_past_weeks_show_earlier_topics_and_what_was_done(client):
 def test_past_weeks_are_paged(client):
     fam = family()
     for weeks_back in range(2, 8):
-        t.topic(fam.org, [fam.robins], [fam.leaves], week=fam.monday - timedelta(days=7 * weeks_back),
-                status=TopicStatus.PUBLISHED, title=f"Old week {weeks_back}")
+        t.topic(
+            fam.org,
+            [fam.robins],
+            [fam.leaves],
+            week=fam.monday - timedelta(days=7 * weeks_back),
+            status=TopicStatus.PUBLISHED,
+            title=f"Old week {weeks_back}",
+        )
     f.login(client, fam.parent)
     first = _text(client.get(f"/family/children/{fam.ben.id}/weeks"))
     assert "Old week 2" in first and "Old week 5" not in first and "Older weeks" in first
@@ -109,8 +128,12 @@ def test_another_familys_child_and_pages_are_404(client):
     other_item = fam.other_topic.items[0]
     r = client.post(f"/family/children/{other}/items/{other_item.id}/rating", data={"rating": "3"})
     assert r.status_code == 404
-    assert client.post(f"/family/children/{other}/items/{other_item.id}/send",
-                       data={"comment": "hello"}).status_code == 404
+    assert (
+        client.post(
+            f"/family/children/{other}/items/{other_item.id}/send", data={"comment": "hello"}
+        ).status_code
+        == 404
+    )
     assert client.get(f"/family/items/{other_item.id}/open").status_code == 404
 
 
@@ -138,9 +161,15 @@ def test_parent_pages_make_no_third_party_request(client, app):
     fam = family()
     t.done(fam.ben, fam.last_week.items[0], rating=4, by=fam.parent)
     f.login(client, fam.parent)
-    urls = ["/family/", "/family/settings", f"/family/children/{fam.ben.id}",
-            f"/family/children/{fam.ben.id}/weeks", "/cookies", "/cookies/choice",
-            f"/teach/activities/{fam.plants.id}/video?next=/family/"]
+    urls = [
+        "/family/",
+        "/family/settings",
+        f"/family/children/{fam.ben.id}",
+        f"/family/children/{fam.ben.id}/weeks",
+        "/cookies",
+        "/cookies/choice",
+        f"/teach/activities/{fam.plants.id}/video?next=/family/",
+    ]
     for url in urls:
         response = client.get(url)
         assert response.status_code == 200, url
@@ -186,8 +215,11 @@ def test_two_child_home_fits_the_byte_budgets(client):
     assert first_load <= FIRST_LOAD_BUDGET, f"first load {first_load} bytes gzip"
     assert _gz(html) <= REPEAT_BUDGET, f"repeat visit {_gz(html)} bytes gzip"
     item = item_of(fam.numbers, fam.count)
-    rating = client.post(f"/family/children/{fam.ben.id}/items/{item.id}/rating",
-                         data={"rating": "5"}, headers={"HX-Request": "true"})
+    rating = client.post(
+        f"/family/children/{fam.ben.id}/items/{item.id}/rating",
+        data={"rating": "5"},
+        headers={"HX-Request": "true"},
+    )
     assert rating.status_code == 200
     assert len(rating.data) <= RATING_BUDGET, f"rating response {len(rating.data)} bytes"
 
@@ -198,11 +230,15 @@ def test_rating_response_stays_under_1kb_with_long_ids(client):
     db.session.execute(sa.text("ALTER SEQUENCE topic_activities_id_seq RESTART WITH 9000000"))
     db.session.commit()
     child = f.pupil(fam.robins, fam.parent, first_name="Maximilian")
-    topic = t.topic(fam.org, [fam.robins], [fam.leaves], week=fam.monday,
-                    status=TopicStatus.PUBLISHED, title="Extra")
+    topic = t.topic(
+        fam.org, [fam.robins], [fam.leaves], week=fam.monday, status=TopicStatus.PUBLISHED, title="Extra"
+    )
     f.login(client, fam.parent)
-    r = client.post(f"/family/children/{child.id}/items/{topic.items[0].id}/rating",
-                    data={"rating": "3"}, headers={"HX-Request": "true"})
+    r = client.post(
+        f"/family/children/{child.id}/items/{topic.items[0].id}/rating",
+        data={"rating": "3"},
+        headers={"HX-Request": "true"},
+    )
     assert r.status_code == 200 and len(r.data) <= RATING_BUDGET, len(r.data)
 
 

@@ -1,5 +1,6 @@
 """Photos from families: cleaned of location data, encrypted at rest (P16), served only through
 authorised routes with Cache-Control: private, and bad uploads refused with nothing half-stored."""
+
 from __future__ import annotations
 
 import io
@@ -10,8 +11,7 @@ import sqlalchemy as sa
 from PIL import Image
 
 from app.core.extensions import db
-from app.models import (ConsentMethod, ConsentPurpose, ConsentRecord, Contribution, Engagement,
-                        Guardianship)
+from app.models import ConsentMethod, ConsentPurpose, ConsentRecord, Contribution, Engagement, Guardianship
 from app.core import consent, storage
 from tests import factories as f
 from tests.parents_data import family, has_gps, item_of, jpeg_with_gps
@@ -24,8 +24,12 @@ def _send(client, child, item, data: bytes | None, name="photo.jpg", headers=Non
     form = dict(fields)
     if data is not None:
         form["photo"] = (io.BytesIO(data), name)
-    return client.post(f"/family/children/{child.id}/items/{item.id}/send", data=form,
-                       content_type="multipart/form-data", headers=headers or {})
+    return client.post(
+        f"/family/children/{child.id}/items/{item.id}/send",
+        data=form,
+        content_type="multipart/form-data",
+        headers=headers or {},
+    )
 
 
 def _animated_webp() -> bytes:
@@ -98,28 +102,38 @@ def test_a_photo_has_its_own_opt_in(client, files):
     _send(client, fam.ben, item, jpeg_with_gps(), comment="Look!", photo_promo="y")
     rows = {c.kind.value: c for c in db.session.scalars(sa.select(Contribution))}
     assert rows["photo"].promo_opt_in is True and rows["comment"].promo_opt_in is False
-    [record] = db.session.scalars(sa.select(ConsentRecord).where(
-        ConsentRecord.purpose == ConsentPurpose.CONTRIBUTION_PROMO)).all()
+    [record] = db.session.scalars(
+        sa.select(ConsentRecord).where(ConsentRecord.purpose == ConsentPurpose.CONTRIBUTION_PROMO)
+    ).all()
     assert record.contribution_id == rows["photo"].id and record.granted
 
 
-@pytest.mark.parametrize("name,data,words", [
-    ("homework.jpg", b"Dear teacher, here is our homework.\n" * 40, "not a photo we can use"),
-    ("cute.png", None, "too many pixels"),
-    ("dance.webp", None, "still photo"),
-    ("cut.jpg", None, "damaged or incomplete"),
-    ("deep.png", None, "too large for us to process"),
-], ids=["text-named-jpg", "png-bomb", "animated-webp", "truncated-jpeg", "16-bit-6000px-png"])
+@pytest.mark.parametrize(
+    "name,data,words",
+    [
+        ("homework.jpg", b"Dear teacher, here is our homework.\n" * 40, "not a photo we can use"),
+        ("cute.png", None, "too many pixels"),
+        ("dance.webp", None, "still photo"),
+        ("cut.jpg", None, "damaged or incomplete"),
+        ("deep.png", None, "too large for us to process"),
+    ],
+    ids=["text-named-jpg", "png-bomb", "animated-webp", "truncated-jpeg", "16-bit-6000px-png"],
+)
 @pytest.mark.parametrize("htmx", [True, False], ids=["htmx", "plain"])
 def test_bad_uploads_get_a_clear_422_and_nothing_is_stored(client, files, name, data, words, htmx):
     fam = family()
     item = item_of(fam.numbers, fam.count)
     if data is None:
-        data = {"cute.png": png, "dance.webp": _animated_webp, "deep.png": png16,
-                "cut.jpg": lambda: jpeg_with_gps()[:30000]}[name]()
+        data = {
+            "cute.png": png,
+            "dance.webp": _animated_webp,
+            "deep.png": png16,
+            "cut.jpg": lambda: jpeg_with_gps()[:30000],
+        }[name]()
     f.login(client, fam.parent)
-    r = _send(client, fam.ben, item, data, name=name, headers=HX if htmx else None,
-              comment="with a comment too")
+    r = _send(
+        client, fam.ben, item, data, name=name, headers=HX if htmx else None, comment="with a comment too"
+    )
     body = unescape(r.get_data(as_text=True))
     assert r.status_code == 422 and words in body
     assert "with a comment too" in body  # the comment typed is kept for another try
@@ -137,8 +151,14 @@ def test_a_30mb_upload_is_refused_with_a_friendly_message_on_the_page(client, fi
     fam = family()
     item = item_of(fam.numbers, fam.count)
     f.login(client, fam.parent)
-    r = _send(client, fam.ben, item, b"\xff\xd8\xff" + b"0" * (30 * 1024 * 1024), name="big.jpg",
-              headers=HX if htmx else None)
+    r = _send(
+        client,
+        fam.ben,
+        item,
+        b"\xff\xd8\xff" + b"0" * (30 * 1024 * 1024),
+        name="big.jpg",
+        headers=HX if htmx else None,
+    )
     body = unescape(r.get_data(as_text=True))
     assert r.status_code == 413
     assert "too big to send" in body and "12 MB" in body
@@ -229,8 +249,9 @@ def test_photo_uploads_are_limited_per_account(app, client, files, monkeypatch, 
         assert body.lstrip().startswith(f'<div id="s-{fam.ben.id}-{item.id}">')
     else:
         assert "<h1>Send a comment or photo</h1>" in body
-    photos_sent = sa.select(sa.func.count()).select_from(Contribution).where(
-        Contribution.photo_key.is_not(None))
+    photos_sent = (
+        sa.select(sa.func.count()).select_from(Contribution).where(Contribution.photo_key.is_not(None))
+    )
     assert db.session.scalar(photos_sent) == 3 and len(stored(files)) == 6
     # A comment alone still goes; so does a photo from another account, for the same child.
     assert _send(client, fam.ben, item, None, comment="No photo").status_code == 303

@@ -1,6 +1,7 @@
 """The photo pipeline, on images generated here with Pillow: what is stored is small, upright,
 free of every metadata block (EXIF, GPS, XMP, ICC, comments) and encrypted at rest (P16); bad
 files get a clear message and store nothing."""
+
 from __future__ import annotations
 
 import io
@@ -16,9 +17,11 @@ from app.learning.photos import PhotoRejected
 from tests.photo_files import decodes, files, png, png16, stored  # noqa: F401 (fixture)
 
 RED, BLUE = (255, 0, 0), (0, 90, 255)
-XMP = (b'<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/'
-       b'22-rdf-syntax-ns#"><rdf:Description xmlns:xmp="http://ns.adobe.com/xap/1.0/" '
-       b'xmp:CreatorTool="PhoneCam 7"/></rdf:RDF></x:xmpmeta>')
+XMP = (
+    b'<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/'
+    b'22-rdf-syntax-ns#"><rdf:Description xmlns:xmp="http://ns.adobe.com/xap/1.0/" '
+    b'xmp:CreatorTool="PhoneCam 7"/></rdf:RDF></x:xmpmeta>'
+)
 COMMENT = b"taken at 12 Acacia Avenue"
 # Byte strings that betray each metadata block in a file.
 MARKERS = {
@@ -36,8 +39,10 @@ def gps_exif(orientation: int = 6) -> Image.Exif:
     exif[ExifTags.Base.Orientation] = orientation
     exif[ExifTags.Base.Make] = "PhoneCo"
     exif[ExifTags.IFD.GPSInfo] = {
-        ExifTags.GPS.GPSLatitudeRef: "N", ExifTags.GPS.GPSLatitude: (51.0, 30.0, 26.0),
-        ExifTags.GPS.GPSLongitudeRef: "W", ExifTags.GPS.GPSLongitude: (0.0, 7.0, 39.0),
+        ExifTags.GPS.GPSLatitudeRef: "N",
+        ExifTags.GPS.GPSLatitude: (51.0, 30.0, 26.0),
+        ExifTags.GPS.GPSLongitudeRef: "W",
+        ExifTags.GPS.GPSLongitude: (0.0, 7.0, 39.0),
         ExifTags.GPS.GPSMapDatum: "WGS-84",
     }
     return exif
@@ -53,8 +58,9 @@ def landscape_with_red_corner(size=(2400, 1200)) -> Image.Image:
 def photo_with_everything() -> bytes:
     srgb = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
     out = io.BytesIO()
-    landscape_with_red_corner().save(out, "JPEG", quality=90, exif=gps_exif(6), icc_profile=srgb,
-                                     xmp=XMP, comment=COMMENT)
+    landscape_with_red_corner().save(
+        out, "JPEG", quality=90, exif=gps_exif(6), icc_profile=srgb, xmp=XMP, comment=COMMENT
+    )
     return out.getvalue()
 
 
@@ -64,9 +70,14 @@ def textured(size, seed_sigma=40) -> Image.Image:
     noise = Image.effect_noise(size, seed_sigma)
     coarse = Image.effect_noise((w // 8, h // 8), 60).resize(size, Image.Resampling.BICUBIC)
     grad = Image.linear_gradient("L").resize(size)
-    return Image.merge("RGB", [ImageChops.add(grad, noise, 2, -64),
-                               ImageChops.add(coarse, noise, 2, 0),
-                               ImageChops.add(grad.rotate(180), coarse, 2, 0)])
+    return Image.merge(
+        "RGB",
+        [
+            ImageChops.add(grad, noise, 2, -64),
+            ImageChops.add(coarse, noise, 2, 0),
+            ImageChops.add(grad.rotate(180), coarse, 2, 0),
+        ],
+    )
 
 
 def jpeg(im: Image.Image, **kw) -> bytes:
@@ -80,8 +91,9 @@ def assert_clean(data: bytes) -> Image.Image:
         assert marker not in data, f"{name} survived"
     im = Image.open(io.BytesIO(data))
     assert im.format == "JPEG" and im.mode == "RGB"
-    assert not {"exif", "icc_profile", "xmp", "XML:com.adobe.xmp", "comment", "photoshop",
-                "adobe"} & set(im.info)
+    assert not {"exif", "icc_profile", "xmp", "XML:com.adobe.xmp", "comment", "photoshop", "adobe"} & set(
+        im.info
+    )
     exif = im.getexif()
     assert len(exif) == 0 and not exif.get_ifd(ExifTags.IFD.GPSInfo)
     return im
@@ -124,8 +136,7 @@ def test_a_heic_photo_from_an_iphone_is_accepted_and_stripped(files):
     pytest.importorskip("pillow_heif")
     assert photos.HEIC_SUPPORTED
     out = io.BytesIO()
-    landscape_with_red_corner((1200, 600)).save(out, "HEIF", exif=gps_exif(6).tobytes(), xmp=XMP,
-                                                quality=80)
+    landscape_with_red_corner((1200, 600)).save(out, "HEIF", exif=gps_exif(6).tobytes(), xmp=XMP, quality=80)
     assert out.getvalue()[4:12] == b"ftypheic" and b"WGS-84" in out.getvalue()
     result = photos.process_photo(io.BytesIO(out.getvalue()))
     photo = assert_clean(storage.get(result.photo_key))
@@ -163,8 +174,10 @@ def test_a_small_photo_is_not_enlarged_and_transparency_becomes_white(files):
     assert photo.getpixel((50, 50))[0] > 200
 
 
-@pytest.mark.parametrize("fmt,mode", [("JPEG", "L"), ("JPEG", "CMYK"), ("PNG", "P"),
-                                      ("PNG", "LA"), ("PNG", "I;16"), ("WEBP", "RGB")])
+@pytest.mark.parametrize(
+    "fmt,mode",
+    [("JPEG", "L"), ("JPEG", "CMYK"), ("PNG", "P"), ("PNG", "LA"), ("PNG", "I;16"), ("WEBP", "RGB")],
+)
 def test_other_colour_modes_become_plain_rgb_jpeg(files, fmt, mode):
     out = io.BytesIO()
     textured((640, 480)).convert(mode).save(out, fmt)
@@ -207,9 +220,20 @@ def test_the_decoded_size_budget_is_read_from_config(app, files, decodes, monkey
     assert photos.process_photo(upload).width == 1200 and decodes
 
 
-@pytest.mark.parametrize("mode,fmt,expected", [
-    ("1", "PNG", 1), ("L", "JPEG", 1), ("P", "PNG", 1), ("I;16", "PNG", 2), ("LA", "PNG", 4),
-    ("RGB", "JPEG", 4), ("RGBA", "PNG", 4), ("CMYK", "JPEG", 4), ("RGB", "WEBP", 4)])
+@pytest.mark.parametrize(
+    "mode,fmt,expected",
+    [
+        ("1", "PNG", 1),
+        ("L", "JPEG", 1),
+        ("P", "PNG", 1),
+        ("I;16", "PNG", 2),
+        ("LA", "PNG", 4),
+        ("RGB", "JPEG", 4),
+        ("RGBA", "PNG", 4),
+        ("CMYK", "JPEG", 4),
+        ("RGB", "WEBP", 4),
+    ],
+)
 def test_bytes_per_pixel_come_from_the_header(mode, fmt, expected):
     out = io.BytesIO()
     Image.new(mode, (40, 30)).save(out, fmt)
@@ -231,12 +255,15 @@ def test_a_truncated_jpeg_is_refused(files):
     assert stored(files) == []
 
 
-@pytest.mark.parametrize("content", [
-    b"Dear teacher, here is the homework.\n" * 20,
-    b"<svg xmlns='http://www.w3.org/2000/svg'><script>alert(1)</script></svg>",
-    b"GIF89a" + b"\x00" * 200,
-    b"%PDF-1.7\n" + b"0" * 200,
-])
+@pytest.mark.parametrize(
+    "content",
+    [
+        b"Dear teacher, here is the homework.\n" * 20,
+        b"<svg xmlns='http://www.w3.org/2000/svg'><script>alert(1)</script></svg>",
+        b"GIF89a" + b"\x00" * 200,
+        b"%PDF-1.7\n" + b"0" * 200,
+    ],
+)
 def test_a_file_that_is_not_an_allowed_image_is_refused_whatever_its_name(files, content):
     upload = FileStorage(io.BytesIO(content), "photo.jpg", content_type="image/jpeg")
     with pytest.raises(PhotoRejected) as err:

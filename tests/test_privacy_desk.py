@@ -1,6 +1,7 @@
 """The office's privacy desk through its pages: logging a request with the day it arrived, every
 step with its audit trail, refusals that change nothing, trust-level DPO scope (P12) and the
 dashboard's query budget."""
+
 from __future__ import annotations
 
 from datetime import timedelta
@@ -9,8 +10,7 @@ import pytest
 import sqlalchemy as sa
 
 from app.core.extensions import db
-from app.models import (PrivacyRequest, RequestChannel, RequestEvent, RequestKind, RequestState,
-                        Role)
+from app.models import PrivacyRequest, RequestChannel, RequestEvent, RequestKind, RequestState, Role
 from app.dataprotection.requests import deadlines
 from app.dataprotection.requests import workflow as pr
 from app.dataprotection.requests import intake
@@ -23,14 +23,21 @@ S = RequestState
 @pytest.fixture()
 def school(ctx):
     oak = f.oak_family()
-    return oak | {"office": f.staff(oak["org"], Role.OFFICE, name="Olive Office"),
-                  "today": pr.local_today(oak["org"])}
+    return oak | {
+        "office": f.staff(oak["org"], Role.OFFICE, name="Olive Office"),
+        "today": pr.local_today(oak["org"]),
+    }
 
 
 def _log(client, today, days_ago, **kw):
-    data = {"kind": "access", "channel": "letter", "requester_name": "Lettie Writer",
-            "requester_email": "lettie@family.example",
-            "received_on": (today - timedelta(days=days_ago)).isoformat(), "details": "A copy"}
+    data = {
+        "kind": "access",
+        "channel": "letter",
+        "requester_name": "Lettie Writer",
+        "requester_email": "lettie@family.example",
+        "received_on": (today - timedelta(days=days_ago)).isoformat(),
+        "details": "A copy",
+    }
     data.update(kw)
     return client.post("/office/requests/new", data=data)
 
@@ -38,8 +45,9 @@ def _log(client, today, days_ago, **kw):
 def _state(req_id):
     db.session.expire_all()
     req = db.session.get(PrivacyRequest, req_id)
-    events = db.session.scalar(sa.select(sa.func.count()).select_from(RequestEvent)
-                               .where(RequestEvent.request_id == req_id))
+    events = db.session.scalar(
+        sa.select(sa.func.count()).select_from(RequestEvent).where(RequestEvent.request_id == req_id)
+    )
     return req.state, req.due_on, req.paused_days, req.extension_months, events
 
 
@@ -101,25 +109,34 @@ def test_every_step_through_the_pages_with_its_audit_trail(client, school):
     assert _step(client, req_id, "in_progress", on=checked.isoformat()).status_code == 303
     assert _state(req_id)[1] == deadlines.due_date(checked)
     paused_on = today - timedelta(days=3)
-    assert _step(client, req_id, "paused", on=paused_on.isoformat(),
-                 note="Which photos?").status_code == 303
+    assert _step(client, req_id, "paused", on=paused_on.isoformat(), note="Which photos?").status_code == 303
     assert _step(client, req_id, "in_progress", on=today.isoformat()).status_code == 303
     state, due, paused, _, _ = _state(req_id)
     assert (state, paused) == (S.IN_PROGRESS, 3)
     assert due == deadlines.due_date(checked, paused_days=3)
-    assert client.post(f"/office/requests/{req_id}/extend",
-                       data={"months": "1", "reason": "Many photos to review"}).status_code == 303
+    assert (
+        client.post(
+            f"/office/requests/{req_id}/extend", data={"months": "1", "reason": "Many photos to review"}
+        ).status_code
+        == 303
+    )
     assert _state(req_id)[3] == 1
     assert _step(client, req_id, "completed", note="Sent by post").status_code == 303
     assert _state(req_id)[0] is S.COMPLETED
 
     page = client.get(f"/office/requests/{req_id}").get_data(as_text=True)
-    trail = page[page.index('id="trail"'):]
-    for text in ("Received → Checking identity", "Asked for ID",
-                 "Checking identity → In progress", "In progress → Paused for clarification",
-                 "Which photos?", "Paused for clarification → In progress",
-                 "Extended by 1 month: Many photos to review", "In progress → Completed",
-                 "Sent by post"):
+    trail = page[page.index('id="trail"') :]
+    for text in (
+        "Received → Checking identity",
+        "Asked for ID",
+        "Checking identity → In progress",
+        "In progress → Paused for clarification",
+        "Which photos?",
+        "Paused for clarification → In progress",
+        "Extended by 1 month: Many photos to review",
+        "In progress → Completed",
+        "Sent by post",
+    ):
         assert text in trail, text
     assert trail.count("Olive Office") == 7
     assert "Next steps" not in page  # nothing more to do
@@ -135,8 +152,9 @@ def test_a_step_out_of_order_shows_the_message_with_409_and_changes_nothing(clie
     if to == "identity_check":
         response = _step(client, req_id, to)
         assert response.status_code == 409
-        assert "A request that is in progress cannot be checking identity now." in \
-            response.get_data(as_text=True)
+        assert "A request that is in progress cannot be checking identity now." in response.get_data(
+            as_text=True
+        )
     elif to == "nonsense":
         assert _step(client, req_id, to).status_code == 422
     else:
@@ -170,8 +188,7 @@ def test_no_extension_once_the_first_deadline_has_passed(client, school):
     page = client.get(f"/office/requests/{req_id}").get_data(as_text=True)
     assert "it can no longer be extended" in page
     before = _state(req_id)
-    response = client.post(f"/office/requests/{req_id}/extend",
-                           data={"months": "2", "reason": "Complex"})
+    response = client.post(f"/office/requests/{req_id}/extend", data={"months": "2", "reason": "Complex"})
     assert response.status_code == 409
     assert "The first deadline has passed" in response.get_data(as_text=True)
     assert _state(req_id) == before
@@ -182,18 +199,31 @@ def test_no_extension_once_the_first_deadline_has_passed(client, school):
 @pytest.fixture()
 def trust(ctx):
     group = f.trust(name="Forest Trust")
-    oak, elm = f.school(name="Oak Primary", trust_id=group.id), f.school(name="Elm Primary",
-                                                                         trust_id=group.id)
+    oak, elm = (
+        f.school(name="Oak Primary", trust_id=group.id),
+        f.school(name="Elm Primary", trust_id=group.id),
+    )
     elsewhere = f.school(name="Lone School")
     requests = {}
     for org in (oak, elm, elsewhere):
         office = f.staff(org, Role.OFFICE)
         requests[org.name] = intake.log_request(
-            office, org.id, kind="erasure", channel="phone", requester_name=f"Caller {org.name}",
-            requester_email=f"caller@{org.id}.example", received_on=pr.local_today(org))
-    return {"oak": oak, "elm": elm, "requests": requests,
-            "dpo": f.staff(None, Role.DPO, trust_id=group.id, name="Trust DPO"),
-            "oak_office": f.staff(oak, Role.OFFICE), "teacher": f.staff(oak, Role.TEACHER)}
+            office,
+            org.id,
+            kind="erasure",
+            channel="phone",
+            requester_name=f"Caller {org.name}",
+            requester_email=f"caller@{org.id}.example",
+            received_on=pr.local_today(org),
+        )
+    return {
+        "oak": oak,
+        "elm": elm,
+        "requests": requests,
+        "dpo": f.staff(None, Role.DPO, trust_id=group.id, name="Trust DPO"),
+        "oak_office": f.staff(oak, Role.OFFICE),
+        "teacher": f.staff(oak, Role.TEACHER),
+    }
 
 
 @pytest.mark.promise("P12")
@@ -214,8 +244,10 @@ def test_a_trust_dpo_sees_every_school_of_the_trust_and_an_office_only_its_own(c
     before = _state(elm_id)
     assert client.get(f"/office/requests/{elm_id}").status_code == 404
     assert _step(client, elm_id, "completed").status_code == 404
-    assert client.post(f"/office/requests/{elm_id}/extend",
-                       data={"months": "1", "reason": "x"}).status_code == 404
+    assert (
+        client.post(f"/office/requests/{elm_id}/extend", data={"months": "1", "reason": "x"}).status_code
+        == 404
+    )
     assert _state(elm_id) == before
 
     f.login(client, trust["teacher"])
@@ -229,14 +261,24 @@ def add_requests(org, pupils, today, n=500):
     for i in range(n):
         state = states[i % 4]
         arrived = today - timedelta(days=i % 70)
-        rows.append(PrivacyRequest(
-            organisation_id=org.id, kind=list(RequestKind)[i % 7], state=state,
-            channel=RequestChannel.PHONE, requester_name=f"Person {i}",
-            requester_email=f"p{i}@family.example",
-            subject_pupil_id=pupils[i % len(pupils)].id if i % 2 else None,
-            on_behalf_of="child" if i % 2 else "self", details="", received_on=arrived,
-            paused_days=0, paused_since=arrived if state is S.PAUSED else None,
-            due_on=deadlines.due_date(arrived), extension_months=0))
+        rows.append(
+            PrivacyRequest(
+                organisation_id=org.id,
+                kind=list(RequestKind)[i % 7],
+                state=state,
+                channel=RequestChannel.PHONE,
+                requester_name=f"Person {i}",
+                requester_email=f"p{i}@family.example",
+                subject_pupil_id=pupils[i % len(pupils)].id if i % 2 else None,
+                on_behalf_of="child" if i % 2 else "self",
+                details="",
+                received_on=arrived,
+                paused_days=0,
+                paused_since=arrived if state is S.PAUSED else None,
+                due_on=deadlines.due_date(arrived),
+                extension_months=0,
+            )
+        )
     db.session.add_all(rows)
     db.session.commit()
 
@@ -256,8 +298,11 @@ def test_the_dashboard_with_500_requests_takes_at_most_10_queries(client, school
 
 def test_a_public_request_reaches_the_desk_only_once_confirmed(client, school):
     req, token = intake.submit_public_request(
-        school["org"].id, kind="access", requester_name="Former Parent",
-        requester_email="former@family.example")
+        school["org"].id,
+        kind="access",
+        requester_name="Former Parent",
+        requester_email="former@family.example",
+    )
     f.login(client, school["office"])
     assert "Former Parent" not in client.get("/office/requests").get_data(as_text=True)
     intake.confirm_public_request(token)
@@ -266,13 +311,14 @@ def test_a_public_request_reaches_the_desk_only_once_confirmed(client, school):
 
 
 @pytest.mark.promise("P27")
-def test_the_daily_reminder_is_scheduled_and_the_desk_is_reachable_from_the_rights_page(
-        client, school):
+def test_the_daily_reminder_is_scheduled_and_the_desk_is_reachable_from_the_rights_page(client, school):
     from app.dataprotection.requests.jobs import remind_office_of_due_requests
     from app.jobs.schedule import SCHEDULE
 
-    assert any(func is remind_office_of_due_requests and cron.split()[2:] == ["*", "*", "*"]
-               for func, cron, _ in SCHEDULE)
+    assert any(
+        func is remind_office_of_due_requests and cron.split()[2:] == ["*", "*", "*"]
+        for func, cron, _ in SCHEDULE
+    )
     f.login(client, school["office"])
     assert 'href="/office/requests"' in client.get("/privacy/").get_data(as_text=True)
 
@@ -282,16 +328,16 @@ def test_the_request_page_links_to_the_export_person_and_erasure_pages(client, s
     child = str(school["child"].id)
     _log(client, school["today"], 1, kind="erasure", pupil_id=child)
     _log(client, school["today"], 1, kind="access", pupil_id=child)
-    erasure_id, access_id = db.session.scalars(
-        sa.select(PrivacyRequest.id).order_by(PrivacyRequest.id)).all()
+    erasure_id, access_id = db.session.scalars(sa.select(PrivacyRequest.id).order_by(PrivacyRequest.id)).all()
 
     page = client.get(f"/office/requests/{erasure_id}").get_data(as_text=True)
     preview = f"/office/people/pupils/{child}/erase"
     assert preview in page and f'href="/office/people/pupils/{child}"' in page
     assert client.get(preview).status_code == 200
 
-    assert "Build the copy of the data" not in client.get(
-        f"/office/requests/{access_id}").get_data(as_text=True)  # not in progress yet
+    assert "Build the copy of the data" not in client.get(f"/office/requests/{access_id}").get_data(
+        as_text=True
+    )  # not in progress yet
     _step(client, access_id, "in_progress")
     page = client.get(f"/office/requests/{access_id}").get_data(as_text=True)
     assert f'action="/office/requests/{access_id}/export"' in page

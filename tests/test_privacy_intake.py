@@ -1,5 +1,6 @@
 """Making data-protection requests through the pages: a parent (fresh sign-in, for themselves or
 a linked child: P28), the public form with its emailed confirmation link, and the rights page."""
+
 from __future__ import annotations
 
 import re
@@ -9,8 +10,7 @@ import pytest
 import sqlalchemy as sa
 
 from app.core.extensions import db
-from app.models import (LoginToken, OutboxMessage, PrivacyRequest, RequestEvent, RequestState,
-                        Role, utcnow)
+from app.models import LoginToken, OutboxMessage, PrivacyRequest, RequestEvent, RequestState, Role, utcnow
 from app.dataprotection.requests import deadlines
 from app.dataprotection.requests import workflow as pr
 from tests import factories as f
@@ -19,9 +19,10 @@ from tests import factories as f
 @pytest.fixture()
 def family(ctx):
     oak = f.oak_family()
-    return oak | {"other_child": f.pupil(oak["cls"], f.parent(), first_name="Bob",
-                                         last_name="Jones"),
-                  "today": pr.local_today(oak["org"])}
+    return oak | {
+        "other_child": f.pupil(oak["cls"], f.parent(), first_name="Bob", last_name="Jones"),
+        "today": pr.local_today(oak["org"]),
+    }
 
 
 def _count():
@@ -30,9 +31,15 @@ def _count():
 
 def test_the_rights_page_explains_every_right_in_plain_words(client, family):
     page = client.get("/privacy/").get_data(as_text=True)
-    for words in ("Get a copy of your data", "Have your data deleted", "Correct your data",
-                  "Limit how your data is used", "Object to how your data is used",
-                  "Take your data elsewhere", "Something else"):
+    for words in (
+        "Get a copy of your data",
+        "Have your data deleted",
+        "Correct your data",
+        "Limit how your data is used",
+        "Object to how your data is used",
+        "Take your data elsewhere",
+        "Something else",
+    ):
         assert words in page
     assert 'href="/privacy/ask"' in page  # a visitor is sent to the public form
 
@@ -54,12 +61,18 @@ def test_a_parent_asks_about_their_child_and_sees_it_listed_with_its_deadline(cl
     form = client.get("/privacy/requests/new").get_data(as_text=True)
     assert "Ada Smith" in form and "Bob Jones" not in form
 
-    response = client.post("/privacy/requests/new", data={
-        "kind": "access", "about": str(family["child"].id), "details": "Everything about Ada"})
+    response = client.post(
+        "/privacy/requests/new",
+        data={"kind": "access", "about": str(family["child"].id), "details": "Everything about Ada"},
+    )
     assert response.status_code == 303
     req = db.session.scalar(sa.select(PrivacyRequest))
     assert (req.on_behalf_of, req.subject_pupil_id, req.requester_id, req.state) == (
-        "child", family["child"].id, family["mum"].id, RequestState.RECEIVED)
+        "child",
+        family["child"].id,
+        family["mum"].id,
+        RequestState.RECEIVED,
+    )
     due = deadlines.due_date(family["today"])
     assert req.due_on == due
 
@@ -74,8 +87,9 @@ def test_a_parent_asks_about_their_child_and_sees_it_listed_with_its_deadline(cl
 @pytest.mark.promise("P28")
 def test_a_request_about_a_child_not_linked_is_404_and_nothing_is_created(client, family):
     f.login(client, family["mum"])
-    response = client.post("/privacy/requests/new", data={
-        "kind": "erasure", "about": str(family["other_child"].id)})
+    response = client.post(
+        "/privacy/requests/new", data={"kind": "erasure", "about": str(family["other_child"].id)}
+    )
     assert response.status_code == 404
     assert _count() == 0
 
@@ -89,8 +103,7 @@ def test_a_second_open_request_of_the_same_kind_gets_a_clear_409(client, family)
     assert "already an open request of this kind" in response.get_data(as_text=True)
     assert _count() == 1
     # another kind is a separate request
-    assert client.post("/privacy/requests/new",
-                       data={"kind": "access", "about": "self"}).status_code == 303
+    assert client.post("/privacy/requests/new", data={"kind": "access", "about": "self"}).status_code == 303
 
 
 def test_a_request_without_a_kind_is_refused_with_the_form(client, family):
@@ -122,17 +135,24 @@ def test_a_parent_withdraws_their_own_request(client, family):
 
 # --- the public form ----------------------------------------------------------------------------
 
+
 def _ask(client, org, **kw):
-    data = {"organisation_id": str(org.id), "kind": "access", "on_behalf_of": "child",
-            "requester_name": "Former Parent", "requester_email": "former@family.example",
-            "details": "My son Tom left in July"}
+    data = {
+        "organisation_id": str(org.id),
+        "kind": "access",
+        "on_behalf_of": "child",
+        "requester_name": "Former Parent",
+        "requester_email": "former@family.example",
+        "details": "My son Tom left in July",
+    }
     data.update(kw)
     return client.post("/privacy/ask", data=data)
 
 
 def _link(address):
-    message = db.session.scalars(sa.select(OutboxMessage).where(OutboxMessage.to == address)
-                                 .order_by(OutboxMessage.id.desc())).first()
+    message = db.session.scalars(
+        sa.select(OutboxMessage).where(OutboxMessage.to == address).order_by(OutboxMessage.id.desc())
+    ).first()
     return re.search(r"/privacy/requests/confirm/[\w-]+", message.text).group(0)
 
 
@@ -192,8 +212,9 @@ def test_the_public_form_checks_what_it_is_given(client, family):
 
 def test_the_public_form_is_rate_limited_per_address(client, family, app, monkeypatch):
     monkeypatch.setitem(app.config, "PRIVACY_ASK_LIMIT", "3 per hour")
-    codes = [_ask(client, family["org"], requester_email=f"p{i}@family.example").status_code
-             for i in range(4)]
+    codes = [
+        _ask(client, family["org"], requester_email=f"p{i}@family.example").status_code for i in range(4)
+    ]
     assert codes == [200, 200, 200, 429]
     assert _count() == 3
     assert client.get("/privacy/ask").status_code == 200  # reading the form is not limited

@@ -2,6 +2,7 @@
 only a postal address. No address is made up for them (the column stays empty), the one open
 request per person, subject and kind still holds for the parent (keyed by their account), and
 nobody is ever emailed at, or shown, an address that does not exist."""
+
 from __future__ import annotations
 
 import io
@@ -13,8 +14,18 @@ import pytest
 import sqlalchemy as sa
 
 from app.core.extensions import db
-from app.models import (Channel, ConsentMethod, ConsentPurpose, ConsentRecord, DeliveryStatus,
-                        NotificationDelivery, OutboxMessage, PrivacyRequest, RequestState, Role)
+from app.models import (
+    Channel,
+    ConsentMethod,
+    ConsentPurpose,
+    ConsentRecord,
+    DeliveryStatus,
+    NotificationDelivery,
+    OutboxMessage,
+    PrivacyRequest,
+    RequestState,
+    Role,
+)
 from app.dataprotection.exports import service as exports
 from app.dataprotection.requests import workflow as pr
 from app.dataprotection.requests import intake
@@ -29,19 +40,33 @@ def school(ctx):
     org = f.school(name="Oak Primary")
     cls = f.school_class(org)
     mum = f.parent(name="Mobile Mum", email=None, mobile="+447700900321", sms_notifications=True)
-    db.session.add(ConsentRecord(user_id=mum.id, purpose=ConsentPurpose.SMS_REMINDERS,
-                                 granted=True, method=ConsentMethod.WEB_FORM))
+    db.session.add(
+        ConsentRecord(
+            user_id=mum.id, purpose=ConsentPurpose.SMS_REMINDERS, granted=True, method=ConsentMethod.WEB_FORM
+        )
+    )
     child = f.pupil(cls, mum, first_name="Ada", last_name="Smith")
-    return {"org": org, "cls": cls, "mum": mum, "child": child,
-            "office": f.staff(org, Role.OFFICE, name="Olive Office"),
-            "today": pr.local_today(org)}
+    return {
+        "org": org,
+        "cls": cls,
+        "mum": mum,
+        "child": child,
+        "office": f.staff(org, Role.OFFICE, name="Olive Office"),
+        "today": pr.local_today(org),
+    }
 
 
 def _letter(s, **kw):
     kw.setdefault("kind", "access")
-    return intake.log_request(s["office"], s["org"].id, channel="letter",
-                              requester_name=kw.pop("name", "Grandad Post"), requester_email=" ",
-                              received_on=s["today"] - timedelta(days=2), **kw)
+    return intake.log_request(
+        s["office"],
+        s["org"].id,
+        channel="letter",
+        requester_name=kw.pop("name", "Grandad Post"),
+        requester_email=" ",
+        received_on=s["today"] - timedelta(days=2),
+        **kw,
+    )
 
 
 def _no_made_up_addresses():
@@ -53,6 +78,7 @@ def _no_made_up_addresses():
 
 
 # --- a parent with only a mobile -----------------------------------------------------------------
+
 
 @pytest.mark.promise("P27")
 def test_a_mobile_only_parent_stores_no_email_and_a_second_open_request_is_refused(school):
@@ -74,18 +100,32 @@ def test_a_mobile_only_parent_stores_no_email_and_a_second_open_request_is_refus
 
     pr.transition(own.id, S.WITHDRAWN, actor=mum, note="Sorted out at the gate")
     assert intake.request_as_parent(mum, kind="access").id != own.id
-    assert db.session.scalar(sa.select(sa.func.count()).select_from(PrivacyRequest).where(
-        PrivacyRequest.requester_id == mum.id)) == 4
+    assert (
+        db.session.scalar(
+            sa.select(sa.func.count())
+            .select_from(PrivacyRequest)
+            .where(PrivacyRequest.requester_id == mum.id)
+        )
+        == 4
+    )
 
 
 def test_the_unique_index_keys_a_parent_without_email_by_their_account(school):
     req = intake.request_as_parent(school["mum"], kind="erasure", pupil_id=school["child"].id)
     with pytest.raises(pr.RequestError) as refused:
         with pr.transaction():  # a racing writer that skipped the check
-            db.session.add(PrivacyRequest(
-                organisation_id=req.organisation_id, kind=req.kind, channel=req.channel,
-                requester_id=req.requester_id, requester_name="x", requester_email=None,
-                subject_pupil_id=req.subject_pupil_id, received_on=req.received_on))
+            db.session.add(
+                PrivacyRequest(
+                    organisation_id=req.organisation_id,
+                    kind=req.kind,
+                    channel=req.channel,
+                    requester_id=req.requester_id,
+                    requester_name="x",
+                    requester_email=None,
+                    subject_pupil_id=req.subject_pupil_id,
+                    received_on=req.received_on,
+                )
+            )
     assert "already an open request" in refused.value.message
     assert db.session.scalar(sa.select(sa.func.count()).select_from(PrivacyRequest)) == 1
 
@@ -96,12 +136,21 @@ def test_a_mobile_only_parent_is_told_by_text_and_nobody_is_emailed(school, run_
     in_progress(req.id, office)
     pr.transition(req.id, S.COMPLETED, actor=office, note="Corrected")
     assert run_jobs() == 0
-    told = db.session.execute(sa.select(NotificationDelivery.template, NotificationDelivery.channel)
-                              .where(NotificationDelivery.user_id == mum.id)).all()
+    told = db.session.execute(
+        sa.select(NotificationDelivery.template, NotificationDelivery.channel).where(
+            NotificationDelivery.user_id == mum.id
+        )
+    ).all()
     # By text, through the notification service (sent now, or in the morning after quiet hours).
     assert set(told) == {("request_received", Channel.SMS), ("request_completed", Channel.SMS)}
-    assert db.session.scalar(sa.select(sa.func.count()).select_from(OutboxMessage).where(
-        OutboxMessage.channel == Channel.EMAIL)) == 0
+    assert (
+        db.session.scalar(
+            sa.select(sa.func.count())
+            .select_from(OutboxMessage)
+            .where(OutboxMessage.channel == Channel.EMAIL)
+        )
+        == 0
+    )
     _no_made_up_addresses()
 
 
@@ -119,13 +168,17 @@ def test_replies_about_their_own_request_reach_people_who_turned_messages_off(sc
     db.session.commit()
     for parent in (mum, dad):
         intake.request_as_parent(parent, kind="access")
-        notify("news", event_key=f"news:{parent.id}", user_ids=[parent.id],
-               organisation_id=school["org"].id)
+        notify("news", event_key=f"news:{parent.id}", user_ids=[parent.id], organisation_id=school["org"].id)
     db.session.commit()
     assert run_jobs() == 0
-    rows = db.session.execute(sa.select(NotificationDelivery.user_id, NotificationDelivery.template,
-                                        NotificationDelivery.channel, NotificationDelivery.status)
-                              ).all()
+    rows = db.session.execute(
+        sa.select(
+            NotificationDelivery.user_id,
+            NotificationDelivery.template,
+            NotificationDelivery.channel,
+            NotificationDelivery.status,
+        )
+    ).all()
     sent = {(u, t, c) for u, t, c, status in rows if status is not DeliveryStatus.SUPPRESSED}
     assert (mum.id, "request_received", Channel.SMS) in sent
     assert (dad.id, "request_received", Channel.EMAIL) in sent
@@ -146,6 +199,7 @@ def test_the_office_page_says_no_email_was_given(school, client):
 
 
 # --- a letter with only a postal address ---------------------------------------------------------
+
 
 def test_a_letter_without_email_stores_none_emails_nobody_and_is_not_deduplicated(school):
     first, second = _letter(school), _letter(school)  # two people nobody can tell apart

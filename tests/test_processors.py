@@ -1,5 +1,6 @@
 """P14: no data leaves for third parties beyond the processors in the register, and each receives
 only what the register says (email: name, address and the message; SMS: number and the message)."""
+
 import json
 
 import pytest
@@ -23,19 +24,23 @@ def test_the_register_names_every_processor_and_nothing_else(ctx):
 
 
 @pytest.mark.promise("P14")
-def test_sendgrid_receives_the_address_name_and_message_but_no_school_record(ctx, run_jobs,
-                                                                            provider_stub):
+def test_sendgrid_receives_the_address_name_and_message_but_no_school_record(ctx, run_jobs, provider_stub):
     org = f.school(name="Yew Primary")
     cls = f.school_class(org)
-    carer = User(kind=UserKind.PARENT, name="Cy Carer", email="cy@family.example",
-                 mobile="+447911123456", status=UserStatus.INVITED)
+    carer = User(
+        kind=UserKind.PARENT,
+        name="Cy Carer",
+        email="cy@family.example",
+        mobile="+447911123456",
+        status=UserStatus.INVITED,
+    )
     db.session.add(carer)
     db.session.commit()
     f.pupil(cls, carer, first_name="Zed", upn="X801200001234", pupil_premium=True)
     invitations.invite(org.id, carer)
     db.session.commit()
     assert run_jobs() == 0
-    (body, personalization), = provider_stub.emails_to("cy@family.example")
+    ((body, personalization),) = provider_stub.emails_to("cy@family.example")
     sent = json.dumps(body)
     assert "cy@family.example" in sent and "Yew Primary" in sent
     for private in ("X801200001234", "+447911123456", "7911123456", "premium", "Premium"):
@@ -44,8 +49,7 @@ def test_sendgrid_receives_the_address_name_and_message_but_no_school_record(ctx
 
 @pytest.mark.promise("P14")
 def test_twilio_receives_only_the_number_and_the_text(ctx, provider_stub):
-    assert send_now(Channel.SMS, "+447911123456", "sms_code", code="123456",
-                    minutes=10) is not False
+    assert send_now(Channel.SMS, "+447911123456", "sms_code", code="123456", minutes=10) is not False
     (call,) = provider_stub.twilio_calls
     assert set(call.body) == {"To", "From", "Body"}
     assert call.body["To"] == "+447911123456" and "123456" in call.body["Body"]

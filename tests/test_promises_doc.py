@@ -6,6 +6,7 @@ that prove it, as ``tests/<file>.py::<test>`` (or ``tests/<file>.py`` for a modu
 ``pytestmark`` names the promise), or "not yet (issue N)". This test reads the markers from the
 test sources at run time, so it also holds while tests are being added.
 """
+
 from __future__ import annotations
 
 import ast
@@ -34,16 +35,21 @@ def _doc_rows() -> dict[str, str]:
 def _promise_ids(decorators) -> list[str]:
     ids = []
     for node in decorators:
-        if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
-                and node.func.attr == "promise"):
+        if (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and node.func.attr == "promise"
+        ):
             ids += [a.value for a in node.args if isinstance(a, ast.Constant)]
     return ids
 
 
 def _sources() -> dict[str, ast.Module]:
     """Every test module, parsed, by its path relative to the project."""
-    return {p.relative_to(ROOT).as_posix(): ast.parse(p.read_text(encoding="utf-8"))
-            for p in sorted((ROOT / "tests").rglob("test_*.py"))}
+    return {
+        p.relative_to(ROOT).as_posix(): ast.parse(p.read_text(encoding="utf-8"))
+        for p in sorted((ROOT / "tests").rglob("test_*.py"))
+    }
 
 
 def _tests_in(module: ast.Module) -> dict[str, list[str]]:
@@ -54,10 +60,10 @@ def _tests_in(module: ast.Module) -> dict[str, list[str]]:
             found[node.name] = _promise_ids(node.decorator_list)
         elif isinstance(node, ast.ClassDef) and node.name.startswith("Test"):
             for item in node.body:
-                if isinstance(item, (ast.FunctionDef, ast.AsyncFunctionDef)) and \
-                        item.name.startswith("test"):
-                    found[f"{node.name}::{item.name}"] = (_promise_ids(node.decorator_list)
-                                                        + _promise_ids(item.decorator_list))
+                if isinstance(item, (ast.FunctionDef, ast.AsyncFunctionDef)) and item.name.startswith("test"):
+                    found[f"{node.name}::{item.name}"] = _promise_ids(node.decorator_list) + _promise_ids(
+                        item.decorator_list
+                    )
     return found
 
 
@@ -66,7 +72,8 @@ def _module_marks(module: ast.Module) -> list[str]:
     ids = []
     for node in module.body:
         if isinstance(node, ast.Assign) and any(
-                isinstance(t, ast.Name) and t.id == "pytestmark" for t in node.targets):
+            isinstance(t, ast.Name) and t.id == "pytestmark" for t in node.targets
+        ):
             values = node.value.elts if isinstance(node.value, (ast.List, ast.Tuple)) else [node.value]
             ids += _promise_ids(values)
     return ids

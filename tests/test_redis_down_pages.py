@@ -1,5 +1,6 @@
 """Redis unreachable during a request: a clear "busy, try again" page (503), never a 500, and
 nothing half-saved; once Redis is back the same button works."""
+
 from __future__ import annotations
 
 import sqlalchemy as sa

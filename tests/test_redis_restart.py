@@ -7,6 +7,7 @@ persistence. The sweeps, run as the cron would, bring the work back from what th
 is not done, and a real worker sends it through the real SendGrid library to the stub, which
 counts every email.
 """
+
 from __future__ import annotations
 
 import contextvars
@@ -25,8 +26,7 @@ from app.core.extensions import db
 from app.core.jobs import get_queue
 from app.messaging.jobs import LOST_AFTER, sweep_deliveries
 from app.jobs.recovery import requeue_lost_jobs
-from app.models import (DataExport, DeliveryStatus, ExportState, Role, TopicStatus, WeeklyTopic,
-                        utcnow)
+from app.models import DataExport, DeliveryStatus, ExportState, Role, TopicStatus, WeeklyTopic, utcnow
 from app.core.redis_conn import get_redis, start_embedded, stop_embedded
 from app.dataprotection.exports import service as exports
 from app.messaging import policy
@@ -87,8 +87,10 @@ def carers(cls, n: int) -> list:
 
 def emails(stub, people, subject: str | None = None) -> dict[str, int]:
     """How many emails each person got (optionally: with this subject)."""
-    return {p.email: len([m for m in stub.messages_to(p.email)
-                          if subject is None or m["subject"] == subject]) for p in people}
+    return {
+        p.email: len([m for m in stub.messages_to(p.email) if subject is None or m["subject"] == subject])
+        for p in people
+    }
 
 
 def clock_past_lost_after(monkeypatch) -> None:
@@ -108,19 +110,21 @@ def job_log(caplog):
 
 
 def not_queued(job_log) -> list[str]:
-    return [r.getMessage() for r in job_log.records
-            if r.name == "app.core.jobs" and r.levelno >= logging.ERROR]
+    return [
+        r.getMessage() for r in job_log.records if r.name == "app.core.jobs" and r.levelno >= logging.ERROR
+    ]
 
 
 # --- a. queued, then Redis restarts before any worker runs ---------------------------------------
 
+
 def test_messages_queued_before_a_restart_are_sent_once_by_the_sweep(
-        app, ctx, own_redis, run_jobs, provider_stub, monkeypatch):
+    app, ctx, own_redis, run_jobs, provider_stub, monkeypatch
+):
     org = f.school()
     people = carers(f.school_class(org), 4)
     client = get_redis()
-    assert notify("news", event_key="restart:a", user_ids=[p.id for p in people],
-                  organisation_id=org.id) == 4
+    assert notify("news", event_key="restart:a", user_ids=[p.id for p in people], organisation_id=org.id) == 4
     db.session.commit()
     assert get_queue().count == 1
     own_redis.restart()
@@ -140,19 +144,27 @@ def test_messages_queued_before_a_restart_are_sent_once_by_the_sweep(
 
 # --- b. Redis down (or restarting) when work that enqueues commits -------------------------------
 
+
 def test_redis_down_at_the_commit_keeps_the_commit_and_the_sweep_sends_once(
-        app, ctx, own_redis, run_jobs, provider_stub, monkeypatch, job_log):
+    app, ctx, own_redis, run_jobs, provider_stub, monkeypatch, job_log
+):
     org = f.school()
     people = carers(f.school_class(org), 3)
     own_redis.stop()
-    assert notify("news", event_key="restart:b", user_ids=[p.id for p in people],
-                  organisation_id=org.id) == 3
+    assert notify("news", event_key="restart:b", user_ids=[p.id for p in people], organisation_id=org.id) == 3
     db.session.commit()  # no exception: the work is committed
     (message,) = not_queued(job_log)
     assert "deliver-from-" in message and "not queued" in message
     with db.engine.connect() as other:  # committed, as another process sees it
-        assert other.scalar(sa.text("SELECT count(*) FROM notification_deliveries "
-                                    "WHERE event_key = 'restart:b' AND status = 'queued'")) == 3
+        assert (
+            other.scalar(
+                sa.text(
+                    "SELECT count(*) FROM notification_deliveries "
+                    "WHERE event_key = 'restart:b' AND status = 'queued'"
+                )
+            )
+            == 3
+        )
     own_redis.start()
     clock_past_lost_after(monkeypatch)
     assert sweep_deliveries() == 3
@@ -163,15 +175,15 @@ def test_redis_down_at_the_commit_keeps_the_commit_and_the_sweep_sends_once(
 
 
 def test_a_restart_of_most_of_a_second_at_the_commit_is_ridden_out(
-        app, ctx, own_redis, run_jobs, provider_stub, job_log):
+    app, ctx, own_redis, run_jobs, provider_stub, job_log
+):
     org = f.school()
     people = carers(f.school_class(org), 2)
     own_redis.stop()
     back = threading.Timer(0.8, own_redis.start)
     back.start()
     try:
-        notify("news", event_key="restart:blip", user_ids=[p.id for p in people],
-               organisation_id=org.id)
+        notify("news", event_key="restart:blip", user_ids=[p.id for p in people], organisation_id=org.id)
         db.session.commit()
     finally:
         back.join()
@@ -182,7 +194,8 @@ def test_a_restart_of_most_of_a_second_at_the_commit_is_ridden_out(
 
 
 def test_a_topic_published_while_redis_is_down_reaches_every_family_once(
-        app, ctx, client, own_redis, run_jobs, provider_stub, job_log):
+    app, ctx, client, own_redis, run_jobs, provider_stub, job_log
+):
     org = f.school()
     cls = f.school_class(org)
     people = carers(cls, 3)
@@ -190,8 +203,9 @@ def test_a_topic_published_while_redis_is_down_reaches_every_family_once(
     topic = t.topic(org, [cls], [t.activity(org)])
     f.login(client, teacher)
     own_redis.stop()
-    response = client.post(f"/teach/topics/{topic.id}/publish",
-                           data={"when": "now", "version": topic.version})
+    response = client.post(
+        f"/teach/topics/{topic.id}/publish", data={"when": "now", "version": topic.version}
+    )
     assert response.status_code == 303  # the teacher sees it published, not an error page
     db.session.expire_all()
     assert db.session.get(WeeklyTopic, topic.id).status is TopicStatus.PUBLISHED
@@ -208,7 +222,8 @@ def test_a_topic_published_while_redis_is_down_reaches_every_family_once(
 
 
 def test_an_export_started_while_redis_is_down_is_built_once_redis_is_back(
-        app, ctx, own_redis, run_jobs, provider_stub, job_log):
+    app, ctx, own_redis, run_jobs, provider_stub, job_log
+):
     org = f.school()
     cls = f.school_class(org)
     office = f.staff(org, Role.OFFICE)
@@ -236,6 +251,7 @@ def test_an_export_started_while_redis_is_down_is_built_once_redis_is_back(
 
 # --- c. Redis restarts while the worker is running ----------------------------------------------
 
+
 def work_one(app) -> None:
     """A real worker that runs one job and stops (``run_jobs`` has set the worker's app)."""
     from rq import SimpleWorker
@@ -246,7 +262,8 @@ def work_one(app) -> None:
 
 @pytest.mark.parametrize("when", ["between two jobs", "while the provider is answering"])
 def test_a_restart_while_the_worker_runs_loses_nothing_and_sends_nothing_twice(
-        when, app, ctx, own_redis, run_jobs, provider_stub, monkeypatch):
+    when, app, ctx, own_redis, run_jobs, provider_stub, monkeypatch
+):
     org = f.school()
     cls = f.school_class(org)
     first, second = carers(cls, 3), carers(cls, 3)
@@ -264,6 +281,7 @@ def test_a_restart_while_the_worker_runs_loses_nothing_and_sends_nothing_twice(
         def restart_once(record):
             provider_stub.on_request = None
             own_redis.restart()
+
         provider_stub.on_request = restart_once
     assert run_jobs() == 0
     assert emails(provider_stub, first) == {p.email: 1 for p in first}

@@ -1,4 +1,5 @@
 """The register of processing (P30): generated from the data inventory, as a page and a CSV."""
+
 from __future__ import annotations
 
 import csv
@@ -25,7 +26,8 @@ def _expected_rows() -> dict[str, dict]:
             "Retention": RETENTION[entry.retention],
             "Recipients": {RECIPIENTS[r].split(":")[0] for r in entry.recipients},
             "Categories of data": {c.category.value for c in entry.personal.values()},
-            "Items": set(entry.personal)}
+            "Items": set(entry.personal),
+        }
     return rows
 
 
@@ -40,8 +42,10 @@ def test_the_csv_is_the_inventory():
         assert set(filter(None, row["Recipients"].split("\n"))) == want["Recipients"]
         categories = set(filter(None, row["Categories of data"].split("\n")))
         assert categories == want["Categories of data"]
-        items = {item.split(":")[0].replace(" ", "_")
-                 for item in filter(None, row["Personal data and what it is for"].split("\n"))}
+        items = {
+            item.split(":")[0].replace(" ", "_")
+            for item in filter(None, row["Personal data and what it is for"].split("\n"))
+        }
         assert items == want["Items"]
         assert row["Categories of people"]
     # The tables of children's and families' data are all there.

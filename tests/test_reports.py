@@ -1,4 +1,5 @@
 """Reports show aggregates only and hide small groups (P13); Pupil Premium only in aggregate (P04)."""
+
 import itertools
 import re
 
@@ -12,8 +13,12 @@ from tests import teaching as t
 
 def _class(org, name, pp_done, pp_not, other_done, other_not, item):
     cls = f.school_class(org, name=name)
-    for premium, done, count in ((True, True, pp_done), (True, False, pp_not),
-                                 (False, True, other_done), (False, False, other_not)):
+    for premium, done, count in (
+        (True, True, pp_done),
+        (True, False, pp_not),
+        (False, True, other_done),
+        (False, False, other_not),
+    ):
         for _ in range(count):
             pupil = f.pupil(cls, first_name=f"Secret{name[-1]}", pupil_premium=premium)
             if done:
@@ -72,8 +77,9 @@ def _derivable(row: list[tuple[int, int] | None]) -> list[tuple[int, int]]:
     found = []
     for signs in itertools.product((-1, 0, 1), repeat=len(shown)):
         if any(signs):
-            found.append((sum(s * c[0] for s, c in zip(signs, shown)),
-                          sum(s * c[1] for s, c in zip(signs, shown))))
+            found.append(
+                (sum(s * c[0] for s, c in zip(signs, shown)), sum(s * c[1] for s, c in zip(signs, shown)))
+            )
     return found
 
 
@@ -82,11 +88,13 @@ def test_a_hidden_group_cannot_be_worked_out_from_the_figures_shown(client):
     org = f.school()
     item = t.topic(org, [], [t.activity(org)]).items[0]
     # (Pupil Premium done, not done, other done, not done); true figures of each small group.
-    classes = {"Class A": (2, 1, 6, 3),  # 3 Pupil Premium in 12: "all minus other" gave it away
-               "Class B": (3, 3, 6, 0),  # everything large enough: all shown
-               "Class C": (1, 1, 2, 2),  # both halves small
-               "Class D": (2, 0, 7, 0),  # 2 Pupil Premium, and the whole class took part
-               "Class E": (4, 2, 1, 1)}  # the other pupils are the small group
+    classes = {
+        "Class A": (2, 1, 6, 3),  # 3 Pupil Premium in 12: "all minus other" gave it away
+        "Class B": (3, 3, 6, 0),  # everything large enough: all shown
+        "Class C": (1, 1, 2, 2),  # both halves small
+        "Class D": (2, 0, 7, 0),  # 2 Pupil Premium, and the whole class took part
+        "Class E": (4, 2, 1, 1),
+    }  # the other pupils are the small group
     for name, counts in classes.items():
         _class(org, name, *counts, item)
     f.login(client, f.staff(org, Role.OFFICE))

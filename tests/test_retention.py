@@ -1,13 +1,29 @@
 """Retention rules keep every promise on time: nothing kept too long, nothing deleted early."""
+
 from datetime import date, datetime, timedelta, timezone
 
 import pytest
 import sqlalchemy as sa
 
 from app.core.extensions import db
-from app.models import (ActivityLog, Activity, ActivityKind, Contribution, ContributionKind,
-                        Engagement, Guardianship, NotificationDelivery, Pupil, RemovedBy,
-                        RetentionRun, Role, TopicActivity, User, UserStatus, WeeklyTopic)
+from app.models import (
+    ActivityLog,
+    Activity,
+    ActivityKind,
+    Contribution,
+    ContributionKind,
+    Engagement,
+    Guardianship,
+    NotificationDelivery,
+    Pupil,
+    RemovedBy,
+    RetentionRun,
+    Role,
+    TopicActivity,
+    User,
+    UserStatus,
+    WeeklyTopic,
+)
 from app.dataprotection.retention import rules as retention
 from app.core import storage
 from tests import factories as f
@@ -28,8 +44,13 @@ def clock(monkeypatch):
 
 
 def _photo(pupil, parent):
-    act = Activity(organisation_id=pupil.organisation_id, kind=ActivityKind.HANDS_ON, title="t",
-                   subject="s", year_groups="1")
+    act = Activity(
+        organisation_id=pupil.organisation_id,
+        kind=ActivityKind.HANDS_ON,
+        title="t",
+        subject="s",
+        year_groups="1",
+    )
     topic = WeeklyTopic(organisation_id=pupil.organisation_id, week_start=DAY0, title="w")
     db.session.add_all([act, topic])
     db.session.flush()
@@ -40,8 +61,9 @@ def _photo(pupil, parent):
     db.session.add(eng)
     db.session.flush()
     key = storage.put(b"jpeg bytes", prefix="photo")
-    db.session.add(Contribution(engagement_id=eng.id, author_id=parent.id, photo_key=key,
-                                kind=ContributionKind.PHOTO))
+    db.session.add(
+        Contribution(engagement_id=eng.id, author_id=parent.id, photo_key=key, kind=ContributionKind.PHOTO)
+    )
     db.session.commit()
     return key
 
@@ -71,8 +93,12 @@ def test_a_closed_account_is_deleted_90_days_later_and_the_childs_data_stays(ctx
 @pytest.mark.promise("P15")
 def test_the_activity_log_is_purged_after_the_schools_period(ctx):
     org = f.school(activity_log_days=30)
-    db.session.add_all([ActivityLog(event="signin", organisation_id=org.id, at=at(DAY0)),
-                        ActivityLog(event="signin", organisation_id=None, at=at(DAY0))])
+    db.session.add_all(
+        [
+            ActivityLog(event="signin", organisation_id=org.id, at=at(DAY0)),
+            ActivityLog(event="signin", organisation_id=None, at=at(DAY0)),
+        ]
+    )
     db.session.commit()
     retention.run_all(DAY0 + timedelta(days=29))
     assert db.session.scalar(sa.select(sa.func.count()).select_from(ActivityLog)) == 2
@@ -119,8 +145,9 @@ def test_inactive_accounts_get_one_notice_30_days_before_closure(ctx, clock):
         busy.last_active_at = at(day - timedelta(days=200)) if day < notice_day else busy.last_active_at
         db.session.commit()
         retention.run_all(day)
-    notices = db.session.scalars(sa.select(NotificationDelivery.user_id)
-                                 .where(NotificationDelivery.template == "closure_notice")).all()
+    notices = db.session.scalars(
+        sa.select(NotificationDelivery.user_id).where(NotificationDelivery.template == "closure_notice")
+    ).all()
     assert notices == [sleepy.id]
     retention.run_all(date(2027, 1, 4))
     assert db.session.get(User, sleepy.id).status is UserStatus.ACTIVE
@@ -131,8 +158,7 @@ def test_inactive_accounts_get_one_notice_30_days_before_closure(ctx, clock):
 
 @pytest.mark.promise("P17")
 @pytest.mark.promise("P19")
-def test_an_account_closed_for_inactivity_is_told_and_then_gets_nothing_more(ctx, clock,
-                                                                           run_jobs):
+def test_an_account_closed_for_inactivity_is_told_and_then_gets_nothing_more(ctx, clock, run_jobs):
     from app.models import OutboxMessage
     from app.messaging.notify import notify
 
@@ -146,9 +172,15 @@ def test_an_account_closed_for_inactivity_is_told_and_then_gets_nothing_more(ctx
         clock["now"] = at(day)
         retention.run_all(day)
         assert run_jobs() == 0
-        new = [(id_, subject, text) for id_, subject, text in db.session.execute(
-            sa.select(OutboxMessage.id, OutboxMessage.subject, OutboxMessage.text)
-            .where(OutboxMessage.to == sleepy.email).order_by(OutboxMessage.id)) if id_ not in sent]
+        new = [
+            (id_, subject, text)
+            for id_, subject, text in db.session.execute(
+                sa.select(OutboxMessage.id, OutboxMessage.subject, OutboxMessage.text)
+                .where(OutboxMessage.to == sleepy.email)
+                .order_by(OutboxMessage.id)
+            )
+            if id_ not in sent
+        ]
         sent.update({id_: (subject, text) for id_, subject, text in new})
         return [subject for _, subject, _ in new]
 
@@ -161,8 +193,7 @@ def test_an_account_closed_for_inactivity_is_told_and_then_gets_nothing_more(ctx
     assert "hasn't been used for\na year" in sent[max(sent)][1]
     assert night(date(2027, 1, 6)) == []  # a rerun tells nobody twice
     # ... and nothing else reaches the closed account afterwards (P17)
-    notify("topic_published", event_key="topic:after", user_ids=[sleepy.id],
-           organisation_id=org.id)
+    notify("topic_published", event_key="topic:after", user_ids=[sleepy.id], organisation_id=org.id)
     db.session.commit()
     assert night(date(2027, 1, 7)) == []
 
@@ -185,7 +216,13 @@ def test_each_run_records_a_summary_without_personal_data(ctx):
     run = db.session.scalar(sa.select(RetentionRun).where(RetentionRun.rule == "delete_closed_accounts"))
     assert run.affected == 1 and run.finished_at is not None
     assert {c.name for c in RetentionRun.__table__.columns} == {
-        "id", "rule", "as_of", "started_at", "finished_at", "affected"}
+        "id",
+        "rule",
+        "as_of",
+        "started_at",
+        "finished_at",
+        "affected",
+    }
 
 
 def test_a_run_killed_half_way_finishes_on_the_next_run(ctx, monkeypatch):
@@ -231,8 +268,7 @@ def test_cli_preview_and_run_and_as_of_refused_in_production(app, ctx):
 
 
 @pytest.mark.promise("P21")
-def test_the_cli_run_says_it_really_deletes_and_needs_yes_and_a_dry_run_lists_the_records(
-        app, ctx):
+def test_the_cli_run_says_it_really_deletes_and_needs_yes_and_a_dry_run_lists_the_records(app, ctx):
     closed = [f.parent(status=UserStatus.DEACTIVATED, deactivated_at=at(DAY0)) for _ in range(3)]
     runner = app.test_cli_runner()
     refused = runner.invoke(args=["retention", "run", "--as-of", "2026-04-06"])
@@ -242,8 +278,7 @@ def test_the_cli_run_says_it_really_deletes_and_needs_yes_and_a_dry_run_lists_th
     assert db.session.scalar(sa.select(sa.func.count()).select_from(User)) == 3
 
     ids = sorted(p.id for p in closed)
-    dry = runner.invoke(args=["retention", "run", "--as-of", "2026-04-06", "--dry-run",
-                              "--limit", "2"])
+    dry = runner.invoke(args=["retention", "run", "--as-of", "2026-04-06", "--dry-run", "--limit", "2"])
     assert dry.exit_code == 0, dry.output
     assert "      3  delete_closed_accounts" in dry.output
     assert f"users ids: {ids[0]}, {ids[1]} (and 1 more)" in dry.output
@@ -268,8 +303,7 @@ def test_the_office_sees_the_schedule_and_a_preview(client):
     closed = at(date.today() - timedelta(days=100))
     f.pupil(f.school_class(org), f.parent(status=UserStatus.DEACTIVATED, deactivated_at=closed))
     for _ in range(2):  # another school's families are not counted on this school's page
-        f.pupil(f.school_class(other), f.parent(status=UserStatus.DEACTIVATED,
-                                                deactivated_at=closed))
+        f.pupil(f.school_class(other), f.parent(status=UserStatus.DEACTIVATED, deactivated_at=closed))
     f.login(client, office)
     page = client.get("/office/retention").get_data(as_text=True)
     assert "Closed account deleted 90 days after closure" in page

@@ -1,5 +1,6 @@
 """Retention under faults: a real database error in the middle of a chunk rolls that chunk back
 whole, the chunks before it stay done, and the next run finishes the job (issue 6)."""
+
 from datetime import date, datetime, timedelta, timezone
 
 import pytest
@@ -18,14 +19,20 @@ RUN_ON = date(2026, 4, 20)  # more than 90 days after the closure
 def _refuse_deleting(user_id: int) -> None:
     """Make PostgreSQL itself fail when the row is deleted (as a full disk or a lock timeout
     would): a trigger raising an error."""
-    db.session.execute(sa.text(f"""
+    db.session.execute(
+        sa.text(f"""
         CREATE FUNCTION hometime_test_refuse() RETURNS trigger AS $$
         BEGIN
           IF OLD.id = {int(user_id)} THEN RAISE EXCEPTION 'simulated failure'; END IF;
           RETURN OLD;
-        END $$ LANGUAGE plpgsql"""))
-    db.session.execute(sa.text("CREATE TRIGGER hometime_test_refuse BEFORE DELETE ON users "
-                               "FOR EACH ROW EXECUTE FUNCTION hometime_test_refuse()"))
+        END $$ LANGUAGE plpgsql""")
+    )
+    db.session.execute(
+        sa.text(
+            "CREATE TRIGGER hometime_test_refuse BEFORE DELETE ON users "
+            "FOR EACH ROW EXECUTE FUNCTION hometime_test_refuse()"
+        )
+    )
     db.session.commit()
 
 
@@ -91,8 +98,7 @@ def test_the_cli_says_which_rule_failed_and_exits_with_an_error(app, ctx):
     closed = f.parent(status=UserStatus.DEACTIVATED, deactivated_at=CLOSED_ON)
     _refuse_deleting(closed.id)
     try:
-        out = app.test_cli_runner().invoke(
-            args=["retention", "run", "--as-of", str(RUN_ON), "--yes"])
+        out = app.test_cli_runner().invoke(args=["retention", "run", "--as-of", str(RUN_ON), "--yes"])
     finally:
         _allow_deleting()
     assert out.exit_code == 1

@@ -1,5 +1,6 @@
 """Each family is held to the periods its own schools promised, never to another school's:
 a school that deletes closed accounts after 30 days does not shorten another school's 90."""
+
 from datetime import date, datetime, timedelta, timezone
 
 import pytest
@@ -24,8 +25,7 @@ def left(model, ids) -> set[int]:
 
 @pytest.fixture()
 def schools(ctx):
-    quick = f.school(name="Quick Primary", closed_account_days=30, inactive_months=6,
-                     removed_child_days=30)
+    quick = f.school(name="Quick Primary", closed_account_days=30, inactive_months=6, removed_child_days=30)
     usual = f.school(name="Usual Primary")  # the defaults: 90 days, 12 months, 90 days
     return {"quick": f.school_class(quick), "usual": f.school_class(usual)}
 
@@ -53,14 +53,19 @@ def test_closed_accounts_go_after_their_own_schools_period(schools):
 @pytest.mark.promise("P19")
 def test_inactivity_is_counted_by_each_familys_own_school(schools, monkeypatch):
     monkeypatch.setattr("app.messaging.policy.now", lambda: noon(DAY0))
-    seen = {"last_active_at": noon(DAY0 - timedelta(days=200)),
-            "created_at": noon(DAY0 - timedelta(days=400))}
+    seen = {
+        "last_active_at": noon(DAY0 - timedelta(days=200)),
+        "created_at": noon(DAY0 - timedelta(days=400)),
+    }
     quiet_quick, quiet_usual = f.parent(**seen), f.parent(**seen)
     f.pupil(schools["quick"], quiet_quick)
     f.pupil(schools["usual"], quiet_usual)
     retention.run_all(DAY0)
-    told = set(db.session.scalars(sa.select(NotificationDelivery.user_id)
-                                  .where(NotificationDelivery.template == "closure_notice")))
+    told = set(
+        db.session.scalars(
+            sa.select(NotificationDelivery.user_id).where(NotificationDelivery.template == "closure_notice")
+        )
+    )
     assert told == {quiet_quick.id}, "about 6½ months unused: only the 6-month school's family"
 
 

@@ -8,14 +8,23 @@ test checks that no record is kept past its deadline, none is deleted early, eac
 notice is sent exactly once, 30 days before the closure, and families who never checked their
 details are asked to, once, a year after joining.
 """
+
 from datetime import date, datetime, timedelta, timezone
 
 import pytest
 import sqlalchemy as sa
 
 from app.core.extensions import db
-from app.models import (ActivityLog, Guardianship, NotificationDelivery, Pupil, RemovedBy, Role,
-                        User, UserStatus)
+from app.models import (
+    ActivityLog,
+    Guardianship,
+    NotificationDelivery,
+    Pupil,
+    RemovedBy,
+    Role,
+    User,
+    UserStatus,
+)
 from app.dataprotection.retention import rules as retention
 from app.dataprotection.retention.account_rules import months_before
 from tests import factories as f
@@ -56,8 +65,10 @@ def test_four_hundred_days_of_retention(ctx, monkeypatch):
     ids = {g: list(v) for g, v in groups.items()}
     # Families who stop using Hometime: the "stops" group after day 20, and the parents of removed
     # children, who never came back after day 0. Both get a notice, then closure 30 days later.
-    last_seen = {**{i: DAY0 + timedelta(days=STOP) for i in ids["stops"]},
-                 **{i: DAY0 for i in ids["removed"]}}
+    last_seen = {
+        **{i: DAY0 + timedelta(days=STOP) for i in ids["stops"]},
+        **{i: DAY0 for i in ids["removed"]},
+    }
     closure_on = {i: months_later(seen, 12) for i, seen in last_seen.items()}
     notice_on = {i: closed - timedelta(days=30) for i, closed in closure_on.items()}
     log_ids_by_day = {}
@@ -67,20 +78,31 @@ def test_four_hundred_days_of_retention(ctx, monkeypatch):
         clock["now"] = noon(day)
         # --- what families and the school do today
         if n % 7 == 0:
-            db.session.execute(sa.update(User).where(User.id.in_(ids["weekly"]))
-                               .values(last_active_at=noon(day)))
+            db.session.execute(
+                sa.update(User).where(User.id.in_(ids["weekly"])).values(last_active_at=noon(day))
+            )
         if n <= STOP:
-            db.session.execute(sa.update(User).where(User.id.in_(ids["stops"]))
-                               .values(last_active_at=noon(day)))
+            db.session.execute(
+                sa.update(User).where(User.id.in_(ids["stops"])).values(last_active_at=noon(day))
+            )
         if n == CLOSE:
-            db.session.execute(sa.update(User).where(User.id.in_(ids["closes"])).values(
-                status=UserStatus.DEACTIVATED, deactivated_at=noon(day)))
+            db.session.execute(
+                sa.update(User)
+                .where(User.id.in_(ids["closes"]))
+                .values(status=UserStatus.DEACTIVATED, deactivated_at=noon(day))
+            )
         if n == REMOVE:
-            db.session.execute(sa.update(Pupil).where(Pupil.id.in_(pupils_removed)).values(
-                removed_at=noon(day), removed_by_id=office.id))
+            db.session.execute(
+                sa.update(Pupil)
+                .where(Pupil.id.in_(pupils_removed))
+                .values(removed_at=noon(day), removed_by_id=office.id)
+            )
         if n == UNLINK:
-            db.session.execute(sa.update(Guardianship).where(Guardianship.pupil_id.in_(pupils_removed))
-                               .values(removed_at=noon(day), removed_by=RemovedBy.PARENT))
+            db.session.execute(
+                sa.update(Guardianship)
+                .where(Guardianship.pupil_id.in_(pupils_removed))
+                .values(removed_at=noon(day), removed_by=RemovedBy.PARENT)
+            )
         entry = ActivityLog(event="signin", organisation_id=org.id, at=noon(day))
         db.session.add(entry)
         db.session.commit()
@@ -92,24 +114,31 @@ def test_four_hundred_days_of_retention(ctx, monkeypatch):
         users = {u.id: u for u in db.session.scalars(sa.select(User))}
         closed_gone = all(i not in users for i in ids["closes"])
         assert closed_gone == (n >= CLOSE + 90), f"day {n}: closed accounts (P17)"
-        removed_left = db.session.scalar(sa.select(sa.func.count()).select_from(Pupil)
-                                         .where(Pupil.id.in_(pupils_removed)))
+        removed_left = db.session.scalar(
+            sa.select(sa.func.count()).select_from(Pupil).where(Pupil.id.in_(pupils_removed))
+        )
         assert (removed_left == 0) == (n >= UNLINK + 90), f"day {n}: removed children (P20)"
         for i in ids["weekly"]:
             assert users[i].status is UserStatus.ACTIVE, f"day {n}: weekly users stay"
         for i, closed in closure_on.items():
             expected = UserStatus.DEACTIVATED if day >= closed else UserStatus.ACTIVE
             assert users[i].status is expected, f"day {n}: user {i} closes on {closed} (P19)"
-        notices = dict(db.session.execute(
-            sa.select(NotificationDelivery.user_id, sa.func.count())
-            .where(NotificationDelivery.template == "closure_notice")
-            .group_by(NotificationDelivery.user_id)).all())
+        notices = dict(
+            db.session.execute(
+                sa.select(NotificationDelivery.user_id, sa.func.count())
+                .where(NotificationDelivery.template == "closure_notice")
+                .group_by(NotificationDelivery.user_id)
+            ).all()
+        )
         due = {i: 1 for i, on in notice_on.items() if day >= on}
         assert notices == due, f"day {n}: exactly one notice, 30 days before closure (P19)"
-        asked = dict(db.session.execute(
-            sa.select(NotificationDelivery.user_id, sa.func.count())
-            .where(NotificationDelivery.template == "check_details")
-            .group_by(NotificationDelivery.user_id)).all())
+        asked = dict(
+            db.session.execute(
+                sa.select(NotificationDelivery.user_id, sa.func.count())
+                .where(NotificationDelivery.template == "check_details")
+                .group_by(NotificationDelivery.user_id)
+            ).all()
+        )
         # Weekly families never checked their details: asked once, a year after joining. Those
         # told their account is closing are not asked as well; closed accounts never are.
         due = {i: 1 for i in ids["weekly"]} if day >= months_later(DAY0, 12) else {}

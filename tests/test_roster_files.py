@@ -1,4 +1,5 @@
 """Roster import: the files offices really have (template, SIMS, Arbor, Excel's encodings)."""
+
 from __future__ import annotations
 
 import csv
@@ -12,8 +13,16 @@ from app.core.extensions import db
 from app.models import Pupil
 from app.families.roster_csv import read_roster, upn_problem
 from tests.factories import login
-from tests.roster_helpers import (counts, csv_bytes, import_file, school_setup, template_row, upn,
-                                  upload, upload_id)
+from tests.roster_helpers import (
+    counts,
+    csv_bytes,
+    import_file,
+    school_setup,
+    template_row,
+    upn,
+    upload,
+    upload_id,
+)
 
 
 def _pupil(upn_value: str) -> Pupil:
@@ -28,24 +37,36 @@ def test_template_round_trip_imports_cleanly(client):
     assert template.mimetype == "text/csv"
     assert "attachment" in template.headers["Content-Disposition"]
     headings = next(csv.reader(io.StringIO(template.get_data(as_text=True).lstrip("\ufeff"))))
-    assert headings[:6] == ["UPN", "First name", "Last name", "Class", "Year group",
-                            "Pupil Premium"]
+    assert headings[:6] == ["UPN", "First name", "Last name", "Class", "Year group", "Pupil Premium"]
     assert "Contact1 Email" in headings and "Contact3 No contact" in headings
 
-    rows = [template_row(1, "Oak", first="Ada", pp="Yes",
-                         contacts=[("Grace Lovelace", "grace@family.example", "07700 900001",
-                                    "Mother", "No"),
-                                   ("Sam Lovelace", "", "07700900002", "Father", "Yes")]),
-            template_row(2, "Oak", first="Ben", contacts=[("Ann Other", "", "", "Carer", "")])]
+    rows = [
+        template_row(
+            1,
+            "Oak",
+            first="Ada",
+            pp="Yes",
+            contacts=[
+                ("Grace Lovelace", "grace@family.example", "07700 900001", "Mother", "No"),
+                ("Sam Lovelace", "", "07700900002", "Father", "Yes"),
+            ],
+        ),
+        template_row(2, "Oak", first="Ben", contacts=[("Ann Other", "", "", "Carer", "")]),
+    ]
     data = template.get_data() + b"".join(
-        csv_bytes(rows).split(b"\r\n", 1)[1:])  # the downloaded headings, our rows under them
+        csv_bytes(rows).split(b"\r\n", 1)[1:]
+    )  # the downloaded headings, our rows under them
     page = import_file(client, data)
     assert page.status_code == 200
     assert "Import finished" in page.get_data(as_text=True)
 
     ada = _pupil(upn(1))
     assert (ada.first_name, ada.school_class.name, ada.year_group, ada.pupil_premium) == (
-        "Ada", "Oak", "1", True)
+        "Ada",
+        "Oak",
+        "1",
+        True,
+    )
     carers = {link.parent.name: link for link in ada.links}
     assert carers["Grace Lovelace"].parent.email == "grace@family.example"
     assert carers["Grace Lovelace"].parent.mobile == "+447700900001"
@@ -56,41 +77,108 @@ def test_template_round_trip_imports_cleanly(client):
     assert counts() == (2, 3, 3)
 
 
-SIMS = ["UPN", "Legal Forename", "Legal Surname", "Preferred Forename", "Reg Group", "Year",
-        "Pupil Premium Indicator", "Primary Contact Name", "Primary Contact Email",
-        "Primary Contact Mobile", "Primary Contact Relationship", "Secondary Contact Name",
-        "Secondary Contact Mobile Phone"]
-ARBOR = ["Student UPN", "First Name", "Last Name", "Registration Form", "Year Group",
-         "Pupil Premium", "Guardian 1 Name", "Guardian 1 Email", "Guardian 1 Mobile Phone",
-         "Guardian 1 Relationship", "Guardian 2 First Name", "Guardian 2 Last Name",
-         "Guardian 2 Email"]
+SIMS = [
+    "UPN",
+    "Legal Forename",
+    "Legal Surname",
+    "Preferred Forename",
+    "Reg Group",
+    "Year",
+    "Pupil Premium Indicator",
+    "Primary Contact Name",
+    "Primary Contact Email",
+    "Primary Contact Mobile",
+    "Primary Contact Relationship",
+    "Secondary Contact Name",
+    "Secondary Contact Mobile Phone",
+]
+ARBOR = [
+    "Student UPN",
+    "First Name",
+    "Last Name",
+    "Registration Form",
+    "Year Group",
+    "Pupil Premium",
+    "Guardian 1 Name",
+    "Guardian 1 Email",
+    "Guardian 1 Mobile Phone",
+    "Guardian 1 Relationship",
+    "Guardian 2 First Name",
+    "Guardian 2 Last Name",
+    "Guardian 2 Email",
+]
 
 
 def test_sims_export_headings_are_recognised(ctx):
-    parsed = read_roster(csv_bytes([[upn(7), "Mohammed", "Khan", "Mo", "Oak", "Year 3", "T",
-                                     "Aisha Khan", "AISHA@Family.example", "+44 7700 900123",
-                                     "Mother", "Imran Khan", "07700900124"]], SIMS))
+    parsed = read_roster(
+        csv_bytes(
+            [
+                [
+                    upn(7),
+                    "Mohammed",
+                    "Khan",
+                    "Mo",
+                    "Oak",
+                    "Year 3",
+                    "T",
+                    "Aisha Khan",
+                    "AISHA@Family.example",
+                    "+44 7700 900123",
+                    "Mother",
+                    "Imran Khan",
+                    "07700900124",
+                ]
+            ],
+            SIMS,
+        )
+    )
     assert parsed.problems == []
     row = parsed.rows[0]
-    assert (row.upn, row.first_name, row.last_name, row.class_name) == (upn(7), "Mohammed", "Khan",
-                                                                       "Oak")
+    assert (row.upn, row.first_name, row.last_name, row.class_name) == (upn(7), "Mohammed", "Khan", "Oak")
     assert (row.year_group, row.pupil_premium) == ("3", True)
     assert [(c.name, c.email, c.mobile) for c in row.contacts] == [
         ("Aisha Khan", "aisha@family.example", "+447700900123"),
-        ("Imran Khan", None, "+447700900124")]
+        ("Imran Khan", None, "+447700900124"),
+    ]
     assert any("Preferred Forename" in n for n in parsed.notices)  # the legal name is used
 
 
 def test_arbor_export_headings_are_recognised(ctx):
-    parsed = read_roster(csv_bytes([[upn(8), "Lily", "Evans", "2B", "Reception", "No",
-                                     "Rose Evans", "rose@family.example", "07700 900200", "Mother",
-                                     "Tom", "Evans", "tom@family.example"]], ARBOR))
+    parsed = read_roster(
+        csv_bytes(
+            [
+                [
+                    upn(8),
+                    "Lily",
+                    "Evans",
+                    "2B",
+                    "Reception",
+                    "No",
+                    "Rose Evans",
+                    "rose@family.example",
+                    "07700 900200",
+                    "Mother",
+                    "Tom",
+                    "Evans",
+                    "tom@family.example",
+                ]
+            ],
+            ARBOR,
+        )
+    )
     assert parsed.problems == []
     row = parsed.rows[0]
     assert (row.upn, row.first_name, row.class_name, row.year_group, row.pupil_premium) == (
-        upn(8), "Lily", "2B", "R", False)
+        upn(8),
+        "Lily",
+        "2B",
+        "R",
+        False,
+    )
     assert [(c.slot, c.name, c.email) for c in row.contacts] == [
-        (1, "Rose Evans", "rose@family.example"), (2, "Tom Evans", "tom@family.example")]
+        (1, "Rose Evans", "rose@family.example"),
+        (2, "Tom Evans", "tom@family.example"),
+    ]
 
 
 def test_headings_ignore_case_and_spacing(ctx):
@@ -105,8 +193,7 @@ def test_utf8_with_bom_and_windows_1252_names(client):
     bom = "\ufeff".encode() + csv_bytes([template_row(1, "Oak", first="Zoë")])
     assert bom.startswith(b"\xef\xbb\xbfUPN")
     import_file(client, bom)
-    cp1252 = csv_bytes([template_row(2, "Oak", first="Siân", last="Ó Súilleabháin")],
-                       encoding="cp1252")
+    cp1252 = csv_bytes([template_row(2, "Oak", first="Siân", last="Ó Súilleabháin")], encoding="cp1252")
     assert b"Si\xe2n" in cp1252  # not UTF-8
     page = upload(client, cp1252)
     assert page.status_code == 200
@@ -120,9 +207,10 @@ def test_utf8_with_bom_and_windows_1252_names(client):
 def test_semicolon_and_tab_separated_files(client, delimiter):
     org, _, office = school_setup("Oak")
     login(client, office)
-    data = csv_bytes([template_row(1, "Oak", contacts=[("Jo Bloggs", "jo@family.example",
-                                                        "", "Mother, step", "")])],
-                     delimiter=delimiter)
+    data = csv_bytes(
+        [template_row(1, "Oak", contacts=[("Jo Bloggs", "jo@family.example", "", "Mother, step", "")])],
+        delimiter=delimiter,
+    )
     page = import_file(client, data)
     assert page.status_code == 200
     link = _pupil(upn(1)).links[0]
@@ -130,9 +218,12 @@ def test_semicolon_and_tab_separated_files(client, delimiter):
 
 
 def test_quoted_newlines_stay_in_one_row_and_row_numbers_count_records(ctx):
-    data = csv_bytes([template_row(1, "Oak", first="Anne\nMarie"),
-                      template_row(2, "Oak", contacts=[("Kim\r\nLee", "not-an-email", "", "",
-                                                        "")])])
+    data = csv_bytes(
+        [
+            template_row(1, "Oak", first="Anne\nMarie"),
+            template_row(2, "Oak", contacts=[("Kim\r\nLee", "not-an-email", "", "", "")]),
+        ]
+    )
     parsed = read_roster(data)
     assert [r.first_name for r in parsed.rows] == ["Anne Marie", "Child2"]
     assert parsed.rows[1].contacts[0].name == "Kim Lee"
@@ -156,22 +247,51 @@ def test_missing_required_columns_are_named_and_nothing_imported(client):
 def test_only_the_fields_p03_allows_are_kept_and_extra_columns_are_named(client):
     org, _, office = school_setup("Oak")
     login(client, office)
-    heads = ["UPN", "Forename", "Surname", "Class", "Date of Birth", "Ethnicity", "Home Address",
-             "Contact1 Name", "Contact1 Email", "Contact1 Work Phone"]
-    data = csv_bytes([[upn(1), "Ada", "Lovelace", "Oak", "2019-12-10", "White British",
-                       "12 Secret Lane", "Grace Lovelace", "grace@family.example",
-                       "01632 960123"]], heads)
+    heads = [
+        "UPN",
+        "Forename",
+        "Surname",
+        "Class",
+        "Date of Birth",
+        "Ethnicity",
+        "Home Address",
+        "Contact1 Name",
+        "Contact1 Email",
+        "Contact1 Work Phone",
+    ]
+    data = csv_bytes(
+        [
+            [
+                upn(1),
+                "Ada",
+                "Lovelace",
+                "Oak",
+                "2019-12-10",
+                "White British",
+                "12 Secret Lane",
+                "Grace Lovelace",
+                "grace@family.example",
+                "01632 960123",
+            ]
+        ],
+        heads,
+    )
     page = upload(client, data)
     assert page.status_code == 200
     text = page.get_data(as_text=True)
-    assert ("These columns are not used and were ignored, so nothing in them is kept: Date of "
-            "Birth, Ethnicity, Home Address, Contact1 Work Phone.") in text
+    assert (
+        "These columns are not used and were ignored, so nothing in them is kept: Date of "
+        "Birth, Ethnicity, Home Address, Contact1 Work Phone."
+    ) in text
     client.post("/office/roster/confirm", data={"upload": upload_id(text)})
     assert counts() == (1, 1, 1)
     # None of the ignored values is anywhere in the database.
     with db.engine.connect() as conn:
-        dump = " ".join(str(row) for table in ("pupils", "users", "guardianships", "activity_log")
-                        for row in conn.execute(sa.text(f"SELECT * FROM {table}")))
+        dump = " ".join(
+            str(row)
+            for table in ("pupils", "users", "guardianships", "activity_log")
+            for row in conn.execute(sa.text(f"SELECT * FROM {table}"))
+        )
     assert "Lovelace" in dump
     for secret in ("2019-12-10", "White British", "Secret Lane", "960123"):
         assert secret not in dump
@@ -185,13 +305,16 @@ def _xlsx() -> bytes:
     return out.getvalue()
 
 
-@pytest.mark.parametrize("data, message", [
-    (_xlsx(), "looks like an Excel workbook"),
-    (b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 40, "does not contain text"),
-    (b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj", "This is a PDF"),
-    (b"", "The file is empty"),
-    (b"UPN,First name,Last name,Class\r\n", "headings but no pupils"),
-])
+@pytest.mark.parametrize(
+    "data, message",
+    [
+        (_xlsx(), "looks like an Excel workbook"),
+        (b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 40, "does not contain text"),
+        (b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj", "This is a PDF"),
+        (b"", "The file is empty"),
+        (b"UPN,First name,Last name,Class\r\n", "headings but no pupils"),
+    ],
+)
 def test_files_that_are_not_a_roster_csv_get_a_clear_message(client, data, message):
     org, _, office = school_setup("Oak")
     login(client, office)

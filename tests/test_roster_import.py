@@ -1,4 +1,5 @@
 """Roster import: row problems, all or nothing, re-imports, pupils not in the file, who may."""
+
 from __future__ import annotations
 
 import re
@@ -7,14 +8,32 @@ import pytest
 import sqlalchemy as sa
 
 from app.core.extensions import db
-from app.models import (ActivityLog, Guardianship, Pupil, RemovedBy, Role, Source,
-                        StaffMembership, User, UserStatus, utcnow)
+from app.models import (
+    ActivityLog,
+    Guardianship,
+    Pupil,
+    RemovedBy,
+    Role,
+    Source,
+    StaffMembership,
+    User,
+    UserStatus,
+    utcnow,
+)
 from app.families import roster
 from app.families.roster_csv import read_roster
 from tests import factories
 from tests.factories import login
-from tests.roster_helpers import (counts, csv_bytes, import_file, school_setup, template_row, upn,
-                                  upload, upload_id)
+from tests.roster_helpers import (
+    counts,
+    csv_bytes,
+    import_file,
+    school_setup,
+    template_row,
+    upn,
+    upload,
+    upload_id,
+)
 
 GRACE = ("Grace Hopper", "grace@family.example", "07700 900001", "Mother", "No")
 
@@ -29,26 +48,35 @@ def test_every_row_problem_is_listed_with_its_row_and_nothing_is_imported(client
     factories.staff(org, Role.TEACHER, email="teacher@school.example")
     login(client, office)
     rows = [
-        template_row(1, "Oak"),                                               # row 2: fine
-        template_row(2, "Oak", contacts=[("Al", "al@", "", "", "")]),         # bad email
+        template_row(1, "Oak"),  # row 2: fine
+        template_row(2, "Oak", contacts=[("Al", "al@", "", "", "")]),  # bad email
         template_row(3, "Oak", contacts=[("Bo", "", "01632 960123", "", "")]),  # landline
-        template_row(1, "Oak", first="Again"),                                # duplicate UPN
-        template_row(5, "Maple"),                                             # unknown class
-        template_row(6, "Oak", first=" "),                                    # missing name
-        template_row(7, "Oak", year="Year 15"),                               # bad year group
-        ["A801200005001"] + template_row(8, "Oak")[1:],                       # check letter
-        ["12345"] + template_row(9, "Oak")[1:],                               # not a UPN
+        template_row(1, "Oak", first="Again"),  # duplicate UPN
+        template_row(5, "Maple"),  # unknown class
+        template_row(6, "Oak", first=" "),  # missing name
+        template_row(7, "Oak", year="Year 15"),  # bad year group
+        ["A801200005001"] + template_row(8, "Oak")[1:],  # check letter
+        ["12345"] + template_row(9, "Oak")[1:],  # not a UPN
         template_row(10, "Oak", contacts=[("T", "TEACHER@school.example", "", "", "")]),  # staff
-        template_row(11, "Oak", pp="Maybe"),                                  # PP not yes/no
+        template_row(11, "Oak", pp="Maybe"),  # PP not yes/no
         template_row(12, "Oak", contacts=[("", "x@family.example", "", "", "")]),  # no name
     ]
     page = upload(client, csv_bytes(rows))
     assert page.status_code == 422
     html = page.get_data(as_text=True)
     assert _problems(html) == [
-        ("3", "Contact 1 email"), ("4", "Contact 1 mobile"), ("5", "UPN"), ("7", "First name"),
-        ("8", "Year group"), ("9", "UPN"), ("10", "UPN"), ("12", "Pupil Premium"),
-        ("13", "Contact 1 name"), ("6", "Class"), ("11", "Contact 1 email")]
+        ("3", "Contact 1 email"),
+        ("4", "Contact 1 mobile"),
+        ("5", "UPN"),
+        ("7", "First name"),
+        ("8", "Year group"),
+        ("9", "UPN"),
+        ("10", "UPN"),
+        ("12", "Pupil Premium"),
+        ("13", "Contact 1 name"),
+        ("6", "Class"),
+        ("11", "Contact 1 email"),
+    ]
     assert "“al@” is not a valid email address" in html
     assert "“01632 960123” is not a UK mobile number" in html
     assert f"UPN {upn(1)} is also on row 2" in html
@@ -63,8 +91,19 @@ def test_every_row_problem_is_listed_with_its_row_and_nothing_is_imported(client
 def test_one_bad_row_at_the_end_leaves_the_database_unchanged(client):
     org, _, office = school_setup("Oak")
     login(client, office)
-    import_file(client, csv_bytes([template_row(n, "Oak", contacts=[GRACE if n == 1 else (
-        f"Carer {n}", f"c{n}@family.example", "", "", "")]) for n in range(1, 4)]))
+    import_file(
+        client,
+        csv_bytes(
+            [
+                template_row(
+                    n,
+                    "Oak",
+                    contacts=[GRACE if n == 1 else (f"Carer {n}", f"c{n}@family.example", "", "", "")],
+                )
+                for n in range(1, 4)
+            ]
+        ),
+    )
     before = counts()
     rows = [template_row(n, "Oak", first=f"Renamed{n}") for n in range(1, 50)]
     rows.append(template_row(50, "Oak", contacts=[("Bad", "bad@@family", "", "", "")]))
@@ -72,8 +111,12 @@ def test_one_bad_row_at_the_end_leaves_the_database_unchanged(client):
     assert page.status_code == 422
     assert _problems(page.get_data(as_text=True)) == [("51", "Contact 1 email")]
     assert counts() == before
-    assert db.session.scalar(sa.select(sa.func.count()).select_from(Pupil).where(
-        Pupil.first_name.like("Renamed%"))) == 0
+    assert (
+        db.session.scalar(
+            sa.select(sa.func.count()).select_from(Pupil).where(Pupil.first_name.like("Renamed%"))
+        )
+        == 0
+    )
 
 
 def test_records_changed_between_preview_and_confirm_means_nothing_is_imported(client):
@@ -94,9 +137,11 @@ def test_reimporting_the_same_file_changes_nothing_and_a_changed_name_updates(cl
     login(client, office)
     sibling = ("Pat Jones", "pat@family.example", "07700 900010", "Mother", "")
     chris = ("Chris Jones", "", "07700900011", "Father", "")
-    rows = [template_row(1, "Oak", last="Jones", contacts=[sibling, chris]),
-            template_row(2, "Ash", last="Jones", contacts=[sibling]),
-            template_row(3, "Ash", contacts=[("Lee Smith", "", "", "Carer", "")])]
+    rows = [
+        template_row(1, "Oak", last="Jones", contacts=[sibling, chris]),
+        template_row(2, "Ash", last="Jones", contacts=[sibling]),
+        template_row(3, "Ash", contacts=[("Lee Smith", "", "", "Carer", "")]),
+    ]
     import_file(client, csv_bytes(rows))
     first = counts()
     assert first == (3, 3, 4)  # Pat is one account linked to both children
@@ -136,13 +181,23 @@ def test_contacts_are_matched_by_email_then_mobile_within_the_pupil(client):
 
 def test_a_parent_who_joined_keeps_their_own_details_and_is_not_duplicated(client):
     org, (oak,), office = school_setup("Oak")
-    joined = factories.parent(email="kim@family.example", name="Kim Chosen",
-                              mobile="+447700900030")
+    joined = factories.parent(email="kim@family.example", name="Kim Chosen", mobile="+447700900030")
     child = factories.pupil(oak, joined, upn=upn(1), first_name="Ada", last_name="Lee")
     login(client, office)
-    preview = upload(client, csv_bytes([template_row(
-        1, "Oak", first="Ada", last="Lee",
-        contacts=[("Kim MIS-Name", "KIM@family.example", "07700 900031", "Mother", "")])]))
+    preview = upload(
+        client,
+        csv_bytes(
+            [
+                template_row(
+                    1,
+                    "Oak",
+                    first="Ada",
+                    last="Lee",
+                    contacts=[("Kim MIS-Name", "KIM@family.example", "07700 900031", "Mother", "")],
+                )
+            ]
+        ),
+    )
     html = preview.get_data(as_text=True)
     assert "1 parent or carer has joined Hometime, so they keep the name, email and mobile" in html
     assert re.search(r"Parents and carers</th><td>0</td><td>1</td><td>0</td>", html)
@@ -159,12 +214,20 @@ def test_an_email_known_from_another_school_links_the_same_account(client):
     factories.pupil(other_class, carer)
     org, _, office = school_setup("Oak")
     login(client, office)
-    import_file(client, csv_bytes([template_row(1, "Oak", contacts=[
-        ("Ann Parent", "ann@family.example", "", "Mother", "")])]))
+    import_file(
+        client,
+        csv_bytes(
+            [template_row(1, "Oak", contacts=[("Ann Parent", "ann@family.example", "", "Mother", "")])]
+        ),
+    )
     pupil = db.session.scalar(sa.select(Pupil).where(Pupil.organisation_id == org.id))
     assert [link.parent_id for link in pupil.links] == [carer.id]
-    assert db.session.scalar(sa.select(sa.func.count()).select_from(User).where(
-        User.email == "ann@family.example")) == 1
+    assert (
+        db.session.scalar(
+            sa.select(sa.func.count()).select_from(User).where(User.email == "ann@family.example")
+        )
+        == 1
+    )
 
 
 def test_closed_accounts_and_links_a_parent_removed_are_not_linked_again(client):
@@ -176,13 +239,20 @@ def test_closed_accounts_and_links_a_parent_removed_are_not_linked_again(client)
     link.removed_at, link.removed_by = utcnow(), RemovedBy.PARENT
     db.session.commit()
     login(client, office)
-    rows = [template_row(1, "Oak", contacts=[("Left", "left@family.example", "", "", "")]),
-            template_row(2, "Oak", contacts=[("Closed", "closed@family.example", "", "", "")])]
+    rows = [
+        template_row(1, "Oak", contacts=[("Left", "left@family.example", "", "", "")]),
+        template_row(2, "Oak", contacts=[("Closed", "closed@family.example", "", "", "")]),
+    ]
     page = import_file(client, csv_bytes(rows))
     assert page.status_code == 200
-    assert db.session.scalar(sa.select(sa.func.count()).select_from(Guardianship).where(
-        Guardianship.parent_id.in_([closed.id, unlinked.id]),
-        Guardianship.removed_at.is_(None))) == 0
+    assert (
+        db.session.scalar(
+            sa.select(sa.func.count())
+            .select_from(Guardianship)
+            .where(Guardianship.parent_id.in_([closed.id, unlinked.id]), Guardianship.removed_at.is_(None))
+        )
+        == 0
+    )
 
 
 def test_pupils_missing_from_a_new_import_are_listed_and_not_removed(client):
@@ -195,8 +265,10 @@ def test_pupils_missing_from_a_new_import_are_listed_and_not_removed(client):
     assert "Kid2 Pupil" in html and "Kid3 Pupil" in html
     done = client.post("/office/roster/confirm", data={"upload": upload_id(html)})
     assert done.status_code == 303
-    assert db.session.scalar(sa.select(sa.func.count()).select_from(Pupil).where(
-        Pupil.removed_at.is_(None))) == 3
+    assert (
+        db.session.scalar(sa.select(sa.func.count()).select_from(Pupil).where(Pupil.removed_at.is_(None)))
+        == 3
+    )
 
 
 def test_the_result_page_lists_missing_pupils_with_a_way_to_remove_them(client):
@@ -229,9 +301,17 @@ def test_imported_pupils_and_links_are_recorded_as_supplied_by_the_school(client
     org, (oak,), office = school_setup("Oak")
     family_child = factories.pupil(oak, upn=upn(2), source=Source.FAMILY)
     login(client, office)
-    import_file(client, csv_bytes([template_row(1, "Oak", contacts=[GRACE]),
-                                   template_row(2, "Oak", first=family_child.first_name,
-                                                last=family_child.last_name, contacts=[GRACE])]))
+    import_file(
+        client,
+        csv_bytes(
+            [
+                template_row(1, "Oak", contacts=[GRACE]),
+                template_row(
+                    2, "Oak", first=family_child.first_name, last=family_child.last_name, contacts=[GRACE]
+                ),
+            ]
+        ),
+    )
     sources = db.session.execute(sa.select(Pupil.source)).scalars().all()
     assert sources == [Source.SCHOOL, Source.SCHOOL]
     assert set(db.session.scalars(sa.select(Guardianship.source))) == {Source.SCHOOL}
@@ -323,23 +403,36 @@ def test_confirm_with_csrf_on_needs_the_token(client, app, monkeypatch):
 
 def test_service_plan_counts_match_what_confirm_writes(ctx):
     org, _, office = school_setup("Oak")
-    parsed = read_roster(csv_bytes([template_row(n, "Oak", contacts=[
-        (f"Carer {n}", f"c{n}@family.example", "", "", "")]) for n in range(1, 11)]))
+    parsed = read_roster(
+        csv_bytes(
+            [
+                template_row(n, "Oak", contacts=[(f"Carer {n}", f"c{n}@family.example", "", "", "")])
+                for n in range(1, 11)
+            ]
+        )
+    )
     plan = roster.build_plan(parsed, org.id)
     assert (plan.summary.pupils_new, plan.summary.contacts_new) == (10, 10)
     done = roster.confirm_import(parsed, org.id, office)
     assert done.ok and counts() == (10, 10, 10)
     # Each child is linked to their own carer (ids of the bulk inserts matched up correctly).
-    pairs = db.session.execute(sa.select(Pupil.upn, User.name, User.created_at, Pupil.created_at)
-                               .join(Guardianship, Guardianship.pupil_id == Pupil.id)
-                               .join(User, User.id == Guardianship.parent_id)).all()
-    assert sorted((p.upn, p.name) for p in pairs) == sorted(
-        (upn(n), f"Carer {n}") for n in range(1, 11))
+    pairs = db.session.execute(
+        sa.select(Pupil.upn, User.name, User.created_at, Pupil.created_at)
+        .join(Guardianship, Guardianship.pupil_id == Pupil.id)
+        .join(User, User.id == Guardianship.parent_id)
+    ).all()
+    assert sorted((p.upn, p.name) for p in pairs) == sorted((upn(n), f"Carer {n}") for n in range(1, 11))
     assert all(p[2] is not None and p[3] is not None for p in pairs)  # model defaults applied
     again = roster.build_plan(parsed, org.id)
     assert (again.summary.pupils_unchanged, again.summary.contacts_unchanged) == (10, 10)
-    assert not (again.pupil_inserts or again.pupil_updates or again.user_inserts
-                or again.user_updates or again.link_inserts or again.link_updates)
+    assert not (
+        again.pupil_inserts
+        or again.pupil_updates
+        or again.user_inserts
+        or again.user_updates
+        or again.link_inserts
+        or again.link_updates
+    )
 
 
 @pytest.mark.promise("P12")
@@ -358,11 +451,19 @@ def test_an_office_role_at_another_school_does_not_open_this_schools_import(clie
 def test_one_email_given_for_two_different_people_is_a_problem(client):
     org, _, office = school_setup("Oak")
     login(client, office)
-    rows = [template_row(1, "Oak", contacts=[("Jo Smith", "jo@family.example", "", "", "")]),
-            template_row(2, "Oak", contacts=[("Jo Smith", "jo@family.example", "", "", "")]),
-            template_row(3, "Oak", contacts=[("Alex Brown", "JO@family.example", "", "", "")]),
-            template_row(4, "Oak", contacts=[("Sam Lee", "sam@family.example", "", "", ""),
-                                             ("Sam Lee", "sam@family.example", "", "", "")])]
+    rows = [
+        template_row(1, "Oak", contacts=[("Jo Smith", "jo@family.example", "", "", "")]),
+        template_row(2, "Oak", contacts=[("Jo Smith", "jo@family.example", "", "", "")]),
+        template_row(3, "Oak", contacts=[("Alex Brown", "JO@family.example", "", "", "")]),
+        template_row(
+            4,
+            "Oak",
+            contacts=[
+                ("Sam Lee", "sam@family.example", "", "", ""),
+                ("Sam Lee", "sam@family.example", "", "", ""),
+            ],
+        ),
+    ]
     page = upload(client, csv_bytes(rows))
     assert page.status_code == 422
     html = page.get_data(as_text=True)

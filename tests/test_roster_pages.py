@@ -1,4 +1,5 @@
 """Roster pages: accessible, strict-CSP-safe, and complete without JavaScript."""
+
 from __future__ import annotations
 
 from tests.factories import login
@@ -26,8 +27,12 @@ def _pages(client) -> dict[str, tuple[int, Page]]:
 def test_roster_pages_are_labelled_and_csp_safe(client):
     pages = _pages(client)
     assert {name: status for name, (status, _) in pages.items()} == {
-        "upload form": 200, "error on the form": 422, "preview with problems": 422,
-        "clean preview": 200, "result": 200}
+        "upload form": 200,
+        "error on the form": 422,
+        "preview with problems": 422,
+        "clean preview": 200,
+        "result": 200,
+    }
     for name, (_, page) in pages.items():
         assert page.unlabelled_fields() == [], name
         assert page.csp_violations() == [], name

@@ -4,6 +4,7 @@ of account gets 403; nobody signed in is sent to sign in.
 Table-driven: a new route is covered by adding one line to CASES (or LISTS for pages that list
 records).  ``{name}`` in a URL is replaced by the id of that record in the two-school world below.
 """
+
 from __future__ import annotations
 
 from urllib.parse import parse_qs, urlsplit
@@ -83,15 +84,23 @@ def world(ctx):
         "office_a": f.staff(school_a, Role.OFFICE),
         "office_b": f.staff(school_b, Role.OFFICE),
         "trust_dpo": f.staff(None, Role.DPO, trust_id=trust.id),
-        "parent_a1": f.parent(), "parent_a2": f.parent(), "parent_b1": f.parent(),
+        "parent_a1": f.parent(),
+        "parent_a2": f.parent(),
+        "parent_b1": f.parent(),
         "parent_unlinked": f.parent(),
     }
     kid_a1 = f.pupil(class_a1, people["parent_a1"], first_name="Ada", last_name="Able")
     kid_a2 = f.pupil(class_a2, people["parent_a2"], first_name="Ben", last_name="Baker")
     kid_b1 = f.pupil(class_b1, people["parent_b1"], first_name="Cal", last_name="Cole")
     _unlink(people["parent_unlinked"], kid_a1)
-    ids = {"class_a1": class_a1.id, "class_a2": class_a2.id, "class_b1": class_b1.id,
-           "kid_a1": kid_a1.id, "kid_a2": kid_a2.id, "kid_b1": kid_b1.id}
+    ids = {
+        "class_a1": class_a1.id,
+        "class_a2": class_a2.id,
+        "class_b1": class_b1.id,
+        "kid_a1": kid_a1.id,
+        "kid_a2": kid_a2.id,
+        "kid_b1": kid_b1.id,
+    }
     return people, ids
 
 
@@ -99,8 +108,9 @@ def _unlink(parent, pupil) -> None:
     from app.core.extensions import db
     from app.models import Guardianship, RemovedBy, utcnow
 
-    db.session.add(Guardianship(parent_id=parent.id, pupil_id=pupil.id, removed_at=utcnow(),
-                                removed_by=RemovedBy.SCHOOL))
+    db.session.add(
+        Guardianship(parent_id=parent.id, pupil_id=pupil.id, removed_at=utcnow(), removed_by=RemovedBy.SCHOOL)
+    )
     db.session.commit()
 
 

@@ -1,4 +1,5 @@
 """Security headers, HTTPS in production (P16: in transit), cookies, caching of pages and assets."""
+
 from __future__ import annotations
 
 import hashlib
@@ -90,8 +91,9 @@ def test_assets_have_content_hashed_names_and_a_year_long_immutable_cache(client
     response.close()
 
 
-@pytest.mark.parametrize("url", ["/a/app.0000000000.css", "/a/app.css", "/a/../app/config.py",
-                                 "/a/htmx.min.js"])
+@pytest.mark.parametrize(
+    "url", ["/a/app.0000000000.css", "/a/app.css", "/a/../app/config.py", "/a/htmx.min.js"]
+)
 def test_unknown_asset_names_answer_404(client, ctx, url):
     response = client.get(url)
     assert response.status_code == 404
@@ -100,20 +102,23 @@ def test_unknown_asset_names_answer_404(client, ctx, url):
 
 # --- production (P16: encrypted in transit) ------------------------------------------------------
 
+
 @pytest.fixture(scope="module")
 def production(app):
     """A production-configured app on the suite's PostgreSQL and Redis."""
     from app import create_app
     from app.core.extensions import db
 
-    prod = create_app({
-        "ENV_NAME": "production",
-        "SECRET_KEY": "production-test-secret",
-        "ENCRYPTION_KEYS": app.config["ENCRYPTION_KEYS"],
-        "REDIS_URL": app.config["REDIS_URL"],
-        "SQLALCHEMY_DATABASE_URI": app.config["SQLALCHEMY_DATABASE_URI"],
-        "STORAGE_DIR": app.config["STORAGE_DIR"],
-    })
+    prod = create_app(
+        {
+            "ENV_NAME": "production",
+            "SECRET_KEY": "production-test-secret",
+            "ENCRYPTION_KEYS": app.config["ENCRYPTION_KEYS"],
+            "REDIS_URL": app.config["REDIS_URL"],
+            "SQLALCHEMY_DATABASE_URI": app.config["SQLALCHEMY_DATABASE_URI"],
+            "STORAGE_DIR": app.config["STORAGE_DIR"],
+        }
+    )
     prod.test_client_class = Client
     yield prod
     with prod.app_context():
@@ -123,8 +128,9 @@ def production(app):
 @pytest.mark.promise("P16")
 @pytest.mark.parametrize("method", ["GET", "POST"])
 def test_production_redirects_plain_http_to_https(production, method):
-    response = production.test_client().open("/privacy-notice?x=1", method=method,
-                                             base_url="http://hometime.example")
+    response = production.test_client().open(
+        "/privacy-notice?x=1", method=method, base_url="http://hometime.example"
+    )
     assert response.status_code == 308  # keeps the method: a form is not silently turned into GET
     assert response.headers["Location"] == "https://hometime.example/privacy-notice?x=1"
 
@@ -144,8 +150,7 @@ def test_production_sends_hsts_over_https(production, ctx):
 def test_production_trusts_the_proxy_that_terminates_tls(production, ctx):
     f.school()
     client = production.test_client()
-    response = client.get("/", base_url="http://hometime.example",
-                          headers={"X-Forwarded-Proto": "https"})
+    response = client.get("/", base_url="http://hometime.example", headers={"X-Forwarded-Proto": "https"})
     assert response.status_code == 200
     assert "Strict-Transport-Security" in response.headers
 
@@ -153,8 +158,7 @@ def test_production_trusts_the_proxy_that_terminates_tls(production, ctx):
 @pytest.mark.promise("P16")
 def test_production_cookies_are_secure(production, ctx):
     f.school()
-    cookie = production.test_client().get("/auth/signin",
-                                          base_url="https://localhost").headers["Set-Cookie"]
+    cookie = production.test_client().get("/auth/signin", base_url="https://localhost").headers["Set-Cookie"]
     assert cookie.startswith("session=")
     assert "Secure" in cookie and "HttpOnly" in cookie and "SameSite=Lax" in cookie
     assert production.config["REMEMBER_COOKIE_SECURE"] is True

@@ -1,4 +1,5 @@
 """A parent joins from an invitation link or a letter's code, with explicit consent."""
+
 import re
 from datetime import timedelta
 
@@ -6,8 +7,17 @@ import pytest
 import sqlalchemy as sa
 
 from app.core.extensions import db
-from app.models import (ConsentPurpose, ConsentRecord, Invitation, InvitationStatus, PrivacyNotice,
-                        User, UserKind, UserStatus, utcnow)
+from app.models import (
+    ConsentPurpose,
+    ConsentRecord,
+    Invitation,
+    InvitationStatus,
+    PrivacyNotice,
+    User,
+    UserKind,
+    UserStatus,
+    utcnow,
+)
 from app.families import invitations
 from tests import factories as f
 
@@ -15,18 +25,32 @@ from tests import factories as f
 @pytest.fixture()
 def invited(ctx):
     org = f.school(name="Oak Primary")
-    db.session.add(PrivacyNotice(organisation_id=org.id, version="3.0", summary="Plain words.",
-                                 body="Full notice.", published_at=utcnow()))
+    db.session.add(
+        PrivacyNotice(
+            organisation_id=org.id,
+            version="3.0",
+            summary="Plain words.",
+            body="Full notice.",
+            published_at=utcnow(),
+        )
+    )
     cls = f.school_class(org, name="Year 2")
-    carer = User(kind=UserKind.PARENT, name="Ada Carer", email="ada@family.example",
-                 status=UserStatus.INVITED)
+    carer = User(
+        kind=UserKind.PARENT, name="Ada Carer", email="ada@family.example", status=UserStatus.INVITED
+    )
     db.session.add(carer)
     db.session.commit()
     child = f.pupil(cls, carer, first_name="Milo")
     inv = invitations.create(org.id, carer)
     db.session.commit()
-    return {"org": org, "carer": carer, "child": child, "inv": inv,
-            "token": invitations.token_for(inv.id), "code": invitations.code_for(inv.id)}
+    return {
+        "org": org,
+        "carer": carer,
+        "child": child,
+        "inv": inv,
+        "token": invitations.token_for(inv.id),
+        "code": invitations.code_for(inv.id),
+    }
 
 
 @pytest.mark.promise("P01")
@@ -56,9 +80,10 @@ def test_optional_fields_are_marked_and_a_missing_consent_is_explained(client, i
 @pytest.mark.promise("P02")
 @pytest.mark.promise("P09")
 def test_joining_records_consent_with_notice_version_method_and_controller(client, invited):
-    r = client.post(f"/family/join/{invited['token']}",
-                    data={"agree": "y", "news": "y", "signin": "password",
-                          "password": "a long enough password"})
+    r = client.post(
+        f"/family/join/{invited['token']}",
+        data={"agree": "y", "news": "y", "signin": "password", "password": "a long enough password"},
+    )
     assert r.status_code == 303 and r.headers["Location"].endswith("/family/")
     rows = db.session.scalars(sa.select(ConsentRecord).order_by(ConsentRecord.id)).all()
     by_purpose = {r.purpose: r for r in rows}
@@ -77,11 +102,14 @@ def test_joining_records_consent_with_notice_version_method_and_controller(clien
 
 
 def test_text_sign_in_needs_a_valid_uk_mobile(client, invited):
-    r = client.post(f"/family/join/{invited['token']}",
-                    data={"agree": "y", "signin": "sms_code", "mobile": "12345"})
+    r = client.post(
+        f"/family/join/{invited['token']}", data={"agree": "y", "signin": "sms_code", "mobile": "12345"}
+    )
     assert r.status_code == 422 and "UK mobile number" in r.get_data(as_text=True)
-    r = client.post(f"/family/join/{invited['token']}",
-                    data={"agree": "y", "signin": "sms_code", "mobile": "07911 123456"})
+    r = client.post(
+        f"/family/join/{invited['token']}",
+        data={"agree": "y", "signin": "sms_code", "mobile": "07911 123456"},
+    )
     assert r.status_code == 303
     assert db.session.get(User, invited["carer"].id).mobile == "+447911123456"
 
@@ -119,7 +147,6 @@ def test_a_letter_code_leads_to_the_same_join_page(client, invited):
 
 
 def test_guessing_codes_is_rate_limited(client, invited):
-    statuses = [client.post("/family/join", data={"code": f"ZZZZ-ZZ{i:02d}"}).status_code
-                for i in range(11)]
+    statuses = [client.post("/family/join", data={"code": f"ZZZZ-ZZ{i:02d}"}).status_code for i in range(11)]
     assert statuses[:10] == [404] * 10
     assert statuses[10] == 429

@@ -13,5 +13,6 @@ def test_index_page_renders_with_privacy_footer(client):
 
 def test_database_is_postgresql(app, ctx):
     from app.core.extensions import db
+
     assert db.engine.dialect.name == "postgresql"
     assert db.session.scalar(sa.text("select 1")) == 1

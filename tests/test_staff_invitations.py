@@ -1,5 +1,6 @@
 """Staff invitations grant nothing until accepted (P12): as an attacker would try it, through
 the pages and the outbox."""
+
 from __future__ import annotations
 
 import re
@@ -26,8 +27,13 @@ def _enrol(client, user) -> str:
 
 
 def _roles(user, org) -> set[Role]:
-    return set(db.session.scalars(sa.select(StaffMembership.role).where(
-        StaffMembership.user_id == user.id, StaffMembership.organisation_id == org.id)))
+    return set(
+        db.session.scalars(
+            sa.select(StaffMembership.role).where(
+                StaffMembership.user_id == user.id, StaffMembership.organisation_id == org.id
+            )
+        )
+    )
 
 
 def _invite(client, office, email, role, run_jobs) -> str:
@@ -37,8 +43,9 @@ def _invite(client, office, email, role, run_jobs) -> str:
     assert r.status_code == 303
     assert run_jobs() == 0
     client.post("/auth/signout")
-    mail = db.session.scalars(sa.select(OutboxMessage).where(OutboxMessage.to == email)
-                              .order_by(OutboxMessage.id.desc())).first()
+    mail = db.session.scalars(
+        sa.select(OutboxMessage).where(OutboxMessage.to == email).order_by(OutboxMessage.id.desc())
+    ).first()
     return re.search(r"/office/staff/join/[\w-]+", mail.text).group(0)
 
 
@@ -50,8 +57,7 @@ def two_schools(ctx):
 
 
 @pytest.mark.promise("P12")
-def test_an_invitation_to_another_schools_teacher_takes_nothing_over(client, two_schools,
-                                                                     run_jobs):
+def test_an_invitation_to_another_schools_teacher_takes_nothing_over(client, two_schools, run_jobs):
     s = two_schools
     tess = s["tess"]
     secret = _enrol(client, tess)
@@ -65,34 +71,29 @@ def test_an_invitation_to_another_schools_teacher_takes_nothing_over(client, two
     r = client.post(path, data={"password": "the attacker's new password"})
     assert r.status_code == 303 and "/auth/signin" in r.headers["Location"]
     db.session.expire_all()
-    assert db.session.scalar(sa.select(User.password_hash).where(User.id == tess.id)) \
-        == password_before
+    assert db.session.scalar(sa.select(User.password_hash).where(User.id == tess.id)) == password_before
     assert client.get("/teach/").status_code == 302  # not signed in
     assert _roles(tess, s["birch"]) == set()
 
     # Birch's office, signed in, opening the link: not theirs to answer.
     f.login(client, s["birch_office"])
     assert client.post(path, data={"answer": "accept"}).status_code == 403
-    assert _roles(tess, s["birch"]) == set() and _roles(s["birch_office"], s["birch"]) == {
-        Role.OFFICE}
+    assert _roles(tess, s["birch"]) == set() and _roles(s["birch_office"], s["birch"]) == {Role.OFFICE}
     client.post("/auth/signout")
 
     # The holder signs in with password and TOTP, lands back on the invitation and accepts.
-    r = client.post("/auth/signin", data={"email": "tess@ash.example",
-                                          "password": f.PASSWORD, "next": path})
+    r = client.post("/auth/signin", data={"email": "tess@ash.example", "password": f.PASSWORD, "next": path})
     assert r.headers["Location"] == "/auth/mfa/verify"
     r = client.post("/auth/mfa/verify", data={"code": pyotp.TOTP(secret).at(time.time() + 30)})
     assert r.status_code == 303 and r.headers["Location"] == path
     page = client.get(path)
     assert page.status_code == 200
-    assert "Birch Primary invites you as a member of the school office" in page.get_data(
-        as_text=True)
+    assert "Birch Primary invites you as a member of the school office" in page.get_data(as_text=True)
     assert _roles(tess, s["birch"]) == set()
     assert client.post(path, data={"answer": "accept"}).status_code == 303
     assert _roles(tess, s["birch"]) == {Role.OFFICE}
     assert _roles(tess, s["ash"]) == {Role.TEACHER}
-    assert db.session.scalar(sa.select(User.password_hash).where(User.id == tess.id)) \
-        == password_before
+    assert db.session.scalar(sa.select(User.password_hash).where(User.id == tess.id)) == password_before
     # Used once: the link is spent.
     assert client.get(path).status_code == 410
 
@@ -105,8 +106,9 @@ def test_the_holder_can_decline_and_nothing_is_granted(client, two_schools, run_
     f.login(client, s["tess"])
     assert client.post(path, data={"answer": "decline"}).status_code == 303
     assert _roles(s["tess"], s["birch"]) == set()
-    status = db.session.scalar(sa.select(Invitation.status).where(
-        Invitation.organisation_id == s["birch"].id))
+    status = db.session.scalar(
+        sa.select(Invitation.status).where(Invitation.organisation_id == s["birch"].id)
+    )
     assert status is InvitationStatus.REVOKED
     assert client.post(path, data={"answer": "accept"}).status_code == 410
     assert _roles(s["tess"], s["birch"]) == set()
@@ -144,8 +146,7 @@ def test_a_new_member_of_staff_gets_the_role_only_on_joining(client, two_schools
 
 
 @pytest.mark.promise("P12")
-def test_a_second_schools_invitation_to_a_joined_account_needs_sign_in(client, two_schools,
-                                                                       run_jobs):
+def test_a_second_schools_invitation_to_a_joined_account_needs_sign_in(client, two_schools, run_jobs):
     """Ash invites a new address and the person joins; Birch's later link to the same address
     is a request to that (now active) account, not a way to choose its password."""
     s = two_schools
@@ -165,8 +166,7 @@ def test_a_parent_of_another_school_is_refused_without_saying_so(client, two_sch
     f.pupil(f.school_class(s := two_schools["ash"]), parent)
     assert s.id != two_schools["birch"].id
     f.login(client, two_schools["birch_office"])
-    r = client.post("/office/staff", data={"name": "Pat", "email": "pat@family.example",
-                                           "role": "teacher"})
+    r = client.post("/office/staff", data={"name": "Pat", "email": "pat@family.example", "role": "teacher"})
     text = r.get_data(as_text=True)
     assert r.status_code == 422 and "cannot be used for a staff account" in text
     assert "parent" not in text.split("<main", 1)[1].split("</main>", 1)[0].lower()
@@ -175,8 +175,7 @@ def test_a_parent_of_another_school_is_refused_without_saying_so(client, two_sch
 
 
 @pytest.mark.promise("P12")
-def test_a_family_invitation_to_an_account_in_use_takes_nothing_over(client, two_schools,
-                                                                     run_jobs):
+def test_a_family_invitation_to_an_account_in_use_takes_nothing_over(client, two_schools, run_jobs):
     """Birch invites a carer who already uses Hometime with Ash: the link (or a letter's code)
     never sets a password or mobile on that account, nor signs anyone in as it."""
     s = two_schools
@@ -185,17 +184,22 @@ def test_a_family_invitation_to_an_account_in_use_takes_nothing_over(client, two
     f.pupil(f.school_class(s["birch"]), carer)
     before = (carer.password_hash, carer.mobile)
     f.login(client, s["birch_office"])
-    assert client.post(f"/office/families/{carer.id}/invite",
-                       data={"channels": "email"}).status_code == 303
+    assert client.post(f"/office/families/{carer.id}/invite", data={"channels": "email"}).status_code == 303
     assert run_jobs() == 0
     client.post("/auth/signout")
-    mail = db.session.scalar(sa.select(OutboxMessage).where(
-        OutboxMessage.to == "cara@family.example"))
+    mail = db.session.scalar(sa.select(OutboxMessage).where(OutboxMessage.to == "cara@family.example"))
     path = re.search(r"/family/join/[\w-]+", mail.text).group(0)
     r = client.get(path)
     assert r.status_code == 303 and r.headers["Location"].startswith("/auth/signin?next=")
-    r = client.post(path, data={"agree": "y", "signin": "password", "mobile": "07700900999",
-                                "password": "the attacker's password"})
+    r = client.post(
+        path,
+        data={
+            "agree": "y",
+            "signin": "password",
+            "mobile": "07700900999",
+            "password": "the attacker's password",
+        },
+    )
     assert r.status_code == 303 and "/auth/signin" in r.headers["Location"]
     assert client.get("/family/").status_code == 302  # nobody signed in
     db.session.expire_all()
@@ -207,5 +211,7 @@ def test_a_family_invitation_to_an_account_in_use_takes_nothing_over(client, two
     assert client.post(path, data={"agree": "y", "password": "ignored password"}).status_code == 303
     db.session.expire_all()
     assert (carer.password_hash, carer.mobile) == before
-    assert db.session.scalar(sa.select(Invitation.status).where(
-        Invitation.user_id == carer.id)) is InvitationStatus.ACCEPTED
+    assert (
+        db.session.scalar(sa.select(Invitation.status).where(Invitation.user_id == carer.id))
+        is InvitationStatus.ACCEPTED
+    )

@@ -1,5 +1,6 @@
 """Encrypted file storage: files are unreadable on disk without the key (P16), keys rotate, and a
 storage key can never reach a file outside the storage directory."""
+
 from __future__ import annotations
 
 import os
@@ -80,12 +81,26 @@ def test_delete_removes_the_file_and_is_idempotent(files):
     assert len(_on_disk(files)) == 1
 
 
-@pytest.mark.parametrize("bad", [
-    "../../etc/passwd", "photo/../../../etc/passwd", "/etc/passwd", "photo//etc/passwd",
-    "photo/" + "../" * 10 + "x", "photo/..%2F..%2Fsecret", "photo\\..\\..\\secret",
-    "photo/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa/", "photo/" + "a" * 31 + "\x00", "Photo/" + "a" * 32,
-    "photo/" + "a" * 33, "photo/" + "a" * 31 + ".", "../secret/" + "a" * 32, "", "photo",
-])
+@pytest.mark.parametrize(
+    "bad",
+    [
+        "../../etc/passwd",
+        "photo/../../../etc/passwd",
+        "/etc/passwd",
+        "photo//etc/passwd",
+        "photo/" + "../" * 10 + "x",
+        "photo/..%2F..%2Fsecret",
+        "photo\\..\\..\\secret",
+        "photo/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa/",
+        "photo/" + "a" * 31 + "\x00",
+        "Photo/" + "a" * 32,
+        "photo/" + "a" * 33,
+        "photo/" + "a" * 31 + ".",
+        "../secret/" + "a" * 32,
+        "",
+        "photo",
+    ],
+)
 def test_keys_that_could_escape_the_storage_directory_are_refused(files, bad):
     outside = files.parent / "secret"
     outside.write_bytes(b"not yours")
@@ -115,8 +130,7 @@ def test_default_storage_directory_is_outside_static(app):
 
 @pytest.mark.promise("P16")
 def test_rotation_re_encrypts_every_file_under_the_new_key(app, files, monkeypatch):
-    keys = [storage.put(SECRET + bytes([i]), prefix=("photo", "thumb", "export")[i % 3])
-            for i in range(7)]
+    keys = [storage.put(SECRET + bytes([i]), prefix=("photo", "thumb", "export")[i % 3]) for i in range(7)]
     monkeypatch.setitem(app.config, "ENCRYPTION_KEYS", f"{KEY_B},{KEY_A}")
     assert storage.get(keys[0]) == SECRET + b"\x00"  # old key still decrypts before rotation
 

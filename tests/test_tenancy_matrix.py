@@ -8,6 +8,7 @@ nothing they must not change changes. The rule (docs/security.md): a member of s
 (school, role) pairs and every permission is asked of one school, so a teacher here who is office
 at the other school has office powers there only.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -38,8 +39,13 @@ class Persona:
 
 def _p(office=(), teaches=(), parent_of=()) -> Persona:
     staff = {c[0] for c in teaches} | set(office)
-    return Persona(frozenset(office), frozenset(teaches), frozenset(staff), frozenset(parent_of),
-                   frozenset(staff | {c[0] for c in parent_of}))
+    return Persona(
+        frozenset(office),
+        frozenset(teaches),
+        frozenset(staff),
+        frozenset(parent_of),
+        frozenset(staff | {c[0] for c in parent_of}),
+    )
 
 
 PERSONAS = {
@@ -57,10 +63,20 @@ CLASS_KINDS = {"class", "pupil", "topic", "item", "comment", "photo", "award"}
 FAMILY_KINDS = CLASS_KINDS | {"parent", "activity", "request", "export", "invitation"}
 
 # Which record each URL converter names (a contribution: its comment and its photo).
-CONVERTERS = {"pupil_id": ["pupil"], "item_id": ["item"], "contribution_id": ["comment", "photo"],
-              "class_id": ["class"], "topic_id": ["topic"], "activity_id": ["activity"],
-              "request_id": ["request"], "export_id": ["export"], "breach_id": ["breach"],
-              "notice_id": ["notice"], "invitation_id": ["invitation"], "user_id": ["parent"]}
+CONVERTERS = {
+    "pupil_id": ["pupil"],
+    "item_id": ["item"],
+    "contribution_id": ["comment", "photo"],
+    "class_id": ["class"],
+    "topic_id": ["topic"],
+    "activity_id": ["activity"],
+    "request_id": ["request"],
+    "export_id": ["export"],
+    "breach_id": ["breach"],
+    "notice_id": ["notice"],
+    "invitation_id": ["invitation"],
+    "user_id": ["parent"],
+}
 LITERALS = {"token": "no-such-token", "name": "email_notifications", "size": "photo"}
 SKIP = {"static", "assets.file"}  # files of the site itself, no records
 
@@ -80,14 +96,18 @@ def may_see(persona: Persona, thing: td.Thing) -> bool:
 @pytest.fixture()
 def world(ctx):
     data = td.two_schools()
-    both = f.staff(data.orgs["A"], Role.TEACHER, classes=[data.classes["A1"]],
-                   name="Tamsin Twohats")
+    both = f.staff(data.orgs["A"], Role.TEACHER, classes=[data.classes["A1"]], name="Tamsin Twohats")
     td.add_role(both, data.orgs["B"], Role.OFFICE)  # the reproduction: B's office invited them
     data.users = {
-        "anonymous": None, "parent": data.parents["A1"],
-        "parent_of_another_family": data.parents["A2"], "teacher": data.teachers["A1"],
-        "teacher_of_another_class": data.teachers["A2"], "office": data.office["A"],
-        "office_of_another_school": data.office["B"], "teacher_here_office_there": both}
+        "anonymous": None,
+        "parent": data.parents["A1"],
+        "parent_of_another_family": data.parents["A2"],
+        "teacher": data.teachers["A1"],
+        "teacher_of_another_class": data.teachers["A2"],
+        "office": data.office["A"],
+        "office_of_another_school": data.office["B"],
+        "teacher_here_office_there": both,
+    }
     return data
 
 
@@ -115,14 +135,19 @@ def _fill(rule: Rule, target: dict[str, td.Thing]):
             continue
         if name == "subject_id":
             choices = [({"kind": "pupils"}, target["pupil"]), ({"kind": "parents"}, target["parent"])]
-            options = [({**v, **extra, name: t.id}, [*things, t])
-                       for v, things in options for extra, t in choices]
+            options = [
+                ({**v, **extra, name: t.id}, [*things, t]) for v, things in options for extra, t in choices
+            ]
         elif name == "token" and rule.endpoint == "office.roster_result":
-            options = [({**v, name: target["roster"].id}, [*things, target["roster"]])
-                       for v, things in options]
+            options = [
+                ({**v, name: target["roster"].id}, [*things, target["roster"]]) for v, things in options
+            ]
         elif name in CONVERTERS:
-            options = [({**v, name: target[kind].id}, [*things, target[kind]])
-                       for v, things in options for kind in CONVERTERS[name]]
+            options = [
+                ({**v, name: target[kind].id}, [*things, target[kind]])
+                for v, things in options
+                for kind in CONVERTERS[name]
+            ]
         elif name in LITERALS:
             options = [({**v, name: LITERALS[name]}, things) for v, things in options]
         else:
@@ -139,32 +164,67 @@ def _build(rule: Rule, values: dict) -> str:
 
 def _form(target: dict[str, td.Thing]) -> dict:
     """One form for every POST: what the forms ask for, naming the target's records."""
-    return {"rating": "5", "comment": "Changed by someone else", "kind": "great_effort",
-            "note": "Changed", "to": "identity_check", "months": "1", "reason": "Changed",
-            "c-field": "first_name", "c-value": "Changed", "f-kind": "restriction",
-            "f-action": "set", "e-confirm": "y", "channels": "email", "when": "now",
-            "version": "1", "activity_id": str(target["activity"].id), "direction": "up",
-            "title": "Changed", "week_start": next_monday(2).isoformat(),
-            "class_ids": str(target["class"].id), "show": "1", "decision": "not_reported",
-            "decision_reason": "Changed", "at": "2026-01-05T10:00", "what_happened": "Changed"}
+    return {
+        "rating": "5",
+        "comment": "Changed by someone else",
+        "kind": "great_effort",
+        "note": "Changed",
+        "to": "identity_check",
+        "months": "1",
+        "reason": "Changed",
+        "c-field": "first_name",
+        "c-value": "Changed",
+        "f-kind": "restriction",
+        "f-action": "set",
+        "e-confirm": "y",
+        "channels": "email",
+        "when": "now",
+        "version": "1",
+        "activity_id": str(target["activity"].id),
+        "direction": "up",
+        "title": "Changed",
+        "week_start": next_monday(2).isoformat(),
+        "class_ids": str(target["class"].id),
+        "show": "1",
+        "decision": "not_reported",
+        "decision_reason": "Changed",
+        "at": "2026-01-05T10:00",
+        "what_happened": "Changed",
+    }
 
 
 def _fingerprint() -> list:
     """What a refused POST must leave as it was: the families' records and the schools'."""
-    tables = ["classes", "pupils", "guardianships", "contributions", "awards", "engagements",
-              "privacy_requests", "topics", "topic_activities", "activities", "breaches",
-              "invitations", "data_exports", "staff_memberships"]
+    tables = [
+        "classes",
+        "pupils",
+        "guardianships",
+        "contributions",
+        "awards",
+        "engagements",
+        "privacy_requests",
+        "topics",
+        "topic_activities",
+        "activities",
+        "breaches",
+        "invitations",
+        "data_exports",
+        "staff_memberships",
+    ]
     rows = [db.session.execute(sa.text(f"SELECT * FROM {t} ORDER BY id")).all() for t in tables]
-    rows.append(db.session.execute(sa.text(
-        "SELECT id, name, email, mobile, status, restricted_at, objected_at FROM users "
-        "ORDER BY id")).all())
+    rows.append(
+        db.session.execute(
+            sa.text(
+                "SELECT id, name, email, mobile, status, restricted_at, objected_at FROM users ORDER BY id"
+            )
+        ).all()
+    )
     return rows
 
 
 def _refused(response, anonymous: bool) -> bool:
     if anonymous:
-        return (response.status_code == 302
-                and urlsplit(response.headers["Location"]).path == "/auth/signin")
+        return response.status_code == 302 and urlsplit(response.headers["Location"]).path == "/auth/signin"
     return response.status_code in (403, 404)
 
 
@@ -185,13 +245,16 @@ def test_no_persona_reaches_what_is_not_theirs_through_any_page(app, client, wor
             problems.append(f"{method} {url}: {response.status_code}")
         forbidden = [t for t in named if t in hidden]
         if forbidden and not _refused(response, user is None):
-            problems.append(f"{method} {url}: {response.status_code} for "
-                            f"{[(t.kind, t.cls or t.school) for t in forbidden]}")
+            problems.append(
+                f"{method} {url}: {response.status_code} for "
+                f"{[(t.kind, t.cls or t.school) for t in forbidden]}"
+            )
         for thing in hidden:
             for mark in thing.marks:
                 if mark in body:
-                    problems.append(f"{method} {url} shows {thing.kind} of "
-                                    f"{thing.cls or thing.school}: {mark[:40]!r}")
+                    problems.append(
+                        f"{method} {url} shows {thing.kind} of {thing.cls or thing.school}: {mark[:40]!r}"
+                    )
 
     rules = [r for r in app.url_map.iter_rules() if r.endpoint not in SKIP]
     for rule in rules:
@@ -236,6 +299,7 @@ def test_no_page_fails_for_those_who_may_open_it(app, client, world, name):
 
 # --- the reproduction, as an attacker would walk it -------------------------------------------
 
+
 def _text(response) -> str:
     return response.get_data(as_text=True)
 
@@ -256,11 +320,16 @@ def test_a_teacher_here_made_office_there_gets_no_more_here(client, world):
     assert client.get(f"/teach/contributions/{photo.id}/photo").status_code == 404
     assert client.get(f"/teach/topics/{topic.id}").status_code == 404
     assert client.post(f"/teach/contributions/{comment.id}/hide").status_code == 404
-    assert client.post(f"/teach/pupils/{kid_a2.id}/awards",
-                       data={"kind": "great_effort", "note": "x"}).status_code == 404
+    assert (
+        client.post(
+            f"/teach/pupils/{kid_a2.id}/awards", data={"kind": "great_effort", "note": "x"}
+        ).status_code
+        == 404
+    )
     db.session.expire_all()
-    assert db.session.scalar(sa.select(sa.func.count(Award.id))
-                             .where(Award.pupil_id == kid_a2.id)) == 1  # only the teacher's
+    assert (
+        db.session.scalar(sa.select(sa.func.count(Award.id)).where(Award.pupil_id == kid_a2.id)) == 1
+    )  # only the teacher's
     assert db.session.get(Contribution, comment.id).hidden_at is None
     # B's classes open: there they are office.
     page = _text(client.get(f"/teach/classes/{b1.id}"))
@@ -285,11 +354,15 @@ def test_year_groups_taught_at_the_other_school_open_no_earlier_topics_here(clie
     from tests import teaching as t
 
     ash, birch = world.orgs["A"], world.orgs["B"]
-    old = f.school_class(ash, name="Ash Old Kestrels", year_group="3",
-                         academic_year=td._year(ash) - 1)
+    old = f.school_class(ash, name="Ash Old Kestrels", year_group="3", academic_year=td._year(ash) - 1)
     f.school_class(birch, name="Birch Kites", year_group="3", academic_year=td._year(birch))
-    topic = t.topic(ash, [old], title="Ash old Year 3 week", status=TopicStatus.PUBLISHED,
-                    week=t.next_monday(1) - timedelta(weeks=52))
+    topic = t.topic(
+        ash,
+        [old],
+        title="Ash old Year 3 week",
+        status=TopicStatus.PUBLISHED,
+        week=t.next_monday(1) - timedelta(weeks=52),
+    )
     f.login(client, world.users["teacher_here_office_there"])
     assert "Ash old Year 3 week" not in _text(client.get("/teach/topics"))
     assert client.get(f"/teach/topics/{topic.id}/copy").status_code == 404
@@ -313,15 +386,23 @@ def test_office_at_one_school_cannot_act_on_the_other_schools_office_pages(clien
         request = next(t for t in world.things if t.kind == "request" and t.cls == "A1")
         export = next(t for t in world.things if t.kind == "export" and t.cls == "A1")
         breach = next(t for t in world.things if t.kind == "breach" and t.school == "A")
-        for url in (f"/office/people/pupils/{kid.id}", f"/office/people/parents/{mum.id}",
-                    f"/office/requests/{request.id}", f"/office/exports/{export.id}",
-                    f"/office/breaches/{breach.id}"):
+        for url in (
+            f"/office/people/pupils/{kid.id}",
+            f"/office/people/parents/{mum.id}",
+            f"/office/requests/{request.id}",
+            f"/office/exports/{export.id}",
+            f"/office/breaches/{breach.id}",
+        ):
             assert client.get(url).status_code == 404, (who, url)
         assert client.post(f"/office/pupils/{kid.id}/remove").status_code == 404
-        assert client.post(f"/office/people/pupils/{kid.id}/correct",
-                           data={"c-field": "first_name", "c-value": "Changed"}).status_code == 404
-        assert client.post(f"/office/requests/{request.id}/step",
-                           data={"to": "completed"}).status_code == 404
+        assert (
+            client.post(
+                f"/office/people/pupils/{kid.id}/correct",
+                data={"c-field": "first_name", "c-value": "Changed"},
+            ).status_code
+            == 404
+        )
+        assert client.post(f"/office/requests/{request.id}/step", data={"to": "completed"}).status_code == 404
         assert client.post(f"/office/families/{mum.id}/invite").status_code == 404
     db.session.expire_all()
     pupil = db.session.get(Pupil, world.pupils["A1"].id)
@@ -338,8 +419,10 @@ def test_a_dpo_at_one_school_who_teaches_at_another_is_not_its_dpo(client, world
     request = next(t for t in world.things if t.kind == "request" and t.cls == "A1")
     assert client.get(f"/office/exports/{export.id}").status_code == 404
     assert client.post(f"/office/exports/{export.id}/release").status_code == 404
-    assert client.post(f"/office/requests/{request.id}/extend",
-                       data={"months": "1", "reason": "x"}).status_code == 404
+    assert (
+        client.post(f"/office/requests/{request.id}/extend", data={"months": "1", "reason": "x"}).status_code
+        == 404
+    )
     own = next(t for t in world.things if t.kind == "export" and t.cls == "B1")
     assert client.get(f"/office/exports/{own.id}").status_code == 200  # B's: theirs
 
@@ -370,9 +453,11 @@ def test_the_matrix_would_see_a_leak_the_marks_are_on_the_pages_of_those_allowed
     who may see them, so their absence elsewhere means something."""
     f.login(client, world.users["office"])
     kid = world.pupils["A1"]
-    seen = (_text(client.get(f"/teach/classes/{world.classes['A1'].id}"))
-            + _text(client.get(f"/teach/pupils/{kid.id}"))
-            + _text(client.get(f"/office/people/parents/{world.parents['A1'].id}")))
+    seen = (
+        _text(client.get(f"/teach/classes/{world.classes['A1'].id}"))
+        + _text(client.get(f"/teach/pupils/{kid.id}"))
+        + _text(client.get(f"/office/people/parents/{world.parents['A1'].id}"))
+    )
     request = next(t for t in world.things if t.kind == "request" and t.cls == "A1")
     seen += _text(client.get(f"/office/requests/{request.id}"))
     for kind in ("class", "pupil", "parent", "comment", "request"):

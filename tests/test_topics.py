@@ -1,6 +1,7 @@
 """Weekly topics: planning, ordering, two editors, publishing (now and scheduled) through the
 real worker, the families' messages and the mid-week reminder, copying, the parent's-eye
 preview, and who may see what (P12)."""
+
 from __future__ import annotations
 
 import re
@@ -10,8 +11,7 @@ import pytest
 import sqlalchemy as sa
 
 from app.core.extensions import db
-from app.models import (NotificationDelivery, Role, TopicActivity, TopicStatus, WeeklyTopic,
-                        utcnow)
+from app.models import NotificationDelivery, Role, TopicActivity, TopicStatus, WeeklyTopic, utcnow
 from app.learning.topic_notices import reminder_at
 from app.learning.topics import academic_year
 from tests import factories as f
@@ -30,18 +30,25 @@ def school(ctx):
 
 
 def _deliveries(event_key: str) -> list[tuple[int, str]]:
-    return sorted(db.session.execute(
-        sa.select(NotificationDelivery.user_id, NotificationDelivery.channel)
-        .where(NotificationDelivery.event_key == event_key)).all())
+    return sorted(
+        db.session.execute(
+            sa.select(NotificationDelivery.user_id, NotificationDelivery.channel).where(
+                NotificationDelivery.event_key == event_key
+            )
+        ).all()
+    )
 
 
 def _order(topic_id: int) -> list[str]:
     db.session.expire_all()
-    return [i.activity.title for i in sorted(db.session.get(WeeklyTopic, topic_id).items,
-                                             key=lambda i: i.position)]
+    return [
+        i.activity.title
+        for i in sorted(db.session.get(WeeklyTopic, topic_id).items, key=lambda i: i.position)
+    ]
 
 
 # --- planning ------------------------------------------------------------------------------------
+
 
 def test_a_teacher_plans_a_topic_for_their_class(school, client):
     org, robins, owls, teacher = school
@@ -49,9 +56,15 @@ def test_a_teacher_plans_a_topic_for_their_class(school, client):
     page = client.get("/teach/topics/new").get_data(as_text=True)
     assert "3 Robins" in page and "3 Owls" not in page  # only their own classes
     monday = t.next_monday()
-    response = client.post("/teach/topics/new", data={
-        "title": "Minibeasts", "week_start": monday.isoformat(), "class_ids": [robins.id],
-        "note": "Have fun!\nBring a jar on Friday."})
+    response = client.post(
+        "/teach/topics/new",
+        data={
+            "title": "Minibeasts",
+            "week_start": monday.isoformat(),
+            "class_ids": [robins.id],
+            "note": "Have fun!\nBring a jar on Friday.",
+        },
+    )
     assert response.status_code == 303
     topic = db.session.scalar(sa.select(WeeklyTopic))
     assert response.headers["Location"].endswith(f"/teach/topics/{topic.id}")
@@ -64,8 +77,10 @@ def test_a_week_that_is_not_a_monday_is_refused_clearly(school, client):
     org, robins, owls, teacher = school
     f.login(client, teacher)
     thursday = t.next_monday() + timedelta(days=3)
-    response = client.post("/teach/topics/new", data={
-        "title": "Minibeasts", "week_start": thursday.isoformat(), "class_ids": [robins.id]})
+    response = client.post(
+        "/teach/topics/new",
+        data={"title": "Minibeasts", "week_start": thursday.isoformat(), "class_ids": [robins.id]},
+    )
     assert response.status_code == 422
     page = response.get_data(as_text=True)
     assert f"{thursday:%A %-d %B %Y} is not a Monday" in page
@@ -77,8 +92,10 @@ def test_a_week_that_is_not_a_monday_is_refused_clearly(school, client):
 def test_a_teacher_cannot_plan_for_a_class_they_do_not_teach(school, client):
     org, robins, owls, teacher = school
     f.login(client, teacher)
-    response = client.post("/teach/topics/new", data={
-        "title": "Sneaky", "week_start": t.next_monday().isoformat(), "class_ids": [owls.id]})
+    response = client.post(
+        "/teach/topics/new",
+        data={"title": "Sneaky", "week_start": t.next_monday().isoformat(), "class_ids": [owls.id]},
+    )
     assert response.status_code == 422
     assert "Please choose at least one class" in response.get_data(as_text=True)
     assert db.session.scalar(sa.select(sa.func.count()).select_from(WeeklyTopic)) == 0
@@ -89,8 +106,10 @@ def test_office_staff_can_plan_for_a_whole_year_group(school, client):
     f.school_class(org, name="4 Larks", year_group="4", academic_year=YEAR)
     office = f.staff(org, Role.OFFICE)
     f.login(client, office)
-    response = client.post("/teach/topics/new", data={
-        "title": "Romans", "week_start": t.next_monday().isoformat(), "year_group": "3"})
+    response = client.post(
+        "/teach/topics/new",
+        data={"title": "Romans", "week_start": t.next_monday().isoformat(), "year_group": "3"},
+    )
     assert response.status_code == 303
     topic = db.session.scalar(sa.select(WeeklyTopic))
     assert sorted(c.name for c in topic.classes) == ["3 Owls", "3 Robins"]
@@ -100,8 +119,12 @@ def test_office_staff_can_plan_for_a_whole_year_group(school, client):
 def test_ten_thousand_characters_answer_422_and_nothing_is_saved(school, client, field_name, limit):
     org, robins, owls, teacher = school
     f.login(client, teacher)
-    data = {"title": "Minibeasts", "week_start": t.next_monday().isoformat(),
-            "class_ids": [robins.id], field_name: "y" * 10_000}
+    data = {
+        "title": "Minibeasts",
+        "week_start": t.next_monday().isoformat(),
+        "class_ids": [robins.id],
+        field_name: "y" * 10_000,
+    }
     response = client.post("/teach/topics/new", data=data)
     assert response.status_code == 422
     assert f"to {limit:,} characters or fewer (it has 10,000)" in response.get_data(as_text=True)
@@ -139,8 +162,9 @@ def test_add_reorder_and_remove_activities_with_plain_forms(school, client):
     page = client.get(url).get_data(as_text=True)
     assert page.index("Cherries") < page.index("Bananas")
     # adding one twice is refused
-    response = client.post(f"{url}/items", data={
-        "activity_id": b.id, "version": db.session.get(WeeklyTopic, topic.id).version})
+    response = client.post(
+        f"{url}/items", data={"activity_id": b.id, "version": db.session.get(WeeklyTopic, topic.id).version}
+    )
     assert response.status_code == 422 and "already in this topic" in response.get_data(as_text=True)
 
 
@@ -153,15 +177,17 @@ def test_search_as_you_type_is_small_and_leaves_out_what_is_already_added(school
     topic = t.topic(org, [robins], [in_topic])
     f.login(client, teacher)
     for q in ("", "a", "e", "number", "times"):
-        response = client.get(f"/teach/topics/{topic.id}/search", query_string={"q": q},
-                              headers={"HX-Request": "true"})
+        response = client.get(
+            f"/teach/topics/{topic.id}/search", query_string={"q": q}, headers={"HX-Request": "true"}
+        )
         assert response.status_code == 200
         assert len(response.data) <= 2048, (q, len(response.data))
         body = response.get_data(as_text=True)
         assert body.startswith('<div id="results"') and "<html" not in body
         assert "Times-table snap" not in body
-    body = client.get(f"/teach/topics/{topic.id}/search?q=kitchen",
-                      headers={"HX-Request": "true"}).get_data(as_text=True)
+    body = client.get(f"/teach/topics/{topic.id}/search?q=kitchen", headers={"HX-Request": "true"}).get_data(
+        as_text=True
+    )
     assert "Kitchen fractions" in body and 'name="activity_id"' in body
     # without JavaScript the same search is a GET of the planner page
     page = client.get(f"/teach/topics/{topic.id}?q=kitchen").get_data(as_text=True)
@@ -181,13 +207,15 @@ def test_an_activity_of_another_school_cannot_be_added(school, client):
     theirs = t.activity(f.school(), "Theirs")
     topic = t.topic(org, [robins])
     f.login(client, teacher)
-    response = client.post(f"/teach/topics/{topic.id}/items",
-                           data={"activity_id": theirs.id, "version": topic.version})
+    response = client.post(
+        f"/teach/topics/{topic.id}/items", data={"activity_id": theirs.id, "version": topic.version}
+    )
     assert response.status_code == 404
     assert _order(topic.id) == []
 
 
 # --- two editors ---------------------------------------------------------------------------------
+
 
 def test_a_stale_save_is_refused_with_409_and_nothing_is_overwritten(school, client):
     org, robins, owls, teacher = school
@@ -197,13 +225,17 @@ def test_a_stale_save_is_refused_with_409_and_nothing_is_overwritten(school, cli
     details = {"week_start": topic.week_start.isoformat(), "class_ids": [robins.id]}
 
     f.login(client, colleague)  # the colleague saves first
-    response = client.post(f"/teach/topics/{topic.id}/details", data={
-        **details, "title": "Minibeasts and more", "version": loaded_version})
+    response = client.post(
+        f"/teach/topics/{topic.id}/details",
+        data={**details, "title": "Minibeasts and more", "version": loaded_version},
+    )
     assert response.status_code == 303
 
     f.login(client, teacher)  # the teacher's form still carries the old version
-    response = client.post(f"/teach/topics/{topic.id}/details", data={
-        **details, "title": "Bugs", "note": "My long note", "version": loaded_version})
+    response = client.post(
+        f"/teach/topics/{topic.id}/details",
+        data={**details, "title": "Bugs", "note": "My long note", "version": loaded_version},
+    )
     assert response.status_code == 409
     page = response.get_data(as_text=True)
     assert "Someone else changed this topic" in page
@@ -215,8 +247,9 @@ def test_a_stale_save_is_refused_with_409_and_nothing_is_overwritten(school, cli
 
     # the same for the activity list
     a = t.activity(org, "Apples")
-    response = client.post(f"/teach/topics/{topic.id}/items",
-                           data={"activity_id": a.id, "version": loaded_version})
+    response = client.post(
+        f"/teach/topics/{topic.id}/items", data={"activity_id": a.id, "version": loaded_version}
+    )
     assert response.status_code == 409
     assert "Someone else changed this topic" in response.get_data(as_text=True)
     assert _order(topic.id) == []
@@ -225,6 +258,7 @@ def test_a_stale_save_is_refused_with_409_and_nothing_is_overwritten(school, cli
 
 
 # --- publishing ----------------------------------------------------------------------------------
+
 
 def _families(org, cls, n=2):
     parents = []
@@ -241,8 +275,9 @@ def test_publish_now_tells_every_family_once_through_the_worker(school, client, 
     other = _families(org, owls, 1)
     topic = t.topic(org, [robins], [t.activity(org)])
     f.login(client, teacher)
-    response = client.post(f"/teach/topics/{topic.id}/publish",
-                           data={"when": "now", "version": topic.version})
+    response = client.post(
+        f"/teach/topics/{topic.id}/publish", data={"when": "now", "version": topic.version}
+    )
     assert response.status_code == 303
     db.session.expire_all()
     topic = db.session.get(WeeklyTopic, topic.id)
@@ -256,11 +291,13 @@ def test_publish_now_tells_every_family_once_through_the_worker(school, client, 
     assert template == "topic_published"
 
     # publishing twice never sends twice
-    response = client.post(f"/teach/topics/{topic.id}/publish",
-                           data={"when": "now", "version": topic.version})
+    response = client.post(
+        f"/teach/topics/{topic.id}/publish", data={"when": "now", "version": topic.version}
+    )
     assert response.status_code == 303
     from app.core.jobs import enqueue_now
     from app.learning.jobs import announce_topic
+
     enqueue_now(announce_topic, topic.id)  # even if the job itself runs again
     assert run_jobs() == 0
     assert _deliveries(f"topic:{topic.id}:published") == sent
@@ -272,11 +309,14 @@ def test_the_message_says_this_weeks_activities_for_the_child(school, run_jobs):
     f.pupil(robins, carer, first_name="Amara")
     topic = t.topic(org, [robins], [t.activity(org)], title="Minibeasts")
     from app.learning.topics import publish_now
+
     publish_now(topic, topic.version)
     assert run_jobs() == 0
     from app.models import OutboxMessage
-    subjects = db.session.scalars(sa.select(OutboxMessage.subject).where(
-        OutboxMessage.to == carer.email)).all()
+
+    subjects = db.session.scalars(
+        sa.select(OutboxMessage.subject).where(OutboxMessage.to == carer.email)
+    ).all()
     assert "This week's activities for Amara" in subjects
 
 
@@ -284,8 +324,9 @@ def test_publishing_needs_activities(school, client):
     org, robins, owls, teacher = school
     topic = t.topic(org, [robins])
     f.login(client, teacher)
-    response = client.post(f"/teach/topics/{topic.id}/publish",
-                           data={"when": "now", "version": topic.version})
+    response = client.post(
+        f"/teach/topics/{topic.id}/publish", data={"when": "now", "version": topic.version}
+    )
     assert response.status_code == 422
     assert "Add at least one activity" in response.get_data(as_text=True)
     db.session.expire_all()
@@ -300,12 +341,16 @@ def test_a_scheduled_topic_is_published_by_the_cron_job_when_due(school, client,
     parents = _families(org, robins)
     topic = t.topic(org, [robins], [t.activity(org)])
     f.login(client, teacher)
-    past = client.post(f"/teach/topics/{topic.id}/publish", data={
-        "when": "later", "publish_at": "2020-01-06T08:00", "version": topic.version})
+    past = client.post(
+        f"/teach/topics/{topic.id}/publish",
+        data={"when": "later", "publish_at": "2020-01-06T08:00", "version": topic.version},
+    )
     assert past.status_code == 422 and "in the future" in past.get_data(as_text=True)
     when = t.next_monday(2)
-    response = client.post(f"/teach/topics/{topic.id}/publish", data={
-        "when": "later", "publish_at": f"{when.isoformat()}T07:30", "version": topic.version})
+    response = client.post(
+        f"/teach/topics/{topic.id}/publish",
+        data={"when": "later", "publish_at": f"{when.isoformat()}T07:30", "version": topic.version},
+    )
     assert response.status_code == 303
     db.session.expire_all()
     topic = db.session.get(WeeklyTopic, topic.id)
@@ -332,11 +377,15 @@ def test_a_scheduled_topic_is_published_by_the_cron_job_when_due(school, client,
 
 def test_a_scheduled_publish_can_be_cancelled(school, client):
     org, robins, owls, teacher = school
-    topic = t.topic(org, [robins], [t.activity(org)], status=TopicStatus.SCHEDULED,
-                    publish_at=utcnow() + timedelta(days=2))
+    topic = t.topic(
+        org,
+        [robins],
+        [t.activity(org)],
+        status=TopicStatus.SCHEDULED,
+        publish_at=utcnow() + timedelta(days=2),
+    )
     f.login(client, teacher)
-    response = client.post(f"/teach/topics/{topic.id}/unschedule",
-                           data={"version": topic.version})
+    response = client.post(f"/teach/topics/{topic.id}/unschedule", data={"version": topic.version})
     assert response.status_code == 303
     db.session.expire_all()
     topic = db.session.get(WeeklyTopic, topic.id)
@@ -397,6 +446,7 @@ def test_the_cron_schedule_has_the_topic_job():
 
 # --- copying -------------------------------------------------------------------------------------
 
+
 def test_copy_a_topic_to_a_new_week(school, client):
     org, robins, owls, teacher = school
     a, b = t.activity(org, "Apples"), t.activity(org, "Bananas")
@@ -404,15 +454,22 @@ def test_copy_a_topic_to_a_new_week(school, client):
     source = t.topic(org, [robins], [b, a, gone], status=TopicStatus.PUBLISHED, note="Hi")
     f.login(client, teacher)
     week = t.next_monday(3)
-    response = client.post(f"/teach/topics/{source.id}/copy", data={
-        "week_start": week.isoformat(), "class_ids": [robins.id]})
+    response = client.post(
+        f"/teach/topics/{source.id}/copy", data={"week_start": week.isoformat(), "class_ids": [robins.id]}
+    )
     assert response.status_code == 303
     copy = db.session.scalar(sa.select(WeeklyTopic).where(WeeklyTopic.id != source.id))
     assert (copy.week_start, copy.status, copy.copied_from_id, copy.note) == (
-        week, TopicStatus.DRAFT, source.id, "Hi")
+        week,
+        TopicStatus.DRAFT,
+        source.id,
+        "Hi",
+    )
     assert _order(copy.id) == ["Bananas", "Apples"]  # the archived one is left out
-    response = client.post(f"/teach/topics/{source.id}/copy", data={
-        "week_start": (week + timedelta(days=1)).isoformat(), "class_ids": [robins.id]})
+    response = client.post(
+        f"/teach/topics/{source.id}/copy",
+        data={"week_start": (week + timedelta(days=1)).isoformat(), "class_ids": [robins.id]},
+    )
     assert response.status_code == 422
 
 
@@ -420,18 +477,26 @@ def test_copy_last_years_topic_for_the_same_year_group(school, client):
     org, robins, owls, teacher = school
     last_year = f.school_class(org, name="3 Robins", year_group="3", academic_year=YEAR - 1)
     year_five = f.school_class(org, name="5 Kites", year_group="5", academic_year=YEAR - 1)
-    old = t.topic(org, [last_year], [t.activity(org, "Romans")], title="Romans",
-                  week=date(YEAR, 2, 2) - timedelta(days=date(YEAR, 2, 2).weekday()),
-                  status=TopicStatus.PUBLISHED)
-    other = t.topic(org, [year_five], [t.activity(org, "Tudors")], title="Tudors",
-                    status=TopicStatus.PUBLISHED)
+    old = t.topic(
+        org,
+        [last_year],
+        [t.activity(org, "Romans")],
+        title="Romans",
+        week=date(YEAR, 2, 2) - timedelta(days=date(YEAR, 2, 2).weekday()),
+        status=TopicStatus.PUBLISHED,
+    )
+    other = t.topic(
+        org, [year_five], [t.activity(org, "Tudors")], title="Tudors", status=TopicStatus.PUBLISHED
+    )
     f.login(client, teacher)
     page = client.get("/teach/topics").get_data(as_text=True)
     assert "Last year's topics" in page and "Romans" in page and "Tudors" not in page
     assert client.get(f"/teach/topics/{old.id}").status_code == 404  # not theirs to edit
     assert client.get(f"/teach/topics/{other.id}/copy").status_code == 404
-    response = client.post(f"/teach/topics/{old.id}/copy", data={
-        "week_start": t.next_monday().isoformat(), "class_ids": [robins.id]})
+    response = client.post(
+        f"/teach/topics/{old.id}/copy",
+        data={"week_start": t.next_monday().isoformat(), "class_ids": [robins.id]},
+    )
     assert response.status_code == 303
     copy = db.session.scalar(sa.select(WeeklyTopic).where(WeeklyTopic.copied_from_id == old.id))
     assert [c.id for c in copy.classes] == [robins.id] and _order(copy.id) == ["Romans"]
@@ -439,12 +504,14 @@ def test_copy_last_years_topic_for_the_same_year_group(school, client):
 
 # --- preview -------------------------------------------------------------------------------------
 
+
 @pytest.mark.promise("P05")
 def test_the_preview_is_the_parents_card(school, client):
     org, robins, owls, teacher = school
     clip = t.video(org, "How plants grow")
-    topic = t.topic(org, [robins], [t.activity(org, "Apples"), clip], title="Growing",
-                    note="Line one\n<b>Line two</b>")
+    topic = t.topic(
+        org, [robins], [t.activity(org, "Apples"), clip], title="Growing", note="Line one\n<b>Line two</b>"
+    )
     f.login(client, teacher)
     page = client.get(f"/teach/topics/{topic.id}/preview").get_data(as_text=True)
     assert 'class="card topic"' in page and "Growing" in page
@@ -458,6 +525,7 @@ def test_the_preview_is_the_parents_card(school, client):
 
 # --- scope (P12) ---------------------------------------------------------------------------------
 
+
 @pytest.mark.promise("P12")
 def test_teachers_see_only_their_classes_topics_and_office_sees_the_school(school, client):
     org, robins, owls, teacher = school
@@ -470,11 +538,23 @@ def test_teachers_see_only_their_classes_topics_and_office_sees_the_school(schoo
     for topic in (theirs, elsewhere):
         for path in ("", "/details", "/preview", "/copy", "/search?q=a"):
             assert client.get(f"/teach/topics/{topic.id}{path}").status_code == 404, path
-        assert client.post(f"/teach/topics/{topic.id}/publish",
-                           data={"when": "now", "version": topic.version}).status_code == 404
-        assert client.post(f"/teach/topics/{topic.id}/details", data={
-            "title": "Hijack", "week_start": topic.week_start.isoformat(),
-            "version": topic.version}).status_code == 404
+        assert (
+            client.post(
+                f"/teach/topics/{topic.id}/publish", data={"when": "now", "version": topic.version}
+            ).status_code
+            == 404
+        )
+        assert (
+            client.post(
+                f"/teach/topics/{topic.id}/details",
+                data={
+                    "title": "Hijack",
+                    "week_start": topic.week_start.isoformat(),
+                    "version": topic.version,
+                },
+            ).status_code
+            == 404
+        )
     db.session.expire_all()
     assert db.session.get(WeeklyTopic, theirs.id).status is TopicStatus.DRAFT
     assert db.session.get(WeeklyTopic, theirs.id).title == "Theirs"
@@ -495,9 +575,15 @@ def test_a_teacher_editing_a_shared_topic_keeps_the_classes_they_cannot_see(scho
     f.login(client, teacher)
     page = client.get(f"/teach/topics/{topic.id}/details").get_data(as_text=True)
     assert "3 Owls" not in page
-    response = client.post(f"/teach/topics/{topic.id}/details", data={
-        "title": "Shared, renamed", "week_start": topic.week_start.isoformat(),
-        "class_ids": [robins.id], "version": topic.version})
+    response = client.post(
+        f"/teach/topics/{topic.id}/details",
+        data={
+            "title": "Shared, renamed",
+            "week_start": topic.week_start.isoformat(),
+            "class_ids": [robins.id],
+            "version": topic.version,
+        },
+    )
     assert response.status_code == 303
     db.session.expire_all()
     saved = db.session.get(WeeklyTopic, topic.id)

@@ -1,4 +1,5 @@
 """The auth blueprint: signing in and out for staff and families (see app/auth/sessions.py)."""
+
 from flask import Blueprint
 
 bp = Blueprint("auth", __name__)

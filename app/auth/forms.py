@@ -1,4 +1,5 @@
 """Sign-in forms. Field lengths are bounded so an overlong value is a 422, never a 500."""
+
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
@@ -7,9 +8,11 @@ from wtforms.validators import DataRequired, Email, EqualTo, Length, ValidationE
 
 from app.core.phones import UKMobile
 
-EMAIL = [DataRequired("Enter your email address."),
-         Length(max=254, message="That email address is too long."),
-         Email("Enter an email address like name@example.com.")]
+EMAIL = [
+    DataRequired("Enter your email address."),
+    Length(max=254, message="That email address is too long."),
+    Email("Enter an email address like name@example.com."),
+]
 PASSWORD_MIN = 10
 
 
@@ -18,16 +21,27 @@ def _strip(value):
 
 
 def _password(label="Password"):
-    return PasswordField(label, validators=[
-        DataRequired("Enter your password."),
-        Length(max=200, message="That password is too long (200 characters at most).")])
+    return PasswordField(
+        label,
+        validators=[
+            DataRequired("Enter your password."),
+            Length(max=200, message="That password is too long (200 characters at most)."),
+        ],
+    )
 
 
 def _new_password(label="New password"):
-    return PasswordField(label, validators=[
-        DataRequired("Choose a password."),
-        Length(min=PASSWORD_MIN, max=200,
-               message=f"Use at least {PASSWORD_MIN} characters (and no more than 200).")])
+    return PasswordField(
+        label,
+        validators=[
+            DataRequired("Choose a password."),
+            Length(
+                min=PASSWORD_MIN,
+                max=200,
+                message=f"Use at least {PASSWORD_MIN} characters (and no more than 200).",
+            ),
+        ],
+    )
 
 
 class _Next(FlaskForm):
@@ -50,15 +64,25 @@ class LinkUseForm(FlaskForm):
 
 
 class CodeRequestForm(_Next):
-    mobile = StringField("Mobile phone number", validators=[
-        DataRequired("Enter your mobile phone number."),
-        Length(max=20, message="That phone number is too long."), UKMobile()], filters=[_strip])
+    mobile = StringField(
+        "Mobile phone number",
+        validators=[
+            DataRequired("Enter your mobile phone number."),
+            Length(max=20, message="That phone number is too long."),
+            UKMobile(),
+        ],
+        filters=[_strip],
+    )
 
 
 class CodeCheckForm(FlaskForm):
-    code = StringField("Code from the text message", validators=[
-        DataRequired("Enter the 6-digit code from the text message."),
-        Length(max=12, message="The code has 6 digits.")])
+    code = StringField(
+        "Code from the text message",
+        validators=[
+            DataRequired("Enter the 6-digit code from the text message."),
+            Length(max=12, message="The code has 6 digits."),
+        ],
+    )
     remember = BooleanField("Keep me signed in on this device")
 
     def validate_code(self, field):
@@ -69,15 +93,23 @@ class CodeCheckForm(FlaskForm):
 
 
 class MfaCodeForm(FlaskForm):
-    code = StringField("Code", validators=[
-        DataRequired("Enter the code from your authenticator app, or a recovery code."),
-        Length(max=32, message="That code is too long.")])
+    code = StringField(
+        "Code",
+        validators=[
+            DataRequired("Enter the code from your authenticator app, or a recovery code."),
+            Length(max=32, message="That code is too long."),
+        ],
+    )
 
 
 class MfaEnrolForm(FlaskForm):
-    code = StringField("6-digit code from the app", validators=[
-        DataRequired("Enter the 6-digit code your authenticator app shows."),
-        Length(max=12, message="The code has 6 digits.")])
+    code = StringField(
+        "6-digit code from the app",
+        validators=[
+            DataRequired("Enter the 6-digit code your authenticator app shows."),
+            Length(max=12, message="The code has 6 digits."),
+        ],
+    )
 
 
 class PasswordCheckForm(FlaskForm):
@@ -94,11 +126,16 @@ class ResetRequestForm(FlaskForm):
 
 class NewPasswordForm(FlaskForm):
     password = _new_password()
-    confirm = PasswordField("Type the new password again", validators=[
-        DataRequired("Type the new password again."),
-        EqualTo("password", message="The two passwords are not the same.")])
+    confirm = PasswordField(
+        "Type the new password again",
+        validators=[
+            DataRequired("Type the new password again."),
+            EqualTo("password", message="The two passwords are not the same."),
+        ],
+    )
 
 
 class ChangePasswordForm(NewPasswordForm):
-    current = PasswordField("Your current password", validators=[
-        Length(max=200, message="That password is too long.")])
+    current = PasswordField(
+        "Your current password", validators=[Length(max=200, message="That password is too long.")]
+    )

@@ -5,6 +5,7 @@ account is slowed whether or not it exists, and from however many addresses. Lim
 config at request time (``AUTH_LIMIT_*``), so an installation can tune them; over a limit the
 friendly 429 page is shown (app/core/error_pages.py) and the event is logged (P15).
 """
+
 from __future__ import annotations
 
 from flask import current_app, request, session
@@ -31,8 +32,7 @@ def _setting(name: str):
 
 
 def _logged(limit) -> None:
-    audit("signin_throttled", current_user if current_user.is_authenticated else None,
-          request.endpoint)
+    audit("signin_throttled", current_user if current_user.is_authenticated else None, request.endpoint)
     db.session.commit()
 
 
@@ -68,12 +68,15 @@ def by_token() -> str:
 
 def per_ip(view):
     """Count every POST from this IP against one shared sign-in budget."""
-    return limiter.shared_limit(_setting("AUTH_LIMIT_IP"), scope="auth-ip",
-                                key_func=get_remote_address, methods=["POST"],
-                                on_breach=_logged)(view)
+    return limiter.shared_limit(
+        _setting("AUTH_LIMIT_IP"),
+        scope="auth-ip",
+        key_func=get_remote_address,
+        methods=["POST"],
+        on_breach=_logged,
+    )(view)
 
 
 def per_account(key_func, setting: str = "AUTH_LIMIT_ACCOUNT"):
     """Count POSTs against the account named in the request (``key_func``)."""
-    return limiter.limit(_setting(setting), key_func=key_func, methods=["POST"],
-                         on_breach=_logged)
+    return limiter.limit(_setting(setting), key_func=key_func, methods=["POST"], on_breach=_logged)

@@ -1,4 +1,5 @@
 """Parents sign in without a password: a one-time link by email, or a one-time code by text."""
+
 from __future__ import annotations
 
 from flask import flash, redirect, request, session, url_for
@@ -12,8 +13,9 @@ from app.core.htmx import redirect_after_post, render
 from app.models import TokenPurpose
 from app.auth import sessions as auth, tokens as login_tokens
 
-WRONG_CODE = ("That code is not right, or it has expired. Check the text message and try again, "
-              "or ask for a new code.")
+WRONG_CODE = (
+    "That code is not right, or it has expired. Check the text message and try again, or ask for a new code."
+)
 
 
 def link_problem():
@@ -30,9 +32,12 @@ def link_request():
     if request.method == "GET":
         form.next.data = next_from()
     if form.validate_on_submit():
-        login_tokens.queue_sign_in_message(TokenPurpose.SIGNIN_LINK,
-                                           auth.normalise_email(form.email.data),
-                                           next_url=next_from(form), remember=form.remember.data)
+        login_tokens.queue_sign_in_message(
+            TokenPurpose.SIGNIN_LINK,
+            auth.normalise_email(form.email.data),
+            next_url=next_from(form),
+            remember=form.remember.data,
+        )
         return render("auth/sent.html", what="link")
     return render("auth/link_request.html", form=form, status=status(form))
 
@@ -69,8 +74,7 @@ def code_request():
     if form.validate_on_submit():
         login_tokens.queue_sign_in_message(TokenPurpose.SMS_CODE, form.mobile.data)
         session["code_mobile"], session["code_next"] = form.mobile.data, next_from(form)
-        flash("If that number belongs to an account, we've sent a code to it by text message.",
-              "success")
+        flash("If that number belongs to an account, we've sent a code to it by text message.", "success")
         return redirect_after_post(url_for("auth.code_check"))
     return render("auth/code_request.html", form=form, status=status(form))
 

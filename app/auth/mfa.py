@@ -1,4 +1,5 @@
 """Two-step sign-in for staff: enrolment, the code step after the password, turning it off."""
+
 from __future__ import annotations
 
 from flask import current_app, flash, redirect, url_for
@@ -13,16 +14,23 @@ from app.core.extensions import db
 from app.core.htmx import redirect_after_post, render
 from app.auth import sessions as auth, totp as mfa
 
-WRONG_CODE = ("That code is not right. Type the 6-digit code your app shows now, or one of your "
-              "recovery codes.")
+WRONG_CODE = (
+    "That code is not right. Type the 6-digit code your app shows now, or one of your recovery codes."
+)
 
 
 def _manage(status_code=200, **forms):
     user = current_user._get_current_object()
     forms.setdefault("off", PasswordCheckForm(prefix="off"))
     forms.setdefault("codes", PasswordCheckForm(prefix="codes"))
-    return render("auth/mfa_manage.html", user=user, left=mfa.recovery_codes_left(user),
-                  required=current_app.config["REQUIRE_STAFF_MFA"], status=status_code, **forms)
+    return render(
+        "auth/mfa_manage.html",
+        user=user,
+        left=mfa.recovery_codes_left(user),
+        required=current_app.config["REQUIRE_STAFF_MFA"],
+        status=status_code,
+        **forms,
+    )
 
 
 @bp.route("/mfa", methods=["GET", "POST"])
@@ -39,11 +47,18 @@ def mfa_enrol():
         codes = mfa.confirm_enrolment(user, form.code.data)
         if codes:
             return render("auth/mfa_codes.html", codes=codes, first=True)
-        form.code.errors.append("That code is not right. Check that your phone sets its clock "
-                                "automatically, and type the code the app shows now.")
+        form.code.errors.append(
+            "That code is not right. Check that your phone sets its clock "
+            "automatically, and type the code the app shows now."
+        )
     secret = mfa.enrolment_secret(user)
-    return render("auth/mfa_enrol.html", form=form, required=current_app.config["REQUIRE_STAFF_MFA"],
-                  status=status(form), **mfa.provisioning(user, secret))
+    return render(
+        "auth/mfa_enrol.html",
+        form=form,
+        required=current_app.config["REQUIRE_STAFF_MFA"],
+        status=status(form),
+        **mfa.provisioning(user, secret),
+    )
 
 
 @bp.route("/mfa/verify", methods=["GET", "POST"])

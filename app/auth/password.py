@@ -1,4 +1,5 @@
 """Passwords: reset by an emailed one-time link, and setting or changing one when signed in."""
+
 from __future__ import annotations
 
 from flask import flash, redirect, request, url_for
@@ -25,8 +26,7 @@ def reset_problem():
 def reset_request():
     form = ResetRequestForm()
     if form.validate_on_submit():
-        login_tokens.queue_sign_in_message(TokenPurpose.PASSWORD_RESET,
-                                           auth.normalise_email(form.email.data))
+        login_tokens.queue_sign_in_message(TokenPurpose.PASSWORD_RESET, auth.normalise_email(form.email.data))
         return render("auth/sent.html", what="reset")
     return render("auth/reset_request.html", form=form, status=status(form))
 
@@ -44,8 +44,11 @@ def reset_use(token: str):
         if login_tokens.reset_password(token, form.password.data) is None:
             return reset_problem()
         auth.rotate_session()
-        flash("Your password has been changed, and you have been signed out everywhere. "
-              "Please sign in with your new password.", "success")
+        flash(
+            "Your password has been changed, and you have been signed out everywhere. "
+            "Please sign in with your new password.",
+            "success",
+        )
         return redirect_after_post(url_for("auth.signin"))
     return render("auth/reset_use.html", form=form, token=token, status=status(form))
 
@@ -64,10 +67,11 @@ def password():
         if user.password_hash and not form.current.data:
             form.current.errors.append("Enter your current password.")
         elif auth.change_password(user, form.password.data, form.current.data):
-            flash("Your password has been saved. You have been signed out on your other phones "
-                  "and computers.", "success")
+            flash(
+                "Your password has been saved. You have been signed out on your other phones and computers.",
+                "success",
+            )
             return redirect_after_post(url_for("auth.account"))
         else:
             form.current.errors.append("That is not your current password.")
-    return render("auth/password.html", form=form, has_password=bool(user.password_hash),
-                  status=status(form))
+    return render("auth/password.html", form=form, has_password=bool(user.password_hash), status=status(form))

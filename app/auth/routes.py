@@ -1,4 +1,5 @@
 """Signing in with a password, signing out (here and everywhere) and signing in again (fresh)."""
+
 from __future__ import annotations
 
 from flask import flash, redirect, request, session, url_for
@@ -11,8 +12,9 @@ from app.core.authz import public, signed_in
 from app.core.htmx import redirect_after_post, render
 from app.auth import sessions as auth, tokens as login_tokens, totp as mfa
 
-NOT_RECOGNISED = ("The email address or password is not right. Check them and try again, or "
-                  "ask for a sign-in link.")
+NOT_RECOGNISED = (
+    "The email address or password is not right. Check them and try again, or ask for a sign-in link."
+)
 
 
 def next_from(form=None) -> str | None:

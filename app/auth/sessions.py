@@ -8,6 +8,7 @@ working; ``session_version`` is part of the id too, so bumping it ends every oth
 remember-me cookie. One-time links and codes are in ``app/auth/tokens.py``; two-step
 sign-in (TOTP, recovery codes) in ``app/auth/totp.py``.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -31,6 +32,7 @@ ACTIVE_EVERY = timedelta(hours=1)  # how often "last active" is written: hourly 
 
 
 # --- input ------------------------------------------------------------------------------------
+
 
 def normalise_email(value: str | None) -> str:
     """An email address as accounts are looked up: trimmed, lower case."""
@@ -72,6 +74,7 @@ def is_fresh() -> bool:
 
 # --- accounts ---------------------------------------------------------------------------------
 
+
 def find_by_email(email: str) -> User | None:
     """The account with this (normalised) email address, if any."""
     if not email:
@@ -84,8 +87,10 @@ def parent_by_mobile(mobile: str | None) -> User | None:
     if not mobile:
         return None
     candidates = db.session.scalars(
-        sa.select(User).where(User.mobile == mobile, User.kind == UserKind.PARENT)
-        .order_by(User.last_login_at.desc().nulls_last(), User.id)).all()
+        sa.select(User)
+        .where(User.mobile == mobile, User.kind == UserKind.PARENT)
+        .order_by(User.last_login_at.desc().nulls_last(), User.id)
+    ).all()
     return next((u for u in candidates if u.is_active), None)
 
 
@@ -93,9 +98,12 @@ def organisation_id(user: User | None) -> int | None:
     """The school an activity-log row about ``user`` belongs to (staff only)."""
     if user is None or not user.is_staff:
         return None
-    return db.session.scalar(sa.select(StaffMembership.organisation_id).where(
-        StaffMembership.user_id == user.id, StaffMembership.organisation_id.is_not(None))
-        .order_by(StaffMembership.id).limit(1))
+    return db.session.scalar(
+        sa.select(StaffMembership.organisation_id)
+        .where(StaffMembership.user_id == user.id, StaffMembership.organisation_id.is_not(None))
+        .order_by(StaffMembership.id)
+        .limit(1)
+    )
 
 
 def audit(event: str, user: User | None = None, detail: str | None = None) -> None:
@@ -119,6 +127,7 @@ def check_credentials(email: str, password: str) -> User | None:
 
 # --- sessions ---------------------------------------------------------------------------------
 
+
 def rotate_session() -> None:
     """Drop everything the session held before (no fixation) and the CSRF token with it; an
     earlier remember-me cookie on this browser is cleared too (unless sign-in sets a new one)."""
@@ -130,8 +139,7 @@ def rotate_session() -> None:
 
 def has_remember_cookie() -> bool:
     """Whether this browser sent a "keep me signed in" cookie."""
-    return bool(request.cookies.get(current_app.config.get("REMEMBER_COOKIE_NAME",
-                                                           "remember_token")))
+    return bool(request.cookies.get(current_app.config.get("REMEMBER_COOKIE_NAME", "remember_token")))
 
 
 def _open_sign_in(user: User) -> None:
@@ -164,8 +172,7 @@ def start_session(user: User, *, remember: bool, method: str) -> None:
 def end_sign_ins(user: User, *, keep: str | None = None) -> None:
     """Mark ``user``'s live sign-ins ended (all, or all but the one with secret ``keep``); the
     caller commits."""
-    query = sa.update(UserSession).where(UserSession.user_id == user.id,
-                                         UserSession.ended_at.is_(None))
+    query = sa.update(UserSession).where(UserSession.user_id == user.id, UserSession.ended_at.is_(None))
     if keep:
         query = query.where(UserSession.secret_hash != UserSession.hash(keep))
     db.session.execute(query.values(ended_at=utcnow()))
@@ -175,10 +182,15 @@ def end_session(user: User) -> None:
     """Sign out here: this sign-in ends on the server (so neither a copy of the session cookie
     nor the remember cookie works again), the cookies are cleared, and it is logged."""
     if user.session_secret:
-        db.session.execute(sa.update(UserSession).where(
-            UserSession.user_id == user.id,
-            UserSession.secret_hash == UserSession.hash(user.session_secret),
-            UserSession.ended_at.is_(None)).values(ended_at=utcnow()))
+        db.session.execute(
+            sa.update(UserSession)
+            .where(
+                UserSession.user_id == user.id,
+                UserSession.secret_hash == UserSession.hash(user.session_secret),
+                UserSession.ended_at.is_(None),
+            )
+            .values(ended_at=utcnow())
+        )
     audit("signout", user)
     db.session.commit()
     rotate_session()
@@ -254,8 +266,10 @@ def touch(user: User) -> None:
             conn.execute(sa.update(users).where(users.c.id == user.id).values(last_active_at=now))
         if stale_sign_in:
             rows = UserSession.__table__
-            conn.execute(sa.update(rows).where(
-                rows.c.secret_hash == UserSession.hash(user.session_secret))
-                .values(last_seen_at=now))
+            conn.execute(
+                sa.update(rows)
+                .where(rows.c.secret_hash == UserSession.hash(user.session_secret))
+                .values(last_seen_at=now)
+            )
     if stale_user:
         set_committed_value(user, "last_active_at", now)

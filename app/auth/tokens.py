@@ -7,6 +7,7 @@ dead. Requests answer the same whether or not the account exists, and take the s
 sign-in pages only queue :func:`queue_sign_in_message`, and the job looks the account up and
 sends (``app/jobs/signin.py``).
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -33,26 +34,32 @@ def _digest(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
-def _new_token(user: User, purpose: TokenPurpose, minutes: int,
-               payload: dict | None = None) -> str:
+def _new_token(user: User, purpose: TokenPurpose, minutes: int, payload: dict | None = None) -> str:
     secret = secrets.token_urlsafe(32)
-    db.session.add(LoginToken(user_id=user.id, purpose=purpose, token_hash=_digest(secret),
-                              expires_at=utcnow() + timedelta(minutes=minutes), payload=payload))
+    db.session.add(
+        LoginToken(
+            user_id=user.id,
+            purpose=purpose,
+            token_hash=_digest(secret),
+            expires_at=utcnow() + timedelta(minutes=minutes),
+            payload=payload,
+        )
+    )
     db.session.flush()
     return secret
 
 
 def _live(purpose: TokenPurpose):
-    return (LoginToken.purpose == purpose, LoginToken.used_at.is_(None),
-            LoginToken.expires_at > utcnow())
+    return (LoginToken.purpose == purpose, LoginToken.used_at.is_(None), LoginToken.expires_at > utcnow())
 
 
 def peek(purpose: TokenPurpose, secret: str) -> LoginToken | None:
     """The live token for ``secret`` without using it (for the confirm pages)."""
     if not secret or len(secret) > 100:
         return None
-    return db.session.scalar(sa.select(LoginToken).where(
-        LoginToken.token_hash == _digest(secret), *_live(purpose)))
+    return db.session.scalar(
+        sa.select(LoginToken).where(LoginToken.token_hash == _digest(secret), *_live(purpose))
+    )
 
 
 def consume(purpose: TokenPurpose, secret: str) -> tuple[User, dict] | None:
@@ -60,8 +67,11 @@ def consume(purpose: TokenPurpose, secret: str) -> tuple[User, dict] | None:
     if not secret or len(secret) > 100:
         return None
     row = db.session.execute(
-        sa.update(LoginToken).where(LoginToken.token_hash == _digest(secret), *_live(purpose))
-        .values(used_at=utcnow()).returning(LoginToken.user_id, LoginToken.payload)).first()
+        sa.update(LoginToken)
+        .where(LoginToken.token_hash == _digest(secret), *_live(purpose))
+        .values(used_at=utcnow())
+        .returning(LoginToken.user_id, LoginToken.payload)
+    ).first()
     user = db.session.get(User, row.user_id) if row and row.user_id else None
     if user is None or not user.is_active:
         db.session.rollback()
@@ -70,8 +80,9 @@ def consume(purpose: TokenPurpose, secret: str) -> tuple[User, dict] | None:
 
 
 def _kill_live(user: User, purpose: TokenPurpose) -> None:
-    db.session.execute(sa.update(LoginToken).where(LoginToken.user_id == user.id, *_live(purpose))
-                       .values(used_at=utcnow()))
+    db.session.execute(
+        sa.update(LoginToken).where(LoginToken.user_id == user.id, *_live(purpose)).values(used_at=utcnow())
+    )
 
 
 def _send(channel: Channel, to: str, template: str, **context) -> bool:
@@ -98,26 +109,37 @@ def _link(endpoint: str, token: str) -> str:
 SIGN_IN_JOB = "app.jobs.signin.send_sign_in_message"
 
 
-def queue_sign_in_message(purpose: TokenPurpose, address: str, *, next_url: str | None = None,
-                          remember: bool = False) -> None:
+def queue_sign_in_message(
+    purpose: TokenPurpose, address: str, *, next_url: str | None = None, remember: bool = False
+) -> None:
     """Have a worker send a sign-in link, code or reset link to ``address`` if it belongs to an
     account (the page answers the same at once, whether or not it does). Not retried: a person
     waiting asks again, and a late second code would replace the one they are typing."""
     from app.core.jobs import enqueue_now
 
-    options = {"next_url": safe_next(next_url), "remember": bool(remember)} if (
-        purpose is TokenPurpose.SIGNIN_LINK) else {}
+    options = (
+        {"next_url": safe_next(next_url), "remember": bool(remember)}
+        if (purpose is TokenPurpose.SIGNIN_LINK)
+        else {}
+    )
     enqueue_now(SIGN_IN_JOB, purpose.value, address, retry=None, timeout=60, **options)
 
 
 def send_signin_link(user: User, *, next_url: str | None = None, remember: bool = False) -> bool:
     """Email ``user`` a one-time sign-in link (parents only)."""
     minutes = current_app.config["SIGNIN_LINK_MINUTES"]
-    token = _new_token(user, TokenPurpose.SIGNIN_LINK, minutes,
-                       {"next": safe_next(next_url), "remember": bool(remember)})
+    token = _new_token(
+        user, TokenPurpose.SIGNIN_LINK, minutes, {"next": safe_next(next_url), "remember": bool(remember)}
+    )
     audit("signin_link_sent", user)
-    return _send(Channel.EMAIL, user.email, "signin_link", user=user, minutes=minutes,
-                 url=_link("auth.link_use", token))
+    return _send(
+        Channel.EMAIL,
+        user.email,
+        "signin_link",
+        user=user,
+        minutes=minutes,
+        url=_link("auth.link_use", token),
+    )
 
 
 def request_signin_link(email: str, *, next_url: str | None = None, remember: bool = False) -> None:
@@ -144,11 +166,17 @@ def send_sms_code(user: User) -> bool:
     """Text ``user`` a new 6-digit code; earlier codes stop working."""
     _kill_live(user, TokenPurpose.SMS_CODE)
     minutes = current_app.config["SMS_CODE_MINUTES"]
-    code = f"{secrets.randbelow(10 ** 6):06d}"
+    code = f"{secrets.randbelow(10**6):06d}"
     salt = secrets.token_hex(16)
-    db.session.add(LoginToken(user_id=user.id, purpose=TokenPurpose.SMS_CODE,
-                              token_hash=_code_hash(salt, code), payload={"salt": salt},
-                              expires_at=utcnow() + timedelta(minutes=minutes)))
+    db.session.add(
+        LoginToken(
+            user_id=user.id,
+            purpose=TokenPurpose.SMS_CODE,
+            token_hash=_code_hash(salt, code),
+            payload={"salt": salt},
+            expires_at=utcnow() + timedelta(minutes=minutes),
+        )
+    )
     audit("sms_code_sent", user)
     return _send(Channel.SMS, user.mobile, "sms_code", user=user, code=code, minutes=minutes)
 
@@ -165,10 +193,15 @@ def check_sms_code(mobile: str | None, code: str) -> User | None:
     SMS_MAX_ATTEMPTS the code is dead. Commits either way."""
     user = parent_by_mobile(mobile)
     token = user and db.session.scalar(
-        sa.select(LoginToken).where(LoginToken.user_id == user.id, *_live(TokenPurpose.SMS_CODE))
-        .order_by(LoginToken.created_at.desc()).limit(1).with_for_update())
-    if token and hmac.compare_digest(token.token_hash,
-                                     _code_hash((token.payload or {}).get("salt", ""), code)):
+        sa.select(LoginToken)
+        .where(LoginToken.user_id == user.id, *_live(TokenPurpose.SMS_CODE))
+        .order_by(LoginToken.created_at.desc())
+        .limit(1)
+        .with_for_update()
+    )
+    if token and hmac.compare_digest(
+        token.token_hash, _code_hash((token.payload or {}).get("salt", ""), code)
+    ):
         token.used_at = utcnow()
         db.session.flush()
         return user
@@ -189,8 +222,14 @@ def request_password_reset(email: str) -> None:
     minutes = current_app.config["PASSWORD_RESET_MINUTES"]
     token = _new_token(user, TokenPurpose.PASSWORD_RESET, minutes)
     audit("password_reset_sent", user)
-    _send(Channel.EMAIL, user.email, "password_reset", user=user, minutes=minutes,
-          url=_link("auth.reset_use", token))
+    _send(
+        Channel.EMAIL,
+        user.email,
+        "password_reset",
+        user=user,
+        minutes=minutes,
+        url=_link("auth.reset_use", token),
+    )
 
 
 def reset_password(token: str, new_password: str) -> User | None:

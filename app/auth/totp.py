@@ -9,6 +9,7 @@ Between the password and the code, the browser's session holds only a random han
 (who, remember me, where next, failed tries) lives in Redis for five minutes and is not a
 sign-in: Flask-Login knows nothing of it until the code is right.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -35,6 +36,7 @@ _ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"  # no 0/o, 1/l/i
 
 # --- secret and enrolment ---------------------------------------------------------------------
 
+
 def _secret(user: User) -> str | None:
     return storage.decrypt(user.totp_secret.encode()).decode() if user.totp_secret else None
 
@@ -51,11 +53,11 @@ def enrolment_secret(user: User) -> str:
 
 def provisioning(user: User, secret: str) -> dict:
     """What the enrolment page shows: the QR code as a data: URI and the secret as text."""
-    uri = pyotp.TOTP(secret).provisioning_uri(name=user.email or f"user {user.id}",
-                                              issuer_name=ISSUER)
-    qr = segno.make(uri, error="m").svg_data_uri(scale=1, border=4, omitsize=True, light="#fff",
-                                                 title="QR code for your authenticator app")
-    grouped = " ".join(secret[i:i + 4] for i in range(0, len(secret), 4))
+    uri = pyotp.TOTP(secret).provisioning_uri(name=user.email or f"user {user.id}", issuer_name=ISSUER)
+    qr = segno.make(uri, error="m").svg_data_uri(
+        scale=1, border=4, omitsize=True, light="#fff", title="QR code for your authenticator app"
+    )
+    grouped = " ".join(secret[i : i + 4] for i in range(0, len(secret), 4))
     return {"uri": uri, "qr": qr, "secret": grouped}
 
 
@@ -94,6 +96,7 @@ def disable(user: User) -> None:
 
 # --- recovery codes ---------------------------------------------------------------------------
 
+
 def _normalise_recovery(code: str) -> str:
     return "".join(c for c in code.lower() if c.isalnum())
 
@@ -121,18 +124,26 @@ def regenerate_recovery_codes(user: User) -> list[str]:
 
 
 def recovery_codes_left(user: User) -> int:
-    return db.session.scalar(sa.select(sa.func.count()).select_from(RecoveryCode).where(
-        RecoveryCode.user_id == user.id, RecoveryCode.used_at.is_(None)))
+    return db.session.scalar(
+        sa.select(sa.func.count())
+        .select_from(RecoveryCode)
+        .where(RecoveryCode.user_id == user.id, RecoveryCode.used_at.is_(None))
+    )
 
 
 def _use_recovery_code(user: User, code: str) -> bool:
     if len(_normalise_recovery(code)) != 12:
         return False
     row = db.session.execute(
-        sa.update(RecoveryCode).where(RecoveryCode.user_id == user.id,
-                                      RecoveryCode.code_hash == _hash_recovery(code),
-                                      RecoveryCode.used_at.is_(None))
-        .values(used_at=utcnow()).returning(RecoveryCode.id)).first()
+        sa.update(RecoveryCode)
+        .where(
+            RecoveryCode.user_id == user.id,
+            RecoveryCode.code_hash == _hash_recovery(code),
+            RecoveryCode.used_at.is_(None),
+        )
+        .values(used_at=utcnow())
+        .returning(RecoveryCode.id)
+    ).first()
     return row is not None
 
 
@@ -150,6 +161,7 @@ def check_second_factor(user: User, code: str) -> str | None:
 
 # --- the half-signed-in step ------------------------------------------------------------------
 
+
 def _key(handle: str) -> str:
     return f"auth:mfa-pending:{handle}"
 
@@ -157,8 +169,7 @@ def _key(handle: str) -> str:
 def begin(user: User, *, remember: bool, next_url: str | None) -> None:
     """The password was right: remember who is half signed in (not a sign-in yet)."""
     handle = secrets.token_urlsafe(24)
-    state = {"uid": user.id, "v": user.session_version, "remember": remember, "next": next_url,
-             "tries": 0}
+    state = {"uid": user.id, "v": user.session_version, "remember": remember, "next": next_url, "tries": 0}
     get_redis().set(_key(handle), json.dumps(state), ex=PENDING_SECONDS)
     session["mfa_pending"] = handle
 
@@ -210,11 +221,13 @@ def rotate_secrets() -> int:
     from app.core.extensions import db
     from app.models import User
 
-    rows = db.session.execute(sa.select(User.id, User.totp_secret)
-                              .where(User.totp_secret.is_not(None))).all()
+    rows = db.session.execute(sa.select(User.id, User.totp_secret).where(User.totp_secret.is_not(None))).all()
     for user_id, secret in rows:
-        db.session.execute(sa.update(User).where(User.id == user_id).values(
-            totp_secret=storage.rotate_token(secret.encode()).decode()))
+        db.session.execute(
+            sa.update(User)
+            .where(User.id == user_id)
+            .values(totp_secret=storage.rotate_token(secret.encode()).decode())
+        )
     db.session.commit()
     return len(rows)
 

@@ -5,6 +5,7 @@ gets a new URL and browsers may keep every version for a year without asking aga
 name answers 404.  Compression (gzip/brotli) is left to the web server or proxy in production;
 ``make bench`` reports each asset's gzip size against its budget.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -28,23 +29,24 @@ def _manifest(static: Path) -> dict[str, str]:
 
 
 def _stamp(static: Path) -> tuple:
-    return tuple((p.as_posix(), p.stat().st_mtime_ns) for p in sorted(static.rglob("*"))
-                 if p.is_file())
+    return tuple((p.as_posix(), p.stat().st_mtime_ns) for p in sorted(static.rglob("*")) if p.is_file())
 
 
 def _load(app) -> dict:
     static = Path(app.static_folder)
     manifest = _manifest(static)
-    app.extensions["assets"] = {"names": manifest, "files": {v: k for k, v in manifest.items()},
-                                "stamp": _stamp(static)}
+    app.extensions["assets"] = {
+        "names": manifest,
+        "files": {v: k for k, v in manifest.items()},
+        "stamp": _stamp(static),
+    }
     return app.extensions["assets"]
 
 
 def _assets(app) -> dict:
     """The manifest; in development it follows edits to static/ without a restart."""
     found = app.extensions["assets"]
-    if app.config["ENV_NAME"] == "development" and found["stamp"] != _stamp(
-            Path(app.static_folder)):
+    if app.config["ENV_NAME"] == "development" and found["stamp"] != _stamp(Path(app.static_folder)):
         found = _load(app)
     return found
 

@@ -1,4 +1,5 @@
 """The security activity log (P15): sign-ins, failures, sign-outs, MFA changes, data access."""
+
 from __future__ import annotations
 
 from flask import has_request_context, request
@@ -12,12 +13,24 @@ def _ip() -> str | None:
     return request.remote_addr if has_request_context() else None
 
 
-def log_event(event: str, user=None, *, subject: str | None = None, detail: str | None = None,
-              organisation_id: int | None = None, commit: bool = False) -> ActivityLog:
+def log_event(
+    event: str,
+    user=None,
+    *,
+    subject: str | None = None,
+    detail: str | None = None,
+    organisation_id: int | None = None,
+    commit: bool = False,
+) -> ActivityLog:
     """Add an activity-log row to the session (committed by the caller unless ``commit``)."""
-    entry = ActivityLog(event=event, user_id=getattr(user, "id", None), subject=subject,
-                        detail=(detail or None) and detail[:200], ip=_ip(),
-                        organisation_id=organisation_id)
+    entry = ActivityLog(
+        event=event,
+        user_id=getattr(user, "id", None),
+        subject=subject,
+        detail=(detail or None) and detail[:200],
+        ip=_ip(),
+        organisation_id=organisation_id,
+    )
     db.session.add(entry)
     if commit:
         db.session.commit()

@@ -7,6 +7,7 @@ class's or another family's record answers 404, exactly as a record that does no
 Staff roles are held per school and asked per school (``roles_at``, ``can``): a role held at one
 school never widens what the same person may see or do at another.
 """
+
 from __future__ import annotations
 
 import time
@@ -17,9 +18,20 @@ from flask import abort, current_app, g, redirect, request, session, url_for
 from flask_login import current_user
 
 from app.core.extensions import db, login
-from app.models import (ConsentPurpose, ConsentRecord, Guardianship, Organisation, Pupil, Role,
-                        SchoolClass, StaffMembership, User, UserKind, UserSession,
-                        class_teachers)
+from app.models import (
+    ConsentPurpose,
+    ConsentRecord,
+    Guardianship,
+    Organisation,
+    Pupil,
+    Role,
+    SchoolClass,
+    StaffMembership,
+    User,
+    UserKind,
+    UserSession,
+    class_teachers,
+)
 
 COOKIE_PURPOSES = (ConsentPurpose.COOKIES_PERFORMANCE, ConsentPurpose.COOKIES_FUNCTIONAL)
 
@@ -44,17 +56,29 @@ def _load_user(identity: str) -> User | None:
         user_id, version = int(raw_id), int(raw_version)
     except ValueError:
         return None
-    if not secret or not (0 < user_id < 2 ** 31):
+    if not secret or not (0 < user_id < 2**31):
         return None
     m, live = StaffMembership, UserSession
     rows = db.session.execute(
-        sa.select(User, live.last_seen_at, m.organisation_id, m.trust_id, m.role, Organisation,
-                  *(_latest_consent(p) for p in COOKIE_PURPOSES))
-        .join(live, sa.and_(live.user_id == User.id, live.secret_hash == UserSession.hash(secret),
-                            live.ended_at.is_(None)))
+        sa.select(
+            User,
+            live.last_seen_at,
+            m.organisation_id,
+            m.trust_id,
+            m.role,
+            Organisation,
+            *(_latest_consent(p) for p in COOKIE_PURPOSES),
+        )
+        .join(
+            live,
+            sa.and_(
+                live.user_id == User.id, live.secret_hash == UserSession.hash(secret), live.ended_at.is_(None)
+            ),
+        )
         .outerjoin(m, m.user_id == User.id)
         .outerjoin(Organisation, Organisation.id == m.organisation_id)
-        .where(User.id == user_id)).all()
+        .where(User.id == user_id)
+    ).all()
     user = rows[0][0] if rows else None
     if user is None or user.session_version != version or not user.is_active:
         return None
@@ -70,10 +94,14 @@ def _load_user(identity: str) -> User | None:
 
 def _latest_consent(purpose: ConsentPurpose):
     """The person's latest decision for ``purpose`` (None: never decided), as a column."""
-    return (sa.select(ConsentRecord.granted)
-            .where(ConsentRecord.user_id == User.id, ConsentRecord.purpose == purpose)
-            .order_by(ConsentRecord.created_at.desc(), ConsentRecord.id.desc())
-            .limit(1).correlate(User).scalar_subquery())
+    return (
+        sa.select(ConsentRecord.granted)
+        .where(ConsentRecord.user_id == User.id, ConsentRecord.purpose == purpose)
+        .order_by(ConsentRecord.created_at.desc(), ConsentRecord.id.desc())
+        .limit(1)
+        .correlate(User)
+        .scalar_subquery()
+    )
 
 
 def _loaded_memberships(user: User) -> list[tuple[int | None, int | None, Role]] | None:
@@ -95,16 +123,19 @@ def public(view):
 
 def signed_in(view):
     """Any signed-in person."""
+
     @wraps(view)
     def wrapper(*args, **kwargs):
         if not current_user.is_authenticated:
             return login.unauthorized()
         return view(*args, **kwargs)
+
     return _mark(wrapper, "signed_in")
 
 
 def parent_required(view):
     """A signed-in parent or carer."""
+
     @wraps(view)
     def wrapper(*args, **kwargs):
         if not current_user.is_authenticated:
@@ -112,6 +143,7 @@ def parent_required(view):
         if current_user.kind is not UserKind.PARENT:
             abort(403)
         return view(*args, **kwargs)
+
     return _mark(wrapper, "parent")
 
 
@@ -132,16 +164,22 @@ def staff_required(*roles: str):
             if org_id is None:
                 abort(403)
             g.hometime_org_id = org_id
-            if (current_app.config["REQUIRE_STAFF_MFA"] and not current_user.mfa_enabled_at
-                    and request.endpoint not in ("auth.mfa_enrol",)):
+            if (
+                current_app.config["REQUIRE_STAFF_MFA"]
+                and not current_user.mfa_enabled_at
+                and request.endpoint not in ("auth.mfa_enrol",)
+            ):
                 return redirect(url_for("auth.mfa_enrol"))
             return view(*args, **kwargs)
+
         return _mark(wrapper, "staff:" + ",".join(sorted(r.value for r in wanted)))
+
     return decorate
 
 
 def fresh_signin_required(view):
     """Signed in within the last FRESH_SIGNIN_MINUTES (privacy requests, downloads)."""
+
     @wraps(view)
     def wrapper(*args, **kwargs):
         if not current_user.is_authenticated:
@@ -150,6 +188,7 @@ def fresh_signin_required(view):
         if time.time() - session.get("auth_at", 0) > limit:
             return redirect(url_for("auth.reauth", next=request.full_path.rstrip("?")))
         return view(*args, **kwargs)
+
     view_access = getattr(view, "_access", "signed_in")
     return _mark(wrapper, view_access + "+fresh")
 
@@ -183,9 +222,15 @@ def school_roles(user: User) -> dict[int, frozenset[Role]]:
         cached = g.get("_school_roles")
         if cached is not None and cached[0] == user.id:
             return cached[1]
-    rows = loaded if loaded is not None else db.session.execute(
-        sa.select(StaffMembership.organisation_id, StaffMembership.trust_id, StaffMembership.role)
-        .where(StaffMembership.user_id == user.id)).all()
+    rows = (
+        loaded
+        if loaded is not None
+        else db.session.execute(
+            sa.select(StaffMembership.organisation_id, StaffMembership.trust_id, StaffMembership.role).where(
+                StaffMembership.user_id == user.id
+            )
+        ).all()
+    )
     held: dict[int, set[Role]] = {}
     for org_id, _, role in rows:
         if org_id:
@@ -196,8 +241,8 @@ def school_roles(user: User) -> dict[int, frozenset[Role]]:
             by_trust.setdefault(trust_id, set()).add(role)
     if by_trust:
         for org_id, trust_id in db.session.execute(
-                sa.select(Organisation.id, Organisation.trust_id)
-                .where(Organisation.trust_id.in_(list(by_trust)))):
+            sa.select(Organisation.id, Organisation.trust_id).where(Organisation.trust_id.in_(list(by_trust)))
+        ):
             held.setdefault(org_id, set()).update(by_trust[trust_id])
     result = {org_id: frozenset(roles) for org_id, roles in sorted(held.items())}
     if loaded is not None:
@@ -253,9 +298,14 @@ def _memberships(user: User) -> list[tuple[int | None, int | None, Role]]:
     loaded = _loaded_memberships(user)
     if loaded is not None:
         return loaded
-    return [tuple(row) for row in db.session.execute(
-        sa.select(StaffMembership.organisation_id, StaffMembership.trust_id, StaffMembership.role)
-        .where(StaffMembership.user_id == user.id))]
+    return [
+        tuple(row)
+        for row in db.session.execute(
+            sa.select(StaffMembership.organisation_id, StaffMembership.trust_id, StaffMembership.role).where(
+                StaffMembership.user_id == user.id
+            )
+        )
+    ]
 
 
 def current_organisation() -> Organisation | None:
@@ -276,23 +326,25 @@ def current_organisation() -> Organisation | None:
 
 def taught_by(user: User, class_id):
     """A clause: the class ``class_id`` (a column) is one ``user`` teaches."""
-    return sa.exists().where(class_teachers.c.class_id == class_id,
-                             class_teachers.c.user_id == user.id)
+    return sa.exists().where(class_teachers.c.class_id == class_id, class_teachers.c.user_id == user.id)
 
 
 def record_scope(user: User, organisation_id, taught):
     """A clause for a school's records that ``user`` may see, each asked of the record's own
     school: every record of a school where they are office or DPO; at a school where they are
     otherwise staff, only those for which ``taught`` (a clause: of a class they teach) holds."""
-    return sa.or_(organisation_id.in_(office_organisation_ids(user) or [-1]),
-                  sa.and_(organisation_id.in_(staff_organisation_ids(user) or [-1]), taught))
+    return sa.or_(
+        organisation_id.in_(office_organisation_ids(user) or [-1]),
+        sa.and_(organisation_id.in_(staff_organisation_ids(user) or [-1]), taught),
+    )
 
 
 def visible_classes(user: User):
     """A select of the classes a member of staff may see: every class of a school where they are
     office/DPO, and the classes they teach at a school where they are staff."""
     return sa.select(SchoolClass).where(
-        record_scope(user, SchoolClass.organisation_id, taught_by(user, SchoolClass.id)))
+        record_scope(user, SchoolClass.organisation_id, taught_by(user, SchoolClass.id))
+    )
 
 
 def class_for_staff_or_404(class_id: int) -> SchoolClass:
@@ -304,9 +356,12 @@ def class_for_staff_or_404(class_id: int) -> SchoolClass:
 
 def pupil_for_staff_or_404(pupil_id: int) -> Pupil:
     """A pupil of a school where the user is office/DPO, or of a class they teach."""
-    found = db.session.scalar(sa.select(Pupil).where(
-        Pupil.id == pupil_id,
-        record_scope(current_user, Pupil.organisation_id, taught_by(current_user, Pupil.class_id))))
+    found = db.session.scalar(
+        sa.select(Pupil).where(
+            Pupil.id == pupil_id,
+            record_scope(current_user, Pupil.organisation_id, taught_by(current_user, Pupil.class_id)),
+        )
+    )
     if found is None:
         abort(404)
     return found
@@ -314,10 +369,14 @@ def pupil_for_staff_or_404(pupil_id: int) -> Pupil:
 
 def linked_pupils(user: User):
     """A select of the children linked to a parent (including those the school has removed: P18)."""
-    return (sa.select(Pupil).join(Guardianship, Guardianship.pupil_id == Pupil.id)
-            .where(Guardianship.parent_id == user.id, Guardianship.removed_at.is_(None),
-                   Pupil.erased_at.is_(None))
-            .order_by(Pupil.first_name, Pupil.id))
+    return (
+        sa.select(Pupil)
+        .join(Guardianship, Guardianship.pupil_id == Pupil.id)
+        .where(
+            Guardianship.parent_id == user.id, Guardianship.removed_at.is_(None), Pupil.erased_at.is_(None)
+        )
+        .order_by(Pupil.first_name, Pupil.id)
+    )
 
 
 def pupil_for_parent_or_404(pupil_id: int) -> Pupil:

@@ -5,6 +5,7 @@ small however many rows there are: psycopg does not have to parse a statement wi
 placeholders). Column defaults declared on the models (``created_at`` and the like) are applied
 here, as the ORM would.
 """
+
 from __future__ import annotations
 
 import enum
@@ -69,9 +70,11 @@ def insert_many(model, rows: list[dict]) -> list[int]:
         params[f"d{j}"] = _plain(value)
         selected.append(f"CAST(:d{j} AS {_sql_type(table, key)})")
     columns = ", ".join(_quote(k) for k in [*keys, *fixed])
-    sql = (f"INSERT INTO {_quote(table.name)} ({columns}) SELECT {', '.join(selected)} "
-           f"FROM {source} WITH ORDINALITY AS v({', '.join(names)}, ord) ORDER BY v.ord "
-           f"RETURNING id")
+    sql = (
+        f"INSERT INTO {_quote(table.name)} ({columns}) SELECT {', '.join(selected)} "
+        f"FROM {source} WITH ORDINALITY AS v({', '.join(names)}, ord) ORDER BY v.ord "
+        f"RETURNING id"
+    )
     # Ids come from the sequence in the order of ORDER BY, so ascending ids follow ``rows``.
     return sorted(db.session.scalars(sa.text(sql), params))
 
@@ -89,6 +92,10 @@ def update_many(model, rows: list[dict]) -> None:
         source = _unnest(table, group, keys, params)
         names = [f"c{i}" for i in range(len(keys))]
         sets = ", ".join(f"{_quote(k)} = v.{n}" for k, n in zip(keys[1:], names[1:]))
-        db.session.execute(sa.text(
-            f"UPDATE {_quote(table.name)} AS t SET {sets} FROM {source} "
-            f"AS v({', '.join(names)}) WHERE t.id = v.c0"), params)
+        db.session.execute(
+            sa.text(
+                f"UPDATE {_quote(table.name)} AS t SET {sets} FROM {source} "
+                f"AS v({', '.join(names)}) WHERE t.id = v.c0"
+            ),
+            params,
+        )

@@ -9,18 +9,22 @@ embedded PostgreSQL in the instance folder and passes its URL on as ``DATABASE_U
 ``HOMETIME_INSTANCE`` moves the instance folder (development secrets, files, the embedded
 servers' data) away from ``instance/``.
 """
+
 from __future__ import annotations
 
 import os
 import secrets
 from pathlib import Path
 
-INSTANCE = Path(os.environ.get("HOMETIME_INSTANCE")
-                or Path(__file__).resolve().parent.parent.parent / "instance").resolve()
+INSTANCE = Path(
+    os.environ.get("HOMETIME_INSTANCE") or Path(__file__).resolve().parent.parent.parent / "instance"
+).resolve()
 
-NO_DATABASE = ("Hometime has no database. Start it with `make run` (which starts an embedded "
-               "PostgreSQL in instance/postgres for you), or set DATABASE_URL to a PostgreSQL URL "
-               "(postgresql://user:password@host/dbname).")
+NO_DATABASE = (
+    "Hometime has no database. Start it with `make run` (which starts an embedded "
+    "PostgreSQL in instance/postgres for you), or set DATABASE_URL to a PostgreSQL URL "
+    "(postgresql://user:password@host/dbname)."
+)
 
 
 class ConfigError(RuntimeError):
@@ -149,9 +153,11 @@ def load(app, overrides: dict | None = None) -> None:
                 raise ConfigError(f"HOMETIME_{required} must be set in production")
     else:
         app.config["SECRET_KEY"] = app.config.get("SECRET_KEY") or _instance_secret(
-            "secret_key", lambda: secrets.token_urlsafe(48))
+            "secret_key", lambda: secrets.token_urlsafe(48)
+        )
         app.config["ENCRYPTION_KEYS"] = app.config.get("ENCRYPTION_KEYS") or _instance_secret(
-            "encryption_key", _fernet_key)
+            "encryption_key", _fernet_key
+        )
         if env == "development" and "HOMETIME_REQUIRE_STAFF_MFA" not in os.environ:
             app.config["REQUIRE_STAFF_MFA"] = False  # the demo; production always defaults to on
 
@@ -162,9 +168,10 @@ def _postgresql(url: str | None) -> str:
         raise ConfigError(NO_DATABASE)
     for prefix in ("postgres://", "postgresql://"):
         if url.startswith(prefix):
-            return "postgresql+psycopg://" + url[len(prefix):]
+            return "postgresql+psycopg://" + url[len(prefix) :]
     if url.startswith("postgresql+psycopg://"):
         return url
     scheme = url.split(":", 1)[0]
-    raise ConfigError(f"Hometime runs on PostgreSQL only: DATABASE_URL must start with "
-                      f"postgresql://, not {scheme}:")
+    raise ConfigError(
+        f"Hometime runs on PostgreSQL only: DATABASE_URL must start with postgresql://, not {scheme}:"
+    )

@@ -3,40 +3,57 @@
 Every decision is a new ConsentRecord with the notice version in force; the current state of a
 purpose is the latest record. Withdrawing is as easy as giving: the same call with granted=False.
 """
+
 from __future__ import annotations
 
 import sqlalchemy as sa
 
 from app.core.extensions import db
-from app.models import (ConsentMethod, ConsentPurpose, ConsentRecord, Contribution,
-                        PrivacyNotice, utcnow)
+from app.models import ConsentMethod, ConsentPurpose, ConsentRecord, Contribution, PrivacyNotice, utcnow
 
 
 def current_notice(organisation_id: int | None = None) -> PrivacyNotice | None:
     """The privacy notice in force: the school's newest published one, else the platform's."""
     query = sa.select(PrivacyNotice).where(PrivacyNotice.published_at.is_not(None))
     for org in ([organisation_id] if organisation_id else []) + [None]:
-        scoped = query.where(PrivacyNotice.organisation_id.is_(None) if org is None
-                             else PrivacyNotice.organisation_id == org)
+        scoped = query.where(
+            PrivacyNotice.organisation_id.is_(None) if org is None else PrivacyNotice.organisation_id == org
+        )
         found = db.session.scalar(scoped.order_by(PrivacyNotice.published_at.desc()).limit(1))
         if found:
             return found
     return None
 
 
-def record(user_id: int, purpose: ConsentPurpose, granted: bool, *, method: ConsentMethod,
-           organisation_id: int | None = None, pupil_id: int | None = None,
-           contribution_id: int | None = None, on_behalf_of: str | None = None,
-           recorded_by_id: int | None = None) -> ConsentRecord:
+def record(
+    user_id: int,
+    purpose: ConsentPurpose,
+    granted: bool,
+    *,
+    method: ConsentMethod,
+    organisation_id: int | None = None,
+    pupil_id: int | None = None,
+    contribution_id: int | None = None,
+    on_behalf_of: str | None = None,
+    recorded_by_id: int | None = None,
+) -> ConsentRecord:
     """Append one consent decision (added to the session; the caller commits).
 
     Withdrawing the general promotion opt-in also withdraws it from every photo and comment the
     person has given (P08)."""
     notice = current_notice(organisation_id)
-    row = ConsentRecord(user_id=user_id, purpose=purpose, granted=granted, method=method,
-                        organisation_id=organisation_id, pupil_id=pupil_id,
-                        contribution_id=contribution_id, on_behalf_of=on_behalf_of,
-                        recorded_by_id=recorded_by_id, notice_id=notice.id if notice else None)
+    row = ConsentRecord(
+        user_id=user_id,
+        purpose=purpose,
+        granted=granted,
+        method=method,
+        organisation_id=organisation_id,
+        pupil_id=pupil_id,
+        contribution_id=contribution_id,
+        on_behalf_of=on_behalf_of,
+        recorded_by_id=recorded_by_id,
+        notice_id=notice.id if notice else None,
+    )
     db.session.add(row)
     if purpose is ConsentPurpose.PROMO_PHOTOS and not granted:
         withdraw_all_promotion(user_id)
@@ -47,17 +64,23 @@ def withdraw_all_promotion(user_id: int) -> int:
     """Take every photo and comment this person sent out of promotional use, at once."""
     result = db.session.execute(
         sa.update(Contribution)
-        .where(Contribution.author_id == user_id, Contribution.promo_opt_in.is_(True),
-               Contribution.promo_withdrawn_at.is_(None))
-        .values(promo_opt_in=False, promo_withdrawn_at=utcnow()))
+        .where(
+            Contribution.author_id == user_id,
+            Contribution.promo_opt_in.is_(True),
+            Contribution.promo_withdrawn_at.is_(None),
+        )
+        .values(promo_opt_in=False, promo_withdrawn_at=utcnow())
+    )
     return result.rowcount
 
 
 def latest(user_id: int, purpose: ConsentPurpose) -> ConsentRecord | None:
     return db.session.scalar(
-        sa.select(ConsentRecord).where(ConsentRecord.user_id == user_id,
-                                       ConsentRecord.purpose == purpose)
-        .order_by(ConsentRecord.created_at.desc(), ConsentRecord.id.desc()).limit(1))
+        sa.select(ConsentRecord)
+        .where(ConsentRecord.user_id == user_id, ConsentRecord.purpose == purpose)
+        .order_by(ConsentRecord.created_at.desc(), ConsentRecord.id.desc())
+        .limit(1)
+    )
 
 
 def has_consent(user_id: int, purpose: ConsentPurpose) -> bool:
@@ -68,12 +91,20 @@ def has_consent(user_id: int, purpose: ConsentPurpose) -> bool:
 
 def current_state(user_id: int) -> dict[ConsentPurpose, bool]:
     """Every purpose's current state for one person, in one query."""
-    ranked = (sa.select(ConsentRecord.purpose, ConsentRecord.granted,
-                        sa.func.row_number().over(
-                            partition_by=ConsentRecord.purpose,
-                            order_by=(ConsentRecord.created_at.desc(), ConsentRecord.id.desc())
-                        ).label("n"))
-              .where(ConsentRecord.user_id == user_id).subquery())
+    ranked = (
+        sa.select(
+            ConsentRecord.purpose,
+            ConsentRecord.granted,
+            sa.func.row_number()
+            .over(
+                partition_by=ConsentRecord.purpose,
+                order_by=(ConsentRecord.created_at.desc(), ConsentRecord.id.desc()),
+            )
+            .label("n"),
+        )
+        .where(ConsentRecord.user_id == user_id)
+        .subquery()
+    )
     rows = db.session.execute(sa.select(ranked.c.purpose, ranked.c.granted).where(ranked.c.n == 1))
     state = {p: False for p in ConsentPurpose}
     state.update({purpose: granted for purpose, granted in rows})
@@ -81,8 +112,10 @@ def current_state(user_id: int) -> dict[ConsentPurpose, bool]:
 
 
 def history(user_id: int) -> list[ConsentRecord]:
-    return list(db.session.scalars(
-        sa.select(ConsentRecord).where(ConsentRecord.user_id == user_id)
-        .order_by(ConsentRecord.created_at, ConsentRecord.id)))
-
-
+    return list(
+        db.session.scalars(
+            sa.select(ConsentRecord)
+            .where(ConsentRecord.user_id == user_id)
+            .order_by(ConsentRecord.created_at, ConsentRecord.id)
+        )
+    )

@@ -9,13 +9,13 @@ at any time on the cookies page (where the form is always shown) or in a carer's
 - Everyone: the choice is also remembered in ``cookie_choice``, a small necessary cookie (listed
   on the cookies page), so a visitor who is not signed in is not asked on every page.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from flask import Blueprint, current_app, flash, g, make_response, redirect, render_template, \
-    request, url_for
+from flask import Blueprint, current_app, flash, g, make_response, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from app.core.authz import public
@@ -26,8 +26,7 @@ bp = Blueprint("cookies", __name__)
 
 COOKIE = "cookie_choice"
 MAX_AGE = 365 * 24 * 60 * 60
-_VALUES = {"p0f0": (False, False), "p0f1": (False, True), "p1f0": (True, False),
-           "p1f1": (True, True)}
+_VALUES = {"p0f0": (False, False), "p0f1": (False, True), "p1f0": (True, False), "p1f1": (True, True)}
 
 
 @dataclass(frozen=True)
@@ -74,8 +73,15 @@ def current_choice() -> Choice:
 
 def remember(response, choice: Choice):
     """Set the necessary ``cookie_choice`` cookie on ``response``."""
-    response.set_cookie(COOKIE, choice.value, max_age=MAX_AGE, path="/", httponly=True,
-                        samesite="Lax", secure=bool(current_app.config.get("SESSION_COOKIE_SECURE")))
+    response.set_cookie(
+        COOKIE,
+        choice.value,
+        max_age=MAX_AGE,
+        path="/",
+        httponly=True,
+        samesite="Lax",
+        secure=bool(current_app.config.get("SESSION_COOKIE_SECURE")),
+    )
     return response
 
 
@@ -98,8 +104,7 @@ def _chosen() -> Choice | None:
     if answer == "necessary":
         return Choice(True, False, False)
     if answer == "custom":
-        return Choice(True, request.form.get("performance") == "y",
-                      request.form.get("functional") == "y")
+        return Choice(True, request.form.get("performance") == "y", request.form.get("functional") == "y")
     return None
 
 
@@ -111,19 +116,30 @@ def choice():
         return render_template("cookie_choice.html", choice=current_choice())
     chosen = _chosen()
     if chosen is None:
-        return add_vary(make_response(render_template(
-            "cookie_choice.html", choice=current_choice(),
-            error="Please choose which cookies to allow."), 422))
+        return add_vary(
+            make_response(
+                render_template(
+                    "cookie_choice.html",
+                    choice=current_choice(),
+                    error="Please choose which cookies to allow.",
+                ),
+                422,
+            )
+        )
     if current_user.is_authenticated:
         from app.families.settings import record_cookie_choice
 
         record_cookie_choice(current_user, chosen.performance, chosen.functional)
     g._cookie_choice = chosen
-    message = ("Your cookie choice is saved: "
-               + ("performance and functional cookies allowed." if chosen.performance and
-                  chosen.functional else "functional cookies allowed." if chosen.functional else
-                  "performance cookies allowed." if chosen.performance else
-                  "necessary cookies only."))
+    message = "Your cookie choice is saved: " + (
+        "performance and functional cookies allowed."
+        if chosen.performance and chosen.functional
+        else "functional cookies allowed."
+        if chosen.functional
+        else "performance cookies allowed."
+        if chosen.performance
+        else "necessary cookies only."
+    )
     if is_htmx():
         response = make_response(render_template("_cookie_banner.html", saved=message))
     else:

@@ -6,6 +6,7 @@ injection"): a parent's comment ``=HYPERLINK("http://…","Click")`` would becom
 a text cell is written with a leading single quote, which spreadsheets show as text. Only text is
 changed: numbers (a negative id, say) stay numbers.
 """
+
 from __future__ import annotations
 
 import csv

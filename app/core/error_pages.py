@@ -5,6 +5,7 @@ gets a short message with the same status code, retargeted to the layout's ``#me
 so that the form or list the person was using stays on screen.  Nothing internal (exception
 text, stack traces, SQL) is ever shown: details go to the log.
 """
+
 from __future__ import annotations
 
 import logging
@@ -21,45 +22,57 @@ from app.core.htmx import add_vary, is_htmx
 
 log = logging.getLogger(__name__)
 
-CSRF_EXPIRED = ("This form has expired. Please go back, reload the page and try again. "
-                "Anything you typed may need to be entered again.")
+CSRF_EXPIRED = (
+    "This form has expired. Please go back, reload the page and try again. "
+    "Anything you typed may need to be entered again."
+)
 
 MESSAGES = {
-    400: ("Something in that request was not right",
-          "Please go back, check what you entered and try again."),
+    400: ("Something in that request was not right", "Please go back, check what you entered and try again."),
     401: ("Please sign in", "You need to sign in to see that page."),
-    403: ("You can't open this page", "Your account does not have access to it. If you think it "
-          "should, please ask your school."),
-    404: ("We can't find that page", "It may have moved, or the link may be old or mistyped. "
-          "Check the address, or start again from your home page."),
+    403: (
+        "You can't open this page",
+        "Your account does not have access to it. If you think it should, please ask your school.",
+    ),
+    404: (
+        "We can't find that page",
+        "It may have moved, or the link may be old or mistyped. "
+        "Check the address, or start again from your home page.",
+    ),
     405: ("That didn't work", "Please go back and use the buttons on the page."),
-    413: ("That file is too big",
-          "Please choose a smaller file, or a smaller photo, and try again."),
+    413: ("That file is too big", "Please choose a smaller file, or a smaller photo, and try again."),
     422: ("Please check what you entered", "Something in the form needs correcting."),
-    429: ("Too many tries", "For your safety we've paused this for a little while. "
-          "Please wait a few minutes and try again."),
-    503: ("Sorry, Hometime is busy for a moment",
-          "Nothing was lost. Please wait a minute and try again."),
-    500: ("Sorry, something went wrong on our side",
-          "It's not your fault, and nothing you did caused it. Please try again in a minute."),
+    429: (
+        "Too many tries",
+        "For your safety we've paused this for a little while. Please wait a few minutes and try again.",
+    ),
+    503: ("Sorry, Hometime is busy for a moment", "Nothing was lost. Please wait a minute and try again."),
+    500: (
+        "Sorry, something went wrong on our side",
+        "It's not your fault, and nothing you did caused it. Please try again in a minute.",
+    ),
 }
 
 # Used only if the error page itself cannot be rendered (say, the database is down).
-_FALLBACK = ("<!doctype html><html lang=\"en-GB\"><head><meta charset=\"utf-8\">"
-             "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
-             "<title>{title} · Hometime</title></head><body><main><h1>{title}</h1><p>{text}</p>"
-             "<p><a href=\"/\">Go to the start page</a></p></main><footer><p>Questions about your "
-             "data? Contact your school's data protection officer, or "
-             "<a href=\"{ico}\">complain to the ICO</a> (0303 123 1113).</p></footer>"
-             "</body></html>")
+_FALLBACK = (
+    '<!doctype html><html lang="en-GB"><head><meta charset="utf-8">'
+    '<meta name="viewport" content="width=device-width, initial-scale=1">'
+    "<title>{title} · Hometime</title></head><body><main><h1>{title}</h1><p>{text}</p>"
+    '<p><a href="/">Go to the start page</a></p></main><footer><p>Questions about your '
+    "data? Contact your school's data protection officer, or "
+    '<a href="{ico}">complain to the ICO</a> (0303 123 1113).</p></footer>'
+    "</body></html>"
+)
 
 
 def _size_text() -> str:
     limit = current_app.config.get("MAX_CONTENT_LENGTH")
     if not limit:
         return MESSAGES[413][1]
-    return (f"Photos and files can be up to {limit // (1024 * 1024)} MB. Please choose a smaller "
-            "one and try again.")
+    return (
+        f"Photos and files can be up to {limit // (1024 * 1024)} MB. Please choose a smaller "
+        "one and try again."
+    )
 
 
 def render_error(code: int, detail: str | None = None, headers: dict | None = None):
@@ -73,8 +86,9 @@ def render_error(code: int, detail: str | None = None, headers: dict | None = No
         body = render_template(template, code=code, title=title, text=detail or text)
     except Exception:  # noqa: BLE001 - the page about an error must not become another error
         log.exception("could not render the %s page", code)
-        body = _FALLBACK.format(title=escape(title), text=escape(detail or text),
-                                ico=escape(current_app.config["ICO_URL"]))
+        body = _FALLBACK.format(
+            title=escape(title), text=escape(detail or text), ico=escape(current_app.config["ICO_URL"])
+        )
     response = make_response(body, code)
     response.headers.update(headers or {})
     if partial:
@@ -89,8 +103,7 @@ def _rollback() -> None:
     try:
         db.session.rollback()
     except Exception as error:  # noqa: BLE001 - the connection itself is gone (database down)
-        log.error("rollback after an error failed (%s); dropping the connection",
-                  error.__class__.__name__)
+        log.error("rollback after an error failed (%s); dropping the connection", error.__class__.__name__)
         try:  # no rollback is tried again on it (nor at the end of the request)
             db.session.invalidate()
         except Exception:  # noqa: BLE001
@@ -124,6 +137,7 @@ def http_error(error: HTTPException):
 
 def init_app(app) -> None:
     """Register the handlers: CSRF failures, every HTTP error, and anything unexpected."""
+
     @app.errorhandler(CSRFError)
     def _csrf(error):
         return render_error(400, CSRF_EXPIRED)
@@ -144,8 +158,12 @@ def init_app(app) -> None:
         # PostgreSQL unreachable, restarting or refusing for a moment: the same "busy" page as
         # for Redis. Whatever the request had not committed is rolled back by PostgreSQL itself
         # (nothing half-written); the pool's pre-ping replaces dead connections once it is back.
-        log.error("database unreachable on %s %s: %s", request.method, request.path,
-                  str(error.orig if getattr(error, "orig", None) else error).strip())
+        log.error(
+            "database unreachable on %s %s: %s",
+            request.method,
+            request.path,
+            str(error.orig if getattr(error, "orig", None) else error).strip(),
+        )
         _forget_user()
         _rollback()
         return render_error(503, headers={"Retry-After": "60"})

@@ -1,4 +1,5 @@
 """The write side: what routes and jobs call to change state."""
+
 from __future__ import annotations
 
 

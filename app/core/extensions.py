@@ -1,4 +1,5 @@
 """Extensions, created unbound here and bound to the app in ``create_app``."""
+
 from __future__ import annotations
 
 from flask_limiter import Limiter

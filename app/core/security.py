@@ -4,6 +4,7 @@ input no view can use (ids beyond the database's range, NUL bytes) is refused be
 Compression (gzip/brotli) is the job of the web server or proxy in front of gunicorn in
 production, not of the app; ``make bench`` reports the gzip size of pages and assets.
 """
+
 from __future__ import annotations
 
 from flask import abort, redirect, request
@@ -31,25 +32,39 @@ def has_nul(request) -> bool:
     pairs += [(name, upload.filename or "") for name, upload in request.files.items(multi=True)]
     return any("\x00" in name or "\x00" in value for name, value in pairs)
 
+
 # No 'unsafe-inline', no 'unsafe-eval', no other origins for scripts or styles.  Video embeds only
 # from the providers' privacy-enhanced domains, and only after a tap (P05/P06).
-CSP = "; ".join([
-    "default-src 'self'",
-    "script-src 'self'",
-    "style-src 'self'",
-    "img-src 'self' data: blob:",
-    "font-src 'self'",
-    "connect-src 'self'",
-    "media-src 'self' blob:",
-    "frame-src https://www.youtube-nocookie.com https://player.vimeo.com",
-    "frame-ancestors 'none'",
-    "form-action 'self'",
-    "base-uri 'none'",
-    "object-src 'none'",
-])
-PERMISSIONS_POLICY = ", ".join(f"{feature}=()" for feature in (
-    "accelerometer", "browsing-topics", "camera", "geolocation", "gyroscope", "magnetometer",
-    "microphone", "payment", "usb"))
+CSP = "; ".join(
+    [
+        "default-src 'self'",
+        "script-src 'self'",
+        "style-src 'self'",
+        "img-src 'self' data: blob:",
+        "font-src 'self'",
+        "connect-src 'self'",
+        "media-src 'self' blob:",
+        "frame-src https://www.youtube-nocookie.com https://player.vimeo.com",
+        "frame-ancestors 'none'",
+        "form-action 'self'",
+        "base-uri 'none'",
+        "object-src 'none'",
+    ]
+)
+PERMISSIONS_POLICY = ", ".join(
+    f"{feature}=()"
+    for feature in (
+        "accelerometer",
+        "browsing-topics",
+        "camera",
+        "geolocation",
+        "gyroscope",
+        "magnetometer",
+        "microphone",
+        "payment",
+        "usb",
+    )
+)
 HSTS = "max-age=63072000; includeSubDomains"
 
 # Load balancers probe over plain HTTP without X-Forwarded-Proto; the probe carries no data.

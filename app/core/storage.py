@@ -9,6 +9,7 @@ Files live under ``STORAGE_DIR`` (outside ``static/``), sharded as ``<prefix>/<2
 and are written atomically (a temporary file, then ``os.replace``), so a reader never sees half a
 file. Keys are validated before any path is built from them: no path traversal is possible.
 """
+
 from __future__ import annotations
 
 import fcntl
@@ -26,8 +27,21 @@ from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from flask import current_app
 from flask.cli import AppGroup
 
-__all__ = ["put", "get", "delete", "exists", "encrypt", "decrypt", "rotate_token", "rotate",
-           "register_rotation", "init_cli", "InvalidKey", "InvalidToken", "RotationResult"]
+__all__ = [
+    "put",
+    "get",
+    "delete",
+    "exists",
+    "encrypt",
+    "decrypt",
+    "rotate_token",
+    "rotate",
+    "register_rotation",
+    "init_cli",
+    "InvalidKey",
+    "InvalidToken",
+    "RotationResult",
+]
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +56,7 @@ class InvalidKey(ValueError):
 
 
 # --- encryption -----------------------------------------------------------------------------
+
 
 @functools.lru_cache(maxsize=4)
 def _fernets(keys: str) -> tuple[MultiFernet, Fernet]:
@@ -84,6 +99,7 @@ def rotate_token(token: bytes) -> bytes:
 
 # --- keys and paths -------------------------------------------------------------------------
 
+
 def _root() -> Path:
     return Path(current_app.config["STORAGE_DIR"]).resolve()
 
@@ -121,6 +137,7 @@ def _write_atomic(path: Path, blob: bytes) -> None:
 
 
 # --- the contract: put / get / delete -------------------------------------------------------
+
 
 def put(data: bytes, *, prefix: str) -> str:
     """Encrypt and store ``data``; return its new, randomly generated key (``prefix/name``).
@@ -173,6 +190,7 @@ def delete(key: str) -> None:
 
 
 # --- key rotation ---------------------------------------------------------------------------
+
 
 @dataclass
 class RotationResult:
@@ -256,14 +274,17 @@ def rotate_keys() -> None:
     Interrupting it is harmless: run it again and it carries on where it stopped.
     """
     result = rotate(progress=lambda r: click.echo(f"re-encrypted {r.rotated} file(s) so far"))
-    click.echo(f"Done: {result.rotated} re-encrypted, {result.current} already under the newest "
-               f"key, {result.failed} unreadable.")
+    click.echo(
+        f"Done: {result.rotated} re-encrypted, {result.current} already under the newest "
+        f"key, {result.failed} unreadable."
+    )
     for label, func in _other_rotations.items():
         click.echo(f"{label}: {func()} re-encrypted")
     if result.failed:
         raise click.ClickException(
             f"{result.failed} file(s) could not be decrypted with any configured key (see the "
-            "log); do not drop the old keys yet.")
+            "log); do not drop the old keys yet."
+        )
 
 
 def init_cli(app) -> None:

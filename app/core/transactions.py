@@ -1,5 +1,6 @@
 """One transaction per public write function: the block commits on success and rolls back (and
 re-raises) on any error, so a refusal or a crash leaves nothing half-saved."""
+
 from __future__ import annotations
 
 from collections.abc import Iterator

@@ -9,6 +9,7 @@ SERVICE consent names the notice). What comes after that is unseen: when any uns
 major, a prominent banner asks them to acknowledge the newest; when all are minor, a small
 dismissible line links to it. Acknowledging or dismissing records NOTICE_ACK with that version.
 """
+
 from __future__ import annotations
 
 import logging
@@ -22,8 +23,20 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from app.core.authz import is_office
 from app.core.extensions import db
-from app.models import (ConsentMethod, ConsentPurpose, ConsentRecord, Guardianship, Organisation,
-                        PrivacyNotice, Pupil, StaffMembership, User, UserKind, UserStatus, utcnow)
+from app.models import (
+    ConsentMethod,
+    ConsentPurpose,
+    ConsentRecord,
+    Guardianship,
+    Organisation,
+    PrivacyNotice,
+    Pupil,
+    StaffMembership,
+    User,
+    UserKind,
+    UserStatus,
+    utcnow,
+)
 from app.core.errors import ServiceError
 from app.core import consent
 from app.messaging import notify as notifications
@@ -50,8 +63,16 @@ class Pending:
     changes: list[str] = field(default_factory=list)  # each unseen version's summary, oldest first
 
 
-def publish(actor: User, organisation_id: int, *, version: str, summary: str, body: str,
-            major: bool, now: datetime | None = None) -> PrivacyNotice:
+def publish(
+    actor: User,
+    organisation_id: int,
+    *,
+    version: str,
+    summary: str,
+    body: str,
+    major: bool,
+    now: datetime | None = None,
+) -> PrivacyNotice:
     """Publish a new version of a school's notice and tell everyone it concerns (notify,
     template ``notice_changed``). One transaction."""
     version, summary, body = (version or "").strip(), (summary or "").strip(), (body or "").strip()
@@ -60,30 +81,48 @@ def publish(actor: User, organisation_id: int, *, version: str, summary: str, bo
         if org is None or not is_office(actor, org.id):
             raise NoticeError("Choose the school.", field="organisation_id", status=404)
         if not version or len(version) > 20:
-            raise NoticeError("Give the version a short name, like 2.0 (up to 20 characters).",
-                              field="version")
-        if db.session.scalar(sa.select(PrivacyNotice.id).where(
-                PrivacyNotice.organisation_id == org.id, PrivacyNotice.version == version)):
-            raise NoticeError(f"Version {version} already exists; give the new one another name.",
-                              field="version")
+            raise NoticeError(
+                "Give the version a short name, like 2.0 (up to 20 characters).", field="version"
+            )
+        if db.session.scalar(
+            sa.select(PrivacyNotice.id).where(
+                PrivacyNotice.organisation_id == org.id, PrivacyNotice.version == version
+            )
+        ):
+            raise NoticeError(
+                f"Version {version} already exists; give the new one another name.", field="version"
+            )
         if not summary:
-            raise NoticeError("Say in plain words what changed: everyone is shown this summary.",
-                              field="summary")
+            raise NoticeError(
+                "Say in plain words what changed: everyone is shown this summary.", field="summary"
+            )
         if not body:
             raise NoticeError("Paste the full text of the notice.", field="body")
-        notice = PrivacyNotice(organisation_id=org.id, version=version, summary=summary,
-                               body=body, major=bool(major), published_at=now or utcnow(),
-                               created_by_id=actor.id)
+        notice = PrivacyNotice(
+            organisation_id=org.id,
+            version=version,
+            summary=summary,
+            body=body,
+            major=bool(major),
+            published_at=now or utcnow(),
+            created_by_id=actor.id,
+        )
         db.session.add(notice)
         db.session.flush()
         notifications.notify(
-            "notice_changed", event_key=f"notice:{notice.id}:published",
-            user_ids=audience_ids(org.id), organisation_id=org.id,
-            context={"notice_id": notice.id, "version": version, "major": notice.major,
-                     "summary": summary})
-        log_event("notice.published", actor, subject=f"notice:{notice.id}",
-                  detail=f"version {version}" + (" (major)" if notice.major else ""),
-                  organisation_id=org.id)
+            "notice_changed",
+            event_key=f"notice:{notice.id}:published",
+            user_ids=audience_ids(org.id),
+            organisation_id=org.id,
+            context={"notice_id": notice.id, "version": version, "major": notice.major, "summary": summary},
+        )
+        log_event(
+            "notice.published",
+            actor,
+            subject=f"notice:{notice.id}",
+            detail=f"version {version}" + (" (major)" if notice.major else ""),
+            organisation_id=org.id,
+        )
     return notice
 
 
@@ -94,55 +133,87 @@ def audience_ids(organisation_id: int | None) -> list[int]:
     if organisation_id is None:
         return list(db.session.scalars(sa.select(User.id).where(alive).order_by(User.id)))
     trust_id = sa.select(Organisation.trust_id).where(Organisation.id == organisation_id)
-    staff = sa.select(StaffMembership.user_id).where(sa.or_(
-        StaffMembership.organisation_id == organisation_id,
-        sa.and_(StaffMembership.trust_id.is_not(None),
-                StaffMembership.trust_id == trust_id.scalar_subquery())))
-    carers = (sa.select(Guardianship.parent_id).join(Pupil, Pupil.id == Guardianship.pupil_id)
-              .where(Pupil.organisation_id == organisation_id, Guardianship.removed_at.is_(None),
-                     Pupil.erased_at.is_(None)))
-    return list(db.session.scalars(
-        sa.select(User.id).where(alive, sa.or_(User.id.in_(staff), User.id.in_(carers)))
-        .order_by(User.id)))
+    staff = sa.select(StaffMembership.user_id).where(
+        sa.or_(
+            StaffMembership.organisation_id == organisation_id,
+            sa.and_(
+                StaffMembership.trust_id.is_not(None), StaffMembership.trust_id == trust_id.scalar_subquery()
+            ),
+        )
+    )
+    carers = (
+        sa.select(Guardianship.parent_id)
+        .join(Pupil, Pupil.id == Guardianship.pupil_id)
+        .where(
+            Pupil.organisation_id == organisation_id,
+            Guardianship.removed_at.is_(None),
+            Pupil.erased_at.is_(None),
+        )
+    )
+    return list(
+        db.session.scalars(
+            sa.select(User.id).where(alive, sa.or_(User.id.in_(staff), User.id.in_(carers))).order_by(User.id)
+        )
+    )
 
 
 def _scope_ids(user: User):
     """A select of the schools whose notices concern ``user``."""
     if user.kind is UserKind.STAFF:
         own = sa.select(StaffMembership.organisation_id).where(
-            StaffMembership.user_id == user.id, StaffMembership.organisation_id.is_not(None))
-        trust = (sa.select(Organisation.id)
-                 .join(StaffMembership, StaffMembership.trust_id == Organisation.trust_id)
-                 .where(StaffMembership.user_id == user.id))
+            StaffMembership.user_id == user.id, StaffMembership.organisation_id.is_not(None)
+        )
+        trust = (
+            sa.select(Organisation.id)
+            .join(StaffMembership, StaffMembership.trust_id == Organisation.trust_id)
+            .where(StaffMembership.user_id == user.id)
+        )
         return sa.union(own, trust)
-    return (sa.select(Pupil.organisation_id).join(Guardianship, Guardianship.pupil_id == Pupil.id)
-            .where(Guardianship.parent_id == user.id, Guardianship.removed_at.is_(None),
-                   Pupil.erased_at.is_(None)))
+    return (
+        sa.select(Pupil.organisation_id)
+        .join(Guardianship, Guardianship.pupil_id == Pupil.id)
+        .where(
+            Guardianship.parent_id == user.id, Guardianship.removed_at.is_(None), Pupil.erased_at.is_(None)
+        )
+    )
 
 
 def pending_for(user: User) -> list[Pending]:
     """The notice versions ``user`` has not seen, one entry per scope (one query)."""
-    seen = sa.exists().where(ConsentRecord.user_id == user.id,
-                             ConsentRecord.notice_id == PrivacyNotice.id,
-                             ConsentRecord.purpose.in_(SEEN), ConsentRecord.granted.is_(True))
+    seen = sa.exists().where(
+        ConsentRecord.user_id == user.id,
+        ConsentRecord.notice_id == PrivacyNotice.id,
+        ConsentRecord.purpose.in_(SEEN),
+        ConsentRecord.granted.is_(True),
+    )
     rows = db.session.execute(
         sa.select(PrivacyNotice, Organisation.name, seen.label("seen"))
         .outerjoin(Organisation, Organisation.id == PrivacyNotice.organisation_id)
-        .where(PrivacyNotice.published_at.is_not(None),
-               sa.or_(PrivacyNotice.organisation_id.is_(None),
-                      PrivacyNotice.organisation_id.in_(_scope_ids(user))))
-        .order_by(PrivacyNotice.published_at, PrivacyNotice.id)).all()
+        .where(
+            PrivacyNotice.published_at.is_not(None),
+            sa.or_(
+                PrivacyNotice.organisation_id.is_(None), PrivacyNotice.organisation_id.in_(_scope_ids(user))
+            ),
+        )
+        .order_by(PrivacyNotice.published_at, PrivacyNotice.id)
+    ).all()
     scopes: dict[int | None, list] = {}
     for notice, name, was_seen in rows:
         scopes.setdefault(notice.organisation_id, []).append((notice, name, was_seen))
     pending = []
     for versions in scopes.values():
         last_seen = max((i for i, (_, _, s) in enumerate(versions) if s), default=-1)
-        unseen = versions[last_seen + 1:]
+        unseen = versions[last_seen + 1 :]
         if unseen:
             notice, name, _ = unseen[-1]
-            pending.append(Pending(notice, name or "Hometime", any(n.major for n, _, _ in unseen),
-                                   [n.summary for n, _, _ in unseen]))
+            pending.append(
+                Pending(
+                    notice,
+                    name or "Hometime",
+                    any(n.major for n, _, _ in unseen),
+                    [n.summary for n, _, _ in unseen],
+                )
+            )
     return sorted(pending, key=lambda p: (not p.major, p.notice.published_at))
 
 
@@ -150,15 +221,26 @@ def acknowledge(user: User, notice_id: int) -> ConsentRecord:
     """Record that ``user`` has read (major) or dismissed (minor) this version: a NOTICE_ACK
     consent record naming it. Only a version that concerns them (else a 404 refusal)."""
     with transaction():
-        notice = db.session.scalar(sa.select(PrivacyNotice).where(
-            PrivacyNotice.id == notice_id, PrivacyNotice.published_at.is_not(None),
-            sa.or_(PrivacyNotice.organisation_id.is_(None),
-                   PrivacyNotice.organisation_id.in_(_scope_ids(user)))))
+        notice = db.session.scalar(
+            sa.select(PrivacyNotice).where(
+                PrivacyNotice.id == notice_id,
+                PrivacyNotice.published_at.is_not(None),
+                sa.or_(
+                    PrivacyNotice.organisation_id.is_(None),
+                    PrivacyNotice.organisation_id.in_(_scope_ids(user)),
+                ),
+            )
+        )
         if notice is None:
             raise NoticeError("That notice was not found.", status=404)
-        row = consent.record(user.id, ConsentPurpose.NOTICE_ACK, True,
-                             method=ConsentMethod.WEB_FORM,
-                             organisation_id=notice.organisation_id, on_behalf_of="self")
+        row = consent.record(
+            user.id,
+            ConsentPurpose.NOTICE_ACK,
+            True,
+            method=ConsentMethod.WEB_FORM,
+            organisation_id=notice.organisation_id,
+            on_behalf_of="self",
+        )
         row.notice_id = notice.id  # this version, even if a newer one appeared meanwhile
     return row
 

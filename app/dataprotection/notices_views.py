@@ -2,6 +2,7 @@
 notice with a plain-language summary of what changed, major or minor. Everyone it concerns is
 told; a major version shows every signed-in person a banner until they acknowledge it
 (app/dataprotection/notices.py, templates/_notice_banner.html)."""
+
 from __future__ import annotations
 
 import sqlalchemy as sa
@@ -36,27 +37,46 @@ def notices_page():
             abort(404)
         if form.validate_on_submit():
             try:
-                notice = service.publish(current_user, org_id, version=form.version.data,
-                                         summary=form.summary.data, body=form.body.data,
-                                         major=form.major.data)
+                notice = service.publish(
+                    current_user,
+                    org_id,
+                    version=form.version.data,
+                    summary=form.summary.data,
+                    body=form.body.data,
+                    major=form.major.data,
+                )
             except service.NoticeError as error:
                 apply_error(form, error)
                 status = error.status
             else:
-                flash(f"Version {notice.version} is published. Everyone has been told"
-                      + (" and will be asked to acknowledge it." if notice.major else "."),
-                      "success")
+                flash(
+                    f"Version {notice.version} is published. Everyone has been told"
+                    + (" and will be asked to acknowledge it." if notice.major else "."),
+                    "success",
+                )
                 return redirect_after_post(url_for("office.notices_page"))
         else:
             status = 422
-    acks = (sa.select(sa.func.count(sa.distinct(ConsentRecord.user_id)))
-            .where(ConsentRecord.notice_id == PrivacyNotice.id,
-                   ConsentRecord.purpose == ConsentPurpose.NOTICE_ACK,
-                   ConsentRecord.granted.is_(True)).scalar_subquery())
+    acks = (
+        sa.select(sa.func.count(sa.distinct(ConsentRecord.user_id)))
+        .where(
+            ConsentRecord.notice_id == PrivacyNotice.id,
+            ConsentRecord.purpose == ConsentPurpose.NOTICE_ACK,
+            ConsentRecord.granted.is_(True),
+        )
+        .scalar_subquery()
+    )
     versions = db.session.execute(
-        sa.select(PrivacyNotice, acks.label("acks")).where(PrivacyNotice.organisation_id.in_(ids))
-        .order_by(PrivacyNotice.published_at.desc().nulls_last(), PrivacyNotice.id.desc())).all()
+        sa.select(PrivacyNotice, acks.label("acks"))
+        .where(PrivacyNotice.organisation_id.in_(ids))
+        .order_by(PrivacyNotice.published_at.desc().nulls_last(), PrivacyNotice.id.desc())
+    ).all()
     if request.method == "GET" and versions:
         form.body.data = versions[0][0].body  # start from the current text
-    return render("office/notices.html", form=form, versions=versions,
-                  schools={o.id: o.name for o in orgs}, status=status)
+    return render(
+        "office/notices.html",
+        form=form,
+        versions=versions,
+        schools={o.id: o.name for o in orgs},
+        status=status,
+    )

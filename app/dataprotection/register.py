@@ -3,6 +3,7 @@ the code: one processing activity per table that holds personal data, with its p
 categories of people and of data, the personal items and what each is for, who receives it, how
 long it is kept and what erasure does; and the recipients with what each receives.
 """
+
 from __future__ import annotations
 
 import io
@@ -12,11 +13,23 @@ from dataclasses import dataclass
 from app.core import csv_safe
 from app.dataprotection.inventory import INVENTORY, RECIPIENTS, RETENTION
 
-PEOPLE = {"parent": "Parents and carers", "staff": "School staff", "pupil": "Pupils",
-          "requester": "People making data-protection requests",
-          "nobody": "School contacts (data protection officers)"}
-COLUMNS = ("Processing activity", "Purpose", "Categories of people", "Categories of data",
-           "Personal data and what it is for", "Recipients", "Retention", "On erasure")
+PEOPLE = {
+    "parent": "Parents and carers",
+    "staff": "School staff",
+    "pupil": "Pupils",
+    "requester": "People making data-protection requests",
+    "nobody": "School contacts (data protection officers)",
+}
+COLUMNS = (
+    "Processing activity",
+    "Purpose",
+    "Categories of people",
+    "Categories of data",
+    "Personal data and what it is for",
+    "Recipients",
+    "Retention",
+    "On erasure",
+)
 
 
 @dataclass(frozen=True)
@@ -34,9 +47,16 @@ class Activity:
 
     def row(self) -> list[str]:
         """The activity as a CSV row (lists one item per line of the cell)."""
-        return [self.table, self.purpose, "\n".join(self.people),
-                "\n".join(self.data_categories), "\n".join(self.items),
-                "\n".join(self.recipients), self.retention, self.erasure]
+        return [
+            self.table,
+            self.purpose,
+            "\n".join(self.people),
+            "\n".join(self.data_categories),
+            "\n".join(self.items),
+            "\n".join(self.recipients),
+            self.retention,
+            self.erasure,
+        ]
 
 
 def recipient_name(key: str) -> str:
@@ -45,7 +65,7 @@ def recipient_name(key: str) -> str:
 
 
 def people(subject: str) -> tuple[str, ...]:
-    """"parent or staff" → ("Parents and carers", "School staff")."""
+    """ "parent or staff" → ("Parents and carers", "School staff")."""
     return tuple(PEOPLE[word] for word in re.split(r" or | and ", subject))
 
 
@@ -56,20 +76,39 @@ def activities() -> list[Activity]:
         if not entry.personal and entry.subject == "nobody":
             continue
         categories = tuple(dict.fromkeys(col.category.value for col in entry.personal.values()))
-        items = tuple(f"{name.replace('_', ' ')}: {col.purpose} (on erasure: {col.erasure.value})"
-                      for name, col in entry.personal.items())
-        found.append(Activity(table, entry.purpose, people(entry.subject), categories, items,
-                              tuple(recipient_name(r) for r in entry.recipients),
-                              RETENTION[entry.retention], entry.erasure.value))
+        items = tuple(
+            f"{name.replace('_', ' ')}: {col.purpose} (on erasure: {col.erasure.value})"
+            for name, col in entry.personal.items()
+        )
+        found.append(
+            Activity(
+                table,
+                entry.purpose,
+                people(entry.subject),
+                categories,
+                items,
+                tuple(recipient_name(r) for r in entry.recipients),
+                RETENTION[entry.retention],
+                entry.erasure.value,
+            )
+        )
     return found
 
 
 def recipients() -> list[dict]:
     """Each recipient: what it receives, and for which activities."""
-    return [{"name": recipient_name(key), "receives": RECIPIENTS[key].split(":", 1)[1].strip(),
-             "activities": [t for t, e in INVENTORY.items() if key in e.recipients
-                            and (e.personal or e.subject != "nobody")]}
-            for key in RECIPIENTS]
+    return [
+        {
+            "name": recipient_name(key),
+            "receives": RECIPIENTS[key].split(":", 1)[1].strip(),
+            "activities": [
+                t
+                for t, e in INVENTORY.items()
+                if key in e.recipients and (e.personal or e.subject != "nobody")
+            ],
+        }
+        for key in RECIPIENTS
+    ]
 
 
 def csv_text() -> str:

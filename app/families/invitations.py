@@ -4,6 +4,7 @@ A link's token and a letter's code are derived from the invitation id with an HM
 app's secret key, so only their hashes are stored and a message can be rendered later (by the
 sending job) from the invitation id alone. A resend makes a new invitation and revokes the old.
 """
+
 from __future__ import annotations
 
 import base64
@@ -16,8 +17,7 @@ from flask import current_app
 
 from app.core.extensions import db
 from app.core import bulk
-from app.models import (Guardianship, Invitation, InvitationStatus, Pupil, User, UserKind,
-                        UserStatus, utcnow)
+from app.models import Guardianship, Invitation, InvitationStatus, Pupil, User, UserKind, UserStatus, utcnow
 
 VALID_DAYS = 30
 CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: easy to type from paper
@@ -62,19 +62,35 @@ def join_url(invitation_id: int, *, staff: bool = False) -> str:
     return f"{current_app.config['BASE_URL'].rstrip('/')}/{path}/{token_for(invitation_id)}"
 
 
-def create(organisation_id: int, user: User, *, channels: str = "email",
-           created_by_id: int | None = None, role: str | None = None) -> Invitation:
+def create(
+    organisation_id: int,
+    user: User,
+    *,
+    channels: str = "email",
+    created_by_id: int | None = None,
+    role: str | None = None,
+) -> Invitation:
     """A new invitation for ``user`` to join ``organisation_id``; earlier open ones are revoked.
     Added to the session (the caller commits)."""
     now = utcnow()
     db.session.execute(
         sa.update(Invitation)
-        .where(Invitation.user_id == user.id, Invitation.organisation_id == organisation_id,
-               Invitation.status.in_(OPEN))
-        .values(status=InvitationStatus.REVOKED, revoked_at=now))
-    invitation = Invitation(organisation_id=organisation_id, user_id=user.id, channels=channels,
-                            created_by_id=created_by_id, role=role, token_hash="pending",
-                            expires_at=now + timedelta(days=VALID_DAYS))
+        .where(
+            Invitation.user_id == user.id,
+            Invitation.organisation_id == organisation_id,
+            Invitation.status.in_(OPEN),
+        )
+        .values(status=InvitationStatus.REVOKED, revoked_at=now)
+    )
+    invitation = Invitation(
+        organisation_id=organisation_id,
+        user_id=user.id,
+        channels=channels,
+        created_by_id=created_by_id,
+        role=role,
+        token_hash="pending",
+        expires_at=now + timedelta(days=VALID_DAYS),
+    )
     db.session.add(invitation)
     db.session.flush()
     invitation.token_hash = _hash(token_for(invitation.id))
@@ -93,25 +109,27 @@ def _check(invitation: Invitation | None) -> Invitation:
         raise InvitationProblem(
             "We don't recognise that invitation",
             "Please check the link or code. If it still doesn't work, ask the school office "
-            "for a new invitation.", 404)
+            "for a new invitation.",
+            404,
+        )
     if invitation.status is InvitationStatus.ACCEPTED:
         raise InvitationProblem(
             "This invitation has already been used",
-            "If you have already joined, please sign in. If not, ask the school office for a "
-            "new invitation.")
+            "If you have already joined, please sign in. If not, ask the school office for a new invitation.",
+        )
     if invitation.status is InvitationStatus.REVOKED:
         raise InvitationProblem(
             "This invitation has been replaced or cancelled",
-            "Please use the newest invitation you received, or ask the school office for a new "
-            "one.")
+            "Please use the newest invitation you received, or ask the school office for a new one.",
+        )
     if invitation.status is InvitationStatus.EXPIRED or invitation.expires_at <= utcnow():
         raise InvitationProblem(
             "This invitation has expired",
-            "Invitations last 30 days. Please ask the school office to send you a new one.")
+            "Invitations last 30 days. Please ask the school office to send you a new one.",
+        )
     user = db.session.get(User, invitation.user_id)
     if user is None or user.status in (UserStatus.DEACTIVATED, UserStatus.ERASED):
-        raise InvitationProblem("This invitation can't be used",
-                                "Please contact the school office.", 410)
+        raise InvitationProblem("This invitation can't be used", "Please contact the school office.", 410)
     return invitation
 
 
@@ -119,8 +137,7 @@ def find_by_token(token: str) -> Invitation:
     """The usable invitation for a link's token, or InvitationProblem."""
     if not token or len(token) > 100:
         return _check(None)
-    return _check(db.session.scalar(
-        sa.select(Invitation).where(Invitation.token_hash == _hash(token))))
+    return _check(db.session.scalar(sa.select(Invitation).where(Invitation.token_hash == _hash(token))))
 
 
 def find_by_code(code: str) -> Invitation:
@@ -128,73 +145,122 @@ def find_by_code(code: str) -> Invitation:
     clean = normalise_code(code or "")
     if len(clean) != 9:
         return _check(None)
-    return _check(db.session.scalar(
-        sa.select(Invitation).where(Invitation.code_hash == _hash(clean))))
+    return _check(db.session.scalar(sa.select(Invitation).where(Invitation.code_hash == _hash(clean))))
 
 
 def children_for(invitation: Invitation) -> list[Pupil]:
     """The children at the inviting school linked to the invited carer."""
-    return list(db.session.scalars(
-        sa.select(Pupil).join(Guardianship, Guardianship.pupil_id == Pupil.id)
-        .where(Guardianship.parent_id == invitation.user_id, Guardianship.removed_at.is_(None),
-               Pupil.organisation_id == invitation.organisation_id, Pupil.removed_at.is_(None))
-        .order_by(Pupil.first_name)))
+    return list(
+        db.session.scalars(
+            sa.select(Pupil)
+            .join(Guardianship, Guardianship.pupil_id == Pupil.id)
+            .where(
+                Guardianship.parent_id == invitation.user_id,
+                Guardianship.removed_at.is_(None),
+                Pupil.organisation_id == invitation.organisation_id,
+                Pupil.removed_at.is_(None),
+            )
+            .order_by(Pupil.first_name)
+        )
+    )
 
 
 def not_joined(organisation_id: int):
     """A select of the carers at a school who have not joined and may be contacted: invited
     status, at least one live link to a current pupil there, and no no-contact flag on it."""
-    live_link = (sa.select(Guardianship.id)
-                 .join(Pupil, Pupil.id == Guardianship.pupil_id)
-                 .where(Guardianship.parent_id == User.id, Guardianship.removed_at.is_(None),
-                        Guardianship.no_contact.is_(False), Pupil.organisation_id == organisation_id,
-                        Pupil.removed_at.is_(None), Pupil.erased_at.is_(None)))
-    return (sa.select(User).where(User.kind == UserKind.PARENT, User.status == UserStatus.INVITED,
-                                  sa.exists(live_link))
-            .order_by(User.name, User.id))
+    live_link = (
+        sa.select(Guardianship.id)
+        .join(Pupil, Pupil.id == Guardianship.pupil_id)
+        .where(
+            Guardianship.parent_id == User.id,
+            Guardianship.removed_at.is_(None),
+            Guardianship.no_contact.is_(False),
+            Pupil.organisation_id == organisation_id,
+            Pupil.removed_at.is_(None),
+            Pupil.erased_at.is_(None),
+        )
+    )
+    return (
+        sa.select(User)
+        .where(User.kind == UserKind.PARENT, User.status == UserStatus.INVITED, sa.exists(live_link))
+        .order_by(User.name, User.id)
+    )
 
 
 def open_invitation_url(user_id: int, organisation_id: int) -> str | None:
     """The link of a carer's newest usable invitation to a school (for message templates)."""
     invitation = db.session.scalar(
-        sa.select(Invitation).where(Invitation.user_id == user_id,
-                                    Invitation.organisation_id == organisation_id,
-                                    Invitation.status.in_(OPEN), Invitation.expires_at > utcnow())
-        .order_by(Invitation.id.desc()).limit(1))
+        sa.select(Invitation)
+        .where(
+            Invitation.user_id == user_id,
+            Invitation.organisation_id == organisation_id,
+            Invitation.status.in_(OPEN),
+            Invitation.expires_at > utcnow(),
+        )
+        .order_by(Invitation.id.desc())
+        .limit(1)
+    )
     return join_url(invitation.id, staff=invitation.role is not None) if invitation else None
 
 
-def invite(organisation_id: int, user: User, *, channels: str = "email",
-           created_by_id: int | None = None, role: str | None = None) -> Invitation:
+def invite(
+    organisation_id: int,
+    user: User,
+    *,
+    channels: str = "email",
+    created_by_id: int | None = None,
+    role: str | None = None,
+) -> Invitation:
     """Create an invitation and queue its message (sent after the caller commits)."""
     from app.messaging.notify import notify
 
-    invitation = create(organisation_id, user, channels=channels, created_by_id=created_by_id,
-                        role=role)
+    invitation = create(organisation_id, user, channels=channels, created_by_id=created_by_id, role=role)
     invitation.status = InvitationStatus.SENT
     invitation.sent_at = utcnow()
-    notify("staff_invitation" if role else "invitation", event_key=f"invitation:{invitation.id}",
-           user_ids=[user.id], organisation_id=organisation_id, context={"channels": channels})
+    notify(
+        "staff_invitation" if role else "invitation",
+        event_key=f"invitation:{invitation.id}",
+        user_ids=[user.id],
+        organisation_id=organisation_id,
+        context={"channels": channels},
+    )
     return invitation
 
 
-def create_many(organisation_id: int, user_ids: list[int], *, channels: str,
-                created_by_id: int | None) -> list[int]:
+def create_many(
+    organisation_id: int, user_ids: list[int], *, channels: str, created_by_id: int | None
+) -> list[int]:
     """Invitations for many carers at once (set-based), revoking their older open ones."""
     if not user_ids:
         return []
     now = utcnow()
     db.session.execute(
         sa.update(Invitation)
-        .where(Invitation.user_id.in_(user_ids), Invitation.organisation_id == organisation_id,
-               Invitation.status.in_(OPEN))
-        .values(status=InvitationStatus.REVOKED, revoked_at=now))
-    rows = [{"organisation_id": organisation_id, "user_id": uid, "channels": channels,
-             "created_by_id": created_by_id, "token_hash": f"pending:{organisation_id}:{uid}:{now.timestamp()}",
-             "status": InvitationStatus.SENT, "sent_at": now, "created_at": now,
-             "expires_at": now + timedelta(days=VALID_DAYS)} for uid in user_ids]
+        .where(
+            Invitation.user_id.in_(user_ids),
+            Invitation.organisation_id == organisation_id,
+            Invitation.status.in_(OPEN),
+        )
+        .values(status=InvitationStatus.REVOKED, revoked_at=now)
+    )
+    rows = [
+        {
+            "organisation_id": organisation_id,
+            "user_id": uid,
+            "channels": channels,
+            "created_by_id": created_by_id,
+            "token_hash": f"pending:{organisation_id}:{uid}:{now.timestamp()}",
+            "status": InvitationStatus.SENT,
+            "sent_at": now,
+            "created_at": now,
+            "expires_at": now + timedelta(days=VALID_DAYS),
+        }
+        for uid in user_ids
+    ]
     # One statement each for the rows and for their hashes (arrays and unnest on PostgreSQL).
     ids = bulk.insert_many(Invitation, rows)
-    bulk.update_many(Invitation, [{"id": i, "token_hash": _hash(token_for(i)),
-                                   "code_hash": _hash(code_for(i))} for i in ids])
+    bulk.update_many(
+        Invitation,
+        [{"id": i, "token_hash": _hash(token_for(i)), "code_hash": _hash(code_for(i))} for i in ids],
+    )
     return ids

@@ -1,4 +1,5 @@
 """Inviting every family not yet joined, in chunks, with progress the office can watch."""
+
 from __future__ import annotations
 
 import logging
@@ -28,10 +29,8 @@ def start(organisation_id: int, actor_id: int, channels: str) -> None:
     """Queue the fan-out (once per school at a time) and show it as started."""
     from app.core.jobs import enqueue_now
 
-    get_redis().hset(progress_key(organisation_id),
-                     mapping={"state": "queued", "total": 0, "done": 0})
-    enqueue_now(invite_everyone, organisation_id, actor_id, channels,
-                job_id=f"invite-all-{organisation_id}")
+    get_redis().hset(progress_key(organisation_id), mapping={"state": "queued", "total": 0, "done": 0})
+    enqueue_now(invite_everyone, organisation_id, actor_id, channels, job_id=f"invite-all-{organisation_id}")
 
 
 @job
@@ -42,19 +41,31 @@ def invite_everyone(organisation_id: int, actor_id: int, channels: str = "email"
 
     redis = get_redis()
     key = progress_key(organisation_id)
-    has_open = sa.exists(sa.select(Invitation.id).where(
-        Invitation.user_id == User.id, Invitation.organisation_id == organisation_id,
-        Invitation.status.in_([InvitationStatus.PENDING, InvitationStatus.SENT]),
-        Invitation.expires_at > utcnow()))
-    ids = list(db.session.scalars(
-        invitations.not_joined(organisation_id).where(~has_open).with_only_columns(User.id)))
+    has_open = sa.exists(
+        sa.select(Invitation.id).where(
+            Invitation.user_id == User.id,
+            Invitation.organisation_id == organisation_id,
+            Invitation.status.in_([InvitationStatus.PENDING, InvitationStatus.SENT]),
+            Invitation.expires_at > utcnow(),
+        )
+    )
+    ids = list(
+        db.session.scalars(
+            invitations.not_joined(organisation_id).where(~has_open).with_only_columns(User.id)
+        )
+    )
     redis.hset(key, mapping={"state": "running", "total": len(ids), "done": 0})
     run = utcnow().strftime("%Y%m%d%H%M%S")
     for start_at in range(0, len(ids), CHUNK):
-        chunk = ids[start_at:start_at + CHUNK]
+        chunk = ids[start_at : start_at + CHUNK]
         invitations.create_many(organisation_id, chunk, channels=channels, created_by_id=actor_id)
-        notify("invitation", event_key=f"invite-all:{organisation_id}:{run}", user_ids=chunk,
-               organisation_id=organisation_id, context={"channels": channels})
+        notify(
+            "invitation",
+            event_key=f"invite-all:{organisation_id}:{run}",
+            user_ids=chunk,
+            organisation_id=organisation_id,
+            context={"channels": channels},
+        )
         db.session.commit()
         redis.hincrby(key, "done", len(chunk))
     redis.hset(key, "state", "finished")

@@ -1,5 +1,6 @@
 """Families joining and leaving: accepting an invitation with explicit consent (P01, P02),
 removing a child (P18), unlinking, and closing an account (P17)."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -7,8 +8,19 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 
 from app.core.extensions import db
-from app.models import (ConsentMethod, ConsentPurpose, Guardianship, Invitation, InvitationStatus,
-                        Organisation, Pupil, RemovedBy, User, UserStatus, utcnow)
+from app.models import (
+    ConsentMethod,
+    ConsentPurpose,
+    Guardianship,
+    Invitation,
+    InvitationStatus,
+    Organisation,
+    Pupil,
+    RemovedBy,
+    User,
+    UserStatus,
+    utcnow,
+)
 from app.core import consent
 from app.core.audit import log_event
 from app.auth.passwords import hash_password
@@ -31,12 +43,16 @@ def accept_invitation(invitation: Invitation, choices: JoinChoices) -> User:
         raise ValueError("the service consent is required")
     user = db.session.get(User, invitation.user_id)
     organisation = db.session.get(Organisation, invitation.organisation_id)
-    children = [p.first_name for p in db.session.scalars(
-        sa.select(Pupil).join(Guardianship, Guardianship.pupil_id == Pupil.id)
-        .where(Guardianship.parent_id == user.id, Pupil.organisation_id == organisation.id))]
+    children = [
+        p.first_name
+        for p in db.session.scalars(
+            sa.select(Pupil)
+            .join(Guardianship, Guardianship.pupil_id == Pupil.id)
+            .where(Guardianship.parent_id == user.id, Pupil.organisation_id == organisation.id)
+        )
+    ]
     on_behalf = "themselves and their child" if len(children) <= 1 else "themselves and their children"
-    common = dict(method=ConsentMethod.INVITATION, organisation_id=organisation.id,
-                  on_behalf_of=on_behalf)
+    common = dict(method=ConsentMethod.INVITATION, organisation_id=organisation.id, on_behalf_of=on_behalf)
     consent.record(user.id, ConsentPurpose.SERVICE, True, **common)
     consent.record(user.id, ConsentPurpose.SMS_REMINDERS, choices.sms_reminders, **common)
     consent.record(user.id, ConsentPurpose.PROMO_PHOTOS, choices.promo_photos, **common)
@@ -63,16 +79,19 @@ def remove_child(pupil: Pupil, actor: User) -> None:
     if pupil.removed_at is None:
         pupil.removed_at = utcnow()
         pupil.removed_by_id = actor.id
-        log_event("pupil_removed", actor, subject=f"pupil:{pupil.id}",
-                  organisation_id=pupil.organisation_id)
+        log_event("pupil_removed", actor, subject=f"pupil:{pupil.id}", organisation_id=pupil.organisation_id)
     db.session.commit()
 
 
 def unlink_child(parent: User, pupil: Pupil) -> None:
     """A parent removes their own link to a child."""
-    link = db.session.scalar(sa.select(Guardianship).where(
-        Guardianship.parent_id == parent.id, Guardianship.pupil_id == pupil.id,
-        Guardianship.removed_at.is_(None)))
+    link = db.session.scalar(
+        sa.select(Guardianship).where(
+            Guardianship.parent_id == parent.id,
+            Guardianship.pupil_id == pupil.id,
+            Guardianship.removed_at.is_(None),
+        )
+    )
     if link is not None:
         link.removed_at = utcnow()
         link.removed_by = RemovedBy.PARENT
@@ -91,9 +110,12 @@ def close_account(user: User, *, reason: str = "closed_by_parent") -> None:
     user.deactivation_reason = reason
     user.session_version += 1
     db.session.execute(
-        sa.update(Invitation).where(Invitation.user_id == user.id,
-                                    Invitation.status.in_([InvitationStatus.PENDING,
-                                                           InvitationStatus.SENT]))
-        .values(status=InvitationStatus.REVOKED, revoked_at=utcnow()))
+        sa.update(Invitation)
+        .where(
+            Invitation.user_id == user.id,
+            Invitation.status.in_([InvitationStatus.PENDING, InvitationStatus.SENT]),
+        )
+        .values(status=InvitationStatus.REVOKED, revoked_at=utcnow())
+    )
     log_event("account_closed", user, detail=reason)
     db.session.commit()

@@ -1,4 +1,5 @@
 """The office's families pages: who has joined, invitations, letters, and removing a child."""
+
 from __future__ import annotations
 
 import segno
@@ -11,8 +12,17 @@ from app.core.authz import current_organisation, staff_required
 from app.core.extensions import db
 from app.core.htmx import redirect_after_post, render
 from app.families import jobs as invite_jobs
-from app.models import (DeliveryStatus, Guardianship, Invitation, NotificationDelivery, Pupil,
-                        SchoolClass, User, UserStatus, utcnow)
+from app.models import (
+    DeliveryStatus,
+    Guardianship,
+    Invitation,
+    NotificationDelivery,
+    Pupil,
+    SchoolClass,
+    User,
+    UserStatus,
+    utcnow,
+)
 from app.office import bp
 from app.params import db_int
 from app.families import membership as families, invitations
@@ -24,9 +34,12 @@ OFFICE = ("office", "dpo")
 def _carer_or_404(organisation_id: int, user_id: int) -> User:
     """A carer linked to a pupil of this school, or 404 (never another school's family)."""
     found = db.session.scalar(
-        sa.select(User).join(Guardianship, Guardianship.parent_id == User.id)
+        sa.select(User)
+        .join(Guardianship, Guardianship.parent_id == User.id)
         .join(Pupil, Pupil.id == Guardianship.pupil_id)
-        .where(User.id == user_id, Pupil.organisation_id == organisation_id).limit(1))
+        .where(User.id == user_id, Pupil.organisation_id == organisation_id)
+        .limit(1)
+    )
     if found is None:
         abort(404)
     return found
@@ -34,8 +47,9 @@ def _carer_or_404(organisation_id: int, user_id: int) -> User:
 
 def _school_row_or_404(model, row_id: int, organisation_id: int, *conditions):
     """A row of this school (by its organisation_id), or 404: never another school's."""
-    found = db.session.scalar(sa.select(model).where(
-        model.id == row_id, model.organisation_id == organisation_id, *conditions))
+    found = db.session.scalar(
+        sa.select(model).where(model.id == row_id, model.organisation_id == organisation_id, *conditions)
+    )
     if found is None:
         abort(404)
     return found
@@ -43,15 +57,20 @@ def _school_row_or_404(model, row_id: int, organisation_id: int, *conditions):
 
 def join_rates(organisation_id: int):
     """Per class: pupils, and pupils with at least one carer who has joined."""
-    joined = (sa.select(Guardianship.pupil_id).join(User, User.id == Guardianship.parent_id)
-              .where(User.status == UserStatus.ACTIVE, Guardianship.removed_at.is_(None),
-                     parent_reportable()))
+    joined = (
+        sa.select(Guardianship.pupil_id)
+        .join(User, User.id == Guardianship.parent_id)
+        .where(User.status == UserStatus.ACTIVE, Guardianship.removed_at.is_(None), parent_reportable())
+    )
     return db.session.execute(
-        sa.select(SchoolClass.name, sa.func.count(Pupil.id),
-                  sa.func.count(Pupil.id).filter(Pupil.id.in_(joined)))
+        sa.select(
+            SchoolClass.name, sa.func.count(Pupil.id), sa.func.count(Pupil.id).filter(Pupil.id.in_(joined))
+        )
         .join(Pupil, (Pupil.class_id == SchoolClass.id) & pupil_reportable())
         .where(SchoolClass.organisation_id == organisation_id)
-        .group_by(SchoolClass.id, SchoolClass.name).order_by(SchoolClass.name)).all()
+        .group_by(SchoolClass.id, SchoolClass.name)
+        .order_by(SchoolClass.name)
+    ).all()
 
 
 @bp.get("/families")
@@ -62,14 +81,22 @@ def families_page():
     latest = {}
     if waiting:
         for inv in db.session.scalars(
-                sa.select(Invitation).where(Invitation.organisation_id == org.id,
-                                            Invitation.user_id.in_([u.id for u in waiting]))
-                .order_by(Invitation.id)):
+            sa.select(Invitation)
+            .where(Invitation.organisation_id == org.id, Invitation.user_id.in_([u.id for u in waiting]))
+            .order_by(Invitation.id)
+        ):
             latest[inv.user_id] = inv
-    return render("office/families.html", block="progress" if request.args.get("poll") else None,
-                  organisation=org, waiting=waiting, latest=latest, rates=join_rates(org.id),
-                  failed=_failed_invitations(org.id, latest), progress=invite_jobs.progress(org.id),
-                  now=utcnow())
+    return render(
+        "office/families.html",
+        block="progress" if request.args.get("poll") else None,
+        organisation=org,
+        waiting=waiting,
+        latest=latest,
+        rates=join_rates(org.id),
+        failed=_failed_invitations(org.id, latest),
+        progress=invite_jobs.progress(org.id),
+        now=utcnow(),
+    )
 
 
 def _failed_invitations(organisation_id: int, latest: dict) -> set[int]:
@@ -77,11 +104,14 @@ def _failed_invitations(organisation_id: int, latest: dict) -> set[int]:
     if not latest:
         return set()
     rows = db.session.execute(
-        sa.select(NotificationDelivery.user_id, NotificationDelivery.status,
-                  NotificationDelivery.created_at)
-        .where(NotificationDelivery.organisation_id == organisation_id,
-               NotificationDelivery.template == "invitation",
-               NotificationDelivery.user_id.in_(list(latest)))).all()
+        sa.select(
+            NotificationDelivery.user_id, NotificationDelivery.status, NotificationDelivery.created_at
+        ).where(
+            NotificationDelivery.organisation_id == organisation_id,
+            NotificationDelivery.template == "invitation",
+            NotificationDelivery.user_id.in_(list(latest)),
+        )
+    ).all()
     outcome: dict[int, set] = {}
     for user_id, status, created in rows:
         sent = latest[user_id].sent_at
@@ -134,17 +164,28 @@ def letters():
     query = invitations.not_joined(org.id)
     query = query.where(User.id.in_(chosen)) if chosen else query.where(User.email.is_(None))
     carers = db.session.scalars(query).all()
-    ids = invitations.create_many(org.id, [c.id for c in carers], channels="letter",
-                                  created_by_id=current_user.id)
+    ids = invitations.create_many(
+        org.id, [c.id for c in carers], channels="letter", created_by_id=current_user.id
+    )
     db.session.commit()
     pages = []
     for carer, inv_id in zip(carers, ids):
         url = invitations.join_url(inv_id)
-        pages.append({"carer": carer, "code": invitations.code_for(inv_id), "url": url,
-                      "qr": Markup(segno.make(url, error="m").svg_inline(scale=4)),
-                      "children": invitations.children_for(db.session.get(Invitation, inv_id))})
-    return render_template("office/letters.html", organisation=org, pages=pages,
-                           join_code_url=url_for("parents.join_with_code", _external=True))
+        pages.append(
+            {
+                "carer": carer,
+                "code": invitations.code_for(inv_id),
+                "url": url,
+                "qr": Markup(segno.make(url, error="m").svg_inline(scale=4)),
+                "children": invitations.children_for(db.session.get(Invitation, inv_id)),
+            }
+        )
+    return render_template(
+        "office/letters.html",
+        organisation=org,
+        pages=pages,
+        join_code_url=url_for("parents.join_with_code", _external=True),
+    )
 
 
 @bp.post("/pupils/<int:pupil_id>/remove")
@@ -163,12 +204,19 @@ def tell_parents(pupil_id: int):
     pupil = _school_row_or_404(Pupil, pupil_id, org.id, Pupil.removed_at.is_not(None))
     from app.messaging.notify import notify
 
-    parent_ids = db.session.scalars(sa.select(Guardianship.parent_id).where(
-        Guardianship.pupil_id == pupil.id, Guardianship.removed_at.is_(None))).all()
-    notify("child_removed", event_key=f"pupil:{pupil.id}:removed", user_ids=parent_ids,
-           organisation_id=org.id, pupil_id=pupil.id, context={"pupil_id": pupil.id})
+    parent_ids = db.session.scalars(
+        sa.select(Guardianship.parent_id).where(
+            Guardianship.pupil_id == pupil.id, Guardianship.removed_at.is_(None)
+        )
+    ).all()
+    notify(
+        "child_removed",
+        event_key=f"pupil:{pupil.id}:removed",
+        user_ids=parent_ids,
+        organisation_id=org.id,
+        pupil_id=pupil.id,
+        context={"pupil_id": pupil.id},
+    )
     db.session.commit()
     flash("The parents have been told.", "success")
     return redirect_after_post(url_for("office.families_page"))
-
-

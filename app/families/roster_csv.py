@@ -5,6 +5,7 @@ status, and each contact's name, email, mobile, relationship and no-contact flag
 column is ignored (and said so), so nothing else in an MIS export is ever kept, not even for the
 hour between preview and confirm.
 """
+
 from __future__ import annotations
 
 import csv
@@ -20,24 +21,63 @@ from app.core.phones import uk_mobile_e164
 MAX_BYTES = 10 * 1024 * 1024
 MAX_CONTACTS = 3
 CONTACT_FIELDS = ("name", "email", "mobile", "relationship", "no_contact")
-_CONTACT_LABELS = {"name": "Name", "email": "Email", "mobile": "Mobile",
-                   "relationship": "Relationship", "no_contact": "No contact"}
-LABELS = {"upn": "UPN", "first_name": "First name", "last_name": "Last name", "class": "Class",
-          "year_group": "Year group", "pupil_premium": "Pupil Premium"}
+_CONTACT_LABELS = {
+    "name": "Name",
+    "email": "Email",
+    "mobile": "Mobile",
+    "relationship": "Relationship",
+    "no_contact": "No contact",
+}
+LABELS = {
+    "upn": "UPN",
+    "first_name": "First name",
+    "last_name": "Last name",
+    "class": "Class",
+    "year_group": "Year group",
+    "pupil_premium": "Pupil Premium",
+}
 REQUIRED = ("upn", "first_name", "last_name", "class")
 
 # Headings recognised for each field, best first (compared without case, spaces or punctuation).
 _PUPIL_ALIASES = {
     "upn": ["UPN", "Student UPN", "Pupil UPN", "Unique Pupil Number"],
-    "first_name": ["First name", "Forename", "Legal Forename", "Legal First Name", "Given Name",
-                   "Preferred Forename", "Preferred First Name"],
-    "last_name": ["Last name", "Surname", "Legal Surname", "Legal Last Name", "Family Name",
-                  "Preferred Surname", "Preferred Last Name"],
-    "class": ["Class", "Reg Group", "Registration Group", "Registration Form", "Form", "Form Group",
-              "Tutor Group", "Reg"],
+    "first_name": [
+        "First name",
+        "Forename",
+        "Legal Forename",
+        "Legal First Name",
+        "Given Name",
+        "Preferred Forename",
+        "Preferred First Name",
+    ],
+    "last_name": [
+        "Last name",
+        "Surname",
+        "Legal Surname",
+        "Legal Last Name",
+        "Family Name",
+        "Preferred Surname",
+        "Preferred Last Name",
+    ],
+    "class": [
+        "Class",
+        "Reg Group",
+        "Registration Group",
+        "Registration Form",
+        "Form",
+        "Form Group",
+        "Tutor Group",
+        "Reg",
+    ],
     "year_group": ["Year group", "Year", "NC Year", "National Curriculum Year", "Curriculum Year"],
-    "pupil_premium": ["Pupil Premium", "Pupil Premium Indicator", "Pupil Premium Eligible", "PP",
-                      "PP Eligible", "Pupil Premium Status"],
+    "pupil_premium": [
+        "Pupil Premium",
+        "Pupil Premium Indicator",
+        "Pupil Premium Eligible",
+        "PP",
+        "PP Eligible",
+        "Pupil Premium Status",
+    ],
 }
 _CONTACT_ALIASES = {
     "name": ["Name", "Full Name"],
@@ -45,8 +85,7 @@ _CONTACT_ALIASES = {
     "last_name": ["Last Name", "Surname"],
     "email": ["Email", "Email Address", "E-mail", "E-mail Address"],
     "mobile": ["Mobile", "Mobile Phone", "Mobile Number", "Mobile Telephone", "Mobile Tel"],
-    "relationship": ["Relationship", "Relation", "Relationship to Pupil",
-                     "Relationship to Student"],
+    "relationship": ["Relationship", "Relation", "Relationship to Pupil", "Relationship to Student"],
     "no_contact": ["No contact", "Do not contact", "No contact flag"],
 }
 _YES = {"y", "yes", "true", "t", "1", "x", "pp", "eligible"}
@@ -54,8 +93,10 @@ _NO = {"", "n", "no", "false", "f", "0", "noteligible", "none"}
 _UPN_LETTERS = "ABCDEFGHJKLMNPQRTUVWXYZ"  # the DfE check letters (no I, O or S)
 _UPN_SHAPE = re.compile(r"^[A-HJ-NP-RT-Z]\d{11}[0-9A-HJ-NP-RT-Z]$")
 # Plain addresses (most of them) are checked here; anything else goes to email-validator.
-_PLAIN_EMAIL = re.compile(r"^(?=[^@]{1,64}@)[a-z0-9_+'-]+(?:\.[a-z0-9_+'-]+)*"
-                          r"@(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
+_PLAIN_EMAIL = re.compile(
+    r"^(?=[^@]{1,64}@)[a-z0-9_+'-]+(?:\.[a-z0-9_+'-]+)*"
+    r"@(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$"
+)
 _SPECIAL_USE = {"arpa", "invalid", "local", "localhost", "onion", "test"}
 
 
@@ -142,9 +183,11 @@ def decode(data: bytes) -> tuple[str, str]:
     if not data.strip():
         raise RosterFileError("The file is empty. Please choose the CSV file with your pupils.")
     if data[:4] == b"PK\x03\x04" or data[:4] == b"\xd0\xcf\x11\xe0":
-        raise RosterFileError("This looks like an Excel workbook (or a zip file), not a CSV file. "
-                              "In Excel choose File, Save As, and the type “CSV UTF-8”, then "
-                              "upload that.")
+        raise RosterFileError(
+            "This looks like an Excel workbook (or a zip file), not a CSV file. "
+            "In Excel choose File, Save As, and the type “CSV UTF-8”, then "
+            "upload that."
+        )
     if data[:4] == b"%PDF":
         raise RosterFileError("This is a PDF, not a CSV file. Please export a CSV from your MIS.")
     if data[:2] in (b"\xff\xfe", b"\xfe\xff"):
@@ -155,9 +198,11 @@ def decode(data: bytes) -> tuple[str, str]:
     sample = data[:65536]
     controls = sum(1 for b in sample if b < 9 or 13 < b < 32)
     if b"\x00" in sample or controls > len(sample) // 100:
-        raise RosterFileError("This file is not a CSV file: it does not contain text. Please "
-                              "export a CSV (comma-separated values) file from your MIS or "
-                              "spreadsheet.")
+        raise RosterFileError(
+            "This file is not a CSV file: it does not contain text. Please "
+            "export a CSV (comma-separated values) file from your MIS or "
+            "spreadsheet."
+        )
     try:
         return data.decode("utf-8-sig"), "UTF-8"
     except UnicodeDecodeError:
@@ -197,7 +242,8 @@ def map_headings(headings: list[str]) -> tuple[dict, list[str]]:
         raise RosterFileError(
             f"These required columns are missing: {', '.join(missing)}. Columns can be headed as "
             "in our template, or as SIMS or Arbor export them (for example “Legal Forename”, "
-            "“Reg Group” or “Registration Form”).")
+            "“Reg Group” or “Registration Form”)."
+        )
     return {key: index for key, (_, index) in chosen.items()}, ignored
 
 
@@ -211,11 +257,11 @@ def _flag(value: str) -> bool | None:
 
 
 def year_group(value: str) -> str | None:
-    """"Year 3", "Y3", "NC 3" → "3"; "Reception", "YR" → "R"; "Nursery", "N1" → "N"; else None."""
+    """ "Year 3", "Y3", "NC 3" → "3"; "Reception", "YR" → "R"; "Nursery", "N1" → "N"; else None."""
     v = _norm(value)
     for prefix in ("year", "yr", "nc", "y"):
         if v.startswith(prefix) and len(v) > len(prefix):
-            v = v[len(prefix):]
+            v = v[len(prefix) :]
             break
     if v in ("r", "rec", "reception"):
         return "R"
@@ -227,10 +273,13 @@ def year_group(value: str) -> str | None:
 def upn_problem(upn: str) -> str | None:
     """Why ``upn`` is not a UK Unique Pupil Number (shape, then the DfE check letter), or None."""
     if not _UPN_SHAPE.match(upn):
-        return (f"“{upn}” is not a UPN: it should be a letter followed by 12 digits "
-                "(the last may be a letter), like B801200005001.")
-    total = sum(weight * (int(ch) if ch.isdigit() else _UPN_LETTERS.index(ch))
-                for weight, ch in enumerate(upn[1:], 2))
+        return (
+            f"“{upn}” is not a UPN: it should be a letter followed by 12 digits "
+            "(the last may be a letter), like B801200005001."
+        )
+    total = sum(
+        weight * (int(ch) if ch.isdigit() else _UPN_LETTERS.index(ch)) for weight, ch in enumerate(upn[1:], 2)
+    )
     if _UPN_LETTERS[total % 23] != upn[0]:
         return f"“{upn}” has the wrong check letter for a UPN: please copy it again from your MIS."
     return None
@@ -239,8 +288,7 @@ def upn_problem(upn: str) -> str | None:
 def email_address(value: str) -> str | None:
     """The address in lower case (as accounts are looked up), or None when it is not valid."""
     plain = value.lower()
-    if (len(plain) <= 254 and _PLAIN_EMAIL.match(plain)
-            and plain.rsplit(".", 1)[1] not in _SPECIAL_USE):
+    if len(plain) <= 254 and _PLAIN_EMAIL.match(plain) and plain.rsplit(".", 1)[1] not in _SPECIAL_USE:
         return plain
     try:
         return validate_email(value, check_deliverability=False).normalized.lower()
@@ -251,8 +299,11 @@ def email_address(value: str) -> str | None:
 class _RowReader:
     def __init__(self, columns: dict):
         self.columns = columns
-        self.slots = [n for n in range(1, MAX_CONTACTS + 1)
-                      if any((n, k) in columns for k in ("name", "first_name", "email", "mobile"))]
+        self.slots = [
+            n
+            for n in range(1, MAX_CONTACTS + 1)
+            if any((n, k) in columns for k in ("name", "first_name", "email", "mobile"))
+        ]
         self.problems: list[Problem] = []
 
     def cell(self, cells: list[str], key) -> str:
@@ -277,8 +328,12 @@ class _RowReader:
         if raw := get("year_group"):
             row.year_group = year_group(raw)
             if row.year_group is None:
-                self.problem(n, "Year group", f"“{raw}” is not a year group: use R or 1 to 13 "
-                                              "(“Year 3”, “Y3” and “Reception” work too).")
+                self.problem(
+                    n,
+                    "Year group",
+                    f"“{raw}” is not a year group: use R or 1 to 13 "
+                    "(“Year 3”, “Y3” and “Reception” work too).",
+                )
         if "pupil_premium" in self.columns:
             row.pupil_premium = _flag(get("pupil_premium"))
             if row.pupil_premium is None:
@@ -311,8 +366,11 @@ class _RowReader:
         if raw_mobile:
             mobile = uk_mobile_e164(raw_mobile)
             if mobile is None:
-                self.problem(n, f"{label} mobile", f"“{raw_mobile}” is not a UK mobile number "
-                                                   "(it should start 07 or +447).")
+                self.problem(
+                    n,
+                    f"{label} mobile",
+                    f"“{raw_mobile}” is not a UK mobile number (it should start 07 or +447).",
+                )
         relationship = get("relationship") or "Parent"
         if len(relationship) > 40:
             self.problem(n, f"{label} relationship", "Relationship is longer than 40 characters.")
@@ -329,8 +387,11 @@ def read_roster(data: bytes) -> ParsedFile:
     know, or no pupils.
     """
     if len(data) > MAX_BYTES:
-        raise RosterFileError(f"The file is larger than {MAX_BYTES // (1024 * 1024)} MB. Export "
-                              "only the columns in our template and try again.", status=413)
+        raise RosterFileError(
+            f"The file is larger than {MAX_BYTES // (1024 * 1024)} MB. Export "
+            "only the columns in our template and try again.",
+            status=413,
+        )
     text, encoding = decode(data)
     del data
     delimiter = _delimiter(text)
@@ -347,24 +408,32 @@ def read_roster(data: bytes) -> ParsedFile:
                 continue
             row = rows_reader.read(n, cells)
             if row.upn in first_row:
-                rows_reader.problem(n, "UPN", f"UPN {row.upn} is also on row {first_row[row.upn]}: "
-                                              "each pupil can be in the file only once.")
+                rows_reader.problem(
+                    n,
+                    "UPN",
+                    f"UPN {row.upn} is also on row {first_row[row.upn]}: "
+                    "each pupil can be in the file only once.",
+                )
             elif row.upn:
                 first_row[row.upn] = n
             rows.append(row)
     except csv.Error as error:
-        raise RosterFileError(f"This file could not be read as CSV ({error}). Please export it "
-                              "again as CSV from your MIS or spreadsheet.") from None
+        raise RosterFileError(
+            f"This file could not be read as CSV ({error}). Please export it "
+            "again as CSV from your MIS or spreadsheet."
+        ) from None
     if not rows:
         raise RosterFileError("The file has headings but no pupils in it.")
     if encoding != "UTF-8":
         notices.append(f"The file was read as {encoding} text.")
     if delimiter != ",":
-        notices.append("Columns were separated by "
-                       + ("semicolons." if delimiter == ";" else "tabs."))
+        notices.append("Columns were separated by " + ("semicolons." if delimiter == ";" else "tabs."))
     if ignored:
-        notices.append("These columns are not used and were ignored, so nothing in them is kept: "
-                       + ", ".join(ignored) + ".")
+        notices.append(
+            "These columns are not used and were ignored, so nothing in them is kept: "
+            + ", ".join(ignored)
+            + "."
+        )
     if not rows_reader.slots:
         notices.append("No contact columns were found, so no parents or carers will be added.")
     return ParsedFile(rows, rows_reader.problems, notices)

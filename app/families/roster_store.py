@@ -4,6 +4,7 @@ Each is stored under a random id together with the school and the member of staf
 (the key names both, so another school's office or another user simply finds nothing), encrypted
 with the app's keys, compressed, and expires after an hour.
 """
+
 from __future__ import annotations
 
 import json
@@ -50,10 +51,19 @@ def _get(kind: str, token: str, organisation_id: int, user_id: int):
 
 def save_upload(parsed: ParsedFile, organisation_id: int, user_id: int) -> str:
     """Keep a problem-free upload's rows for an hour; return its id."""
-    rows = [[r.row, r.upn, r.first_name, r.last_name, r.class_name, r.year_group, r.pupil_premium,
-             [[c.slot, c.name, c.email, c.mobile, c.relationship, c.no_contact]
-              for c in r.contacts]]
-            for r in parsed.rows]
+    rows = [
+        [
+            r.row,
+            r.upn,
+            r.first_name,
+            r.last_name,
+            r.class_name,
+            r.year_group,
+            r.pupil_premium,
+            [[c.slot, c.name, c.email, c.mobile, c.relationship, c.no_contact] for c in r.contacts],
+        ]
+        for r in parsed.rows
+    ]
     return _put("upload", organisation_id, user_id, {"rows": rows, "notices": parsed.notices})
 
 

@@ -3,6 +3,7 @@
 The upload lives in Redis between preview and confirm (app.families.roster_store), tied to the
 member of staff and the school; only the office of the school may use these pages (P12).
 """
+
 from __future__ import annotations
 
 from dataclasses import asdict
@@ -20,12 +21,13 @@ from app.core.extensions import db
 from app.core.htmx import redirect_after_post, render
 from app.office import bp
 from app.families import roster, roster_store
-from app.families.roster_csv import (MAX_BYTES, RosterFileError, columns_help, read_roster,
-                                     template_csv)
+from app.families.roster_csv import MAX_BYTES, RosterFileError, columns_help, read_roster, template_csv
 
 MAX_MB = MAX_BYTES // (1024 * 1024)
-GONE = ("We can't find that upload. Uploads are kept for one hour, and each can be imported "
-        "once: please upload the file again.")
+GONE = (
+    "We can't find that upload. Uploads are kept for one hour, and each can be imported "
+    "once: please upload the file again."
+)
 
 
 class UploadForm(FlaskForm):
@@ -39,8 +41,7 @@ class ConfirmForm(FlaskForm):
 def _upload_page(form: UploadForm, status: int = 200, error: str | None = None):
     if error:
         form.file.errors = [error]
-    return render("office/roster.html", form=form, max_mb=MAX_MB, columns=columns_help(),
-                  status=status)
+    return render("office/roster.html", form=form, max_mb=MAX_MB, columns=columns_help(), status=status)
 
 
 def _school():
@@ -62,9 +63,12 @@ def _not_found():
 def _too_large(error):
     """Werkzeug refuses a body over MAX_CONTENT_LENGTH before the view runs: say so on the form."""
     if request.endpoint == "office.roster_preview":
-        return _upload_page(UploadForm(formdata=None), 413,
-                            f"The file is larger than {MAX_MB} MB, so nothing was imported. Export "
-                            "only the columns in our template and try again.")
+        return _upload_page(
+            UploadForm(formdata=None),
+            413,
+            f"The file is larger than {MAX_MB} MB, so nothing was imported. Export "
+            "only the columns in our template and try again.",
+        )
     return render_error(413)
 
 
@@ -81,8 +85,11 @@ def roster_upload():
 def roster_template():
     """The template: our column headings, no data."""
     _school()
-    return Response(template_csv(), mimetype="text/csv", headers={
-        "Content-Disposition": "attachment; filename=hometime-roster-template.csv"})
+    return Response(
+        template_csv(),
+        mimetype="text/csv",
+        headers={"Content-Disposition": "attachment; filename=hometime-roster-template.csv"},
+    )
 
 
 @bp.post("/roster/preview")
@@ -100,8 +107,13 @@ def roster_preview():
     plan = roster.build_plan(parsed, organisation.id)
     db.session.rollback()
     token = roster_store.save_upload(parsed, organisation.id, current_user.id) if plan.ok else None
-    return render("office/roster_preview.html", plan=plan, form=ConfirmForm(upload=token),
-                  organisation=organisation, status=200 if plan.ok else 422)
+    return render(
+        "office/roster_preview.html",
+        plan=plan,
+        form=ConfirmForm(upload=token),
+        organisation=organisation,
+        status=200 if plan.ok else 422,
+    )
 
 
 @bp.post("/roster/confirm")
@@ -120,11 +132,18 @@ def roster_confirm():
         return _upload_page(UploadForm(formdata=None), error.status, error.message)
     if not plan.ok:  # the records changed since the preview
         roster_store.discard_upload(token, organisation.id, current_user.id)
-        return render("office/roster_preview.html", plan=plan, form=None, changed=True,
-                      organisation=organisation, status=422)
+        return render(
+            "office/roster_preview.html",
+            plan=plan,
+            form=None,
+            changed=True,
+            organisation=organisation,
+            status=422,
+        )
     roster_store.discard_upload(token, organisation.id, current_user.id)
-    result = roster_store.save_result(asdict(plan.summary), [m.id for m in plan.missing],
-                                      organisation.id, current_user.id)
+    result = roster_store.save_result(
+        asdict(plan.summary), [m.id for m in plan.missing], organisation.id, current_user.id
+    )
     return redirect_after_post(url_for("office.roster_result", token=result))
 
 
@@ -137,5 +156,6 @@ def roster_result(token: str):
     if result is None:
         raise _not_found()
     missing = roster.missing_pupils(organisation.id, result["missing"])
-    return render("office/roster_result.html", summary=result["summary"], missing=missing,
-                  organisation=organisation)
+    return render(
+        "office/roster_result.html", summary=result["summary"], missing=missing, organisation=organisation
+    )

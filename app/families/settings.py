@@ -8,6 +8,7 @@ and correcting their own details.
 - Corrected details (P10, P24) are recorded in the activity log as ``details_corrected`` naming
   the field (never the old or new value), and ``details_checked_at`` is set.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -17,14 +18,15 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
 from app.core.extensions import db
-from app.models import (ConsentMethod, ConsentPurpose, ConsentRecord, Guardianship, Pupil, User,
-                        utcnow)
+from app.models import ConsentMethod, ConsentPurpose, ConsentRecord, Guardianship, Pupil, User, utcnow
 from app.core.errors import FieldError
 from app.core import consent
 from app.core.audit import log_event
 
-EMAIL_TAKEN = ("That email address is already used by another Hometime account. Please use a "
-               "different one, or ask your school to help.")
+EMAIL_TAKEN = (
+    "That email address is already used by another Hometime account. Please use a "
+    "different one, or ask your school to help."
+)
 
 
 class SettingError(FieldError):
@@ -41,26 +43,50 @@ class Toggle:
 
 
 TOGGLES = (
-    Toggle("email", "Email messages",
-           "New topics, reminders and awards by email.", attr="email_notifications"),
-    Toggle("sms", "Text message reminders",
-           "Short reminders by text to your mobile, never during your quiet hours.",
-           attr="sms_notifications", purpose=ConsentPurpose.SMS_REMINDERS),
-    Toggle("digest", "One weekly email instead of each message",
-           "Messages that can wait are collected into one email a week.", attr="weekly_digest"),
-    Toggle("promo", "Photos and comments to show what families do",
-           "When this is on, you choose for each photo or comment you send whether the school may "
-           "use it, for example in a newsletter. Turning it off takes every photo and comment you "
-           "have sent out of such use at once.", purpose=ConsentPurpose.PROMO_PHOTOS),
-    Toggle("news", "Other news",
-           "News from the school and Hometime beyond home learning. Each email has a one-click "
-           "unsubscribe link.", purpose=ConsentPurpose.NEWS),
-    Toggle("performance", "Performance cookies",
-           "Would help us see how quickly pages load. Hometime sets none at the moment.",
-           purpose=ConsentPurpose.COOKIES_PERFORMANCE),
-    Toggle("functional", "Functional cookies",
-           "Let videos from YouTube or Vimeo play inside Hometime; those sites then set their own "
-           "cookies on this device.", purpose=ConsentPurpose.COOKIES_FUNCTIONAL),
+    Toggle(
+        "email", "Email messages", "New topics, reminders and awards by email.", attr="email_notifications"
+    ),
+    Toggle(
+        "sms",
+        "Text message reminders",
+        "Short reminders by text to your mobile, never during your quiet hours.",
+        attr="sms_notifications",
+        purpose=ConsentPurpose.SMS_REMINDERS,
+    ),
+    Toggle(
+        "digest",
+        "One weekly email instead of each message",
+        "Messages that can wait are collected into one email a week.",
+        attr="weekly_digest",
+    ),
+    Toggle(
+        "promo",
+        "Photos and comments to show what families do",
+        "When this is on, you choose for each photo or comment you send whether the school may "
+        "use it, for example in a newsletter. Turning it off takes every photo and comment you "
+        "have sent out of such use at once.",
+        purpose=ConsentPurpose.PROMO_PHOTOS,
+    ),
+    Toggle(
+        "news",
+        "Other news",
+        "News from the school and Hometime beyond home learning. Each email has a one-click "
+        "unsubscribe link.",
+        purpose=ConsentPurpose.NEWS,
+    ),
+    Toggle(
+        "performance",
+        "Performance cookies",
+        "Would help us see how quickly pages load. Hometime sets none at the moment.",
+        purpose=ConsentPurpose.COOKIES_PERFORMANCE,
+    ),
+    Toggle(
+        "functional",
+        "Functional cookies",
+        "Let videos from YouTube or Vimeo play inside Hometime; those sites then set their own "
+        "cookies on this device.",
+        purpose=ConsentPurpose.COOKIES_FUNCTIONAL,
+    ),
 )
 BY_NAME = {t.name: t for t in TOGGLES}
 COOKIE_PURPOSES = (ConsentPurpose.COOKIES_PERFORMANCE, ConsentPurpose.COOKIES_FUNCTIONAL)
@@ -68,13 +94,20 @@ COOKIE_PURPOSES = (ConsentPurpose.COOKIES_PERFORMANCE, ConsentPurpose.COOKIES_FU
 
 def consent_states(user_id: int) -> dict[ConsentPurpose, bool | None]:
     """Each purpose's latest decision for one person (None: never decided), in one query."""
-    ranked = (sa.select(ConsentRecord.purpose, ConsentRecord.granted,
-                        sa.func.row_number().over(
-                            partition_by=ConsentRecord.purpose,
-                            order_by=(ConsentRecord.created_at.desc(), ConsentRecord.id.desc())
-                        ).label("n"))
-              .where(ConsentRecord.user_id == user_id,
-                     ConsentRecord.purpose != ConsentPurpose.CONTRIBUTION_PROMO).subquery())
+    ranked = (
+        sa.select(
+            ConsentRecord.purpose,
+            ConsentRecord.granted,
+            sa.func.row_number()
+            .over(
+                partition_by=ConsentRecord.purpose,
+                order_by=(ConsentRecord.created_at.desc(), ConsentRecord.id.desc()),
+            )
+            .label("n"),
+        )
+        .where(ConsentRecord.user_id == user_id, ConsentRecord.purpose != ConsentPurpose.CONTRIBUTION_PROMO)
+        .subquery()
+    )
     states: dict[ConsentPurpose, bool | None] = {p: None for p in ConsentPurpose}
     rows = db.session.execute(sa.select(ranked.c.purpose, ranked.c.granted).where(ranked.c.n == 1))
     states.update({purpose: granted for purpose, granted in rows})
@@ -97,14 +130,24 @@ def toggle_states(user: User, consents: dict[ConsentPurpose, bool | None]) -> di
 def controller_id(user: User) -> int | None:
     """The school responsible for this carer's data (their first linked child's)."""
     return db.session.scalar(
-        sa.select(Pupil.organisation_id).join(Guardianship, Guardianship.pupil_id == Pupil.id)
+        sa.select(Pupil.organisation_id)
+        .join(Guardianship, Guardianship.pupil_id == Pupil.id)
         .where(Guardianship.parent_id == user.id, Guardianship.removed_at.is_(None))
-        .order_by(Guardianship.id).limit(1))
+        .order_by(Guardianship.id)
+        .limit(1)
+    )
 
 
 def _record(user: User, purpose: ConsentPurpose, granted: bool, org_id: int | None) -> None:
-    consent.record(user.id, purpose, granted, method=ConsentMethod.WEB_FORM,
-                   organisation_id=org_id, on_behalf_of="self", recorded_by_id=user.id)
+    consent.record(
+        user.id,
+        purpose,
+        granted,
+        method=ConsentMethod.WEB_FORM,
+        organisation_id=org_id,
+        on_behalf_of="self",
+        recorded_by_id=user.id,
+    )
 
 
 def change(user: User, name: str, on: bool) -> str:
@@ -127,8 +170,9 @@ def set_quiet_hours(user: User, start: time | None, end: time | None) -> None:
     if (start is None) != (end is None):
         raise SettingError("quiet_from", "Please give both times, or neither for the usual hours.")
     if start is not None and start == end:
-        raise SettingError("quiet_until", "The quiet hours must end at a different time from "
-                                          "when they start.")
+        raise SettingError(
+            "quiet_until", "The quiet hours must end at a different time from when they start."
+        )
     user.quiet_from, user.quiet_until = start, end
     db.session.commit()
 
@@ -151,10 +195,16 @@ def correct_details(user: User, *, name: str, email: str | None, mobile: str | N
     email = (email or "").strip().lower() or None
     mobile = mobile or None
     if not email and not mobile:
-        raise SettingError("email", "Please give an email address or a mobile number, so your "
-                                    "school can reach you.")
-    if email and email != (user.email or "").lower() and db.session.scalar(
-            sa.select(User.id).where(sa.func.lower(User.email) == email, User.id != user.id)):
+        raise SettingError(
+            "email", "Please give an email address or a mobile number, so your school can reach you."
+        )
+    if (
+        email
+        and email != (user.email or "").lower()
+        and db.session.scalar(
+            sa.select(User.id).where(sa.func.lower(User.email) == email, User.id != user.id)
+        )
+    ):
         raise SettingError("email", EMAIL_TAKEN)
     new = {"name": name.strip(), "email": email, "mobile": mobile}
     changed = [field for field, value in new.items() if getattr(user, field) != value]

@@ -8,21 +8,36 @@
   then accepts or declines ("School X invites you as office"); only accepting writes the role.
 - A parent's or carer's address is refused: a family account never silently becomes staff.
 """
+
 from __future__ import annotations
 
 import sqlalchemy as sa
 
 from app.core.extensions import db
-from app.models import (Guardianship, Invitation, InvitationStatus, Organisation, Pupil, Role,
-                        StaffMembership, User, UserKind, UserStatus, utcnow)
+from app.models import (
+    Guardianship,
+    Invitation,
+    InvitationStatus,
+    Organisation,
+    Pupil,
+    Role,
+    StaffMembership,
+    User,
+    UserKind,
+    UserStatus,
+    utcnow,
+)
 from app.core.errors import FieldError, ServiceError
 from app.families import invitations
 from app.core.audit import log_event
 from app.auth.passwords import hash_password
 from app.core.transactions import transaction
 
-ROLE_WORDS = {"teacher": "a teacher", "office": "a member of the school office",
-              "dpo": "the data protection officer"}
+ROLE_WORDS = {
+    "teacher": "a teacher",
+    "office": "a member of the school office",
+    "dpo": "the data protection officer",
+}
 
 
 class StaffInvitationError(ServiceError):
@@ -37,10 +52,15 @@ def is_new_account(user: User) -> bool:
 
 
 def _family_here(user: User, organisation_id: int) -> bool:
-    return db.session.scalar(sa.select(Guardianship.id).join(
-        Pupil, Pupil.id == Guardianship.pupil_id).where(
-        Guardianship.parent_id == user.id, Pupil.organisation_id == organisation_id)
-        .limit(1)) is not None
+    return (
+        db.session.scalar(
+            sa.select(Guardianship.id)
+            .join(Pupil, Pupil.id == Guardianship.pupil_id)
+            .where(Guardianship.parent_id == user.id, Pupil.organisation_id == organisation_id)
+            .limit(1)
+        )
+        is not None
+    )
 
 
 def invite(organisation_id: int, name: str, email: str, role: str, actor: User) -> User:
@@ -56,37 +76,65 @@ def invite(organisation_id: int, name: str, email: str, role: str, actor: User) 
         if user is not None and user.kind is not UserKind.STAFF:
             # Say "parent" only about this school's own families: for anyone else's, the office
             # learns no more than that the address cannot be used.
-            raise FieldError("email", (
-                "That email address belongs to a parent's account at this school, and a family "
-                "account cannot become a staff account. Please use the person's school address."
-                if _family_here(user, organisation_id) else
-                "That email address cannot be used for a staff account. Please use the person's "
-                "school address."))
+            raise FieldError(
+                "email",
+                (
+                    "That email address belongs to a parent's account at this school, and a family "
+                    "account cannot become a staff account. Please use the person's school address."
+                    if _family_here(user, organisation_id)
+                    else "That email address cannot be used for a staff account. Please use the person's "
+                    "school address."
+                ),
+            )
         if user is not None and user.status in (UserStatus.DEACTIVATED, UserStatus.ERASED):
-            raise FieldError("email", "That email address cannot be used for a staff account. "
-                                      "Please use the person's school address.")
-        if user is not None and db.session.scalar(sa.select(StaffMembership.id).where(
-                StaffMembership.user_id == user.id,
-                StaffMembership.organisation_id == organisation_id,
-                StaffMembership.role == wanted)) is not None:
+            raise FieldError(
+                "email",
+                "That email address cannot be used for a staff account. "
+                "Please use the person's school address.",
+            )
+        if (
+            user is not None
+            and db.session.scalar(
+                sa.select(StaffMembership.id).where(
+                    StaffMembership.user_id == user.id,
+                    StaffMembership.organisation_id == organisation_id,
+                    StaffMembership.role == wanted,
+                )
+            )
+            is not None
+        ):
             raise FieldError("email", "That person already has this role at the school.")
         if user is None:
-            user = User(kind=UserKind.STAFF, name=(name or "").strip(), email=email,
-                        status=UserStatus.INVITED)
+            user = User(
+                kind=UserKind.STAFF, name=(name or "").strip(), email=email, status=UserStatus.INVITED
+            )
             db.session.add(user)
             db.session.flush()
         invitations.invite(organisation_id, user, created_by_id=actor.id, role=wanted.value)
-        log_event("staff_invited", actor, subject=f"user:{user.id}", detail=wanted.value,
-                  organisation_id=organisation_id)
+        log_event(
+            "staff_invited",
+            actor,
+            subject=f"user:{user.id}",
+            detail=wanted.value,
+            organisation_id=organisation_id,
+        )
     return user
 
 
 def pending(organisation_id: int) -> list[Invitation]:
     """The school's staff invitations not answered yet (newest first), for the staff page."""
-    return list(db.session.scalars(sa.select(Invitation).where(
-        Invitation.organisation_id == organisation_id, Invitation.role.is_not(None),
-        Invitation.status.in_(invitations.OPEN), Invitation.expires_at > utcnow())
-        .order_by(Invitation.id.desc())))
+    return list(
+        db.session.scalars(
+            sa.select(Invitation)
+            .where(
+                Invitation.organisation_id == organisation_id,
+                Invitation.role.is_not(None),
+                Invitation.status.in_(invitations.OPEN),
+                Invitation.expires_at > utcnow(),
+            )
+            .order_by(Invitation.id.desc())
+        )
+    )
 
 
 def invited_address(invitation: Invitation) -> str | None:
@@ -96,19 +144,25 @@ def invited_address(invitation: Invitation) -> str | None:
 def _grant(invitation: Invitation, user: User) -> None:
     """Write the role the invitation offered (once) and mark the invitation accepted."""
     role = Role(invitation.role)
-    if db.session.scalar(sa.select(StaffMembership.id).where(
-            StaffMembership.user_id == user.id,
-            StaffMembership.organisation_id == invitation.organisation_id,
-            StaffMembership.role == role)) is None:
-        db.session.add(StaffMembership(user_id=user.id, organisation_id=invitation.organisation_id,
-                                       role=role))
+    if (
+        db.session.scalar(
+            sa.select(StaffMembership.id).where(
+                StaffMembership.user_id == user.id,
+                StaffMembership.organisation_id == invitation.organisation_id,
+                StaffMembership.role == role,
+            )
+        )
+        is None
+    ):
+        db.session.add(
+            StaffMembership(user_id=user.id, organisation_id=invitation.organisation_id, role=role)
+        )
     invitation.status = InvitationStatus.ACCEPTED
     invitation.accepted_at = utcnow()
 
 
 def _locked(invitation_id: int) -> tuple[Invitation, User]:
-    invitation = db.session.get(Invitation, invitation_id, with_for_update=True,
-                                populate_existing=True)
+    invitation = db.session.get(Invitation, invitation_id, with_for_update=True, populate_existing=True)
     if invitation is None or invitation.status not in invitations.OPEN:
         raise StaffInvitationError("This invitation has already been answered or replaced.", 410)
     user = db.session.get(User, invitation.user_id, with_for_update=True, populate_existing=True)
@@ -125,8 +179,7 @@ def join_new(invitation_id: int, password: str) -> User:
         user.password_hash = hash_password(password)
         user.status = UserStatus.ACTIVE
         _grant(invitation, user)
-        log_event("joined", user, detail=invitation.role,
-                  organisation_id=invitation.organisation_id)
+        log_event("joined", user, detail=invitation.role, organisation_id=invitation.organisation_id)
     return user
 
 
@@ -144,12 +197,18 @@ def answer(invitation_id: int, user: User, *, accept: bool) -> Invitation:
         else:
             invitation.status = InvitationStatus.REVOKED
             invitation.revoked_at = utcnow()
-        log_event("staff_invitation_accepted" if accept else "staff_invitation_declined", holder,
-                  subject=f"invitation:{invitation.id}", detail=invitation.role,
-                  organisation_id=invitation.organisation_id)
+        log_event(
+            "staff_invitation_accepted" if accept else "staff_invitation_declined",
+            holder,
+            subject=f"invitation:{invitation.id}",
+            detail=invitation.role,
+            organisation_id=invitation.organisation_id,
+        )
     return invitation
 
 
 def school_name(invitation: Invitation) -> str:
-    return db.session.scalar(sa.select(Organisation.name).where(
-        Organisation.id == invitation.organisation_id)) or "A school"
+    return (
+        db.session.scalar(sa.select(Organisation.name).where(Organisation.id == invitation.organisation_id))
+        or "A school"
+    )

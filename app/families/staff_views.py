@@ -1,5 +1,6 @@
 """The office invites teachers and office colleagues, one by one, by email with a role; the
 invited person answers from the link (:mod:`app.families.staff_invitations`)."""
+
 from __future__ import annotations
 
 import sqlalchemy as sa
@@ -23,17 +24,29 @@ from app.auth.sessions import landing
 
 class StaffInviteForm(FlaskForm):
     name = StringField("Name", validators=[DataRequired("Please give their name."), Length(max=120)])
-    email = StringField("School email address", validators=[
-        DataRequired("Please give their email address."),
-        Email("Please give a real email address, like name@school.org."), Length(max=254)])
-    role = SelectField("Role", choices=[SelectChoice("teacher", "Teacher"),
-                                        SelectChoice("office", "School office"),
-                                        SelectChoice("dpo", "Data protection officer")])
+    email = StringField(
+        "School email address",
+        validators=[
+            DataRequired("Please give their email address."),
+            Email("Please give a real email address, like name@school.org."),
+            Length(max=254),
+        ],
+    )
+    role = SelectField(
+        "Role",
+        choices=[
+            SelectChoice("teacher", "Teacher"),
+            SelectChoice("office", "School office"),
+            SelectChoice("dpo", "Data protection officer"),
+        ],
+    )
 
 
 class StaffJoinForm(FlaskForm):
-    password = PasswordField("Choose a password (at least 12 characters)", validators=[
-        DataRequired("Please choose a password."), Length(min=12, max=200)])
+    password = PasswordField(
+        "Choose a password (at least 12 characters)",
+        validators=[DataRequired("Please choose a password."), Length(min=12, max=200)],
+    )
 
 
 class AnswerForm(FlaskForm):
@@ -47,25 +60,28 @@ def staff_page():
     form = StaffInviteForm()
     if form.validate_on_submit():
         try:
-            user = service.invite(org.id, form.name.data, form.email.data, form.role.data,
-                                  current_user)
+            user = service.invite(org.id, form.name.data, form.email.data, form.role.data, current_user)
         except FieldError as problem:
             getattr(form, problem.field).errors.append(problem.message)
         else:
-            flash(f"Invitation sent to {user.email}. They have no access until they accept it.",
-                  "success")
+            flash(f"Invitation sent to {user.email}. They have no access until they accept it.", "success")
             return redirect(url_for("office.staff_page"), 303)
     people = db.session.execute(
-        sa.select(User, StaffMembership.role).join(StaffMembership)
-        .where(StaffMembership.organisation_id == org.id).order_by(User.name)).all()
+        sa.select(User, StaffMembership.role)
+        .join(StaffMembership)
+        .where(StaffMembership.organisation_id == org.id)
+        .order_by(User.name)
+    ).all()
     waiting = [(inv, service.invited_address(inv)) for inv in service.pending(org.id)]
-    return render_template("office/staff.html", form=form, people=people, waiting=waiting,
-                           organisation=org), 422 if form.errors else 200
+    return render_template(
+        "office/staff.html", form=form, people=people, waiting=waiting, organisation=org
+    ), 422 if form.errors else 200
 
 
 def _problem(title: str, message: str, status: int):
-    return render_template("parents/join_problem.html", problem=invitations.InvitationProblem(
-        title, message, status)), status
+    return render_template(
+        "parents/join_problem.html", problem=invitations.InvitationProblem(title, message, status)
+    ), status
 
 
 @bp.route("/staff/join/<token>", methods=["GET", "POST"])
@@ -96,22 +112,28 @@ def _join_new(invitation, user: User, token: str):
         session.clear()
         auth.sign_in_here(user, remember=False)
         return redirect(landing(user), 303)
-    return render_template("office/staff_join.html", form=form, user=user, token=token,
-                           role=invitation.role), 422 if form.errors else 200
+    return render_template(
+        "office/staff_join.html", form=form, user=user, token=token, role=invitation.role
+    ), 422 if form.errors else 200
 
 
 def _answer(invitation, user: User, token: str):
     here = url_for("office.staff_join", token=token)
     if not current_user.is_authenticated:
-        flash("Please sign in with your own password (and two-step code) to answer the "
-              "invitation.", "info")
+        flash("Please sign in with your own password (and two-step code) to answer the invitation.", "info")
         return redirect(url_for("auth.signin", next=here), 303)
     if current_user.id != user.id:
-        return _problem("This invitation is for another account",
-                        "Sign out, then open the link again and sign in with the account the "
-                        "invitation was sent to.", 403)
-    context = {"school": service.school_name(invitation), "role": invitation.role,
-               "words": service.ROLE_WORDS.get(invitation.role, invitation.role), "token": token}
+        return _problem(
+            "This invitation is for another account",
+            "Sign out, then open the link again and sign in with the account the invitation was sent to.",
+            403,
+        )
+    context = {
+        "school": service.school_name(invitation),
+        "role": invitation.role,
+        "words": service.ROLE_WORDS.get(invitation.role, invitation.role),
+        "token": token,
+    }
     if not user.mfa_enabled_at:
         return render_template("office/staff_invitation.html", needs_mfa=True, **context), 409
     form = AnswerForm()
@@ -121,8 +143,13 @@ def _answer(invitation, user: User, token: str):
             service.answer(invitation.id, current_user._get_current_object(), accept=accept)
         except service.StaffInvitationError as problem:
             return _problem("This invitation can't be used", problem.message, problem.status)
-        flash(f"You are now {context['words']} at {context['school']}." if accept else
-              f"You declined the invitation from {context['school']}.", "success")
+        flash(
+            f"You are now {context['words']} at {context['school']}."
+            if accept
+            else f"You declined the invitation from {context['school']}.",
+            "success",
+        )
         return redirect(landing(current_user) if accept else url_for("auth.account"), 303)
-    return render_template("office/staff_invitation.html", form=form, needs_mfa=False,
-                           **context), 422 if form.errors else 200
+    return render_template(
+        "office/staff_invitation.html", form=form, needs_mfa=False, **context
+    ), 422 if form.errors else 200

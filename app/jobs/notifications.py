@@ -1,7 +1,9 @@
 """Old dotted path of app.messaging.jobs: jobs queued under app.jobs.notifications.* before the feature packages
 still resolve. Remove after one release."""
+
 from app.messaging.jobs import (  # noqa: F401
     send_deliveries,
     sweep_deliveries,
     week_key,
-    send_weekly_digests)
+    send_weekly_digests,
+)

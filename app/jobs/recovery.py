@@ -16,6 +16,7 @@ people to look at, and is not retried forever from here):
 - an export still queued or building ``LOST_AFTER`` after it was asked for. ``build_export``
   again: a second build of one export keeps the first result.
 """
+
 from __future__ import annotations
 
 import logging
@@ -26,8 +27,17 @@ from rq.job import Job
 
 from app.core.extensions import db
 from app.core.jobs import enqueue_now, job
-from app.models import (DataExport, ExportState, Guardianship, NotificationDelivery as ND, Pupil,
-                        TopicStatus, WeeklyTopic, topic_classes, utcnow)
+from app.models import (
+    DataExport,
+    ExportState,
+    Guardianship,
+    NotificationDelivery as ND,
+    Pupil,
+    TopicStatus,
+    WeeklyTopic,
+    topic_classes,
+    utcnow,
+)
 
 log = logging.getLogger(__name__)
 LOST_AFTER = timedelta(minutes=5)
@@ -45,24 +55,46 @@ def unannounced_topics(at: datetime) -> list[int]:
     """Published topics whose families have not been told (see the module's docstring)."""
     event = sa.literal("topic:") + sa.cast(WeeklyTopic.id, sa.String) + sa.literal(":published")
     told = sa.select(ND.id).where(ND.event_key == event)  # as app.learning.topic_notices names it
-    families = (sa.select(Pupil.id)
-                .join(topic_classes, topic_classes.c.class_id == Pupil.class_id)
-                .join(Guardianship, Guardianship.pupil_id == Pupil.id)
-                .where(topic_classes.c.topic_id == WeeklyTopic.id, Pupil.removed_at.is_(None),
-                       Pupil.erased_at.is_(None), Guardianship.removed_at.is_(None)))
-    return list(db.session.scalars(sa.select(WeeklyTopic.id).where(
-        WeeklyTopic.status == TopicStatus.PUBLISHED, WeeklyTopic.announced_at.is_(None),
-        WeeklyTopic.published_at <= at - LOST_AFTER,
-        WeeklyTopic.published_at > at - ANNOUNCE_WITHIN,
-        WeeklyTopic.week_start > (at - timedelta(days=7)).date(),
-        ~sa.exists(told), sa.exists(families)).order_by(WeeklyTopic.id)))
+    families = (
+        sa.select(Pupil.id)
+        .join(topic_classes, topic_classes.c.class_id == Pupil.class_id)
+        .join(Guardianship, Guardianship.pupil_id == Pupil.id)
+        .where(
+            topic_classes.c.topic_id == WeeklyTopic.id,
+            Pupil.removed_at.is_(None),
+            Pupil.erased_at.is_(None),
+            Guardianship.removed_at.is_(None),
+        )
+    )
+    return list(
+        db.session.scalars(
+            sa.select(WeeklyTopic.id)
+            .where(
+                WeeklyTopic.status == TopicStatus.PUBLISHED,
+                WeeklyTopic.announced_at.is_(None),
+                WeeklyTopic.published_at <= at - LOST_AFTER,
+                WeeklyTopic.published_at > at - ANNOUNCE_WITHIN,
+                WeeklyTopic.week_start > (at - timedelta(days=7)).date(),
+                ~sa.exists(told),
+                sa.exists(families),
+            )
+            .order_by(WeeklyTopic.id)
+        )
+    )
 
 
 def unbuilt_exports(at: datetime) -> list[int]:
     """Exports still waiting to be built (or left mid-build) ``LOST_AFTER`` after the ask."""
-    return list(db.session.scalars(sa.select(DataExport.id).where(
-        DataExport.state.in_([ExportState.QUEUED, ExportState.BUILDING]),
-        DataExport.created_at <= at - LOST_AFTER).order_by(DataExport.id)))
+    return list(
+        db.session.scalars(
+            sa.select(DataExport.id)
+            .where(
+                DataExport.state.in_([ExportState.QUEUED, ExportState.BUILDING]),
+                DataExport.created_at <= at - LOST_AFTER,
+            )
+            .order_by(DataExport.id)
+        )
+    )
 
 
 @job
@@ -83,6 +115,9 @@ def requeue_lost_jobs(now: str | None = None) -> dict[str, list[int]]:
     for export_id in exports:
         enqueue_now(build_export, export_id, job_id=f"export-{export_id}")
     if topics or exports:
-        log.warning("queued again after their job was lost: announcements of topics %s, builds "
-                    "of exports %s", topics, exports)
+        log.warning(
+            "queued again after their job was lost: announcements of topics %s, builds of exports %s",
+            topics,
+            exports,
+        )
     return {"topics": topics, "exports": exports}

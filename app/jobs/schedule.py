@@ -1,4 +1,5 @@
 """The cron schedule: every periodic job, in one place, run by RQ's own CronScheduler."""
+
 from __future__ import annotations
 
 from app.dataprotection.breaches import jobs as breaches

@@ -2,6 +2,7 @@
 reset link. The pages queue this job and answer at once, the same way whether or not the
 account exists; looking the account up, making the one-time secret and sending it happen here.
 The job carries only the address typed and what was asked for (never a secret)."""
+
 from __future__ import annotations
 
 from app.core.jobs import job
@@ -10,8 +11,9 @@ from app.auth import tokens as login_tokens
 
 
 @job
-def send_sign_in_message(purpose: str, address: str, next_url: str | None = None,
-                         remember: bool = False) -> None:
+def send_sign_in_message(
+    purpose: str, address: str, next_url: str | None = None, remember: bool = False
+) -> None:
     """Send what ``purpose`` asks for to ``address`` when it belongs to an account that may
     have it; otherwise nothing (and nothing is recorded about the address)."""
     wanted = TokenPurpose(purpose)

@@ -1,8 +1,10 @@
 """Old dotted path of app.learning.jobs: jobs queued under app.jobs.topics.* before the feature packages
 still resolve. Remove after one release."""
+
 from app.learning.jobs import (  # noqa: F401
     publish_due_topics,
     announce_topic,
     send_due_reminders,
     remind_topic,
-    topic_schedule)
+    topic_schedule,
+)

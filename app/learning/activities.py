@@ -3,6 +3,7 @@
 Videos are stored as provider + id only (never a raw embed URL), so the page can show a
 click-to-play placeholder and build the privacy-enhanced embed after consent (P05, P06).
 """
+
 from __future__ import annotations
 
 import re
@@ -12,20 +13,51 @@ from urllib.parse import parse_qs, urlsplit
 import sqlalchemy as sa
 
 from app.core.extensions import db
-from app.models import (Activity, ActivityKind, ConsentPurpose, ConsentRecord, Guardianship, Pupil,
-                        TopicActivity, TopicStatus, User, WeeklyTopic, topic_classes, utcnow)
+from app.models import (
+    Activity,
+    ActivityKind,
+    ConsentPurpose,
+    ConsentRecord,
+    Guardianship,
+    Pupil,
+    TopicActivity,
+    TopicStatus,
+    User,
+    WeeklyTopic,
+    topic_classes,
+    utcnow,
+)
 from app.core.errors import FieldError
 
 YEAR_GROUPS = ["R", "1", "2", "3", "4", "5", "6"]
-SUBJECTS = ["Reading", "Phonics", "Writing", "Number", "Science", "Outdoors", "Art and music",
-            "Wellbeing", "Other"]
+SUBJECTS = [
+    "Reading",
+    "Phonics",
+    "Writing",
+    "Number",
+    "Science",
+    "Outdoors",
+    "Art and music",
+    "Wellbeing",
+    "Other",
+]
 MAX_PDF_BYTES = 5 * 1024 * 1024
-KIND_LABELS = {ActivityKind.VIDEO: "Video", ActivityKind.GAME: "Game",
-               ActivityKind.PRINTABLE: "Printable", ActivityKind.HANDS_ON: "Hands-on"}
+KIND_LABELS = {
+    ActivityKind.VIDEO: "Video",
+    ActivityKind.GAME: "Game",
+    ActivityKind.PRINTABLE: "Printable",
+    ActivityKind.HANDS_ON: "Hands-on",
+}
 PROVIDER_NAMES = {"youtube": "YouTube", "vimeo": "Vimeo"}
 
-_YOUTUBE_HOSTS = {"youtube.com", "www.youtube.com", "m.youtube.com", "music.youtube.com",
-                  "youtube-nocookie.com", "www.youtube-nocookie.com"}
+_YOUTUBE_HOSTS = {
+    "youtube.com",
+    "www.youtube.com",
+    "m.youtube.com",
+    "music.youtube.com",
+    "youtube-nocookie.com",
+    "www.youtube-nocookie.com",
+}
 _YOUTUBE_ID = re.compile(r"^[A-Za-z0-9_-]{11}$")
 _VIMEO_HOSTS = {"vimeo.com", "www.vimeo.com", "player.vimeo.com"}
 _VIMEO_ID = re.compile(r"^[0-9]{1,12}$")
@@ -44,8 +76,9 @@ def parse_video_url(url: str) -> tuple[str, str]:
         raise ActivityError("url", "That does not look like a web address.") from None
     host = (parts.hostname or "").lower()
     if parts.scheme not in ("http", "https") or not host or parts.username or parts.password:
-        raise ActivityError("url", "Please paste the full address of a YouTube or Vimeo video, "
-                                   "starting with https://")
+        raise ActivityError(
+            "url", "Please paste the full address of a YouTube or Vimeo video, starting with https://"
+        )
     segments = [s for s in parts.path.split("/") if s]
     if host in _YOUTUBE_HOSTS or host == "youtu.be":
         if host == "youtu.be":
@@ -58,8 +91,11 @@ def parse_video_url(url: str) -> tuple[str, str]:
             candidate = ""
         if _YOUTUBE_ID.match(candidate):
             return "youtube", candidate
-        raise ActivityError("url", "That YouTube address has no video in it. Open the video and "
-                                   "copy the address from the Share button.")
+        raise ActivityError(
+            "url",
+            "That YouTube address has no video in it. Open the video and "
+            "copy the address from the Share button.",
+        )
     if host in _VIMEO_HOSTS:
         if host == "player.vimeo.com":
             candidate = segments[1] if len(segments) >= 2 and segments[0] == "video" else ""
@@ -68,8 +104,9 @@ def parse_video_url(url: str) -> tuple[str, str]:
         if _VIMEO_ID.match(candidate):
             return "vimeo", candidate
         raise ActivityError("url", "That Vimeo address has no video number in it.")
-    raise ActivityError("url", "Only YouTube and Vimeo videos can be added, so that they can be "
-                               "played without tracking.")
+    raise ActivityError(
+        "url", "Only YouTube and Vimeo videos can be added, so that they can be played without tracking."
+    )
 
 
 def check_game_url(url: str) -> str:
@@ -79,8 +116,12 @@ def check_game_url(url: str) -> str:
         parts = urlsplit(url)
     except ValueError:
         raise ActivityError("url", "That does not look like a web address.") from None
-    if parts.scheme != "https" or not parts.hostname or "." not in parts.hostname or (
-            parts.username or parts.password):
+    if (
+        parts.scheme != "https"
+        or not parts.hostname
+        or "." not in parts.hostname
+        or (parts.username or parts.password)
+    ):
         raise ActivityError("url", "Please give the game's full address, starting with https://")
     if len(url) > 500:
         raise ActivityError("url", "That address is too long (500 characters at most).")
@@ -92,15 +133,20 @@ def check_pdf(data: bytes) -> None:
     if not data:
         raise ActivityError("file", "Please choose a PDF file.")
     if len(data) > MAX_PDF_BYTES:
-        raise ActivityError("file", f"That file is {len(data) / 1024 / 1024:.1f} MB; the limit is "
-                                    "5 MB. Please make it smaller and try again.")
+        raise ActivityError(
+            "file",
+            f"That file is {len(data) / 1024 / 1024:.1f} MB; the limit is "
+            "5 MB. Please make it smaller and try again.",
+        )
     if not re.match(rb"%PDF-[12]\.[0-9]", data[:16]):
-        raise ActivityError("file", "That file is not a PDF. Please save the worksheet as a PDF "
-                                    "and try again.")
+        raise ActivityError(
+            "file", "That file is not a PDF. Please save the worksheet as a PDF and try again."
+        )
     tail = data[-2048:]
     if b"%%EOF" not in tail or b"startxref" not in data[-4096:] or b" obj" not in data[:65536]:
-        raise ActivityError("file", "That PDF seems damaged or incomplete. Please save it again "
-                                    "and try once more.")
+        raise ActivityError(
+            "file", "That PDF seems damaged or incomplete. Please save it again and try once more."
+        )
 
 
 @dataclass
@@ -145,8 +191,9 @@ def _apply(activity: Activity, data: ActivityInput) -> str | None:
     return old_key
 
 
-def save_activity(organisation_id: int, user: User | None, data: ActivityInput,
-                  activity: Activity | None = None) -> Activity:
+def save_activity(
+    organisation_id: int, user: User | None, data: ActivityInput, activity: Activity | None = None
+) -> Activity:
     """Create (or update) a library activity and commit; raise ActivityError for bad input."""
     if not data.year_groups:
         raise ActivityError("year_groups", "Please tick at least one year group.")
@@ -180,18 +227,29 @@ def _like(text: str) -> str:
     return "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
 
 
-def search(organisation_id: int, *, text: str = "", kind: str = "", subject: str = "",
-           year_group: str = "", archived: bool = False, exclude_ids=()) -> sa.Select:
+def search(
+    organisation_id: int,
+    *,
+    text: str = "",
+    kind: str = "",
+    subject: str = "",
+    year_group: str = "",
+    archived: bool = False,
+    exclude_ids=(),
+) -> sa.Select:
     """A select of a school's activities matching the filters, best matches (by title) first."""
     query = sa.select(Activity).where(Activity.organisation_id == organisation_id)
-    query = query.where(Activity.archived_at.is_not(None) if archived
-                        else Activity.archived_at.is_(None))
+    query = query.where(Activity.archived_at.is_not(None) if archived else Activity.archived_at.is_(None))
     text = (text or "").strip()[:100]
     if text:
         pattern = _like(text)
-        query = query.where(sa.or_(Activity.title.ilike(pattern, escape="\\"),
-                                   Activity.instructions.ilike(pattern, escape="\\"),
-                                   Activity.subject.ilike(pattern, escape="\\")))
+        query = query.where(
+            sa.or_(
+                Activity.title.ilike(pattern, escape="\\"),
+                Activity.instructions.ilike(pattern, escape="\\"),
+                Activity.subject.ilike(pattern, escape="\\"),
+            )
+        )
     if kind in {k.value for k in ActivityKind}:
         query = query.where(Activity.kind == ActivityKind(kind))
     if subject in SUBJECTS:
@@ -208,26 +266,34 @@ def search(organisation_id: int, *, text: str = "", kind: str = "", subject: str
 
 def activity_for_staff(organisation_ids: list[int], activity_id: int) -> Activity | None:
     """An activity of one of these schools' libraries, or None."""
-    return db.session.scalar(sa.select(Activity).where(
-        Activity.id == activity_id, Activity.organisation_id.in_(organisation_ids or [-1])))
+    return db.session.scalar(
+        sa.select(Activity).where(
+            Activity.id == activity_id, Activity.organisation_id.in_(organisation_ids or [-1])
+        )
+    )
 
 
 def activity_for_parent(user: User, activity_id: int) -> Activity | None:
     """The activity if a child linked to ``user`` has a published topic with it, else None."""
-    shared = (sa.select(TopicActivity.id)
-              .join(WeeklyTopic, WeeklyTopic.id == TopicActivity.topic_id)
-              .join(topic_classes, topic_classes.c.topic_id == WeeklyTopic.id)
-              .join(Pupil, Pupil.class_id == topic_classes.c.class_id)
-              .join(Guardianship, Guardianship.pupil_id == Pupil.id)
-              .where(TopicActivity.activity_id == activity_id,
-                     WeeklyTopic.status == TopicStatus.PUBLISHED,
-                     Guardianship.parent_id == user.id, Guardianship.removed_at.is_(None),
-                     Pupil.erased_at.is_(None)))
-    return db.session.scalar(sa.select(Activity).where(Activity.id == activity_id,
-                                                       sa.exists(shared)))
+    shared = (
+        sa.select(TopicActivity.id)
+        .join(WeeklyTopic, WeeklyTopic.id == TopicActivity.topic_id)
+        .join(topic_classes, topic_classes.c.topic_id == WeeklyTopic.id)
+        .join(Pupil, Pupil.class_id == topic_classes.c.class_id)
+        .join(Guardianship, Guardianship.pupil_id == Pupil.id)
+        .where(
+            TopicActivity.activity_id == activity_id,
+            WeeklyTopic.status == TopicStatus.PUBLISHED,
+            Guardianship.parent_id == user.id,
+            Guardianship.removed_at.is_(None),
+            Pupil.erased_at.is_(None),
+        )
+    )
+    return db.session.scalar(sa.select(Activity).where(Activity.id == activity_id, sa.exists(shared)))
 
 
 # --- videos without tracking (P05, P06) -------------------------------------------------------
+
 
 def embed_url(activity: Activity) -> str:
     """The privacy-enhanced player address (no cookies until play, do-not-track)."""
@@ -247,9 +313,10 @@ def functional_cookies_allowed(user_id: int) -> bool:
     """Whether the person's latest choice about functional cookies is a yes (P06)."""
     granted = db.session.scalar(
         sa.select(ConsentRecord.granted)
-        .where(ConsentRecord.user_id == user_id,
-               ConsentRecord.purpose == ConsentPurpose.COOKIES_FUNCTIONAL)
-        .order_by(ConsentRecord.created_at.desc(), ConsentRecord.id.desc()).limit(1))
+        .where(ConsentRecord.user_id == user_id, ConsentRecord.purpose == ConsentPurpose.COOKIES_FUNCTIONAL)
+        .order_by(ConsentRecord.created_at.desc(), ConsentRecord.id.desc())
+        .limit(1)
+    )
     return bool(granted)
 
 
@@ -259,7 +326,13 @@ def allow_functional_cookies(user: User, organisation_id: int | None) -> None:
     from app.models import ConsentMethod
     from app.core import consent
 
-    consent.record(user.id, ConsentPurpose.COOKIES_FUNCTIONAL, True,
-                   method=ConsentMethod.WEB_FORM, organisation_id=organisation_id,
-                   on_behalf_of="self", recorded_by_id=user.id)
+    consent.record(
+        user.id,
+        ConsentPurpose.COOKIES_FUNCTIONAL,
+        True,
+        method=ConsentMethod.WEB_FORM,
+        organisation_id=organisation_id,
+        on_behalf_of="self",
+        recorded_by_id=user.id,
+    )
     db.session.commit()

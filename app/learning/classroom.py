@@ -4,6 +4,7 @@ family's comment or photo, give an award.
 The grid is read in a fixed number of queries whatever the class size. Pupil Premium status is
 never loaded here: it is for aggregate comparison only (P04).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -15,9 +16,21 @@ from sqlalchemy.orm import joinedload
 
 from app.core.authz import record_scope, taught_by
 from app.core.extensions import db
-from app.models import (Award, AwardKind, Contribution, Engagement, Guardianship, Pupil,
-                        SchoolClass, TopicActivity, TopicStatus, User, WeeklyTopic, topic_classes,
-                        utcnow)
+from app.models import (
+    Award,
+    AwardKind,
+    Contribution,
+    Engagement,
+    Guardianship,
+    Pupil,
+    SchoolClass,
+    TopicActivity,
+    TopicStatus,
+    User,
+    WeeklyTopic,
+    topic_classes,
+    utcnow,
+)
 from app.core.audit import log_event
 
 AWARD_LABELS = {
@@ -74,56 +87,84 @@ class Grid:
     @property
     def done_counts(self) -> list[int]:
         """How many pupils did each activity (per activity, never per child)."""
-        return [sum(1 for row in self.rows if row.cells[i].done)
-                for i in range(len(self.activities))]
+        return [sum(1 for row in self.rows if row.cells[i].done) for i in range(len(self.activities))]
 
 
 def class_grid(school_class: SchoolClass, week_start: date, tz: str = "Europe/London") -> Grid:
     """Pupils × the activities of the class's published topics for a week (two queries); the
     awards shown are those given that week (Monday to Sunday in the school's time zone)."""
-    topics = db.session.scalars(
-        sa.select(WeeklyTopic)
-        .join(topic_classes, topic_classes.c.topic_id == WeeklyTopic.id)
-        .where(topic_classes.c.class_id == school_class.id, WeeklyTopic.week_start == week_start,
-               WeeklyTopic.status == TopicStatus.PUBLISHED)
-        .options(joinedload(WeeklyTopic.items).joinedload(TopicActivity.activity))
-        .order_by(WeeklyTopic.published_at, WeeklyTopic.id)).unique().all()
+    topics = (
+        db.session.scalars(
+            sa.select(WeeklyTopic)
+            .join(topic_classes, topic_classes.c.topic_id == WeeklyTopic.id)
+            .where(
+                topic_classes.c.class_id == school_class.id,
+                WeeklyTopic.week_start == week_start,
+                WeeklyTopic.status == TopicStatus.PUBLISHED,
+            )
+            .options(joinedload(WeeklyTopic.items).joinedload(TopicActivity.activity))
+            .order_by(WeeklyTopic.published_at, WeeklyTopic.id)
+        )
+        .unique()
+        .all()
+    )
     items = [item for topic in topics for item in sorted(topic.items, key=lambda i: i.position)]
     column = {item.id: index for index, item in enumerate(items)}
     titles = {item.id: item.activity.title for item in items}
 
     start = datetime.combine(week_start, time(0), tzinfo=ZoneInfo(tz or "Europe/London"))
-    week_awards = (sa.select(sa.func.string_agg(sa.cast(Award.kind, sa.Text), sa.literal(","),
-                                                type_=sa.Text))
-                   .where(Award.pupil_id == Pupil.id, Award.created_at >= start,
-                          Award.created_at < start + timedelta(days=7))
-                   .scalar_subquery())
+    week_awards = (
+        sa.select(sa.func.string_agg(sa.cast(Award.kind, sa.Text), sa.literal(","), type_=sa.Text))
+        .where(
+            Award.pupil_id == Pupil.id,
+            Award.created_at >= start,
+            Award.created_at < start + timedelta(days=7),
+        )
+        .scalar_subquery()
+    )
     rows_sql = (
-        sa.select(Pupil.id, Pupil.first_name, Pupil.last_name, week_awards, Engagement.id,
-                  Engagement.topic_activity_id, Engagement.rating, Contribution)
-        .outerjoin(Engagement, sa.and_(Engagement.pupil_id == Pupil.id,
-                                       Engagement.topic_activity_id.in_(list(column) or [-1])))
+        sa.select(
+            Pupil.id,
+            Pupil.first_name,
+            Pupil.last_name,
+            week_awards,
+            Engagement.id,
+            Engagement.topic_activity_id,
+            Engagement.rating,
+            Contribution,
+        )
+        .outerjoin(
+            Engagement,
+            sa.and_(Engagement.pupil_id == Pupil.id, Engagement.topic_activity_id.in_(list(column) or [-1])),
+        )
         .outerjoin(Contribution, Contribution.engagement_id == Engagement.id)
-        .where(Pupil.class_id == school_class.id, Pupil.removed_at.is_(None),
-               Pupil.erased_at.is_(None))
-        .order_by(Pupil.last_name, Pupil.first_name, Pupil.id))
+        .where(Pupil.class_id == school_class.id, Pupil.removed_at.is_(None), Pupil.erased_at.is_(None))
+        .order_by(Pupil.last_name, Pupil.first_name, Pupil.id)
+    )
     rows: dict[int, Row] = {}
     contributions: list[Item] = []
-    for (pupil_id, first, last, awards, engagement_id, item_id, rating,
-         contribution) in db.session.execute(rows_sql):
+    for pupil_id, first, last, awards, engagement_id, item_id, rating, contribution in db.session.execute(
+        rows_sql
+    ):
         row = rows.get(pupil_id)
         if row is None:
-            row = rows[pupil_id] = Row(pupil_id, f"{first} {last}".strip(),
-                                       [Cell() for _ in items])
+            row = rows[pupil_id] = Row(pupil_id, f"{first} {last}".strip(), [Cell() for _ in items])
             row.awards = [AWARD_LABELS[AwardKind(a)] for a in (awards or "").split(",") if a]
         if engagement_id is not None:
             row.cells[column[item_id]] = Cell(True, rating)
         if contribution is not None:
-            contributions.append(Item(
-                id=contribution.id, pupil_name=row.name, activity_title=titles[item_id],
-                kind=contribution.kind.value, body=contribution.body,
-                has_photo=bool(contribution.thumb_key or contribution.photo_key),
-                hidden=contribution.hidden_at is not None, created_at=contribution.created_at))
+            contributions.append(
+                Item(
+                    id=contribution.id,
+                    pupil_name=row.name,
+                    activity_title=titles[item_id],
+                    kind=contribution.kind.value,
+                    body=contribution.body,
+                    has_photo=bool(contribution.thumb_key or contribution.photo_key),
+                    hidden=contribution.hidden_at is not None,
+                    created_at=contribution.created_at,
+                )
+            )
     contributions.sort(key=lambda c: c.created_at, reverse=True)
     return Grid(week_start, list(topics), items, list(rows.values()), contributions)
 
@@ -137,11 +178,17 @@ def set_hidden(contribution: Contribution, user: User, hidden: bool) -> None:
         contribution.hidden_at, contribution.hidden_by_id = None, None
     else:
         return
-    pupil = db.session.scalar(sa.select(Pupil).join(Engagement, Engagement.pupil_id == Pupil.id)
-                              .where(Engagement.id == contribution.engagement_id))
-    log_event("hide_contribution" if hidden else "unhide_contribution", user,
-              subject=f"contribution:{contribution.id}",
-              organisation_id=pupil.organisation_id if pupil else None)
+    pupil = db.session.scalar(
+        sa.select(Pupil)
+        .join(Engagement, Engagement.pupil_id == Pupil.id)
+        .where(Engagement.id == contribution.engagement_id)
+    )
+    log_event(
+        "hide_contribution" if hidden else "unhide_contribution",
+        user,
+        subject=f"contribution:{contribution.id}",
+        organisation_id=pupil.organisation_id if pupil else None,
+    )
     db.session.commit()
 
 
@@ -149,19 +196,24 @@ def give_award(pupil: Pupil, kind: AwardKind, user: User, note: str | None = Non
     """Give an award and tell the child's parents (P04: contacts used for award notices)."""
     from app.messaging.notify import notify
 
-    award = Award(pupil_id=pupil.id, kind=kind, given_by_id=user.id,
-                  note=(note or "").strip()[:200] or None)
+    award = Award(pupil_id=pupil.id, kind=kind, given_by_id=user.id, note=(note or "").strip()[:200] or None)
     db.session.add(award)
     db.session.flush()
     # The delivery policy leaves out (and records why) "no contact" links and restricted
     # children or carers (P25).
     parent_ids = db.session.scalars(
-        sa.select(Guardianship.parent_id).where(Guardianship.pupil_id == pupil.id,
-                                                Guardianship.removed_at.is_(None))).all()
-    notify("award_given", event_key=f"award:{award.id}", user_ids=parent_ids,
-           organisation_id=pupil.organisation_id, pupil_id=pupil.id,
-           context={"award_id": award.id, "pupil_id": pupil.id,
-                    "award_label": AWARD_LABELS[kind]})
+        sa.select(Guardianship.parent_id).where(
+            Guardianship.pupil_id == pupil.id, Guardianship.removed_at.is_(None)
+        )
+    ).all()
+    notify(
+        "award_given",
+        event_key=f"award:{award.id}",
+        user_ids=parent_ids,
+        organisation_id=pupil.organisation_id,
+        pupil_id=pupil.id,
+        context={"award_id": award.id, "pupil_id": pupil.id, "award_label": AWARD_LABELS[kind]},
+    )
     db.session.commit()
     return award
 
@@ -173,6 +225,8 @@ def contribution_for_staff(contribution_id: int, user: User) -> Contribution | N
         sa.select(Contribution)
         .join(Engagement, Engagement.id == Contribution.engagement_id)
         .join(Pupil, Pupil.id == Engagement.pupil_id)
-        .where(Contribution.id == contribution_id,
-               record_scope(user, Pupil.organisation_id, taught_by(user, Pupil.class_id))))
-
+        .where(
+            Contribution.id == contribution_id,
+            record_scope(user, Pupil.organisation_id, taught_by(user, Pupil.class_id)),
+        )
+    )

@@ -11,6 +11,7 @@
   carer's general "photos and comments for promotion" consent is on.
 - "Activity done" is recorded as first-party usage the first time (P05).
 """
+
 from __future__ import annotations
 
 import sqlalchemy as sa
@@ -18,9 +19,21 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import joinedload
 
 from app.core.extensions import db
-from app.models import (ConsentMethod, ConsentPurpose, Contribution, ContributionKind, Engagement,
-                        Pupil, TopicActivity, TopicStatus, UsageKind, User, WeeklyTopic,
-                        topic_classes, utcnow)
+from app.models import (
+    ConsentMethod,
+    ConsentPurpose,
+    Contribution,
+    ContributionKind,
+    Engagement,
+    Pupil,
+    TopicActivity,
+    TopicStatus,
+    UsageKind,
+    User,
+    WeeklyTopic,
+    topic_classes,
+    utcnow,
+)
 from app.core.errors import FieldError
 from app.core import consent
 from app.learning import photos, usage
@@ -42,32 +55,38 @@ def published_item(pupil: Pupil, item_id: int) -> TopicActivity | None:
         sa.select(TopicActivity)
         .join(WeeklyTopic, WeeklyTopic.id == TopicActivity.topic_id)
         .join(topic_classes, topic_classes.c.topic_id == WeeklyTopic.id)
-        .where(TopicActivity.id == item_id, topic_classes.c.class_id == pupil.class_id,
-               WeeklyTopic.status == TopicStatus.PUBLISHED)
-        .options(joinedload(TopicActivity.activity)))
+        .where(
+            TopicActivity.id == item_id,
+            topic_classes.c.class_id == pupil.class_id,
+            WeeklyTopic.status == TopicStatus.PUBLISHED,
+        )
+        .options(joinedload(TopicActivity.activity))
+    )
 
 
-def _engagement(pupil: Pupil, item: TopicActivity, user: User,
-                rating: int | None) -> tuple[int, bool]:
+def _engagement(pupil: Pupil, item: TopicActivity, user: User, rating: int | None) -> tuple[int, bool]:
     """Insert the engagement or (with a rating) update the existing one, without ever making a
     second row. Returns (engagement id, whether it was created now). The caller commits."""
     table = Engagement.__table__
     created_id = db.session.scalar(
         insert(table)
-        .values(pupil_id=pupil.id, topic_activity_id=item.id, done_by_id=user.id, rating=rating,
-                done_at=utcnow())
+        .values(
+            pupil_id=pupil.id, topic_activity_id=item.id, done_by_id=user.id, rating=rating, done_at=utcnow()
+        )
         .on_conflict_do_nothing(index_elements=["pupil_id", "topic_activity_id"])
-        .returning(table.c.id))
+        .returning(table.c.id)
+    )
     if created_id is not None:
-        usage.record(UsageKind.ACTIVITY_DONE, user_id=user.id, pupil_id=pupil.id,
-                     activity_id=item.activity_id)
+        usage.record(
+            UsageKind.ACTIVITY_DONE, user_id=user.id, pupil_id=pupil.id, activity_id=item.activity_id
+        )
         return created_id, True
     where = sa.and_(table.c.pupil_id == pupil.id, table.c.topic_activity_id == item.id)
     if rating is None:
         return db.session.scalar(sa.select(table.c.id).where(where)), False
-    return db.session.scalar(sa.update(table).where(where)
-                             .values(rating=rating, done_by_id=user.id)
-                             .returning(table.c.id)), False
+    return db.session.scalar(
+        sa.update(table).where(where).values(rating=rating, done_by_id=user.id).returning(table.c.id)
+    ), False
 
 
 def check_rating(value) -> int:
@@ -77,8 +96,9 @@ def check_rating(value) -> int:
     except (TypeError, ValueError):
         rating = 0
     if rating not in RATINGS:
-        raise EngagementError("rating", "Please choose one of the five faces, from 1 (not for "
-                                        "us) to 5 (loved it).")
+        raise EngagementError(
+            "rating", "Please choose one of the five faces, from 1 (not for us) to 5 (loved it)."
+        )
     return rating
 
 
@@ -93,14 +113,24 @@ def rate(pupil: Pupil, item: TopicActivity, user: User, rating) -> Engagement:
 def _clean_comment(text: str | None) -> str:
     comment = (text or "").replace("\r\n", "\n").replace("\x00", "").strip()
     if len(comment) > MAX_COMMENT:
-        raise EngagementError("comment", f"That comment is {len(comment):,} characters long; "
-                                         f"please keep it under {MAX_COMMENT:,}.")
+        raise EngagementError(
+            "comment",
+            f"That comment is {len(comment):,} characters long; please keep it under {MAX_COMMENT:,}.",
+        )
     return comment
 
 
-def send(pupil: Pupil, item: TopicActivity, user: User, *, comment: str | None = None,
-         comment_promo: bool = False, photo=None, photo_promo: bool = False,
-         promo_allowed: bool = False) -> list[Contribution]:
+def send(
+    pupil: Pupil,
+    item: TopicActivity,
+    user: User,
+    *,
+    comment: str | None = None,
+    comment_promo: bool = False,
+    photo=None,
+    photo_promo: bool = False,
+    promo_allowed: bool = False,
+) -> list[Contribution]:
     """Send a comment and/or a photo about an activity to the child's school (committed).
 
     ``photo`` is an upload (werkzeug ``FileStorage``) or None. Sending marks the activity done
@@ -111,8 +141,11 @@ def send(pupil: Pupil, item: TopicActivity, user: User, *, comment: str | None =
     if not text and not has_photo:
         raise EngagementError("comment", "Please write a comment or choose a photo to send.")
     if (comment_promo or photo_promo) and not promo_allowed:
-        raise EngagementError("promo", "You have not allowed photos and comments to be used to "
-                                       "show what families do. You can allow it in Settings.")
+        raise EngagementError(
+            "promo",
+            "You have not allowed photos and comments to be used to "
+            "show what families do. You can allow it in Settings.",
+        )
     processed = None
     if has_photo:
         try:
@@ -123,23 +156,41 @@ def send(pupil: Pupil, item: TopicActivity, user: User, *, comment: str | None =
         engagement_id, _ = _engagement(pupil, item, user, None)
         made = []
         if text:
-            made.append(Contribution(engagement_id=engagement_id, author_id=user.id,
-                                     kind=ContributionKind.COMMENT, body=text,
-                                     promo_opt_in=bool(comment_promo)))
+            made.append(
+                Contribution(
+                    engagement_id=engagement_id,
+                    author_id=user.id,
+                    kind=ContributionKind.COMMENT,
+                    body=text,
+                    promo_opt_in=bool(comment_promo),
+                )
+            )
         if processed is not None:
-            made.append(Contribution(engagement_id=engagement_id, author_id=user.id,
-                                     kind=ContributionKind.PHOTO, photo_key=processed.photo_key,
-                                     thumb_key=processed.thumb_key,
-                                     promo_opt_in=bool(photo_promo)))
+            made.append(
+                Contribution(
+                    engagement_id=engagement_id,
+                    author_id=user.id,
+                    kind=ContributionKind.PHOTO,
+                    photo_key=processed.photo_key,
+                    thumb_key=processed.thumb_key,
+                    promo_opt_in=bool(photo_promo),
+                )
+            )
         db.session.add_all(made)
         db.session.flush()
         for row in made:
             if row.promo_opt_in:
-                consent.record(user.id, ConsentPurpose.CONTRIBUTION_PROMO, True,
-                               method=ConsentMethod.WEB_FORM,
-                               organisation_id=pupil.organisation_id, pupil_id=pupil.id,
-                               contribution_id=row.id, on_behalf_of="self",
-                               recorded_by_id=user.id)
+                consent.record(
+                    user.id,
+                    ConsentPurpose.CONTRIBUTION_PROMO,
+                    True,
+                    method=ConsentMethod.WEB_FORM,
+                    organisation_id=pupil.organisation_id,
+                    pupil_id=pupil.id,
+                    contribution_id=row.id,
+                    on_behalf_of="self",
+                    recorded_by_id=user.id,
+                )
         db.session.commit()
     except BaseException:
         db.session.rollback()

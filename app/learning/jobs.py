@@ -3,6 +3,7 @@
 Each takes ids or plain values only and is safe to run twice (see app.learning.topic_notices).
 ``now`` may be given as an ISO date-time so a run can be replayed for a given moment.
 """
+
 from __future__ import annotations
 
 import logging

@@ -10,6 +10,7 @@ allows it (draft mode), resized to at most 1600 px (thumbnail 320 px), converted
 re-encoded from pixels alone, so no EXIF, GPS, XMP, ICC profile or comment survives. Both files
 are stored encrypted through :mod:`app.core.storage` (P16).
 """
+
 from __future__ import annotations
 
 import io
@@ -48,8 +49,17 @@ Image.MAX_IMAGE_PIXELS = MAX_PIXELS
 Image.init()  # load the format plugins now rather than during a parent's first upload
 _SRGB = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB"))
 # What Pillow and its plugins raise on corrupt data (found by fuzzing damaged uploads).
-_BROKEN = (OSError, SyntaxError, ValueError, EOFError, IndexError, KeyError, TypeError,
-           struct.error, ZeroDivisionError)
+_BROKEN = (
+    OSError,
+    SyntaxError,
+    ValueError,
+    EOFError,
+    IndexError,
+    KeyError,
+    TypeError,
+    struct.error,
+    ZeroDivisionError,
+)
 
 
 class PhotoRejected(Exception):
@@ -72,14 +82,16 @@ class ProcessedPhoto:
 
 def _read_limited(fileobj, limit: int) -> bytes:
     if isinstance(fileobj, (bytes, bytearray, memoryview)):
-        data = bytes(fileobj[:limit + 1])
+        data = bytes(fileobj[: limit + 1])
     else:
         stream = getattr(fileobj, "stream", fileobj)  # werkzeug FileStorage
         data = stream.read(limit + 1)
     if len(data) > limit:
         raise PhotoRejected(
             f"This photo is too big: the limit is {limit // (1024 * 1024)} MB. "
-            "Please choose a smaller photo, or take one at a lower size.", "too_big")
+            "Please choose a smaller photo, or take one at a lower size.",
+            "too_big",
+        )
     if not data:
         raise PhotoRejected("The file was empty. Please choose a photo.", "empty")
     return data
@@ -91,16 +103,18 @@ def _open(data: bytes) -> Image.Image:
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
         raise _too_many_pixels() from None
     except UnidentifiedImageError:
-        raise PhotoRejected(f"This file is not a photo we can use. Please choose a {FORMAT_NAMES} "
-                            "photo.", "not_a_photo") from None
+        raise PhotoRejected(
+            f"This file is not a photo we can use. Please choose a {FORMAT_NAMES} photo.", "not_a_photo"
+        ) from None
     except _BROKEN:
         raise _damaged() from None
     if im.width * im.height > MAX_PIXELS:  # in case a plugin skipped Pillow's own check
         raise _too_many_pixels()
     if getattr(im, "n_frames", 1) > 1 and im.format != "MPO":
         # MPO is a phone JPEG carrying extra pictures (depth, preview): its first one is the photo.
-        raise PhotoRejected("Moving pictures (animations) can't be sent. Please choose a still "
-                            "photo.", "animated")
+        raise PhotoRejected(
+            "Moving pictures (animations) can't be sent. Please choose a still photo.", "animated"
+        )
     return im
 
 
@@ -116,9 +130,13 @@ def bytes_per_pixel(im: Image.Image) -> int:
     rawmodes = []
     for tile in getattr(im, "tile", None) or ():  # (decoder, box, offset, rawmode or args)
         args = tile[3] if len(tile) > 3 else None
-        rawmodes.append(args if isinstance(args, str) else
-                        args[0] if isinstance(args, tuple) and args and isinstance(args[0], str)
-                        else "")
+        rawmodes.append(
+            args
+            if isinstance(args, str)
+            else args[0]
+            if isinstance(args, tuple) and args and isinstance(args[0], str)
+            else ""
+        )
     sample = 2 if any(";16" in raw for raw in rawmodes) else 1
     return max(in_memory, len(im.getbands()) * sample)
 
@@ -130,18 +148,27 @@ def _check_decoded_size(im: Image.Image) -> None:
     if im.width * im.height * bytes_per_pixel(im) * frames > budget:
         raise PhotoRejected(
             f"This picture is too large for us to process ({im.width:,} × {im.height:,} pixels"
-            + (", in 16-bit colour" if bytes_per_pixel(im) > 4 else "") + "). Please choose a "
-            "smaller photo, or send the photo as your phone's camera saved it.", "too_large")
+            + (", in 16-bit colour" if bytes_per_pixel(im) > 4 else "")
+            + "). Please choose a "
+            "smaller photo, or send the photo as your phone's camera saved it.",
+            "too_large",
+        )
 
 
 def _too_many_pixels() -> PhotoRejected:
-    return PhotoRejected(f"This picture has too many pixels (more than {MAX_PIXELS // 1_000_000} "
-                         "megapixels). Please choose a smaller photo.", "too_many_pixels")
+    return PhotoRejected(
+        f"This picture has too many pixels (more than {MAX_PIXELS // 1_000_000} "
+        "megapixels). Please choose a smaller photo.",
+        "too_many_pixels",
+    )
 
 
 def _damaged() -> PhotoRejected:
-    return PhotoRejected("This photo seems to be damaged or incomplete (the upload may have been "
-                         "cut off). Please try again or choose another photo.", "damaged")
+    return PhotoRejected(
+        "This photo seems to be damaged or incomplete (the upload may have been "
+        "cut off). Please try again or choose another photo.",
+        "damaged",
+    )
 
 
 def _reduce(im: Image.Image) -> None:
@@ -161,8 +188,7 @@ def _decode(im: Image.Image) -> Image.Image:
     except _BROKEN:
         raise _damaged() from None
     icc = upright.info.get("icc_profile")
-    if upright.mode in ("RGBA", "LA", "PA") or (upright.mode == "P" and
-                                                  "transparency" in upright.info):
+    if upright.mode in ("RGBA", "LA", "PA") or (upright.mode == "P" and "transparency" in upright.info):
         rgba = upright.convert("RGBA")
         upright = Image.new("RGB", rgba.size, (255, 255, 255))
         upright.paste(rgba, mask=rgba.getchannel("A"))
@@ -183,8 +209,17 @@ def _decode(im: Image.Image) -> Image.Image:
 def _encode(im: Image.Image, quality: int) -> bytes:
     im.info.clear()  # nothing from the original rides along: no EXIF, XMP, ICC or comment
     out = io.BytesIO()
-    im.save(out, "JPEG", quality=quality, optimize=True, progressive=True, subsampling="4:2:0",
-            exif=b"", icc_profile=None, comment=b"")
+    im.save(
+        out,
+        "JPEG",
+        quality=quality,
+        optimize=True,
+        progressive=True,
+        subsampling="4:2:0",
+        exif=b"",
+        icc_profile=None,
+        comment=b"",
+    )
     return out.getvalue()
 
 

@@ -5,6 +5,7 @@ figure about fewer than SMALL_GROUP pupils is suppressed, and so is any figure t
 suppressed one be worked out (secondary suppression), so no child can be singled out.
 Restricted, removed and erased pupils are left out (P25).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -68,14 +69,21 @@ def engagement_by_class(organisation_id: int) -> list[tuple[str, Cell, Cell, Cel
     """Per class: all pupils, Pupil Premium pupils, other pupils, each a Cell, with small groups
     and the figures that would give them away hidden (:func:`suppress`)."""
     since = utcnow() - timedelta(weeks=WEEKS)
-    engaged = sa.exists(sa.select(Engagement.id).where(Engagement.pupil_id == Pupil.id,
-                                                       Engagement.done_at >= since))
+    engaged = sa.exists(
+        sa.select(Engagement.id).where(Engagement.pupil_id == Pupil.id, Engagement.done_at >= since)
+    )
     rows = db.session.execute(
-        sa.select(SchoolClass.name, Pupil.pupil_premium, sa.func.count(Pupil.id),
-                  sa.func.count(Pupil.id).filter(engaged))
+        sa.select(
+            SchoolClass.name,
+            Pupil.pupil_premium,
+            sa.func.count(Pupil.id),
+            sa.func.count(Pupil.id).filter(engaged),
+        )
         .join(Pupil, (Pupil.class_id == SchoolClass.id) & pupil_reportable())
         .where(SchoolClass.organisation_id == organisation_id)
-        .group_by(SchoolClass.name, Pupil.pupil_premium).order_by(SchoolClass.name)).all()
+        .group_by(SchoolClass.name, Pupil.pupil_premium)
+        .order_by(SchoolClass.name)
+    ).all()
     table: dict[str, dict[bool, Cell]] = {}
     for name, premium, pupils, done in rows:
         table.setdefault(name, {})[premium] = Cell(pupils, done)

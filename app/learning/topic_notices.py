@@ -6,6 +6,7 @@ Carers of children still in the class are considered; the notification service's
 then leaves out (and records why) anyone who may not be contacted: "no contact" links, restricted
 children or carers (P25), closed accounts.
 """
+
 from __future__ import annotations
 
 from collections import defaultdict
@@ -16,8 +17,17 @@ import sqlalchemy as sa
 from flask import current_app
 
 from app.core.extensions import db
-from app.models import (Engagement, Guardianship, Organisation, Pupil, TopicActivity, TopicStatus,
-                        WeeklyTopic, topic_classes, utcnow)
+from app.models import (
+    Engagement,
+    Guardianship,
+    Organisation,
+    Pupil,
+    TopicActivity,
+    TopicStatus,
+    WeeklyTopic,
+    topic_classes,
+    utcnow,
+)
 from app.learning.topics import REMINDER_TIME
 
 _REMINDED = "hometime:topic-reminded:{}"
@@ -26,16 +36,24 @@ _REMINDED = "hometime:topic-reminded:{}"
 def _families(topic_id: int, *, only_not_started: bool = False) -> dict[int, list[int]]:
     """Carer ids per child in the topic's classes (optionally: only children who have done
     nothing yet)."""
-    query = (sa.select(Pupil.id, Guardianship.parent_id)
-             .join(topic_classes, topic_classes.c.class_id == Pupil.class_id)
-             .join(Guardianship, Guardianship.pupil_id == Pupil.id)
-             .where(topic_classes.c.topic_id == topic_id, Pupil.removed_at.is_(None),
-                    Pupil.erased_at.is_(None), Guardianship.removed_at.is_(None))
-             .order_by(Pupil.id, Guardianship.parent_id))
+    query = (
+        sa.select(Pupil.id, Guardianship.parent_id)
+        .join(topic_classes, topic_classes.c.class_id == Pupil.class_id)
+        .join(Guardianship, Guardianship.pupil_id == Pupil.id)
+        .where(
+            topic_classes.c.topic_id == topic_id,
+            Pupil.removed_at.is_(None),
+            Pupil.erased_at.is_(None),
+            Guardianship.removed_at.is_(None),
+        )
+        .order_by(Pupil.id, Guardianship.parent_id)
+    )
     if only_not_started:
-        done = (sa.select(Engagement.id)
-                .join(TopicActivity, TopicActivity.id == Engagement.topic_activity_id)
-                .where(TopicActivity.topic_id == topic_id, Engagement.pupil_id == Pupil.id))
+        done = (
+            sa.select(Engagement.id)
+            .join(TopicActivity, TopicActivity.id == Engagement.topic_activity_id)
+            .where(TopicActivity.topic_id == topic_id, Engagement.pupil_id == Pupil.id)
+        )
         query = query.where(~sa.exists(done))
     families: dict[int, list[int]] = defaultdict(list)
     for pupil_id, parent_id in db.session.execute(query):
@@ -61,9 +79,14 @@ def announce(topic_id: int) -> int:
         return 0
     queued = 0
     for pupil_id, parent_ids in _families(topic_id).items():
-        queued += notify("topic_published", event_key=f"topic:{topic_id}:published",
-                         user_ids=parent_ids, organisation_id=topic.organisation_id,
-                         pupil_id=pupil_id, context=_context(topic, pupil_id))
+        queued += notify(
+            "topic_published",
+            event_key=f"topic:{topic_id}:published",
+            user_ids=parent_ids,
+            organisation_id=topic.organisation_id,
+            pupil_id=pupil_id,
+            context=_context(topic, pupil_id),
+        )
     topic.announced_at = utcnow()
     db.session.commit()
     return queued
@@ -78,8 +101,11 @@ def reminder_at(topic: WeeklyTopic, org: Organisation) -> datetime:
 
 
 def _week_end(topic: WeeklyTopic, org: Organisation) -> datetime:
-    local = datetime.combine(topic.week_start + timedelta(days=7), datetime.min.time(),
-                             tzinfo=ZoneInfo(org.timezone or "Europe/London"))
+    local = datetime.combine(
+        topic.week_start + timedelta(days=7),
+        datetime.min.time(),
+        tzinfo=ZoneInfo(org.timezone or "Europe/London"),
+    )
     return local.astimezone(ZoneInfo("UTC"))
 
 
@@ -95,15 +121,22 @@ def due_reminders(now: datetime) -> list[int]:
     rows = db.session.execute(
         sa.select(WeeklyTopic, Organisation)
         .join(Organisation, Organisation.id == WeeklyTopic.organisation_id)
-        .where(WeeklyTopic.status == TopicStatus.PUBLISHED,
-               WeeklyTopic.week_start >= (now - timedelta(days=8)).date(),
-               WeeklyTopic.week_start <= (now + timedelta(days=1)).date())).all()
+        .where(
+            WeeklyTopic.status == TopicStatus.PUBLISHED,
+            WeeklyTopic.week_start >= (now - timedelta(days=8)).date(),
+            WeeklyTopic.week_start <= (now + timedelta(days=1)).date(),
+        )
+    ).all()
     redis = _redis()
     due = []
     for topic, org in rows:
         at = reminder_at(topic, org)
-        if (at <= now < _week_end(topic, org) and topic.published_at and topic.published_at < at
-                and not redis.exists(_REMINDED.format(topic.id))):
+        if (
+            at <= now < _week_end(topic, org)
+            and topic.published_at
+            and topic.published_at < at
+            and not redis.exists(_REMINDED.format(topic.id))
+        ):
             due.append(topic.id)
     return due
 
@@ -118,10 +151,14 @@ def remind(topic_id: int) -> int:
         return 0
     queued = 0
     for pupil_id, parent_ids in _families(topic_id, only_not_started=True).items():
-        queued += notify("topic_reminder", event_key=f"topic:{topic_id}:reminder",
-                         user_ids=parent_ids, organisation_id=topic.organisation_id,
-                         pupil_id=pupil_id,
-                         context=_context(topic, pupil_id))
+        queued += notify(
+            "topic_reminder",
+            event_key=f"topic:{topic_id}:reminder",
+            user_ids=parent_ids,
+            organisation_id=topic.organisation_id,
+            pupil_id=pupil_id,
+            context=_context(topic, pupil_id),
+        )
     db.session.commit()
     _redis().set(_REMINDED.format(topic_id), "1", ex=60 * 60 * 24 * 10)
     return queued

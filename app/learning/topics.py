@@ -3,6 +3,7 @@
 Every change to a topic claims its ``version`` first (an atomic ``UPDATE ... WHERE version = :v``),
 so when two teachers edit one topic the second, stale save is refused and nothing is overwritten.
 """
+
 from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
@@ -13,8 +14,17 @@ from sqlalchemy.orm import attributes
 
 from app.core.authz import record_scope, taught_by
 from app.core.extensions import db
-from app.models import (Activity, Organisation, SchoolClass, TopicActivity, TopicStatus, User,
-                        WeeklyTopic, topic_classes, utcnow)
+from app.models import (
+    Activity,
+    Organisation,
+    SchoolClass,
+    TopicActivity,
+    TopicStatus,
+    User,
+    WeeklyTopic,
+    topic_classes,
+    utcnow,
+)
 from app.core.errors import FieldError
 
 REMINDER_TIME = time(16, 0)  # after school, in the school's own time zone
@@ -48,51 +58,63 @@ def check_monday(day: date | None) -> date:
     if day is None:
         raise TopicError("week_start", "Please choose the Monday the topic starts.")
     if day.weekday() != 0:
-        raise TopicError("week_start", f"{day:%A %-d %B %Y} is not a Monday. Please choose the "
-                                       f"Monday of that week ({monday_of(day):%-d %B}).")
+        raise TopicError(
+            "week_start",
+            f"{day:%A %-d %B %Y} is not a Monday. Please choose the "
+            f"Monday of that week ({monday_of(day):%-d %B}).",
+        )
     return day
 
 
 def local_to_utc(org: Organisation, value: datetime) -> datetime:
     """A naive date-time typed in the school's time zone, as UTC."""
-    return value.replace(tzinfo=ZoneInfo(org.timezone or "Europe/London")).astimezone(
-        ZoneInfo("UTC"))
+    return value.replace(tzinfo=ZoneInfo(org.timezone or "Europe/London")).astimezone(ZoneInfo("UTC"))
 
 
 # --- scope (P12) ------------------------------------------------------------------------------
 
+
 def visible_topics(user: User) -> sa.Select:
     """Topics a member of staff may see and edit, asked of each topic's school: every topic of a
     school where they are office or DPO; elsewhere, those for at least one class they teach."""
-    mine = (sa.select(topic_classes.c.topic_id)
-            .where(topic_classes.c.topic_id == WeeklyTopic.id,
-                   taught_by(user, topic_classes.c.class_id)))
-    return sa.select(WeeklyTopic).where(
-        record_scope(user, WeeklyTopic.organisation_id, sa.exists(mine)))
+    mine = sa.select(topic_classes.c.topic_id).where(
+        topic_classes.c.topic_id == WeeklyTopic.id, taught_by(user, topic_classes.c.class_id)
+    )
+    return sa.select(WeeklyTopic).where(record_scope(user, WeeklyTopic.organisation_id, sa.exists(mine)))
 
 
-def earlier_years_topics(organisation_ids: list[int], year_groups: set[str],
-                         before_year: int) -> sa.Select:
+def earlier_years_topics(organisation_ids: list[int], year_groups: set[str], before_year: int) -> sa.Select:
     """Published topics of earlier academic years for these year groups (to copy last year's)."""
-    old = (sa.select(topic_classes.c.topic_id)
-           .join(SchoolClass, SchoolClass.id == topic_classes.c.class_id)
-           .where(topic_classes.c.topic_id == WeeklyTopic.id,
-                  SchoolClass.academic_year < before_year,
-                  SchoolClass.year_group.in_(sorted(year_groups) or ["-"])))
-    return (sa.select(WeeklyTopic)
-            .where(WeeklyTopic.organisation_id.in_(organisation_ids or [-1]),
-                   WeeklyTopic.status == TopicStatus.PUBLISHED, sa.exists(old))
-            .order_by(WeeklyTopic.week_start.desc()))
+    old = (
+        sa.select(topic_classes.c.topic_id)
+        .join(SchoolClass, SchoolClass.id == topic_classes.c.class_id)
+        .where(
+            topic_classes.c.topic_id == WeeklyTopic.id,
+            SchoolClass.academic_year < before_year,
+            SchoolClass.year_group.in_(sorted(year_groups) or ["-"]),
+        )
+    )
+    return (
+        sa.select(WeeklyTopic)
+        .where(
+            WeeklyTopic.organisation_id.in_(organisation_ids or [-1]),
+            WeeklyTopic.status == TopicStatus.PUBLISHED,
+            sa.exists(old),
+        )
+        .order_by(WeeklyTopic.week_start.desc())
+    )
 
 
 # --- editing ----------------------------------------------------------------------------------
+
 
 def _claim(topic: WeeklyTopic, version: int | None) -> None:
     """Move the topic to its next version, or raise StaleTopic if ``version`` is not current."""
     result = db.session.execute(
         sa.update(WeeklyTopic.__table__)
         .where(WeeklyTopic.__table__.c.id == topic.id, WeeklyTopic.__table__.c.version == version)
-        .values(version=WeeklyTopic.__table__.c.version + 1))
+        .values(version=WeeklyTopic.__table__.c.version + 1)
+    )
     if result.rowcount != 1:
         db.session.rollback()
         raise StaleTopic()
@@ -108,22 +130,35 @@ def _check_fields(title: str, note: str, classes: list[SchoolClass]) -> None:
         raise TopicError("class_ids", "A topic belongs to one school.")
 
 
-def create_topic(user: User, classes: list[SchoolClass], week_start: date | None, title: str,
-                 note: str = "") -> WeeklyTopic:
+def create_topic(
+    user: User, classes: list[SchoolClass], week_start: date | None, title: str, note: str = ""
+) -> WeeklyTopic:
     """A new draft topic for ``classes`` (already checked to be the user's); committed."""
     check_monday(week_start)
     _check_fields(title, note, classes)
-    topic = WeeklyTopic(organisation_id=classes[0].organisation_id, week_start=week_start,
-                        title=title.strip(), note=(note or "").replace("\r\n", "\n").strip(),
-                        classes=list(classes), created_by_id=user.id)
+    topic = WeeklyTopic(
+        organisation_id=classes[0].organisation_id,
+        week_start=week_start,
+        title=title.strip(),
+        note=(note or "").replace("\r\n", "\n").strip(),
+        classes=list(classes),
+        created_by_id=user.id,
+    )
     db.session.add(topic)
     db.session.commit()
     return topic
 
 
-def update_details(topic: WeeklyTopic, version: int | None, *, title: str, note: str,
-                   week_start: date | None, classes: list[SchoolClass],
-                   editable_class_ids: set[int]) -> None:
+def update_details(
+    topic: WeeklyTopic,
+    version: int | None,
+    *,
+    title: str,
+    note: str,
+    week_start: date | None,
+    classes: list[SchoolClass],
+    editable_class_ids: set[int],
+) -> None:
     """Save title, note, week and classes. Classes the editor cannot see are kept as they are."""
     check_monday(week_start)
     kept = [c for c in topic.classes if c.id not in editable_class_ids]
@@ -180,6 +215,7 @@ def move_item(topic: WeeklyTopic, version: int | None, item_id: int, step: int) 
 
 
 # --- publishing -------------------------------------------------------------------------------
+
 
 def _ready(topic: WeeklyTopic) -> None:
     if not topic.items:
@@ -240,7 +276,9 @@ def publish_due(now: datetime) -> list[int]:
     topics = db.session.scalars(
         sa.select(WeeklyTopic)
         .where(WeeklyTopic.status == TopicStatus.SCHEDULED, WeeklyTopic.publish_at <= now)
-        .order_by(WeeklyTopic.id).with_for_update(skip_locked=True)).all()
+        .order_by(WeeklyTopic.id)
+        .with_for_update(skip_locked=True)
+    ).all()
     for topic in topics:
         topic.version += 1  # an open planner form is now stale: it must not overwrite this
         _mark_published(topic, now)
@@ -250,17 +288,25 @@ def publish_due(now: datetime) -> list[int]:
 
 # --- copying ----------------------------------------------------------------------------------
 
-def copy_topic(source: WeeklyTopic, user: User, week_start: date | None,
-               classes: list[SchoolClass]) -> tuple[WeeklyTopic, int]:
+
+def copy_topic(
+    source: WeeklyTopic, user: User, week_start: date | None, classes: list[SchoolClass]
+) -> tuple[WeeklyTopic, int]:
     """A new draft with the source's title, note and (still available) activities; returns the
     copy and how many archived activities were left out."""
     check_monday(week_start)
     _check_fields(source.title, source.note, classes)
     if classes[0].organisation_id != source.organisation_id:
         raise TopicError("class_ids", "A topic can only be copied within its school.")
-    copy = WeeklyTopic(organisation_id=source.organisation_id, week_start=week_start,
-                       title=source.title, note=source.note, classes=list(classes),
-                       copied_from_id=source.id, created_by_id=user.id)
+    copy = WeeklyTopic(
+        organisation_id=source.organisation_id,
+        week_start=week_start,
+        title=source.title,
+        note=source.note,
+        classes=list(classes),
+        copied_from_id=source.id,
+        created_by_id=user.id,
+    )
     skipped = 0
     for item in sorted(source.items, key=lambda i: i.position):
         if item.activity.archived_at is not None:

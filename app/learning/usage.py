@@ -5,17 +5,29 @@ what happened and when. No address, no browser details, no third party: pages lo
 from other sites, and an outside link (a game) goes through our own ``open`` route, which
 records the event and then redirects.
 """
+
 from __future__ import annotations
 
 import sqlalchemy as sa
 
 from app.core.extensions import db
-from app.models import (Activity, Guardianship, Pupil, TopicActivity, TopicStatus, UsageEvent,
-                        UsageKind, User, WeeklyTopic, topic_classes)
+from app.models import (
+    Activity,
+    Guardianship,
+    Pupil,
+    TopicActivity,
+    TopicStatus,
+    UsageEvent,
+    UsageKind,
+    User,
+    WeeklyTopic,
+    topic_classes,
+)
 
 
-def record(kind: UsageKind, *, user_id: int | None, pupil_id: int | None = None,
-           activity_id: int | None = None) -> UsageEvent:
+def record(
+    kind: UsageKind, *, user_id: int | None, pupil_id: int | None = None, activity_id: int | None = None
+) -> UsageEvent:
     """Add one usage event to the session (the caller commits)."""
     event = UsageEvent(kind=kind, user_id=user_id, pupil_id=pupil_id, activity_id=activity_id)
     db.session.add(event)
@@ -25,17 +37,22 @@ def record(kind: UsageKind, *, user_id: int | None, pupil_id: int | None = None,
 def item_for_parent(user: User, item_id: int) -> TopicActivity | None:
     """A topic's activity, if it is in a published topic for the class of a child linked to
     ``user``; None otherwise (another family's, a draft's, or no such activity)."""
-    shared = (sa.select(Pupil.id)
-              .join(Guardianship, Guardianship.pupil_id == Pupil.id)
-              .join(topic_classes, topic_classes.c.class_id == Pupil.class_id)
-              .where(topic_classes.c.topic_id == TopicActivity.topic_id,
-                     Guardianship.parent_id == user.id, Guardianship.removed_at.is_(None),
-                     Pupil.erased_at.is_(None)))
+    shared = (
+        sa.select(Pupil.id)
+        .join(Guardianship, Guardianship.pupil_id == Pupil.id)
+        .join(topic_classes, topic_classes.c.class_id == Pupil.class_id)
+        .where(
+            topic_classes.c.topic_id == TopicActivity.topic_id,
+            Guardianship.parent_id == user.id,
+            Guardianship.removed_at.is_(None),
+            Pupil.erased_at.is_(None),
+        )
+    )
     return db.session.scalar(
         sa.select(TopicActivity)
         .join(WeeklyTopic, WeeklyTopic.id == TopicActivity.topic_id)
-        .where(TopicActivity.id == item_id, WeeklyTopic.status == TopicStatus.PUBLISHED,
-               sa.exists(shared)))
+        .where(TopicActivity.id == item_id, WeeklyTopic.status == TopicStatus.PUBLISHED, sa.exists(shared))
+    )
 
 
 def open_activity(user: User, item: TopicActivity) -> Activity:

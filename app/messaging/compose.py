@@ -6,6 +6,7 @@ or locally for the outbox and SMS). Every email gets the footer: "sent on behalf
 school-supplied families (P02, with the From name "<School> via Hometime"), and for optional
 messages an unsubscribe link plus one-click List-Unsubscribe headers (P09, RFC 8058).
 """
+
 from __future__ import annotations
 
 from collections import defaultdict
@@ -51,8 +52,12 @@ class _Who:
 
 def substitutions(person: Recipient, *, unsubscribe: str | None = None) -> dict[str, str]:
     first = (person.name or "").split(" ")[0]
-    subs = {"[[ht:name]]": person.name or "", "[[ht:name:h]]": escape(person.name or ""),
-            "[[ht:first_name]]": first, "[[ht:first_name:h]]": escape(first)}
+    subs = {
+        "[[ht:name]]": person.name or "",
+        "[[ht:name:h]]": escape(person.name or ""),
+        "[[ht:first_name]]": first,
+        "[[ht:first_name:h]]": escape(first),
+    }
     if unsubscribe:
         subs[UNSUBSCRIBE] = unsubscribe
     return subs
@@ -68,14 +73,25 @@ class Composed:
     organisation_id: int | None
 
 
-def _context(template: str, org: Organisation | None, ctx: dict, html: bool,
-             user_id: int | None, person: Recipient | None = None) -> dict:
+def _context(
+    template: str,
+    org: Organisation | None,
+    ctx: dict,
+    html: bool,
+    user_id: int | None,
+    person: Recipient | None = None,
+) -> dict:
     plain = {k: v for k, v in ctx.items() if not k.startswith("_")}
     extra = _objects(ctx)
     if template == DIGEST_TEMPLATE and user_id is not None:
         extra["items"] = digest_items(user_id, org, ctx.get("_week"))
-    return {**plain, **extra, "user": person or _Who(html), "organisation": org,
-            "base_url": current_app.config["BASE_URL"].rstrip("/")}
+    return {
+        **plain,
+        **extra,
+        "user": person or _Who(html),
+        "organisation": org,
+        "base_url": current_app.config["BASE_URL"].rstrip("/"),
+    }
 
 
 def _objects(ctx: dict) -> dict:
@@ -94,8 +110,13 @@ def _objects(ctx: dict) -> dict:
     return found
 
 
-def compose_email(template: str, org: Organisation | None, ctx: dict, user_id: int | None = None,
-                  person: Recipient | None = None) -> Composed:
+def compose_email(
+    template: str,
+    org: Organisation | None,
+    ctx: dict,
+    user_id: int | None = None,
+    person: Recipient | None = None,
+) -> Composed:
     """Render an email: once for everyone with tags for the name (raises :class:`Personal` when
     the template needs more of the recipient), or for ``person`` with their real details."""
     on_behalf = bool(ctx.get("_on_behalf")) and org is not None
@@ -104,8 +125,12 @@ def compose_email(template: str, org: Organisation | None, ctx: dict, user_id: i
     text_ctx = _context(template, org, ctx, False, user_id, person)
     html_ctx = _context(template, org, ctx, True, user_id, person)
     text = render_part(template, "txt", **text_ctx) or ""
-    footer = {"organisation": org, "on_behalf": on_behalf and "on behalf of" not in text,
-              "optional": optional, "unsubscribe_url": UNSUBSCRIBE}
+    footer = {
+        "organisation": org,
+        "on_behalf": on_behalf and "on behalf of" not in text,
+        "optional": optional,
+        "unsubscribe_url": UNSUBSCRIBE,
+    }
     text = f"{text}\n\n{render_part('_footer', 'txt', **footer)}".rstrip()
     html = render_part(template, "html", **html_ctx)
     if html is not None:
@@ -113,17 +138,27 @@ def compose_email(template: str, org: Organisation | None, ctx: dict, user_id: i
         html = html.replace("</body>", foot + "</body>") if "</body>" in html else html + foot
     from_name = f"{org.name} via Hometime" if on_behalf else config["MAIL_FROM_NAME"]
     subject = (render_part(template, "subject.txt", **text_ctx) or "").replace("\n", " ")
-    return Composed(from_name=from_name, subject=subject, text=text, html=html,
-                    optional=optional, organisation_id=org.id if org else None)
+    return Composed(
+        from_name=from_name,
+        subject=subject,
+        text=text,
+        html=html,
+        optional=optional,
+        organisation_id=org.id if org else None,
+    )
 
 
 def personalise(shared: Composed, person: Recipient) -> Composed:
     """A shared rendering with one person's name filled in (the unsubscribe tag stays)."""
     subs = substitutions(person)
-    return Composed(from_name=shared.from_name, subject=providers.substitute(shared.subject, subs),
-                    text=providers.substitute(shared.text, subs),
-                    html=providers.substitute(shared.html, subs), optional=shared.optional,
-                    organisation_id=shared.organisation_id)
+    return Composed(
+        from_name=shared.from_name,
+        subject=providers.substitute(shared.subject, subs),
+        text=providers.substitute(shared.text, subs),
+        html=providers.substitute(shared.html, subs),
+        optional=shared.optional,
+        organisation_id=shared.organisation_id,
+    )
 
 
 def email_recipient(composed: Composed, person: Recipient, delivery_id: int) -> providers.Recipient:
@@ -132,15 +167,18 @@ def email_recipient(composed: Composed, person: Recipient, delivery_id: int) -> 
     url = unsubscribe_url(person.id, composed.organisation_id) if composed.optional else None
     headers = {}
     if url:
-        headers = {"List-Unsubscribe": f"<{url}>",
-                   "List-Unsubscribe-Post": "List-Unsubscribe=One-Click"}
-    return providers.Recipient(to=person.email, name=person.name, headers=headers,
-                               substitutions=substitutions(person, unsubscribe=url),
-                               ref=str(delivery_id), organisation_id=composed.organisation_id)
+        headers = {"List-Unsubscribe": f"<{url}>", "List-Unsubscribe-Post": "List-Unsubscribe=One-Click"}
+    return providers.Recipient(
+        to=person.email,
+        name=person.name,
+        headers=headers,
+        substitutions=substitutions(person, unsubscribe=url),
+        ref=str(delivery_id),
+        organisation_id=composed.organisation_id,
+    )
 
 
-def email_batches(shared: Composed | None, personal: list, sender: str,
-                  category: str | None = None):
+def email_batches(shared: Composed | None, personal: list, sender: str, category: str | None = None):
     """Provider batches (up to 1,000 recipients each) for one group of deliveries.
 
     ``shared``: one content for all, with tags; ``personal``: (row, person, Composed) rendered
@@ -149,11 +187,16 @@ def email_batches(shared: Composed | None, personal: list, sender: str,
     size = providers.SENDGRID_BATCH
     if shared is not None:
         for i in range(0, len(personal), size):
-            chunk = personal[i:i + size]
+            chunk = personal[i : i + size]
             yield providers.EmailBatch(
-                from_email=sender, from_name=shared.from_name, subject=shared.subject,
-                text=shared.text, html=shared.html, category=category,
-                recipients=[email_recipient(shared, p, row.id) for row, p, _ in chunk])
+                from_email=sender,
+                from_name=shared.from_name,
+                subject=shared.subject,
+                text=shared.text,
+                html=shared.html,
+                category=category,
+                recipients=[email_recipient(shared, p, row.id) for row, p, _ in chunk],
+            )
         return
     packed: dict[tuple, list] = defaultdict(list)
     alone = []
@@ -170,13 +213,24 @@ def email_batches(shared: Composed | None, personal: list, sender: str,
     for (from_name, has_html), items in packed.items():
         for i in range(0, len(items), size):
             yield providers.EmailBatch(
-                from_email=sender, from_name=from_name, subject=SUBJECT, text=BODY,
-                html=BODY_HTML if has_html else None, category=category,
-                recipients=[r for _, r, _ in items[i:i + size]])
+                from_email=sender,
+                from_name=from_name,
+                subject=SUBJECT,
+                text=BODY,
+                html=BODY_HTML if has_html else None,
+                category=category,
+                recipients=[r for _, r, _ in items[i : i + size]],
+            )
     for rows, own in alone:
         yield providers.EmailBatch(
-            from_email=sender, from_name=own.from_name, subject=own.subject, text=own.text,
-            html=own.html, category=category, recipients=[r for _, r in rows])
+            from_email=sender,
+            from_name=own.from_name,
+            subject=own.subject,
+            text=own.text,
+            html=own.html,
+            category=category,
+            recipients=[r for _, r in rows],
+        )
 
 
 def compose_sms(template: str, org: Organisation | None, ctx: dict, person: Recipient) -> str:
@@ -192,17 +246,25 @@ def digest_items(user_id: int, org: Organisation | None, week: str | None) -> li
     """The lines of one person's weekly digest: each collected message's ``.digest.txt``."""
     rows = db.session.execute(
         sa.select(NotificationDelivery.template, NotificationDelivery.context)
-        .where(NotificationDelivery.user_id == user_id,
-               NotificationDelivery.status == DeliveryStatus.QUEUED,
-               NotificationDelivery.reason == f"in digest {week}",
-               NotificationDelivery.organisation_id == (org.id if org else None))
-        .order_by(NotificationDelivery.created_at, NotificationDelivery.id)).all()
+        .where(
+            NotificationDelivery.user_id == user_id,
+            NotificationDelivery.status == DeliveryStatus.QUEUED,
+            NotificationDelivery.reason == f"in digest {week}",
+            NotificationDelivery.organisation_id == (org.id if org else None),
+        )
+        .order_by(NotificationDelivery.created_at, NotificationDelivery.id)
+    ).all()
     lines = []
     for template, ctx in rows:
         plain = {k: v for k, v in (ctx or {}).items() if not k.startswith("_")}
-        line = render_part(template, "digest.txt", **{**plain, **_objects(ctx or {})},
-                           user=_Who(False), organisation=org,
-                           base_url=current_app.config["BASE_URL"].rstrip("/"))
+        line = render_part(
+            template,
+            "digest.txt",
+            **{**plain, **_objects(ctx or {})},
+            user=_Who(False),
+            organisation=org,
+            base_url=current_app.config["BASE_URL"].rstrip("/"),
+        )
         if line:
             lines.append(line)
     return lines
@@ -227,13 +289,17 @@ def compose_group(ready, shared_batches, singles, texts, failed, shared_min: int
     except Personal:
         shared = None
     if shared is not None and len(ready) >= shared_min:
-        shared_batches.extend(email_batches(
-            shared, [(row, p, None) for row, p in ready], mail_from(), first.template))
+        shared_batches.extend(
+            email_batches(shared, [(row, p, None) for row, p in ready], mail_from(), first.template)
+        )
         return
     mine = []
     for row, person in ready:  # small or personal contents: packed together by the caller
-        own = personalise(shared, person) if shared is not None else \
-            compose_email(first.template, org, ctx, row.user_id, person)
+        own = (
+            personalise(shared, person)
+            if shared is not None
+            else compose_email(first.template, org, ctx, row.user_id, person)
+        )
         mine.append((own.from_name, (row, person, own)))
     for from_name, item in mine:
         singles[from_name].append(item)
@@ -246,10 +312,12 @@ def preload(rows) -> list:
     def ids(key):
         return {(r.context or {}).get(key) for r in rows} - {None}
 
-    found = list(db.session.scalars(sa.select(Organisation).where(
-        Organisation.id.in_({r.organisation_id for r in rows} - {None}))))
-    found += db.session.scalars(sa.select(Pupil).where(
-        in_ids(Pupil.id, ids("pupil_id") | ids("_pupil_id"))))
+    found = list(
+        db.session.scalars(
+            sa.select(Organisation).where(Organisation.id.in_({r.organisation_id for r in rows} - {None}))
+        )
+    )
+    found += db.session.scalars(sa.select(Pupil).where(in_ids(Pupil.id, ids("pupil_id") | ids("_pupil_id"))))
     found += db.session.scalars(sa.select(WeeklyTopic).where(WeeklyTopic.id.in_(ids("topic_id"))))
     return found
 

@@ -17,6 +17,7 @@ whether the message went out. Those rows are **not** resent automatically (at-mo
 stay "sending" and, once older than STALE_AFTER, are marked failed "outcome unknown", which the
 office sees with a retry button. Everything else is at-least-once with no duplicates.
 """
+
 from __future__ import annotations
 
 import json
@@ -27,8 +28,7 @@ from datetime import timedelta
 
 import sqlalchemy as sa
 from app.core.extensions import db
-from app.models import (Channel, DeliveryStatus, NotificationDelivery as ND, Organisation,
-                        Pupil)
+from app.models import Channel, DeliveryStatus, NotificationDelivery as ND, Organisation, Pupil
 from app.messaging import compose
 from app.messaging import policy
 from app.messaging import providers
@@ -60,9 +60,11 @@ def due(at):
 def fail_stale(ids=None) -> int:
     """Mark rows claimed long ago and never resolved (a worker died) failed, outcome unknown."""
     cutoff = policy.SENDING + _stamp(policy.now() - STALE_AFTER)
-    query = (sa.update(ND).where(ND.status == DeliveryStatus.QUEUED,
-                                 ND.reason.like(policy.SENDING + "%"), ND.reason < cutoff)
-             .values(status=DeliveryStatus.FAILED, reason=UNKNOWN))
+    query = (
+        sa.update(ND)
+        .where(ND.status == DeliveryStatus.QUEUED, ND.reason.like(policy.SENDING + "%"), ND.reason < cutoff)
+        .values(status=DeliveryStatus.FAILED, reason=UNKNOWN)
+    )
     if ids is not None:
         query = query.where(policy.in_ids(ND.id, ids))
     count = db.session.execute(query).rowcount
@@ -76,10 +78,11 @@ def claim(ids) -> list[int]:
     """Atomically mark the due, queued rows among ``ids`` as being sent by this job."""
     at = policy.now()
     claimed = db.session.scalars(
-        sa.update(ND).where(policy.in_ids(ND.id, ids), ND.status == DeliveryStatus.QUEUED,
-                            claimable(), due(at))
+        sa.update(ND)
+        .where(policy.in_ids(ND.id, ids), ND.status == DeliveryStatus.QUEUED, claimable(), due(at))
         .values(reason=policy.SENDING + _stamp(at), attempts=ND.attempts + 1)
-        .returning(ND.id)).all()
+        .returning(ND.id)
+    ).all()
     db.session.commit()
     return sorted(claimed)
 
@@ -94,7 +97,7 @@ def process(ids) -> dict:
         if time.monotonic() - started > TIME_BUDGET:
             _follow_up(ids[i:], None, "-more")
             break
-        claimed = claim(ids[i:i + CLAIM])
+        claimed = claim(ids[i : i + CLAIM])
         touched: set[int] = set()  # rows handed to a provider: never given back
         try:
             if claimed:
@@ -113,9 +116,15 @@ def process(ids) -> dict:
 def _release(ids) -> None:
     """Give back rows no provider saw, after an unexpected error (RQ then retries the job)."""
     if ids:
-        db.session.execute(sa.update(ND).where(
-            policy.in_ids(ND.id, ids), ND.status == DeliveryStatus.QUEUED,
-            ND.reason.like(policy.SENDING + "%")).values(reason=None))
+        db.session.execute(
+            sa.update(ND)
+            .where(
+                policy.in_ids(ND.id, ids),
+                ND.status == DeliveryStatus.QUEUED,
+                ND.reason.like(policy.SENDING + "%"),
+            )
+            .values(reason=None)
+        )
         db.session.commit()
 
 
@@ -129,9 +138,11 @@ def _finish(ids, counts, status: DeliveryStatus, reason=None, provider_id=None) 
 
 
 def _send_chunk(claimed, counts, touched) -> None:
-    rows = db.session.execute(sa.select(ND.id, ND.user_id, ND.template, ND.organisation_id,
-                                        ND.channel, ND.context)
-                              .where(policy.in_ids(ND.id, claimed)).order_by(ND.id)).all()
+    rows = db.session.execute(
+        sa.select(ND.id, ND.user_id, ND.template, ND.organisation_id, ND.channel, ND.context)
+        .where(policy.in_ids(ND.id, claimed))
+        .order_by(ND.id)
+    ).all()
     groups = _still_allowed(rows, counts)
     if not groups:
         return
@@ -144,25 +155,33 @@ def _send_chunk(claimed, counts, touched) -> None:
             compose.compose_group(ready, shared_batches, singles, texts, failed, SHARED_MIN)
         except Exception as exc:  # a broken template: these rows fail visibly, the rest go
             log.exception("could not prepare %s", first.template)
-            _finish([row.id for row, _ in ready], counts, DeliveryStatus.FAILED,
-                    f"could not prepare the message ({type(exc).__name__}); see the worker log")
+            _finish(
+                [row.id for row, _ in ready],
+                counts,
+                DeliveryStatus.FAILED,
+                f"could not prepare the message ({type(exc).__name__}); see the worker log",
+            )
             counts["prepare_errors"] += 1
     for row_id, reason in failed:
         _finish([row_id], counts, DeliveryStatus.FAILED, reason)
-    batches = shared_batches + [b for items in singles.values()
-                                for b in compose.email_batches(None, items, compose.mail_from())]
+    batches = shared_batches + [
+        b for items in singles.values() for b in compose.email_batches(None, items, compose.mail_from())
+    ]
     db.session.commit()
     if batches:
         mail = providers.backend(Channel.EMAIL)
         for email in batches:
-            _call(lambda: mail.send_email(email), [int(r.ref) for r in email.recipients],
-                  counts, touched)
+            _call(lambda: mail.send_email(email), [int(r.ref) for r in email.recipients], counts, touched)
     if texts:
         sms = providers.backend(Channel.SMS)
         schools = {row.id: row.organisation_id for row in rows}
         for row_id, mobile, text in texts:
-            _call(lambda: sms.send_sms(mobile, text, organisation_id=schools.get(row_id)),
-                  [row_id], counts, touched)
+            _call(
+                lambda: sms.send_sms(mobile, text, organisation_id=schools.get(row_id)),
+                [row_id],
+                counts,
+                touched,
+            )
 
 
 def _still_allowed(rows, counts) -> dict:
@@ -170,13 +189,25 @@ def _still_allowed(rows, counts) -> dict:
     whole chunk at once; returns the rows still to send, grouped by content."""
     people = policy.load_people({r.user_id for r in rows if r.user_id})
     pupil_ids = {(r.context or {}).get("_pupil_id") for r in rows} - {None}
-    pupils = {p.id: p for p in db.session.execute(
-        sa.select(Pupil.id, Pupil.restricted_at, Pupil.erased_at)
-        .where(policy.in_ids(Pupil.id, pupil_ids)))}
-    zones = {org_id: policy.zone(org) for org_id, org in (
-        (r.organisation_id, db.session.get(Organisation, r.organisation_id)
-         if r.organisation_id else None)
-        for r in rows if r.channel is Channel.SMS)}
+    pupils = {
+        p.id: p
+        for p in db.session.execute(
+            sa.select(Pupil.id, Pupil.restricted_at, Pupil.erased_at).where(
+                policy.in_ids(Pupil.id, pupil_ids)
+            )
+        )
+    }
+    zones = {
+        org_id: policy.zone(org)
+        for org_id, org in (
+            (
+                r.organisation_id,
+                db.session.get(Organisation, r.organisation_id) if r.organisation_id else None,
+            )
+            for r in rows
+            if r.channel is Channel.SMS
+        )
+    }
     groups, suppressed, at = defaultdict(list), defaultdict(list), policy.now()
     for row in rows:
         ctx = row.context or {}
@@ -186,17 +217,23 @@ def _still_allowed(rows, counts) -> dict:
         else:
             person = policy.scoped(person, row.organisation_id, ctx.get("_pupil_id"))
             blocked = policy.pupil_block(pupils.get(ctx.get("_pupil_id")))
-            reason = (policy.suppression(person, optional=bool(ctx.get("_optional")),
-                                         blocked=blocked, template=row.template, decided=True)
-                      or policy.channel_problem(person, row.channel, row.template))
+            reason = policy.suppression(
+                person,
+                optional=bool(ctx.get("_optional")),
+                blocked=blocked,
+                template=row.template,
+                decided=True,
+            ) or policy.channel_problem(person, row.channel, row.template)
         if reason:
             suppressed[reason].append(row.id)
             continue
         hold = row.channel is Channel.SMS and policy.quiet_hold(
-            at, zones[row.organisation_id], person.quiet_from, person.quiet_until)
+            at, zones[row.organisation_id], person.quiet_from, person.quiet_until
+        )
         if hold:  # a retry or a late job reached the night: wait for the morning again
-            db.session.execute(sa.update(ND).where(ND.id == row.id).values(
-                reason=policy.QUIET, not_before=hold))
+            db.session.execute(
+                sa.update(ND).where(ND.id == row.id).values(reason=policy.QUIET, not_before=hold)
+            )
             continue
         key = (row.channel, row.template, row.organisation_id, json.dumps(ctx, sort_keys=True))
         if row.template == compose.DIGEST_TEMPLATE:
@@ -216,8 +253,12 @@ def _call(send, ids, counts, touched: set[int]) -> None:
     except providers.ProviderError as exc:
         db.session.rollback()
         if exc.ambiguous:
-            _finish(ids, counts, DeliveryStatus.FAILED,
-                    f"{exc}; may have been delivered, not resent automatically")
+            _finish(
+                ids,
+                counts,
+                DeliveryStatus.FAILED,
+                f"{exc}; may have been delivered, not resent automatically",
+            )
         elif exc.retryable:
             _retry_later(ids, exc, counts)
         else:
@@ -231,40 +272,56 @@ def _call(send, ids, counts, touched: set[int]) -> None:
 def _retry_later(ids, exc: providers.ProviderError, counts) -> None:
     at = policy.now()
     for row_id, attempts in db.session.execute(
-            sa.select(ND.id, ND.attempts).where(policy.in_ids(ND.id, ids))):
+        sa.select(ND.id, ND.attempts).where(policy.in_ids(ND.id, ids))
+    ):
         if attempts >= MAX_ATTEMPTS:
-            _finish([row_id], counts, DeliveryStatus.FAILED,
-                    f"gave up after {attempts} attempts: {exc}")
+            _finish([row_id], counts, DeliveryStatus.FAILED, f"gave up after {attempts} attempts: {exc}")
             continue
-        wait = exc.retry_after if exc.retry_after is not None else \
-            BACKOFF[min(attempts, len(BACKOFF)) - 1]
-        db.session.execute(sa.update(ND).where(ND.id == row_id).values(
-            reason=f"{policy.RETRY}{attempts}: {exc}"[:200],
-            not_before=at + timedelta(seconds=min(max(wait, 1), MAX_WAIT))))
+        wait = exc.retry_after if exc.retry_after is not None else BACKOFF[min(attempts, len(BACKOFF)) - 1]
+        db.session.execute(
+            sa.update(ND)
+            .where(ND.id == row_id)
+            .values(
+                reason=f"{policy.RETRY}{attempts}: {exc}"[:200],
+                not_before=at + timedelta(seconds=min(max(wait, 1), MAX_WAIT)),
+            )
+        )
         counts["retry"] += 1
 
 
 def _digest_items(ids, status, reason, provider_id) -> None:
     """A weekly digest's outcome is the outcome of the messages it carries."""
-    digests = db.session.execute(sa.select(ND.user_id, ND.organisation_id, ND.context).where(
-        policy.in_ids(ND.id, ids), ND.template == compose.DIGEST_TEMPLATE)).all()
+    digests = db.session.execute(
+        sa.select(ND.user_id, ND.organisation_id, ND.context).where(
+            policy.in_ids(ND.id, ids), ND.template == compose.DIGEST_TEMPLATE
+        )
+    ).all()
     for user_id, org_id, ctx in digests:
         week = (ctx or {}).get("_week")
         values = {"status": status, "reason": reason or f"sent in digest {week}"}
         if status is DeliveryStatus.SENT:
             values.update(sent_at=policy.now(), provider_id=provider_id and provider_id[:80])
         if status in (DeliveryStatus.SENT, DeliveryStatus.SUPPRESSED):
-            db.session.execute(sa.update(ND).where(
-                ND.user_id == user_id, ND.status == DeliveryStatus.QUEUED,
-                ND.organisation_id == org_id, ND.reason == f"in digest {week}").values(**values))
+            db.session.execute(
+                sa.update(ND)
+                .where(
+                    ND.user_id == user_id,
+                    ND.status == DeliveryStatus.QUEUED,
+                    ND.organisation_id == org_id,
+                    ND.reason == f"in digest {week}",
+                )
+                .values(**values)
+            )
 
 
 def schedule_later(ids) -> None:
     """Queue a follow-up job for rows among ``ids`` that are waiting (quiet hours, a retry)."""
     at = policy.now()
-    waiting = db.session.execute(sa.select(ND.id, ND.not_before).where(
-        policy.in_ids(ND.id, ids), ND.status == DeliveryStatus.QUEUED, claimable(),
-        ND.not_before > at)).all()
+    waiting = db.session.execute(
+        sa.select(ND.id, ND.not_before).where(
+            policy.in_ids(ND.id, ids), ND.status == DeliveryStatus.QUEUED, claimable(), ND.not_before > at
+        )
+    ).all()
     db.session.commit()
     if waiting:
         when = min(nb for _, nb in waiting)
@@ -279,8 +336,12 @@ def _follow_up(ids, when, suffix: str) -> None:
     existing = queue.fetch_job(jid)
     if existing is not None and existing.get_status(refresh=True) in ("scheduled", "queued"):
         return
-    options = {"job_id": jid, "job_timeout": JOB_TIMEOUT, "retry": DEFAULT_RETRY,
-               "failure_ttl": 30 * 24 * 3600}
+    options = {
+        "job_id": jid,
+        "job_timeout": JOB_TIMEOUT,
+        "retry": DEFAULT_RETRY,
+        "failure_ttl": 30 * 24 * 3600,
+    }
     if when is None:
         queue.enqueue(SEND_JOB, ids, **options)
     else:

@@ -15,6 +15,7 @@ level of each event about that recipient.
   "delivered" never undoes a bounce; and the bounce of an earlier try does not mark a message
   the office has since sent again.
 """
+
 from __future__ import annotations
 
 import json
@@ -39,7 +40,7 @@ CHECK = "check the address with the family"
 # SendGrid's drop categories (fixed strings, no personal data) and what the office can do.
 DROPPED = {
     "Bounced Address": f"an earlier email to this address bounced, so SendGrid no longer sends "
-                       f"to it: {CHECK}",
+    f"to it: {CHECK}",
     "Invalid": f"the email address is not valid: {CHECK}",
     "Unsubscribed Address": "the person unsubscribed from emails at SendGrid",
     "Spam Reporting Address": "the person marked an earlier email as spam",
@@ -56,6 +57,7 @@ class BadEvents(ServiceError):
 
 
 # --- verifying ---------------------------------------------------------------------------------
+
 
 def public_key(text: str):
     """The Signed Event Webhook's verification key, as SendGrid shows it (base64 DER), or as a
@@ -81,8 +83,7 @@ def verify(key, body: bytes, signature: str | None, timestamp: str | None) -> bo
     if not signature or not timestamp:
         return False
     try:
-        return EventWebhook().verify_signature(body.decode("utf-8"), signature, timestamp,
-                                               public_key=key)
+        return EventWebhook().verify_signature(body.decode("utf-8"), signature, timestamp, public_key=key)
     except (ValueError, TypeError):  # not UTF-8, a signature that is not base64, ...
         return False
 
@@ -99,6 +100,7 @@ def parse(body: bytes) -> list[dict]:
 
 
 # --- recording ---------------------------------------------------------------------------------
+
 
 def _delivery_id(value) -> int | None:
     if isinstance(value, bool):
@@ -129,8 +131,7 @@ def reason(event: dict) -> str | None:
         status = event.get("status")
         code = f" ({status})" if isinstance(status, str) and _SMTP_STATUS.fullmatch(status) else ""
         if event.get("type") == "blocked":
-            return (f"blocked{code}: the family's email service refused it; try again later, "
-                    f"or {CHECK}")
+            return f"blocked{code}: the family's email service refused it; try again later, or {CHECK}"
         return f"bounced{code}: the email address bounced; {CHECK}"
     if kind == "dropped":
         category = event.get("reason")
@@ -155,11 +156,16 @@ def record(events: list[dict]) -> dict[str, int]:
     marked = 0
     for delivery_id, (when, why) in sorted(found.items()):
         marked += db.session.execute(
-            sa.update(ND).where(ND.id == delivery_id, ND.channel == Channel.EMAIL,
-                                ND.status == DeliveryStatus.SENT,
-                                sa.or_(ND.sent_at.is_(None), ND.sent_at <= when + SLACK))
+            sa.update(ND)
+            .where(
+                ND.id == delivery_id,
+                ND.channel == Channel.EMAIL,
+                ND.status == DeliveryStatus.SENT,
+                sa.or_(ND.sent_at.is_(None), ND.sent_at <= when + SLACK),
+            )
             .values(status=DeliveryStatus.BOUNCED, reason=why[:200])
-            .execution_options(synchronize_session=False)).rowcount
+            .execution_options(synchronize_session=False)
+        ).rowcount
     if marked:
         log.info("SendGrid events: %s received, %s deliveries marked bounced", len(events), marked)
     return {"events": len(events), "bounced": marked}

@@ -7,6 +7,7 @@
   the commit and the enqueue).
 - :func:`send_weekly_digests` (cron, weekly) turns each person's collected messages into one email.
 """
+
 from __future__ import annotations
 
 import logging
@@ -37,10 +38,16 @@ def sweep_deliveries(limit: int = 20000) -> int:
     delivery.fail_stale()
     at = policy.now()
     rows = db.session.execute(
-        sa.select(ND.id, ND.channel).where(
-            ND.status == DeliveryStatus.QUEUED, delivery.claimable(), delivery.due(at),
-            ND.created_at < at - LOST_AFTER)
-        .order_by(ND.id).limit(limit)).all()
+        sa.select(ND.id, ND.channel)
+        .where(
+            ND.status == DeliveryStatus.QUEUED,
+            delivery.claimable(),
+            delivery.due(at),
+            ND.created_at < at - LOST_AFTER,
+        )
+        .order_by(ND.id)
+        .limit(limit)
+    ).all()
     enqueue_sending(rows)
     db.session.commit()  # enqueues after the commit
     if rows:
@@ -60,9 +67,10 @@ def send_weekly_digests() -> int:
     carries are moved into it in the same transaction. Returns how many digests were queued."""
     week = week_key()
     pending = db.session.execute(
-        sa.select(ND.user_id, ND.organisation_id).where(
-            ND.status == DeliveryStatus.QUEUED, ND.reason == policy.DIGEST,
-            ND.channel == Channel.EMAIL).distinct()).all()
+        sa.select(ND.user_id, ND.organisation_id)
+        .where(ND.status == DeliveryStatus.QUEUED, ND.reason == policy.DIGEST, ND.channel == Channel.EMAIL)
+        .distinct()
+    ).all()
     by_org: dict[int | None, list[int]] = {}
     for user_id, org_id in pending:
         by_org.setdefault(org_id, []).append(user_id)
@@ -70,23 +78,38 @@ def send_weekly_digests() -> int:
     at = policy.now()
     for org_id, user_ids in by_org.items():
         people = policy.load_recipients(user_ids, org_id)
-        rows = [{"event_key": f"digest:{week}:{org_id or 0}", "template": "digest",
-                 "user_id": uid, "organisation_id": org_id, "channel": Channel.EMAIL,
-                 "status": DeliveryStatus.QUEUED, "reason": None, "not_before": None,
-                 "context": {"_week": week, "_on_behalf": bool(people.get(uid) and
-                                                                people[uid].on_behalf)},
-                 "attempts": 0, "created_at": at} for uid in user_ids]
+        rows = [
+            {
+                "event_key": f"digest:{week}:{org_id or 0}",
+                "template": "digest",
+                "user_id": uid,
+                "organisation_id": org_id,
+                "channel": Channel.EMAIL,
+                "status": DeliveryStatus.QUEUED,
+                "reason": None,
+                "not_before": None,
+                "context": {"_week": week, "_on_behalf": bool(people.get(uid) and people[uid].on_behalf)},
+                "attempts": 0,
+                "created_at": at,
+            }
+            for uid in user_ids
+        ]
         inserted = insert_deliveries(rows)
         new_users = [r.user_id for r in inserted]
         if new_users:
-            db.session.execute(sa.update(ND).where(
-                ND.status == DeliveryStatus.QUEUED, ND.reason == policy.DIGEST,
-                ND.channel == Channel.EMAIL, ND.user_id.in_(new_users),
-                ND.organisation_id.is_(None) if org_id is None else ND.organisation_id == org_id)
-                .values(reason=f"in digest {week}"))
+            db.session.execute(
+                sa.update(ND)
+                .where(
+                    ND.status == DeliveryStatus.QUEUED,
+                    ND.reason == policy.DIGEST,
+                    ND.channel == Channel.EMAIL,
+                    ND.user_id.in_(new_users),
+                    ND.organisation_id.is_(None) if org_id is None else ND.organisation_id == org_id,
+                )
+                .values(reason=f"in digest {week}")
+            )
         queued.extend(inserted)
     enqueue_sending(queued)
     db.session.commit()
     log.info("weekly digest %s: %s digests queued", week, len(queued))
     return len(queued)
-

@@ -13,6 +13,7 @@ Templates rendered by :func:`notify` get ``user`` (only ``user.name`` and ``user
 the message is rendered once for many people and those are filled in per recipient),
 ``organisation`` and the caller's ``context`` (ids and plain values only).
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -61,10 +62,12 @@ def render_part(template: str, part: str, **context) -> str | None:
 def render_message(template: str, **context) -> Message:
     """Render every part of a message; the SMS part is made to fit two segments (GSM-7 aware)."""
     sms = render_part(template, "sms.txt", **context)
-    return Message(subject=render_part(template, "subject.txt", **context) or "",
-                   text=render_part(template, "txt", **context) or "",
-                   html=render_part(template, "html", **context),
-                   sms=fit_sms(sms) if sms else None)
+    return Message(
+        subject=render_part(template, "subject.txt", **context) or "",
+        text=render_part(template, "txt", **context) or "",
+        html=render_part(template, "html", **context),
+        sms=fit_sms(sms) if sms else None,
+    )
 
 
 def send_now(channel: Channel, to: str, template: str, **context) -> bool:
@@ -80,11 +83,17 @@ def send_now(channel: Channel, to: str, template: str, **context) -> bool:
             backend.send_sms(to, message.sms or fit_sms(message.text), organisation_id=org_id)
         else:
             config = current_app.config
-            backend.send_email(providers.EmailBatch(
-                from_email=config["MAIL_FROM"], from_name=config["MAIL_FROM_NAME"],
-                subject=message.subject, text=message.text, html=message.html,
-                recipients=[providers.Recipient(to=to, organisation_id=org_id)],
-                category=template))
+            backend.send_email(
+                providers.EmailBatch(
+                    from_email=config["MAIL_FROM"],
+                    from_name=config["MAIL_FROM_NAME"],
+                    subject=message.subject,
+                    text=message.text,
+                    html=message.html,
+                    recipients=[providers.Recipient(to=to, organisation_id=org_id)],
+                    category=template,
+                )
+            )
     except (providers.ProviderError, SmsTooLong) as exc:
         log.warning("could not send %s by %s: %s", template, channel.value, exc)
         return False
@@ -97,24 +106,39 @@ def _plain(value) -> bool:
     return value is None or isinstance(value, (str, int, float, bool))
 
 
-def notify(template: str, *, event_key: str, user_ids, organisation_id: int | None,
-           optional: bool = False, pupil_id: int | None = None,
-           context: dict | None = None) -> int:
+def notify(
+    template: str,
+    *,
+    event_key: str,
+    user_ids,
+    organisation_id: int | None,
+    optional: bool = False,
+    pupil_id: int | None = None,
+    context: dict | None = None,
+) -> int:
     """Record at most one delivery per (event_key, person, channel) with the policy applied, and
     queue the sending once the caller's transaction commits. Calling it again for the same event
     adds nothing (INSERT ... ON CONFLICT DO NOTHING). Returns how many deliveries were queued
     (held till morning and collected for the digest included; suppressed ones not)."""
-    return notify_many(template, event_key=event_key, organisation_id=organisation_id,
-                       optional=optional, audiences=[(pupil_id, user_ids, context)])
+    return notify_many(
+        template,
+        event_key=event_key,
+        organisation_id=organisation_id,
+        optional=optional,
+        audiences=[(pupil_id, user_ids, context)],
+    )
 
 
-def notify_many(template: str, *, event_key: str, organisation_id: int | None, audiences,
-                optional: bool = False) -> int:
+def notify_many(
+    template: str, *, event_key: str, organisation_id: int | None, audiences, optional: bool = False
+) -> int:
     """:func:`notify` for many audiences of one event at once, set-based: ``audiences`` is an
     iterable of ``(pupil_id or None, user_ids, context or None)``, e.g. one per child so each
     message names the child. A person in several audiences of the event gets the first one."""
-    audiences = [(pupil_id, sorted({int(u) for u in user_ids}), dict(context or {}))
-                 for pupil_id, user_ids, context in audiences]
+    audiences = [
+        (pupil_id, sorted({int(u) for u in user_ids}), dict(context or {}))
+        for pupil_id, user_ids, context in audiences
+    ]
     for _, _, context in audiences:
         if not all(_plain(v) for v in context.values()) or any(k in RESERVED for k in context):
             raise ValueError("notify() context holds ids and plain values only")
@@ -122,9 +146,18 @@ def notify_many(template: str, *, event_key: str, organisation_id: int | None, a
         raise ValueError(f"no message template messages/{template}.txt")
     people = policy.load_people({u for _, ids, _ in audiences for u in ids})
     pupil_ids = {p for p, _, _ in audiences if p}
-    pupils = {p.id: p for p in db.session.execute(
-        sa.select(Pupil.id, Pupil.organisation_id, Pupil.restricted_at, Pupil.erased_at)
-        .where(policy.in_ids(Pupil.id, pupil_ids)))} if pupil_ids else {}
+    pupils = (
+        {
+            p.id: p
+            for p in db.session.execute(
+                sa.select(Pupil.id, Pupil.organisation_id, Pupil.restricted_at, Pupil.erased_at).where(
+                    policy.in_ids(Pupil.id, pupil_ids)
+                )
+            )
+        }
+        if pupil_ids
+        else {}
+    )
     at, rows, seen, zones = policy.now(), [], set(), {}
     for pupil_id, user_ids, context in audiences:
         pupil = pupils.get(pupil_id)
@@ -142,12 +175,22 @@ def notify_many(template: str, *, event_key: str, organisation_id: int | None, a
                 row_context["_optional"] = True
             if pupil_id:
                 row_context["_pupil_id"] = pupil_id
-            for p in policy.plan(person, template=template, optional=optional, blocked=blocked,
-                                 at=at, tz=tz):
-                rows.append({"event_key": event_key, "template": template, "user_id": user_id,
-                             "organisation_id": org_id, "channel": p.channel, "status": p.status,
-                             "reason": p.reason, "not_before": p.not_before,
-                             "context": row_context, "attempts": 0, "created_at": at})
+            for p in policy.plan(person, template=template, optional=optional, blocked=blocked, at=at, tz=tz):
+                rows.append(
+                    {
+                        "event_key": event_key,
+                        "template": template,
+                        "user_id": user_id,
+                        "organisation_id": org_id,
+                        "channel": p.channel,
+                        "status": p.status,
+                        "reason": p.reason,
+                        "not_before": p.not_before,
+                        "context": row_context,
+                        "attempts": 0,
+                        "created_at": at,
+                    }
+                )
     if not rows:
         return 0
     queued = [r for r in insert_deliveries(rows) if r.status is DeliveryStatus.QUEUED]
@@ -160,15 +203,24 @@ def insert_deliveries(rows: list[dict]):
     (id, user_id, status, reason, channel). All rows travel as one JSON parameter (``json_to_recordset``), so 10,000 rows are one short statement."""
     found = []
     for i in range(0, len(rows), 5000):
-        payload = json.dumps([{
-            **{k: r[k] for k in ("event_key", "template", "user_id", "organisation_id", "reason",
-                                 "context")},
-            "channel": r["channel"].value, "status": r["status"].value,
-            "not_before": r["not_before"].isoformat() if r["not_before"] else None}
-            for r in rows[i:i + 5000]])
+        payload = json.dumps(
+            [
+                {
+                    **{
+                        k: r[k]
+                        for k in ("event_key", "template", "user_id", "organisation_id", "reason", "context")
+                    },
+                    "channel": r["channel"].value,
+                    "status": r["status"].value,
+                    "not_before": r["not_before"].isoformat() if r["not_before"] else None,
+                }
+                for r in rows[i : i + 5000]
+            ]
+        )
         result = db.session.execute(_PG_INSERT, {"rows": payload, "at": rows[0]["created_at"]})
-        found.extend(_Inserted(r.id, r.user_id, DeliveryStatus(r.status), r.reason,
-                               Channel(r.channel)) for r in result)
+        found.extend(
+            _Inserted(r.id, r.user_id, DeliveryStatus(r.status), r.reason, Channel(r.channel)) for r in result
+        )
     return found
 
 
@@ -211,8 +263,7 @@ def enqueue_sending(rows) -> None:
     pending = session.info.get(_PENDING)
     if pending is None:
         pending = session.info[_PENDING] = []
-        enqueue_after_commit(SEND_JOB, pending, job_id=f"deliver-from-{ids[0]}",
-                             timeout=JOB_TIMEOUT)
+        enqueue_after_commit(SEND_JOB, pending, job_id=f"deliver-from-{ids[0]}", timeout=JOB_TIMEOUT)
     pending.extend(ids)
 
 
@@ -227,6 +278,7 @@ def _forget(session: Session) -> None:
 
 
 # --- unsubscribe (P09) -------------------------------------------------------------------------
+
 
 def _serializer() -> URLSafeSerializer:
     return URLSafeSerializer(current_app.config["SECRET_KEY"], salt="hometime-unsubscribe")
@@ -252,6 +304,7 @@ def unsubscribe_url(user_id: int, organisation_id: int | None) -> str:
 
 # --- failures, for the office ------------------------------------------------------------------
 
+
 def failed_deliveries(organisation_id: int, limit: int = 100) -> list:
     """The school's deliveries that failed, newest first: rows of (delivery, recipient name)."""
     from app.models import User
@@ -259,10 +312,13 @@ def failed_deliveries(organisation_id: int, limit: int = 100) -> list:
     return db.session.execute(
         sa.select(NotificationDelivery, User.name)
         .outerjoin(User, User.id == NotificationDelivery.user_id)
-        .where(NotificationDelivery.organisation_id == organisation_id,
-               NotificationDelivery.status.in_([DeliveryStatus.FAILED, DeliveryStatus.BOUNCED]))
+        .where(
+            NotificationDelivery.organisation_id == organisation_id,
+            NotificationDelivery.status.in_([DeliveryStatus.FAILED, DeliveryStatus.BOUNCED]),
+        )
         .order_by(NotificationDelivery.created_at.desc(), NotificationDelivery.id.desc())
-        .limit(limit)).all()
+        .limit(limit)
+    ).all()
 
 
 def failed_job_count() -> int:
@@ -277,12 +333,15 @@ def failed_job_count() -> int:
 def retry_deliveries(organisation_id: int, delivery_ids=None) -> int:
     """Put the school's failed deliveries (all, or those given) back in the queue and send them
     after the commit; the policy is applied again when they are sent. Returns how many."""
-    query = (sa.update(NotificationDelivery)
-             .where(NotificationDelivery.organisation_id == organisation_id,
-                    NotificationDelivery.status.in_([DeliveryStatus.FAILED,
-                                                     DeliveryStatus.BOUNCED]))
-             .values(status=DeliveryStatus.QUEUED, reason=None, not_before=None, attempts=0)
-             .returning(NotificationDelivery.id, NotificationDelivery.channel))
+    query = (
+        sa.update(NotificationDelivery)
+        .where(
+            NotificationDelivery.organisation_id == organisation_id,
+            NotificationDelivery.status.in_([DeliveryStatus.FAILED, DeliveryStatus.BOUNCED]),
+        )
+        .values(status=DeliveryStatus.QUEUED, reason=None, not_before=None, attempts=0)
+        .returning(NotificationDelivery.id, NotificationDelivery.channel)
+    )
     if delivery_ids is not None:
         query = query.where(NotificationDelivery.id.in_([int(i) for i in delivery_ids]))
     rows = db.session.execute(query).all()

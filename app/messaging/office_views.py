@@ -1,4 +1,5 @@
 """The office's view of messages that could not be sent, with a retry button."""
+
 from __future__ import annotations
 
 from flask import abort, flash, request, url_for
@@ -19,9 +20,12 @@ def deliveries():
     org = current_organisation()
     if org is None:
         abort(404)
-    return render("office/deliveries.html", organisation=org,
-                  failed=notifications.failed_deliveries(org.id),
-                  failed_jobs=notifications.failed_job_count())
+    return render(
+        "office/deliveries.html",
+        organisation=org,
+        failed=notifications.failed_deliveries(org.id),
+        failed_jobs=notifications.failed_job_count(),
+    )
 
 
 @bp.post("/deliveries/retry")

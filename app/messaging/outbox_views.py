@@ -6,6 +6,7 @@ their own school's messages (P12): those sent on behalf of their schools, their 
 sign-in links and codes (sent on behalf of no school) of people who belong to their schools
 alone. Parents and visitors see none.
 """
+
 from __future__ import annotations
 
 import re
@@ -18,7 +19,7 @@ from flask_login import current_user
 
 from app.core.authz import staff_organisation_ids, staff_required
 from app.core.extensions import db
-from app.models import (Guardianship, Organisation, OutboxMessage, Pupil, StaffMembership, User)
+from app.models import Guardianship, Organisation, OutboxMessage, Pupil, StaffMembership, User
 
 bp = Blueprint("dev", __name__)
 _URL = re.compile(r"https?://[^\s<>\"']+")
@@ -29,7 +30,7 @@ def linkify(text: str | None) -> Markup:
     text, parts, last = text or "", [], 0
     for match in _URL.finditer(text):
         url = match.group(0).rstrip(".,;:)")
-        parts += [escape(text[last:match.start()]), Markup('<a href="{0}">{0}</a>').format(url)]
+        parts += [escape(text[last : match.start()]), Markup('<a href="{0}">{0}</a>').format(url)]
         last = match.start() + len(url)
     parts.append(escape(text[last:]))
     return Markup("").join(parts)
@@ -41,8 +42,9 @@ def outbox():
     """The newest messages the outbox backend 'sent' (optionally only those to one address)."""
     if not current_app.config.get("SHOW_OUTBOX") or current_app.config["ENV_NAME"] == "production":
         abort(404)
-    query = (sa.select(OutboxMessage).where(visible_to(current_user))
-             .order_by(OutboxMessage.id.desc()).limit(50))
+    query = (
+        sa.select(OutboxMessage).where(visible_to(current_user)).order_by(OutboxMessage.id.desc()).limit(50)
+    )
     to = (request.args.get("to") or "").strip()[:254]
     if to:
         query = query.where(OutboxMessage.to == to)
@@ -55,15 +57,18 @@ def _people_only_of(org_ids: list[int]):
     school: carers of their pupils (past included), their staff, a trust's staff."""
     g, m = Guardianship, StaffMembership
     links = sa.union_all(
-        sa.select(g.parent_id.label("user_id"), Pupil.organisation_id.label("org_id"))
-        .join(Pupil, Pupil.id == g.pupil_id),
-        sa.select(m.user_id.label("user_id"), m.organisation_id.label("org_id"))
-        .where(m.organisation_id.is_not(None)),
-        sa.select(m.user_id.label("user_id"), Organisation.id.label("org_id"))
-        .join(Organisation, Organisation.trust_id == m.trust_id)).subquery()
+        sa.select(g.parent_id.label("user_id"), Pupil.organisation_id.label("org_id")).join(
+            Pupil, Pupil.id == g.pupil_id
+        ),
+        sa.select(m.user_id.label("user_id"), m.organisation_id.label("org_id")).where(
+            m.organisation_id.is_not(None)
+        ),
+        sa.select(m.user_id.label("user_id"), Organisation.id.label("org_id")).join(
+            Organisation, Organisation.trust_id == m.trust_id
+        ),
+    ).subquery()
     inside = sa.case((links.c.org_id.in_(org_ids), 1), else_=0)
-    return (sa.select(links.c.user_id).group_by(links.c.user_id)
-            .having(sa.func.min(inside) == 1))
+    return sa.select(links.c.user_id).group_by(links.c.user_id).having(sa.func.min(inside) == 1)
 
 
 def visible_to(user: User):
@@ -71,10 +76,12 @@ def visible_to(user: User):
     org_ids = staff_organisation_ids(user) or [-1]
     own = [a for a in (user.email, user.mobile) if a]
     theirs = sa.select(User.id).where(User.id.in_(_people_only_of(org_ids)))
-    addresses = sa.union(sa.select(User.email).where(User.id.in_(theirs), User.email.is_not(None)),
-                         sa.select(User.mobile).where(User.id.in_(theirs),
-                                                      User.mobile.is_not(None)))
-    return sa.or_(OutboxMessage.organisation_id.in_(org_ids),
-                  OutboxMessage.to.in_(own or ["-"]),
-                  sa.and_(OutboxMessage.organisation_id.is_(None),
-                          OutboxMessage.to.in_(addresses)))
+    addresses = sa.union(
+        sa.select(User.email).where(User.id.in_(theirs), User.email.is_not(None)),
+        sa.select(User.mobile).where(User.id.in_(theirs), User.mobile.is_not(None)),
+    )
+    return sa.or_(
+        OutboxMessage.organisation_id.in_(org_ids),
+        OutboxMessage.to.in_(own or ["-"]),
+        sa.and_(OutboxMessage.organisation_id.is_(None), OutboxMessage.to.in_(addresses)),
+    )

@@ -10,6 +10,7 @@ SMS needs the preference, a mobile and a current SMS_REMINDERS consent; it is he
 of the recipient's quiet hours (their own, else 20:00-08:00) in the school's timezone. Carers who
 chose the weekly digest get digestible messages (templates with a ``.digest.txt`` part) collected.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
@@ -24,8 +25,19 @@ from jinja2 import TemplateNotFound
 from sqlalchemy.dialects.postgresql import ARRAY
 
 from app.core.extensions import db
-from app.models import (Channel, ConsentPurpose, ConsentRecord, DeliveryStatus, Guardianship,
-                        Organisation, Pupil, Source, User, UserStatus, utcnow)
+from app.models import (
+    Channel,
+    ConsentPurpose,
+    ConsentRecord,
+    DeliveryStatus,
+    Guardianship,
+    Organisation,
+    Pupil,
+    Source,
+    User,
+    UserStatus,
+    utcnow,
+)
 
 DEFAULT_QUIET = (time(20, 0), time(8, 0))
 CHUNK = 5000
@@ -84,8 +96,9 @@ def zone(org: Organisation | None) -> ZoneInfo:
         return ZoneInfo("Europe/London")
 
 
-def quiet_hold(at: datetime, tz: ZoneInfo, quiet_from: time | None = None,
-               quiet_until: time | None = None) -> datetime | None:
+def quiet_hold(
+    at: datetime, tz: ZoneInfo, quiet_from: time | None = None, quiet_until: time | None = None
+) -> datetime | None:
     """If ``at`` falls in the quiet hours, the UTC time they end; otherwise None."""
     start, end = (quiet_from, quiet_until) if quiet_from and quiet_until else DEFAULT_QUIET
     if start == end:
@@ -119,7 +132,7 @@ def has_part(template: str, part: str) -> bool:
 
 def _chunks(ids: list[int], size: int = CHUNK):
     for i in range(0, len(ids), size):
-        yield ids[i:i + size]
+        yield ids[i : i + size]
 
 
 class _Link(NamedTuple):
@@ -140,10 +153,13 @@ def in_ids(column, ids):
 
 def _latest(purpose: ConsentPurpose):
     """The user's newest decision for ``purpose`` (a correlated subquery; NULL: never asked)."""
-    return (sa.select(ConsentRecord.granted)
-            .where(ConsentRecord.user_id == User.id, ConsentRecord.purpose == purpose)
-            .order_by(ConsentRecord.created_at.desc(), ConsentRecord.id.desc())
-            .limit(1).scalar_subquery())
+    return (
+        sa.select(ConsentRecord.granted)
+        .where(ConsentRecord.user_id == User.id, ConsentRecord.purpose == purpose)
+        .order_by(ConsentRecord.created_at.desc(), ConsentRecord.id.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
 
 
 def load_people(user_ids) -> dict[int, Recipient]:
@@ -151,39 +167,71 @@ def load_people(user_ids) -> dict[int, Recipient]:
     in two set-based queries per chunk of 5,000 people."""
     found: dict[int, Recipient] = {}
     for ids in _chunks(sorted(set(user_ids))):
-        for row in db.session.execute(sa.select(
-                User.id, User.name, User.email, User.mobile, User.status, User.email_notifications,
-                User.sms_notifications, User.weekly_digest, User.quiet_from, User.quiet_until,
-                User.restricted_at, User.objected_at,
+        for row in db.session.execute(
+            sa.select(
+                User.id,
+                User.name,
+                User.email,
+                User.mobile,
+                User.status,
+                User.email_notifications,
+                User.sms_notifications,
+                User.weekly_digest,
+                User.quiet_from,
+                User.quiet_until,
+                User.restricted_at,
+                User.objected_at,
                 _latest(ConsentPurpose.SMS_REMINDERS).label("sms_consent"),
-                _latest(ConsentPurpose.NEWS).label("news_consent")).where(in_ids(User.id, ids))):
+                _latest(ConsentPurpose.NEWS).label("news_consent"),
+            ).where(in_ids(User.id, ids))
+        ):
             found[row.id] = Recipient(
-                id=row.id, name=row.name, email=row.email, mobile=row.mobile, status=row.status,
-                email_on=row.email_notifications, sms_on=row.sms_notifications,
-                weekly_digest=row.weekly_digest, quiet_from=row.quiet_from,
-                quiet_until=row.quiet_until, restricted=row.restricted_at is not None,
-                objected=row.objected_at is not None, sms_consent=bool(row.sms_consent),
-                news_consent=bool(row.news_consent))
+                id=row.id,
+                name=row.name,
+                email=row.email,
+                mobile=row.mobile,
+                status=row.status,
+                email_on=row.email_notifications,
+                sms_on=row.sms_notifications,
+                weekly_digest=row.weekly_digest,
+                quiet_from=row.quiet_from,
+                quiet_until=row.quiet_until,
+                restricted=row.restricted_at is not None,
+                objected=row.objected_at is not None,
+                sms_consent=bool(row.sms_consent),
+                news_consent=bool(row.news_consent),
+            )
         for link in db.session.execute(
-                sa.select(Guardianship.parent_id, Guardianship.pupil_id, Guardianship.no_contact,
-                          Guardianship.source, Guardianship.removed_at,
-                          Pupil.organisation_id, Pupil.source.label("pupil_source"))
-                .join(Pupil, Pupil.id == Guardianship.pupil_id)
-                .where(in_ids(Guardianship.parent_id, ids))):
+            sa.select(
+                Guardianship.parent_id,
+                Guardianship.pupil_id,
+                Guardianship.no_contact,
+                Guardianship.source,
+                Guardianship.removed_at,
+                Pupil.organisation_id,
+                Pupil.source.label("pupil_source"),
+            )
+            .join(Pupil, Pupil.id == Guardianship.pupil_id)
+            .where(in_ids(Guardianship.parent_id, ids))
+        ):
             found[link.parent_id].links.append(_Link(*link[1:]))
     return found
 
 
-def scoped(person: Recipient, organisation_id: int | None, pupil_id: int | None, *,
-           in_place: bool = False) -> Recipient:
+def scoped(
+    person: Recipient, organisation_id: int | None, pupil_id: int | None, *, in_place: bool = False
+) -> Recipient:
     """The person as seen by one message: about one child (``pupil_id``), or about a school.
     A copy, unless ``in_place`` (the caller scopes each person once)."""
     if pupil_id:
         links = [link for link in person.links if link.pupil_id == pupil_id]
         no_contact = any(link.no_contact for link in links)
     else:
-        links = [link for link in person.links if organisation_id is not None
-                 and link.organisation_id == organisation_id]
+        links = [
+            link
+            for link in person.links
+            if organisation_id is not None and link.organisation_id == organisation_id
+        ]
         current = [link for link in links if link.removed_at is None]
         # About the school in general: left out only when every current link to the school's
         # children is marked no-contact.
@@ -195,8 +243,9 @@ def scoped(person: Recipient, organisation_id: int | None, pupil_id: int | None,
     return replace(person, no_contact=no_contact, on_behalf=on_behalf)
 
 
-def load_recipients(user_ids, organisation_id: int | None = None,
-                    pupil_id: int | None = None) -> dict[int, Recipient]:
+def load_recipients(
+    user_ids, organisation_id: int | None = None, pupil_id: int | None = None
+) -> dict[int, Recipient]:
     """:func:`load_people`, scoped to one message about a school or a child."""
     return {uid: scoped(p, organisation_id, pupil_id) for uid, p in load_people(user_ids).items()}
 
@@ -227,8 +276,14 @@ def answers_own_request(template: str | None) -> bool:
 CLOSURE_NOTICES = ("account_closed",)
 
 
-def suppression(r: Recipient, *, optional: bool, blocked: str | None = None,
-                template: str | None = None, decided: bool = False) -> str | None:
+def suppression(
+    r: Recipient,
+    *,
+    optional: bool,
+    blocked: str | None = None,
+    template: str | None = None,
+    decided: bool = False,
+) -> str | None:
     """Why this person must not get this message at all, or None. ``decided``: the message was
     already let through when it was recorded (the check again at sending time)."""
     if r.status is UserStatus.ERASED:
@@ -268,8 +323,9 @@ def channel_problem(r: Recipient, channel: Channel, template: str | None = None)
     return None if r.sms_consent else "no SMS consent"
 
 
-def plan(r: Recipient, *, template: str, optional: bool, blocked: str | None, at: datetime,
-         tz: ZoneInfo) -> list[Planned]:
+def plan(
+    r: Recipient, *, template: str, optional: bool, blocked: str | None, at: datetime, tz: ZoneInfo
+) -> list[Planned]:
     """The delivery rows for one person: one per channel they use, each queued, held or
     suppressed with a reason."""
     own = answers_own_request(template)  # by email if they have one, else by text

@@ -5,6 +5,7 @@ Backends are chosen by config ``MAIL_BACKEND`` (outbox | sendgrid) and ``SMS_BAC
 again later may help (429, 5xx, connection refused) and whether the message may nevertheless have
 gone out (no reply before the timeout): the sending job never resends those automatically.
 """
+
 from __future__ import annotations
 
 import email.utils
@@ -29,8 +30,15 @@ SENDGRID_BATCH = 1000  # personalizations per mail/send call (SendGrid's limit)
 class ProviderError(Exception):
     """A provider refused or failed a request."""
 
-    def __init__(self, message: str, *, status: int | None = None, retryable: bool = False,
-                 retry_after: float | None = None, ambiguous: bool = False):
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int | None = None,
+        retryable: bool = False,
+        retry_after: float | None = None,
+        ambiguous: bool = False,
+    ):
         super().__init__(message)
         self.status = status
         self.retryable = retryable
@@ -40,8 +48,12 @@ class ProviderError(Exception):
     @classmethod
     def from_status(cls, status: int, headers, detail: str = "") -> ProviderError:
         retryable = status == 429 or status >= 500
-        return cls(f"HTTP {status}{': ' + detail if detail else ''}"[:160], status=status,
-                   retryable=retryable, retry_after=retry_after(headers) if retryable else None)
+        return cls(
+            f"HTTP {status}{': ' + detail if detail else ''}"[:160],
+            status=status,
+            retryable=retryable,
+            retry_after=retry_after(headers) if retryable else None,
+        )
 
 
 def retry_after(headers) -> float | None:
@@ -100,6 +112,7 @@ def _timeout() -> float:
 
 # --- outbox ------------------------------------------------------------------------------------
 
+
 class OutboxBackend:
     """Stores each message as an OutboxMessage in the current transaction (shown at /dev/outbox)."""
 
@@ -107,23 +120,37 @@ class OutboxBackend:
         rows = []
         for r in batch.recipients:
             headers = {"from": f"{batch.from_name} <{batch.from_email}>", **r.headers}
-            rows.append(OutboxMessage(
-                channel=Channel.EMAIL, to=r.to, headers=headers,
-                organisation_id=r.organisation_id,
-                subject=substitute(batch.subject, r.substitutions)[:200],
-                text=substitute(batch.text, r.substitutions),
-                html=substitute(batch.html, r.substitutions)))
+            rows.append(
+                OutboxMessage(
+                    channel=Channel.EMAIL,
+                    to=r.to,
+                    headers=headers,
+                    organisation_id=r.organisation_id,
+                    subject=substitute(batch.subject, r.substitutions)[:200],
+                    text=substitute(batch.text, r.substitutions),
+                    html=substitute(batch.html, r.substitutions),
+                )
+            )
         db.session.add_all(rows)
         return f"outbox-{uuid.uuid4().hex[:16]}"
 
     def send_sms(self, to: str, body: str, organisation_id: int | None = None) -> str:
-        db.session.add(OutboxMessage(channel=Channel.SMS, to=to, subject=None, text=body,
-                                     html=None, headers={"from": "Hometime"},
-                                     organisation_id=organisation_id))
+        db.session.add(
+            OutboxMessage(
+                channel=Channel.SMS,
+                to=to,
+                subject=None,
+                text=body,
+                html=None,
+                headers={"from": "Hometime"},
+                organisation_id=organisation_id,
+            )
+        )
         return f"outbox-{uuid.uuid4().hex[:16]}"
 
 
 # --- SendGrid ----------------------------------------------------------------------------------
+
 
 class SendGridBackend:
     """SendGrid's v3 mail/send through the ``sendgrid`` library, up to 1,000 recipients a call."""
@@ -148,9 +175,12 @@ class SendGridBackend:
         content = [{"type": "text/plain", "value": batch.text}]
         if batch.html:
             content.append({"type": "text/html", "value": batch.html})
-        body = {"personalizations": personalizations,
-                "from": {"email": batch.from_email, "name": batch.from_name},
-                "subject": batch.subject, "content": content}
+        body = {
+            "personalizations": personalizations,
+            "from": {"email": batch.from_email, "name": batch.from_name},
+            "subject": batch.subject,
+            "content": content,
+        }
         if batch.category:
             body["categories"] = [batch.category[:255]]
         return body
@@ -161,24 +191,24 @@ class SendGridBackend:
         if not 0 < len(batch.recipients) <= SENDGRID_BATCH:
             raise ValueError(f"a SendGrid call takes 1 to {SENDGRID_BATCH} recipients")
         try:
-            response = self.client.client.mail.send.post(request_body=self.body(batch),
-                                                         timeout=_timeout())
+            response = self.client.client.mail.send.post(request_body=self.body(batch), timeout=_timeout())
         except HTTPError as exc:
             raise ProviderError.from_status(exc.status_code, exc.headers, _detail(exc.body)) from None
         except (TimeoutError, socket.timeout):
             raise ProviderError("no reply from SendGrid before the timeout", ambiguous=True) from None
         except URLError as exc:  # could not connect: nothing reached SendGrid
-            raise ProviderError(f"could not reach SendGrid: {exc.reason}"[:160],
-                                retryable=True) from None
+            raise ProviderError(f"could not reach SendGrid: {exc.reason}"[:160], retryable=True) from None
         except (http.client.HTTPException, OSError) as exc:  # cut off after sending
-            raise ProviderError(f"SendGrid's reply was cut off: {type(exc).__name__}",
-                                ambiguous=True) from None
+            raise ProviderError(
+                f"SendGrid's reply was cut off: {type(exc).__name__}", ambiguous=True
+            ) from None
         if not 200 <= response.status_code < 300:
             raise ProviderError.from_status(response.status_code, response.headers)
         return (response.headers or {}).get("X-Message-Id")
 
-    def send_sms(self, to: str, body: str,
-                 organisation_id: int | None = None):  # pragma: no cover - configuration error
+    def send_sms(
+        self, to: str, body: str, organisation_id: int | None = None
+    ):  # pragma: no cover - configuration error
         raise ProviderError("SendGrid does not send SMS")
 
 
@@ -193,6 +223,7 @@ def _detail(body) -> str:
 
 
 # --- Twilio ------------------------------------------------------------------------------------
+
 
 def _twilio_http_client(base_url: str | None):
     """A TwilioHttpClient (the library's documented extension point) that can send to another
@@ -244,13 +275,13 @@ class TwilioBackend:
             message = self.client.messages.create(to=to, from_=self.sender, body=body)
         except TwilioException as exc:
             status = getattr(exc, "status", None) or self.http.last_status or 0
-            raise ProviderError.from_status(int(status), self.http.last_headers,
-                                            str(getattr(exc, "msg", "") or "")[:100]) from None
+            raise ProviderError.from_status(
+                int(status), self.http.last_headers, str(getattr(exc, "msg", "") or "")[:100]
+            ) from None
         except requests.exceptions.ConnectionError as exc:
             if _never_connected(exc):
                 raise ProviderError("could not reach Twilio", retryable=True) from None
-            raise ProviderError(f"Twilio's reply was cut off: {type(exc).__name__}",
-                                ambiguous=True) from None
+            raise ProviderError(f"Twilio's reply was cut off: {type(exc).__name__}", ambiguous=True) from None
         except requests.exceptions.Timeout:
             raise ProviderError("no reply from Twilio before the timeout", ambiguous=True) from None
         except ValueError:
@@ -266,6 +297,7 @@ class TwilioBackend:
 
 # --- choosing ----------------------------------------------------------------------------------
 
+
 def backend(channel: Channel):
     """The configured backend for a channel (the outbox when no keys are set)."""
     config = current_app.config
@@ -274,10 +306,13 @@ def backend(channel: Channel):
             raise RuntimeError("MAIL_BACKEND is sendgrid but SENDGRID_API_KEY is not set")
         return SendGridBackend(config["SENDGRID_API_KEY"], config["SENDGRID_HOST"])
     if channel is Channel.SMS and config.get("SMS_BACKEND") == "twilio":
-        missing = [k for k in ("TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN", "TWILIO_FROM")
-                   if not config.get(k)]
+        missing = [k for k in ("TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN", "TWILIO_FROM") if not config.get(k)]
         if missing:
             raise RuntimeError(f"SMS_BACKEND is twilio but {', '.join(missing)} not set")
-        return TwilioBackend(config["TWILIO_ACCOUNT_SID"], config["TWILIO_AUTH_TOKEN"],
-                             config["TWILIO_FROM"], config.get("TWILIO_BASE_URL"))
+        return TwilioBackend(
+            config["TWILIO_ACCOUNT_SID"],
+            config["TWILIO_AUTH_TOKEN"],
+            config["TWILIO_FROM"],
+            config.get("TWILIO_BASE_URL"),
+        )
     return OutboxBackend()

@@ -7,6 +7,7 @@ first replaces typographic punctuation with plain equivalents, drops emoji, stri
 GSM-7 cannot carry, and then keeps the message within ``max_segments`` (two by default),
 shortening the words before a trailing link rather than the link itself.
 """
+
 from __future__ import annotations
 
 import re
@@ -15,15 +16,40 @@ from dataclasses import dataclass
 
 GSM_BASIC = set(
     "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?¡"
-    "ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà")
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà"
+)
 GSM_EXTENDED = set("^{}\\[~]|€\f")  # each costs two septets (escape + character)
 
 _PLAIN = {
-    "\u2018": "'", "\u2019": "'", "\u201a": "'", "\u201b": "'", "\u2032": "'", "`": "'",
-    "\u201c": '"', "\u201d": '"', "\u201e": '"', "\u2033": '"', "\u00ab": '"', "\u00bb": '"',
-    "\u2013": "-", "\u2014": "-", "\u2012": "-", "\u2010": "-", "\u2011": "-", "\u2212": "-",
-    "\u2026": "...", "\u00a0": " ", "\u2007": " ", "\u202f": " ", "\t": " ", "\u2022": "-",
-    "\u00b7": "-", "\u200b": "", "\u200d": "", "\ufe0f": "", "\ufe0e": "",
+    "\u2018": "'",
+    "\u2019": "'",
+    "\u201a": "'",
+    "\u201b": "'",
+    "\u2032": "'",
+    "`": "'",
+    "\u201c": '"',
+    "\u201d": '"',
+    "\u201e": '"',
+    "\u2033": '"',
+    "\u00ab": '"',
+    "\u00bb": '"',
+    "\u2013": "-",
+    "\u2014": "-",
+    "\u2012": "-",
+    "\u2010": "-",
+    "\u2011": "-",
+    "\u2212": "-",
+    "\u2026": "...",
+    "\u00a0": " ",
+    "\u2007": " ",
+    "\u202f": " ",
+    "\t": " ",
+    "\u2022": "-",
+    "\u00b7": "-",
+    "\u200b": "",
+    "\u200d": "",
+    "\ufe0f": "",
+    "\ufe0e": "",
 }
 _URL = re.compile(r"\s*(https?://\S+)\s*$")
 ELLIPSIS = "..."
@@ -101,12 +127,12 @@ def fit_sms(text: str, max_segments: int = 2) -> str:
     limit = _limit(text, max_segments)
     match = _URL.search(text)
     link = match.group(1) if match else ""
-    body = text[:match.start()] if match else text
+    body = text[: match.start()] if match else text
     tail = f"{ELLIPSIS} {link}" if link else ELLIPSIS
     room = limit - _units(tail)
     if room < 20:
         raise SmsTooLong(f"an SMS cannot hold this link and some words ({_units(tail)} units)")
-    body = body[:room + 1]
+    body = body[: room + 1]
     while body and _units(body) > room:
         cut = body.rstrip()[:-1]
         space = cut.rfind(" ")

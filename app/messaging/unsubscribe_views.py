@@ -6,6 +6,7 @@ withdraws the NEWS consent at once, with no sign-in and no CSRF token (the signe
 authority). The same link in the email body opens a page with one button, so a link-checker
 fetching it with GET never unsubscribes anyone by accident.
 """
+
 from __future__ import annotations
 
 from flask import render_template
@@ -23,10 +24,17 @@ def withdraw_news(user_id: int, organisation_id: int | None) -> bool:
     user = db.session.get(User, user_id)
     if user is None or not consent.has_consent(user_id, ConsentPurpose.NEWS):
         return False
-    consent.record(user_id, ConsentPurpose.NEWS, False, method=ConsentMethod.EMAIL_LINK,
-                   organisation_id=organisation_id, on_behalf_of="self")
-    audit.log_event("consent.withdrawn", user, detail="news: unsubscribe link",
-                    organisation_id=organisation_id)
+    consent.record(
+        user_id,
+        ConsentPurpose.NEWS,
+        False,
+        method=ConsentMethod.EMAIL_LINK,
+        organisation_id=organisation_id,
+        on_behalf_of="self",
+    )
+    audit.log_event(
+        "consent.withdrawn", user, detail="news: unsubscribe link", organisation_id=organisation_id
+    )
     db.session.commit()
     return True
 

@@ -5,6 +5,7 @@ SendGrid's private key and checked with the public key in SENDGRID_WEBHOOK_PUBLI
 short plain text: 404 while no key is set, 403 without a valid signature, 400 for a body that is
 not a JSON list of events, 413 over 1 MB, 204 when recorded.
 """
+
 from __future__ import annotations
 
 import logging
@@ -47,8 +48,12 @@ def sendgrid():
         body = request.get_data(cache=False)
     except RequestEntityTooLarge:
         return too_big
-    if not email_events.verify(key, body, request.headers.get(EventWebhookHeader.SIGNATURE),
-                               request.headers.get(EventWebhookHeader.TIMESTAMP)):
+    if not email_events.verify(
+        key,
+        body,
+        request.headers.get(EventWebhookHeader.SIGNATURE),
+        request.headers.get(EventWebhookHeader.TIMESTAMP),
+    ):
         return _answer("The signature is missing or does not match.", 403)
     try:
         events = email_events.parse(body)

@@ -1,4 +1,5 @@
 """The security activity log (P15) and the retention runs' summaries (P21)."""
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -17,10 +18,10 @@ class ActivityLog(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
-    user_id: Mapped[int | None] = mapped_column(
-        sa.ForeignKey("users.id", ondelete="SET NULL"), index=True)
+    user_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"), index=True)
     organisation_id: Mapped[int | None] = mapped_column(
-        sa.ForeignKey("organisations.id", ondelete="SET NULL"))
+        sa.ForeignKey("organisations.id", ondelete="SET NULL")
+    )
     event: Mapped[str] = mapped_column(sa.String(40), index=True)
     subject: Mapped[str | None] = mapped_column(sa.String(60))  # e.g. "pupil:12"
     ip: Mapped[str | None] = mapped_column(sa.String(45))

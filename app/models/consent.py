@@ -1,4 +1,5 @@
 """Privacy-notice versions and the append-only history of every consent given or withdrawn."""
+
 from __future__ import annotations
 
 import enum
@@ -54,17 +55,18 @@ class ConsentRecord(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"), index=True)
     organisation_id: Mapped[int | None] = mapped_column(sa.ForeignKey("organisations.id"))  # controller
-    pupil_id: Mapped[int | None] = mapped_column(
-        sa.ForeignKey("pupils.id", ondelete="SET NULL"), index=True)
+    pupil_id: Mapped[int | None] = mapped_column(sa.ForeignKey("pupils.id", ondelete="SET NULL"), index=True)
     contribution_id: Mapped[int | None] = mapped_column(
-        sa.ForeignKey("contributions.id", ondelete="SET NULL"), index=True)
+        sa.ForeignKey("contributions.id", ondelete="SET NULL"), index=True
+    )
     purpose: Mapped[ConsentPurpose] = mapped_column(enum_column(ConsentPurpose, "consent_purpose"))
     granted: Mapped[bool]
     notice_id: Mapped[int | None] = mapped_column(sa.ForeignKey("privacy_notices.id"))
     method: Mapped[ConsentMethod] = mapped_column(enum_column(ConsentMethod, "consent_method"))
     on_behalf_of: Mapped[str | None] = mapped_column(sa.String(120))  # e.g. "self and child"
     recorded_by_id: Mapped[int | None] = mapped_column(
-        sa.ForeignKey("users.id", ondelete="SET NULL"), index=True)
+        sa.ForeignKey("users.id", ondelete="SET NULL"), index=True
+    )
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
 
     notice: Mapped[PrivacyNotice | None] = relationship()

@@ -1,4 +1,5 @@
 """Activities, weekly topics, and what families send back: engagement, comments, photos, awards."""
+
 from __future__ import annotations
 
 import enum
@@ -50,8 +51,9 @@ class Activity(db.Model):
     __tablename__ = "activities"
     __table_args__ = (
         sa.CheckConstraint("minutes IS NULL OR (minutes > 0 AND minutes <= 240)", name="minutes"),
-        sa.CheckConstraint("kind <> 'video' OR (video_provider IS NOT NULL AND video_id IS NOT NULL)",
-                           name="video_has_id"),
+        sa.CheckConstraint(
+            "kind <> 'video' OR (video_provider IS NOT NULL AND video_id IS NOT NULL)", name="video_has_id"
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -66,7 +68,9 @@ class Activity(db.Model):
     video_provider: Mapped[str | None] = mapped_column(sa.String(16))
     video_id: Mapped[str | None] = mapped_column(sa.String(32))
     file_key: Mapped[str | None] = mapped_column(sa.String(80))
-    created_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"), index=True)
+    created_by_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("users.id", ondelete="SET NULL"), index=True
+    )
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     archived_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
@@ -91,18 +95,22 @@ class WeeklyTopic(db.Model):
     title: Mapped[str] = mapped_column(sa.String(120))
     note: Mapped[str] = mapped_column(sa.Text, default="")
     status: Mapped[TopicStatus] = mapped_column(
-        enum_column(TopicStatus, "topic_status"), default=TopicStatus.DRAFT)
+        enum_column(TopicStatus, "topic_status"), default=TopicStatus.DRAFT
+    )
     publish_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     published_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     announced_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # families told (once)
     version: Mapped[int] = mapped_column(default=1)  # optimistic lock for two editors
     copied_from_id: Mapped[int | None] = mapped_column(sa.ForeignKey("topics.id", ondelete="SET NULL"))
-    created_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"), index=True)
+    created_by_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("users.id", ondelete="SET NULL"), index=True
+    )
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     classes: Mapped[list["SchoolClass"]] = relationship(secondary=topic_classes)  # noqa: F821
     items: Mapped[list[TopicActivity]] = relationship(
-        back_populates="topic", order_by="TopicActivity.position", cascade="all, delete-orphan")
+        back_populates="topic", order_by="TopicActivity.position", cascade="all, delete-orphan"
+    )
 
 
 class TopicActivity(db.Model):
@@ -130,9 +138,9 @@ class Engagement(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     pupil_id: Mapped[int] = mapped_column(sa.ForeignKey("pupils.id", ondelete="CASCADE"), index=True)
     topic_activity_id: Mapped[int] = mapped_column(
-        sa.ForeignKey("topic_activities.id", ondelete="CASCADE"), index=True)
-    done_by_id: Mapped[int | None] = mapped_column(
-        sa.ForeignKey("users.id", ondelete="SET NULL"), index=True)
+        sa.ForeignKey("topic_activities.id", ondelete="CASCADE"), index=True
+    )
+    done_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"), index=True)
     rating: Mapped[int | None]
     done_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
 
@@ -150,9 +158,9 @@ class Contribution(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     engagement_id: Mapped[int] = mapped_column(
-        sa.ForeignKey("engagements.id", ondelete="CASCADE"), index=True)
-    author_id: Mapped[int | None] = mapped_column(
-        sa.ForeignKey("users.id", ondelete="SET NULL"), index=True)
+        sa.ForeignKey("engagements.id", ondelete="CASCADE"), index=True
+    )
+    author_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"), index=True)
     kind: Mapped[ContributionKind] = mapped_column(enum_column(ContributionKind, "contribution_kind"))
     body: Mapped[str | None] = mapped_column(sa.Text)
     photo_key: Mapped[str | None] = mapped_column(sa.String(80))
@@ -162,7 +170,8 @@ class Contribution(db.Model):
     shows_other_children: Mapped[bool] = mapped_column(default=False)
     hidden_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     hidden_by_id: Mapped[int | None] = mapped_column(
-        sa.ForeignKey("users.id", ondelete="SET NULL"), index=True)
+        sa.ForeignKey("users.id", ondelete="SET NULL"), index=True
+    )
     published_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     never_use_again: Mapped[bool] = mapped_column(default=False)  # P23
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -176,7 +185,8 @@ class Award(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     pupil_id: Mapped[int] = mapped_column(sa.ForeignKey("pupils.id", ondelete="CASCADE"), index=True)
     given_by_id: Mapped[int | None] = mapped_column(
-        sa.ForeignKey("users.id", ondelete="SET NULL"), index=True)
+        sa.ForeignKey("users.id", ondelete="SET NULL"), index=True
+    )
     kind: Mapped[AwardKind] = mapped_column(enum_column(AwardKind, "award_kind"))
     note: Mapped[str | None] = mapped_column(sa.String(200))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -188,10 +198,8 @@ class UsageEvent(db.Model):
     __tablename__ = "usage_events"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    user_id: Mapped[int | None] = mapped_column(
-        sa.ForeignKey("users.id", ondelete="CASCADE"), index=True)
-    pupil_id: Mapped[int | None] = mapped_column(
-        sa.ForeignKey("pupils.id", ondelete="CASCADE"), index=True)
+    user_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    pupil_id: Mapped[int | None] = mapped_column(sa.ForeignKey("pupils.id", ondelete="CASCADE"), index=True)
     activity_id: Mapped[int | None] = mapped_column(sa.ForeignKey("activities.id", ondelete="SET NULL"))
     kind: Mapped[UsageKind] = mapped_column(enum_column(UsageKind, "usage_kind"))
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)

@@ -1,4 +1,5 @@
 """Notification deliveries (one per carer per event and channel) and the development outbox."""
+
 from __future__ import annotations
 
 import enum
@@ -26,9 +27,7 @@ class DeliveryStatus(enum.Enum):
 
 class NotificationDelivery(db.Model):
     __tablename__ = "notification_deliveries"
-    __table_args__ = (
-        sa.UniqueConstraint("event_key", "user_id", "channel", name="once_per_event"),
-    )
+    __table_args__ = (sa.UniqueConstraint("event_key", "user_id", "channel", name="once_per_event"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     event_key: Mapped[str] = mapped_column(sa.String(120))  # e.g. "topic:12:published"
@@ -37,7 +36,8 @@ class NotificationDelivery(db.Model):
     organisation_id: Mapped[int | None] = mapped_column(sa.ForeignKey("organisations.id"))
     channel: Mapped[Channel] = mapped_column(enum_column(Channel, "delivery_channel"))
     status: Mapped[DeliveryStatus] = mapped_column(
-        enum_column(DeliveryStatus, "delivery_status"), default=DeliveryStatus.QUEUED)
+        enum_column(DeliveryStatus, "delivery_status"), default=DeliveryStatus.QUEUED
+    )
     reason: Mapped[str | None] = mapped_column(sa.String(200))
     provider_id: Mapped[str | None] = mapped_column(sa.String(80))
     attempts: Mapped[int] = mapped_column(default=0)
@@ -61,5 +61,6 @@ class OutboxMessage(db.Model):
     headers: Mapped[dict | None] = mapped_column(sa.JSON)
     # The school it was sent on behalf of; NULL for sign-in links and codes (about an account).
     organisation_id: Mapped[int | None] = mapped_column(
-        sa.ForeignKey("organisations.id", ondelete="CASCADE"), index=True)
+        sa.ForeignKey("organisations.id", ondelete="CASCADE"), index=True
+    )
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)

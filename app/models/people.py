@@ -1,4 +1,5 @@
 """Accounts: everyone who can sign in (staff and parents/carers), their roles and sign-in secrets."""
+
 from __future__ import annotations
 
 import enum
@@ -54,7 +55,8 @@ class User(UserMixin, db.Model):
     totp_secret: Mapped[str | None] = mapped_column(sa.String(255))  # encrypted at rest
     mfa_enabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     status: Mapped[UserStatus] = mapped_column(
-        enum_column(UserStatus, "user_status"), default=UserStatus.ACTIVE)
+        enum_column(UserStatus, "user_status"), default=UserStatus.ACTIVE
+    )
     session_version: Mapped[int] = mapped_column(default=1)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -74,7 +76,8 @@ class User(UserMixin, db.Model):
     quiet_until: Mapped[time | None] = mapped_column(sa.Time)
 
     memberships: Mapped[list[StaffMembership]] = relationship(
-        back_populates="user", cascade="all, delete-orphan")
+        back_populates="user", cascade="all, delete-orphan"
+    )
 
     # The secret of this browser's sign-in (a UserSession), set when signing in or by the user
     # loader; not a column.
@@ -100,7 +103,8 @@ class User(UserMixin, db.Model):
     @property
     def can_be_messaged(self) -> bool:
         return self.status in (UserStatus.ACTIVE, UserStatus.INVITED) and not (
-            self.restricted_at or self.objected_at)
+            self.restricted_at or self.objected_at
+        )
 
     def __repr__(self) -> str:
         return f"<User {self.id} {self.kind.value}>"
@@ -119,7 +123,8 @@ class StaffMembership(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"), index=True)
     organisation_id: Mapped[int | None] = mapped_column(
-        sa.ForeignKey("organisations.id", ondelete="CASCADE"), index=True)
+        sa.ForeignKey("organisations.id", ondelete="CASCADE"), index=True
+    )
     trust_id: Mapped[int | None] = mapped_column(sa.ForeignKey("trusts.id", ondelete="CASCADE"))
     role: Mapped[Role] = mapped_column(enum_column(Role, "staff_role"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -144,8 +149,7 @@ class LoginToken(db.Model):
     __tablename__ = "login_tokens"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    user_id: Mapped[int | None] = mapped_column(
-        sa.ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    user_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"), index=True)
     purpose: Mapped[TokenPurpose] = mapped_column(enum_column(TokenPurpose, "token_purpose"))
     token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)

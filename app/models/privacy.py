@@ -1,4 +1,5 @@
 """Data-protection requests, their audit trail and exports, and the breach log."""
+
 from __future__ import annotations
 
 import enum
@@ -53,8 +54,9 @@ class ExportState(enum.Enum):
 
 
 _open = sa.text("state IN ('received', 'identity_check', 'in_progress', 'paused')")
-_open_without_email = sa.text("state IN ('received', 'identity_check', 'in_progress', 'paused') "
-                              "AND requester_email IS NULL")
+_open_without_email = sa.text(
+    "state IN ('received', 'identity_check', 'in_progress', 'paused') AND requester_email IS NULL"
+)
 
 
 class PrivacyRequest(db.Model):
@@ -63,27 +65,43 @@ class PrivacyRequest(db.Model):
         # One open request per person, subject and kind (Indico's DataExportRequest idea). The
         # person is their email address; without one (a parent with only a mobile), their
         # account. A letter with neither is not keyed (NULLs are distinct).
-        sa.Index("uq_privacy_requests_open", "organisation_id", "requester_email", "subject_pupil_id",
-                 "kind", unique=True, postgresql_where=_open),
-        sa.Index("uq_privacy_requests_open_account", "organisation_id", "requester_id",
-                 "subject_pupil_id", "kind", unique=True, postgresql_where=_open_without_email),
+        sa.Index(
+            "uq_privacy_requests_open",
+            "organisation_id",
+            "requester_email",
+            "subject_pupil_id",
+            "kind",
+            unique=True,
+            postgresql_where=_open,
+        ),
+        sa.Index(
+            "uq_privacy_requests_open_account",
+            "organisation_id",
+            "requester_id",
+            "subject_pupil_id",
+            "kind",
+            unique=True,
+            postgresql_where=_open_without_email,
+        ),
         sa.CheckConstraint("extension_months BETWEEN 0 AND 2", name="extension_max"),
-        sa.CheckConstraint("extension_months = 0 OR extension_reason IS NOT NULL",
-                           name="extension_reason"),
+        sa.CheckConstraint("extension_months = 0 OR extension_reason IS NOT NULL", name="extension_reason"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     organisation_id: Mapped[int] = mapped_column(sa.ForeignKey("organisations.id"), index=True)
     kind: Mapped[RequestKind] = mapped_column(enum_column(RequestKind, "request_kind"))
     state: Mapped[RequestState] = mapped_column(
-        enum_column(RequestState, "request_state"), default=RequestState.RECEIVED)
+        enum_column(RequestState, "request_state"), default=RequestState.RECEIVED
+    )
     channel: Mapped[RequestChannel] = mapped_column(enum_column(RequestChannel, "request_channel"))
     requester_id: Mapped[int | None] = mapped_column(
-        sa.ForeignKey("users.id", ondelete="SET NULL"), index=True)
+        sa.ForeignKey("users.id", ondelete="SET NULL"), index=True
+    )
     requester_name: Mapped[str] = mapped_column(sa.String(120))
     requester_email: Mapped[str | None] = mapped_column(sa.String(254))  # NULL: none given
     subject_pupil_id: Mapped[int | None] = mapped_column(
-        sa.ForeignKey("pupils.id", ondelete="SET NULL"), index=True)
+        sa.ForeignKey("pupils.id", ondelete="SET NULL"), index=True
+    )
     on_behalf_of: Mapped[str] = mapped_column(sa.String(20), default="self")  # self | child (P28)
     details: Mapped[str] = mapped_column(sa.Text, default="")
     received_on: Mapped[date]
@@ -100,7 +118,8 @@ class PrivacyRequest(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     events: Mapped[list[RequestEvent]] = relationship(
-        back_populates="request", order_by="RequestEvent.at", cascade="all, delete-orphan")
+        back_populates="request", order_by="RequestEvent.at", cascade="all, delete-orphan"
+    )
 
 
 class RequestEvent(db.Model):
@@ -110,7 +129,8 @@ class RequestEvent(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     request_id: Mapped[int] = mapped_column(
-        sa.ForeignKey("privacy_requests.id", ondelete="CASCADE"), index=True)
+        sa.ForeignKey("privacy_requests.id", ondelete="CASCADE"), index=True
+    )
     actor_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"))
     from_state: Mapped[str | None] = mapped_column(sa.String(24))
     to_state: Mapped[str] = mapped_column(sa.String(24))
@@ -122,15 +142,15 @@ class RequestEvent(db.Model):
 
 class DataExport(db.Model):
     __tablename__ = "data_exports"
-    __table_args__ = (
-        sa.CheckConstraint("state <> 'ready' OR file_key IS NOT NULL", name="ready_has_file"),
-    )
+    __table_args__ = (sa.CheckConstraint("state <> 'ready' OR file_key IS NOT NULL", name="ready_has_file"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     request_id: Mapped[int] = mapped_column(
-        sa.ForeignKey("privacy_requests.id", ondelete="CASCADE"), index=True)
+        sa.ForeignKey("privacy_requests.id", ondelete="CASCADE"), index=True
+    )
     state: Mapped[ExportState] = mapped_column(
-        enum_column(ExportState, "export_state"), default=ExportState.QUEUED)
+        enum_column(ExportState, "export_state"), default=ExportState.QUEUED
+    )
     file_key: Mapped[str | None] = mapped_column(sa.String(80))
     flagged: Mapped[list | None] = mapped_column(sa.JSON)  # other families' data to review
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -150,8 +170,9 @@ class Breach(db.Model):
 
     __tablename__ = "breaches"
     __table_args__ = (
-        sa.CheckConstraint("decision <> 'not_reported' OR decision_reason IS NOT NULL",
-                           name="not_reported_reason"),
+        sa.CheckConstraint(
+            "decision <> 'not_reported' OR decision_reason IS NOT NULL", name="not_reported_reason"
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -165,7 +186,8 @@ class Breach(db.Model):
     consequences: Mapped[str] = mapped_column(sa.Text, default="")
     measures: Mapped[str] = mapped_column(sa.Text, default="")
     decision: Mapped[BreachDecision] = mapped_column(
-        enum_column(BreachDecision, "breach_decision"), default=BreachDecision.PENDING)
+        enum_column(BreachDecision, "breach_decision"), default=BreachDecision.PENDING
+    )
     decision_reason: Mapped[str | None] = mapped_column(sa.Text)
     reported_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     late_reason: Mapped[str | None] = mapped_column(sa.Text)

@@ -1,4 +1,5 @@
 """Trusts, schools, classes, pupils and the links between pupils and their carers."""
+
 from __future__ import annotations
 
 import enum
@@ -77,16 +78,13 @@ class_teachers = sa.Table(
     "class_teachers",
     db.metadata,
     sa.Column("class_id", sa.ForeignKey("classes.id", ondelete="CASCADE"), primary_key=True),
-    sa.Column("user_id", sa.ForeignKey("users.id", ondelete="CASCADE"), primary_key=True,
-              index=True),
+    sa.Column("user_id", sa.ForeignKey("users.id", ondelete="CASCADE"), primary_key=True, index=True),
 )
 
 
 class SchoolClass(db.Model):
     __tablename__ = "classes"
-    __table_args__ = (
-        sa.UniqueConstraint("organisation_id", "academic_year", "name", name="name_per_year"),
-    )
+    __table_args__ = (sa.UniqueConstraint("organisation_id", "academic_year", "name", name="name_per_year"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     organisation_id: Mapped[int] = mapped_column(sa.ForeignKey("organisations.id"), index=True)
@@ -115,7 +113,8 @@ class Pupil(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     removed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # removed by the school (P18)
     removed_by_id: Mapped[int | None] = mapped_column(
-        sa.ForeignKey("users.id", ondelete="SET NULL"), index=True)
+        sa.ForeignKey("users.id", ondelete="SET NULL"), index=True
+    )
     restricted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # P25
     erased_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # P23 anonymised
 
@@ -144,7 +143,8 @@ class Guardianship(db.Model):
     removed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     removed_by: Mapped[RemovedBy | None] = mapped_column(enum_column(RemovedBy, "removed_by"))
     removed_by_user_id: Mapped[int | None] = mapped_column(
-        sa.ForeignKey("users.id", ondelete="SET NULL"), index=True)
+        sa.ForeignKey("users.id", ondelete="SET NULL"), index=True
+    )
 
     parent: Mapped["User"] = relationship(foreign_keys=[parent_id])  # noqa: F821
     pupil: Mapped[Pupil] = relationship(back_populates="links")
@@ -163,11 +163,13 @@ class Invitation(db.Model):
     code_hash: Mapped[str | None] = mapped_column(sa.String(64), unique=True)  # printed letters
     channels: Mapped[str] = mapped_column(sa.String(24), default="email")
     status: Mapped[InvitationStatus] = mapped_column(
-        enum_column(InvitationStatus, "invitation_status"), default=InvitationStatus.PENDING)
+        enum_column(InvitationStatus, "invitation_status"), default=InvitationStatus.PENDING
+    )
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     created_by_id: Mapped[int | None] = mapped_column(
-        sa.ForeignKey("users.id", ondelete="SET NULL"), index=True)
+        sa.ForeignKey("users.id", ondelete="SET NULL"), index=True
+    )
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     accepted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

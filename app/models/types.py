@@ -1,4 +1,5 @@
 """Column types shared by the models."""
+
 from __future__ import annotations
 
 import enum
@@ -33,5 +34,12 @@ class UTCDateTime(TypeDecorator):
 
 def enum_column(enum_cls: type[enum.Enum], name: str) -> sa.Enum:
     """A portable enum stored as its value, with a named check constraint."""
-    return sa.Enum(enum_cls, name=name, native_enum=False, create_constraint=True, length=24,
-                   values_callable=lambda e: [m.value for m in e], validate_strings=True)
+    return sa.Enum(
+        enum_cls,
+        name=name,
+        native_enum=False,
+        create_constraint=True,
+        length=24,
+        values_callable=lambda e: [m.value for m in e],
+        validate_strings=True,
+    )

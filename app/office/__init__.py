@@ -1,4 +1,5 @@
 """The office blueprint."""
+
 from flask import Blueprint
 
 bp = Blueprint("office", __name__)

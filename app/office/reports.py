@@ -1,4 +1,5 @@
 """The office's engagement report: aggregates only (P13), Pupil Premium only in aggregate (P04)."""
+
 from __future__ import annotations
 
 from flask import render_template
@@ -12,5 +13,10 @@ from app.learning.reports import SMALL_GROUP, WEEKS, engagement_by_class
 @staff_required("office", "dpo")
 def report_page():
     organisation = current_organisation()
-    return render_template("office/report.html", organisation=organisation,
-                           rows=engagement_by_class(organisation.id), small=SMALL_GROUP, weeks=WEEKS)
+    return render_template(
+        "office/report.html",
+        organisation=organisation,
+        rows=engagement_by_class(organisation.id),
+        small=SMALL_GROUP,
+        weeks=WEEKS,
+    )

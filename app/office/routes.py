@@ -1,4 +1,5 @@
 """The school office's home: the school at a glance, and the way to every office page."""
+
 from __future__ import annotations
 
 import sqlalchemy as sa
@@ -12,31 +13,42 @@ from app.dataprotection.rights.restriction import pupil_reportable
 
 # (endpoint, label, what it is for), in the order the office needs them.
 SECTIONS = [
-    ("Families", [
-        ("office.roster_upload", "Import pupils and contacts", "Upload a CSV from your MIS."),
-        ("office.families_page", "Families and invitations",
-         "Who has joined, invitations, printed letters."),
-        ("office.staff_page", "Staff", "Invite teachers and office colleagues."),
-        ("office.report_page", "Engagement report", "Who took part, by class (figures only)."),
-        ("office.deliveries", "Messages that failed", "See and retry failed messages."),
-    ]),
-    ("Privacy", [
-        ("office.requests_desk", "Data-protection requests", "Deadlines, requests and their trail."),
-        ("office.exports_page", "Data exports", "Build, review and release copies of data."),
-        ("office.people_page", "People's records", "Correct, restrict or erase a record."),
-        ("office.breaches_page", "Breach log", "Record a breach and its 72-hour clock."),
-        ("office.notices_page", "Privacy notice versions", "Publish a new version."),
-        ("office.register_page", "Register of processing", "What we hold, why, and for how long."),
-        ("office.retention_page", "Retention", "What is deleted, when, and what is due."),
-    ]),
+    (
+        "Families",
+        [
+            ("office.roster_upload", "Import pupils and contacts", "Upload a CSV from your MIS."),
+            (
+                "office.families_page",
+                "Families and invitations",
+                "Who has joined, invitations, printed letters.",
+            ),
+            ("office.staff_page", "Staff", "Invite teachers and office colleagues."),
+            ("office.report_page", "Engagement report", "Who took part, by class (figures only)."),
+            ("office.deliveries", "Messages that failed", "See and retry failed messages."),
+        ],
+    ),
+    (
+        "Privacy",
+        [
+            ("office.requests_desk", "Data-protection requests", "Deadlines, requests and their trail."),
+            ("office.exports_page", "Data exports", "Build, review and release copies of data."),
+            ("office.people_page", "People's records", "Correct, restrict or erase a record."),
+            ("office.breaches_page", "Breach log", "Record a breach and its 72-hour clock."),
+            ("office.notices_page", "Privacy notice versions", "Publish a new version."),
+            ("office.register_page", "Register of processing", "What we hold, why, and for how long."),
+            ("office.retention_page", "Retention", "What is deleted, when, and what is due."),
+        ],
+    ),
 ]
 
 
 def _links():
     """The sections, keeping only pages this installation has."""
     views = current_app.view_functions
-    return [(title, [(url_for(endpoint), label, text) for endpoint, label, text in pages
-                     if endpoint in views]) for title, pages in SECTIONS]
+    return [
+        (title, [(url_for(endpoint), label, text) for endpoint, label, text in pages if endpoint in views])
+        for title, pages in SECTIONS
+    ]
 
 
 @bp.get("/")
@@ -47,6 +59,7 @@ def home():
         sa.select(SchoolClass.name, sa.func.count(Pupil.id))
         .outerjoin(Pupil, (Pupil.class_id == SchoolClass.id) & pupil_reportable())
         .where(SchoolClass.organisation_id == organisation.id)
-        .group_by(SchoolClass.id, SchoolClass.name).order_by(SchoolClass.name)).all()
-    return render_template("office/home.html", organisation=organisation, counts=counts,
-                           sections=_links())
+        .group_by(SchoolClass.id, SchoolClass.name)
+        .order_by(SchoolClass.name)
+    ).all()
+    return render_template("office/home.html", organisation=organisation, counts=counts, sections=_links())

@@ -1,4 +1,5 @@
 """The parents blueprint."""
+
 from flask import Blueprint
 
 bp = Blueprint("parents", __name__)

@@ -1,4 +1,5 @@
 """A parent's account: removing a link to a child, and closing the account (P17, P18)."""
+
 from __future__ import annotations
 
 from flask import flash, redirect, render_template, url_for

@@ -3,6 +3,7 @@
 The rating and sending forms are drawn by hand in templates/parents/_controls.html (each card
 needs its own field ids); these classes only parse and validate.
 """
+
 from __future__ import annotations
 
 from email_validator import EmailNotValidError, validate_email
@@ -34,26 +35,31 @@ class ToggleForm(FlaskForm):
 
 
 class QuietHoursForm(FlaskForm):
-    quiet_from = TimeField("From", validators=[Optional()],
-                           render_kw={"autocomplete": "off"})
-    quiet_until = TimeField("Until", validators=[Optional()],
-                            render_kw={"autocomplete": "off"})
+    quiet_from = TimeField("From", validators=[Optional()], render_kw={"autocomplete": "off"})
+    quiet_until = TimeField("Until", validators=[Optional()], render_kw={"autocomplete": "off"})
     usual = StringField()  # the "use the usual hours" button's value
 
 
 class DetailsForm(FlaskForm):
-    name = StringField("Your name", validators=[
-        DataRequired("Please enter your name."), Length(max=120, message="Please keep your name "
-                                                                      "under 120 characters.")])
-    email = EmailField("Email address (optional if you give a mobile)", validators=[
-        Optional(), Length(max=254, message="That email address is too long.")])
-    mobile = TelField("UK mobile number (optional)", validators=[
-        Optional(), Length(max=20, message="That number is too long."), UKMobile()],
-        filters=[stripped])
+    name = StringField(
+        "Your name",
+        validators=[
+            DataRequired("Please enter your name."),
+            Length(max=120, message="Please keep your name under 120 characters."),
+        ],
+    )
+    email = EmailField(
+        "Email address (optional if you give a mobile)",
+        validators=[Optional(), Length(max=254, message="That email address is too long.")],
+    )
+    mobile = TelField(
+        "UK mobile number (optional)",
+        validators=[Optional(), Length(max=20, message="That number is too long."), UKMobile()],
+        filters=[stripped],
+    )
 
     def validate_email(self, field):
         try:
-            field.data = validate_email(field.data.strip(),
-                                        check_deliverability=False).normalized.lower()
+            field.data = validate_email(field.data.strip(), check_deliverability=False).normalized.lower()
         except EmailNotValidError:
             raise ValidationError("Please enter an email address like name@example.com.") from None

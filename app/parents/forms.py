@@ -1,4 +1,5 @@
 """Forms for parents and carers."""
+
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
@@ -10,29 +11,45 @@ from app.core.phones import UKMobile, stripped
 
 
 class JoinCodeForm(FlaskForm):
-    code = StringField("Your code from the letter", validators=[
-        DataRequired("Please type the code from your letter."), Length(max=20)])
+    code = StringField(
+        "Your code from the letter",
+        validators=[DataRequired("Please type the code from your letter."), Length(max=20)],
+    )
 
 
 class JoinForm(FlaskForm):
     agree = BooleanField(
-        "I agree to Hometime holding my and my child's details as described in the privacy "
-        "notice", validators=[DataRequired(
-            "Please tick to agree. We can't create your account without it; the school will "
-            "keep sending you letters instead.")])
+        "I agree to Hometime holding my and my child's details as described in the privacy notice",
+        validators=[
+            DataRequired(
+                "Please tick to agree. We can't create your account without it; the school will "
+                "keep sending you letters instead."
+            )
+        ],
+    )
     sms_reminders = BooleanField("Send me reminders by text message (optional)")
     promo_photos = BooleanField(
         "The school may use photos and comments I share to show what families do, when I "
-        "say so for each one (optional)")
+        "say so for each one (optional)"
+    )
     news = BooleanField("Send me other news from the school and Hometime (optional)")
-    signin = RadioField("How would you like to sign in?", default="email_link", choices=[
-        SelectChoice("email_link", "Email me a sign-in link each time"),
-        SelectChoice("sms_code", "Text me a code each time"),
-        SelectChoice("password", "Use a password")])
-    mobile = StringField("Mobile number (optional unless you choose texts)",
-                         validators=[Optional(), Length(max=20), UKMobile()], filters=[stripped])
-    password = PasswordField("Password (at least 10 characters)",
-                             validators=[Optional(), Length(min=10, max=200)])
+    signin = RadioField(
+        "How would you like to sign in?",
+        default="email_link",
+        choices=[
+            SelectChoice("email_link", "Email me a sign-in link each time"),
+            SelectChoice("sms_code", "Text me a code each time"),
+            SelectChoice("password", "Use a password"),
+        ],
+    )
+    mobile = StringField(
+        "Mobile number (optional unless you choose texts)",
+        validators=[Optional(), Length(max=20), UKMobile()],
+        filters=[stripped],
+    )
+    password = PasswordField(
+        "Password (at least 10 characters)", validators=[Optional(), Length(min=10, max=200)]
+    )
 
     def validate(self, extra_validators=None) -> bool:
         ok = super().validate(extra_validators)

@@ -1,4 +1,5 @@
 """Joining from an invitation link or a printed letter's code (P01, P02, P03, P09)."""
+
 from __future__ import annotations
 
 from flask import flash, redirect, render_template, session, url_for
@@ -50,20 +51,25 @@ def join(token: str):
     if existing:  # the link is only a request: its holder signs in their own way first
         if not current_user.is_authenticated:
             flash(f"You already use Hometime. Please sign in to join {organisation.name}.", "info")
-            return redirect(url_for("auth.signin", next=url_for("parents.join", token=token)),
-                            303)
+            return redirect(url_for("auth.signin", next=url_for("parents.join", token=token)), 303)
         if current_user.id != user.id:
-            return _problem(invitations.InvitationProblem(
-                "This invitation is for another account",
-                "Sign out, then open the link again and sign in with the account it was sent "
-                "to.", 403))
+            return _problem(
+                invitations.InvitationProblem(
+                    "This invitation is for another account",
+                    "Sign out, then open the link again and sign in with the account it was sent to.",
+                    403,
+                )
+            )
     form = JoinForm(meta={"existing_mobile": user.mobile})
     if form.validate_on_submit():
-        choices = JoinChoices(agreed=form.agree.data, sms_reminders=form.sms_reminders.data,
-                              promo_photos=form.promo_photos.data, news=form.news.data,
-                              mobile=None if existing else form.mobile.data or None,
-                              password=form.password.data
-                              if form.signin.data == "password" and not existing else None)
+        choices = JoinChoices(
+            agreed=form.agree.data,
+            sms_reminders=form.sms_reminders.data,
+            promo_photos=form.promo_photos.data,
+            news=form.news.data,
+            mobile=None if existing else form.mobile.data or None,
+            password=form.password.data if form.signin.data == "password" and not existing else None,
+        )
         user = accept_invitation(invitation, choices)
         if not existing:
             session.clear()
@@ -71,7 +77,12 @@ def join(token: str):
         flash(f"Welcome to Hometime, {user.name}.", "success")
         return redirect(url_for("parents.home"), 303)
     return render_template(
-        "parents/join.html", form=form, token=token, organisation=organisation, user=user,
+        "parents/join.html",
+        form=form,
+        token=token,
+        organisation=organisation,
+        user=user,
         existing=existing,
         children=invitations.children_for(invitation),
-        notice=current_notice(organisation.id)), 422 if form.errors else 200
+        notice=current_notice(organisation.id),
+    ), 422 if form.errors else 200

@@ -6,13 +6,13 @@ own form. Comments and photos are sent from a small page of their own (loaded in
 phone can shrink the photo first). Another family's child, or an activity outside the child's
 published topics, is a 404.
 """
+
 from __future__ import annotations
 
 from datetime import timedelta
 
 import sqlalchemy as sa
-from flask import (abort, current_app, flash, make_response, redirect, render_template, request,
-                   url_for)
+from flask import abort, current_app, flash, make_response, redirect, render_template, request, url_for
 from flask_login import current_user
 from werkzeug.exceptions import NotFound
 
@@ -21,8 +21,7 @@ from app.core.authz import linked_pupils, parent_required, pupil_for_parent_or_4
 from app.core.error_pages import http_error, render_error
 from app.core.extensions import db, limiter
 from app.core.htmx import add_vary, is_htmx, render
-from app.models import (ActivityKind, ConsentPurpose, Contribution, Engagement, Guardianship,
-                        Pupil, utcnow)
+from app.models import ActivityKind, ConsentPurpose, Contribution, Engagement, Guardianship, Pupil, utcnow
 from app.parents import bp, week
 from app.params import page_number
 from app.parents.family_forms import SendForm
@@ -32,10 +31,14 @@ from app.learning import usage
 from app.families.settings import consent_states
 
 DETAILS_CHECK_DAYS = 365
-TOO_BIG = ("This photo is too big to send: the limit is {mb} MB. Please choose a smaller photo, "
-           "or take one at a lower size.")
-TOO_MANY_PHOTOS = ("You have sent a lot of photos in a short time, so we've paused photos for a "
-                   "little while. Please try again later. You can still send a comment now.")
+TOO_BIG = (
+    "This photo is too big to send: the limit is {mb} MB. Please choose a smaller photo, "
+    "or take one at a lower size."
+)
+TOO_MANY_PHOTOS = (
+    "You have sent a lot of photos in a short time, so we've paused photos for a "
+    "little while. Please try again later. You can still send a comment now."
+)
 
 
 def _photo_limit() -> str:
@@ -59,8 +62,10 @@ def _helpers():
 
 def _not_this_childs(pupil: Pupil) -> NotFound:
     error = NotFound()
-    error.hometime_message = (f"That activity is not one of {pupil.first_name}'s activities. "
-                              "Please go back to your home page and try again.")
+    error.hometime_message = (
+        f"That activity is not one of {pupil.first_name}'s activities. "
+        "Please go back to your home page and try again."
+    )
     return error
 
 
@@ -88,8 +93,9 @@ def _item_view(item) -> week.ItemView:
 
 
 def _engagement(pupil, item) -> Engagement | None:
-    return db.session.scalar(sa.select(Engagement).where(
-        Engagement.pupil_id == pupil.id, Engagement.topic_activity_id == item.id))
+    return db.session.scalar(
+        sa.select(Engagement).where(Engagement.pupil_id == pupil.id, Engagement.topic_activity_id == item.id)
+    )
 
 
 def _anchor(pupil, item) -> str:
@@ -99,10 +105,13 @@ def _anchor(pupil, item) -> str:
 def _home(status: int = 200, problem: dict | None = None):
     _consents()
     checked = current_user.details_checked_at
-    return render("parents/home.html", status=status, week=week.family_week(current_user),
-                  problem=problem,
-                  check_details=checked is None or checked < utcnow() - timedelta(
-                      days=DETAILS_CHECK_DAYS))
+    return render(
+        "parents/home.html",
+        status=status,
+        week=week.family_week(current_user),
+        problem=problem,
+        check_details=checked is None or checked < utcnow() - timedelta(days=DETAILS_CHECK_DAYS),
+    )
 
 
 @bp.get("/")
@@ -115,20 +124,38 @@ def home():
 def _rating_refused(pupil, item, error: engagements.EngagementError):
     """A refused rating: the form with the message (htmx), or the page with it at the card."""
     if is_htmx():
-        return add_vary(make_response(render_template(
-            "parents/rating.html", child=pupil, item=_item_view(item),
-            eng=_engagement(pupil, item), error=error.message), error.status))
+        return add_vary(
+            make_response(
+                render_template(
+                    "parents/rating.html",
+                    child=pupil,
+                    item=_item_view(item),
+                    eng=_engagement(pupil, item),
+                    error=error.message,
+                ),
+                error.status,
+            )
+        )
     key = f"{pupil.id}-{item.id}"
-    return _home(error.status, {"key": key, "anchor": f"c-{key}", "summary": error.message,
-                                "errors": {error.field: error.message}})
+    return _home(
+        error.status,
+        {"key": key, "anchor": f"c-{key}", "summary": error.message, "errors": {error.field: error.message}},
+    )
 
 
-def _send_page(pupil, item, status: int = 200, errors: dict | None = None,
-               draft: str | None = None):
+def _send_page(pupil, item, status: int = 200, errors: dict | None = None, draft: str | None = None):
     """The sending form: inline (htmx, only the block) or as its own small page."""
-    return render("parents/send.html", "form", status=status, child=pupil, item=_item_view(item),
-                  eng=_engagement(pupil, item), promo_allowed=_promo_allowed(), errors=errors,
-                  draft=draft)
+    return render(
+        "parents/send.html",
+        "form",
+        status=status,
+        child=pupil,
+        item=_item_view(item),
+        eng=_engagement(pupil, item),
+        promo_allowed=_promo_allowed(),
+        errors=errors,
+        draft=draft,
+    )
 
 
 @bp.post("/children/<int:pupil_id>/items/<int:item_id>/rating")
@@ -141,15 +168,26 @@ def rate(pupil_id: int, item_id: int):
     except engagements.EngagementError as error:
         return _rating_refused(pupil, item, error)
     if is_htmx():
-        return add_vary(make_response(render_template(
-            "parents/rating.html", child=pupil, item=_item_view(item), eng=eng, partial=True)))
+        return add_vary(
+            make_response(
+                render_template(
+                    "parents/rating.html", child=pupil, item=_item_view(item), eng=eng, partial=True
+                )
+            )
+        )
     return add_vary(redirect(_anchor(pupil, item), 303))
 
 
 @bp.route("/children/<int:pupil_id>/items/<int:item_id>/send", methods=["GET", "POST"])
 @parent_required
-@limiter.limit(_photo_limit, key_func=_per_account, methods=["POST"], exempt_when=_no_photo,
-               scope="photo-uploads", error_message=TOO_MANY_PHOTOS)
+@limiter.limit(
+    _photo_limit,
+    key_func=_per_account,
+    methods=["POST"],
+    exempt_when=_no_photo,
+    scope="photo-uploads",
+    error_message=TOO_MANY_PHOTOS,
+)
 def send(pupil_id: int, item_id: int):
     """Send a comment and/or a photo, each with its own promotion opt-in (P04). GET shows the
     form (inline with htmx); a plain post goes back to the card."""
@@ -158,17 +196,31 @@ def send(pupil_id: int, item_id: int):
         return _send_page(pupil, item)
     form = SendForm()
     try:
-        engagements.send(pupil, item, current_user, comment=form.comment.data,
-                         comment_promo=form.comment_promo.data, photo=form.photo.data,
-                         photo_promo=form.photo_promo.data, promo_allowed=_promo_allowed())
+        engagements.send(
+            pupil,
+            item,
+            current_user,
+            comment=form.comment.data,
+            comment_promo=form.comment_promo.data,
+            photo=form.photo.data,
+            photo_promo=form.photo_promo.data,
+            promo_allowed=_promo_allowed(),
+        )
     except engagements.EngagementError as error:
-        return _send_page(pupil, item, error.status, {error.field: error.message},
-                          form.comment.data)
+        return _send_page(pupil, item, error.status, {error.field: error.message}, form.comment.data)
     message = f"Sent to {pupil.first_name}'s school. Thank you!"
     if is_htmx():
-        return add_vary(make_response(render_template(
-            "parents/sent.html", child=pupil, item=_item_view(item), eng=_engagement(pupil, item),
-            message=message)))
+        return add_vary(
+            make_response(
+                render_template(
+                    "parents/sent.html",
+                    child=pupil,
+                    item=_item_view(item),
+                    eng=_engagement(pupil, item),
+                    message=message,
+                )
+            )
+        )
     flash(message, "success")
     return add_vary(redirect(url_for("parents.home") + f"#s-{pupil.id}-{item.id}", 303))
 
@@ -177,8 +229,7 @@ def _send_target():
     """(pupil, item) when the failed request was a parent's post to one of their child's sending
     forms, else None: an error there answers with the form again."""
     args = request.view_args or {}
-    if not (request.endpoint == "parents.send" and current_user.is_authenticated
-            and current_user.is_parent):
+    if not (request.endpoint == "parents.send" and current_user.is_authenticated and current_user.is_parent):
         return None
     pupil = db.session.scalar(linked_pupils(current_user).where(Pupil.id == args.get("pupil_id")))
     item = engagements.published_item(pupil, args.get("item_id", 0)) if pupil else None
@@ -211,8 +262,9 @@ def _too_many(error):
 def child(pupil_id: int):
     """One child: class and school, the school's removal notice (P18), awards, unlinking."""
     pupil = pupil_for_parent_or_404(pupil_id)
-    return render_template("parents/child.html", pupil=pupil,
-                           awards=week.awards_for([pupil.id], limit=None).get(pupil.id, []))
+    return render_template(
+        "parents/child.html", pupil=pupil, awards=week.awards_for([pupil.id], limit=None).get(pupil.id, [])
+    )
 
 
 @bp.get("/children/<int:pupil_id>/weeks")
@@ -235,8 +287,7 @@ def open_item(item_id: int):
     if activity.kind is ActivityKind.GAME and activity.url:
         return redirect(activity.url, 302)
     if activity.kind is ActivityKind.VIDEO:
-        return redirect(url_for("teachers.video", activity_id=activity.id,
-                                next=url_for("parents.home")), 302)
+        return redirect(url_for("teachers.video", activity_id=activity.id, next=url_for("parents.home")), 302)
     if activity.kind is ActivityKind.PRINTABLE and activity.file_key:
         return redirect(url_for("teachers.activity_file", activity_id=activity.id), 302)
     return redirect(url_for("parents.home") + f"#activity-{item.id}", 302)
@@ -252,9 +303,14 @@ def photo(contribution_id: int, size: str):
         .join(Engagement, Engagement.id == Contribution.engagement_id)
         .join(Guardianship, Guardianship.pupil_id == Engagement.pupil_id)
         .join(Pupil, Pupil.id == Engagement.pupil_id)
-        .where(Contribution.id == contribution_id, Contribution.hidden_at.is_(None),
-               Guardianship.parent_id == current_user.id, Guardianship.removed_at.is_(None),
-               Pupil.erased_at.is_(None)))
+        .where(
+            Contribution.id == contribution_id,
+            Contribution.hidden_at.is_(None),
+            Guardianship.parent_id == current_user.id,
+            Guardianship.removed_at.is_(None),
+            Pupil.erased_at.is_(None),
+        )
+    )
     key = found and ((found.thumb_key if size == "thumb" else None) or found.photo_key)
     if not key:
         abort(404)

@@ -1,5 +1,6 @@
 """A carer's settings page: toggles for messages, consents and cookies (each a real form; htmx
 swaps only the list), quiet hours, and their own name, email and mobile (P06, P08, P10, P24)."""
+
 from __future__ import annotations
 
 from flask import abort, flash, redirect, url_for
@@ -14,20 +15,33 @@ from app.parents.family_forms import DetailsForm, QuietHoursForm, ToggleForm
 from app.families import settings as service
 
 
-def _page(status: int = 200, block: str | None = None, *, message: str | None = None,
-          details_message: str | None = None, toggle_errors: dict | None = None,
-          quiet: QuietHoursForm | None = None, details: DetailsForm | None = None):
+def _page(
+    status: int = 200,
+    block: str | None = None,
+    *,
+    message: str | None = None,
+    details_message: str | None = None,
+    toggle_errors: dict | None = None,
+    quiet: QuietHoursForm | None = None,
+    details: DetailsForm | None = None,
+):
     user = current_user
     states = service.consent_states(user.id)
     cookies.prime(states)
-    quiet = quiet or QuietHoursForm(formdata=None, quiet_from=user.quiet_from,
-                                    quiet_until=user.quiet_until)
-    details = details or DetailsForm(formdata=None, name=user.name, email=user.email,
-                                     mobile=user.mobile)
-    return render("parents/settings.html", block, status=status, toggles=service.TOGGLES,
-                  on=service.toggle_states(user, states), message=message,
-                  details_message=details_message, toggle_errors=toggle_errors or {},
-                  quiet=quiet, details=details)
+    quiet = quiet or QuietHoursForm(formdata=None, quiet_from=user.quiet_from, quiet_until=user.quiet_until)
+    details = details or DetailsForm(formdata=None, name=user.name, email=user.email, mobile=user.mobile)
+    return render(
+        "parents/settings.html",
+        block,
+        status=status,
+        toggles=service.TOGGLES,
+        on=service.toggle_states(user, states),
+        message=message,
+        details_message=details_message,
+        toggle_errors=toggle_errors or {},
+        quiet=quiet,
+        details=details,
+    )
 
 
 def _saved(anchor: str, note: str, block: str, **extra):
@@ -57,7 +71,8 @@ def quiet_hours():
         getattr(form, error.field).errors.append(error.message)
         return _page(422, "toggles", quiet=form)
     message = "Quiet hours saved: no texts " + (
-        f"from {start:%H:%M} until {end:%H:%M}." if start else "from 20:00 until 08:00.")
+        f"from {start:%H:%M} until {end:%H:%M}." if start else "from 20:00 until 08:00."
+    )
     return _saved("#quiet", message, "toggles", message=message)
 
 
@@ -69,13 +84,13 @@ def details():
     if not form.validate_on_submit():
         return _page(422, "details", details=form)
     try:
-        changed = service.correct_details(current_user, name=form.name.data,
-                                          email=form.email.data, mobile=form.mobile.data)
+        changed = service.correct_details(
+            current_user, name=form.name.data, email=form.email.data, mobile=form.mobile.data
+        )
     except service.SettingError as error:
         getattr(form, error.field).errors.append(error.message)
         return _page(422, "details", details=form)
-    message = ("Thank you: your details are saved." if changed
-               else "Thank you for checking your details.")
+    message = "Thank you: your details are saved." if changed else "Thank you for checking your details."
     return _saved("#details", message, "details", details_message=message)
 
 
@@ -87,8 +102,7 @@ def setting(name: str):
         abort(404)
     wanted = ToggleForm().wanted()
     if wanted is None:
-        return _page(422, "toggles", toggle_errors={name: "Please use the Turn on or Turn off "
-                                                          "button."})
+        return _page(422, "toggles", toggle_errors={name: "Please use the Turn on or Turn off button."})
     try:
         message = service.change(current_user, name, wanted)
     except service.SettingError as error:
@@ -96,7 +110,12 @@ def setting(name: str):
     response = _saved(f"#t-{name}", message, "toggles", message=message)
     if name in ("performance", "functional"):
         states = service.consent_states(current_user.id)
-        cookies.remember(response, cookies.Choice(
-            True, states[ConsentPurpose.COOKIES_PERFORMANCE] is True,
-            states[ConsentPurpose.COOKIES_FUNCTIONAL] is True))
+        cookies.remember(
+            response,
+            cookies.Choice(
+                True,
+                states[ConsentPurpose.COOKIES_PERFORMANCE] is True,
+                states[ConsentPurpose.COOKIES_FUNCTIONAL] is True,
+            ),
+        )
     return response

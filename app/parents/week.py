@@ -5,6 +5,7 @@ family already sent back, and the children's awards.
 Siblings in one class share one topic card (with controls for each child), so no topic appears
 twice on the page.
 """
+
 from __future__ import annotations
 
 from collections import defaultdict
@@ -17,8 +18,17 @@ from sqlalchemy.orm import aliased, joinedload, selectinload
 
 from app.core.authz import linked_pupils
 from app.core.extensions import db
-from app.models import (ActivityKind, Award, Engagement, Pupil, TopicActivity, TopicStatus, User,
-                        WeeklyTopic, topic_classes)
+from app.models import (
+    ActivityKind,
+    Award,
+    Engagement,
+    Pupil,
+    TopicActivity,
+    TopicStatus,
+    User,
+    WeeklyTopic,
+    topic_classes,
+)
 from app.learning import topics as topic_service
 from app.learning.classroom import AWARD_LABELS
 
@@ -82,20 +92,27 @@ def item_views(topic: WeeklyTopic) -> list[ItemView]:
 
 def _published_topics(where) -> sa.Select:
     """Published topics (with each class they are for) and, in the same query, their activities."""
-    return (sa.select(WeeklyTopic, topic_classes.c.class_id)
-            .join(topic_classes, topic_classes.c.topic_id == WeeklyTopic.id)
-            .where(WeeklyTopic.status == TopicStatus.PUBLISHED, where)
-            .options(joinedload(WeeklyTopic.items).joinedload(TopicActivity.activity)))
+    return (
+        sa.select(WeeklyTopic, topic_classes.c.class_id)
+        .join(topic_classes, topic_classes.c.topic_id == WeeklyTopic.id)
+        .where(WeeklyTopic.status == TopicStatus.PUBLISHED, where)
+        .options(joinedload(WeeklyTopic.items).joinedload(TopicActivity.activity))
+    )
 
 
 def engagements_for(pupil_ids: list[int], item_ids: list[int]) -> dict[tuple[int, int], Engagement]:
     """The children's engagements with these activities, their comments and photos loaded."""
     if not pupil_ids or not item_ids:
         return {}
-    rows = db.session.scalars(
-        sa.select(Engagement)
-        .where(Engagement.pupil_id.in_(pupil_ids), Engagement.topic_activity_id.in_(item_ids))
-        .options(joinedload(Engagement.contributions))).unique().all()
+    rows = (
+        db.session.scalars(
+            sa.select(Engagement)
+            .where(Engagement.pupil_id.in_(pupil_ids), Engagement.topic_activity_id.in_(item_ids))
+            .options(joinedload(Engagement.contributions))
+        )
+        .unique()
+        .all()
+    )
     return {(e.pupil_id, e.topic_activity_id): e for e in rows}
 
 
@@ -103,9 +120,16 @@ def awards_for(pupil_ids: list[int], limit: int | None = RECENT_AWARDS) -> dict[
     """Each child's awards, newest first (the latest ``limit`` of each; all with None)."""
     if not pupil_ids:
         return {}
-    ranked = (sa.select(Award, sa.func.row_number().over(
-        partition_by=Award.pupil_id, order_by=(Award.created_at.desc(), Award.id.desc()))
-        .label("n")).where(Award.pupil_id.in_(pupil_ids)).subquery())
+    ranked = (
+        sa.select(
+            Award,
+            sa.func.row_number()
+            .over(partition_by=Award.pupil_id, order_by=(Award.created_at.desc(), Award.id.desc()))
+            .label("n"),
+        )
+        .where(Award.pupil_id.in_(pupil_ids))
+        .subquery()
+    )
     award = aliased(Award, ranked)
     query = sa.select(award)
     if limit:
@@ -128,17 +152,25 @@ def this_monday(pupil: Pupil) -> date:
 def family_week(user: User) -> FamilyWeek:
     """Everything the family home shows, in four queries whatever the number of children:
     children, topics with their activities, engagements with comments and photos, awards."""
-    children = list(db.session.scalars(linked_pupils(user).options(
-        joinedload(Pupil.school_class), joinedload(Pupil.organisation))))
+    children = list(
+        db.session.scalars(
+            linked_pupils(user).options(joinedload(Pupil.school_class), joinedload(Pupil.organisation))
+        )
+    )
     current = [c for c in children if c.class_id and c.removed_at is None]
     mondays = {c.id: this_monday(c) for c in current}
     cards: dict[int, Card] = {}
     if current:
-        wanted = sa.or_(*[sa.and_(topic_classes.c.class_id == c.class_id,
-                                  WeeklyTopic.week_start == mondays[c.id]) for c in current])
+        wanted = sa.or_(
+            *[
+                sa.and_(topic_classes.c.class_id == c.class_id, WeeklyTopic.week_start == mondays[c.id])
+                for c in current
+            ]
+        )
         by_class: dict[int, list[WeeklyTopic]] = defaultdict(list)
-        rows = db.session.execute(_published_topics(wanted)
-                                  .order_by(WeeklyTopic.published_at, WeeklyTopic.id)).unique()
+        rows = db.session.execute(
+            _published_topics(wanted).order_by(WeeklyTopic.published_at, WeeklyTopic.id)
+        ).unique()
         for topic, class_id in rows:
             by_class[class_id].append(topic)
         for child in current:
@@ -152,10 +184,12 @@ def family_week(user: User) -> FamilyWeek:
     with_topic = {c.id for card in cards.values() for c in card.children}
     item_ids = [i.id for card in cards.values() for i in card.items]
     return FamilyWeek(
-        children=children, cards=list(cards.values()),
+        children=children,
+        cards=list(cards.values()),
         without_topic=[c for c in children if c.id not in with_topic],
         engagements=engagements_for([c.id for c in current], item_ids),
-        awards=awards_for([c.id for c in children]))
+        awards=awards_for([c.id for c in children]),
+    )
 
 
 @dataclass
@@ -170,20 +204,26 @@ def past_weeks(pupil: Pupil, page: int = 1) -> PastWeeks:
     """Earlier published topics for the child (their class's, and any they took part in), newest
     first, ``WEEKS_PER_PAGE`` a page."""
     page = max(1, page)
-    took_part = (sa.select(TopicActivity.topic_id)
-                 .join(Engagement, Engagement.topic_activity_id == TopicActivity.id)
-                 .where(Engagement.pupil_id == pupil.id))
-    mine = sa.or_(WeeklyTopic.id.in_(took_part),
-                  WeeklyTopic.id.in_(sa.select(topic_classes.c.topic_id)
-                                     .where(topic_classes.c.class_id == pupil.class_id)))
-    query = (sa.select(WeeklyTopic)
-             .where(WeeklyTopic.status == TopicStatus.PUBLISHED, mine,
-                    WeeklyTopic.week_start < this_monday(pupil))
-             .options(selectinload(WeeklyTopic.items).joinedload(TopicActivity.activity))
-             .order_by(WeeklyTopic.week_start.desc(), WeeklyTopic.id.desc())
-             .offset((page - 1) * WEEKS_PER_PAGE).limit(WEEKS_PER_PAGE + 1))
+    took_part = (
+        sa.select(TopicActivity.topic_id)
+        .join(Engagement, Engagement.topic_activity_id == TopicActivity.id)
+        .where(Engagement.pupil_id == pupil.id)
+    )
+    mine = sa.or_(
+        WeeklyTopic.id.in_(took_part),
+        WeeklyTopic.id.in_(
+            sa.select(topic_classes.c.topic_id).where(topic_classes.c.class_id == pupil.class_id)
+        ),
+    )
+    query = (
+        sa.select(WeeklyTopic)
+        .where(WeeklyTopic.status == TopicStatus.PUBLISHED, mine, WeeklyTopic.week_start < this_monday(pupil))
+        .options(selectinload(WeeklyTopic.items).joinedload(TopicActivity.activity))
+        .order_by(WeeklyTopic.week_start.desc(), WeeklyTopic.id.desc())
+        .offset((page - 1) * WEEKS_PER_PAGE)
+        .limit(WEEKS_PER_PAGE + 1)
+    )
     found = list(db.session.scalars(query))
     cards = [Card(t, item_views(t), [pupil]) for t in found[:WEEKS_PER_PAGE]]
     item_ids = [i.id for card in cards for i in card.items]
-    return PastWeeks(cards, engagements_for([pupil.id], item_ids), page,
-                     len(found) > WEEKS_PER_PAGE)
+    return PastWeeks(cards, engagements_for([pupil.id], item_ids), page, len(found) > WEEKS_PER_PAGE)

@@ -1,4 +1,5 @@
 """The teachers blueprint: the activity library, weekly topics, the class view."""
+
 from flask import Blueprint
 
 bp = Blueprint("teachers", __name__)

@@ -1,6 +1,7 @@
 """One class at a glance: pupils × this week's activities (done, rating), the families' comments
 and photos (a teacher can hide one from everyone else), and awards. No rankings, no
 leaderboards, and no Pupil Premium status per child (P04)."""
+
 from __future__ import annotations
 
 from datetime import date, timedelta
@@ -39,22 +40,35 @@ def class_view(class_id: int):
     """The class view: a fixed number of SQL queries whatever the size of the class."""
     # authz's own scope (visible_classes), with the school loaded in the same query
     school_class = db.session.scalar(
-        visible_classes(current_user).where(SchoolClass.id == class_id)
-        .options(joinedload(SchoolClass.organisation)))
+        visible_classes(current_user)
+        .where(SchoolClass.id == class_id)
+        .options(joinedload(SchoolClass.organisation))
+    )
     if school_class is None:
         abort(404)
     week = _week(school_class.organisation)
     grid = classroom.class_grid(school_class, week, school_class.organisation.timezone)
-    response = render("teachers/class.html", school_class=school_class, grid=grid,
-                      previous=week - timedelta(days=7), following=week + timedelta(days=7),
-                      pupil_url=_pattern("teachers.pupil"), award_url=_pattern("teachers.award_give"))
+    response = render(
+        "teachers/class.html",
+        school_class=school_class,
+        grid=grid,
+        previous=week - timedelta(days=7),
+        following=week + timedelta(days=7),
+        pupil_url=_pattern("teachers.pupil"),
+        award_url=_pattern("teachers.award_give"),
+    )
     # Logged after rendering (P15); the commit keeps the loaded rows, so nothing (not even the
     # signed-in user, read again by the response headers) is fetched a second time.
     session = db.session()
     session.expire_on_commit = False
     try:
-        log_event("view_class", current_user, subject=f"class:{school_class.id}",
-                  organisation_id=school_class.organisation_id, commit=True)
+        log_event(
+            "view_class",
+            current_user,
+            subject=f"class:{school_class.id}",
+            organisation_id=school_class.organisation_id,
+            commit=True,
+        )
     finally:
         session.expire_on_commit = True
     return response
@@ -69,8 +83,11 @@ def contribution_hide(contribution_id: int):
     classroom.set_hidden(contribution, current_user, hide)
     flash("Hidden: only staff can see it now." if hide else "It is visible again.", "success")
     back = request.form.get("back", type=db_int)
-    target = (url_for("teachers.class_view", class_id=back, week=request.form.get("week"))
-              if back else url_for("teachers.home"))
+    target = (
+        url_for("teachers.class_view", class_id=back, week=request.form.get("week"))
+        if back
+        else url_for("teachers.home")
+    )
     return redirect_after_post(target + f"#contribution-{contribution_id}")
 
 
@@ -80,18 +97,16 @@ def award_give(pupil_id: int):
     """Give an award; the child's parents are told (P04). htmx: only the pupil's award cell."""
     pupil = pupil_for_staff_or_404(pupil_id)
     if request.method == "GET":
-        return render("teachers/award.html", "award", pupil=pupil, given=None,
-                      form=AwardForm(formdata=None))
+        return render("teachers/award.html", "award", pupil=pupil, given=None, form=AwardForm(formdata=None))
     form = AwardForm()
     if not form.validate_on_submit():
-        return render("teachers/award.html", "award", status=422, pupil=pupil, form=form,
-                      given=None)
+        return render("teachers/award.html", "award", status=422, pupil=pupil, form=form, given=None)
     kind = AwardKind(form.kind.data)
     classroom.give_award(pupil, kind, current_user, form.note.data)
     message = f"{classroom.AWARD_LABELS[kind]} given to {pupil.first_name}. Their family is being told."
     if is_htmx():
-        return render("teachers/award.html", "award", pupil=pupil, given=message,
-                      form=AwardForm(formdata=None))
+        return render(
+            "teachers/award.html", "award", pupil=pupil, given=message, form=AwardForm(formdata=None)
+        )
     flash(message, "success")
-    return redirect_after_post(url_for("teachers.class_view", class_id=pupil.class_id)
-                               + f"#pupil-{pupil.id}")
+    return redirect_after_post(url_for("teachers.class_view", class_id=pupil.class_id) + f"#pupil-{pupil.id}")

@@ -1,4 +1,5 @@
 """The school's activity library: search and filter, add, edit, archive, the starter library."""
+
 from __future__ import annotations
 
 from flask import flash, request, url_for
@@ -20,9 +21,13 @@ PAGE = 30
 
 def _filters() -> dict:
     args = request.args
-    return {"text": args.get("q", "")[:100], "kind": args.get("kind", ""),
-            "subject": args.get("subject", ""), "year_group": args.get("year", ""),
-            "archived": args.get("archived") == "1"}
+    return {
+        "text": args.get("q", "")[:100],
+        "kind": args.get("kind", ""),
+        "subject": args.get("subject", ""),
+        "year_group": args.get("year", ""),
+        "archived": args.get("archived") == "1",
+    }
 
 
 @bp.get("/library")
@@ -32,24 +37,41 @@ def library():
     org = organisation_or_404()
     filters = _filters()
     page = request.args.get("page", 1, type=page_number)
-    found = db.session.scalars(activities.search(org.id, **filters)
-                               .limit(PAGE + 1).offset((page - 1) * PAGE)).all()
-    empty = not filters["archived"] and db.session.scalar(
-        activities.search(org.id).with_only_columns(Activity.id).limit(1)) is None
-    return render("teachers/library.html", "results", activities=found[:PAGE],
-                  more=len(found) > PAGE, page=page, filters=filters, empty_library=empty,
-                  kinds=KIND_LABELS, subjects=SUBJECTS, year_groups=YEAR_GROUPS,
-                  year_label=year_label)
+    found = db.session.scalars(
+        activities.search(org.id, **filters).limit(PAGE + 1).offset((page - 1) * PAGE)
+    ).all()
+    empty = (
+        not filters["archived"]
+        and db.session.scalar(activities.search(org.id).with_only_columns(Activity.id).limit(1)) is None
+    )
+    return render(
+        "teachers/library.html",
+        "results",
+        activities=found[:PAGE],
+        more=len(found) > PAGE,
+        page=page,
+        filters=filters,
+        empty_library=empty,
+        kinds=KIND_LABELS,
+        subjects=SUBJECTS,
+        year_groups=YEAR_GROUPS,
+        year_label=year_label,
+    )
 
 
 def _input(form: ActivityForm) -> activities.ActivityInput:
     upload = form.file.data
     pdf = upload.read(activities.MAX_PDF_BYTES + 1) if upload and upload.filename else None
     return activities.ActivityInput(
-        kind=ActivityKind(form.kind.data), title=form.title.data or "",
-        instructions=form.instructions.data or "", subject=form.subject.data,
-        year_groups=form.year_groups.data or [], minutes=form.minutes.data,
-        url=form.url.data or "", pdf=pdf)
+        kind=ActivityKind(form.kind.data),
+        title=form.title.data or "",
+        instructions=form.instructions.data or "",
+        subject=form.subject.data,
+        year_groups=form.year_groups.data or [],
+        minutes=form.minutes.data,
+        url=form.url.data or "",
+        pdf=pdf,
+    )
 
 
 def _save(form: ActivityForm, activity: Activity | None):
@@ -83,8 +105,12 @@ def activity_new():
 def activity(activity_id: int):
     """An activity as families will see it, with edit and archive."""
     found = activity_or_404(activity_id)
-    return render("teachers/activity.html", activity=found, year_label=year_label,
-                  next=url_for("teachers.activity", activity_id=found.id))
+    return render(
+        "teachers/activity.html",
+        activity=found,
+        year_label=year_label,
+        next=url_for("teachers.activity", activity_id=found.id),
+    )
 
 
 @bp.route("/library/<int:activity_id>/edit", methods=["GET", "POST"])
@@ -94,11 +120,17 @@ def activity_edit(activity_id: int):
     found = activity_or_404(activity_id)
     if request.method == "POST":
         return _save(ActivityForm(), found)
-    form = ActivityForm(data={
-        "kind": found.kind.value, "title": found.title, "instructions": found.instructions,
-        "subject": found.subject, "year_groups": found.year_groups.split(","),
-        "minutes": found.minutes,
-        "url": (activities.watch_url(found) if found.kind is ActivityKind.VIDEO else found.url)})
+    form = ActivityForm(
+        data={
+            "kind": found.kind.value,
+            "title": found.title,
+            "instructions": found.instructions,
+            "subject": found.subject,
+            "year_groups": found.year_groups.split(","),
+            "minutes": found.minutes,
+            "url": (activities.watch_url(found) if found.kind is ActivityKind.VIDEO else found.url),
+        }
+    )
     return render("teachers/activity_form.html", form=form, activity=found)
 
 
@@ -112,8 +144,7 @@ def activity_archive(activity_id: int):
         flash(f"“{found.title}” is back in the library.", "success")
     else:
         activities.archive_activity(found)
-        flash(f"“{found.title}” was taken out of the library. Topics that use it keep it.",
-              "success")
+        flash(f"“{found.title}” was taken out of the library. Topics that use it keep it.", "success")
     return redirect_after_post(url_for("teachers.activity", activity_id=found.id))
 
 

@@ -1,6 +1,7 @@
 """Files and players behind authorisation: a video after the tap (P05, P06), a printable PDF, a
 family's photo. Staff of the school see them; so does a parent for a child whose class has a
 published topic with the activity. Nothing here is cached by shared caches."""
+
 from __future__ import annotations
 
 from urllib.parse import urlsplit
@@ -45,12 +46,20 @@ def video(activity_id: int):
     # The same answer as the cookie banner and the cookies page give (P06).
     allowed = current_choice().functional
     if allowed and current_user.is_parent:
-        db.session.add(UsageEvent(user_id=current_user.id, activity_id=activity.id,
-                                  kind=UsageKind.VIDEO_PLAYED))  # first-party only (P05)
+        db.session.add(
+            UsageEvent(user_id=current_user.id, activity_id=activity.id, kind=UsageKind.VIDEO_PLAYED)
+        )  # first-party only (P05)
         db.session.commit()
-    return render("teachers/video.html", "player", activity=activity, allowed=allowed, back=back,
-                  embed=activities.embed_url(activity), watch=activities.watch_url(activity),
-                  provider=activities.PROVIDER_NAMES.get(activity.video_provider, "the video site"))
+    return render(
+        "teachers/video.html",
+        "player",
+        activity=activity,
+        allowed=allowed,
+        back=back,
+        embed=activities.embed_url(activity),
+        watch=activities.watch_url(activity),
+        provider=activities.PROVIDER_NAMES.get(activity.video_provider, "the video site"),
+    )
 
 
 def _private(body: bytes, mimetype: str, filename: str | None = None):
@@ -75,8 +84,9 @@ def activity_file(activity_id: int):
         abort(404)
     name = "".join(c if c.isalnum() else "-" for c in activity.title.lower()).strip("-")[:60]
     if current_user.is_parent:
-        db.session.add(UsageEvent(user_id=current_user.id, activity_id=activity.id,
-                                  kind=UsageKind.ACTIVITY_OPENED))
+        db.session.add(
+            UsageEvent(user_id=current_user.id, activity_id=activity.id, kind=UsageKind.ACTIVITY_OPENED)
+        )
         db.session.commit()
     return _private(data, "application/pdf", f"{name or 'worksheet'}.pdf")
 

@@ -1,5 +1,6 @@
 """The weekly-topic planner page: the topic's activities in order, add (htmx search-as-you-type),
 remove, move up and down. Every form carries the topic's version (two editors: see topics.py)."""
+
 from __future__ import annotations
 
 from flask import redirect, request, url_for
@@ -17,9 +18,11 @@ from app.teachers.forms import PublishForm
 from app.teachers.scope import activity_or_404, topic_or_404
 
 RESULTS = 6  # keeps the search fragment small on a phone's connection (≤ 2 KB)
-CONFLICT = ("Someone else changed this topic after you opened it, so your change was not saved "
-            "and nothing was overwritten. This is the topic as it is now: please make your change "
-            "again if it is still needed.")
+CONFLICT = (
+    "Someone else changed this topic after you opened it, so your change was not saved "
+    "and nothing was overwritten. This is the topic as it is now: please make your change "
+    "again if it is still needed."
+)
 
 
 def _search(topic, q: str):
@@ -27,25 +30,38 @@ def _search(topic, q: str):
     when nothing is typed)."""
     groups = sorted({c.year_group for c in topic.classes})
     year_group = groups[0] if not q and len(groups) == 1 else ""
-    query = activities.search(topic.organisation_id, text=q, year_group=year_group,
-                              exclude_ids=[i.activity_id for i in topic.items])
+    query = activities.search(
+        topic.organisation_id, text=q, year_group=year_group, exclude_ids=[i.activity_id for i in topic.items]
+    )
     found = db.session.scalars(query.limit(RESULTS + 1)).all()
     return found[:RESULTS], len(found) > RESULTS
 
 
-def render_planner(topic, *, status: int = 200, message: str | None = None,
-                   publish_form: PublishForm | None = None):
+def render_planner(
+    topic, *, status: int = 200, message: str | None = None, publish_form: PublishForm | None = None
+):
     """The planner page (or, for a partial htmx request, its #planner block)."""
     q = request.values.get("q", "")[:100]
     results, more = _search(topic, q)
     if publish_form is None:
         publish_form = PublishForm(formdata=None, data={"version": topic.version})
     org = topic_org(topic)
-    return render("teachers/planner.html", "planner", status=status, topic=topic,
-                  items=sorted(topic.items, key=lambda i: i.position), q=q, results=results,
-                  more=more, message=message, publish_form=publish_form, kinds=KIND_LABELS,
-                  TopicStatus=TopicStatus, tz=org.timezone,
-                  publish_at_local=_local(topic.publish_at, org.timezone))
+    return render(
+        "teachers/planner.html",
+        "planner",
+        status=status,
+        topic=topic,
+        items=sorted(topic.items, key=lambda i: i.position),
+        q=q,
+        results=results,
+        more=more,
+        message=message,
+        publish_form=publish_form,
+        kinds=KIND_LABELS,
+        TopicStatus=TopicStatus,
+        tz=org.timezone,
+        publish_at_local=_local(topic.publish_at, org.timezone),
+    )
 
 
 def topic_org(topic):
@@ -80,8 +96,9 @@ def planner_search(topic_id: int):
     if not is_htmx():
         return add_vary(redirect(url_for("teachers.planner", topic_id=topic.id, q=q or None)))
     results, more = _search(topic, q)
-    return render("teachers/planner.html", "results", topic=topic, q=q, results=results,
-                  more=more, kinds=KIND_LABELS)
+    return render(
+        "teachers/planner.html", "results", topic=topic, q=q, results=results, more=more, kinds=KIND_LABELS
+    )
 
 
 def _version() -> int | None:

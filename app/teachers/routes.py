@@ -1,4 +1,5 @@
 """The teachers' start page and a pupil's page."""
+
 from __future__ import annotations
 
 from flask_login import current_user
@@ -21,7 +22,9 @@ def home():
     pending = db.session.scalars(
         topics.visible_topics(current_user)
         .where(WeeklyTopic.status != TopicStatus.PUBLISHED)
-        .order_by(WeeklyTopic.week_start, WeeklyTopic.id).limit(20)).all()
+        .order_by(WeeklyTopic.week_start, WeeklyTopic.id)
+        .limit(20)
+    ).all()
     return render("teachers/home.html", classes=classes, pending=pending, TopicStatus=TopicStatus)
 
 

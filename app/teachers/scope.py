@@ -2,6 +2,7 @@
 another class's) topic, activity or contribution answers 404, as if it did not exist. What a
 person may see is asked of each record's own school (authz.record_scope): office powers at one
 school never open another school's classes where the same person only teaches."""
+
 from __future__ import annotations
 
 from flask import abort
@@ -22,8 +23,7 @@ def organisation_or_404() -> Organisation:
     return org
 
 
-def my_classes(current_year_only: bool = True,
-               organisation: Organisation | None = None) -> list[SchoolClass]:
+def my_classes(current_year_only: bool = True, organisation: Organisation | None = None) -> list[SchoolClass]:
     """The classes the user may see (each asked of its own school: visible_classes), only
     ``organisation``'s when given; this academic year's by default."""
     query = visible_classes(current_user)
@@ -32,8 +32,7 @@ def my_classes(current_year_only: bool = True,
     if current_year_only:
         org = organisation or current_organisation()
         if org is not None:
-            query = query.where(SchoolClass.academic_year ==
-                                topics.academic_year(topics.school_today(org)))
+            query = query.where(SchoolClass.academic_year == topics.academic_year(topics.school_today(org)))
     return list(db.session.scalars(query.order_by(SchoolClass.year_group, SchoolClass.name)))
 
 
@@ -51,9 +50,11 @@ def copy_source_or_404(topic_id: int) -> WeeklyTopic:
     if found is None:
         org = organisation_or_404()
         groups = {c.year_group for c in my_classes(organisation=org)}
-        found = db.session.scalar(topics.earlier_years_topics(
-            [org.id], groups, topics.academic_year(topics.school_today(org)))
-            .where(WeeklyTopic.id == topic_id))
+        found = db.session.scalar(
+            topics.earlier_years_topics(
+                [org.id], groups, topics.academic_year(topics.school_today(org))
+            ).where(WeeklyTopic.id == topic_id)
+        )
     if found is None:
         abort(404)
     return found
@@ -91,4 +92,3 @@ def classes_by_id(ids, allowed: list[SchoolClass]) -> list[SchoolClass]:
     """The chosen classes, keeping only those in ``allowed`` (the user's)."""
     wanted = {int(i) for i in ids or []}
     return [c for c in allowed if c.id in wanted]
-

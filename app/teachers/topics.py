@@ -1,5 +1,6 @@
 """Weekly topics: the list, a new topic, its details (with the two-editors version check),
 publishing now or at a set time, copying to another week, and the parent's-eye preview."""
+
 from __future__ import annotations
 
 from datetime import timedelta
@@ -16,11 +17,15 @@ from app.params import db_int
 from app.learning import topics
 from app.learning.topics import StaleTopic, TopicError
 from app.teachers import bp
-from app.teachers.forms import (CopyForm, PublishForm, TopicForm, options, version_of,
-                                year_label)
+from app.teachers.forms import CopyForm, PublishForm, TopicForm, options, version_of, year_label
 from app.teachers.planner import CONFLICT, render_planner, topic_org
-from app.teachers.scope import (classes_by_id, copy_source_or_404, my_classes,
-                                organisation_or_404, topic_or_404)
+from app.teachers.scope import (
+    classes_by_id,
+    copy_source_or_404,
+    my_classes,
+    organisation_or_404,
+    topic_or_404,
+)
 
 
 @bp.get("/topics", endpoint="topics")
@@ -32,20 +37,27 @@ def topics_list():
     mine = db.session.scalars(
         topics.visible_topics(current_user)
         .options(with_classes)
-        .order_by(WeeklyTopic.week_start.desc(), WeeklyTopic.id.desc()).limit(100)).all()
+        .order_by(WeeklyTopic.week_start.desc(), WeeklyTopic.id.desc())
+        .limit(100)
+    ).all()
     year = topics.academic_year(topics.school_today(org))
     groups = {c.year_group for c in my_classes(organisation=org)}  # this school's classes only
-    earlier = db.session.scalars(topics.earlier_years_topics(
-        [org.id], groups, year).options(with_classes).limit(50)).all()
+    earlier = db.session.scalars(
+        topics.earlier_years_topics([org.id], groups, year).options(with_classes).limit(50)
+    ).all()
     return render("teachers/topics.html", topics=mine, earlier=earlier, TopicStatus=TopicStatus)
 
 
 def _class_choices(form, classes: list[SchoolClass]) -> None:
     form.class_ids.choices = options((c.id, c.name) for c in classes)
     groups = sorted({c.year_group for c in classes}, key=lambda g: (g != "R", g))
-    form.year_group.choices = options([("", "No, just the classes ticked above")] + [
-        (g, f"Every {year_label(g)} class ({', '.join(c.name for c in classes if c.year_group == g)})")
-        for g in groups])
+    form.year_group.choices = options(
+        [("", "No, just the classes ticked above")]
+        + [
+            (g, f"Every {year_label(g)} class ({', '.join(c.name for c in classes if c.year_group == g)})")
+            for g in groups
+        ]
+    )
 
 
 def _chosen(form, classes: list[SchoolClass]) -> list[SchoolClass]:
@@ -82,9 +94,14 @@ def topic_new():
     form = TopicForm()
     _class_choices(form, classes)
     if request.method == "POST":
-        return _save(form, None, lambda: topics.create_topic(
-            current_user, _chosen(form, classes), form.week_start.data, form.title.data,
-            form.note.data), "Topic created. Now add its activities.")
+        return _save(
+            form,
+            None,
+            lambda: topics.create_topic(
+                current_user, _chosen(form, classes), form.week_start.data, form.title.data, form.note.data
+            ),
+            "Topic created. Now add its activities.",
+        )
     today = topics.school_today(organisation_or_404())
     form.week_start.data = topics.monday_of(today) + timedelta(days=7)
     if len(classes) == 1:
@@ -98,32 +115,55 @@ def topic_details(topic_id: int):
     """Title, week, classes and note; a stale version answers 409 with the current state."""
     topic = topic_or_404(topic_id)
     classes = my_classes(organisation=topic_org(topic))  # the topic's school, not the page's
-    classes += [c for c in topic.classes if c not in classes and c.id in
-                {v.id for v in my_classes(current_year_only=False)}]
+    classes += [
+        c
+        for c in topic.classes
+        if c not in classes and c.id in {v.id for v in my_classes(current_year_only=False)}
+    ]
     form = TopicForm()
     _class_choices(form, classes)
     if request.method == "POST":
+
         def save() -> WeeklyTopic:
-            topics.update_details(topic, version_of(form), title=form.title.data,
-                                  note=form.note.data, week_start=form.week_start.data,
-                                  classes=_chosen(form, classes),
-                                  editable_class_ids={c.id for c in classes})
+            topics.update_details(
+                topic,
+                version_of(form),
+                title=form.title.data,
+                note=form.note.data,
+                week_start=form.week_start.data,
+                classes=_chosen(form, classes),
+                editable_class_ids={c.id for c in classes},
+            )
             return topic
+
         try:
             return _save(form, topic, save, "Topic saved.")
         except StaleTopic:
             submitted = {"title": form.title.data, "note": form.note.data}
             topic = topic_or_404(topic_id)
-            return render("teachers/topic_form.html", "form", status=409,
-                          form=_details_form(topic, classes), topic=topic, conflict=CONFLICT,
-                          submitted=submitted)
+            return render(
+                "teachers/topic_form.html",
+                "form",
+                status=409,
+                form=_details_form(topic, classes),
+                topic=topic,
+                conflict=CONFLICT,
+                submitted=submitted,
+            )
     return render("teachers/topic_form.html", form=_details_form(topic, classes), topic=topic)
 
 
 def _details_form(topic: WeeklyTopic, classes: list[SchoolClass]) -> TopicForm:
-    form = TopicForm(formdata=None, data={
-        "version": topic.version, "title": topic.title, "note": topic.note,
-        "week_start": topic.week_start, "class_ids": [c.id for c in topic.classes]})
+    form = TopicForm(
+        formdata=None,
+        data={
+            "version": topic.version,
+            "title": topic.title,
+            "note": topic.note,
+            "week_start": topic.week_start,
+            "class_ids": [c.id for c in topic.classes],
+        },
+    )
     _class_choices(form, classes)
     return form
 
@@ -139,8 +179,7 @@ def topic_publish(topic_id: int):
             when = form.publish_at.data
             if form.publish_at.errors or when is None:
                 raise TopicError("publish_at", "Please give the date and time to publish.")
-            topics.schedule_publish(topic, version_of(form),
-                                    topics.local_to_utc(topic_org(topic), when))
+            topics.schedule_publish(topic, version_of(form), topics.local_to_utc(topic_org(topic), when))
             flash("Scheduled. Families will be told when it is published.", "success")
         elif topics.publish_now(topic, version_of(form)):
             flash("Published. Families are being told now.", "success")
@@ -181,8 +220,9 @@ def topic_copy(topic_id: int):
     if request.method == "POST":
         if form.validate_on_submit():
             try:
-                copy, skipped = topics.copy_topic(source, current_user, form.week_start.data,
-                                                  classes_by_id(form.class_ids.data, classes))
+                copy, skipped = topics.copy_topic(
+                    source, current_user, form.week_start.data, classes_by_id(form.class_ids.data, classes)
+                )
             except TopicError as error:
                 db.session.rollback()
                 getattr(form, error.field).errors.append(error.message)
@@ -194,7 +234,8 @@ def topic_copy(topic_id: int):
     groups = {c.year_group for c in source.classes}
     same = {c.id for c in source.classes}
     form.class_ids.data = [c.id for c in classes if c.id in same] or [
-        c.id for c in classes if c.year_group in groups]
+        c.id for c in classes if c.year_group in groups
+    ]
     form.week_start.data = topics.monday_of(topics.school_today(topic_org(source))) + timedelta(7)
     return render("teachers/copy.html", form=form, source=source)
 
@@ -204,6 +245,9 @@ def topic_copy(topic_id: int):
 def topic_preview(topic_id: int):
     """The topic exactly as a parent sees it on a phone (the parents' own card template)."""
     topic = topic_or_404(topic_id)
-    return render("teachers/preview.html", topic=topic,
-                  items=sorted(topic.items, key=lambda i: i.position),
-                  next=url_for("teachers.topic_preview", topic_id=topic.id))
+    return render(
+        "teachers/preview.html",
+        topic=topic,
+        items=sorted(topic.items, key=lambda i: i.position),
+        next=url_for("teachers.topic_preview", topic_id=topic.id),
+    )

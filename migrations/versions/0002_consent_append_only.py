@@ -7,6 +7,7 @@ the account (retention).
 Revision ID: 0002
 Revises: 0001
 """
+
 from alembic import op
 
 revision = "0002"

@@ -11,21 +11,23 @@ Revises: 0005
 Create Date: 2026-12-04 08:00:00
 
 """
+
 from alembic import op
 import sqlalchemy as sa
 import app.models.types
 
 
 # revision identifiers, used by Alembic.
-revision = '0006'
-down_revision = '0005'
+revision = "0006"
+down_revision = "0005"
 branch_labels = None
 depends_on = None
 
 
 def upgrade():
-    op.add_column('topics', sa.Column('announced_at', app.models.types.UTCDateTime(timezone=True),
-                                      nullable=True))
+    op.add_column(
+        "topics", sa.Column("announced_at", app.models.types.UTCDateTime(timezone=True), nullable=True)
+    )
     op.execute("""
         UPDATE topics SET announced_at = published_at
         WHERE status = 'published' AND EXISTS (
@@ -34,4 +36,4 @@ def upgrade():
 
 
 def downgrade():
-    op.drop_column('topics', 'announced_at')
+    op.drop_column("topics", "announced_at")

@@ -14,24 +14,31 @@ Revises: 0006
 Create Date: 2026-12-04 07:40:00
 
 """
+
 from alembic import op
 import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = '0007'
-down_revision = '0006'
+revision = "0007"
+down_revision = "0006"
 branch_labels = None
 depends_on = None
 
 
 def upgrade():
-    op.add_column('outbox_messages', sa.Column('organisation_id', sa.Integer(), nullable=True))
-    op.create_foreign_key(op.f('fk_outbox_messages_organisation_id_organisations'),
-                          'outbox_messages', 'organisations', ['organisation_id'], ['id'],
-                          ondelete='CASCADE')
-    op.create_index(op.f('ix_outbox_messages_organisation_id'), 'outbox_messages',
-                    ['organisation_id'], unique=False)
+    op.add_column("outbox_messages", sa.Column("organisation_id", sa.Integer(), nullable=True))
+    op.create_foreign_key(
+        op.f("fk_outbox_messages_organisation_id_organisations"),
+        "outbox_messages",
+        "organisations",
+        ["organisation_id"],
+        ["id"],
+        ondelete="CASCADE",
+    )
+    op.create_index(
+        op.f("ix_outbox_messages_organisation_id"), "outbox_messages", ["organisation_id"], unique=False
+    )
     _take_back_unaccepted_roles()
 
 
@@ -55,7 +62,8 @@ def _take_back_unaccepted_roles():
 
 def downgrade():
     # The roles taken back are not written again: they were never accepted.
-    op.drop_index(op.f('ix_outbox_messages_organisation_id'), table_name='outbox_messages')
-    op.drop_constraint(op.f('fk_outbox_messages_organisation_id_organisations'),
-                       'outbox_messages', type_='foreignkey')
-    op.drop_column('outbox_messages', 'organisation_id')
+    op.drop_index(op.f("ix_outbox_messages_organisation_id"), table_name="outbox_messages")
+    op.drop_constraint(
+        op.f("fk_outbox_messages_organisation_id_organisations"), "outbox_messages", type_="foreignkey"
+    )
+    op.drop_column("outbox_messages", "organisation_id")

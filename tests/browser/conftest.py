@@ -10,6 +10,7 @@ Fixtures: ``live_server`` (base URL), ``browser``, pages ``phone`` (360x640, Jav
 (1280x800), and ``screenshot(page, name)``, which saves ``docs/screenshots/<name>.png`` only when
 ``HOMETIME_SCREENSHOTS=1``.
 """
+
 from __future__ import annotations
 
 import os
@@ -20,11 +21,22 @@ import pytest
 from werkzeug.serving import make_server
 
 CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
-PHONE = {"viewport": {"width": 360, "height": 640}, "is_mobile": True, "has_touch": True,
-         "device_scale_factor": 2}
+PHONE = {
+    "viewport": {"width": 360, "height": 640},
+    "is_mobile": True,
+    "has_touch": True,
+    "device_scale_factor": 2,
+}
 DESKTOP = {"viewport": {"width": 1280, "height": 800}}
 TIMEOUT_MS = 15_000
 
@@ -44,8 +56,10 @@ def live_server(app):
 def browser():
     """Chromium, once per test module (closed before the next module's tests run)."""
     if not os.access(CHROMIUM, os.X_OK):
-        pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium (make test leaves "
-                    "tests/browser out in that case)")
+        pytest.fail(
+            f"{CHROMIUM} is missing: install Debian's chromium (make test leaves "
+            "tests/browser out in that case)"
+        )
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
@@ -61,11 +75,23 @@ def _page(browser, live_server, **options):
     # What went wrong on the page, for tests to check: console errors (a CSP violation is one),
     # uncaught exceptions, and answers of 400 or more (the browser's own /favicon.ico probe aside).
     page.problems = []
-    page.on("console", lambda m: m.type == "error" and not m.text.startswith(
-        "Failed to load resource") and page.problems.append(m.text))
+    page.on(
+        "console",
+        lambda m: (
+            m.type == "error"
+            and not m.text.startswith("Failed to load resource")
+            and page.problems.append(m.text)
+        ),
+    )
     page.on("pageerror", lambda e: page.problems.append(str(e)))
-    page.on("response", lambda r: r.status >= 400 and not r.url.endswith("/favicon.ico")
-            and page.problems.append(f"{r.status} {r.url}"))
+    page.on(
+        "response",
+        lambda r: (
+            r.status >= 400
+            and not r.url.endswith("/favicon.ico")
+            and page.problems.append(f"{r.status} {r.url}")
+        ),
+    )
     return context, page
 
 
@@ -88,8 +114,7 @@ def phone_nojs(browser, live_server):
 @pytest.fixture(params=["js-on", "js-off"])
 def phone_any(request, browser, live_server):
     """A 360x640 phone page, once with JavaScript on and once with it off."""
-    context, page = _page(browser, live_server, java_script_enabled=request.param == "js-on",
-                          **PHONE)
+    context, page = _page(browser, live_server, java_script_enabled=request.param == "js-on", **PHONE)
     page.js = request.param == "js-on"
     yield page
     context.close()

@@ -1,4 +1,5 @@
 """What browser tests do again and again."""
+
 from __future__ import annotations
 
 from tests.factories import PASSWORD

@@ -1,5 +1,6 @@
 """An access request's copy of the data in a real browser (P22): the office makes, checks and
 releases it at 1280 px; the parent downloads it on a 390 px phone after signing in."""
+
 from __future__ import annotations
 
 import io
@@ -18,7 +19,8 @@ NO_SCROLL = "document.documentElement.scrollWidth"
 
 @pytest.mark.promise("P22")
 def test_the_office_releases_a_copy_and_the_parent_downloads_it_on_a_phone(
-        ctx, browser, live_server, desktop, run_jobs, screenshot):
+    ctx, browser, live_server, desktop, run_jobs, screenshot
+):
     s = two_families()
     req_id = access_request(s, pupil=s.amir).id
     office_email, parent_email = s.office.email, s.aisha.email
@@ -42,9 +44,14 @@ def test_the_office_releases_a_copy_and_the_parent_downloads_it_on_a_phone(
     assert "Released to the requester" in office.inner_text("main")
     assert office.problems == []
 
-    context = browser.new_context(base_url=live_server, locale="en-GB", accept_downloads=True,
-                                  viewport={"width": 390, "height": 800}, is_mobile=True,
-                                  has_touch=True)
+    context = browser.new_context(
+        base_url=live_server,
+        locale="en-GB",
+        accept_downloads=True,
+        viewport={"width": 390, "height": 800},
+        is_mobile=True,
+        has_touch=True,
+    )
     phone = context.new_page()
     try:
         sign_in(phone, parent_email)

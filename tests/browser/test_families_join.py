@@ -1,5 +1,6 @@
 """Issue 3 end to end in a real browser: the office imports a CSV and invites everyone; a parent
 joins from the emailed link on a 360x640 phone, with JavaScript off and with it on."""
+
 from __future__ import annotations
 
 import re
@@ -20,14 +21,25 @@ def test_office_imports_and_invites_and_a_parent_joins_on_a_phone(ctx, desktop, 
     org = f.school(name="Birch Primary")
     f.school_class(org, name="Year 2", year_group="2", academic_year=academic_year())
     office = f.staff(org, Role.OFFICE, email="office@birch.example")
-    csv = csv_bytes([template_row(1, "Year 2", first="Nia", last="Brook", year="2", contacts=[
-        ("Rae Brook", "rae@family.example", "07911 123456", "Mother", "No")])])
+    csv = csv_bytes(
+        [
+            template_row(
+                1,
+                "Year 2",
+                first="Nia",
+                last="Brook",
+                year="2",
+                contacts=[("Rae Brook", "rae@family.example", "07911 123456", "Mother", "No")],
+            )
+        ]
+    )
 
     # The office, on a desktop: upload, preview, import.
     sign_in(desktop, office.email, f.PASSWORD)
     desktop.goto("/office/roster")
-    desktop.set_input_files("input[type=file]", files=[
-        {"name": "pupils.csv", "mimeType": "text/csv", "buffer": csv}])
+    desktop.set_input_files(
+        "input[type=file]", files=[{"name": "pupils.csv", "mimeType": "text/csv", "buffer": csv}]
+    )
     desktop.get_by_role("button", name="Preview the import").click()
     desktop.get_by_role("button", name=re.compile(r"Import 1 pupil")).click()
     desktop.wait_for_url(re.compile(r"/office/roster/result/"))
@@ -59,8 +71,11 @@ def test_office_imports_and_invites_and_a_parent_joins_on_a_phone(ctx, desktop, 
 
     rae = db.session.scalar(sa.select(User).where(User.email == "rae@family.example"))
     assert rae.status is UserStatus.ACTIVE
-    consent = db.session.scalar(sa.select(ConsentRecord).where(
-        ConsentRecord.user_id == rae.id, ConsentRecord.purpose == ConsentPurpose.SERVICE))
+    consent = db.session.scalar(
+        sa.select(ConsentRecord).where(
+            ConsentRecord.user_id == rae.id, ConsentRecord.purpose == ConsentPurpose.SERVICE
+        )
+    )
     assert consent.granted and consent.organisation_id == org.id
     # The first, refused submission is a 422 the browser shows as a page: the only "problem".
     assert [p for p in page.problems if "422" not in p] == []

@@ -1,4 +1,5 @@
 """The foundation in a real browser: a small phone, JavaScript on and off."""
+
 from __future__ import annotations
 
 import pytest

@@ -1,6 +1,7 @@
 """A parent's week on a small phone, JavaScript on and off: sign in, choose cookies, rate, comment,
 change a consent, send a photo carrying GPS data; then the class teacher sees the photo without
 its location (P04, P06, P08, P16)."""
+
 from __future__ import annotations
 
 import io
@@ -35,7 +36,8 @@ def _noisy_jpeg_with_gps() -> bytes:
 @pytest.mark.promise("P06")
 @pytest.mark.promise("P16")
 def test_a_parent_rates_comments_consents_and_sends_a_photo_the_teacher_sees_clean(
-        ctx, phone_any, browser, live_server, tmp_path, screenshot):
+    ctx, phone_any, browser, live_server, tmp_path, screenshot
+):
     page = phone_any
     fam = family()
     item = item_of(fam.numbers, fam.count)
@@ -83,7 +85,8 @@ def test_a_parent_rates_comments_consents_and_sends_a_photo_the_teacher_sees_cle
         # its EXIF) before it is sent
         page.wait_for_function(
             "s => document.querySelector(s).getAttribute('data-downscale-state') === 'done'",
-            arg="input[type='file']")
+            arg="input[type='file']",
+        )
     page.get_by_label(re.compile("use this photo")).check()
     page.get_by_role("button", name="Send", exact=True).click()
     page.locator(sending).locator("img[src^='/family/photos/']").wait_for()
@@ -93,12 +96,15 @@ def test_a_parent_rates_comments_consents_and_sends_a_photo_the_teacher_sees_cle
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Engagement)) == 1
     photo_row = db.session.scalar(sa.select(Contribution).where(Contribution.photo_key.is_not(None)))
     assert photo_row.promo_opt_in is True
-    assert db.session.scalar(sa.select(ConsentRecord).where(
-        ConsentRecord.purpose == ConsentPurpose.PROMO_PHOTOS)).granted is True
+    assert (
+        db.session.scalar(
+            sa.select(ConsentRecord).where(ConsentRecord.purpose == ConsentPurpose.PROMO_PHOTOS)
+        ).granted
+        is True
+    )
 
     # The class teacher sees the photo, without location data.
-    teacher_context = browser.new_context(base_url=live_server, viewport={"width": 360,
-                                                                          "height": 640})
+    teacher_context = browser.new_context(base_url=live_server, viewport={"width": 360, "height": 640})
     try:
         teacher = teacher_context.new_page()
         sign_in(teacher, fam.teacher.email)
@@ -106,8 +112,7 @@ def test_a_parent_rates_comments_consents_and_sends_a_photo_the_teacher_sees_cle
         teacher.goto(f"/teach/classes/{fam.robins.id}")
         image = teacher.locator(f"img[src*='/contributions/{photo_row.id}/']")
         image.wait_for()
-        assert "We counted <b>14</b> stairs!" in teacher.content().replace("&lt;", "<").replace(
-            "&gt;", ">")
+        assert "We counted <b>14</b> stairs!" in teacher.content().replace("&lt;", "<").replace("&gt;", ">")
         response = teacher.request.get(f"/teach/contributions/{photo_row.id}/photo")
         assert response.status == 200 and "private" in response.headers["cache-control"]
         data = response.body()

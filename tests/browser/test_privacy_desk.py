@@ -1,6 +1,7 @@
 """The privacy desk in a real browser: the office handles an access request at 1280 px (log it,
 check identity, start the clock, build the copy of the data, complete it), and the parent makes
 a request and downloads the copy at 390 px."""
+
 from __future__ import annotations
 
 import io
@@ -19,8 +20,12 @@ from tests.browser.conftest import _page
 from tests.browser.helpers import sign_in
 
 WIDE = "document.documentElement.scrollWidth"
-PHONE_390 = {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True,
-             "device_scale_factor": 2}
+PHONE_390 = {
+    "viewport": {"width": 390, "height": 844},
+    "is_mobile": True,
+    "has_touch": True,
+    "device_scale_factor": 2,
+}
 
 
 @pytest.fixture()
@@ -34,7 +39,8 @@ def phone390(browser, live_server):
 @pytest.mark.promise("P27")
 @pytest.mark.promise("P28")
 def test_the_office_handles_an_access_request_and_the_parent_downloads_it(
-        ctx, desktop, phone390, run_jobs, screenshot):
+    ctx, desktop, phone390, run_jobs, screenshot
+):
     org = f.school(name="Oak Primary")
     cls = f.school_class(org, name="Owls")
     mum = f.parent(name="Mina Patel", email="mina@family.example")
@@ -73,8 +79,13 @@ def test_the_office_handles_an_access_request_and_the_parent_downloads_it(
     page.get_by_role("button", name="Complete").click()
     expect(page.locator("#trail")).to_contain_text("In progress → Completed")
     trail = page.locator("#trail").inner_text()
-    for step in ("Received", "Received → Checking identity", "Checking identity → In progress",
-                 "In progress → Completed", "Olive Office"):
+    for step in (
+        "Received",
+        "Received → Checking identity",
+        "Checking identity → In progress",
+        "In progress → Completed",
+        "Olive Office",
+    ):
         assert step in trail, step
     assert page.evaluate(WIDE) <= 1280
     screenshot(page, "privacy-desk-request-1280")
@@ -110,8 +121,9 @@ def test_the_office_handles_an_access_request_and_the_parent_downloads_it(
     export = db.session.scalar(sa.select(DataExport))
     assert export.state is ExportState.READY and export.download_count >= 1
     assert phone.problems == []
-    assert child.id == db.session.scalar(sa.select(PrivacyRequest.subject_pupil_id)
-                                         .where(PrivacyRequest.kind == "rectification"))
+    assert child.id == db.session.scalar(
+        sa.select(PrivacyRequest.subject_pupil_id).where(PrivacyRequest.kind == "rectification")
+    )
 
 
 @pytest.mark.promise("P27")
@@ -132,8 +144,7 @@ def test_someone_without_an_account_asks_and_confirms_with_javascript_off(ctx, p
     page.get_by_role("button", name="Email me the confirmation link").click()
     assert "Check your email" in page.locator("h1").inner_text()
 
-    text = db.session.scalar(sa.select(OutboxMessage.text)
-                             .where(OutboxMessage.to == "former@family.example"))
+    text = db.session.scalar(sa.select(OutboxMessage.text).where(OutboxMessage.to == "former@family.example"))
     link = re.search(r"/privacy/requests/confirm/[\w-]+", text).group(0)
     page.goto(link)
     assert db.session.scalar(sa.select(PrivacyRequest.confirmed_at)) is None  # a GET changes nothing

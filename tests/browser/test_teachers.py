@@ -1,5 +1,6 @@
 """A teacher builds and publishes a weekly topic and gives an award, in a real browser: at
 1280 px and at 390 px, with JavaScript on and off."""
+
 from __future__ import annotations
 
 from datetime import date, timedelta
@@ -14,13 +15,21 @@ from app.models import Award, TopicStatus, WeeklyTopic
 from tests.browser.conftest import _page
 from tests.browser.helpers import sign_in
 
-SIZES = {"1280": {"viewport": {"width": 1280, "height": 800}},
-         "390": {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True,
-                 "device_scale_factor": 2}}
+SIZES = {
+    "1280": {"viewport": {"width": 1280, "height": 800}},
+    "390": {
+        "viewport": {"width": 390, "height": 844},
+        "is_mobile": True,
+        "has_touch": True,
+        "device_scale_factor": 2,
+    },
+}
 
 
-@pytest.fixture(params=[("1280", True), ("1280", False), ("390", True), ("390", False)],
-                ids=["1280-js", "1280-nojs", "390-js", "390-nojs"])
+@pytest.fixture(
+    params=[("1280", True), ("1280", False), ("390", True), ("390", False)],
+    ids=["1280-js", "1280-nojs", "390-js", "390-nojs"],
+)
 def teacher_page(request, browser, live_server):
     size, js = request.param
     context, page = _page(browser, live_server, java_script_enabled=js, **SIZES[size])
@@ -70,15 +79,13 @@ def test_a_teacher_builds_and_publishes_a_topic_and_gives_an_award(ctx, teacher_
     _add(page, "sound hunt", "Sound hunt around the house")
     _add(page, "sink", "Sink or float?")
     _add(page, "steps", "Counting steps to the door")
-    assert _titles(page) == ["Sound hunt around the house", "Sink or float?",
-                             "Counting steps to the door"]
+    assert _titles(page) == ["Sound hunt around the house", "Sink or float?", "Counting steps to the door"]
     items = page.locator(".planner-items li > span:first-child")
-    page.locator(".planner-items li", has_text="Counting steps").get_by_role(
-        "button", name="Up").click()
-    expect(items).to_have_text(["Sound hunt around the house", "Counting steps to the door",
-                                "Sink or float?"])
-    page.locator(".planner-items li", has_text="Sink or float").get_by_role(
-        "button", name="Remove").click()
+    page.locator(".planner-items li", has_text="Counting steps").get_by_role("button", name="Up").click()
+    expect(items).to_have_text(
+        ["Sound hunt around the house", "Counting steps to the door", "Sink or float?"]
+    )
+    page.locator(".planner-items li", has_text="Sink or float").get_by_role("button", name="Remove").click()
     expect(items).to_have_text(["Sound hunt around the house", "Counting steps to the door"])
     assert page.evaluate("document.documentElement.scrollWidth") <= page.width
     if page.js:
@@ -95,7 +102,9 @@ def test_a_teacher_builds_and_publishes_a_topic_and_gives_an_award(ctx, teacher_
     topic = db.session.scalar(sa.select(WeeklyTopic).where(WeeklyTopic.title == "Growing things"))
     assert topic.status is TopicStatus.PUBLISHED and topic.week_start == monday
     assert [i.activity.title for i in sorted(topic.items, key=lambda i: i.position)] == [
-        "Sound hunt around the house", "Counting steps to the door"]
+        "Sound hunt around the house",
+        "Counting steps to the door",
+    ]
 
     # an award for the first pupil of the class, from the class view
     page.goto("/teach/")

@@ -1,4 +1,5 @@
 """The breach log's reminders (P29): the data protection officer hears at 24, 48 and 66 hours."""
+
 from __future__ import annotations
 
 import logging

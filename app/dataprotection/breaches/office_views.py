@@ -2,6 +2,7 @@
 72-hour countdown (server-rendered; with JavaScript the countdown block refreshes every minute),
 fill in the regulator's fields, record the decision and whether families were told.
 A trust-level DPO sees every school of the trust; office staff their own school (P12)."""
+
 from __future__ import annotations
 
 import sqlalchemy as sa
@@ -38,12 +39,24 @@ def breaches_page():
     """Every breach of the schools on this desk, undecided first, each with its countdown."""
     orgs = desk_organisations()
     rows = db.session.scalars(
-        sa.select(Breach).where(Breach.organisation_id.in_([o.id for o in orgs]))
-        .order_by((Breach.decision == BreachDecision.PENDING).desc(), Breach.aware_at.desc())).all()
+        sa.select(Breach)
+        .where(Breach.organisation_id.in_([o.id for o in orgs]))
+        .order_by((Breach.decision == BreachDecision.PENDING).desc(), Breach.aware_at.desc())
+    ).all()
     schools = {o.id: o for o in orgs}
-    return render("office/breaches.html", schools=schools, rows=[
-        (b, service.countdown(b), local_text(b.aware_at, schools[b.organisation_id]),
-         local_text(b.families_told_at, schools[b.organisation_id])) for b in rows])
+    return render(
+        "office/breaches.html",
+        schools=schools,
+        rows=[
+            (
+                b,
+                service.countdown(b),
+                local_text(b.aware_at, schools[b.organisation_id]),
+                local_text(b.families_told_at, schools[b.organisation_id]),
+            )
+            for b in rows
+        ],
+    )
 
 
 @bp.route("/breaches/new", methods=["GET", "POST"])
@@ -63,9 +76,11 @@ def new_breach():
             abort(404)
         try:
             breach = service.record(
-                current_user, org.id,
+                current_user,
+                org.id,
                 aware_at=service.parse_local(form.aware_at.data, org, "aware_at"),
-                **{name: form[name].data for name in FIELDS})
+                **{name: form[name].data for name in FIELDS},
+            )
         except service.BreachError as error:
             apply_error(form, error)
             status = error.status
@@ -77,8 +92,9 @@ def new_breach():
 
 
 def _breach_or_404(breach_id: int) -> Breach:
-    breach = db.session.scalar(sa.select(Breach).where(
-        Breach.id == breach_id, Breach.organisation_id.in_(desk_organisation_ids())))
+    breach = db.session.scalar(
+        sa.select(Breach).where(Breach.id == breach_id, Breach.organisation_id.in_(desk_organisation_ids()))
+    )
     if breach is None:
         abort(404)
     return breach
@@ -96,9 +112,18 @@ def _page(breach: Breach, *, details=None, decision=None, told=None, status: int
     if told is None:
         told = FamiliesToldForm(formdata=None)
         told.families_told_at.data = local_input(breach.families_told_at or utcnow(), org)
-    return render("office/breaches_show.html", block="countdown", breach=breach, org=org,
-                  clock=service.countdown(breach), details=details, decision=decision,
-                  told=told, local=lambda value: local_text(value, org), status=status)
+    return render(
+        "office/breaches_show.html",
+        block="countdown",
+        breach=breach,
+        org=org,
+        clock=service.countdown(breach),
+        details=details,
+        decision=decision,
+        told=told,
+        local=lambda value: local_text(value, org),
+        status=status,
+    )
 
 
 @bp.get("/breaches/<int:breach_id>")
@@ -128,8 +153,12 @@ def update_breach(breach_id: int):
     """Save the regulator's fields as more becomes known."""
     breach = _breach_or_404(breach_id)
     form = BreachForm()
-    return _save(breach, form, "details", lambda: service.update(
-        breach.id, current_user, **{name: form[name].data for name in FIELDS}))
+    return _save(
+        breach,
+        form,
+        "details",
+        lambda: service.update(breach.id, current_user, **{name: form[name].data for name in FIELDS}),
+    )
 
 
 @bp.post("/breaches/<int:breach_id>/decision")
@@ -144,9 +173,15 @@ def decide_breach(breach_id: int):
         reported_at = None
         if form.decision.data == "reported" and form.reported_at.data:
             reported_at = service.parse_local(form.reported_at.data, org, "reported_at")
-        service.decide(breach.id, current_user, decision=form.decision.data or "",
-                       reported_at=reported_at, reason=form.decision_reason.data,
-                       late_reason=form.late_reason.data)
+        service.decide(
+            breach.id,
+            current_user,
+            decision=form.decision.data or "",
+            reported_at=reported_at,
+            reason=form.decision_reason.data,
+            late_reason=form.late_reason.data,
+        )
+
     return _save(breach, form, "decision", decide)
 
 
@@ -157,6 +192,13 @@ def breach_families_told(breach_id: int):
     breach = _breach_or_404(breach_id)
     form = FamiliesToldForm()
     org = db.session.get(Organisation, breach.organisation_id)
-    return _save(breach, form, "told", lambda: service.families_told(
-        breach.id, current_user,
-        at=service.parse_local(form.families_told_at.data, org, "families_told_at")))
+    return _save(
+        breach,
+        form,
+        "told",
+        lambda: service.families_told(
+            breach.id,
+            current_user,
+            at=service.parse_local(form.families_told_at.data, org, "families_told_at"),
+        ),
+    )

@@ -10,6 +10,7 @@ Reminders: the data protection officer (the school's ``dpo_email`` and any DPO a
 school or its trust) is reminded 24, 48 and 66 hours after awareness while no decision has been
 taken; ``Breach.reminders_sent`` counts the reminders already sent, so each goes exactly once.
 """
+
 from __future__ import annotations
 
 import math
@@ -21,8 +22,17 @@ import sqlalchemy as sa
 
 from app.core.authz import is_office
 from app.core.extensions import db
-from app.models import (Breach, BreachDecision, Channel, Organisation, Role, StaffMembership, User,
-                        UserStatus, utcnow)
+from app.models import (
+    Breach,
+    BreachDecision,
+    Channel,
+    Organisation,
+    Role,
+    StaffMembership,
+    User,
+    UserStatus,
+    utcnow,
+)
 from app.core.errors import ServiceError
 from app.messaging import notify as notifications
 from app.core.audit import log_event
@@ -30,8 +40,15 @@ from app.core.transactions import transaction
 
 REPORT_HOURS = 72
 REMINDER_HOURS = (24, 48, 66)
-FIELDS = ("title", "what_happened", "data_categories", "people_affected", "records_affected",
-          "consequences", "measures")
+FIELDS = (
+    "title",
+    "what_happened",
+    "data_categories",
+    "people_affected",
+    "records_affected",
+    "consequences",
+    "measures",
+)
 D = BreachDecision
 
 
@@ -65,8 +82,13 @@ def countdown(breach: Breach, now: datetime | None = None) -> Countdown:
     due = deadline(breach)
     if breach.decision is D.REPORTED:
         late = breach.reported_at > due
-        return Countdown(due, 0, "Reported to the ICO" + (" after the 72 hours" if late else
-                                                           " within 72 hours"), late, False)
+        return Countdown(
+            due,
+            0,
+            "Reported to the ICO" + (" after the 72 hours" if late else " within 72 hours"),
+            late,
+            False,
+        )
     if breach.decision is D.NOT_REPORTED:
         return Countdown(due, 0, "Decided not to report to the ICO", False, False)
     minutes = math.floor((due - now).total_seconds() / 60)
@@ -107,8 +129,7 @@ def _clean(fields: dict) -> dict:
                 out[name] = None
                 continue
             if not text.isdigit() or len(text) > 9:
-                raise BreachError("Give a rough whole number (or leave it empty if unknown).",
-                                  field=name)
+                raise BreachError("Give a rough whole number (or leave it empty if unknown).", field=name)
             out[name] = int(text)
         else:
             out[name] = (value or "").strip()
@@ -117,13 +138,13 @@ def _clean(fields: dict) -> dict:
     if len(out["title"]) > 160:
         raise BreachError("Keep the title under 160 characters.", field="title")
     if not out["what_happened"]:
-        raise BreachError("Say briefly what happened (you can add to it later).",
-                          field="what_happened")
+        raise BreachError("Say briefly what happened (you can add to it later).", field="what_happened")
     return out
 
 
-def record(actor: User, organisation_id: int, *, aware_at: datetime, now: datetime | None = None,
-           **fields) -> Breach:
+def record(
+    actor: User, organisation_id: int, *, aware_at: datetime, now: datetime | None = None, **fields
+) -> Breach:
     """Log a new breach with the time the school became aware of it."""
     with transaction():
         org = db.session.get(Organisation, organisation_id)
@@ -131,14 +152,18 @@ def record(actor: User, organisation_id: int, *, aware_at: datetime, now: dateti
             raise BreachError("Choose the school.", field="organisation_id")
         values = _clean(fields)
         if aware_at > (now or utcnow()) + timedelta(minutes=5):
-            raise BreachError("The time you became aware cannot be in the future.",
-                              field="aware_at")
-        breach = Breach(organisation_id=org.id, aware_at=aware_at, created_by_id=actor.id,
-                        decision=D.PENDING, reminders_sent=0, **values)
+            raise BreachError("The time you became aware cannot be in the future.", field="aware_at")
+        breach = Breach(
+            organisation_id=org.id,
+            aware_at=aware_at,
+            created_by_id=actor.id,
+            decision=D.PENDING,
+            reminders_sent=0,
+            **values,
+        )
         db.session.add(breach)
         db.session.flush()
-        log_event("breach.recorded", actor, subject=f"breach:{breach.id}",
-                  organisation_id=org.id)
+        log_event("breach.recorded", actor, subject=f"breach:{breach.id}", organisation_id=org.id)
     return breach
 
 
@@ -148,13 +173,22 @@ def update(breach_id: int, actor: User, **fields) -> Breach:
         breach = _locked(breach_id, actor)
         for name, value in _clean(fields).items():
             setattr(breach, name, value)
-        log_event("breach.updated", actor, subject=f"breach:{breach.id}",
-                  organisation_id=breach.organisation_id)
+        log_event(
+            "breach.updated", actor, subject=f"breach:{breach.id}", organisation_id=breach.organisation_id
+        )
     return breach
 
 
-def decide(breach_id: int, actor: User, *, decision: str, reported_at: datetime | None = None,
-           reason: str = "", late_reason: str = "", now: datetime | None = None) -> Breach:
+def decide(
+    breach_id: int,
+    actor: User,
+    *,
+    decision: str,
+    reported_at: datetime | None = None,
+    reason: str = "",
+    late_reason: str = "",
+    now: datetime | None = None,
+) -> Breach:
     """Record the decision: reported to the ICO (when; after 72 hours only with the reason for
     the delay) or not reported (always with the reason)."""
     now = now or utcnow()
@@ -164,34 +198,40 @@ def decide(breach_id: int, actor: User, *, decision: str, reported_at: datetime 
         if decision == D.REPORTED.value:
             reported_at = reported_at or now
             if reported_at < breach.aware_at:
-                raise BreachError("The report cannot be before the school became aware.",
-                                  field="reported_at")
+                raise BreachError("The report cannot be before the school became aware.", field="reported_at")
             if reported_at > now + timedelta(minutes=5):
-                raise BreachError("The report time cannot be in the future.",
-                                  field="reported_at")
+                raise BreachError("The report time cannot be in the future.", field="reported_at")
             late = reported_at > deadline(breach)
             if late and not late_reason:
-                raise BreachError("This was reported more than 72 hours after the school became "
-                                  "aware: give the reason for the delay (the ICO asks for it).",
-                                  field="late_reason")
+                raise BreachError(
+                    "This was reported more than 72 hours after the school became "
+                    "aware: give the reason for the delay (the ICO asks for it).",
+                    field="late_reason",
+                )
             breach.decision, breach.reported_at = D.REPORTED, reported_at
             breach.late_reason = late_reason if late else None
             breach.decision_reason = reason or None
         elif decision == D.NOT_REPORTED.value:
             if not reason:
-                raise BreachError("Give the reason for not reporting it (for example: no likely "
-                                  "risk to anyone's rights).", field="decision_reason")
+                raise BreachError(
+                    "Give the reason for not reporting it (for example: no likely risk to anyone's rights).",
+                    field="decision_reason",
+                )
             breach.decision, breach.decision_reason = D.NOT_REPORTED, reason
             breach.reported_at = breach.late_reason = None
         else:
             raise BreachError("Choose whether it was reported to the ICO.", field="decision")
-        log_event("breach.decided", actor, subject=f"breach:{breach.id}",
-                  detail=breach.decision.value, organisation_id=breach.organisation_id)
+        log_event(
+            "breach.decided",
+            actor,
+            subject=f"breach:{breach.id}",
+            detail=breach.decision.value,
+            organisation_id=breach.organisation_id,
+        )
     return breach
 
 
-def families_told(breach_id: int, actor: User, *, at: datetime,
-                  now: datetime | None = None) -> Breach:
+def families_told(breach_id: int, actor: User, *, at: datetime, now: datetime | None = None) -> Breach:
     """Record when the affected families were told."""
     with transaction():
         breach = _locked(breach_id, actor)
@@ -200,8 +240,12 @@ def families_told(breach_id: int, actor: User, *, at: datetime,
         if at > (now or utcnow()) + timedelta(minutes=5):
             raise BreachError("That time is in the future.", field="families_told_at")
         breach.families_told_at = at
-        log_event("breach.families_told", actor, subject=f"breach:{breach.id}",
-                  organisation_id=breach.organisation_id)
+        log_event(
+            "breach.families_told",
+            actor,
+            subject=f"breach:{breach.id}",
+            organisation_id=breach.organisation_id,
+        )
     return breach
 
 
@@ -215,16 +259,29 @@ def _locked(breach_id: int, actor: User) -> Breach:
 
 # --- reminders -------------------------------------------------------------------------------
 
+
 def dpo_user_ids(organisation_id: int) -> list[int]:
     """Active DPO accounts of the school and of its trust."""
     trust_id = sa.select(Organisation.trust_id).where(Organisation.id == organisation_id)
-    return list(db.session.scalars(
-        sa.select(User.id).distinct().join(StaffMembership, StaffMembership.user_id == User.id)
-        .where(User.status == UserStatus.ACTIVE, StaffMembership.role == Role.DPO, sa.or_(
-            StaffMembership.organisation_id == organisation_id,
-            sa.and_(StaffMembership.trust_id.is_not(None),
-                    StaffMembership.trust_id == trust_id.scalar_subquery())))
-        .order_by(User.id)))
+    return list(
+        db.session.scalars(
+            sa.select(User.id)
+            .distinct()
+            .join(StaffMembership, StaffMembership.user_id == User.id)
+            .where(
+                User.status == UserStatus.ACTIVE,
+                StaffMembership.role == Role.DPO,
+                sa.or_(
+                    StaffMembership.organisation_id == organisation_id,
+                    sa.and_(
+                        StaffMembership.trust_id.is_not(None),
+                        StaffMembership.trust_id == trust_id.scalar_subquery(),
+                    ),
+                ),
+            )
+            .order_by(User.id)
+        )
+    )
 
 
 def send_reminders(now: datetime | None = None) -> int:
@@ -237,10 +294,15 @@ def send_reminders(now: datetime | None = None) -> int:
     first = timedelta(hours=REMINDER_HOURS[0])
     with transaction():
         rows = db.session.scalars(
-            sa.select(Breach).where(Breach.decision == D.PENDING,
-                                    Breach.reminders_sent < len(REMINDER_HOURS),
-                                    Breach.aware_at <= now - first)
-            .order_by(Breach.id).with_for_update(skip_locked=True)).all()
+            sa.select(Breach)
+            .where(
+                Breach.decision == D.PENDING,
+                Breach.reminders_sent < len(REMINDER_HOURS),
+                Breach.aware_at <= now - first,
+            )
+            .order_by(Breach.id)
+            .with_for_update(skip_locked=True)
+        ).all()
         sent = 0
         for breach in rows:
             due = sum(1 for h in REMINDER_HOURS if now >= breach.aware_at + timedelta(hours=h))
@@ -256,15 +318,24 @@ def _remind(breach: Breach, hours: int, now: datetime) -> None:
     org = db.session.get(Organisation, breach.organisation_id)
     due = deadline(breach)
     local_due = due.astimezone(zone(org))
-    context = {"breach_id": breach.id, "title": breach.title, "hours": hours,
-               "hours_left": max(0, math.floor((due - now).total_seconds() / 3600)),
-               "deadline_text": f"{local_due:%A} {local_due.day} {local_due:%B %Y at %H:%M}",
-               "school": org.name}
+    context = {
+        "breach_id": breach.id,
+        "title": breach.title,
+        "hours": hours,
+        "hours_left": max(0, math.floor((due - now).total_seconds() / 3600)),
+        "deadline_text": f"{local_due:%A} {local_due.day} {local_due:%B %Y at %H:%M}",
+        "school": org.name,
+    }
     user_ids = dpo_user_ids(org.id)
-    notifications.notify("breach_reminder", event_key=f"breach:{breach.id}:{hours}h",
-                         user_ids=user_ids, organisation_id=org.id, context=context)
-    emails = {e.lower() for e in db.session.scalars(
-        sa.select(User.email).where(User.id.in_(user_ids))) if e}
+    notifications.notify(
+        "breach_reminder",
+        event_key=f"breach:{breach.id}:{hours}h",
+        user_ids=user_ids,
+        organisation_id=org.id,
+        context=context,
+    )
+    emails = {e.lower() for e in db.session.scalars(sa.select(User.email).where(User.id.in_(user_ids))) if e}
     if org.dpo_email and org.dpo_email.lower() not in emails:
-        notifications.send_now(Channel.EMAIL, org.dpo_email, "breach_reminder", user=None,
-                               organisation=org, **context)
+        notifications.send_now(
+            Channel.EMAIL, org.dpo_email, "breach_reminder", user=None, organisation=org, **context
+        )

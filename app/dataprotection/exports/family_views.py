@@ -1,5 +1,6 @@
 """A requester's copies of their data (P22, P26): the list, and the download after a fresh
 sign-in (every download logged and counted)."""
+
 from __future__ import annotations
 
 import sqlalchemy as sa
@@ -23,7 +24,8 @@ def my_exports():
         .join(PrivacyRequest, PrivacyRequest.id == DataExport.request_id)
         .join(Organisation, Organisation.id == PrivacyRequest.organisation_id)
         .where(PrivacyRequest.requester_id == current_user.id)
-        .order_by(DataExport.created_at.desc(), DataExport.id.desc())).all()
+        .order_by(DataExport.created_at.desc(), DataExport.id.desc())
+    ).all()
     return render_template("privacy/exports.html", rows=rows, now=utcnow(), S=ExportState)
 
 
@@ -39,8 +41,9 @@ def download_export(export_id: int):
         return render_error(problem.status, problem.message)
     except FileNotFoundError:
         return render_error(410, "This download has expired. Ask the school office for a new one.")
-    org_id = db.session.scalar(sa.select(PrivacyRequest.organisation_id)
-                               .where(PrivacyRequest.id == export.request_id))
+    org_id = db.session.scalar(
+        sa.select(PrivacyRequest.organisation_id).where(PrivacyRequest.id == export.request_id)
+    )
     exports.record_download(export, current_user, org_id)
     return zip_response(export.file_key, info)
 

@@ -7,6 +7,7 @@ them; ``DataExport.file_key`` is the manifest's key. :func:`stored_keys` names e
 export, and when retention queues an export's manifest for deletion (its
 ``hometime_files_to_delete`` list), :func:`_expand_parts` adds the parts before the commit.
 """
+
 from __future__ import annotations
 
 import json
@@ -49,6 +50,7 @@ def stream(file_key: str):
             with app.app_context():
                 data = storage.get(key)
             yield data
+
     return chunks()
 
 
@@ -80,6 +82,7 @@ def _expand_parts(session: Session) -> None:
     keys = session.info.get(_FILES)
     if not keys:
         return
-    extra = [k for key in keys if isinstance(key, str) and key.startswith("export/")
-             for k in stored_keys(key)[:-1]]
+    extra = [
+        k for key in keys if isinstance(key, str) and key.startswith("export/") for k in stored_keys(key)[:-1]
+    ]
     keys.extend(k for k in extra if k not in keys)

@@ -1,4 +1,5 @@
 """Building access exports (P22) in the worker."""
+
 from __future__ import annotations
 
 import logging

@@ -6,6 +6,7 @@ batch of rows at a time. It also finds what the office must look at before relea
 or an award note naming another child of the class (first names as whole words), and a photo
 flagged as showing other children.
 """
+
 from __future__ import annotations
 
 import re
@@ -13,8 +14,20 @@ import re
 import sqlalchemy as sa
 
 from app.core.extensions import db
-from app.models import (Activity, Engagement, Guardianship, Organisation, PrivacyNotice, Pupil,
-                        SchoolClass, TopicActivity, Trust, User, UserKind, WeeklyTopic)
+from app.models import (
+    Activity,
+    Engagement,
+    Guardianship,
+    Organisation,
+    PrivacyNotice,
+    Pupil,
+    SchoolClass,
+    TopicActivity,
+    Trust,
+    User,
+    UserKind,
+    WeeklyTopic,
+)
 from app.dataprotection.rights.ownership import t
 
 TEXT_TO_CHECK = {"contributions": "body", "awards": "note"}
@@ -22,20 +35,28 @@ TEXT_TO_CHECK = {"contributions": "body", "awards": "note"}
 
 def _users(ids, labels):
     rows = db.session.execute(sa.select(User.id, User.kind).where(User.id.in_(ids)))
-    return {i: "you" if i in labels.me else "school staff" if kind is UserKind.STAFF
-            else "another carer" for i, kind in rows}
+    return {
+        i: "you" if i in labels.me else "school staff" if kind is UserKind.STAFF else "another carer"
+        for i, kind in rows
+    }
 
 
 def _pupils(ids, labels):
-    rows = db.session.execute(sa.select(Pupil.id, Pupil.first_name, Pupil.last_name,
-                                        Pupil.erased_at).where(Pupil.id.in_(ids)))
-    return {i: ("a child whose record was erased" if erased else f"{first} {last}".strip())
-            if i in labels.family else "another child" for i, first, last, erased in rows}
+    rows = db.session.execute(
+        sa.select(Pupil.id, Pupil.first_name, Pupil.last_name, Pupil.erased_at).where(Pupil.id.in_(ids))
+    )
+    return {
+        i: ("a child whose record was erased" if erased else f"{first} {last}".strip())
+        if i in labels.family
+        else "another child"
+        for i, first, last, erased in rows
+    }
 
 
 def _classes(ids, labels):
-    rows = db.session.execute(sa.select(SchoolClass.id, SchoolClass.name,
-                                        SchoolClass.academic_year).where(SchoolClass.id.in_(ids)))
+    rows = db.session.execute(
+        sa.select(SchoolClass.id, SchoolClass.name, SchoolClass.academic_year).where(SchoolClass.id.in_(ids))
+    )
     return {i: f"{name} ({year}-{(year + 1) % 100:02d})" for i, name, year in rows}
 
 
@@ -44,20 +65,23 @@ def _topic_activities(ids, labels):
         sa.select(TopicActivity.id, Activity.title, WeeklyTopic.title, WeeklyTopic.week_start)
         .join(Activity, Activity.id == TopicActivity.activity_id)
         .join(WeeklyTopic, WeeklyTopic.id == TopicActivity.topic_id)
-        .where(TopicActivity.id.in_(ids)))
-    return {i: f"{activity} ({topic}, week of {week.day} {week:%b %Y})"
-            for i, activity, topic, week in rows}
+        .where(TopicActivity.id.in_(ids))
+    )
+    return {i: f"{activity} ({topic}, week of {week.day} {week:%b %Y})" for i, activity, topic, week in rows}
 
 
 def _simple(column_id, column_label, fmt="{}"):
     def load(ids, labels):
         rows = db.session.execute(sa.select(column_id, column_label).where(column_id.in_(ids)))
         return {i: fmt.format(label) for i, label in rows}
+
     return load
 
 
 LOADERS = {
-    "users": _users, "pupils": _pupils, "classes": _classes,
+    "users": _users,
+    "pupils": _pupils,
+    "classes": _classes,
     "topic_activities": _topic_activities,
     "organisations": _simple(Organisation.id, Organisation.name),
     "activities": _simple(Activity.id, Activity.title),
@@ -71,8 +95,7 @@ def whole_words(names) -> re.Pattern | None:
     names = sorted({n.strip() for n in names if n and len(n.strip()) > 1}, key=len, reverse=True)
     if not names:
         return None
-    return re.compile(r"(?<!\w)(?:" + "|".join(re.escape(n) for n in names) + r")(?!\w)",
-                      re.IGNORECASE)
+    return re.compile(r"(?<!\w)(?:" + "|".join(re.escape(n) for n in names) + r")(?!\w)", re.IGNORECASE)
 
 
 class Labels:
@@ -81,8 +104,11 @@ class Labels:
     def __init__(self, subject):
         self.subject = subject
         self.me = {i for i in (subject.requester_id, subject.user_id) if i is not None}
-        family = set(db.session.scalars(sa.select(Guardianship.pupil_id).where(
-            Guardianship.parent_id.in_(self.me or [-1]))))
+        family = set(
+            db.session.scalars(
+                sa.select(Guardianship.pupil_id).where(Guardianship.parent_id.in_(self.me or [-1]))
+            )
+        )
         self.family = family | ({subject.pupil_id} if subject.pupil_id else set())
         self.cache: dict[str, dict] = {name: {} for name in LOADERS}
         self.engagement_pupil: dict[int, int] = {}
@@ -104,8 +130,7 @@ class Labels:
         for column in (c.name for c in t(table).columns):
             target = self.target(table, column)
             if target:
-                wanted.setdefault(target, set()).update(
-                    r[column] for r in rows if r[column] is not None)
+                wanted.setdefault(target, set()).update(r[column] for r in rows if r[column] is not None)
         for target, ids in wanted.items():
             missing = [i for i in ids if i not in self.cache[target]]
             if missing:
@@ -113,9 +138,11 @@ class Labels:
         if table == "contributions":
             missing = {r["engagement_id"] for r in rows} - set(self.engagement_pupil)
             if missing:
-                self.engagement_pupil.update(db.session.execute(
-                    sa.select(Engagement.id, Engagement.pupil_id)
-                    .where(Engagement.id.in_(missing))).all())
+                self.engagement_pupil.update(
+                    db.session.execute(
+                        sa.select(Engagement.id, Engagement.pupil_id).where(Engagement.id.in_(missing))
+                    ).all()
+                )
 
     def get(self, target: str, value):
         """The word for a key loaded by :meth:`prefetch` ("" if unknown)."""
@@ -127,9 +154,13 @@ class Labels:
             return None
         if pupil_id not in self.patterns:
             class_id = sa.select(Pupil.class_id).where(Pupil.id == pupil_id).scalar_subquery()
-            names = db.session.scalars(sa.select(Pupil.first_name).where(
-                Pupil.class_id == class_id, Pupil.erased_at.is_(None),
-                Pupil.id.not_in(self.family | {pupil_id})))
+            names = db.session.scalars(
+                sa.select(Pupil.first_name).where(
+                    Pupil.class_id == class_id,
+                    Pupil.erased_at.is_(None),
+                    Pupil.id.not_in(self.family | {pupil_id}),
+                )
+            )
             self.patterns[pupil_id] = whole_words(names)
         return self.patterns[pupil_id]
 
@@ -168,11 +199,15 @@ def review_items(flagged: list[dict], subject) -> list[dict]:
         row = db.session.get(model, item["row"]) if model else None
         if row is None:
             continue
-        data = {prop.columns[0].name: getattr(row, prop.key)
-                for prop in model.__mapper__.column_attrs}
+        data = {prop.columns[0].name: getattr(row, prop.key) for prop in model.__mapper__.column_attrs}
         labels.prefetch(item["table"], [data])
-        found.append({**item, "text": data.get(TEXT_TO_CHECK[item["table"]]),
-                      "names": labels.names_in(item["table"], data),
-                      "photo": bool(data.get("thumb_key") or data.get("photo_key")),
-                      "at": data.get("created_at")})
+        found.append(
+            {
+                **item,
+                "text": data.get(TEXT_TO_CHECK[item["table"]]),
+                "names": labels.names_in(item["table"], data),
+                "photo": bool(data.get("thumb_key") or data.get("photo_key")),
+                "at": data.get("created_at"),
+            }
+        )
     return found

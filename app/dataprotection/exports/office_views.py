@@ -1,5 +1,6 @@
 """The office's side of access exports (P22): start one for a request, review what shows other
 families, release it, and download it for checking (logged and counted)."""
+
 from __future__ import annotations
 
 import sqlalchemy as sa
@@ -10,7 +11,7 @@ from app.core.authz import office_organisation_ids, staff_required
 from app.core.error_pages import render_error
 from app.core.extensions import db
 from app.core.htmx import redirect_after_post
-from app.models import (DataExport, ExportState, PrivacyRequest, Pupil, RequestState, utcnow)
+from app.models import DataExport, ExportState, PrivacyRequest, Pupil, RequestState, utcnow
 from app.office import bp
 from app.dataprotection.exports.family_views import zip_response
 from app.dataprotection.exports import service as exports
@@ -28,19 +29,34 @@ def exports_page():
     waiting = db.session.execute(
         sa.select(PrivacyRequest, Pupil.first_name, Pupil.last_name)
         .outerjoin(Pupil, Pupil.id == PrivacyRequest.subject_pupil_id)
-        .where(PrivacyRequest.organisation_id.in_(orgs),
-               PrivacyRequest.kind.in_(exports.EXPORT_KINDS),
-               PrivacyRequest.state == RequestState.IN_PROGRESS)
-        .order_by(PrivacyRequest.due_on, PrivacyRequest.id)).all()
+        .where(
+            PrivacyRequest.organisation_id.in_(orgs),
+            PrivacyRequest.kind.in_(exports.EXPORT_KINDS),
+            PrivacyRequest.state == RequestState.IN_PROGRESS,
+        )
+        .order_by(PrivacyRequest.due_on, PrivacyRequest.id)
+    ).all()
     rows = db.session.execute(
-        sa.select(DataExport, PrivacyRequest).join(PrivacyRequest,
-                                                   PrivacyRequest.id == DataExport.request_id)
+        sa.select(DataExport, PrivacyRequest)
+        .join(PrivacyRequest, PrivacyRequest.id == DataExport.request_id)
         .where(PrivacyRequest.organisation_id.in_(orgs))
-        .order_by(DataExport.created_at.desc(), DataExport.id.desc()).limit(200)).all()
-    live = {export.request_id for export, _ in rows if export.state in exports.LIVE
-            and (export.expires_at is None or export.expires_at > utcnow())}
-    return render_template("office/exports.html", waiting=waiting, rows=rows, live=live,
-                           S=ExportState, now=utcnow(), downloadable=exports.downloadable)
+        .order_by(DataExport.created_at.desc(), DataExport.id.desc())
+        .limit(200)
+    ).all()
+    live = {
+        export.request_id
+        for export, _ in rows
+        if export.state in exports.LIVE and (export.expires_at is None or export.expires_at > utcnow())
+    }
+    return render_template(
+        "office/exports.html",
+        waiting=waiting,
+        rows=rows,
+        live=live,
+        S=ExportState,
+        now=utcnow(),
+        downloadable=exports.downloadable,
+    )
 
 
 @bp.post("/requests/<int:request_id>/export")
@@ -64,10 +80,19 @@ def export_page(export_id: int):
         export, req = exports.for_office(export_id, current_user)
     except exports.ExportError as problem:
         return render_error(problem.status, problem.message)
-    items = review_items(export.flagged or [], exports.subject_for(req)) \
-        if export.state is ExportState.REVIEW else []
-    return render_template("office/export.html", export=export, req=req, items=items,
-                           S=ExportState, downloadable=exports.downloadable(export))
+    items = (
+        review_items(export.flagged or [], exports.subject_for(req))
+        if export.state is ExportState.REVIEW
+        else []
+    )
+    return render_template(
+        "office/export.html",
+        export=export,
+        req=req,
+        items=items,
+        S=ExportState,
+        downloadable=exports.downloadable(export),
+    )
 
 
 @bp.post("/exports/<int:export_id>/release")
@@ -80,9 +105,12 @@ def release_export(export_id: int):
     except exports.ExportError as problem:
         db.session.rollback()
         return render_error(problem.status, problem.message)
-    flash("Released: the requester has been told it is ready." if export.state is
-          ExportState.READY else "The copy is being made again without the removed items; it "
-          "is then released.", "success")
+    flash(
+        "Released: the requester has been told it is ready."
+        if export.state is ExportState.READY
+        else "The copy is being made again without the removed items; it is then released.",
+        "success",
+    )
     return redirect_after_post(url_for("office.export_page", export_id=export.id))
 
 
@@ -93,8 +121,7 @@ def office_download(export_id: int):
     try:
         export, req = exports.for_office(export_id, current_user)
         if not exports.downloadable(export):
-            raise exports.ExportError("This export has no file to download (not built yet, or "
-                                      "expired).", 404)
+            raise exports.ExportError("This export has no file to download (not built yet, or expired).", 404)
         info = exports.manifest(export.file_key)
     except exports.ExportError as problem:
         return render_error(problem.status, problem.message)
@@ -116,8 +143,11 @@ def flagged_photo(export_id: int, contribution_id: int):
         return render_error(problem.status, problem.message)
     flagged = {(i["table"], i["row"]) for i in export.flagged or []}
     row = db.session.get(Contribution, contribution_id)
-    if ("contributions", contribution_id) not in flagged or row is None or not (
-            row.thumb_key or row.photo_key):
+    if (
+        ("contributions", contribution_id) not in flagged
+        or row is None
+        or not (row.thumb_key or row.photo_key)
+    ):
         return render_error(404)
     try:
         data = storage.get(row.thumb_key or row.photo_key)

@@ -11,6 +11,7 @@ logged and counted. Retention's ``expire_exports`` rule deletes it after that.
 
 The zip is stored encrypted in parts (:mod:`app.dataprotection.exports.files`).
 """
+
 from __future__ import annotations
 
 import logging
@@ -23,8 +24,7 @@ import sqlalchemy as sa
 
 from app.core.authz import is_office
 from app.core.extensions import db
-from app.models import (DataExport, ExportState, PrivacyRequest, RequestKind, RequestState, User,
-                        utcnow)
+from app.models import DataExport, ExportState, PrivacyRequest, RequestKind, RequestState, User, utcnow
 from app.core.errors import ServiceError
 from app.core.audit import log_event
 from app.dataprotection.exports.files import delete_file, delete_keys, store
@@ -75,11 +75,19 @@ def subject_for(req: PrivacyRequest) -> Subject:
         found = db.session.scalar(sa.select(User.id).where(sa.func.lower(User.email) == email))
         user_id = found if found and req.organisation_id in person_schools(found) else None
     whole = user_id is not None and person_schools(user_id) == {req.organisation_id}
-    return Subject(req.organisation_id, user_id, None, user_id, email,
-                   req.id if user_id is None and email is None else None, whole)
+    return Subject(
+        req.organisation_id,
+        user_id,
+        None,
+        user_id,
+        email,
+        req.id if user_id is None and email is None else None,
+        whole,
+    )
 
 
 # --- starting, reviewing, releasing ---------------------------------------------------------
+
 
 def start(request_id: int, actor: User) -> DataExport:
     """The office starts building a copy of the data for an access or portability request; the
@@ -90,21 +98,22 @@ def start(request_id: int, actor: User) -> DataExport:
     if req is None or not is_office(actor, req.organisation_id):
         raise ExportError("That request was not found.", 404)
     if req.kind not in EXPORT_KINDS:
-        raise ExportError("Only a request for a copy of the data (access or portability) has "
-                          "an export.")
+        raise ExportError("Only a request for a copy of the data (access or portability) has an export.")
     if req.state is not RequestState.IN_PROGRESS:
-        raise ExportError("Check the requester's identity and put the request in progress "
-                          "before making the export.")
+        raise ExportError(
+            "Check the requester's identity and put the request in progress before making the export."
+        )
     if req.on_behalf_of == "child" and req.subject_pupil_id is None:
-        raise ExportError("This request is about a child, but no child's record is linked to it "
-                          "(or the record has been erased).")
+        raise ExportError(
+            "This request is about a child, but no child's record is linked to it "
+            "(or the record has been erased)."
+        )
     if live_export(req.id) is not None:
         raise ExportError("This request already has an export being made or ready.")
     export = DataExport(request_id=req.id, state=ExportState.QUEUED, download_count=0)
     db.session.add(export)
     db.session.flush()
-    log_event("export_started", actor, subject=f"export:{export.id}",
-              organisation_id=req.organisation_id)
+    log_event("export_started", actor, subject=f"export:{export.id}", organisation_id=req.organisation_id)
     enqueue_after_commit(BUILD_JOB, export.id, job_id=f"export-{export.id}")
     db.session.commit()
     return export
@@ -112,10 +121,16 @@ def start(request_id: int, actor: User) -> DataExport:
 
 def live_export(request_id: int) -> DataExport | None:
     """The request's export that is being made, waits for review or can still be downloaded."""
-    return db.session.scalar(sa.select(DataExport).where(
-        DataExport.request_id == request_id, DataExport.state.in_(LIVE),
-        sa.or_(DataExport.expires_at.is_(None), DataExport.expires_at > utcnow()))
-        .order_by(DataExport.id.desc()).limit(1))
+    return db.session.scalar(
+        sa.select(DataExport)
+        .where(
+            DataExport.request_id == request_id,
+            DataExport.state.in_(LIVE),
+            sa.or_(DataExport.expires_at.is_(None), DataExport.expires_at > utcnow()),
+        )
+        .order_by(DataExport.id.desc())
+        .limit(1)
+    )
 
 
 def release(export_id: int, actor: User, remove: set[str] = frozenset()) -> DataExport:
@@ -130,11 +145,16 @@ def release(export_id: int, actor: User, remove: set[str] = frozenset()) -> Data
     known = {item["id"] for item in export.flagged or []}
     if set(remove) - known:
         raise ExportError("Choose only items listed for review.", 422)
-    export.flagged = [{**item, "decision": "remove" if item["id"] in remove else "keep"}
-                      for item in export.flagged or []]
-    log_event("export_reviewed", actor, subject=f"export:{export.id}",
-              detail=f"{len(remove)} of {len(known)} items removed",
-              organisation_id=req.organisation_id)
+    export.flagged = [
+        {**item, "decision": "remove" if item["id"] in remove else "keep"} for item in export.flagged or []
+    ]
+    log_event(
+        "export_reviewed",
+        actor,
+        subject=f"export:{export.id}",
+        detail=f"{len(remove)} of {len(known)} items removed",
+        organisation_id=req.organisation_id,
+    )
     if remove:
         export.state = ExportState.QUEUED
         enqueue_after_commit(BUILD_JOB, export.id, job_id=f"export-{export.id}-rebuild")
@@ -151,15 +171,23 @@ def _mark_ready(export: DataExport, req: PrivacyRequest) -> None:
     export.ready_at = utcnow()
     export.expires_at = export.ready_at + timedelta(days=KEEP_DAYS)
     if req.requester_id is not None:
-        notify("export_ready", event_key=f"export:{export.id}:ready", user_ids=[req.requester_id],
-               organisation_id=req.organisation_id,
-               context={"request_id": req.id, "export_id": export.id,
-                        "on_behalf_of": req.on_behalf_of, "kind": req.kind.value,
-                        "expires_on": f"{export.expires_at:%A} {export.expires_at.day} "
-                                      f"{export.expires_at:%B %Y}"})
+        notify(
+            "export_ready",
+            event_key=f"export:{export.id}:ready",
+            user_ids=[req.requester_id],
+            organisation_id=req.organisation_id,
+            context={
+                "request_id": req.id,
+                "export_id": export.id,
+                "on_behalf_of": req.on_behalf_of,
+                "kind": req.kind.value,
+                "expires_on": f"{export.expires_at:%A} {export.expires_at.day} {export.expires_at:%B %Y}",
+            },
+        )
 
 
 # --- building (the job's body) --------------------------------------------------------------
+
 
 def build(export_id: int) -> ExportState | None:
     """Build the export's zip and store it encrypted. Idempotent: marks BUILDING first, and an
@@ -181,17 +209,23 @@ def build(export_id: int) -> ExportState | None:
     try:
         with tempfile.TemporaryDirectory(prefix="hometime-export-") as tmp:
             path = os.path.join(tmp, "export.zip")
-            result = export_zip.write(path, subject, request_id=req.id,
-                                      removed={k for k, v in decisions.items() if v == "remove"},
-                                      workdir=tmp)
+            result = export_zip.write(
+                path,
+                subject,
+                request_id=req.id,
+                removed={k for k, v in decisions.items() if v == "remove"},
+                workdir=tmp,
+            )
             keys = store(path, f"hometime-data-R{req.id}.zip")
         return _finish(export_id, keys, result.flagged, decisions)
     except BaseException:
         db.session.rollback()
         delete_keys(keys)
-        db.session.execute(sa.update(DataExport).where(
-            DataExport.id == export_id, DataExport.state == ExportState.BUILDING)
-            .values(state=ExportState.FAILED))
+        db.session.execute(
+            sa.update(DataExport)
+            .where(DataExport.id == export_id, DataExport.state == ExportState.BUILDING)
+            .values(state=ExportState.FAILED)
+        )
         db.session.commit()
         raise
 
@@ -219,27 +253,34 @@ def _finish(export_id: int, keys: list[str], flagged: list[dict], decisions: dic
 
 # --- handing out ------------------------------------------------------------------------------
 
+
 def for_requester(export_id: int, user: User) -> DataExport:
     """The requester's own export, ready and not expired. Anyone else's: 404; expired: 410."""
-    row = db.session.execute(sa.select(DataExport, PrivacyRequest).join(
-        PrivacyRequest, PrivacyRequest.id == DataExport.request_id).where(
-        DataExport.id == export_id, PrivacyRequest.requester_id == user.id)).first()
+    row = db.session.execute(
+        sa.select(DataExport, PrivacyRequest)
+        .join(PrivacyRequest, PrivacyRequest.id == DataExport.request_id)
+        .where(DataExport.id == export_id, PrivacyRequest.requester_id == user.id)
+    ).first()
     if row is None:
         raise ExportError("That download was not found.", 404)
     export = row[0]
     if export.state is ExportState.EXPIRED or (
-            export.expires_at is not None and export.expires_at <= utcnow()):
-        raise ExportError("This download has expired: copies are kept for 7 days. Ask the "
-                          "school office for a new one.", 410)
+        export.expires_at is not None and export.expires_at <= utcnow()
+    ):
+        raise ExportError(
+            "This download has expired: copies are kept for 7 days. Ask the school office for a new one.", 410
+        )
     if export.state is not ExportState.READY or not export.file_key:
         raise ExportError("This copy of your data is not ready yet.", 404)
     return export
 
 
 def _for_office(export_id: int, user: User, lock: bool = False):
-    query = sa.select(DataExport, PrivacyRequest).join(
-        PrivacyRequest, PrivacyRequest.id == DataExport.request_id).where(
-        DataExport.id == export_id)
+    query = (
+        sa.select(DataExport, PrivacyRequest)
+        .join(PrivacyRequest, PrivacyRequest.id == DataExport.request_id)
+        .where(DataExport.id == export_id)
+    )
     row = db.session.execute(query.with_for_update(of=DataExport) if lock else query).first()
     if row is None or not is_office(user, row[1].organisation_id):
         raise ExportError("That export was not found.", 404)
@@ -253,16 +294,25 @@ def for_office(export_id: int, user: User) -> tuple[DataExport, PrivacyRequest]:
 
 def downloadable(export: DataExport) -> bool:
     """Has a stored file that has not expired."""
-    return bool(export.file_key) and export.state in (ExportState.REVIEW, ExportState.READY) and (
-        export.expires_at is None or export.expires_at > utcnow())
+    return (
+        bool(export.file_key)
+        and export.state in (ExportState.REVIEW, ExportState.READY)
+        and (export.expires_at is None or export.expires_at > utcnow())
+    )
 
 
-def record_download(export: DataExport, user: User, organisation_id: int, *,
-                    by_office: bool = False) -> None:
+def record_download(export: DataExport, user: User, organisation_id: int, *, by_office: bool = False) -> None:
     """Log the download (who, which export) and count it."""
-    db.session.execute(sa.update(DataExport).where(DataExport.id == export.id)
-                       .values(download_count=DataExport.download_count + 1))
-    log_event("export_downloaded", user, subject=f"export:{export.id}",
-              detail="by the school office for review" if by_office else "by the requester",
-              organisation_id=organisation_id)
+    db.session.execute(
+        sa.update(DataExport)
+        .where(DataExport.id == export.id)
+        .values(download_count=DataExport.download_count + 1)
+    )
+    log_event(
+        "export_downloaded",
+        user,
+        subject=f"export:{export.id}",
+        detail="by the school office for review" if by_office else "by the requester",
+        organisation_id=organisation_id,
+    )
     db.session.commit()

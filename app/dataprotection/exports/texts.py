@@ -1,6 +1,7 @@
 """The words of an access export (P22, P31): what each kind of record is called and where it
 came from, what the export leaves out and why, the statement about automated decisions, and the
 HTML of each kind of record's section (its explanation and its rows)."""
+
 from __future__ import annotations
 
 import json
@@ -17,46 +18,59 @@ LONDON = ZoneInfo("Europe/London")
 # Tables with a personal subject that are deliberately left out of the export, and why.
 NOT_EXPORTED = {
     "login_tokens": "One-time sign-in links and codes: kept only as one-way hashes, for minutes "
-                    "or days, and they say nothing more than the sign-in history does.",
+    "or days, and they say nothing more than the sign-in history does.",
     "recovery_codes": "Staff two-step recovery codes: kept only as one-way hashes.",
     "user_sessions": "Which phones and computers are signed in: kept only as one-way hashes "
-                     "until signing out, and they say nothing more than the sign-in history does.",
+    "until signing out, and they say nothing more than the sign-in history does.",
     "outbox_messages": "Exists only in development and demonstration installations, never with "
-                       "real families' data.",
+    "real families' data.",
 }
 
 # Per exported table: a title a parent understands, and where the records came from.
 SECTIONS = {
-    "users": ("Your account", "From the school's records (the name and contact details it "
-                              "gave us to invite you) and from you, when you joined or changed "
-                              "them."),
+    "users": (
+        "Your account",
+        "From the school's records (the name and contact details it "
+        "gave us to invite you) and from you, when you joined or changed "
+        "them.",
+    ),
     "staff_memberships": ("Your staff roles", "From the school office."),
     "class_teachers": ("Classes you teach", "From the school office."),
     "invitations": ("Invitations", "Made by the school office to invite you."),
-    "pupils": ("The child's school record", "Supplied by the school from its records, or given "
-                                            "by your family: see the Source column."),
-    "guardianships": ("Links between carers and children", "Supplied by the school, or made by "
-                                                           "your family: see the Source column."),
-    "engagements": ("Activities done at home", "From your family, when an activity was marked "
-                                               "as done."),
+    "pupils": (
+        "The child's school record",
+        "Supplied by the school from its records, or given by your family: see the Source column.",
+    ),
+    "guardianships": (
+        "Links between carers and children",
+        "Supplied by the school, or made by your family: see the Source column.",
+    ),
+    "engagements": ("Activities done at home", "From your family, when an activity was marked as done."),
     "contributions": ("Comments and photos sent to the school", "From your family."),
     "awards": ("Awards", "From the child's teachers."),
     "usage_events": ("How Hometime was used", "Recorded by Hometime when it was used."),
-    "consent_records": ("Consents given and withdrawn", "From you (or the school office, "
-                                                        "when you told them)."),
-    "privacy_requests": ("Data-protection requests", "From you, or the school office when you "
-                                                     "asked by phone, letter or email."),
+    "consent_records": (
+        "Consents given and withdrawn",
+        "From you (or the school office, when you told them).",
+    ),
+    "privacy_requests": (
+        "Data-protection requests",
+        "From you, or the school office when you asked by phone, letter or email.",
+    ),
     "request_events": ("What happened to each request", "Recorded by the school office."),
     "data_exports": ("Copies of data made for you", "Made by Hometime for your requests."),
     "activity_log": ("Sign-ins and security log", "Recorded by Hometime."),
-    "notification_deliveries": ("Messages sent to you", "Recorded by Hometime when it sent "
-                                                        "(or held back) a message."),
+    "notification_deliveries": (
+        "Messages sent to you",
+        "Recorded by Hometime when it sent (or held back) a message.",
+    ),
 }
 
 NO_AUTOMATED_DECISIONS = (
     "Nothing about you or your child is decided by software alone. Hometime does not profile "
     "families and makes no automated decisions: teachers and the school office make every "
-    "decision, and software only stores, sends and counts what people do.")
+    "decision, and software only stores, sends and counts what people do."
+)
 
 CSS = """body{font:16px/1.5 system-ui,sans-serif;margin:0 auto;max-width:60rem;padding:1rem}
 table{border-collapse:collapse;font-size:.9rem}th,td{border:1px solid #bbb;padding:.25rem .4rem;
@@ -69,8 +83,7 @@ def html_value(table: str, column: str, value) -> str:
     if value is None:
         return ""
     if (table, column) == ("contributions", "photo_key"):
-        return (f'<a href="{escape(value)}"><img src="{escape(value)}" alt="Photo" '
-                f'loading="lazy"></a>')
+        return f'<a href="{escape(value)}"><img src="{escape(value)}" alt="Photo" loading="lazy"></a>'
     if isinstance(value, bool):
         return "Yes" if value else "No"
     if isinstance(value, str) and re.fullmatch(r"\d{4}-\d\d-\d\dT[\d:.]+\+00:00", value):
@@ -92,19 +105,26 @@ def section_start(body, table: str, columns: list[str]) -> None:
     who receives it, what each personal item is for, and its table's headings."""
     entry = INVENTORY[table]
     title, source = SECTIONS[table]
-    items = "".join(f"<li><strong>{escape(heading(c))}</strong> ({escape(col.category.value)}): "
-                    f"{escape(col.purpose)}</li>" for c, col in entry.personal.items())
+    items = "".join(
+        f"<li><strong>{escape(heading(c))}</strong> ({escape(col.category.value)}): "
+        f"{escape(col.purpose)}</li>"
+        for c, col in entry.personal.items()
+    )
     who = "".join(f"<li>{escape(RECIPIENTS[r])}</li>" for r in entry.recipients)
     body.write(
         f'<section id="{table}"><h2>{escape(title)}</h2><p>{escape(entry.purpose)}</p>'
         f"<dl><dt>Where it came from</dt><dd>{escape(source)}</dd>"
         f"<dt>How long it is kept</dt><dd>{escape(RETENTION[entry.retention])}</dd>"
         f"<dt>Who receives it</dt><dd><ul>{who}</ul></dd></dl>"
-        + (f"<details><summary>What each personal item is for</summary><ul>{items}</ul>"
-           f"</details>" if items else "")
+        + (
+            f"<details><summary>What each personal item is for</summary><ul>{items}</ul></details>"
+            if items
+            else ""
+        )
         + '<div class="table-wrap"><table><thead><tr>'
         + "".join(f'<th scope="col">{escape(heading(c))}</th>' for c in columns)
-        + "</tr></thead><tbody>\n")
+        + "</tr></thead><tbody>\n"
+    )
 
 
 def explanations(tables: list[str]) -> dict:
@@ -113,9 +133,14 @@ def explanations(tables: list[str]) -> dict:
     for table in tables:
         entry = INVENTORY[table]
         found[table] = {
-            "title": SECTIONS[table][0], "why": entry.purpose, "source": SECTIONS[table][1],
+            "title": SECTIONS[table][0],
+            "why": entry.purpose,
+            "source": SECTIONS[table][1],
             "kept": RETENTION[entry.retention],
             "shared_with": [RECIPIENTS[r] for r in entry.recipients],
-            "personal_fields": {c: {"category": col.category.value, "purpose": col.purpose}
-                                for c, col in entry.personal.items()}}
+            "personal_fields": {
+                c: {"category": col.category.value, "purpose": col.purpose}
+                for c, col in entry.personal.items()
+            },
+        }
     return found

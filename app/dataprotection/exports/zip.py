@@ -11,6 +11,7 @@ Rows that show something of another family (a comment or award note naming anoth
 class, a photo flagged as showing other children) are listed in ``flagged`` for the office; rows
 the office chose to remove are left out and counted as held back.
 """
+
 from __future__ import annotations
 
 import enum
@@ -31,10 +32,23 @@ from app.dataprotection.inventory import INVENTORY, RECIPIENTS, Category
 from app.models import Organisation, PrivacyRequest, utcnow
 from app.core import storage
 from app.dataprotection.exports.labels import Labels
-from app.dataprotection.exports.texts import (CSS, NO_AUTOMATED_DECISIONS, NOT_EXPORTED, SECTIONS,
-                                       explanations, html_value, section_start)
-from app.dataprotection.rights.ownership import (OWNERSHIP, REQUESTER_ONLY, SHARED_COLUMNS, condition,
-                                    school_rows, t)
+from app.dataprotection.exports.texts import (
+    CSS,
+    NO_AUTOMATED_DECISIONS,
+    NOT_EXPORTED,
+    SECTIONS,
+    explanations,
+    html_value,
+    section_start,
+)
+from app.dataprotection.rights.ownership import (
+    OWNERSHIP,
+    REQUESTER_ONLY,
+    SHARED_COLUMNS,
+    condition,
+    school_rows,
+    t,
+)
 
 BATCH = 500
 LONDON = ZoneInfo("Europe/London")
@@ -50,8 +64,11 @@ def _requests_by_email(subject):
     """The requests of a requester without an account: by their address, or (no address
     either) the request being answered."""
     pr = t("privacy_requests")
-    same = (sa.func.lower(pr.c.requester_email) == subject.email if subject.email
-            else pr.c.id == subject.request_id)
+    same = (
+        sa.func.lower(pr.c.requester_email) == subject.email
+        if subject.email
+        else pr.c.id == subject.request_id
+    )
     return sa.select(pr.c.id).where(same, pr.c.organisation_id == subject.organisation_id)
 
 
@@ -65,13 +82,14 @@ def rows_query(table: str, subject) -> sa.Select | None:
             cond = sa.and_(cond, narrow(subject.requester_id or -1))
     else:
         cond = condition(table, user_id=subject.user_id) if subject.user_id else None
-        by_email = {"privacy_requests": lambda: tbl.c.id.in_(_requests_by_email(subject)),
-                    "request_events": lambda: tbl.c.request_id.in_(_requests_by_email(subject)),
-                    "data_exports": lambda: tbl.c.request_id.in_(_requests_by_email(subject))}
+        by_email = {
+            "privacy_requests": lambda: tbl.c.id.in_(_requests_by_email(subject)),
+            "request_events": lambda: tbl.c.request_id.in_(_requests_by_email(subject)),
+            "data_exports": lambda: tbl.c.request_id.in_(_requests_by_email(subject)),
+        }
         if (subject.email or subject.request_id) and table in by_email:
             cond = by_email[table]() if cond is None else sa.or_(cond, by_email[table]())
-        narrow = school_rows(table, subject.organisation_id,
-                             whole_account=subject.whole_account)
+        narrow = school_rows(table, subject.organisation_id, whole_account=subject.whole_account)
         if cond is not None and narrow is not None:
             cond = sa.and_(cond, narrow)
     if cond is None:
@@ -79,15 +97,13 @@ def rows_query(table: str, subject) -> sa.Select | None:
     columns = list(tbl.columns)
     if subject.pupil_id is None and not subject.whole_account and table in SHARED_COLUMNS:
         # The account of a person of several schools: the contact details, the rest blank.
-        columns = [c if c.name in SHARED_COLUMNS[table] else sa.null().label(c.name)
-                   for c in columns]
+        columns = [c if c.name in SHARED_COLUMNS[table] else sa.null().label(c.name) for c in columns]
     return sa.select(*columns).where(cond).order_by(*(tbl.primary_key.columns or tbl.columns))
 
 
 def _secret(table: str, column: str) -> bool:
     col = INVENTORY[table].personal.get(column)
-    return bool(col and col.category is Category.SECURITY
-                and column.endswith(("_hash", "_secret")))
+    return bool(col and col.category is Category.SECURITY and column.endswith(("_hash", "_secret")))
 
 
 def _plain(value):
@@ -143,9 +159,11 @@ def write(path: str, subject, *, request_id: int, removed: set[str], workdir: st
     """Write the export of ``subject`` to a zip at ``path``, leaving out the ``removed`` items."""
     result, labels, photos = Result(), Labels(subject), []
     json_path, body_path = f"{workdir}/data.json", f"{workdir}/body.html"
-    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as zf, \
-            open(json_path, "w", encoding="utf-8") as js, \
-            open(body_path, "w", encoding="utf-8") as body:
+    with (
+        zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as zf,
+        open(json_path, "w", encoding="utf-8") as js,
+        open(body_path, "w", encoding="utf-8") as body,
+    ):
         js.write('{"records": {')
         first_table = True
         for table in exported_tables():
@@ -153,8 +171,7 @@ def write(path: str, subject, *, request_id: int, removed: set[str], workdir: st
             if query is None:
                 continue
             result.applicable.append(table)
-            count = _write_table(zf, js, body, table, query, labels, removed, result, photos,
-                                 first_table)
+            count = _write_table(zf, js, body, table, query, labels, removed, result, photos, first_table)
             if count:
                 first_table = False
                 result.counts[table] = count
@@ -165,8 +182,7 @@ def write(path: str, subject, *, request_id: int, removed: set[str], workdir: st
             try:
                 data = storage.get(key)
             except FileNotFoundError:
-                current_app.logger.warning("export: photo of contribution %s is missing",
-                                           contribution_id)
+                current_app.logger.warning("export: photo of contribution %s is missing", contribution_id)
                 continue
             zf.writestr(entry(f"photos/{contribution_id}.jpg", zipfile.ZIP_STORED), data)
             result.photos += 1
@@ -192,8 +208,9 @@ def _write_table(zf, js, body, table, query, labels, removed, result, photos, fi
                     continue
                 reasons = labels.flag_reasons(table, row)
                 if reasons:
-                    result.flagged.append({"id": item_id, "table": table, "row": row["id"],
-                                           "reasons": reasons})
+                    result.flagged.append(
+                        {"id": item_id, "table": table, "row": row["id"], "reasons": reasons}
+                    )
                 values = [cell(table, c, row, labels) for c in columns]
                 if writer is None:
                     raw = zf.open(entry(f"{table}.csv"), "w")
@@ -202,11 +219,15 @@ def _write_table(zf, js, body, table, query, labels, removed, result, photos, fi
                     writer.writerow(columns)
                     js.write(("" if first_table else ", ") + f"{json.dumps(table)}: [")
                     section_start(body, table, columns)
-                writer.writerow(["" if v is None else json.dumps(v) if isinstance(v, (dict, list))
-                                 else v for v in values])
+                writer.writerow(
+                    ["" if v is None else json.dumps(v) if isinstance(v, (dict, list)) else v for v in values]
+                )
                 js.write(("" if count == 0 else ", ") + json.dumps(dict(zip(columns, values))))
-                body.write("<tr>" + "".join(f"<td>{html_value(table, c, v)}</td>"
-                                            for c, v in zip(columns, values)) + "</tr>\n")
+                body.write(
+                    "<tr>"
+                    + "".join(f"<td>{html_value(table, c, v)}</td>" for c, v in zip(columns, values))
+                    + "</tr>\n"
+                )
                 if table == "contributions" and row.get("photo_key"):
                     photos.append((row["id"], row["photo_key"]))
                 count += 1
@@ -217,31 +238,46 @@ def _write_table(zf, js, body, table, query, labels, removed, result, photos, fi
             raw.close()
     if count:
         js.write("]")
-        body.write(f"</tbody></table></div><p>{count} record(s), also in "
-                   f"<a href=\"{table}.csv\">{table}.csv</a>.</p></section>\n")
+        body.write(
+            f"</tbody></table></div><p>{count} record(s), also in "
+            f'<a href="{table}.csv">{table}.csv</a>.</p></section>\n'
+        )
     return count
 
 
 def _about(subject, request_id: int, result: Result) -> dict:
     org = db.session.get(Organisation, subject.organisation_id)
-    return {"school": org.name, "request": f"R{request_id}", "made_at": utcnow().isoformat(),
-            "about": "a child" if subject.pupil_id else "the person who asked",
-            "automated_decisions": NO_AUTOMATED_DECISIONS,
-            "items_held_back_after_review": result.held_back, "photos": result.photos}
+    return {
+        "school": org.name,
+        "request": f"R{request_id}",
+        "made_at": utcnow().isoformat(),
+        "about": "a child" if subject.pupil_id else "the person who asked",
+        "automated_decisions": NO_AUTOMATED_DECISIONS,
+        "items_held_back_after_review": result.held_back,
+        "photos": result.photos,
+    }
 
 
 def _write_index(zf, body_path: str, subject, request_id: int, result: Result) -> None:
     org = db.session.get(Organisation, subject.organisation_id)
     req = db.session.get(PrivacyRequest, request_id)
     page = render_template(
-        "privacy/export_index.html", organisation=org, request=req, result=result,
-        child=subject.pupil_id is not None, made_at=utcnow().astimezone(LONDON),
+        "privacy/export_index.html",
+        organisation=org,
+        request=req,
+        result=result,
+        child=subject.pupil_id is not None,
+        made_at=utcnow().astimezone(LONDON),
         sections=[(table, SECTIONS[table][0], n) for table, n in result.counts.items()],
-        not_held=[SECTIONS[table][0] for table in result.applicable
-                  if table not in result.counts],
-        recipients=[RECIPIENTS[r] for r in RECIPIENTS
-                    if any(r in INVENTORY[table].recipients for table in result.counts)],
-        no_automated_decisions=NO_AUTOMATED_DECISIONS, marker=MARKER)
+        not_held=[SECTIONS[table][0] for table in result.applicable if table not in result.counts],
+        recipients=[
+            RECIPIENTS[r]
+            for r in RECIPIENTS
+            if any(r in INVENTORY[table].recipients for table in result.counts)
+        ],
+        no_automated_decisions=NO_AUTOMATED_DECISIONS,
+        marker=MARKER,
+    )
     head, _, tail = page.partition(MARKER)
     with zf.open(entry("index.html"), "w") as raw, open(body_path, "rb") as src:
         raw.write(head.encode())

@@ -4,6 +4,7 @@ query; and what the daily reminder tells the office.
 A public-form request counts only once its email is confirmed; a paused request's clock is
 stopped, so it is listed as paused and never as due or overdue.
 """
+
 from __future__ import annotations
 
 from collections import defaultdict
@@ -13,13 +14,24 @@ from datetime import date, timedelta
 import sqlalchemy as sa
 
 from app.core.extensions import db
-from app.models import (OPEN_STATES, Organisation, PrivacyRequest, Pupil, RequestChannel,
-                        RequestState, Role, StaffMembership, User, UserStatus)
+from app.models import (
+    OPEN_STATES,
+    Organisation,
+    PrivacyRequest,
+    Pupil,
+    RequestChannel,
+    RequestState,
+    Role,
+    StaffMembership,
+    User,
+    UserStatus,
+)
 from app.dataprotection.requests import deadlines
 
 _OPEN = [RequestState(s) for s in OPEN_STATES]
-_COUNTED = sa.or_(PrivacyRequest.confirmed_at.is_not(None),
-                  PrivacyRequest.channel != RequestChannel.PUBLIC_FORM)
+_COUNTED = sa.or_(
+    PrivacyRequest.confirmed_at.is_not(None), PrivacyRequest.channel != RequestChannel.PUBLIC_FORM
+)
 
 
 @dataclass
@@ -45,21 +57,26 @@ def desk(organisation_ids, today: date) -> Desk:
     rows = db.session.execute(
         sa.select(PrivacyRequest, Pupil.first_name, Pupil.last_name)
         .outerjoin(Pupil, Pupil.id == PrivacyRequest.subject_pupil_id)
-        .where(PrivacyRequest.organisation_id.in_(list(organisation_ids)),
-               PrivacyRequest.state.in_(_OPEN), _COUNTED,
-               sa.or_(PrivacyRequest.state == RequestState.PAUSED,
-                      PrivacyRequest.due_on <= horizon))
-        .order_by(PrivacyRequest.due_on, PrivacyRequest.id)).all()
+        .where(
+            PrivacyRequest.organisation_id.in_(list(organisation_ids)),
+            PrivacyRequest.state.in_(_OPEN),
+            _COUNTED,
+            sa.or_(PrivacyRequest.state == RequestState.PAUSED, PrivacyRequest.due_on <= horizon),
+        )
+        .order_by(PrivacyRequest.due_on, PrivacyRequest.id)
+    ).all()
     result = Desk()
     for req, first, last in rows:
         name = f"{first} {last}".strip() if first is not None else None
         if req.state is RequestState.PAUSED:
             since = req.paused_since or today
-            result.paused.append(DeskRow(req, name, deadlines.days_left(req.due_on, since),
-                                         f"Paused since {_day(since)}"))
+            result.paused.append(
+                DeskRow(req, name, deadlines.days_left(req.due_on, since), f"Paused since {_day(since)}")
+            )
             continue
-        row = DeskRow(req, name, deadlines.days_left(req.due_on, today),
-                      deadlines.describe_due(req.due_on, today))
+        row = DeskRow(
+            req, name, deadlines.days_left(req.due_on, today), deadlines.describe_due(req.due_on, today)
+        )
         (result.overdue if row.days_left < 0 else result.due_soon).append(row)
     return result
 
@@ -70,9 +87,13 @@ def due_for_reminder(today: date) -> dict[int, dict[str, list[int]]]:
     horizon = today + timedelta(days=deadlines.DUE_SOON_DAYS)
     rows = db.session.execute(
         sa.select(PrivacyRequest.organisation_id, PrivacyRequest.id, PrivacyRequest.due_on)
-        .where(PrivacyRequest.state.in_([s for s in _OPEN if s is not RequestState.PAUSED]),
-               _COUNTED, PrivacyRequest.due_on <= horizon)
-        .order_by(PrivacyRequest.organisation_id, PrivacyRequest.due_on, PrivacyRequest.id)).all()
+        .where(
+            PrivacyRequest.state.in_([s for s in _OPEN if s is not RequestState.PAUSED]),
+            _COUNTED,
+            PrivacyRequest.due_on <= horizon,
+        )
+        .order_by(PrivacyRequest.organisation_id, PrivacyRequest.due_on, PrivacyRequest.id)
+    ).all()
     found: dict[int, dict[str, list[int]]] = defaultdict(lambda: {"overdue": [], "due_soon": []})
     for org_id, req_id, due in rows:
         found[org_id]["overdue" if due < today else "due_soon"].append(req_id)
@@ -83,16 +104,28 @@ def office_recipients(organisation_id: int) -> list[int]:
     """The people the reminder goes to: the school's office staff and DPO, and the DPO of its
     trust; active accounts only."""
     trust_id = sa.select(Organisation.trust_id).where(Organisation.id == organisation_id)
-    return list(db.session.scalars(
-        sa.select(User.id).distinct()
-        .join(StaffMembership, StaffMembership.user_id == User.id)
-        .where(User.status == UserStatus.ACTIVE, sa.or_(
-            sa.and_(StaffMembership.organisation_id == organisation_id,
-                    StaffMembership.role.in_([Role.OFFICE, Role.DPO])),
-            sa.and_(StaffMembership.trust_id.is_not(None),
-                    StaffMembership.trust_id == trust_id.scalar_subquery(),
-                    StaffMembership.role == Role.DPO)))
-        .order_by(User.id)))
+    return list(
+        db.session.scalars(
+            sa.select(User.id)
+            .distinct()
+            .join(StaffMembership, StaffMembership.user_id == User.id)
+            .where(
+                User.status == UserStatus.ACTIVE,
+                sa.or_(
+                    sa.and_(
+                        StaffMembership.organisation_id == organisation_id,
+                        StaffMembership.role.in_([Role.OFFICE, Role.DPO]),
+                    ),
+                    sa.and_(
+                        StaffMembership.trust_id.is_not(None),
+                        StaffMembership.trust_id == trust_id.scalar_subquery(),
+                        StaffMembership.role == Role.DPO,
+                    ),
+                ),
+            )
+            .order_by(User.id)
+        )
+    )
 
 
 def _day(value: date) -> str:

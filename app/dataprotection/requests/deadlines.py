@@ -24,6 +24,7 @@ The rules, as the promise and the ICO's guidance on the time limit state them:
   not 28 March. The 30-day notice date does not cap an extended deadline (the notice allows the
   extension). An extension is only possible on or before the first deadline.
 """
+
 from __future__ import annotations
 
 import calendar
@@ -84,8 +85,7 @@ def notice_date(start: date, *, paused_days: int = 0) -> date:
 
 def first_deadline(start: date, *, paused_days: int = 0) -> date:
     """The deadline before any extension: the earlier of the statutory and the notice date."""
-    return min(statutory_date(start, paused_days=paused_days),
-               notice_date(start, paused_days=paused_days))
+    return min(statutory_date(start, paused_days=paused_days), notice_date(start, paused_days=paused_days))
 
 
 def due_date(start: date, *, paused_days: int = 0, extension_months: int = 0) -> date:

@@ -1,6 +1,7 @@
 """Making a data-protection request: a signed-in parent for themselves or a linked child (P28,
 after a fresh sign-in), and anyone without an account through the public form, confirmed by an
 emailed link. The workflow itself: app/dataprotection/requests/intake.py and privacy_requests.py."""
+
 from __future__ import annotations
 
 import sqlalchemy as sa
@@ -12,17 +13,31 @@ from app.core.authz import fresh_signin_required, linked_pupils, parent_required
 from app.core.error_pages import render_error
 from app.core.extensions import db, limiter
 from app.core.htmx import redirect_after_post, render
-from app.models import (LoginToken, Organisation, OrgKind, PrivacyRequest, Pupil, RequestState,
-                        TokenPurpose, utcnow)
+from app.models import (
+    LoginToken,
+    Organisation,
+    OrgKind,
+    PrivacyRequest,
+    Pupil,
+    RequestState,
+    TokenPurpose,
+    utcnow,
+)
 from app.privacy import bp
 from app.dataprotection.requests.forms import ParentRequestForm, PublicRequestForm, apply_error
 from app.privacy.routes import RIGHTS, RIGHT_TITLES
 from app.dataprotection.requests import workflow as pr
 from app.dataprotection.requests import intake
 
-STATE_TEXT = {"received": "Received", "identity_check": "Checking who you are",
-              "in_progress": "Being worked on", "paused": "Waiting for your reply",
-              "completed": "Completed", "refused": "Refused", "withdrawn": "Withdrawn"}
+STATE_TEXT = {
+    "received": "Received",
+    "identity_check": "Checking who you are",
+    "in_progress": "Being worked on",
+    "paused": "Waiting for your reply",
+    "completed": "Completed",
+    "refused": "Refused",
+    "withdrawn": "Withdrawn",
+}
 
 
 def _ask_limit() -> str:
@@ -35,6 +50,7 @@ def _status(form, error=None) -> int:
 
 # --- a signed-in parent ------------------------------------------------------------------------
 
+
 @bp.get("/requests")
 @parent_required
 def my_requests():
@@ -44,11 +60,19 @@ def my_requests():
         .join(Organisation, Organisation.id == PrivacyRequest.organisation_id)
         .outerjoin(Pupil, Pupil.id == PrivacyRequest.subject_pupil_id)
         .where(PrivacyRequest.requester_id == current_user.id)
-        .order_by(PrivacyRequest.created_at.desc(), PrivacyRequest.id.desc())).all()
-    exports_url = (url_for("privacy.my_exports")
-                   if "privacy.my_exports" in current_app.view_functions else None)
-    return render("privacy/requests.html", rows=rows, titles=RIGHT_TITLES, states=STATE_TEXT,
-                  open_states=pr.OPEN, exports_url=exports_url)
+        .order_by(PrivacyRequest.created_at.desc(), PrivacyRequest.id.desc())
+    ).all()
+    exports_url = (
+        url_for("privacy.my_exports") if "privacy.my_exports" in current_app.view_functions else None
+    )
+    return render(
+        "privacy/requests.html",
+        rows=rows,
+        titles=RIGHT_TITLES,
+        states=STATE_TEXT,
+        open_states=pr.OPEN,
+        exports_url=exports_url,
+    )
 
 
 @bp.route("/requests/new", methods=["GET", "POST"])
@@ -61,7 +85,8 @@ def new_request():
     schools = db.session.execute(
         sa.select(Organisation.id, Organisation.name)
         .where(Organisation.id.in_({c.organisation_id for c in children}))
-        .order_by(Organisation.name)).all()
+        .order_by(Organisation.name)
+    ).all()
     form = ParentRequestForm()
     form.about.choices = [C("self", "Me")] + [C(str(c.id), c.display_name) for c in children]
     form.organisation_id.choices = [C(s.id, s.name) for s in schools]
@@ -75,18 +100,34 @@ def new_request():
             pupil_id = int(about)
         try:
             req = intake.request_as_parent(
-                parent, kind=form.kind.data, details=form.details.data or "", pupil_id=pupil_id,
-                organisation_id=form.organisation_id.data if len(schools) > 1 else None)
+                parent,
+                kind=form.kind.data,
+                details=form.details.data or "",
+                pupil_id=pupil_id,
+                organisation_id=form.organisation_id.data if len(schools) > 1 else None,
+            )
         except pr.RequestError as error:
             if error.status == 404:
                 return render_error(404, error.message)
             if not apply_error(form, error):
                 problem = error.message
-            return render("privacy/requests_new.html", form=form, rights=RIGHTS,
-                          schools=schools, problem=problem, status=error.status)
+            return render(
+                "privacy/requests_new.html",
+                form=form,
+                rights=RIGHTS,
+                schools=schools,
+                problem=problem,
+                status=error.status,
+            )
         return redirect_after_post(url_for("privacy.request_sent", request_id=req.id))
-    return render("privacy/requests_new.html", form=form, rights=RIGHTS, schools=schools,
-                  problem=problem, status=_status(form))
+    return render(
+        "privacy/requests_new.html",
+        form=form,
+        rights=RIGHTS,
+        schools=schools,
+        problem=problem,
+        status=_status(form),
+    )
 
 
 @bp.get("/requests/<int:request_id>/sent")
@@ -103,16 +144,18 @@ def withdraw_request(request_id: int):
     """The requester withdraws their own open request."""
     req = _own_or_404(request_id)
     try:
-        pr.transition(req.id, RequestState.WITHDRAWN, actor=current_user,
-                      note="Withdrawn by the requester.")
+        pr.transition(req.id, RequestState.WITHDRAWN, actor=current_user, note="Withdrawn by the requester.")
     except pr.RequestError as error:
         return render_error(error.status, error.message)
     return redirect_after_post(url_for("privacy.my_requests"))
 
 
 def _own_or_404(request_id: int) -> PrivacyRequest:
-    req = db.session.scalar(sa.select(PrivacyRequest).where(
-        PrivacyRequest.id == request_id, PrivacyRequest.requester_id == current_user.id))
+    req = db.session.scalar(
+        sa.select(PrivacyRequest).where(
+            PrivacyRequest.id == request_id, PrivacyRequest.requester_id == current_user.id
+        )
+    )
     if req is None:
         abort(404)
     return req
@@ -120,14 +163,17 @@ def _own_or_404(request_id: int) -> PrivacyRequest:
 
 # --- the public form ------------------------------------------------------------------------------
 
+
 @bp.route("/ask", methods=["GET", "POST"])
 @public
 @limiter.limit(_ask_limit, methods=["POST"])
 def ask():
     """A request from someone without an account; it counts once the emailed link is used."""
     schools = db.session.execute(
-        sa.select(Organisation.id, Organisation.name).where(Organisation.kind == OrgKind.SCHOOL)
-        .order_by(Organisation.name)).all()
+        sa.select(Organisation.id, Organisation.name)
+        .where(Organisation.kind == OrgKind.SCHOOL)
+        .order_by(Organisation.name)
+    ).all()
     form = PublicRequestForm()
     form.organisation_id.choices = [C(s.id, s.name) for s in schools]
     if request.method == "GET" and len(schools) == 1:
@@ -136,25 +182,29 @@ def ask():
     if form.validate_on_submit():
         try:
             intake.submit_public_request(
-                form.organisation_id.data, kind=form.kind.data,
-                requester_name=form.requester_name.data, requester_email=form.requester_email.data,
-                details=form.details.data or "", on_behalf_of=form.on_behalf_of.data)
+                form.organisation_id.data,
+                kind=form.kind.data,
+                requester_name=form.requester_name.data,
+                requester_email=form.requester_email.data,
+                details=form.details.data or "",
+                on_behalf_of=form.on_behalf_of.data,
+            )
         except pr.RequestError as error:
             if not apply_error(form, error):
                 problem = error.message
-            return render("privacy/ask.html", form=form, rights=RIGHTS, problem=problem,
-                          status=error.status)
-        return render("privacy/ask_sent.html", email=form.requester_email.data,
-                      hours=intake.CONFIRM_HOURS)
-    return render("privacy/ask.html", form=form, rights=RIGHTS, problem=problem,
-                  status=_status(form))
+            return render("privacy/ask.html", form=form, rights=RIGHTS, problem=problem, status=error.status)
+        return render("privacy/ask_sent.html", email=form.requester_email.data, hours=intake.CONFIRM_HOURS)
+    return render("privacy/ask.html", form=form, rights=RIGHTS, problem=problem, status=_status(form))
 
 
 def _waiting_request(token: str) -> tuple[int, PrivacyRequest | None, str | None]:
     """Look at an emailed link without using it: (status, request, problem)."""
-    row = db.session.scalar(sa.select(LoginToken).where(
-        LoginToken.token_hash == pr.token_hash(token or ""),
-        LoginToken.purpose == TokenPurpose.EMAIL_CONFIRM))
+    row = db.session.scalar(
+        sa.select(LoginToken).where(
+            LoginToken.token_hash == pr.token_hash(token or ""),
+            LoginToken.purpose == TokenPurpose.EMAIL_CONFIRM,
+        )
+    )
     req_id = (row.payload or {}).get("privacy_request_id") if row else None
     req = db.session.get(PrivacyRequest, req_id) if req_id else None
     if row is None or req is None or row.used_at is not None:
@@ -169,10 +219,15 @@ def _waiting_request(token: str) -> tuple[int, PrivacyRequest | None, str | None
 def confirm_request(token: str):
     """A page with one button: following a link (or a mail scanner fetching it) changes nothing."""
     status, req, problem = _waiting_request(token)
-    return render("privacy/confirm.html", req=req, problem=problem, token=token,
-                  title=RIGHT_TITLES.get(req.kind.value) if req else None,
-                  school=db.session.get(Organisation, req.organisation_id) if req else None,
-                  status=status)
+    return render(
+        "privacy/confirm.html",
+        req=req,
+        problem=problem,
+        token=token,
+        title=RIGHT_TITLES.get(req.kind.value) if req else None,
+        school=db.session.get(Organisation, req.organisation_id) if req else None,
+        status=status,
+    )
 
 
 @bp.post("/requests/confirm/<token>")
@@ -183,7 +238,18 @@ def confirm_request_post(token: str):
     try:
         req = intake.confirm_public_request(token)
     except pr.RequestError as error:
-        return render("privacy/confirm.html", req=None, problem=error.message, token=token,
-                      title=None, school=None, status=error.status)
-    return render("privacy/confirmed.html", req=req, title=RIGHT_TITLES[req.kind.value],
-                  school=db.session.get(Organisation, req.organisation_id))
+        return render(
+            "privacy/confirm.html",
+            req=None,
+            problem=error.message,
+            token=token,
+            title=None,
+            school=None,
+            status=error.status,
+        )
+    return render(
+        "privacy/confirmed.html",
+        req=req,
+        title=RIGHT_TITLES[req.kind.value],
+        school=db.session.get(Organisation, req.organisation_id),
+    )

@@ -1,4 +1,5 @@
 """Forms for data-protection requests: a parent's, the public form's and the office's log."""
+
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
@@ -9,8 +10,7 @@ from wtforms.validators import DataRequired, Email, InputRequired, Length, Optio
 from app.models import RequestKind
 
 KIND_CHOICES = [C(k.value, k.value) for k in RequestKind]  # labels come from privacy.routes.RIGHTS
-DETAILS = dict(validators=[Optional(), Length(max=4000, message="Please keep it under 4,000 "
-                                                                  "characters.")])
+DETAILS = dict(validators=[Optional(), Length(max=4000, message="Please keep it under 4,000 characters.")])
 
 
 def apply_error(form: FlaskForm, error) -> bool:
@@ -24,46 +24,78 @@ def apply_error(form: FlaskForm, error) -> bool:
 
 
 class ParentRequestForm(FlaskForm):
-    kind = RadioField("What would you like?", choices=KIND_CHOICES,
-                      validators=[InputRequired("Choose what you would like.")])
+    kind = RadioField(
+        "What would you like?",
+        choices=KIND_CHOICES,
+        validators=[InputRequired("Choose what you would like.")],
+    )
     # "self" or a linked child's id; checked by the service (another family's child: 404)
-    about = RadioField("Who is it about?", validate_choice=False,
-                       validators=[InputRequired("Choose who the request is about.")])
-    organisation_id = SelectField("Which school is it for?", coerce=int, validate_choice=False,
-                                  validators=[Optional()])
+    about = RadioField(
+        "Who is it about?",
+        validate_choice=False,
+        validators=[InputRequired("Choose who the request is about.")],
+    )
+    organisation_id = SelectField(
+        "Which school is it for?", coerce=int, validate_choice=False, validators=[Optional()]
+    )
     details = TextAreaField("Anything the school should know (optional)", **DETAILS)
 
 
 class PublicRequestForm(FlaskForm):
-    organisation_id = SelectField("Which school is it for?", coerce=int,
-                                  validators=[InputRequired("Choose the school.")])
-    kind = RadioField("What would you like?", choices=KIND_CHOICES,
-                      validators=[InputRequired("Choose what you would like.")])
-    on_behalf_of = RadioField("Who is it about?", choices=[
-        C("self", "Me"), C("child", "My child")],
-        validators=[InputRequired("Choose who the request is about.")])
-    requester_name = StringField("Your full name", validators=[
-        DataRequired("Give your name, so the school can find your records."), Length(max=120)])
-    requester_email = EmailField("Your email address", validators=[
-        DataRequired("Give your email address: we send the confirmation link there."),
-        Email("Give an email address like name@example.com."), Length(max=254)])
+    organisation_id = SelectField(
+        "Which school is it for?", coerce=int, validators=[InputRequired("Choose the school.")]
+    )
+    kind = RadioField(
+        "What would you like?",
+        choices=KIND_CHOICES,
+        validators=[InputRequired("Choose what you would like.")],
+    )
+    on_behalf_of = RadioField(
+        "Who is it about?",
+        choices=[C("self", "Me"), C("child", "My child")],
+        validators=[InputRequired("Choose who the request is about.")],
+    )
+    requester_name = StringField(
+        "Your full name",
+        validators=[DataRequired("Give your name, so the school can find your records."), Length(max=120)],
+    )
+    requester_email = EmailField(
+        "Your email address",
+        validators=[
+            DataRequired("Give your email address: we send the confirmation link there."),
+            Email("Give an email address like name@example.com."),
+            Length(max=254),
+        ],
+    )
     details = TextAreaField("Anything the school should know (optional)", **DETAILS)
 
 
 class OfficeRequestForm(FlaskForm):
-    organisation_id = SelectField("School", coerce=int, validate_choice=False,
-                                  validators=[Optional()])
-    kind = SelectField("Kind of request", choices=KIND_CHOICES,
-                       validators=[InputRequired("Choose the kind of request.")])
-    channel = SelectField("How it arrived", choices=[
-        C("phone", "Phone call"), C("letter", "Letter"), C("email", "Email"),
-        C("in_person", "In person")], validators=[InputRequired("Choose how it arrived.")])
-    received_on = DateField("The day it arrived", validators=[
-        InputRequired("Give the day it arrived, like 2026-03-05.")])
-    requester_name = StringField("Requester's name", validators=[
-        DataRequired("Give the requester's name."), Length(max=120)])
-    requester_email = StringField("Requester's email (optional)", validators=[
-        Optional(), Length(max=254)])
-    pupil_id = SelectField("About a child (optional)", coerce=lambda v: int(v) if v else None,
-                           validate_choice=False, validators=[Optional()])
+    organisation_id = SelectField("School", coerce=int, validate_choice=False, validators=[Optional()])
+    kind = SelectField(
+        "Kind of request", choices=KIND_CHOICES, validators=[InputRequired("Choose the kind of request.")]
+    )
+    channel = SelectField(
+        "How it arrived",
+        choices=[
+            C("phone", "Phone call"),
+            C("letter", "Letter"),
+            C("email", "Email"),
+            C("in_person", "In person"),
+        ],
+        validators=[InputRequired("Choose how it arrived.")],
+    )
+    received_on = DateField(
+        "The day it arrived", validators=[InputRequired("Give the day it arrived, like 2026-03-05.")]
+    )
+    requester_name = StringField(
+        "Requester's name", validators=[DataRequired("Give the requester's name."), Length(max=120)]
+    )
+    requester_email = StringField("Requester's email (optional)", validators=[Optional(), Length(max=254)])
+    pupil_id = SelectField(
+        "About a child (optional)",
+        coerce=lambda v: int(v) if v else None,
+        validate_choice=False,
+        validators=[Optional()],
+    )
     details = TextAreaField("What they asked for", **DETAILS)

@@ -1,4 +1,5 @@
 """The privacy desk's daily reminder (P27): the office hears about requests before they are late."""
+
 from __future__ import annotations
 
 import logging
@@ -23,11 +24,17 @@ def remind_office_of_due_requests(today: str | None = None) -> int:
     queued = 0
     for organisation_id, found in due_for_reminder(day).items():
         queued += notifications.notify(
-            "request_due_reminder", event_key=f"privacy-due:{organisation_id}:{day.isoformat()}",
-            user_ids=office_recipients(organisation_id), organisation_id=organisation_id,
-            context={"day": day.isoformat(), "overdue": len(found["overdue"]),
-                     "due_soon": len(found["due_soon"]),
-                     "request_ids": found["overdue"] + found["due_soon"]})
+            "request_due_reminder",
+            event_key=f"privacy-due:{organisation_id}:{day.isoformat()}",
+            user_ids=office_recipients(organisation_id),
+            organisation_id=organisation_id,
+            context={
+                "day": day.isoformat(),
+                "overdue": len(found["overdue"]),
+                "due_soon": len(found["due_soon"]),
+                "request_ids": found["overdue"] + found["due_soon"],
+            },
+        )
     db.session.commit()
     log.info("privacy-desk reminders queued: %s", queued)
     return queued

@@ -2,6 +2,7 @@
 that came by phone, letter, email or in person, and each request's page with its clock, its
 audit trail and a plain form for every step. A trust-level DPO sees every school of the trust;
 office staff only their own school (P12: another school's request answers 404)."""
+
 from __future__ import annotations
 
 from datetime import date
@@ -14,9 +15,21 @@ from wtforms.fields.choices import SelectChoice as C
 from app.core.authz import office_organisation_ids, staff_required
 from app.core.extensions import db
 from app.core.htmx import redirect_after_post, render
-from app.models import (Breach, BreachDecision, DataExport, Organisation, PrivacyRequest, Pupil,
-                        RequestChannel, RequestEvent, RequestKind, RequestState, Role,
-                        StaffMembership, User)
+from app.models import (
+    Breach,
+    BreachDecision,
+    DataExport,
+    Organisation,
+    PrivacyRequest,
+    Pupil,
+    RequestChannel,
+    RequestEvent,
+    RequestKind,
+    RequestState,
+    Role,
+    StaffMembership,
+    User,
+)
 from app.office import bp
 from app.params import day
 from app.dataprotection.requests.forms import OfficeRequestForm, apply_error
@@ -28,22 +41,34 @@ from app.core.audit import log_access
 from app.dataprotection.requests.dashboard import desk
 
 OFFICE = ("office", "dpo")
-TITLES = {"access": "Access: a copy of the data", "erasure": "Erasure",
-          "rectification": "Rectification", "restriction": "Restriction",
-          "objection": "Objection", "portability": "Portability: data to take elsewhere",
-          "other": "Other request"}
+TITLES = {
+    "access": "Access: a copy of the data",
+    "erasure": "Erasure",
+    "rectification": "Rectification",
+    "restriction": "Restriction",
+    "objection": "Objection",
+    "portability": "Portability: data to take elsewhere",
+    "other": "Other request",
+}
 S = RequestState
-STATE_TEXT = {"received": "Received", "identity_check": "Checking identity",
-              "in_progress": "In progress", "paused": "Paused for clarification",
-              "completed": "Completed", "refused": "Refused", "withdrawn": "Withdrawn"}
+STATE_TEXT = {
+    "received": "Received",
+    "identity_check": "Checking identity",
+    "in_progress": "In progress",
+    "paused": "Paused for clarification",
+    "completed": "Completed",
+    "refused": "Refused",
+    "withdrawn": "Withdrawn",
+}
 # The steps offered on a request in each state: (to-state, button, what the form asks for).
 # The service is the authority: a step out of order is refused there (409), whatever is posted.
 STEPS = {
-    S.RECEIVED: [("identity_check", "Check identity first", "note"),
-                 ("in_progress", "Start (no identity check needed)", "note")],
+    S.RECEIVED: [
+        ("identity_check", "Check identity first", "note"),
+        ("in_progress", "Start (no identity check needed)", "note"),
+    ],
     S.IDENTITY_CHECK: [("in_progress", "Identity checked: start the clock", "on")],
-    S.IN_PROGRESS: [("paused", "Pause: ask for clarification", "on"),
-                    ("completed", "Complete", "outcome")],
+    S.IN_PROGRESS: [("paused", "Pause: ask for clarification", "on"), ("completed", "Complete", "outcome")],
     S.PAUSED: [("in_progress", "Resume: the reply has arrived", "on")],
 }
 ENDINGS = [("refused", "Refuse", "reason"), ("withdrawn", "Mark as withdrawn", "note")]
@@ -54,10 +79,13 @@ def desk_organisations() -> list[Organisation]:
     or DPO, and every school of a trust they are DPO of (one query, cached per request)."""
     cached = g.get("_desk_orgs")
     if cached is None:
-        cached = list(db.session.scalars(
-            sa.select(Organisation)
-            .where(Organisation.id.in_(office_organisation_ids(current_user) or [-1]))
-            .order_by(Organisation.name, Organisation.id)))
+        cached = list(
+            db.session.scalars(
+                sa.select(Organisation)
+                .where(Organisation.id.in_(office_organisation_ids(current_user) or [-1]))
+                .order_by(Organisation.name, Organisation.id)
+            )
+        )
         g._desk_orgs = cached
     return cached
 
@@ -78,24 +106,38 @@ def requests_desk():
     orgs = desk_organisations()
     ids, today = [o.id for o in orgs], _today()
     found = desk(ids, today)
-    on_desk = {row.request.id for rows in (found.overdue, found.due_soon, found.paused)
-               for row in rows}
+    on_desk = {row.request.id for rows in (found.overdue, found.due_soon, found.paused) for row in rows}
     others = db.session.execute(
         sa.select(PrivacyRequest, Pupil.first_name, Pupil.last_name)
         .outerjoin(Pupil, Pupil.id == PrivacyRequest.subject_pupil_id)
-        .where(PrivacyRequest.organisation_id.in_(ids), PrivacyRequest.state.in_(pr.OPEN),
-               sa.or_(PrivacyRequest.confirmed_at.is_not(None),  # a public form counts once
-                      PrivacyRequest.channel != RequestChannel.PUBLIC_FORM),  # confirmed
-               PrivacyRequest.id.not_in(on_desk) if on_desk else sa.true())
-        .order_by(PrivacyRequest.due_on.nulls_last(), PrivacyRequest.id).limit(200)).all()
+        .where(
+            PrivacyRequest.organisation_id.in_(ids),
+            PrivacyRequest.state.in_(pr.OPEN),
+            sa.or_(
+                PrivacyRequest.confirmed_at.is_not(None),  # a public form counts once
+                PrivacyRequest.channel != RequestChannel.PUBLIC_FORM,
+            ),  # confirmed
+            PrivacyRequest.id.not_in(on_desk) if on_desk else sa.true(),
+        )
+        .order_by(PrivacyRequest.due_on.nulls_last(), PrivacyRequest.id)
+        .limit(200)
+    ).all()
     open_breaches = db.session.scalars(
-        sa.select(Breach).where(Breach.organisation_id.in_(ids),
-                                Breach.decision == BreachDecision.PENDING)
-        .order_by(Breach.aware_at)).all()
-    return render("office/requests.html", desk=found, others=others, today=today,
-                  schools={o.id: o.name for o in orgs}, titles=TITLES, states=STATE_TEXT,
-                  breaches=[(b, breaches.countdown(b)) for b in open_breaches],
-                  describe_due=deadlines.describe_due)
+        sa.select(Breach)
+        .where(Breach.organisation_id.in_(ids), Breach.decision == BreachDecision.PENDING)
+        .order_by(Breach.aware_at)
+    ).all()
+    return render(
+        "office/requests.html",
+        desk=found,
+        others=others,
+        today=today,
+        schools={o.id: o.name for o in orgs},
+        titles=TITLES,
+        states=STATE_TEXT,
+        breaches=[(b, breaches.countdown(b)) for b in open_breaches],
+        describe_due=deadlines.describe_due,
+    )
 
 
 def _log_form() -> OfficeRequestForm:
@@ -106,11 +148,12 @@ def _log_form() -> OfficeRequestForm:
         sa.select(Pupil.id, Pupil.first_name, Pupil.last_name, Organisation.name)
         .join(Organisation, Organisation.id == Pupil.organisation_id)
         .where(Pupil.organisation_id.in_([o.id for o in orgs]), Pupil.erased_at.is_(None))
-        .order_by(Organisation.name, Pupil.last_name, Pupil.first_name)).all()
+        .order_by(Organisation.name, Pupil.last_name, Pupil.first_name)
+    ).all()
     several = len(orgs) > 1
     form.pupil_id.choices = [C("", "Not about a child: about the requester")] + [
-        C(str(p.id), f"{p.first_name} {p.last_name}" + (f" ({p.name})" if several else ""))
-        for p in pupils]
+        C(str(p.id), f"{p.first_name} {p.last_name}" + (f" ({p.name})" if several else "")) for p in pupils
+    ]
     if request.method == "GET":
         form.received_on.data = _today()
     return form
@@ -129,11 +172,16 @@ def log_request():
             abort(404)
         try:
             req = intake.log_request(
-                current_user, org_id, kind=form.kind.data, channel=form.channel.data,
+                current_user,
+                org_id,
+                kind=form.kind.data,
+                channel=form.channel.data,
                 requester_name=form.requester_name.data,
                 requester_email=form.requester_email.data or "",
-                received_on=form.received_on.data, details=form.details.data or "",
-                pupil_id=form.pupil_id.data)
+                received_on=form.received_on.data,
+                details=form.details.data or "",
+                pupil_id=form.pupil_id.data,
+            )
         except pr.RequestError as error:
             if not apply_error(form, error):
                 problem = error.message
@@ -142,21 +190,23 @@ def log_request():
             return redirect_after_post(url_for("office.request_page", request_id=req.id))
     elif form.errors:
         status = 422
-    return render("office/requests_new.html", form=form, several=len(orgs) > 1,
-                  problem=problem, status=status)
+    return render(
+        "office/requests_new.html", form=form, several=len(orgs) > 1, problem=problem, status=status
+    )
 
 
 def _request_or_404(request_id: int) -> PrivacyRequest:
-    req = db.session.scalar(sa.select(PrivacyRequest).where(
-        PrivacyRequest.id == request_id,
-        PrivacyRequest.organisation_id.in_(desk_organisation_ids())))
+    req = db.session.scalar(
+        sa.select(PrivacyRequest).where(
+            PrivacyRequest.id == request_id, PrivacyRequest.organisation_id.in_(desk_organisation_ids())
+        )
+    )
     if req is None:
         abort(404)
     return req
 
 
-def _page(req: PrivacyRequest, *, problem: str | None = None, field: str | None = None,
-          status: int = 200):
+def _page(req: PrivacyRequest, *, problem: str | None = None, field: str | None = None, status: int = 200):
     db.session.refresh(req)
     org = db.session.get(Organisation, req.organisation_id)
     today = pr.local_today(org)
@@ -165,21 +215,43 @@ def _page(req: PrivacyRequest, *, problem: str | None = None, field: str | None 
     paused = req.paused_days + running
     counted = req.confirmed_at is not None or req.channel is not RequestChannel.PUBLIC_FORM
     trail = db.session.execute(
-        sa.select(RequestEvent, User.name).outerjoin(User, User.id == RequestEvent.actor_id)
-        .where(RequestEvent.request_id == req.id).order_by(RequestEvent.at, RequestEvent.id)).all()
+        sa.select(RequestEvent, User.name)
+        .outerjoin(User, User.id == RequestEvent.actor_id)
+        .where(RequestEvent.request_id == req.id)
+        .order_by(RequestEvent.at, RequestEvent.id)
+    ).all()
     subject = db.session.get(Pupil, req.subject_pupil_id) if req.subject_pupil_id else None
-    clock = {"start": start, "due": req.due_on, "paused": paused, "running_pause": running,
-             "first_deadline": deadlines.first_deadline(start, paused_days=paused),
-             "can_extend": deadlines.can_extend(start, today, paused_days=paused)
-             and req.extension_months < deadlines.MAX_EXTENSION_MONTHS,
-             "left": deadlines.describe_due(req.due_on, today) if req.due_on else None}
+    clock = {
+        "start": start,
+        "due": req.due_on,
+        "paused": paused,
+        "running_pause": running,
+        "first_deadline": deadlines.first_deadline(start, paused_days=paused),
+        "can_extend": deadlines.can_extend(start, today, paused_days=paused)
+        and req.extension_months < deadlines.MAX_EXTENSION_MONTHS,
+        "left": deadlines.describe_due(req.due_on, today) if req.due_on else None,
+    }
     log_access("privacy_request.viewed", f"request:{req.id}")
-    return render("office/requests_show.html", req=req, org=org, clock=clock, trail=trail,
-                  subject=subject, counted=counted, steps=STEPS.get(req.state, []),
-                  endings=ENDINGS if req.state in pr.OPEN else [], states=STATE_TEXT,
-                  title=TITLES[req.kind.value], today=today, problem=problem,
-                  field=field, form=request.form if status != 200 else {},
-                  links=_privacy_data_links(req), tz=breaches.zone(org), status=status)
+    return render(
+        "office/requests_show.html",
+        req=req,
+        org=org,
+        clock=clock,
+        trail=trail,
+        subject=subject,
+        counted=counted,
+        steps=STEPS.get(req.state, []),
+        endings=ENDINGS if req.state in pr.OPEN else [],
+        states=STATE_TEXT,
+        title=TITLES[req.kind.value],
+        today=today,
+        problem=problem,
+        field=field,
+        form=request.form if status != 200 else {},
+        links=_privacy_data_links(req),
+        tz=breaches.zone(org),
+        status=status,
+    )
 
 
 def _privacy_data_links(req: PrivacyRequest) -> dict:
@@ -194,8 +266,12 @@ def _privacy_data_links(req: PrivacyRequest) -> dict:
         if "office.export_page" in views:
             found["exports"] = [
                 (row.id, row.state.value, url_for("office.export_page", export_id=row.id))
-                for row in db.session.scalars(sa.select(DataExport).where(
-                    DataExport.request_id == req.id).order_by(DataExport.id.desc()))]
+                for row in db.session.scalars(
+                    sa.select(DataExport)
+                    .where(DataExport.request_id == req.id)
+                    .order_by(DataExport.id.desc())
+                )
+            ]
         return found
     if req.on_behalf_of == "child" and req.subject_pupil_id:
         subject = {"kind": "pupils", "subject_id": req.subject_pupil_id}
@@ -228,11 +304,9 @@ def request_step(request_id: int):
         try:
             on = day(form["on"])
         except ValueError:
-            return _page(req, problem="Give the day as a date, like 2026-03-05.", field="on",
-                         status=422)
+            return _page(req, problem="Give the day as a date, like 2026-03-05.", field="on", status=422)
     try:
-        pr.transition(req.id, form.get("to", ""), actor=current_user, on=on,
-                      note=form.get("note", ""))
+        pr.transition(req.id, form.get("to", ""), actor=current_user, on=on, note=form.get("note", ""))
     except pr.RequestError as error:
         return _page(req, problem=error.message, field=error.field, status=error.status)
     return redirect_after_post(url_for("office.request_page", request_id=req.id))
@@ -247,8 +321,7 @@ def request_extend(request_id: int):
     if months not in ("1", "2"):
         return _page(req, problem="Choose one or two months.", field="months", status=422)
     try:
-        pr.extend(req.id, actor=current_user, months=int(months),
-                  reason=request.form.get("reason", ""))
+        pr.extend(req.id, actor=current_user, months=int(months), reason=request.form.get("reason", ""))
     except pr.RequestError as error:
         return _page(req, problem=error.message, field=error.field, status=error.status)
     return redirect_after_post(url_for("office.request_page", request_id=req.id))

@@ -12,6 +12,7 @@ a state: it is recorded as an event on an in-progress or paused request. Every c
 New requests come in through :mod:`app.dataprotection.requests.intake` (web, office, public form); the
 office dashboard and the daily reminder read from :mod:`app.dataprotection.requests.dashboard`.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -24,8 +25,18 @@ from sqlalchemy.exc import IntegrityError
 
 from app.core.authz import is_office
 from app.core.extensions import db
-from app.models import (OPEN_STATES, Channel, Organisation, PrivacyRequest, RequestChannel,
-                        RequestEvent, RequestKind, RequestState, User, utcnow)
+from app.models import (
+    OPEN_STATES,
+    Channel,
+    Organisation,
+    PrivacyRequest,
+    RequestChannel,
+    RequestEvent,
+    RequestKind,
+    RequestState,
+    User,
+    utcnow,
+)
 from app.core.errors import ServiceError
 from app.dataprotection.requests import deadlines
 from app.messaging import notify as notifications
@@ -33,8 +44,12 @@ from app.core import transactions
 
 S = RequestState
 OPEN = tuple(RequestState(s) for s in OPEN_STATES)
-OFFICE_CHANNELS = (RequestChannel.PHONE, RequestChannel.LETTER, RequestChannel.EMAIL,
-                   RequestChannel.IN_PERSON)
+OFFICE_CHANNELS = (
+    RequestChannel.PHONE,
+    RequestChannel.LETTER,
+    RequestChannel.EMAIL,
+    RequestChannel.IN_PERSON,
+)
 
 # to-state: the states it may be reached from
 _FROM = {
@@ -45,9 +60,15 @@ _FROM = {
     S.REFUSED: set(OPEN),
     S.WITHDRAWN: set(OPEN),
 }
-_LABEL = {S.RECEIVED: "received", S.IDENTITY_CHECK: "checking identity",
-          S.IN_PROGRESS: "in progress", S.PAUSED: "paused for clarification",
-          S.COMPLETED: "completed", S.REFUSED: "refused", S.WITHDRAWN: "withdrawn"}
+_LABEL = {
+    S.RECEIVED: "received",
+    S.IDENTITY_CHECK: "checking identity",
+    S.IN_PROGRESS: "in progress",
+    S.PAUSED: "paused for clarification",
+    S.COMPLETED: "completed",
+    S.REFUSED: "refused",
+    S.WITHDRAWN: "withdrawn",
+}
 
 
 class RequestError(ServiceError):
@@ -64,8 +85,10 @@ def local_today(organisation: Organisation | None = None) -> date:
 
 # --- workflow --------------------------------------------------------------------------------
 
-def transition(request_id: int, to, *, actor: User, note: str | None = None,
-               on: date | None = None) -> PrivacyRequest:
+
+def transition(
+    request_id: int, to, *, actor: User, note: str | None = None, on: date | None = None
+) -> PrivacyRequest:
     """Move a request to state ``to``, recording who, when and why.
 
     ``on`` is the day it happened (default today) for the identity check (the clock's new
@@ -79,11 +102,9 @@ def transition(request_id: int, to, *, actor: User, note: str | None = None,
         if not withdrawing_own and not is_office(actor, req.organisation_id):
             raise RequestError("Only the school office can change this request.", status=403)
         if req.channel is RequestChannel.PUBLIC_FORM and req.confirmed_at is None:
-            raise RequestError("This request is waiting for the requester to confirm their "
-                               "email address.")
+            raise RequestError("This request is waiting for the requester to confirm their email address.")
         if req.state not in _FROM.get(to, ()):
-            raise RequestError(f"A request that is {_LABEL[req.state]} cannot be "
-                               f"{_LABEL[to]} now.")
+            raise RequestError(f"A request that is {_LABEL[req.state]} cannot be {_LABEL[to]} now.")
         today = local_today(org)
         on = on or today
         note = (note or "").strip() or None
@@ -92,18 +113,21 @@ def transition(request_id: int, to, *, actor: User, note: str | None = None,
         if on < req.received_on:
             raise RequestError("That day is before the request arrived.", status=422, field="on")
         if to is S.REFUSED and not note:
-            raise RequestError("Give the reason for refusing; the requester is told it.",
-                               status=422, field="note")
+            raise RequestError(
+                "Give the reason for refusing; the requester is told it.", status=422, field="note"
+            )
         if to is S.PAUSED:
             if on < _start(req):
-                raise RequestError(f"The clock started on {_start(req):%-d %B %Y}: a pause "
-                                   "cannot start before the clock started.", status=422,
-                                   field="on")
+                raise RequestError(
+                    f"The clock started on {_start(req):%-d %B %Y}: a pause "
+                    "cannot start before the clock started.",
+                    status=422,
+                    field="on",
+                )
             req.paused_since = on
         elif req.state is S.PAUSED and to is not S.PAUSED:
             if on < req.paused_since:
-                raise RequestError("A request cannot resume before it was paused.", status=422,
-                                   field="on")
+                raise RequestError("A request cannot resume before it was paused.", status=422, field="on")
             req.paused_days += deadlines.pause_days(req.paused_since, on)
             req.paused_since = None
         if req.state is S.IDENTITY_CHECK and to is S.IN_PROGRESS:
@@ -131,25 +155,37 @@ def extend(request_id: int, *, actor: User, months: int, reason: str) -> Privacy
             raise RequestError(f"A request that is {_LABEL[req.state]} cannot be extended.")
         reason = (reason or "").strip()
         if not reason:
-            raise RequestError("Give the reason for the extension; the requester is told it.",
-                               status=422, field="reason")
+            raise RequestError(
+                "Give the reason for the extension; the requester is told it.", status=422, field="reason"
+            )
         if months not in (1, 2) or req.extension_months + months > deadlines.MAX_EXTENSION_MONTHS:
-            raise RequestError("A request can be extended by two months at most in all.",
-                               status=422, field="months")
+            raise RequestError(
+                "A request can be extended by two months at most in all.", status=422, field="months"
+            )
         today = local_today(org)
         if not deadlines.can_extend(_start(req), today, paused_days=_paused_until(req, today)):
-            raise RequestError("The first deadline has passed, so the request can no longer be "
-                               "extended.")
+            raise RequestError("The first deadline has passed, so the request can no longer be extended.")
         req.extension_months += months
         req.extension_reason = "\n".join(filter(None, (req.extension_reason, reason)))
-        record_event(req, actor, req.state, req.state,
-                     f"Extended by {months} month{'s' if months > 1 else ''}: {reason}")
-        tell_requester(req, "request_extended", f"extended:{req.extension_months}",
-                       reason=reason, months=req.extension_months)
+        record_event(
+            req,
+            actor,
+            req.state,
+            req.state,
+            f"Extended by {months} month{'s' if months > 1 else ''}: {reason}",
+        )
+        tell_requester(
+            req,
+            "request_extended",
+            f"extended:{req.extension_months}",
+            reason=reason,
+            months=req.extension_months,
+        )
     return req
 
 
 # --- helpers ---------------------------------------------------------------------------------
+
 
 @contextmanager
 def transaction():
@@ -165,12 +201,27 @@ def transaction():
 
 
 def _duplicate() -> RequestError:
-    return RequestError("There is already an open request of this kind for this person; the "
-                        "school is working on it.")
+    return RequestError(
+        "There is already an open request of this kind for this person; the school is working on it."
+    )
 
 
-def add_request(org, *, kind, channel, requester, name, email, pupil_id, on_behalf_of, details,
-                received_on, actor, note, confirmed=True) -> PrivacyRequest:
+def add_request(
+    org,
+    *,
+    kind,
+    channel,
+    requester,
+    name,
+    email,
+    pupil_id,
+    on_behalf_of,
+    details,
+    received_on,
+    actor,
+    note,
+    confirmed=True,
+) -> PrivacyRequest:
     """Add a new request (state received) with its first event, after refusing a duplicate.
     For the intake functions; the caller's :func:`transaction` commits."""
     name = (name or "").strip()
@@ -178,12 +229,22 @@ def add_request(org, *, kind, channel, requester, name, email, pupil_id, on_beha
         raise RequestError("Give the requester's name.", status=422, field="requester_name")
     refuse_duplicate(org.id, email, pupil_id, kind, requester_id=getattr(requester, "id", None))
     req = PrivacyRequest(
-        organisation_id=org.id, kind=kind, state=S.RECEIVED, channel=channel,
-        requester_id=getattr(requester, "id", None), requester_name=name[:120],
-        requester_email=email, subject_pupil_id=pupil_id, on_behalf_of=on_behalf_of,
-        details=(details or "").strip(), received_on=received_on, paused_days=0,
-        extension_months=0, confirmed_at=utcnow() if confirmed else None,
-        created_by_id=getattr(actor, "id", None))
+        organisation_id=org.id,
+        kind=kind,
+        state=S.RECEIVED,
+        channel=channel,
+        requester_id=getattr(requester, "id", None),
+        requester_name=name[:120],
+        requester_email=email,
+        subject_pupil_id=pupil_id,
+        on_behalf_of=on_behalf_of,
+        details=(details or "").strip(),
+        received_on=received_on,
+        paused_days=0,
+        extension_months=0,
+        confirmed_at=utcnow() if confirmed else None,
+        created_by_id=getattr(actor, "id", None),
+    )
     db.session.add(req)
     record_event(req, actor, None, S.RECEIVED, note)
     if not confirmed:
@@ -195,8 +256,15 @@ def add_request(org, *, kind, channel, requester, name, email, pupil_id, on_beha
     return req
 
 
-def refuse_duplicate(org_id: int, email: str | None, pupil_id: int | None, kind: RequestKind, *,
-                     requester_id: int | None = None, exclude_id: int | None = None) -> None:
+def refuse_duplicate(
+    org_id: int,
+    email: str | None,
+    pupil_id: int | None,
+    kind: RequestKind,
+    *,
+    requester_id: int | None = None,
+    exclude_id: int | None = None,
+) -> None:
     """One open request per person, subject and kind: the person is the email address, or the
     account when there is none (a parent with only a mobile); a letter with neither is not
     checked. The unique indexes cannot see two requests about oneself (NULL subjects are
@@ -205,17 +273,28 @@ def refuse_duplicate(org_id: int, email: str | None, pupil_id: int | None, kind:
     if not email and requester_id is None:
         return
     person = email or f"user:{requester_id}"
-    same_person = sa.func.lower(PrivacyRequest.requester_email) == email if email else sa.and_(
-        PrivacyRequest.requester_email.is_(None), PrivacyRequest.requester_id == requester_id)
+    same_person = (
+        sa.func.lower(PrivacyRequest.requester_email) == email
+        if email
+        else sa.and_(PrivacyRequest.requester_email.is_(None), PrivacyRequest.requester_id == requester_id)
+    )
     key = f"privacy-request:{org_id}:{person}:{pupil_id}:{kind.value}"
     db.session.execute(sa.select(sa.func.pg_advisory_xact_lock(sa.func.hashtext(key))))
-    found = db.session.scalar(sa.select(PrivacyRequest.id).where(
-        PrivacyRequest.organisation_id == org_id, same_person,
-        PrivacyRequest.subject_pupil_id.is_not_distinct_from(pupil_id),
-        PrivacyRequest.kind == kind, PrivacyRequest.state.in_(OPEN),
-        PrivacyRequest.id != (exclude_id or 0),
-        sa.or_(PrivacyRequest.confirmed_at.is_not(None),
-               PrivacyRequest.channel != RequestChannel.PUBLIC_FORM)).limit(1))
+    found = db.session.scalar(
+        sa.select(PrivacyRequest.id)
+        .where(
+            PrivacyRequest.organisation_id == org_id,
+            same_person,
+            PrivacyRequest.subject_pupil_id.is_not_distinct_from(pupil_id),
+            PrivacyRequest.kind == kind,
+            PrivacyRequest.state.in_(OPEN),
+            PrivacyRequest.id != (exclude_id or 0),
+            sa.or_(
+                PrivacyRequest.confirmed_at.is_not(None), PrivacyRequest.channel != RequestChannel.PUBLIC_FORM
+            ),
+        )
+        .limit(1)
+    )
     if found is not None:
         raise _duplicate()
 
@@ -224,11 +303,18 @@ def record_event(req: PrivacyRequest, actor, from_state, to_state, note) -> None
     """Set the state, recompute ``due_on`` and append the audit-trail event (who, from, to)."""
     req.state = to_state
     if req.confirmed_at is not None or req.channel is not RequestChannel.PUBLIC_FORM:
-        req.due_on = deadlines.due_date(_start(req), paused_days=req.paused_days,
-                                        extension_months=req.extension_months)
-    req.events.append(RequestEvent(
-        actor_id=getattr(actor, "id", None), from_state=getattr(from_state, "value", None),
-        to_state=to_state.value, note=note, at=utcnow()))
+        req.due_on = deadlines.due_date(
+            _start(req), paused_days=req.paused_days, extension_months=req.extension_months
+        )
+    req.events.append(
+        RequestEvent(
+            actor_id=getattr(actor, "id", None),
+            from_state=getattr(from_state, "value", None),
+            to_state=to_state.value,
+            note=note,
+            at=utcnow(),
+        )
+    )
 
 
 def _start(req: PrivacyRequest) -> date:
@@ -253,8 +339,7 @@ def office_organisation(staff: User, organisation_id: int) -> Organisation:
     """The school, when ``staff`` works in its office (or is its DPO); else a 403 refusal."""
     org = db.session.get(Organisation, organisation_id)
     if org is None or not is_office(staff, organisation_id):
-        raise RequestError("Only the school office can log a request for this school.",
-                           status=403)
+        raise RequestError("Only the school office can log a request for this school.", status=403)
     return org
 
 
@@ -262,20 +347,34 @@ def tell_requester(req: PrivacyRequest, template: str, event: str, **context) ->
     """Tell the requester: through the notification service when they have an account,
     otherwise by email to the address they gave (send_now, added to this transaction); nobody is
     emailed when there is neither (a letter with only a postal address: answered by post)."""
-    context = {"request_id": req.id, "kind": req.kind.value, "on_behalf_of": req.on_behalf_of,
-               "received_on": req.received_on.isoformat(),
-               "due_on": req.due_on.isoformat() if req.due_on else None,
-               "due_text": f"{req.due_on:%A} {req.due_on.day} {req.due_on:%B %Y}"
-               if req.due_on else None, **context}
+    context = {
+        "request_id": req.id,
+        "kind": req.kind.value,
+        "on_behalf_of": req.on_behalf_of,
+        "received_on": req.received_on.isoformat(),
+        "due_on": req.due_on.isoformat() if req.due_on else None,
+        "due_text": f"{req.due_on:%A} {req.due_on.day} {req.due_on:%B %Y}" if req.due_on else None,
+        **context,
+    }
     notify = getattr(notifications, "notify", None)
     if req.requester_id is not None and notify is not None:
-        notify(template, event_key=f"privacy-request:{req.id}:{event}",
-               user_ids=[req.requester_id], organisation_id=req.organisation_id,
-               context=context)
+        notify(
+            template,
+            event_key=f"privacy-request:{req.id}:{event}",
+            user_ids=[req.requester_id],
+            organisation_id=req.organisation_id,
+            context=context,
+        )
     elif req.requester_email:
-        notifications.send_now(Channel.EMAIL, req.requester_email, template, user=None,
-                               organisation=db.session.get(Organisation, req.organisation_id),
-                               requester_name=req.requester_name, **context)
+        notifications.send_now(
+            Channel.EMAIL,
+            req.requester_email,
+            template,
+            user=None,
+            organisation=db.session.get(Organisation, req.organisation_id),
+            requester_name=req.requester_name,
+            **context,
+        )
 
 
 def _enum(cls, value, message: str, field: str | None):
@@ -303,8 +402,7 @@ def parse_email(value: str) -> str:
     """The address trimmed and lower-cased (so one person is one key), or a 422 refusal."""
     email = (value or "").strip().lower()
     if "@" not in email or len(email) > 254 or email.startswith("@") or email.endswith("@"):
-        raise RequestError("Give an email address we can reply to.", status=422,
-                           field="requester_email")
+        raise RequestError("Give an email address we can reply to.", status=422, field="requester_email")
     return email
 
 

@@ -1,4 +1,5 @@
 """The nightly retention run (P15, P17, P19, P20, P21), enqueued by the cron scheduler."""
+
 from __future__ import annotations
 
 from app.core.jobs import job

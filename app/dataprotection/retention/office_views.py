@@ -1,4 +1,5 @@
 """The office's retention page (P21): the schedule, a preview of what is due, and past runs."""
+
 from __future__ import annotations
 
 from datetime import timedelta
@@ -26,10 +27,15 @@ def retention_page():
         as_of = today
     as_of = min(max(as_of, today), today + timedelta(days=400))
     schedule = sorted({(entry.retention, RETENTION[entry.retention]) for entry in INVENTORY.values()})
-    runs = db.session.scalars(sa.select(RetentionRun).where(RetentionRun.affected > 0)
-                              .order_by(RetentionRun.started_at.desc()).limit(30)).all()
+    runs = db.session.scalars(
+        sa.select(RetentionRun)
+        .where(RetentionRun.affected > 0)
+        .order_by(RetentionRun.started_at.desc())
+        .limit(30)
+    ).all()
     # Counts only, of the records of the schools whose office side this person runs (no names
     # or ids), in one query.
     preview = retention.counts(as_of, office_organisation_ids(current_user))
-    return render_template("office/retention.html", schedule=schedule, preview=preview,
-                           runs=runs, as_of=as_of, today=today)
+    return render_template(
+        "office/retention.html", schedule=schedule, preview=preview, runs=runs, as_of=as_of, today=today
+    )

@@ -7,6 +7,7 @@ rule, a count and the times. Nothing here is a Python loop over every row of a b
 The rules about accounts (the yearly details check, P10, and closing unused accounts, P19) are
 in ``retention_accounts``.
 """
+
 from __future__ import annotations
 
 import logging
@@ -17,10 +18,28 @@ from typing import Callable
 import sqlalchemy as sa
 
 from app.core.extensions import db
-from app.models import (ActivityLog, Contribution, DataExport, Engagement, ExportState,
-                        Guardianship, Invitation, InvitationStatus, LoginToken,
-                        NotificationDelivery, Organisation, OutboxMessage, PrivacyRequest, Pupil,
-                        RetentionRun, User, UserKind, UserSession, UserStatus, utcnow)
+from app.models import (
+    ActivityLog,
+    Contribution,
+    DataExport,
+    Engagement,
+    ExportState,
+    Guardianship,
+    Invitation,
+    InvitationStatus,
+    LoginToken,
+    NotificationDelivery,
+    Organisation,
+    OutboxMessage,
+    PrivacyRequest,
+    Pupil,
+    RetentionRun,
+    User,
+    UserKind,
+    UserSession,
+    UserStatus,
+    utcnow,
+)
 from app.dataprotection.retention import account_rules as accounts
 
 log = logging.getLogger(__name__)
@@ -52,12 +71,14 @@ def as_of_datetime(day: date | datetime | None) -> datetime:
 
 # --- P17: closed accounts deleted after the school's period (90 days) -------------------------
 
+
 def _select_delete_closed(as_of: datetime) -> sa.Select:
     return accounts.by_family_period(
-        sa.select(User.id).where(User.kind == UserKind.PARENT,
-                                 User.status == UserStatus.DEACTIVATED),
-        Organisation.closed_account_days, 90,
-        lambda days: User.deactivated_at <= as_of - timedelta(days=days))
+        sa.select(User.id).where(User.kind == UserKind.PARENT, User.status == UserStatus.DEACTIVATED),
+        Organisation.closed_account_days,
+        90,
+        lambda days: User.deactivated_at <= as_of - timedelta(days=days),
+    )
 
 
 def _apply_delete_closed(ids: list[int], as_of: datetime) -> None:
@@ -68,39 +89,62 @@ def _apply_delete_closed(ids: list[int], as_of: datetime) -> None:
 
 # --- P20: a child removed by the school and by every parent: deleted after 90 days -----------
 
+
 def _select_gone_children(as_of: datetime) -> sa.Select:
     """Children removed by their school and left by every parent, each school's period ago."""
+
     def gone(days: int):
         cutoff = as_of - timedelta(days=days)
-        live_link = (sa.select(Guardianship.id).join(User, User.id == Guardianship.parent_id)
-                     .where(Guardianship.pupil_id == Pupil.id, Guardianship.removed_at.is_(None),
-                            User.status.in_([UserStatus.ACTIVE, UserStatus.INVITED])))
-        recent_unlink = (sa.select(Guardianship.id).where(Guardianship.pupil_id == Pupil.id,
-                                                          Guardianship.removed_at > cutoff))
-        recent_closure = (sa.select(Guardianship.id).join(User, User.id == Guardianship.parent_id)
-                          .where(Guardianship.pupil_id == Pupil.id,
-                                 Guardianship.removed_at.is_(None), User.deactivated_at > cutoff))
-        return sa.and_(Organisation.removed_child_days == days, Pupil.removed_at <= cutoff,
-                       ~sa.exists(live_link), ~sa.exists(recent_unlink),
-                       ~sa.exists(recent_closure))
+        live_link = (
+            sa.select(Guardianship.id)
+            .join(User, User.id == Guardianship.parent_id)
+            .where(
+                Guardianship.pupil_id == Pupil.id,
+                Guardianship.removed_at.is_(None),
+                User.status.in_([UserStatus.ACTIVE, UserStatus.INVITED]),
+            )
+        )
+        recent_unlink = sa.select(Guardianship.id).where(
+            Guardianship.pupil_id == Pupil.id, Guardianship.removed_at > cutoff
+        )
+        recent_closure = (
+            sa.select(Guardianship.id)
+            .join(User, User.id == Guardianship.parent_id)
+            .where(
+                Guardianship.pupil_id == Pupil.id,
+                Guardianship.removed_at.is_(None),
+                User.deactivated_at > cutoff,
+            )
+        )
+        return sa.and_(
+            Organisation.removed_child_days == days,
+            Pupil.removed_at <= cutoff,
+            ~sa.exists(live_link),
+            ~sa.exists(recent_unlink),
+            ~sa.exists(recent_closure),
+        )
 
     periods = accounts.periods_of(Organisation.removed_child_days, 90)
-    return (sa.select(Pupil.id).join(Organisation, Organisation.id == Pupil.organisation_id)
-            .where(Pupil.removed_at.is_not(None), sa.or_(*(gone(d) for d in periods))))
+    return (
+        sa.select(Pupil.id)
+        .join(Organisation, Organisation.id == Pupil.organisation_id)
+        .where(Pupil.removed_at.is_not(None), sa.or_(*(gone(d) for d in periods)))
+    )
 
 
 def _apply_gone_children(ids: list[int], as_of: datetime) -> None:
     keys = db.session.execute(
         sa.select(Contribution.photo_key, Contribution.thumb_key)
         .join(Engagement, Engagement.id == Contribution.engagement_id)
-        .where(Engagement.pupil_id.in_(ids), Contribution.photo_key.is_not(None))).all()
+        .where(Engagement.pupil_id.in_(ids), Contribution.photo_key.is_not(None))
+    ).all()
     # Engagements, contributions, awards, links and usage go with the pupil (ON DELETE CASCADE).
     db.session.execute(sa.delete(Pupil).where(Pupil.id.in_(ids)))
-    db.session.info.setdefault("hometime_files_to_delete", []).extend(
-        k for pair in keys for k in pair if k)
+    db.session.info.setdefault("hometime_files_to_delete", []).extend(k for pair in keys for k in pair if k)
 
 
 # --- P15 and housekeeping --------------------------------------------------------------------
+
 
 def _select_activity_log(as_of: datetime) -> sa.Select:
     """Each school's rows after that school's period; rows of no school after the platform's."""
@@ -108,122 +152,222 @@ def _select_activity_log(as_of: datetime) -> sa.Select:
 
     periods = db.session.execute(sa.select(Organisation.id, Organisation.activity_log_days)).all()
     default = current_app.config["ACTIVITY_LOG_DAYS"]
-    conditions = [sa.and_(ActivityLog.organisation_id == org_id,
-                          ActivityLog.at < as_of - timedelta(days=days)) for org_id, days in periods]
-    conditions.append(sa.and_(ActivityLog.organisation_id.is_(None),
-                              ActivityLog.at < as_of - timedelta(days=default)))
+    conditions = [
+        sa.and_(ActivityLog.organisation_id == org_id, ActivityLog.at < as_of - timedelta(days=days))
+        for org_id, days in periods
+    ]
+    conditions.append(
+        sa.and_(ActivityLog.organisation_id.is_(None), ActivityLog.at < as_of - timedelta(days=default))
+    )
     return sa.select(ActivityLog.id).where(
-        ActivityLog.at < as_of - timedelta(days=min([default, *(d for _, d in periods)])),
-        sa.or_(*conditions))
+        ActivityLog.at < as_of - timedelta(days=min([default, *(d for _, d in periods)])), sa.or_(*conditions)
+    )
 
 
 def _apply_delete(model):
     def apply(ids: list[int], as_of: datetime) -> None:
         db.session.execute(sa.delete(model).where(model.id.in_(ids)))
+
     return apply
 
 
 def _select_tokens(as_of: datetime) -> sa.Select:
     return sa.select(LoginToken.id).where(
-        sa.or_(LoginToken.expires_at < as_of, LoginToken.used_at.is_not(None)))
+        sa.or_(LoginToken.expires_at < as_of, LoginToken.used_at.is_not(None))
+    )
 
 
 def _select_sign_ins(as_of: datetime) -> sa.Select:
-    return sa.select(UserSession.id).where(sa.or_(
-        UserSession.ended_at.is_not(None),
-        UserSession.last_seen_at < as_of - timedelta(days=SIGN_IN_IDLE_DAYS)))
+    return sa.select(UserSession.id).where(
+        sa.or_(
+            UserSession.ended_at.is_not(None),
+            UserSession.last_seen_at < as_of - timedelta(days=SIGN_IN_IDLE_DAYS),
+        )
+    )
 
 
 def _select_expire_invitations(as_of: datetime) -> sa.Select:
     return sa.select(Invitation.id).where(
-        Invitation.status.in_([InvitationStatus.PENDING, InvitationStatus.SENT,
-                               InvitationStatus.FAILED]), Invitation.expires_at < as_of)
+        Invitation.status.in_([InvitationStatus.PENDING, InvitationStatus.SENT, InvitationStatus.FAILED]),
+        Invitation.expires_at < as_of,
+    )
 
 
 def _apply_expire_invitations(ids: list[int], as_of: datetime) -> None:
-    db.session.execute(sa.update(Invitation).where(Invitation.id.in_(ids))
-                       .values(status=InvitationStatus.EXPIRED))
+    db.session.execute(
+        sa.update(Invitation).where(Invitation.id.in_(ids)).values(status=InvitationStatus.EXPIRED)
+    )
 
 
 def _select_old_invitations(as_of: datetime) -> sa.Select:
     return sa.select(Invitation.id).where(
-        Invitation.status.in_([InvitationStatus.EXPIRED, InvitationStatus.REVOKED,
-                               InvitationStatus.ACCEPTED]),
-        Invitation.expires_at < as_of - timedelta(days=INVITATION_KEEP_DAYS))
+        Invitation.status.in_(
+            [InvitationStatus.EXPIRED, InvitationStatus.REVOKED, InvitationStatus.ACCEPTED]
+        ),
+        Invitation.expires_at < as_of - timedelta(days=INVITATION_KEEP_DAYS),
+    )
 
 
 def _select_exports(as_of: datetime) -> sa.Select:
-    return sa.select(DataExport.id).where(DataExport.expires_at < as_of,
-                                          DataExport.state != ExportState.EXPIRED)
+    return sa.select(DataExport.id).where(
+        DataExport.expires_at < as_of, DataExport.state != ExportState.EXPIRED
+    )
 
 
 def _apply_exports(ids: list[int], as_of: datetime) -> None:
-    keys = db.session.scalars(sa.select(DataExport.file_key).where(
-        DataExport.id.in_(ids), DataExport.file_key.is_not(None))).all()
-    db.session.execute(sa.update(DataExport).where(DataExport.id.in_(ids))
-                       .values(state=ExportState.EXPIRED, file_key=None))
+    keys = db.session.scalars(
+        sa.select(DataExport.file_key).where(DataExport.id.in_(ids), DataExport.file_key.is_not(None))
+    ).all()
+    db.session.execute(
+        sa.update(DataExport).where(DataExport.id.in_(ids)).values(state=ExportState.EXPIRED, file_key=None)
+    )
     from app.dataprotection.exports.files import stored_keys
 
     db.session.info.setdefault("hometime_files_to_delete", []).extend(
-        part for key in keys for part in stored_keys(key))
+        part for key in keys for part in stored_keys(key)
+    )
 
 
 def _select_deliveries(as_of: datetime) -> sa.Select:
     return sa.select(NotificationDelivery.id).where(
-        NotificationDelivery.created_at < as_of - timedelta(days=DELIVERY_DAYS))
+        NotificationDelivery.created_at < as_of - timedelta(days=DELIVERY_DAYS)
+    )
 
 
 def _select_outbox(as_of: datetime) -> sa.Select:
-    return sa.select(OutboxMessage.id).where(
-        OutboxMessage.created_at < as_of - timedelta(days=OUTBOX_DAYS))
+    return sa.select(OutboxMessage.id).where(OutboxMessage.created_at < as_of - timedelta(days=OUTBOX_DAYS))
 
 
 RULES: list[Rule] = [
-    Rule("reset_closure_notice", "P19", "closure notice withdrawn: the parent came back",
-         accounts.select_reset_notice, accounts.apply_reset_notice, "parent"),
-    Rule("closure_notice", "P19", "told their account closes in 30 days (inactive)",
-         accounts.select_notice, accounts.apply_notice, "parent"),
-    Rule("close_inactive", "P19", "account closed after 12 months without use",
-         accounts.select_close, accounts.apply_close, "parent"),
-    Rule("details_reminder", "P10", "asked to check their details (once a year)",
-         accounts.select_details_reminder, accounts.apply_details_reminder, "parent"),
-    Rule("delete_closed_accounts", "P17", "closed account deleted 90 days after closure",
-         _select_delete_closed, _apply_delete_closed, "parent"),
-    Rule("delete_removed_children", "P20",
-         "child's data deleted 90 days after the school and every parent removed them",
-         _select_gone_children, _apply_gone_children, "pupil"),
-    Rule("purge_activity_log", "P15", "activity-log entry deleted after the school's period",
-         _select_activity_log, _apply_delete(ActivityLog), "activity_log"),
-    Rule("purge_sign_in_tokens", "P21", "used or expired sign-in link or code deleted",
-         _select_tokens, _apply_delete(LoginToken)),
-    Rule("purge_sign_ins", "P21", "ended sign-in, or one unused for 90 days, deleted",
-         _select_sign_ins, _apply_delete(UserSession)),
-    Rule("expire_invitations", "P21", "invitation marked expired after 30 days",
-         _select_expire_invitations, _apply_expire_invitations, "invitation"),
-    Rule("purge_invitations", "P21", "old invitation deleted 90 days after it ended",
-         _select_old_invitations, _apply_delete(Invitation), "invitation"),
-    Rule("expire_exports", "P22", "data export file deleted 7 days after it was ready",
-         _select_exports, _apply_exports, "export"),
-    Rule("purge_deliveries", "P21", "delivery record deleted 90 days after sending",
-         _select_deliveries, _apply_delete(NotificationDelivery), "delivery"),
-    Rule("purge_outbox", "P21", "development outbox message deleted after 30 days",
-         _select_outbox, _apply_delete(OutboxMessage)),
+    Rule(
+        "reset_closure_notice",
+        "P19",
+        "closure notice withdrawn: the parent came back",
+        accounts.select_reset_notice,
+        accounts.apply_reset_notice,
+        "parent",
+    ),
+    Rule(
+        "closure_notice",
+        "P19",
+        "told their account closes in 30 days (inactive)",
+        accounts.select_notice,
+        accounts.apply_notice,
+        "parent",
+    ),
+    Rule(
+        "close_inactive",
+        "P19",
+        "account closed after 12 months without use",
+        accounts.select_close,
+        accounts.apply_close,
+        "parent",
+    ),
+    Rule(
+        "details_reminder",
+        "P10",
+        "asked to check their details (once a year)",
+        accounts.select_details_reminder,
+        accounts.apply_details_reminder,
+        "parent",
+    ),
+    Rule(
+        "delete_closed_accounts",
+        "P17",
+        "closed account deleted 90 days after closure",
+        _select_delete_closed,
+        _apply_delete_closed,
+        "parent",
+    ),
+    Rule(
+        "delete_removed_children",
+        "P20",
+        "child's data deleted 90 days after the school and every parent removed them",
+        _select_gone_children,
+        _apply_gone_children,
+        "pupil",
+    ),
+    Rule(
+        "purge_activity_log",
+        "P15",
+        "activity-log entry deleted after the school's period",
+        _select_activity_log,
+        _apply_delete(ActivityLog),
+        "activity_log",
+    ),
+    Rule(
+        "purge_sign_in_tokens",
+        "P21",
+        "used or expired sign-in link or code deleted",
+        _select_tokens,
+        _apply_delete(LoginToken),
+    ),
+    Rule(
+        "purge_sign_ins",
+        "P21",
+        "ended sign-in, or one unused for 90 days, deleted",
+        _select_sign_ins,
+        _apply_delete(UserSession),
+    ),
+    Rule(
+        "expire_invitations",
+        "P21",
+        "invitation marked expired after 30 days",
+        _select_expire_invitations,
+        _apply_expire_invitations,
+        "invitation",
+    ),
+    Rule(
+        "purge_invitations",
+        "P21",
+        "old invitation deleted 90 days after it ended",
+        _select_old_invitations,
+        _apply_delete(Invitation),
+        "invitation",
+    ),
+    Rule(
+        "expire_exports",
+        "P22",
+        "data export file deleted 7 days after it was ready",
+        _select_exports,
+        _apply_exports,
+        "export",
+    ),
+    Rule(
+        "purge_deliveries",
+        "P21",
+        "delivery record deleted 90 days after sending",
+        _select_deliveries,
+        _apply_delete(NotificationDelivery),
+        "delivery",
+    ),
+    Rule(
+        "purge_outbox",
+        "P21",
+        "development outbox message deleted after 30 days",
+        _select_outbox,
+        _apply_delete(OutboxMessage),
+    ),
 ]
 
 # The ids of each kind of record that belong to some schools (platform records belong to none).
 SCHOOL_IDS: dict[str, Callable[[list[int]], sa.Select]] = {
-    "parent": lambda orgs: (sa.select(Guardianship.parent_id)
-                            .join(Pupil, Pupil.id == Guardianship.pupil_id)
-                            .where(Pupil.organisation_id.in_(orgs))),
+    "parent": lambda orgs: (
+        sa.select(Guardianship.parent_id)
+        .join(Pupil, Pupil.id == Guardianship.pupil_id)
+        .where(Pupil.organisation_id.in_(orgs))
+    ),
     "pupil": lambda orgs: sa.select(Pupil.id).where(Pupil.organisation_id.in_(orgs)),
-    "activity_log": lambda orgs: (sa.select(ActivityLog.id)
-                                  .where(ActivityLog.organisation_id.in_(orgs))),
+    "activity_log": lambda orgs: sa.select(ActivityLog.id).where(ActivityLog.organisation_id.in_(orgs)),
     "invitation": lambda orgs: sa.select(Invitation.id).where(Invitation.organisation_id.in_(orgs)),
-    "export": lambda orgs: (sa.select(DataExport.id)
-                            .join(PrivacyRequest, PrivacyRequest.id == DataExport.request_id)
-                            .where(PrivacyRequest.organisation_id.in_(orgs))),
-    "delivery": lambda orgs: (sa.select(NotificationDelivery.id)
-                              .where(NotificationDelivery.organisation_id.in_(orgs))),
+    "export": lambda orgs: (
+        sa.select(DataExport.id)
+        .join(PrivacyRequest, PrivacyRequest.id == DataExport.request_id)
+        .where(PrivacyRequest.organisation_id.in_(orgs))
+    ),
+    "delivery": lambda orgs: sa.select(NotificationDelivery.id).where(
+        NotificationDelivery.organisation_id.in_(orgs)
+    ),
 }
 
 
@@ -260,8 +404,9 @@ class RetentionFailed(Exception):
     """Some rules failed (each rolled back to its last whole chunk); the others ran."""
 
     def __init__(self, failed: dict[str, str], done: dict[str, int]):
-        super().__init__("retention rules failed: " + ", ".join(
-            f"{name} ({error})" for name, error in failed.items()))
+        super().__init__(
+            "retention rules failed: " + ", ".join(f"{name} ({error})" for name, error in failed.items())
+        )
         self.failed, self.done = failed, done
 
 
@@ -299,15 +444,21 @@ def preview(as_of: date | datetime | None = None, limit: int = 200) -> list[dict
         query = rule.select(moment)
         count = db.session.scalar(sa.select(sa.func.count()).select_from(query.subquery()))
         first = query.selected_columns[0]
-        ids = list(db.session.scalars(query.order_by(None).order_by(first).limit(limit))) \
-            if count else []
-        result.append({"rule": rule.name, "promise": rule.promise, "what": rule.what,
-                       "count": count, "kind": record_kind(rule), "ids": ids})
+        ids = list(db.session.scalars(query.order_by(None).order_by(first).limit(limit))) if count else []
+        result.append(
+            {
+                "rule": rule.name,
+                "promise": rule.promise,
+                "what": rule.what,
+                "count": count,
+                "kind": record_kind(rule),
+                "ids": ids,
+            }
+        )
     return result
 
 
-def counts(as_of: date | datetime | None = None,
-           organisation_ids: list[int] | None = None) -> list[dict]:
+def counts(as_of: date | datetime | None = None, organisation_ids: list[int] | None = None) -> list[dict]:
     """How many records each rule would act on by that day, in one query: every school's, or
     only the records of the schools in ``organisation_ids`` (``school`` False: a platform rule,
     counted for all schools, e.g. sign-in tokens). Nothing is changed."""
@@ -320,6 +471,13 @@ def counts(as_of: date | datetime | None = None,
             count = count.where(list(ids.c)[0].in_(SCHOOL_IDS[rule.subject](organisation_ids)))
         columns.append(count.scalar_subquery())
     found = db.session.execute(sa.select(*columns)).one()
-    return [{"rule": rule.name, "promise": rule.promise, "what": rule.what, "count": n,
-             "school": organisation_ids is not None and rule.subject in SCHOOL_IDS}
-            for rule, n in zip(RULES, found)]
+    return [
+        {
+            "rule": rule.name,
+            "promise": rule.promise,
+            "what": rule.what,
+            "count": n,
+            "school": organisation_ids is not None and rule.subject in SCHOOL_IDS,
+        }
+        for rule, n in zip(RULES, found)
+    ]

@@ -12,6 +12,7 @@ as the home of non-identifying figures (activities done, ratings, awards given),
 totals still add up; nothing that identifies the child stays with it (no name, UPN, Pupil
 Premium, carer, photo, comment, or request linking it to the person who asked).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -21,8 +22,20 @@ import sqlalchemy as sa
 from app.core.authz import is_office
 from app.core.extensions import db
 from app.dataprotection.inventory import INVENTORY, RETENTION, Erasure
-from app.models import (Channel, ContributionKind, Guardianship, Organisation, PrivacyRequest,
-                        Pupil, RequestKind, RequestState, User, UserKind, UserStatus, utcnow)
+from app.models import (
+    Channel,
+    ContributionKind,
+    Guardianship,
+    Organisation,
+    PrivacyRequest,
+    Pupil,
+    RequestKind,
+    RequestState,
+    User,
+    UserKind,
+    UserStatus,
+    utcnow,
+)
 from app.core.errors import ServiceError
 from app.dataprotection.exports import service as exports
 from app.core import storage
@@ -32,20 +45,27 @@ from app.dataprotection.rights.ownership import condition, t
 from app.dataprotection.rights.restriction import locked_request
 from app.core.transactions import transaction
 
-PLACEHOLDERS = {("users", "name"): "Erased account", ("pupils", "first_name"): "Erased",
-                ("pupils", "last_name"): "pupil"}
+PLACEHOLDERS = {
+    ("users", "name"): "Erased account",
+    ("pupils", "first_name"): "Erased",
+    ("pupils", "last_name"): "pupil",
+}
 TOMBSTONE_KEY = "erased"  # a published photo's tombstone (the row needs a photo key)
 
 SPECIAL = {
     "contributions": "Published items are kept as an empty marker, never to be used again.",
     ("pupil", "consent_records"): "Kept as the carer's own record of what they agreed (P08), "
-                                  "without the link to the child.",
+    "without the link to the child.",
     ("pupil", "privacy_requests"): "Kept as evidence of how the request was handled, without "
-                                   "the link to the child's record.",
+    "the link to the child's record.",
     ("user", "privacy_requests"): "Kept as evidence of how the request was handled.",
 }
-ACTION = {Erasure.NULL: "removed", Erasure.DELETE: "removed", Erasure.PLACEHOLDER:
-          "replaced with a placeholder", Erasure.KEEP: "kept"}
+ACTION = {
+    Erasure.NULL: "removed",
+    Erasure.DELETE: "removed",
+    Erasure.PLACEHOLDER: "replaced with a placeholder",
+    Erasure.KEEP: "kept",
+}
 
 
 class ErasureError(ServiceError):
@@ -84,9 +104,14 @@ def _counts(wanted: dict[str, tuple[str, object]]) -> dict[str, int]:
     """The number of rows for each key's ``(table, condition)``, all in one query."""
     if not wanted:
         return {}
-    row = db.session.execute(sa.select(*(
-        sa.select(sa.func.count()).select_from(t(table)).where(cond).scalar_subquery().label(key)
-        for key, (table, cond) in wanted.items()))).one()
+    row = db.session.execute(
+        sa.select(
+            *(
+                sa.select(sa.func.count()).select_from(t(table)).where(cond).scalar_subquery().label(key)
+                for key, (table, cond) in wanted.items()
+            )
+        )
+    ).one()
     return dict(zip(wanted, row))
 
 
@@ -114,18 +139,27 @@ def preview(subject) -> list[Line]:
         if entry.erasure is Erasure.DELETE:
             kept = counts["published"] if table == "contributions" else 0
             if count - kept:
-                lines.append(Line(table, title, count - kept, "deleted",
-                                  why=entry.erasure.value.capitalize() + "."))
+                lines.append(
+                    Line(table, title, count - kept, "deleted", why=entry.erasure.value.capitalize() + ".")
+                )
             if kept:
                 lines.append(Line(table, title, kept, "kept", why=SPECIAL["contributions"]))
             continue
-        changed = [f"{heading(c)}: {ACTION[col.erasure]}" for c, col in entry.personal.items()
-                   if col.erasure is not Erasure.KEEP]
-        kept = [f"{heading(c)}: {col.purpose}" for c, col in entry.personal.items()
-                if col.erasure is Erasure.KEEP]
-        why = ("Kept without identity: " + " ".join(kept) if kept else
-               "The record stays without identity, so figures already counted still add up."
-               if changed else RETENTION[entry.retention])
+        changed = [
+            f"{heading(c)}: {ACTION[col.erasure]}"
+            for c, col in entry.personal.items()
+            if col.erasure is not Erasure.KEEP
+        ]
+        kept = [
+            f"{heading(c)}: {col.purpose}" for c, col in entry.personal.items() if col.erasure is Erasure.KEEP
+        ]
+        why = (
+            "Kept without identity: " + " ".join(kept)
+            if kept
+            else "The record stays without identity, so figures already counted still add up."
+            if changed
+            else RETENTION[entry.retention]
+        )
         lines.append(Line(table, title, count, "anonymised" if changed else "kept", changed, why))
     return lines
 
@@ -138,33 +172,41 @@ def _cleared(table: str) -> dict:
         if col.erasure is Erasure.PLACEHOLDER:
             values[name] = PLACEHOLDERS[(table, name)]
         elif col.erasure in (Erasure.NULL, Erasure.DELETE):
-            values[name] = None if column.nullable else (
-                False if isinstance(column.type, sa.Boolean) else "")
+            values[name] = None if column.nullable else (False if isinstance(column.type, sa.Boolean) else "")
     return values
 
 
 def check(subject, actor: User, request_id: int | None = None) -> PrivacyRequest | None:
     """Refuse what may not be erased by ``actor`` (a 4xx :class:`ErasureError`); return the
     erasure request it is done under, if any."""
-    schools = ({subject.organisation_id} if isinstance(subject, Pupil) else set(db.session.scalars(
-        sa.select(Pupil.organisation_id).join(Guardianship, Guardianship.pupil_id == Pupil.id)
-        .where(Guardianship.parent_id == subject.id))))
+    schools = (
+        {subject.organisation_id}
+        if isinstance(subject, Pupil)
+        else set(
+            db.session.scalars(
+                sa.select(Pupil.organisation_id)
+                .join(Guardianship, Guardianship.pupil_id == Pupil.id)
+                .where(Guardianship.parent_id == subject.id)
+            )
+        )
+    )
     if isinstance(subject, User) and subject.kind is not UserKind.PARENT:
         raise ErasureError("Staff accounts are removed from the staff page, not erased here.")
     if not schools or not any(is_office(actor, org) for org in schools):
         raise ErasureError("That record was not found.", 404)
     if not all(is_office(actor, org) for org in schools):
-        raise ErasureError("This parent also has children at another school using Hometime. "
-                           "That school's office (or the trust's data protection officer) must "
-                           "erase the account.")
+        raise ErasureError(
+            "This parent also has children at another school using Hometime. "
+            "That school's office (or the trust's data protection officer) must "
+            "erase the account."
+        )
     if request_id is None:
         return None
     req, about = locked_request(subject, actor, request_id, ErasureError)
     if req.kind is not RequestKind.ERASURE or not about:
         raise ErasureError("That request is not a request to erase this record.", 422)
     if req.state is not RequestState.IN_PROGRESS:
-        raise ErasureError("Check the requester's identity and put the request in progress "
-                           "first.")
+        raise ErasureError("Check the requester's identity and put the request in progress first.")
     return req
 
 
@@ -184,10 +226,12 @@ def erase(subject, actor: User, *, request_id: int | None = None) -> str:
         for table, ids in rows.items():
             _apply(table, subject, ids)
         outcome = "; ".join(f"{ln.title}: {ln.count} {ln.outcome}" for ln in lines)
-        outcome = ("The child's record was erased. " if model is Pupil else
-                   "The account was erased. ") + (outcome or "nothing else was held") + "."
-        log_event("erased", actor, subject=f"{_kind(subject)}:{subject.id}",
-                  organisation_id=org_id)
+        outcome = (
+            ("The child's record was erased. " if model is Pupil else "The account was erased. ")
+            + (outcome or "nothing else was held")
+            + "."
+        )
+        log_event("erased", actor, subject=f"{_kind(subject)}:{subject.id}", organisation_id=org_id)
         if req is not None:
             from app.dataprotection.requests.workflow import record_event
 
@@ -195,8 +239,13 @@ def erase(subject, actor: User, *, request_id: int | None = None) -> str:
         elif model is Pupil and told:
             from app.messaging.notify import notify
 
-            notify("erasure_completed", event_key=f"pupil:{subject.id}:erased", user_ids=told,
-                   organisation_id=org_id, context={"about": "child"})
+            notify(
+                "erasure_completed",
+                event_key=f"pupil:{subject.id}:erased",
+                user_ids=told,
+                organisation_id=org_id,
+                context={"about": "child"},
+            )
     for key in files:
         exports.delete_file(key) if key.startswith("export/") else storage.delete(key)
     _after(req, actor, outcome, told if model is User and req is None else None)
@@ -209,10 +258,14 @@ def _rows(subject) -> dict[str, list | None]:
     found = {}
     for table in tables_for(subject):
         tbl = t(table)
-        found[table] = (list(db.session.scalars(sa.select(tbl.c.id).where(_where(table, subject))))
-                        if "id" in tbl.c else None)
-    found["data_exports"] = list(db.session.scalars(
-        sa.select(t("data_exports").c.id).where(_exports(subject))))
+        found[table] = (
+            list(db.session.scalars(sa.select(tbl.c.id).where(_where(table, subject))))
+            if "id" in tbl.c
+            else None
+        )
+    found["data_exports"] = list(
+        db.session.scalars(sa.select(t("data_exports").c.id).where(_exports(subject)))
+    )
     return found
 
 
@@ -222,27 +275,40 @@ def _exports(subject):
     e, cond = t("data_exports"), _where("data_exports", subject)
     if isinstance(subject, Pupil):
         carers = sa.select(Guardianship.parent_id).where(Guardianship.pupil_id == subject.id)
-        cond = sa.or_(cond, e.c.request_id.in_(sa.select(PrivacyRequest.id).where(
-            PrivacyRequest.requester_id.in_(carers))))
+        cond = sa.or_(
+            cond,
+            e.c.request_id.in_(sa.select(PrivacyRequest.id).where(PrivacyRequest.requester_id.in_(carers))),
+        )
     return cond
 
 
 def _files(subject) -> list[str]:
     c, e = t("contributions").c, t("data_exports").c
-    keys = db.session.execute(sa.select(c.photo_key, c.thumb_key).where(
-        _where("contributions", subject))).all()
+    keys = db.session.execute(
+        sa.select(c.photo_key, c.thumb_key).where(_where("contributions", subject))
+    ).all()
     found = [k for pair in keys for k in pair if k and k != TOMBSTONE_KEY]
-    return found + list(db.session.scalars(sa.select(e.file_key).where(
-        _exports(subject), e.file_key.is_not(None))))
+    return found + list(
+        db.session.scalars(sa.select(e.file_key).where(_exports(subject), e.file_key.is_not(None)))
+    )
 
 
 def _audience(subject):
     if isinstance(subject, Pupil):
-        return list(db.session.scalars(sa.select(Guardianship.parent_id).where(
-            Guardianship.pupil_id == subject.id, Guardianship.removed_at.is_(None))))
-    org_id = db.session.scalar(sa.select(Pupil.organisation_id).join(
-        Guardianship, Guardianship.pupil_id == Pupil.id)
-        .where(Guardianship.parent_id == subject.id).order_by(Guardianship.id).limit(1))
+        return list(
+            db.session.scalars(
+                sa.select(Guardianship.parent_id).where(
+                    Guardianship.pupil_id == subject.id, Guardianship.removed_at.is_(None)
+                )
+            )
+        )
+    org_id = db.session.scalar(
+        sa.select(Pupil.organisation_id)
+        .join(Guardianship, Guardianship.pupil_id == Pupil.id)
+        .where(Guardianship.parent_id == subject.id)
+        .order_by(Guardianship.id)
+        .limit(1)
+    )
     return {"email": subject.email, "name": subject.name, "org_id": org_id}
 
 
@@ -250,12 +316,20 @@ def _apply(table: str, subject, ids: list | None) -> None:
     tbl, kind, now = t(table), _kind(subject), utcnow()
     cond = _where(table, subject) if ids is None else tbl.c.id.in_(ids)
     if table == "contributions":
-        db.session.execute(sa.update(tbl).where(cond, tbl.c.published_at.is_not(None)).values(
-            body=sa.case((tbl.c.kind == ContributionKind.COMMENT, ""), else_=None),
-            photo_key=sa.case((tbl.c.kind == ContributionKind.PHOTO, TOMBSTONE_KEY), else_=None),
-            thumb_key=None, promo_opt_in=False, author_id=None, never_use_again=True,
-            promo_withdrawn_at=sa.func.coalesce(tbl.c.promo_withdrawn_at, now),
-            hidden_at=sa.func.coalesce(tbl.c.hidden_at, now)))
+        db.session.execute(
+            sa.update(tbl)
+            .where(cond, tbl.c.published_at.is_not(None))
+            .values(
+                body=sa.case((tbl.c.kind == ContributionKind.COMMENT, ""), else_=None),
+                photo_key=sa.case((tbl.c.kind == ContributionKind.PHOTO, TOMBSTONE_KEY), else_=None),
+                thumb_key=None,
+                promo_opt_in=False,
+                author_id=None,
+                never_use_again=True,
+                promo_withdrawn_at=sa.func.coalesce(tbl.c.promo_withdrawn_at, now),
+                hidden_at=sa.func.coalesce(tbl.c.hidden_at, now),
+            )
+        )
         db.session.execute(sa.delete(tbl).where(cond, tbl.c.published_at.is_(None)))
     elif (kind, table) == ("pupil", "consent_records"):
         db.session.execute(sa.update(tbl).where(cond).values(pupil_id=None))
@@ -270,12 +344,23 @@ def _apply(table: str, subject, ids: list | None) -> None:
     elif values := _cleared(table):
         db.session.execute(sa.update(tbl).where(cond).values(**values))
     if table == "pupils":
-        db.session.execute(sa.update(tbl).where(cond).values(
-            erased_at=now, removed_at=sa.func.coalesce(tbl.c.removed_at, now)))
+        db.session.execute(
+            sa.update(tbl)
+            .where(cond)
+            .values(erased_at=now, removed_at=sa.func.coalesce(tbl.c.removed_at, now))
+        )
     elif table == "users":
-        db.session.execute(sa.update(tbl).where(cond).values(
-            status=UserStatus.ERASED, mfa_enabled_at=None, deactivated_at=now,
-            deactivation_reason="erased", session_version=tbl.c.session_version + 1))
+        db.session.execute(
+            sa.update(tbl)
+            .where(cond)
+            .values(
+                status=UserStatus.ERASED,
+                mfa_enabled_at=None,
+                deactivated_at=now,
+                deactivation_reason="erased",
+                session_version=tbl.c.session_version + 1,
+            )
+        )
 
 
 def _after(req, actor, outcome: str, erased: dict | None) -> None:
@@ -291,7 +376,13 @@ def _after(req, actor, outcome: str, erased: dict | None) -> None:
     elif erased and erased["email"] and erased["org_id"]:
         from app.messaging.notify import send_now
 
-        send_now(Channel.EMAIL, erased["email"], "erasure_completed", user=None,
-                 organisation=db.session.get(Organisation, erased["org_id"]),
-                 requester_name=erased["name"], about="self")
+        send_now(
+            Channel.EMAIL,
+            erased["email"],
+            "erasure_completed",
+            user=None,
+            organisation=db.session.get(Organisation, erased["org_id"]),
+            requester_name=erased["name"],
+            about="self",
+        )
         db.session.commit()

@@ -3,6 +3,7 @@ them: correct a detail (P24), restrict or object and lift (P25), erase after a p
 
 Scoped to the schools the member of staff works for: another school's child or parent is 404.
 """
+
 from __future__ import annotations
 
 import sqlalchemy as sa
@@ -16,14 +17,26 @@ from wtforms.validators import DataRequired, Length
 from app.core.authz import office_organisation_ids, staff_required
 from app.core.extensions import db
 from app.core.htmx import redirect_after_post, render
-from app.models import (Guardianship, PrivacyRequest, Pupil, RequestKind, RequestState,
-                        SchoolClass, User, UserKind)
+from app.models import (
+    Guardianship,
+    PrivacyRequest,
+    Pupil,
+    RequestKind,
+    RequestState,
+    SchoolClass,
+    User,
+    UserKind,
+)
 from app.office import bp
 from app.dataprotection.rights import erasure, rectification, restriction
 
 OFFICE = ("office", "dpo")
-KINDS = {"correct": [RequestKind.RECTIFICATION], "erase": [RequestKind.ERASURE],
-         "restriction": [RequestKind.RESTRICTION], "objection": [RequestKind.OBJECTION]}
+KINDS = {
+    "correct": [RequestKind.RECTIFICATION],
+    "erase": [RequestKind.ERASURE],
+    "restriction": [RequestKind.RESTRICTION],
+    "objection": [RequestKind.OBJECTION],
+}
 
 
 class CorrectForm(FlaskForm):
@@ -37,8 +50,7 @@ class CorrectForm(FlaskForm):
 class FlagForm(FlaskForm):
     """Set or lift a restriction or an objection (P25)."""
 
-    kind = SelectField("What", choices=[C("restriction", "Restriction"),
-                                        C("objection", "Objection")])
+    kind = SelectField("What", choices=[C("restriction", "Restriction"), C("objection", "Objection")])
     action = SelectField("Set or lift", choices=[C("set", "Set"), C("lift", "Lift")])
     note = TextAreaField("Note for the record (optional)", validators=[Length(max=150)])
     request_id = SelectField("Under which request", default="")
@@ -47,15 +59,21 @@ class FlagForm(FlaskForm):
 class EraseForm(FlaskForm):
     """Confirm an erasure after its preview (P23)."""
 
-    confirm = BooleanField("I have checked the preview: erase this record now",
-                           validators=[DataRequired("Tick the box to confirm.")])
+    confirm = BooleanField(
+        "I have checked the preview: erase this record now",
+        validators=[DataRequired("Tick the box to confirm.")],
+    )
     request_id = SelectField("Under which request", default="")
 
 
 def _pupil_or_404(pupil_id: int) -> Pupil:
-    found = db.session.scalar(sa.select(Pupil).where(
-        Pupil.id == pupil_id, Pupil.erased_at.is_(None),
-        Pupil.organisation_id.in_(office_organisation_ids(current_user) or [-1])))
+    found = db.session.scalar(
+        sa.select(Pupil).where(
+            Pupil.id == pupil_id,
+            Pupil.erased_at.is_(None),
+            Pupil.organisation_id.in_(office_organisation_ids(current_user) or [-1]),
+        )
+    )
     if found is None:
         abort(404)
     return found
@@ -63,10 +81,16 @@ def _pupil_or_404(pupil_id: int) -> Pupil:
 
 def _parent_or_404(user_id: int) -> User:
     found = db.session.scalar(
-        sa.select(User).join(Guardianship, Guardianship.parent_id == User.id)
+        sa.select(User)
+        .join(Guardianship, Guardianship.parent_id == User.id)
         .join(Pupil, Pupil.id == Guardianship.pupil_id)
-        .where(User.id == user_id, User.kind == UserKind.PARENT,
-               Pupil.organisation_id.in_(office_organisation_ids(current_user) or [-1])).limit(1))
+        .where(
+            User.id == user_id,
+            User.kind == UserKind.PARENT,
+            Pupil.organisation_id.in_(office_organisation_ids(current_user) or [-1]),
+        )
+        .limit(1)
+    )
     if found is None:
         abort(404)
     return found
@@ -82,15 +106,22 @@ def _subject(kind: str, subject_id: int):
 
 def _request_choices(subject, action: str) -> list[tuple[str, str]]:
     kinds = KINDS.get(action, [])
-    about = (PrivacyRequest.subject_pupil_id == subject.id if isinstance(subject, Pupil) else
-             sa.and_(PrivacyRequest.subject_pupil_id.is_(None),
-                     PrivacyRequest.requester_id == subject.id))
-    found = db.session.scalars(sa.select(PrivacyRequest).where(
-        about, PrivacyRequest.kind.in_(kinds),
-        PrivacyRequest.state == RequestState.IN_PROGRESS,
-        PrivacyRequest.organisation_id.in_(office_organisation_ids(current_user) or [-1]))).all()
+    about = (
+        PrivacyRequest.subject_pupil_id == subject.id
+        if isinstance(subject, Pupil)
+        else sa.and_(PrivacyRequest.subject_pupil_id.is_(None), PrivacyRequest.requester_id == subject.id)
+    )
+    found = db.session.scalars(
+        sa.select(PrivacyRequest).where(
+            about,
+            PrivacyRequest.kind.in_(kinds),
+            PrivacyRequest.state == RequestState.IN_PROGRESS,
+            PrivacyRequest.organisation_id.in_(office_organisation_ids(current_user) or [-1]),
+        )
+    ).all()
     return [C("", "Not under a request")] + [
-        C(str(r.id), f"R{r.id}: {r.kind.value} from {r.requester_name}") for r in found]
+        C(str(r.id), f"R{r.id}: {r.kind.value} from {r.requester_name}") for r in found
+    ]
 
 
 def _forms(subject):
@@ -101,8 +132,9 @@ def _forms(subject):
     flag = FlagForm(formdata=None, prefix="f")
     if isinstance(subject, Pupil):
         flag.kind.choices = [C("restriction", "Restriction")]
-    flag.request_id.choices = (_request_choices(subject, "restriction")
-                               + _request_choices(subject, "objection")[1:])
+    flag.request_id.choices = (
+        _request_choices(subject, "restriction") + _request_choices(subject, "objection")[1:]
+    )
     return correct, flag
 
 
@@ -112,17 +144,27 @@ def _page(kind: str, subject, correct=None, flag=None, status: int = 200):
     context = {"kind": kind, "subject": subject, "correct": correct, "flag": flag}
     if isinstance(subject, Pupil):
         context["carers"] = db.session.execute(
-            sa.select(User, Guardianship).join(Guardianship, Guardianship.parent_id == User.id)
-            .where(Guardianship.pupil_id == subject.id).order_by(User.name)).all()
-        context["school_class"] = db.session.get(SchoolClass, subject.class_id) \
-            if subject.class_id else None
-        context["classes"] = db.session.scalars(sa.select(SchoolClass.name).where(
-            SchoolClass.organisation_id == subject.organisation_id).distinct()).all()
+            sa.select(User, Guardianship)
+            .join(Guardianship, Guardianship.parent_id == User.id)
+            .where(Guardianship.pupil_id == subject.id)
+            .order_by(User.name)
+        ).all()
+        context["school_class"] = db.session.get(SchoolClass, subject.class_id) if subject.class_id else None
+        context["classes"] = db.session.scalars(
+            sa.select(SchoolClass.name)
+            .where(SchoolClass.organisation_id == subject.organisation_id)
+            .distinct()
+        ).all()
     else:
         context["children"] = db.session.scalars(
-            sa.select(Pupil).join(Guardianship, Guardianship.pupil_id == Pupil.id)
-            .where(Guardianship.parent_id == subject.id, Pupil.erased_at.is_(None),
-                   Pupil.organisation_id.in_(office_organisation_ids(current_user)))).all()
+            sa.select(Pupil)
+            .join(Guardianship, Guardianship.pupil_id == Pupil.id)
+            .where(
+                Guardianship.parent_id == subject.id,
+                Pupil.erased_at.is_(None),
+                Pupil.organisation_id.in_(office_organisation_ids(current_user)),
+            )
+        ).all()
     return render("office/people_detail.html", status=status, **context)
 
 
@@ -137,17 +179,24 @@ def people_page():
     """Children and parents of the school, searchable by name."""
     orgs, q = office_organisation_ids(current_user) or [-1], (request.args.get("q") or "").strip()
     pupils = sa.select(Pupil).where(Pupil.organisation_id.in_(orgs), Pupil.erased_at.is_(None))
-    parents = (sa.select(User).distinct().join(Guardianship, Guardianship.parent_id == User.id)
-               .join(Pupil, Pupil.id == Guardianship.pupil_id)
-               .where(Pupil.organisation_id.in_(orgs), User.kind == UserKind.PARENT))
+    parents = (
+        sa.select(User)
+        .distinct()
+        .join(Guardianship, Guardianship.parent_id == User.id)
+        .join(Pupil, Pupil.id == Guardianship.pupil_id)
+        .where(Pupil.organisation_id.in_(orgs), User.kind == UserKind.PARENT)
+    )
     if q:
         like = f"%{q.replace('%', '').replace('_', '')}%"
         pupils = pupils.where((Pupil.first_name + " " + Pupil.last_name).ilike(like))
         parents = parents.where(sa.or_(User.name.ilike(like), User.email.ilike(like)))
-    return render("office/people.html", block="results", q=q,
-                  pupils=db.session.scalars(pupils.order_by(Pupil.last_name, Pupil.first_name)
-                                            .limit(200)).all(),
-                  parents=db.session.scalars(parents.order_by(User.name).limit(200)).all())
+    return render(
+        "office/people.html",
+        block="results",
+        q=q,
+        pupils=db.session.scalars(pupils.order_by(Pupil.last_name, Pupil.first_name).limit(200)).all(),
+        parents=db.session.scalars(parents.order_by(User.name).limit(200)).all(),
+    )
 
 
 @bp.get("/people/<any(pupils, parents):kind>/<int:subject_id>")
@@ -171,8 +220,7 @@ def _act(kind: str, subject, form, change, *, slot: str, refused: type[Exception
             form[problem.field if problem.field in form else at].errors.append(problem.message)
         else:
             flash(message, "success")
-            return redirect_after_post(url_for("office.person_page", kind=kind,
-                                               subject_id=subject.id))
+            return redirect_after_post(url_for("office.person_page", kind=kind, subject_id=subject.id))
     return _page(kind, subject, status=422, **{slot: form})
 
 
@@ -184,13 +232,19 @@ def correct_detail(kind: str, subject_id: int):
     correct, _ = _forms(subject)
 
     def change() -> str:
-        changed = rectification.rectify(subject, correct.field.data, correct.value.data,
-                                        current_user, request_id=_request_id(correct))
+        changed = rectification.rectify(
+            subject, correct.field.data, correct.value.data, current_user, request_id=_request_id(correct)
+        )
         label = rectification.fields_for(subject)[correct.field.data]
-        return (f"{label} corrected; the correction is recorded." if changed else
-                f"{label} was already that: nothing changed.")
-    return _act(kind, subject, correct, change, slot="correct",
-                refused=rectification.RectificationError, at="value")
+        return (
+            f"{label} corrected; the correction is recorded."
+            if changed
+            else f"{label} was already that: nothing changed."
+        )
+
+    return _act(
+        kind, subject, correct, change, slot="correct", refused=rectification.RectificationError, at="value"
+    )
 
 
 @bp.post("/people/<any(pupils, parents):kind>/<int:subject_id>/flag")
@@ -201,13 +255,21 @@ def set_flag(kind: str, subject_id: int):
     _, flag = _forms(subject)
 
     def change() -> str:
-        changed = restriction.set_flag(subject, flag.kind.data, flag.action.data == "set",
-                                       current_user, request_id=_request_id(flag),
-                                       note=flag.note.data or "")
-        return (("Recorded: " if changed else "Nothing changed: it was already ")
-                + f"{flag.kind.data} {'set' if flag.action.data == 'set' else 'lifted'}.")
-    return _act(kind, subject, flag, change, slot="flag", refused=restriction.RestrictionError,
-                at="request_id")
+        changed = restriction.set_flag(
+            subject,
+            flag.kind.data,
+            flag.action.data == "set",
+            current_user,
+            request_id=_request_id(flag),
+            note=flag.note.data or "",
+        )
+        return (
+            "Recorded: " if changed else "Nothing changed: it was already "
+        ) + f"{flag.kind.data} {'set' if flag.action.data == 'set' else 'lifted'}."
+
+    return _act(
+        kind, subject, flag, change, slot="flag", refused=restriction.RestrictionError, at="request_id"
+    )
 
 
 @bp.route("/people/<any(pupils, parents):kind>/<int:subject_id>/erase", methods=["GET", "POST"])
@@ -229,5 +291,12 @@ def erase_person(kind: str, subject_id: int):
             flash(outcome, "success")
             return redirect_after_post(url_for("office.people_page"))
     status = 422 if request.method == "POST" else 200
-    return render("office/people_erase.html", status=status, kind=kind, subject=subject,
-                  form=form, lines=erasure.preview(subject), problem=problem)
+    return render(
+        "office/people_erase.html",
+        status=status,
+        kind=kind,
+        subject=subject,
+        form=form,
+        lines=erasure.preview(subject),
+        problem=problem,
+    )

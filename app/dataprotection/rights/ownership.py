@@ -15,6 +15,7 @@ person linked to several schools :func:`school_rows` keeps this school's rows on
 holds (``SHARED_COLUMNS``). ``REQUESTER_ONLY`` narrows a child's rows to those of the carer who
 asked (another carer's own records are theirs).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -47,19 +48,19 @@ def _pupil_engagements(pupil_id: int):
 
 
 def _requests_by(user_id: int):
-    return sa.select(t("privacy_requests").c.id).where(
-        t("privacy_requests").c.requester_id == user_id)
+    return sa.select(t("privacy_requests").c.id).where(t("privacy_requests").c.requester_id == user_id)
 
 
 def _requests_about(pupil_id: int):
-    return sa.select(t("privacy_requests").c.id).where(
-        t("privacy_requests").c.subject_pupil_id == pupil_id)
+    return sa.select(t("privacy_requests").c.id).where(t("privacy_requests").c.subject_pupil_id == pupil_id)
 
 
 def _addresses(user_id: int):
     users = t("users")
-    return sa.union(sa.select(users.c.email).where(users.c.id == user_id),
-                    sa.select(users.c.mobile).where(users.c.id == user_id))
+    return sa.union(
+        sa.select(users.c.email).where(users.c.id == user_id),
+        sa.select(users.c.mobile).where(users.c.id == user_id),
+    )
 
 
 def _col(table: str, column: str) -> Callable[[int], sa.ColumnElement]:
@@ -75,26 +76,31 @@ OWNERSHIP: dict[str, Path] = {
     "user_sessions": Path(by_user=_col("user_sessions", "user_id")),
     "invitations": Path(by_user=_col("invitations", "user_id")),
     "pupils": Path(by_pupil=_col("pupils", "id")),
-    "guardianships": Path(by_user=_col("guardianships", "parent_id"),
-                          by_pupil=_col("guardianships", "pupil_id")),
-    "engagements": Path(by_user=_col("engagements", "done_by_id"),
-                        by_pupil=_col("engagements", "pupil_id")),
+    "guardianships": Path(
+        by_user=_col("guardianships", "parent_id"), by_pupil=_col("guardianships", "pupil_id")
+    ),
+    "engagements": Path(by_user=_col("engagements", "done_by_id"), by_pupil=_col("engagements", "pupil_id")),
     "contributions": Path(
         by_user=_col("contributions", "author_id"),
-        by_pupil=lambda p: t("contributions").c.engagement_id.in_(_pupil_engagements(p))),
+        by_pupil=lambda p: t("contributions").c.engagement_id.in_(_pupil_engagements(p)),
+    ),
     "awards": Path(by_pupil=_col("awards", "pupil_id")),
-    "usage_events": Path(by_user=_col("usage_events", "user_id"),
-                         by_pupil=_col("usage_events", "pupil_id")),
-    "consent_records": Path(by_user=_col("consent_records", "user_id"),
-                            by_pupil=_col("consent_records", "pupil_id")),
-    "privacy_requests": Path(by_user=_col("privacy_requests", "requester_id"),
-                             by_pupil=_col("privacy_requests", "subject_pupil_id")),
+    "usage_events": Path(by_user=_col("usage_events", "user_id"), by_pupil=_col("usage_events", "pupil_id")),
+    "consent_records": Path(
+        by_user=_col("consent_records", "user_id"), by_pupil=_col("consent_records", "pupil_id")
+    ),
+    "privacy_requests": Path(
+        by_user=_col("privacy_requests", "requester_id"),
+        by_pupil=_col("privacy_requests", "subject_pupil_id"),
+    ),
     "request_events": Path(
         by_user=lambda u: t("request_events").c.request_id.in_(_requests_by(u)),
-        by_pupil=lambda p: t("request_events").c.request_id.in_(_requests_about(p))),
+        by_pupil=lambda p: t("request_events").c.request_id.in_(_requests_about(p)),
+    ),
     "data_exports": Path(
         by_user=lambda u: t("data_exports").c.request_id.in_(_requests_by(u)),
-        by_pupil=lambda p: t("data_exports").c.request_id.in_(_requests_about(p))),
+        by_pupil=lambda p: t("data_exports").c.request_id.in_(_requests_about(p)),
+    ),
     "activity_log": Path(by_user=_col("activity_log", "user_id")),
     "notification_deliveries": Path(by_user=_col("notification_deliveries", "user_id")),
     "outbox_messages": Path(by_user=lambda u: t("outbox_messages").c.to.in_(_addresses(u))),
@@ -106,28 +112,28 @@ def _school_pupils(org_id: int):
 
 
 def _school_requests(org_id: int):
-    return sa.select(t("privacy_requests").c.id).where(
-        t("privacy_requests").c.organisation_id == org_id)
+    return sa.select(t("privacy_requests").c.id).where(t("privacy_requests").c.organisation_id == org_id)
 
 
 def _org_or_none(table: str) -> Clause:
-    return lambda org: sa.or_(t(table).c.organisation_id.is_(None),
-                              t(table).c.organisation_id == org)
+    return lambda org: sa.or_(t(table).c.organisation_id.is_(None), t(table).c.organisation_id == org)
 
 
 # A person's rows as one school may see them (rows of no school, e.g. sign-ins, are included).
 ORG_SCOPE: dict[str, Clause] = {
     "staff_memberships": _col("staff_memberships", "organisation_id"),
     "class_teachers": lambda org: t("class_teachers").c.class_id.in_(
-        sa.select(t("classes").c.id).where(t("classes").c.organisation_id == org)),
+        sa.select(t("classes").c.id).where(t("classes").c.organisation_id == org)
+    ),
     "invitations": _col("invitations", "organisation_id"),
     "guardianships": lambda org: t("guardianships").c.pupil_id.in_(_school_pupils(org)),
     "engagements": lambda org: t("engagements").c.pupil_id.in_(_school_pupils(org)),
     "contributions": lambda org: t("contributions").c.engagement_id.in_(
-        sa.select(t("engagements").c.id).where(
-            t("engagements").c.pupil_id.in_(_school_pupils(org)))),
-    "usage_events": lambda org: sa.or_(t("usage_events").c.pupil_id.is_(None),
-                                       t("usage_events").c.pupil_id.in_(_school_pupils(org))),
+        sa.select(t("engagements").c.id).where(t("engagements").c.pupil_id.in_(_school_pupils(org)))
+    ),
+    "usage_events": lambda org: sa.or_(
+        t("usage_events").c.pupil_id.is_(None), t("usage_events").c.pupil_id.in_(_school_pupils(org))
+    ),
     "consent_records": _org_or_none("consent_records"),
     "privacy_requests": _col("privacy_requests", "organisation_id"),
     "request_events": lambda org: t("request_events").c.request_id.in_(_school_requests(org)),
@@ -137,11 +143,25 @@ ORG_SCOPE: dict[str, Clause] = {
 }
 
 # Sign-in events are about the account, whichever school's row they were filed under.
-ACCOUNT_EVENTS = ("signin", "signin_failed", "signin_throttled", "signin_link_sent",
-                  "sms_code_sent", "signout", "signout_everywhere", "reauth", "password_reset",
-                  "password_reset_failed", "password_reset_sent", "password_changed",
-                  "password_set", "mfa_enrolled", "mfa_disabled", "recovery_code_used",
-                  "recovery_codes_regenerated")
+ACCOUNT_EVENTS = (
+    "signin",
+    "signin_failed",
+    "signin_throttled",
+    "signin_link_sent",
+    "sms_code_sent",
+    "signout",
+    "signout_everywhere",
+    "reauth",
+    "password_reset",
+    "password_reset_failed",
+    "password_reset_sent",
+    "password_changed",
+    "password_set",
+    "mfa_enrolled",
+    "mfa_disabled",
+    "recovery_code_used",
+    "recovery_codes_regenerated",
+)
 
 # A person's rows that belong to one school alone (for a person linked to several schools):
 # nothing of no school (sign-ins, account-wide settings) and no sign-in event.
@@ -149,8 +169,9 @@ SCHOOL_ONLY: dict[str, Clause] = {
     **ORG_SCOPE,
     "usage_events": lambda org: t("usage_events").c.pupil_id.in_(_school_pupils(org)),
     "consent_records": _col("consent_records", "organisation_id"),
-    "activity_log": lambda org: sa.and_(t("activity_log").c.organisation_id == org,
-                                        t("activity_log").c.event.not_in(ACCOUNT_EVENTS)),
+    "activity_log": lambda org: sa.and_(
+        t("activity_log").c.organisation_id == org, t("activity_log").c.event.not_in(ACCOUNT_EVENTS)
+    ),
     "notification_deliveries": _col("notification_deliveries", "organisation_id"),
 }
 
@@ -166,12 +187,19 @@ def person_schools(user_id: int) -> set[int]:
     and those where it holds a staff role (a trust role: the trust's schools). A school is
     controller only of its own people's data (P12)."""
     g, p, m, o = t("guardianships"), t("pupils"), t("staff_memberships"), t("organisations")
-    return set(db.session.scalars(sa.union(
-        sa.select(p.c.organisation_id).join(g, g.c.pupil_id == p.c.id)
-        .where(g.c.parent_id == user_id),
-        sa.select(m.c.organisation_id).where(m.c.user_id == user_id,
-                                             m.c.organisation_id.is_not(None)),
-        sa.select(o.c.id).join(m, m.c.trust_id == o.c.trust_id).where(m.c.user_id == user_id))))
+    return set(
+        db.session.scalars(
+            sa.union(
+                sa.select(p.c.organisation_id)
+                .join(g, g.c.pupil_id == p.c.id)
+                .where(g.c.parent_id == user_id),
+                sa.select(m.c.organisation_id).where(
+                    m.c.user_id == user_id, m.c.organisation_id.is_not(None)
+                ),
+                sa.select(o.c.id).join(m, m.c.trust_id == o.c.trust_id).where(m.c.user_id == user_id),
+            )
+        )
+    )
 
 
 def school_rows(table: str, org_id: int, *, whole_account: bool) -> sa.ColumnElement | None:
@@ -196,8 +224,9 @@ REQUESTER_ONLY: dict[str, Clause] = {
 }
 
 
-def condition(table: str, *, user_id: int | None = None,
-              pupil_id: int | None = None) -> sa.ColumnElement | None:
+def condition(
+    table: str, *, user_id: int | None = None, pupil_id: int | None = None
+) -> sa.ColumnElement | None:
     """The rows of ``table`` that belong to the person and/or the child, or None when the table
     holds nothing of theirs."""
     path = OWNERSHIP.get(table)

@@ -6,6 +6,7 @@ Only fields the data inventory declares as personal can be corrected, and of tho
 a person can know to be wrong (:data:`CORRECTABLE`); ``tests/test_rectification.py`` checks the
 list against the inventory.
 """
+
 from __future__ import annotations
 
 import sqlalchemy as sa
@@ -20,8 +21,14 @@ from app.dataprotection.rights.restriction import RestrictionError, request_for,
 from app.families.roster_csv import email_address, upn_problem, year_group
 
 CORRECTABLE = {
-    "pupils": {"first_name": "First name", "last_name": "Last name", "year_group": "Year group",
-               "class_id": "Class", "upn": "UPN", "pupil_premium": "Pupil Premium"},
+    "pupils": {
+        "first_name": "First name",
+        "last_name": "Last name",
+        "year_group": "Year group",
+        "class_id": "Class",
+        "upn": "UPN",
+        "pupil_premium": "Pupil Premium",
+    },
     "users": {"name": "Name", "email": "Email address", "mobile": "Mobile number"},
 }
 YES, NO = {"yes", "y", "true", "1"}, {"no", "n", "false", "0"}
@@ -58,10 +65,15 @@ def _pupil_value(pupil: Pupil, column: str, raw: str):
             raise RectificationError("Give a year group such as R, 1 or Year 3.")
         return found
     if column == "class_id":
-        found = db.session.scalar(sa.select(SchoolClass.id).where(
-            SchoolClass.organisation_id == pupil.organisation_id,
-            sa.func.lower(SchoolClass.name) == raw.lower())
-            .order_by(SchoolClass.academic_year.desc()).limit(1))
+        found = db.session.scalar(
+            sa.select(SchoolClass.id)
+            .where(
+                SchoolClass.organisation_id == pupil.organisation_id,
+                sa.func.lower(SchoolClass.name) == raw.lower(),
+            )
+            .order_by(SchoolClass.academic_year.desc())
+            .limit(1)
+        )
         if found is None:
             raise RectificationError("Give the name of one of the school's classes.")
         return found
@@ -72,9 +84,11 @@ def _pupil_value(pupil: Pupil, column: str, raw: str):
         problem = upn_problem(upn)
         if problem:
             raise RectificationError(problem)
-        if db.session.scalar(sa.select(Pupil.id).where(
-                Pupil.organisation_id == pupil.organisation_id, Pupil.upn == upn,
-                Pupil.id != pupil.id)):
+        if db.session.scalar(
+            sa.select(Pupil.id).where(
+                Pupil.organisation_id == pupil.organisation_id, Pupil.upn == upn, Pupil.id != pupil.id
+            )
+        ):
             raise RectificationError("Another pupil at the school already has this UPN.")
         return upn
     if raw.lower() in YES | NO:  # pupil_premium
@@ -95,8 +109,9 @@ def _user_value(user: User, column: str, raw: str):
         found = email_address(raw)
         if found is None:
             raise RectificationError("Give a real email address, like name@example.com.")
-        if db.session.scalar(sa.select(User.id).where(sa.func.lower(User.email) == found,
-                                                      User.id != user.id)):
+        if db.session.scalar(
+            sa.select(User.id).where(sa.func.lower(User.email) == found, User.id != user.id)
+        ):
             raise RectificationError("Another account already uses this email address.")
         return found
     found = uk_mobile_e164(raw)
@@ -105,8 +120,7 @@ def _user_value(user: User, column: str, raw: str):
     return found
 
 
-def rectify(subject, column: str, raw: str, actor: User, *,
-            request_id: int | None = None) -> bool:
+def rectify(subject, column: str, raw: str, actor: User, *, request_id: int | None = None) -> bool:
     """Correct one field of a child's record or a parent's account (one transaction), recorded
     in the activity log and, when done under a rectification request, in its trail. Returns
     False when the value was already right (nothing recorded)."""
@@ -123,23 +137,25 @@ def rectify(subject, column: str, raw: str, actor: User, *,
             req = request_for(subject, actor, request_id, {RequestKind.RECTIFICATION})
         except RestrictionError as problem:
             raise RectificationError(problem.message, problem.status, "request_id") from None
-        row = db.session.get(type(subject), subject.id, with_for_update=True,
-                             populate_existing=True)
+        row = db.session.get(type(subject), subject.id, with_for_update=True, populate_existing=True)
         value = (_pupil_value if isinstance(row, Pupil) else _user_value)(row, column, raw)
         if getattr(row, column) == value:
             db.session.rollback()
             return False
         setattr(row, column, value)
         kind = "pupil" if isinstance(row, Pupil) else "user"
-        log_event("rectified", actor, subject=f"{kind}:{row.id}", detail=f"field={column}",
-                  organisation_id=req.organisation_id if req else min(
-                      o for o in schools if is_office(actor, o)))
+        log_event(
+            "rectified",
+            actor,
+            subject=f"{kind}:{row.id}",
+            detail=f"field={column}",
+            organisation_id=req.organisation_id if req else min(o for o in schools if is_office(actor, o)),
+        )
         if req is not None:
             from app.dataprotection.requests.workflow import record_event
 
             whose = "child's" if kind == "pupil" else "parent's"
-            record_event(req, actor, req.state, req.state,
-                         f"Corrected the {whose} {labels[column].lower()}.")
+            record_event(req, actor, req.state, req.state, f"Corrected the {whose} {labels[column].lower()}.")
         db.session.commit()
         return True
     except BaseException:

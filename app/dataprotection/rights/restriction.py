@@ -11,6 +11,7 @@ The effect is everywhere the person could be used:
 - publishing: :func:`promotable_contributions` is the only list of items that may be used to
   promote the school.
 """
+
 from __future__ import annotations
 
 import sqlalchemy as sa
@@ -18,17 +19,31 @@ from sqlalchemy.orm import aliased
 
 from app.core.authz import is_office
 from app.core.extensions import db
-from app.models import (Contribution, Engagement, Guardianship, PrivacyRequest, Pupil,
-                        RequestKind, RequestState, User, UserKind, UserStatus, utcnow)
+from app.models import (
+    Contribution,
+    Engagement,
+    Guardianship,
+    PrivacyRequest,
+    Pupil,
+    RequestKind,
+    RequestState,
+    User,
+    UserKind,
+    UserStatus,
+    utcnow,
+)
 from app.core.errors import ServiceError
 from app.core.audit import log_event
 
 FLAGS = {"restriction": "restricted_at", "objection": "objected_at"}
-EVENTS = {("restriction", True): "restricted", ("restriction", False): "restriction_lifted",
-          ("objection", True): "objected", ("objection", False): "objection_lifted"}
+EVENTS = {
+    ("restriction", True): "restricted",
+    ("restriction", False): "restriction_lifted",
+    ("objection", True): "objected",
+    ("objection", False): "objection_lifted",
+}
 REQUEST_KINDS = {"restriction": RequestKind.RESTRICTION, "objection": RequestKind.OBJECTION}
-_OPEN = (RequestState.RECEIVED, RequestState.IDENTITY_CHECK, RequestState.IN_PROGRESS,
-         RequestState.PAUSED)
+_OPEN = (RequestState.RECEIVED, RequestState.IDENTITY_CHECK, RequestState.IN_PROGRESS, RequestState.PAUSED)
 
 
 class RestrictionError(ServiceError):
@@ -41,21 +56,29 @@ def schools_of(subject) -> set[int]:
     """The schools a child attends, or whose children a parent is linked to."""
     if isinstance(subject, Pupil):
         return {subject.organisation_id}
-    return set(db.session.scalars(sa.select(Pupil.organisation_id).join(
-        Guardianship, Guardianship.pupil_id == Pupil.id).where(
-        Guardianship.parent_id == subject.id)))
+    return set(
+        db.session.scalars(
+            sa.select(Pupil.organisation_id)
+            .join(Guardianship, Guardianship.pupil_id == Pupil.id)
+            .where(Guardianship.parent_id == subject.id)
+        )
+    )
 
 
-def locked_request(subject, actor: User, request_id: int,
-                   error: type[ServiceError] = RestrictionError) -> tuple[PrivacyRequest, bool]:
+def locked_request(
+    subject, actor: User, request_id: int, error: type[ServiceError] = RestrictionError
+) -> tuple[PrivacyRequest, bool]:
     """The request a change to ``subject`` is made under, locked for this transaction, and
     whether it is about ``subject``; one the actor's schools do not hold is a 404 ``error``.
     Which kinds and states of request may be used is each caller's own rule."""
     req = db.session.get(PrivacyRequest, request_id, with_for_update=True)
     if req is None or not is_office(actor, req.organisation_id):
         raise error("That request was not found.", 404)
-    return req, (req.subject_pupil_id == subject.id if isinstance(subject, Pupil)
-                 else req.subject_pupil_id is None and req.requester_id == subject.id)
+    return req, (
+        req.subject_pupil_id == subject.id
+        if isinstance(subject, Pupil)
+        else req.subject_pupil_id is None and req.requester_id == subject.id
+    )
 
 
 def request_for(subject, actor: User, request_id: int | None, kinds) -> PrivacyRequest | None:
@@ -68,8 +91,9 @@ def request_for(subject, actor: User, request_id: int | None, kinds) -> PrivacyR
     return req
 
 
-def set_flag(subject, kind: str, on: bool, actor: User, *, request_id: int | None = None,
-             note: str = "") -> bool:
+def set_flag(
+    subject, kind: str, on: bool, actor: User, *, request_id: int | None = None, note: str = ""
+) -> bool:
     """Set (``on``) or lift a restriction or objection, with a record; one transaction.
     Returns False when it was already so (nothing recorded)."""
     try:
@@ -82,8 +106,7 @@ def set_flag(subject, kind: str, on: bool, actor: User, *, request_id: int | Non
             raise RestrictionError("That record was not found.", 404)
         req = request_for(subject, actor, request_id, {REQUEST_KINDS[kind]})
         column = FLAGS[kind]
-        row = db.session.get(type(subject), subject.id, with_for_update=True,
-                             populate_existing=True)
+        row = db.session.get(type(subject), subject.id, with_for_update=True, populate_existing=True)
         if bool(getattr(row, column)) == on:
             db.session.rollback()
             return False
@@ -92,9 +115,13 @@ def set_flag(subject, kind: str, on: bool, actor: User, *, request_id: int | Non
         what = f"{kind.capitalize()} {'set on' if on else 'lifted from'} the {label}"
         what += f": {note.strip()[:150]}" if note.strip() else "."
         kind_word = "pupil" if isinstance(subject, Pupil) else "user"
-        log_event(EVENTS[(kind, on)], actor, subject=f"{kind_word}:{subject.id}",
-                  detail=what[:200], organisation_id=req.organisation_id if req else min(
-                      o for o in schools if is_office(actor, o)))
+        log_event(
+            EVENTS[(kind, on)],
+            actor,
+            subject=f"{kind_word}:{subject.id}",
+            detail=what[:200],
+            organisation_id=req.organisation_id if req else min(o for o in schools if is_office(actor, o)),
+        )
         if req is not None:
             from app.dataprotection.requests.workflow import record_event
 
@@ -108,17 +135,16 @@ def set_flag(subject, kind: str, on: bool, actor: User, *, request_id: int | Non
 
 # --- the effect: reports and publishing -------------------------------------------------------
 
+
 def pupil_reportable():
     """A condition on :class:`Pupil`: counted in reports (not restricted, erased or removed)."""
-    return sa.and_(Pupil.restricted_at.is_(None), Pupil.erased_at.is_(None),
-                   Pupil.removed_at.is_(None))
+    return sa.and_(Pupil.restricted_at.is_(None), Pupil.erased_at.is_(None), Pupil.removed_at.is_(None))
 
 
 def parent_reportable():
     """A condition on :class:`User`: a carer counted in reports (no restriction, objection or
     erasure)."""
-    return sa.and_(User.restricted_at.is_(None), User.objected_at.is_(None),
-                   User.status != UserStatus.ERASED)
+    return sa.and_(User.restricted_at.is_(None), User.objected_at.is_(None), User.status != UserStatus.ERASED)
 
 
 def reportable_pupils(organisation_id: int) -> sa.Select:
@@ -131,16 +157,23 @@ def promotable_contributions(organisation_id: int | None = None) -> sa.Select:
     and not withdrawn, never marked never-use-again, not hidden, from a carer without a
     restriction, objection or closed account, about a child neither restricted nor erased."""
     author = aliased(User)
-    query = (sa.select(Contribution)
-             .join(Engagement, Engagement.id == Contribution.engagement_id)
-             .join(Pupil, Pupil.id == Engagement.pupil_id)
-             .join(author, author.id == Contribution.author_id)
-             .where(Contribution.promo_opt_in.is_(True),
-                    Contribution.promo_withdrawn_at.is_(None),
-                    Contribution.never_use_again.is_(False), Contribution.hidden_at.is_(None),
-                    Pupil.restricted_at.is_(None), Pupil.erased_at.is_(None),
-                    author.restricted_at.is_(None), author.objected_at.is_(None),
-                    author.status == UserStatus.ACTIVE))
+    query = (
+        sa.select(Contribution)
+        .join(Engagement, Engagement.id == Contribution.engagement_id)
+        .join(Pupil, Pupil.id == Engagement.pupil_id)
+        .join(author, author.id == Contribution.author_id)
+        .where(
+            Contribution.promo_opt_in.is_(True),
+            Contribution.promo_withdrawn_at.is_(None),
+            Contribution.never_use_again.is_(False),
+            Contribution.hidden_at.is_(None),
+            Pupil.restricted_at.is_(None),
+            Pupil.erased_at.is_(None),
+            author.restricted_at.is_(None),
+            author.objected_at.is_(None),
+            author.status == UserStatus.ACTIVE,
+        )
+    )
     if organisation_id is not None:
         query = query.where(Pupil.organisation_id == organisation_id)
     return query.order_by(Contribution.id)
