@@ -40,8 +40,9 @@ def create_app(config: dict | None = None) -> Flask:
     )
     limiter.init_app(app)
 
-    from app.core import assets, authz, error_pages as errors, security
     from app import views
+    from app.core import assets, authz, security
+    from app.core import error_pages as errors
 
     authz.init_app(app)
     assets.init_app(app)
@@ -54,30 +55,35 @@ def create_app(config: dict | None = None) -> Flask:
 
     # Every view module, so that its routes are on its blueprint before the blueprint is
     # registered (the blueprint packages do not import them: that made a cycle).
-    from app.auth import hooks, links, mfa, password, routes  # noqa: F401
-    from app.parents import account, join, routes  # noqa: F401
-    from app.teachers import classview, library, media, planner, routes, topics  # noqa: F401
-    from app.messaging import office_views  # noqa: F401
-    from app.families import office_views, roster_views, staff_views  # noqa: F401
-    from app.office import reports, routes  # noqa: F401
-    from app.dataprotection.retention import office_views  # noqa: F401
-    from app.dataprotection.exports import office_views  # noqa: F401
-    from app.dataprotection.rights import office_views  # noqa: F401
-    from app.dataprotection import register_views, notices_views  # noqa: F401
-    from app.dataprotection.breaches import office_views  # noqa: F401
-    from app.dataprotection.requests import office_views  # noqa: F401
-    from app.privacy import routes  # noqa: F401
-    from app.messaging import unsubscribe_views  # noqa: F401
-    from app.dataprotection.requests import family_views  # noqa: F401
-    from app.dataprotection.exports import family_views  # noqa: F401
-
     from app.auth import bp as auth_bp
+    from app.auth import hooks, links, mfa, password, routes  # noqa: F401
     from app.core.cookies import bp as cookies_bp
+    from app.dataprotection import notices_views, register_views  # noqa: F401
+    from app.dataprotection.breaches import office_views  # noqa: F401
+    from app.dataprotection.exports import (
+        family_views,  # noqa: F401
+        office_views,  # noqa: F401
+    )
+    from app.dataprotection.requests import (
+        family_views,  # noqa: F401
+        office_views,  # noqa: F401
+    )
+    from app.dataprotection.retention import office_views  # noqa: F401
+    from app.dataprotection.rights import office_views  # noqa: F401
+    from app.families import office_views, roster_views, staff_views  # noqa: F401
+    from app.messaging import (
+        office_views,  # noqa: F401
+        unsubscribe_views,  # noqa: F401
+    )
+    from app.messaging.webhooks import bp as webhooks_bp
     from app.office import bp as office_bp
+    from app.office import reports, routes  # noqa: F401
+    from app.parents import account, join, routes  # noqa: F401
     from app.parents import bp as parents_bp
     from app.privacy import bp as privacy_bp
+    from app.privacy import routes  # noqa: F401
     from app.teachers import bp as teachers_bp
-    from app.messaging.webhooks import bp as webhooks_bp
+    from app.teachers import classview, library, media, planner, routes, topics  # noqa: F401
 
     app.register_blueprint(auth_bp, url_prefix="/auth")
     app.register_blueprint(parents_bp, url_prefix="/family")

@@ -9,6 +9,7 @@ from datetime import date
 
 import sqlalchemy as sa
 
+from app.auth.passwords import hash_password
 from app.core.extensions import db
 from app.models import (
     Guardianship,
@@ -24,7 +25,6 @@ from app.models import (
     UserStatus,
     utcnow,
 )
-from app.auth.passwords import hash_password
 
 PASSWORD = "hometime-demo"
 SCHOOL = "Hometime Demo Primary"
@@ -209,8 +209,8 @@ def seed_this_week(school: Organisation, teacher: User, parent: User) -> None:
     """This week's topic published for each class (families are told, as for any topic), the
     demo parent's ratings, comments and a photo, and an award from the teacher; each step
     through the service a real user's action goes through."""
-    from app.models import Activity, AwardKind
     from app.learning import classroom, engagement, topics
+    from app.models import Activity, AwardKind
 
     week = topics.monday_of(topics.school_today(school))
     classes = {

@@ -45,6 +45,7 @@ def seed(app) -> dict:
     """The family, their school and three years of home learning; returns the export's id."""
     import sqlalchemy as sa
 
+    from app.core import storage
     from app.core.extensions import db
     from app.models import (
         Activity,
@@ -73,7 +74,6 @@ def seed(app) -> dict:
         topic_classes,
         utcnow,
     )
-    from app.core import storage
 
     with app.app_context():
         org = Organisation(name="Bench Primary", dpo_email="dpo@bench.example")
@@ -241,9 +241,9 @@ def _child(config_json: str, export_id: str) -> None:
     from app import create_app
     from app.core.extensions import db
     from app.core.jobs import enqueue_now, set_worker_app
-    from app.models import DataExport
     from app.core.redis_conn import get_redis
     from app.dataprotection.exports import service as exports
+    from app.models import DataExport
 
     app = create_app(json.loads(config_json))
     set_worker_app(app)

@@ -56,8 +56,8 @@ def _child(source: str, workdir: str) -> None:
     from cryptography.fernet import Fernet
     from flask import Flask
 
-    from app.learning import photos
     from app.core import storage
+    from app.learning import photos
 
     app = Flask("bench_photos")
     app.config.update(

@@ -19,8 +19,8 @@ RUNS = 50
 def _desk(app) -> tuple[int, str]:
     """A school with 20 pupils, its office and 500 open requests in every state."""
     from app.core.extensions import db
-    from app.models import Role
     from app.dataprotection.requests.workflow import local_today
+    from app.models import Role
     from tests import factories as f
     from tests.test_privacy_desk import add_requests
 

@@ -140,8 +140,8 @@ def _empty(db) -> None:
 
 def _measure(app, scale: float) -> dict:
     from app.core.extensions import db
-    from app.models import utcnow
     from app.dataprotection.retention import rules as retention
+    from app.models import utcnow
     from bench import probes
 
     with app.app_context():

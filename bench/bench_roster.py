@@ -111,8 +111,8 @@ def _child(db_url: str, redis_url: str, source: str, renamed_source: str) -> Non
     import sqlalchemy as sa
 
     from app import create_app
-    from app.demo import academic_year
     from app.core.extensions import db
+    from app.demo import academic_year
     from app.models import Organisation, Role, SchoolClass, StaffMembership, User, UserKind
 
     app = create_app(

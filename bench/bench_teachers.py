@@ -20,8 +20,8 @@ def _class(org, pupils: int, activities: int):
     """A class with a published topic for this week, half the activities done, comments and
     awards: what a real Friday afternoon looks like."""
     from app.core.extensions import db
-    from app.models import Award, AwardKind, Role, TopicStatus
     from app.learning.topics import monday_of
+    from app.models import Award, AwardKind, Role, TopicStatus
     from tests import factories as f
     from tests import teaching as t
 
@@ -76,8 +76,8 @@ def _queries(app, client, url: str) -> int:
 def run(app) -> list[dict]:
     """Measure the class view and the planner search on a fresh database."""
     from app.core.extensions import db
-    from app.models import SchoolClass
     from app.learning.starter_library import seed_starter_library
+    from app.models import SchoolClass
     from tests import factories as f
     from tests import teaching as t
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 import os
 import resource
 import time
-from typing import Callable
+from collections.abc import Callable
 
 
 def _status_kb(field: str) -> int | None:

@@ -9,12 +9,12 @@ friendly 429 page is shown (app/core/error_pages.py) and the event is logged (P1
 from __future__ import annotations
 
 from flask import current_app, request, session
-from flask_login import current_user
 from flask_limiter.util import get_remote_address
+from flask_login import current_user
 
-from app.core.extensions import db, limiter
 from app.auth import totp as mfa
 from app.auth.sessions import account_key, audit, normalise_email
+from app.core.extensions import db, limiter
 from app.core.phones import uk_mobile_e164
 
 DEFAULTS = {

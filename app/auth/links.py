@@ -5,13 +5,14 @@ from __future__ import annotations
 from flask import flash, redirect, request, session, url_for
 
 from app.auth import bp
+from app.auth import sessions as auth
+from app.auth import tokens as login_tokens
 from app.auth.forms import CodeCheckForm, CodeRequestForm, LinkRequestForm, LinkUseForm
 from app.auth.limits import by_code_mobile, by_email, by_mobile, by_token, per_account, per_ip
 from app.auth.routes import next_from, status
 from app.core.authz import public
 from app.core.htmx import redirect_after_post, render
 from app.models import TokenPurpose
-from app.auth import sessions as auth, tokens as login_tokens
 
 WRONG_CODE = (
     "That code is not right, or it has expired. Check the text message and try again, or ask for a new code."

@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
-from flask import current_app, flash, redirect, url_for
+from flask import current_app, flash, url_for
 from flask_login import current_user
 
 from app.auth import bp
+from app.auth import sessions as auth
+from app.auth import totp as mfa
 from app.auth.forms import MfaCodeForm, MfaEnrolForm, PasswordCheckForm
 from app.auth.limits import by_current_user, by_pending_user, per_account, per_ip
 from app.auth.routes import status
 from app.core.authz import public, staff_required
 from app.core.extensions import db
 from app.core.htmx import redirect_after_post, render
-from app.auth import sessions as auth, totp as mfa
 
 WRONG_CODE = (
     "That code is not right. Type the 6-digit code your app shows now, or one of your recovery codes."

@@ -6,11 +6,13 @@ from flask import flash, redirect, request, session, url_for
 from flask_login import current_user
 
 from app.auth import bp
+from app.auth import sessions as auth
+from app.auth import tokens as login_tokens
+from app.auth import totp as mfa
 from app.auth.forms import ReauthForm, SignInForm
 from app.auth.limits import by_current_user, by_email, per_account, per_ip
 from app.core.authz import public, signed_in
 from app.core.htmx import redirect_after_post, render
-from app.auth import sessions as auth, tokens as login_tokens, totp as mfa
 
 NOT_RECOGNISED = (
     "The email address or password is not right. Check them and try again, or ask for a sign-in link."

@@ -22,11 +22,11 @@ from flask import current_app, g, request, session, url_for
 from flask_login import login_user, logout_user
 from sqlalchemy.orm.attributes import set_committed_value
 
+from app.auth.passwords import check_password, hash_password
+from app.core.audit import log_event
 from app.core.authz import mark_fresh_signin
 from app.core.extensions import db
 from app.models import StaffMembership, User, UserKind, UserSession, utcnow
-from app.core.audit import log_event
-from app.auth.passwords import check_password, hash_password
 
 ACTIVE_EVERY = timedelta(hours=1)  # how often "last active" is written: hourly is precise enough
 

@@ -19,11 +19,11 @@ from datetime import timedelta
 import sqlalchemy as sa
 from flask import current_app
 
-from app.core.extensions import db
-from app.models import Channel, LoginToken, TokenPurpose, User, utcnow
-from app.auth.sessions import audit, end_sign_ins, find_by_email, parent_by_mobile, safe_next
-from app.messaging.notify import send_now
 from app.auth.passwords import hash_password
+from app.auth.sessions import audit, end_sign_ins, find_by_email, parent_by_mobile, safe_next
+from app.core.extensions import db
+from app.messaging.notify import send_now
+from app.models import Channel, LoginToken, TokenPurpose, User, utcnow
 
 log = logging.getLogger(__name__)
 

@@ -21,11 +21,11 @@ import segno
 import sqlalchemy as sa
 from flask import session
 
-from app.core.extensions import db
-from app.models import RecoveryCode, User, utcnow
-from app.core.redis_conn import get_redis
-from app.core import storage
 from app.auth.sessions import audit
+from app.core import storage
+from app.core.extensions import db
+from app.core.redis_conn import get_redis
+from app.models import RecoveryCode, User, utcnow
 
 ISSUER = "Hometime"
 RECOVERY_CODES = 10

@@ -21,8 +21,13 @@ from flask import g, has_request_context
 from flask_login import current_user
 from sqlalchemy.exc import SQLAlchemyError
 
+from app.core import consent
+from app.core.audit import log_event
 from app.core.authz import is_office
+from app.core.errors import ServiceError
 from app.core.extensions import db
+from app.core.transactions import transaction
+from app.messaging import notify as notifications
 from app.models import (
     ConsentMethod,
     ConsentPurpose,
@@ -37,11 +42,6 @@ from app.models import (
     UserStatus,
     utcnow,
 )
-from app.core.errors import ServiceError
-from app.core import consent
-from app.messaging import notify as notifications
-from app.core.audit import log_event
-from app.core.transactions import transaction
 
 log = logging.getLogger(__name__)
 SEEN = (ConsentPurpose.NOTICE_ACK, ConsentPurpose.SERVICE)

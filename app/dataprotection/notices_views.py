@@ -13,12 +13,12 @@ from wtforms.fields.choices import SelectChoice as C
 from app.core.authz import staff_required
 from app.core.extensions import db
 from app.core.htmx import redirect_after_post, render
+from app.dataprotection import notices as service
+from app.dataprotection.requests.desk_forms import NoticeForm
+from app.dataprotection.requests.forms import apply_error
+from app.dataprotection.requests.office_views import OFFICE, desk_organisations
 from app.models import ConsentPurpose, ConsentRecord, PrivacyNotice
 from app.office import bp
-from app.dataprotection.requests.desk_forms import NoticeForm
-from app.dataprotection.requests.office_views import OFFICE, desk_organisations
-from app.dataprotection.requests.forms import apply_error
-from app.dataprotection import notices as service
 
 
 @bp.route("/notices", methods=["GET", "POST"])

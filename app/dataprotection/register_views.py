@@ -5,8 +5,8 @@ from __future__ import annotations
 from flask import Response, render_template
 
 from app.core.authz import current_organisation, staff_required
-from app.office import bp
 from app.dataprotection import register
+from app.office import bp
 
 
 @bp.get("/register")

@@ -15,8 +15,8 @@ from datetime import timedelta
 import sqlalchemy as sa
 from flask import current_app
 
-from app.core.extensions import db
 from app.core import bulk
+from app.core.extensions import db
 from app.models import Guardianship, Invitation, InvitationStatus, Pupil, User, UserKind, UserStatus, utcnow
 
 VALID_DAYS = 30

@@ -8,9 +8,9 @@ import sqlalchemy as sa
 
 from app.core.extensions import db
 from app.core.jobs import job
-from app.models import Invitation, InvitationStatus, User, utcnow
 from app.core.redis_conn import get_redis
 from app.families import invitations
+from app.models import Invitation, InvitationStatus, User, utcnow
 
 log = logging.getLogger(__name__)
 CHUNK = 500

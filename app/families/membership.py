@@ -7,6 +7,9 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 
+from app.auth.passwords import hash_password
+from app.core import consent
+from app.core.audit import log_event
 from app.core.extensions import db
 from app.models import (
     ConsentMethod,
@@ -21,9 +24,6 @@ from app.models import (
     UserStatus,
     utcnow,
 )
-from app.core import consent
-from app.core.audit import log_event
-from app.auth.passwords import hash_password
 
 
 @dataclass

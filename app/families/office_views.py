@@ -11,7 +11,10 @@ from markupsafe import Markup
 from app.core.authz import current_organisation, staff_required
 from app.core.extensions import db
 from app.core.htmx import redirect_after_post, render
+from app.dataprotection.rights.restriction import parent_reportable, pupil_reportable
+from app.families import invitations
 from app.families import jobs as invite_jobs
+from app.families import membership as families
 from app.models import (
     DeliveryStatus,
     Guardianship,
@@ -25,8 +28,6 @@ from app.models import (
 )
 from app.office import bp
 from app.params import db_int
-from app.families import membership as families, invitations
-from app.dataprotection.rights.restriction import parent_reportable, pupil_reportable
 
 OFFICE = ("office", "dpo")
 

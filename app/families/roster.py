@@ -16,12 +16,12 @@ from dataclasses import dataclass, field
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
-from app.demo import academic_year
-from app.core.extensions import db
-from app.models import Guardianship, Organisation, Pupil, SchoolClass, Source, User, UserKind, UserStatus
 from app.core.audit import log_event
 from app.core.bulk import any_of, insert_many, update_many
+from app.core.extensions import db
+from app.demo import academic_year
 from app.families.roster_csv import ParsedFile, Problem, RosterFileError, Row
+from app.models import Guardianship, Organisation, Pupil, SchoolClass, Source, User, UserKind, UserStatus
 
 _CLOSED = (UserStatus.DEACTIVATED, UserStatus.ERASED)
 

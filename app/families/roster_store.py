@@ -11,6 +11,7 @@ import json
 import re
 import secrets
 import zlib
+
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from flask import current_app
 

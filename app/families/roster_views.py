@@ -19,9 +19,9 @@ from app.core.authz import can, current_organisation, staff_required
 from app.core.error_pages import render_error
 from app.core.extensions import db
 from app.core.htmx import redirect_after_post, render
-from app.office import bp
 from app.families import roster, roster_store
 from app.families.roster_csv import MAX_BYTES, RosterFileError, columns_help, read_roster, template_csv
+from app.office import bp
 
 MAX_MB = MAX_BYTES // (1024 * 1024)
 GONE = (

@@ -17,11 +17,11 @@ from datetime import time
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
-from app.core.extensions import db
-from app.models import ConsentMethod, ConsentPurpose, ConsentRecord, Guardianship, Pupil, User, utcnow
-from app.core.errors import FieldError
 from app.core import consent
 from app.core.audit import log_event
+from app.core.errors import FieldError
+from app.core.extensions import db
+from app.models import ConsentMethod, ConsentPurpose, ConsentRecord, Guardianship, Pupil, User, utcnow
 
 EMAIL_TAKEN = (
     "That email address is already used by another Hometime account. Please use a "

@@ -13,7 +13,12 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
+from app.auth.passwords import hash_password
+from app.core.audit import log_event
+from app.core.errors import FieldError, ServiceError
 from app.core.extensions import db
+from app.core.transactions import transaction
+from app.families import invitations
 from app.models import (
     Guardianship,
     Invitation,
@@ -27,11 +32,6 @@ from app.models import (
     UserStatus,
     utcnow,
 )
-from app.core.errors import FieldError, ServiceError
-from app.families import invitations
-from app.core.audit import log_event
-from app.auth.passwords import hash_password
-from app.core.transactions import transaction
 
 ROLE_WORDS = {
     "teacher": "a teacher",

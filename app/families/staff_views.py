@@ -11,15 +11,15 @@ from wtforms import PasswordField, SelectField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Email, Length
 
-from app.core.authz import current_organisation, public, staff_required
-from app.core.extensions import db, limiter
-from app.models import StaffMembership, User, UserKind
-from app.office import bp
-from app.core.errors import FieldError
 from app.auth import sessions as auth
+from app.auth.sessions import landing
+from app.core.authz import current_organisation, public, staff_required
+from app.core.errors import FieldError
+from app.core.extensions import db, limiter
 from app.families import invitations
 from app.families import staff_invitations as service
-from app.auth.sessions import landing
+from app.models import StaffMembership, User, UserKind
+from app.office import bp
 
 
 class StaffInviteForm(FlaskForm):

@@ -3,7 +3,7 @@ still resolve. Remove after one release."""
 
 from app.messaging.jobs import (  # noqa: F401
     send_deliveries,
+    send_weekly_digests,
     sweep_deliveries,
     week_key,
-    send_weekly_digests,
 )

@@ -31,12 +31,14 @@ from app.models import (
     DataExport,
     ExportState,
     Guardianship,
-    NotificationDelivery as ND,
     Pupil,
     TopicStatus,
     WeeklyTopic,
     topic_classes,
     utcnow,
+)
+from app.models import (
+    NotificationDelivery as ND,
 )
 
 log = logging.getLogger(__name__)

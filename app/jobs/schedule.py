@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from app.dataprotection.breaches import jobs as breaches
-from app.messaging import jobs as notifications
 from app.dataprotection.requests import jobs as privacy
-from app.jobs import recovery
 from app.dataprotection.retention import jobs as retention
+from app.jobs import recovery
 from app.learning import jobs as topics
+from app.messaging import jobs as notifications
 
 # (function, cron expression in UTC, queue)
 SCHEDULE = [

@@ -5,9 +5,9 @@ The job carries only the address typed and what was asked for (never a secret)."
 
 from __future__ import annotations
 
+from app.auth import tokens as login_tokens
 from app.core.jobs import job
 from app.models import TokenPurpose
-from app.auth import tokens as login_tokens
 
 
 @job

@@ -2,9 +2,9 @@
 still resolve. Remove after one release."""
 
 from app.learning.jobs import (  # noqa: F401
-    publish_due_topics,
     announce_topic,
-    send_due_reminders,
+    publish_due_topics,
     remind_topic,
+    send_due_reminders,
     topic_schedule,
 )

@@ -12,6 +12,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import sqlalchemy as sa
 
+from app.core.errors import FieldError
 from app.core.extensions import db
 from app.models import (
     Activity,
@@ -27,7 +28,6 @@ from app.models import (
     topic_classes,
     utcnow,
 )
-from app.core.errors import FieldError
 
 YEAR_GROUPS = ["R", "1", "2", "3", "4", "5", "6"]
 SUBJECTS = [
@@ -323,8 +323,8 @@ def functional_cookies_allowed(user_id: int) -> bool:
 def allow_functional_cookies(user: User, organisation_id: int | None) -> None:
     """Record a yes to functional cookies (video players), as asked on a video (P06): appended
     to the person's consent history with the current notice; committed."""
-    from app.models import ConsentMethod
     from app.core import consent
+    from app.models import ConsentMethod
 
     consent.record(
         user.id,

@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 from sqlalchemy.orm import joinedload
 
+from app.core.audit import log_event
 from app.core.authz import record_scope, taught_by
 from app.core.extensions import db
 from app.models import (
@@ -31,7 +32,6 @@ from app.models import (
     topic_classes,
     utcnow,
 )
-from app.core.audit import log_event
 
 AWARD_LABELS = {
     AwardKind.STAR_OF_THE_WEEK: "Star of the week",

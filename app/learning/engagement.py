@@ -18,7 +18,10 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import joinedload
 
+from app.core import consent
+from app.core.errors import FieldError
 from app.core.extensions import db
+from app.learning import photos, usage
 from app.models import (
     ConsentMethod,
     ConsentPurpose,
@@ -34,9 +37,6 @@ from app.models import (
     topic_classes,
     utcnow,
 )
-from app.core.errors import FieldError
-from app.core import consent
-from app.learning import photos, usage
 
 MAX_COMMENT = 2000
 RATINGS = {1: "Not for us", 2: "So-so", 3: "OK", 4: "Good", 5: "Loved it"}

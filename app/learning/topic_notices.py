@@ -17,6 +17,7 @@ import sqlalchemy as sa
 from flask import current_app
 
 from app.core.extensions import db
+from app.learning.topics import REMINDER_TIME
 from app.models import (
     Engagement,
     Guardianship,
@@ -28,7 +29,6 @@ from app.models import (
     topic_classes,
     utcnow,
 )
-from app.learning.topics import REMINDER_TIME
 
 _REMINDED = "hometime:topic-reminded:{}"
 

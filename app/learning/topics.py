@@ -13,6 +13,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import attributes
 
 from app.core.authz import record_scope, taught_by
+from app.core.errors import FieldError
 from app.core.extensions import db
 from app.models import (
     Activity,
@@ -25,7 +26,6 @@ from app.models import (
     topic_classes,
     utcnow,
 )
-from app.core.errors import FieldError
 
 REMINDER_TIME = time(16, 0)  # after school, in the school's own time zone
 

@@ -17,12 +17,11 @@ import sqlalchemy as sa
 from flask import current_app
 
 from app.core.extensions import db
-from app.models import Channel, DeliveryStatus, NotificationDelivery, Organisation, Pupil
 from app.messaging import providers
-from app.messaging.policy import Recipient
 from app.messaging.notify import render_part, unsubscribe_url
-from app.messaging.policy import in_ids
+from app.messaging.policy import Recipient, in_ids
 from app.messaging.sms_text import SmsTooLong, fit_sms
+from app.models import Channel, DeliveryStatus, NotificationDelivery, Organisation, Pupil
 
 UNSUBSCRIBE = "[[ht:unsubscribe]]"
 DIGEST_TEMPLATE = "digest"

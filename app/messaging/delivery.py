@@ -27,12 +27,12 @@ from collections import defaultdict
 from datetime import timedelta
 
 import sqlalchemy as sa
+
 from app.core.extensions import db
-from app.models import Channel, DeliveryStatus, NotificationDelivery as ND, Organisation, Pupil
-from app.messaging import compose
-from app.messaging import policy
-from app.messaging import providers
+from app.messaging import compose, policy, providers
 from app.messaging.notify import JOB_TIMEOUT, SEND_JOB, job_id
+from app.models import Channel, DeliveryStatus, Organisation, Pupil
+from app.models import NotificationDelivery as ND
 
 log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 5

@@ -22,13 +22,14 @@ import json
 import logging
 import math
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
 
-from app.core.extensions import db
-from app.models import Channel, DeliveryStatus, NotificationDelivery as ND
 from app.core.errors import ServiceError
+from app.core.extensions import db
+from app.models import Channel, DeliveryStatus
+from app.models import NotificationDelivery as ND
 
 log = logging.getLogger(__name__)
 MAX_BODY = 1024 * 1024  # SendGrid posts batches far smaller than this
@@ -118,7 +119,7 @@ def _when(value) -> datetime | None:
     try:
         if not math.isfinite(value):
             return None
-        return datetime.fromtimestamp(value, timezone.utc)
+        return datetime.fromtimestamp(value, UTC)
     except (OverflowError, OSError, ValueError):
         return None
 

@@ -17,10 +17,10 @@ import sqlalchemy as sa
 
 from app.core.extensions import db
 from app.core.jobs import job
-from app.models import Channel, DeliveryStatus, NotificationDelivery as ND
-from app.messaging import delivery
-from app.messaging import policy
+from app.messaging import delivery, policy
 from app.messaging.notify import enqueue_sending, insert_deliveries
+from app.models import Channel, DeliveryStatus
+from app.models import NotificationDelivery as ND
 
 log = logging.getLogger(__name__)
 LOST_AFTER = timedelta(minutes=5)

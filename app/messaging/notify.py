@@ -29,10 +29,9 @@ from sqlalchemy.orm import Session
 
 from app.core.extensions import db
 from app.core.jobs import enqueue_after_commit
-from app.models import Channel, DeliveryStatus, NotificationDelivery, Organisation, Pupil
-from app.messaging import policy
-from app.messaging import providers
+from app.messaging import policy, providers
 from app.messaging.sms_text import SmsTooLong, fit_sms
+from app.models import Channel, DeliveryStatus, NotificationDelivery, Organisation, Pupil
 
 log = logging.getLogger(__name__)
 SEND_JOB = "app.messaging.jobs.send_deliveries"

@@ -7,8 +7,8 @@ from flask import abort, flash, request, url_for
 from app.core.authz import current_organisation, staff_required
 from app.core.extensions import db
 from app.core.htmx import redirect_after_post, render
-from app.office import bp
 from app.messaging import notify as notifications
+from app.office import bp
 
 OFFICE = ("office", "dpo")
 

@@ -13,9 +13,8 @@ import re
 
 import sqlalchemy as sa
 from flask import Blueprint, abort, current_app, render_template, request
-from markupsafe import Markup, escape
-
 from flask_login import current_user
+from markupsafe import Markup, escape
 
 from app.core.authz import staff_organisation_ids, staff_required
 from app.core.extensions import db

@@ -12,10 +12,9 @@ import email.utils
 import http.client
 import json
 import logging
-import socket
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from urllib.error import URLError
 
 from flask import current_app
@@ -71,8 +70,8 @@ def retry_after(headers) -> float | None:
         except (TypeError, ValueError):
             return None
         if when.tzinfo is None:
-            when = when.replace(tzinfo=timezone.utc)
-        return max(0.0, (when - datetime.now(timezone.utc)).total_seconds())
+            when = when.replace(tzinfo=UTC)
+        return max(0.0, (when - datetime.now(UTC)).total_seconds())
 
 
 @dataclass
@@ -194,7 +193,7 @@ class SendGridBackend:
             response = self.client.client.mail.send.post(request_body=self.body(batch), timeout=_timeout())
         except HTTPError as exc:
             raise ProviderError.from_status(exc.status_code, exc.headers, _detail(exc.body)) from None
-        except (TimeoutError, socket.timeout):
+        except TimeoutError:
             raise ProviderError("no reply from SendGrid before the timeout", ambiguous=True) from None
         except URLError as exc:  # could not connect: nothing reached SendGrid
             raise ProviderError(f"could not reach SendGrid: {exc.reason}"[:160], retryable=True) from None

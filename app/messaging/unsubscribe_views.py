@@ -11,12 +11,12 @@ from __future__ import annotations
 
 from flask import render_template
 
+from app.core import audit, consent
 from app.core.authz import public
 from app.core.extensions import csrf, db
+from app.messaging.notify import read_unsubscribe_token
 from app.models import ConsentMethod, ConsentPurpose, User
 from app.privacy import bp
-from app.core import audit, consent
-from app.messaging.notify import read_unsubscribe_token
 
 
 def withdraw_news(user_id: int, organisation_id: int | None) -> bool:

@@ -107,7 +107,7 @@ class WeeklyTopic(db.Model):
     )
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
-    classes: Mapped[list["SchoolClass"]] = relationship(secondary=topic_classes)  # noqa: F821
+    classes: Mapped[list[SchoolClass]] = relationship(secondary=topic_classes)  # noqa: F821
     items: Mapped[list[TopicActivity]] = relationship(
         back_populates="topic", order_by="TopicActivity.position", cascade="all, delete-orphan"
     )

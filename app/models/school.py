@@ -93,7 +93,7 @@ class SchoolClass(db.Model):
     academic_year: Mapped[int]  # the year it starts: 2026 for 2026-27
 
     organisation: Mapped[Organisation] = relationship(back_populates="classes")
-    teachers: Mapped[list["User"]] = relationship(secondary=class_teachers)  # noqa: F821
+    teachers: Mapped[list[User]] = relationship(secondary=class_teachers)  # noqa: F821
     pupils: Mapped[list[Pupil]] = relationship(back_populates="school_class")
 
 
@@ -146,7 +146,7 @@ class Guardianship(db.Model):
         sa.ForeignKey("users.id", ondelete="SET NULL"), index=True
     )
 
-    parent: Mapped["User"] = relationship(foreign_keys=[parent_id])  # noqa: F821
+    parent: Mapped[User] = relationship(foreign_keys=[parent_id])  # noqa: F821
     pupil: Mapped[Pupil] = relationship(back_populates="links")
 
 

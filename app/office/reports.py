@@ -5,8 +5,8 @@ from __future__ import annotations
 from flask import render_template
 
 from app.core.authz import current_organisation, staff_required
-from app.office import bp
 from app.learning.reports import SMALL_GROUP, WEEKS, engagement_by_class
+from app.office import bp
 
 
 @bp.get("/report")

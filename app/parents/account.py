@@ -6,8 +6,8 @@ from flask import flash, redirect, render_template, url_for
 from flask_login import current_user, logout_user
 
 from app.core.authz import parent_required, pupil_for_parent_or_404
-from app.parents import bp
 from app.families import membership as families
+from app.parents import bp
 
 
 @bp.get("/account")

@@ -5,15 +5,15 @@ from __future__ import annotations
 from flask import flash, redirect, render_template, session, url_for
 from flask_login import current_user
 
+from app.auth import sessions as auth
 from app.core.authz import public
+from app.core.consent import current_notice
 from app.core.extensions import db, limiter
+from app.families import invitations
+from app.families.membership import JoinChoices, accept_invitation
 from app.models import Organisation, User, UserStatus
 from app.parents import bp
 from app.parents.forms import JoinCodeForm, JoinForm
-from app.auth import sessions as auth
-from app.families import invitations
-from app.core.consent import current_notice
-from app.families.membership import JoinChoices, accept_invitation
 
 GUESS_LIMIT = "10 per hour"
 

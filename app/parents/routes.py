@@ -16,19 +16,18 @@ from flask import abort, current_app, flash, make_response, redirect, render_tem
 from flask_login import current_user
 from werkzeug.exceptions import NotFound
 
-from app.core import cookies
+from app.core import cookies, storage
 from app.core.authz import linked_pupils, parent_required, pupil_for_parent_or_404
 from app.core.error_pages import http_error, render_error
 from app.core.extensions import db, limiter
 from app.core.htmx import add_vary, is_htmx, render
-from app.models import ActivityKind, ConsentPurpose, Contribution, Engagement, Guardianship, Pupil, utcnow
-from app.parents import bp, week
-from app.params import page_number
-from app.parents.family_forms import SendForm
-from app.learning import engagement as engagements
-from app.core import storage
-from app.learning import usage
 from app.families.settings import consent_states
+from app.learning import engagement as engagements
+from app.learning import usage
+from app.models import ActivityKind, ConsentPurpose, Contribution, Engagement, Guardianship, Pupil, utcnow
+from app.params import page_number
+from app.parents import bp, week
+from app.parents.family_forms import SendForm
 
 DETAILS_CHECK_DAYS = 365
 TOO_BIG = (

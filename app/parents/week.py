@@ -18,6 +18,8 @@ from sqlalchemy.orm import aliased, joinedload, selectinload
 
 from app.core.authz import linked_pupils
 from app.core.extensions import db
+from app.learning import topics as topic_service
+from app.learning.classroom import AWARD_LABELS
 from app.models import (
     ActivityKind,
     Award,
@@ -29,8 +31,6 @@ from app.models import (
     WeeklyTopic,
     topic_classes,
 )
-from app.learning import topics as topic_service
-from app.learning.classroom import AWARD_LABELS
 
 RECENT_AWARDS = 3
 WEEKS_PER_PAGE = 4

@@ -8,8 +8,8 @@ from flask_login import current_user
 
 from app.core.authz import public, signed_in
 from app.core.htmx import redirect_after_post, render
-from app.privacy import bp
 from app.dataprotection import notices
+from app.privacy import bp
 
 # Each kind of request, in the words a parent would use (P22-P26).
 RIGHTS = [

@@ -10,13 +10,13 @@ from flask import abort, flash, request, url_for
 from flask_login import current_user
 from sqlalchemy.orm import joinedload
 
+from app.core.audit import log_event
 from app.core.authz import pupil_for_staff_or_404, staff_required, visible_classes
 from app.core.extensions import db
 from app.core.htmx import is_htmx, redirect_after_post, render
+from app.learning import classroom, topics
 from app.models import AwardKind, Organisation, SchoolClass
 from app.params import day, db_int
-from app.learning import classroom, topics
-from app.core.audit import log_event
 from app.teachers import bp
 from app.teachers.forms import AwardForm
 from app.teachers.scope import contribution_or_404

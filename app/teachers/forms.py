@@ -6,11 +6,11 @@ from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from wtforms import (
     DateField,
-    SelectChoice,
     DateTimeLocalField,
     HiddenField,
     IntegerField,
     RadioField,
+    SelectChoice,
     SelectField,
     SelectMultipleField,
     StringField,
@@ -19,10 +19,10 @@ from wtforms import (
 from wtforms.validators import InputRequired, NumberRange, Optional, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from app.models import ActivityKind
-from app.params import db_int
 from app.learning.activities import KIND_LABELS, SUBJECTS, YEAR_GROUPS
 from app.learning.classroom import AWARD_LABELS
+from app.models import ActivityKind
+from app.params import db_int
 
 
 def options(pairs) -> list[SelectChoice]:

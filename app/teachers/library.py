@@ -8,10 +8,10 @@ from flask_login import current_user
 from app.core.authz import staff_required
 from app.core.extensions import db
 from app.core.htmx import redirect_after_post, render
-from app.models import Activity, ActivityKind
-from app.params import page_number
 from app.learning import activities
 from app.learning.activities import KIND_LABELS, SUBJECTS, YEAR_GROUPS, ActivityError
+from app.models import Activity, ActivityKind
+from app.params import page_number
 from app.teachers import bp
 from app.teachers.forms import ActivityForm, year_label
 from app.teachers.scope import activity_or_404, organisation_or_404

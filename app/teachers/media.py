@@ -9,13 +9,13 @@ from urllib.parse import urlsplit
 from flask import abort, g, make_response, redirect, request, url_for
 from flask_login import current_user
 
+from app.core import storage
 from app.core.authz import signed_in, staff_required
 from app.core.cookies import current_choice
 from app.core.extensions import db
 from app.core.htmx import add_vary, is_htmx, render
-from app.models import ActivityKind, UsageEvent, UsageKind
 from app.learning import activities
-from app.core import storage
+from app.models import ActivityKind, UsageEvent, UsageKind
 from app.teachers import bp
 from app.teachers.scope import contribution_or_404, viewer_activity_or_404
 

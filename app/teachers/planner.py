@@ -8,11 +8,11 @@ from flask import redirect, request, url_for
 from app.core.authz import staff_required
 from app.core.extensions import db
 from app.core.htmx import add_vary, is_htmx, redirect_after_post, render
-from app.models import TopicStatus
-from app.params import db_int
 from app.learning import activities, topics
 from app.learning.activities import KIND_LABELS
 from app.learning.topics import StaleTopic, TopicError
+from app.models import TopicStatus
+from app.params import db_int
 from app.teachers import bp
 from app.teachers.forms import PublishForm
 from app.teachers.scope import activity_or_404, topic_or_404

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from flask_login import current_user
 
+from app.core.audit import log_access
 from app.core.authz import pupil_for_staff_or_404, staff_required
 from app.core.extensions import db
 from app.core.htmx import render
-from app.models import TopicStatus, WeeklyTopic
 from app.learning import topics
-from app.core.audit import log_access
+from app.models import TopicStatus, WeeklyTopic
 from app.teachers import bp
 from app.teachers.scope import my_classes
 

@@ -10,9 +10,9 @@ from flask_login import current_user
 
 from app.core.authz import current_organisation, staff_organisation_ids, visible_classes
 from app.core.extensions import db
-from app.models import Activity, Organisation, SchoolClass, WeeklyTopic
 from app.learning import activities, topics
 from app.learning.classroom import contribution_for_staff
+from app.models import Activity, Organisation, SchoolClass, WeeklyTopic
 
 
 def organisation_or_404() -> Organisation:

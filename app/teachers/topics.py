@@ -12,10 +12,10 @@ from sqlalchemy.orm import selectinload
 from app.core.authz import staff_required
 from app.core.extensions import db
 from app.core.htmx import redirect_after_post, render
-from app.models import SchoolClass, TopicStatus, WeeklyTopic
-from app.params import db_int
 from app.learning import topics
 from app.learning.topics import StaleTopic, TopicError
+from app.models import SchoolClass, TopicStatus, WeeklyTopic
+from app.params import db_int
 from app.teachers import bp
 from app.teachers.forms import CopyForm, PublishForm, TopicForm, options, version_of, year_label
 from app.teachers.planner import CONFLICT, render_planner, topic_org

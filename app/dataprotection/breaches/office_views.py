@@ -13,12 +13,12 @@ from wtforms.fields.choices import SelectChoice as C
 from app.core.authz import staff_required
 from app.core.extensions import db
 from app.core.htmx import redirect_after_post, render
+from app.dataprotection.breaches import service
+from app.dataprotection.requests.desk_forms import BreachForm, DecisionForm, FamiliesToldForm
+from app.dataprotection.requests.forms import apply_error
+from app.dataprotection.requests.office_views import OFFICE, desk_organisation_ids, desk_organisations
 from app.models import Breach, BreachDecision, Organisation, utcnow
 from app.office import bp
-from app.dataprotection.requests.desk_forms import BreachForm, DecisionForm, FamiliesToldForm
-from app.dataprotection.requests.office_views import OFFICE, desk_organisation_ids, desk_organisations
-from app.dataprotection.requests.forms import apply_error
-from app.dataprotection.breaches import service
 
 FIELDS = service.FIELDS
 

@@ -20,8 +20,12 @@ from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 
+from app.core.audit import log_event
 from app.core.authz import is_office
+from app.core.errors import ServiceError
 from app.core.extensions import db
+from app.core.transactions import transaction
+from app.messaging import notify as notifications
 from app.models import (
     Breach,
     BreachDecision,
@@ -33,10 +37,6 @@ from app.models import (
     UserStatus,
     utcnow,
 )
-from app.core.errors import ServiceError
-from app.messaging import notify as notifications
-from app.core.audit import log_event
-from app.core.transactions import transaction
 
 REPORT_HOURS = 72
 REMINDER_HOURS = (24, 48, 66)

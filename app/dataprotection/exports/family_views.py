@@ -10,9 +10,9 @@ from flask_login import current_user
 from app.core.authz import fresh_signin_required, signed_in
 from app.core.error_pages import render_error
 from app.core.extensions import db
+from app.dataprotection.exports import service as exports
 from app.models import DataExport, ExportState, Organisation, PrivacyRequest, utcnow
 from app.privacy import bp
-from app.dataprotection.exports import service as exports
 
 
 @bp.get("/exports")

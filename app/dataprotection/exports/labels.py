@@ -14,6 +14,7 @@ import re
 import sqlalchemy as sa
 
 from app.core.extensions import db
+from app.dataprotection.rights.ownership import t
 from app.models import (
     Activity,
     Engagement,
@@ -28,7 +29,6 @@ from app.models import (
     UserKind,
     WeeklyTopic,
 )
-from app.dataprotection.rights.ownership import t
 
 TEXT_TO_CHECK = {"contributions": "body", "awards": "note"}
 

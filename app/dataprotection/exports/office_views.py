@@ -7,16 +7,16 @@ import sqlalchemy as sa
 from flask import Response, flash, render_template, request, url_for
 from flask_login import current_user
 
+from app.core import storage
 from app.core.authz import office_organisation_ids, staff_required
 from app.core.error_pages import render_error
 from app.core.extensions import db
 from app.core.htmx import redirect_after_post
+from app.dataprotection.exports import service as exports
+from app.dataprotection.exports.family_views import zip_response
+from app.dataprotection.exports.labels import review_items
 from app.models import DataExport, ExportState, PrivacyRequest, Pupil, RequestState, utcnow
 from app.office import bp
-from app.dataprotection.exports.family_views import zip_response
-from app.dataprotection.exports import service as exports
-from app.core import storage
-from app.dataprotection.exports.labels import review_items
 
 OFFICE = ("office", "dpo")
 

@@ -22,14 +22,13 @@ from datetime import timedelta
 
 import sqlalchemy as sa
 
-from app.core.authz import is_office
-from app.core.extensions import db
-from app.models import DataExport, ExportState, PrivacyRequest, RequestKind, RequestState, User, utcnow
-from app.core.errors import ServiceError
 from app.core.audit import log_event
-from app.dataprotection.exports.files import delete_file, delete_keys, store
+from app.core.authz import is_office
+from app.core.errors import ServiceError
+from app.core.extensions import db
+from app.dataprotection.exports.files import delete_file, delete_keys, manifest, store, stored_keys, stream  # noqa: F401 - for callers
 from app.dataprotection.rights.ownership import person_schools
-from app.dataprotection.exports.files import manifest, stored_keys, stream  # noqa: F401 - for callers
+from app.models import DataExport, ExportState, PrivacyRequest, RequestKind, RequestState, User, utcnow
 
 log = logging.getLogger(__name__)
 

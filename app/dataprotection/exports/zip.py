@@ -26,11 +26,8 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 from flask import current_app, render_template
 
-from app.core import csv_safe
+from app.core import csv_safe, storage
 from app.core.extensions import db
-from app.dataprotection.inventory import INVENTORY, RECIPIENTS, Category
-from app.models import Organisation, PrivacyRequest, utcnow
-from app.core import storage
 from app.dataprotection.exports.labels import Labels
 from app.dataprotection.exports.texts import (
     CSS,
@@ -41,6 +38,7 @@ from app.dataprotection.exports.texts import (
     html_value,
     section_start,
 )
+from app.dataprotection.inventory import INVENTORY, RECIPIENTS, Category
 from app.dataprotection.rights.ownership import (
     OWNERSHIP,
     REQUESTER_ONLY,
@@ -49,6 +47,7 @@ from app.dataprotection.rights.ownership import (
     school_rows,
     t,
 )
+from app.models import Organisation, PrivacyRequest, utcnow
 
 BATCH = 500
 LONDON = ZoneInfo("Europe/London")

@@ -14,6 +14,7 @@ from datetime import date, timedelta
 import sqlalchemy as sa
 
 from app.core.extensions import db
+from app.dataprotection.requests import deadlines
 from app.models import (
     OPEN_STATES,
     Organisation,
@@ -26,7 +27,6 @@ from app.models import (
     User,
     UserStatus,
 )
-from app.dataprotection.requests import deadlines
 
 _OPEN = [RequestState(s) for s in OPEN_STATES]
 _COUNTED = sa.or_(

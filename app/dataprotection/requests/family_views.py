@@ -13,6 +13,9 @@ from app.core.authz import fresh_signin_required, linked_pupils, parent_required
 from app.core.error_pages import render_error
 from app.core.extensions import db, limiter
 from app.core.htmx import redirect_after_post, render
+from app.dataprotection.requests import intake
+from app.dataprotection.requests import workflow as pr
+from app.dataprotection.requests.forms import ParentRequestForm, PublicRequestForm, apply_error
 from app.models import (
     LoginToken,
     Organisation,
@@ -24,10 +27,7 @@ from app.models import (
     utcnow,
 )
 from app.privacy import bp
-from app.dataprotection.requests.forms import ParentRequestForm, PublicRequestForm, apply_error
-from app.privacy.routes import RIGHTS, RIGHT_TITLES
-from app.dataprotection.requests import workflow as pr
-from app.dataprotection.requests import intake
+from app.privacy.routes import RIGHT_TITLES, RIGHTS
 
 STATE_TEXT = {
     "received": "Received",

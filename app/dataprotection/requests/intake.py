@@ -16,20 +16,6 @@ from flask import current_app
 
 from app.core.authz import linked_pupils
 from app.core.extensions import db
-from app.models import (
-    Channel,
-    LoginToken,
-    Organisation,
-    PrivacyRequest,
-    Pupil,
-    RequestChannel,
-    TokenPurpose,
-    User,
-    UserKind,
-    utcnow,
-)
-from app.messaging import notify as notifications
-from app.dataprotection.rights.ownership import person_schools
 from app.dataprotection.requests.workflow import (
     OFFICE_CHANNELS,
     OPEN,
@@ -46,6 +32,20 @@ from app.dataprotection.requests.workflow import (
     tell_requester,
     token_hash,
     transaction,
+)
+from app.dataprotection.rights.ownership import person_schools
+from app.messaging import notify as notifications
+from app.models import (
+    Channel,
+    LoginToken,
+    Organisation,
+    PrivacyRequest,
+    Pupil,
+    RequestChannel,
+    TokenPurpose,
+    User,
+    UserKind,
+    utcnow,
 )
 
 CONFIRM_HOURS = 48

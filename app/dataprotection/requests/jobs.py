@@ -16,9 +16,9 @@ def remind_office_of_due_requests(today: str | None = None) -> int:
     """Cron, daily: tell each school's office staff and DPO (and its trust's DPO) which open
     requests are overdue or due within 7 days. Safe to run twice a day: one message per person
     per school per day. ``today`` (an ISO date) replays a given day. Returns messages queued."""
-    from app.messaging import notify as notifications
-    from app.dataprotection.requests.workflow import local_today
     from app.dataprotection.requests.dashboard import due_for_reminder, office_recipients
+    from app.dataprotection.requests.workflow import local_today
+    from app.messaging import notify as notifications
 
     day = date.fromisoformat(today) if today else local_today()
     queued = 0

@@ -12,9 +12,15 @@ from flask import abort, current_app, g, request, url_for
 from flask_login import current_user
 from wtforms.fields.choices import SelectChoice as C
 
+from app.core.audit import log_access
 from app.core.authz import office_organisation_ids, staff_required
 from app.core.extensions import db
 from app.core.htmx import redirect_after_post, render
+from app.dataprotection.breaches import service as breaches
+from app.dataprotection.requests import deadlines, intake
+from app.dataprotection.requests import workflow as pr
+from app.dataprotection.requests.dashboard import desk
+from app.dataprotection.requests.forms import OfficeRequestForm, apply_error
 from app.models import (
     Breach,
     BreachDecision,
@@ -26,19 +32,10 @@ from app.models import (
     RequestEvent,
     RequestKind,
     RequestState,
-    Role,
-    StaffMembership,
     User,
 )
 from app.office import bp
 from app.params import day
-from app.dataprotection.requests.forms import OfficeRequestForm, apply_error
-from app.dataprotection.breaches import service as breaches
-from app.dataprotection.requests import deadlines
-from app.dataprotection.requests import workflow as pr
-from app.dataprotection.requests import intake
-from app.core.audit import log_access
-from app.dataprotection.requests.dashboard import desk
 
 OFFICE = ("office", "dpo")
 TITLES = {

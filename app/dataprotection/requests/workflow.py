@@ -23,8 +23,12 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
+from app.core import transactions
 from app.core.authz import is_office
+from app.core.errors import ServiceError
 from app.core.extensions import db
+from app.dataprotection.requests import deadlines
+from app.messaging import notify as notifications
 from app.models import (
     OPEN_STATES,
     Channel,
@@ -37,10 +41,6 @@ from app.models import (
     User,
     utcnow,
 )
-from app.core.errors import ServiceError
-from app.dataprotection.requests import deadlines
-from app.messaging import notify as notifications
-from app.core import transactions
 
 S = RequestState
 OPEN = tuple(RequestState(s) for s in OPEN_STATES)

@@ -11,13 +11,14 @@ in ``retention_accounts``.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta, timezone
-from typing import Callable
+from datetime import UTC, date, datetime, time, timedelta
 
 import sqlalchemy as sa
 
 from app.core.extensions import db
+from app.dataprotection.retention import account_rules as accounts
 from app.models import (
     ActivityLog,
     Contribution,
@@ -40,7 +41,6 @@ from app.models import (
     UserStatus,
     utcnow,
 )
-from app.dataprotection.retention import account_rules as accounts
 
 log = logging.getLogger(__name__)
 CHUNK = 2000
@@ -65,8 +65,8 @@ def as_of_datetime(day: date | datetime | None) -> datetime:
     if day is None:
         return utcnow()
     if isinstance(day, datetime):
-        return day if day.tzinfo else day.replace(tzinfo=timezone.utc)
-    return datetime.combine(day, time(23, 59, 59), tzinfo=timezone.utc)
+        return day if day.tzinfo else day.replace(tzinfo=UTC)
+    return datetime.combine(day, time(23, 59, 59), tzinfo=UTC)
 
 
 # --- P17: closed accounts deleted after the school's period (90 days) -------------------------

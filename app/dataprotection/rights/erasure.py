@@ -19,9 +19,17 @@ from dataclasses import dataclass, field
 
 import sqlalchemy as sa
 
+from app.core import storage
+from app.core.audit import log_event
 from app.core.authz import is_office
+from app.core.errors import ServiceError
 from app.core.extensions import db
+from app.core.transactions import transaction
+from app.dataprotection.exports import service as exports
+from app.dataprotection.exports.texts import SECTIONS, heading
 from app.dataprotection.inventory import INVENTORY, RETENTION, Erasure
+from app.dataprotection.rights.ownership import condition, t
+from app.dataprotection.rights.restriction import locked_request
 from app.models import (
     Channel,
     ContributionKind,
@@ -36,14 +44,6 @@ from app.models import (
     UserStatus,
     utcnow,
 )
-from app.core.errors import ServiceError
-from app.dataprotection.exports import service as exports
-from app.core import storage
-from app.core.audit import log_event
-from app.dataprotection.exports.texts import SECTIONS, heading
-from app.dataprotection.rights.ownership import condition, t
-from app.dataprotection.rights.restriction import locked_request
-from app.core.transactions import transaction
 
 PLACEHOLDERS = {
     ("users", "name"): "Erased account",

@@ -17,6 +17,7 @@ from wtforms.validators import DataRequired, Length
 from app.core.authz import office_organisation_ids, staff_required
 from app.core.extensions import db
 from app.core.htmx import redirect_after_post, render
+from app.dataprotection.rights import erasure, rectification, restriction
 from app.models import (
     Guardianship,
     PrivacyRequest,
@@ -28,7 +29,6 @@ from app.models import (
     UserKind,
 )
 from app.office import bp
-from app.dataprotection.rights import erasure, rectification, restriction
 
 OFFICE = ("office", "dpo")
 KINDS = {

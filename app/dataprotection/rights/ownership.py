@@ -18,8 +18,8 @@ asked (another carer's own records are theirs).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import sqlalchemy as sa
 

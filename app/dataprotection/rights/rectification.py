@@ -11,14 +11,15 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from app.core.authz import is_office
-from app.core.extensions import db
-from app.models import Pupil, RequestKind, SchoolClass, User, UserKind
-from app.core.errors import ServiceError
 from app.core.audit import log_event
-from app.core.phones import MESSAGE as MOBILE_MESSAGE, uk_mobile_e164
+from app.core.authz import is_office
+from app.core.errors import ServiceError
+from app.core.extensions import db
+from app.core.phones import MESSAGE as MOBILE_MESSAGE
+from app.core.phones import uk_mobile_e164
 from app.dataprotection.rights.restriction import RestrictionError, request_for, schools_of
 from app.families.roster_csv import email_address, upn_problem, year_group
+from app.models import Pupil, RequestKind, SchoolClass, User, UserKind
 
 CORRECTABLE = {
     "pupils": {

@@ -17,7 +17,9 @@ from __future__ import annotations
 import sqlalchemy as sa
 from sqlalchemy.orm import aliased
 
+from app.core.audit import log_event
 from app.core.authz import is_office
+from app.core.errors import ServiceError
 from app.core.extensions import db
 from app.models import (
     Contribution,
@@ -32,8 +34,6 @@ from app.models import (
     UserStatus,
     utcnow,
 )
-from app.core.errors import ServiceError
-from app.core.audit import log_event
 
 FLAGS = {"restriction": "restricted_at", "objection": "objected_at"}
 EVENTS = {
