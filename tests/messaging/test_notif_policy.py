@@ -26,7 +26,7 @@ from app.messaging import policy
 from app.messaging.notify import notify
 from tests import factories as f
 from tests.provider_stub import provider_stub  # noqa: F401 (fixture)
-from tests.test_notif_delivery import deliveries, family, release_scheduled, sms_consent
+from tests.messaging.test_notif_delivery import deliveries, family, release_scheduled, sms_consent
 
 LONDON = ZoneInfo("Europe/London")
 

@@ -19,7 +19,7 @@ from tests import factories as f
 from tests.parents_data import family
 from tests.privacy_data import two_families
 from tests.roster_helpers import csv_bytes, template_row
-from tests.test_signup import invited  # noqa: F401  (the fixture: one set-up for joining)
+from tests.auth.test_signup import invited  # noqa: F401  (the fixture: one set-up for joining)
 
 
 @pytest.mark.parametrize(

@@ -12,7 +12,7 @@ from app.core import consent as consent_service
 from app.messaging.notify import notify, send_now, unsubscribe_url
 from tests import factories as f
 from tests.provider_stub import provider_stub  # noqa: F401 (fixture)
-from tests.test_notif_delivery import deliveries, family
+from tests.messaging.test_notif_delivery import deliveries, family
 
 
 def news_opt_in(user):

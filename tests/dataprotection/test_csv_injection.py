@@ -57,7 +57,7 @@ def test_helper_quotes_text_that_starts_a_formula_and_leaves_numbers():
 
 
 def test_every_csv_writer_in_the_app_goes_through_the_one_helper():
-    root = Path(__file__).resolve().parent.parent / "app"
+    root = Path(__file__).resolve().parents[2] / "app"
     offenders = [
         str(p.relative_to(root))
         for p in root.rglob("*.py")

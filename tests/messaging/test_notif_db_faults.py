@@ -10,8 +10,8 @@ from app.models import DeliveryStatus
 from app.messaging.notify import notify
 from tests import factories as f
 from tests.provider_stub import provider_stub  # noqa: F401 (fixture)
-from tests.test_notif_delivery import deliveries, family
-from tests.test_notif_worker import rerun_sends_nothing_more
+from tests.messaging.test_notif_delivery import deliveries, family
+from tests.messaging.test_notif_worker import rerun_sends_nothing_more
 
 
 def _refuse_marking_sent() -> None:

@@ -13,7 +13,7 @@ import ast
 import re
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 DOC = ROOT / "docs" / "privacy-promises.md"
 IDS = [f"P{n:02d}" for n in range(1, 32)]
 REF = re.compile(r"(tests/[\w/]+\.py)(?:::([\w:]+))?")

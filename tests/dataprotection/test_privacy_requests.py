@@ -26,7 +26,7 @@ from app.dataprotection.requests import intake
 from app.dataprotection.requests.dashboard import desk
 from tests import factories as f
 from tests.queries import statements
-from tests.test_deadlines import PAUSE_CASES
+from tests.dataprotection.test_deadlines import PAUSE_CASES
 
 S = RequestState
 

@@ -36,7 +36,7 @@ from tests import factories as f
 from tests import teaching as t
 from tests.privacy_data import in_progress
 from tests.provider_stub import provider_stub  # noqa: F401 (fixture)
-from tests.test_notif_delivery import deliveries, family
+from tests.messaging.test_notif_delivery import deliveries, family
 
 NOTHING = {"topics": [], "exports": []}
 

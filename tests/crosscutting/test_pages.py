@@ -12,7 +12,7 @@ from app.models import Role
 from tests import factories as f
 from tests.html_check import Page
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 ROLES = ["anonymous", "parent", "teacher", "office", "dpo"]
 # Routes that are not pages (a health probe answering JSON, Flask's unhashed static files).
 NOT_PAGES = {"static", "site.health"}

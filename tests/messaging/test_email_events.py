@@ -22,7 +22,7 @@ from app.models import DeliveryStatus, NotificationDelivery, Role, utcnow
 from app.messaging.notify import notify
 from tests import factories as f
 from tests.provider_stub import provider_stub  # noqa: F401 (fixture)
-from tests.test_notif_delivery import deliveries, family
+from tests.messaging.test_notif_delivery import deliveries, family
 
 URL = "/webhooks/sendgrid"
 SIGNATURE = "X-Twilio-Email-Event-Webhook-Signature"

@@ -12,7 +12,7 @@ from app.models import Role
 from tests import factories as f
 from tests.html_check import Page
 
-HTMX_JS = Path(__file__).resolve().parent.parent / "static" / "htmx.min.js"
+HTMX_JS = Path(__file__).resolve().parents[2] / "static" / "htmx.min.js"
 PARTIAL = {"HX-Request": "true"}
 BOOSTED = {"HX-Request": "true", "HX-Boosted": "true"}
 RESTORE = {"HX-Request": "true", "HX-History-Restore-Request": "true"}

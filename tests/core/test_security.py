@@ -12,7 +12,7 @@ from app.models import Role
 from tests import factories as f
 from tests.conftest import Client
 
-STATIC = Path(__file__).resolve().parent.parent / "static"
+STATIC = Path(__file__).resolve().parents[2] / "static"
 YEAR = 31536000
 
 

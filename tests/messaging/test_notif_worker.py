@@ -20,9 +20,9 @@ from app.messaging import delivery, policy
 from app.messaging.notify import SEND_JOB, failed_job_count, notify, retry_deliveries
 from tests import factories as f
 from tests.provider_stub import provider_config, provider_stub  # noqa: F401 (fixture)
-from tests.test_notif_delivery import deliveries, family
+from tests.messaging.test_notif_delivery import deliveries, family
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def many_carers(n: int) -> list[int]:

@@ -11,7 +11,7 @@ from app.core.extensions import db
 from app.models import UserSession, utcnow
 from app.dataprotection.retention import rules as retention
 from tests import factories as f
-from tests.test_auth_signin import events, sign_in
+from tests.auth.test_auth_signin import events, sign_in
 
 
 def copy_cookies(app, source, names):
