@@ -7,50 +7,16 @@ import pytest
 import sqlalchemy as sa
 
 from app.core.extensions import db
+from app.families import invitations
 from app.models import (
     ConsentPurpose,
     ConsentRecord,
     Invitation,
     InvitationStatus,
-    PrivacyNotice,
     User,
-    UserKind,
     UserStatus,
     utcnow,
 )
-from app.families import invitations
-from tests import factories as f
-
-
-@pytest.fixture()
-def invited(ctx):
-    org = f.school(name="Oak Primary")
-    db.session.add(
-        PrivacyNotice(
-            organisation_id=org.id,
-            version="3.0",
-            summary="Plain words.",
-            body="Full notice.",
-            published_at=utcnow(),
-        )
-    )
-    cls = f.school_class(org, name="Year 2")
-    carer = User(
-        kind=UserKind.PARENT, name="Ada Carer", email="ada@family.example", status=UserStatus.INVITED
-    )
-    db.session.add(carer)
-    db.session.commit()
-    child = f.pupil(cls, carer, first_name="Milo")
-    inv = invitations.create(org.id, carer)
-    db.session.commit()
-    return {
-        "org": org,
-        "carer": carer,
-        "child": child,
-        "inv": inv,
-        "token": invitations.token_for(inv.id),
-        "code": invitations.code_for(inv.id),
-    }
 
 
 @pytest.mark.promise("P01")

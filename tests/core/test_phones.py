@@ -11,15 +11,14 @@ from wtforms import Form, StringField
 from wtforms.validators import Optional
 
 from app.core.extensions import db
-from app.models import Channel, OutboxMessage, User, UserStatus
 from app.core.phones import MESSAGE, UKMobile, stripped, uk_mobile_e164
 from app.dataprotection.rights.rectification import RectificationError, rectify
 from app.families.roster_csv import read_roster
+from app.models import Channel, OutboxMessage, User, UserStatus
 from tests import factories as f
 from tests.parents_data import family
 from tests.privacy_data import two_families
 from tests.roster_helpers import csv_bytes, template_row
-from tests.auth.test_signup import invited  # noqa: F401  (the fixture: one set-up for joining)
 
 
 @pytest.mark.parametrize(

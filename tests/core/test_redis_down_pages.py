@@ -8,7 +8,6 @@ import sqlalchemy as sa
 from app.core.extensions import db
 from app.models import Invitation, Role
 from tests import factories as f
-from tests.core.test_redis_restart import own_redis  # noqa: F401 (fixture)
 
 
 def test_invite_everyone_while_redis_is_down_says_try_again_and_saves_nothing(client, own_redis):

@@ -12,77 +12,32 @@ from __future__ import annotations
 
 import contextvars
 import logging
-import shutil
-import tempfile
 import threading
-import time
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 
 from app.core.extensions import db
 from app.core.jobs import get_queue
-from app.messaging.jobs import LOST_AFTER, sweep_deliveries
-from app.jobs.recovery import requeue_lost_jobs
-from app.models import DataExport, DeliveryStatus, ExportState, Role, TopicStatus, WeeklyTopic, utcnow
-from app.core.redis_conn import get_redis, start_embedded, stop_embedded
+from app.core.redis_conn import get_redis
 from app.dataprotection.exports import service as exports
-from app.messaging import policy
 from app.dataprotection.requests import intake
+from app.jobs.recovery import requeue_lost_jobs
+from app.messaging import policy
+from app.messaging.jobs import LOST_AFTER, sweep_deliveries
 from app.messaging.notify import notify
+from app.models import DataExport, DeliveryStatus, ExportState, Role, TopicStatus, WeeklyTopic, utcnow
 from tests import factories as f
 from tests import teaching as t
+from tests.notify_data import carer_and_child, deliveries
 from tests.privacy_data import in_progress
-from tests.provider_stub import provider_stub  # noqa: F401 (fixture)
-from tests.messaging.test_notif_delivery import deliveries, family
 
 NOTHING = {"topics": [], "exports": []}
 
 
-class PrivateRedis:
-    """A redis-server of the test's own, on a unix socket in a private folder."""
-
-    def __init__(self):
-        # Not pytest's tmp_path: a long test name would pass the 107-byte limit of a socket path.
-        self.dir = Path(tempfile.mkdtemp(prefix="hometime-rr-"))
-        self.url = start_embedded(self.dir)
-
-    def stop(self) -> None:
-        stop_embedded(self.url)  # SHUTDOWN NOSAVE: the server removes its socket as it exits
-        deadline = time.monotonic() + 5
-        while (self.dir / "redis.sock").exists() and time.monotonic() < deadline:
-            time.sleep(0.01)
-
-    def start(self) -> None:
-        assert start_embedded(self.dir) == self.url
-
-    def restart(self) -> None:
-        self.stop()
-        self.start()
-
-
-@pytest.fixture()
-def own_redis(app):
-    """The app (web side and worker) talks to a private redis-server for the test."""
-    server = PrivateRedis()
-    saved = app.config["REDIS_URL"], app.extensions.get("hometime_redis")
-    app.config["REDIS_URL"] = server.url
-    app.extensions.pop("hometime_redis", None)  # get_redis() builds the app's client for it
-    try:
-        yield server
-    finally:
-        client = app.extensions.get("hometime_redis")
-        app.config["REDIS_URL"], app.extensions["hometime_redis"] = saved
-        if client is not None:
-            client.close()
-        stop_embedded(server.url)
-        shutil.rmtree(server.dir, ignore_errors=True)
-
-
 def carers(cls, n: int) -> list:
-    return [family(cls)[0] for _ in range(n)]
+    return [carer_and_child(cls)[0] for _ in range(n)]
 
 
 def emails(stub, people, subject: str | None = None) -> dict[str, int]:

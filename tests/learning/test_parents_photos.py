@@ -10,12 +10,12 @@ import pytest
 import sqlalchemy as sa
 from PIL import Image
 
+from app.core import consent, storage
 from app.core.extensions import db
 from app.models import ConsentMethod, ConsentPurpose, ConsentRecord, Contribution, Engagement, Guardianship
-from app.core import consent, storage
 from tests import factories as f
 from tests.parents_data import family, has_gps, item_of, jpeg_with_gps
-from tests.photo_files import decodes, files, png, png16, stored  # noqa: F401 (fixture)
+from tests.photo_files import png, png16, stored
 
 HX = {"HX-Request": "true"}
 

@@ -11,10 +11,10 @@ from cryptography.fernet import Fernet, InvalidToken
 from PIL import ExifTags, Image, ImageChops, ImageCms, UnidentifiedImageError
 from werkzeug.datastructures import FileStorage
 
-from app.learning import photos
 from app.core import storage
+from app.learning import photos
 from app.learning.photos import PhotoRejected
-from tests.photo_files import decodes, files, png, png16, stored  # noqa: F401 (fixture)
+from tests.photo_files import png, png16, stored
 
 RED, BLUE = (255, 0, 0), (0, 90, 255)
 XMP = (

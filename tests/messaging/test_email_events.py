@@ -18,11 +18,10 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from app.core.extensions import db
-from app.models import DeliveryStatus, NotificationDelivery, Role, utcnow
 from app.messaging.notify import notify
+from app.models import DeliveryStatus, NotificationDelivery, Role, utcnow
 from tests import factories as f
-from tests.provider_stub import provider_stub  # noqa: F401 (fixture)
-from tests.messaging.test_notif_delivery import deliveries, family
+from tests.notify_data import carer_and_child, deliveries
 
 URL = "/webhooks/sendgrid"
 SIGNATURE = "X-Twilio-Email-Event-Webhook-Signature"
@@ -100,7 +99,7 @@ def test_a_signed_bounce_shows_on_that_schools_failures_page_and_retry_sends_aga
     app, client, run_jobs, provider_stub, webhook_key
 ):
     org, other = f.school(), f.school()
-    carer, _ = family(f.school_class(org), name="Amy Khan", email="amy.khan@family.example")
+    carer, _ = carer_and_child(f.school_class(org), name="Amy Khan", email="amy.khan@family.example")
     (ref,) = sent_to(run_jobs, provider_stub, org, carer)
     # Sent ten minutes ago; it bounced five minutes ago.
     db.session.execute(
@@ -140,7 +139,7 @@ def test_bounce_blocked_and_dropped_mark_the_delivery_other_events_do_not(
 ):
     org = f.school()
     cls = f.school_class(org)
-    carers = [family(cls)[0] for _ in range(5)]
+    carers = [carer_and_child(cls)[0] for _ in range(5)]
     bounced, blocked, dropped, delivered, opened = sent_to(run_jobs, provider_stub, org, *carers)
     now = int(time.time())
     events = [
@@ -189,7 +188,7 @@ def test_a_replayed_payload_changes_nothing_more_and_delivered_never_undoes_a_bo
     app, client, run_jobs, provider_stub, webhook_key
 ):
     org = f.school()
-    carer, _ = family(f.school_class(org))
+    carer, _ = carer_and_child(f.school_class(org))
     (ref,) = sent_to(run_jobs, provider_stub, org, carer)
     first = [bounce(ref)]
     assert post(client, first).status_code == 204
@@ -207,7 +206,7 @@ def test_a_replayed_payload_changes_nothing_more_and_delivered_never_undoes_a_bo
 
 def test_a_bounce_for_a_message_not_sent_changes_nothing(app, client, webhook_key):
     org = f.school()
-    carer, _ = family(f.school_class(org))
+    carer, _ = carer_and_child(f.school_class(org))
     notify("topic_published", event_key="t:q", user_ids=[carer.id], organisation_id=org.id)
     db.session.commit()  # queued, not sent (no worker ran)
     (row,) = deliveries(event_key="t:q")
@@ -231,7 +230,7 @@ def test_without_sendgrids_signature_it_is_refused_and_nothing_changes(
     app, client, run_jobs, provider_stub, webhook_key, how
 ):
     org = f.school()
-    carer, _ = family(f.school_class(org))
+    carer, _ = carer_and_child(f.school_class(org))
     (ref,) = sent_to(run_jobs, provider_stub, org, carer)
     body = json.dumps([bounce(ref)]).encode()
     headers = signed(body)
@@ -292,7 +291,7 @@ def test_until_a_key_is_configured_the_address_does_not_exist(app, client):
 
 def test_a_pem_key_works_too(app, client, run_jobs, provider_stub):
     org = f.school()
-    carer, _ = family(f.school_class(org))
+    carer, _ = carer_and_child(f.school_class(org))
     (ref,) = sent_to(run_jobs, provider_stub, org, carer)
     pem = SENDGRID.public_key().public_bytes(
         serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo

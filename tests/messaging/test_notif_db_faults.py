@@ -6,12 +6,11 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 from app.core.extensions import db
-from app.models import DeliveryStatus
 from app.messaging.notify import notify
+from app.models import DeliveryStatus
 from tests import factories as f
-from tests.provider_stub import provider_stub  # noqa: F401 (fixture)
-from tests.messaging.test_notif_delivery import deliveries, family
 from tests.messaging.test_notif_worker import rerun_sends_nothing_more
+from tests.notify_data import carer_and_child, deliveries
 
 
 def _refuse_marking_sent() -> None:
@@ -46,7 +45,7 @@ def test_a_database_error_after_the_provider_call_sends_nothing_twice(
 ):
     org = f.school()
     cls = f.school_class(org)
-    carers = [family(cls)[0] for _ in range(3)]
+    carers = [carer_and_child(cls)[0] for _ in range(3)]
     notify("news", event_key="n:db-fault", user_ids=[c.id for c in carers], organisation_id=org.id)
     db.session.commit()
     _refuse_marking_sent()

@@ -9,53 +9,24 @@ import sqlalchemy as sa
 
 from app.core.extensions import db
 from app.core.jobs import enqueue_now, get_queue
+from app.messaging import policy
+from app.messaging.notify import SEND_JOB, notify
 from app.models import (
     Channel,
-    ConsentMethod,
-    ConsentPurpose,
-    ConsentRecord,
     DeliveryStatus,
-    NotificationDelivery,
     OutboxMessage,
     Source,
     utcnow,
 )
-from app.messaging import policy
-from app.messaging.notify import SEND_JOB, notify
 from tests import factories as f
-from tests.provider_stub import TWILIO_FROM, provider_stub  # noqa: F401 (fixture)
-
-
-def deliveries(**where):
-    query = sa.select(NotificationDelivery).order_by(NotificationDelivery.id)
-    for key, value in where.items():
-        query = query.where(getattr(NotificationDelivery, key) == value)
-    db.session.expire_all()
-    return db.session.scalars(query).all()
-
-
-def sms_consent(user, granted=True):
-    db.session.add(
-        ConsentRecord(
-            user_id=user.id,
-            purpose=ConsentPurpose.SMS_REMINDERS,
-            granted=granted,
-            method=ConsentMethod.WEB_FORM,
-        )
-    )
-    db.session.commit()
-
-
-def family(cls, *, source=Source.SCHOOL, **parent_kw):
-    carer = f.parent(**parent_kw)
-    child = f.pupil(cls, carer, source=source)
-    return carer, child
+from tests.notify_data import carer_and_child, deliveries, release_scheduled, sms_consent
+from tests.provider_stub import TWILIO_FROM
 
 
 def test_each_carer_gets_one_email_even_when_notify_and_the_job_run_twice(ctx, run_jobs, provider_stub):
     org = f.school(name="Brook Primary")
     cls = f.school_class(org)
-    carers = [family(cls)[0] for _ in range(3)]
+    carers = [carer_and_child(cls)[0] for _ in range(3)]
     ids = [c.id for c in carers]
     assert notify("news", event_key="term:1", user_ids=ids, organisation_id=org.id) == 3
     db.session.commit()
@@ -78,7 +49,7 @@ def test_a_fan_out_made_of_many_calls_packs_into_one_provider_call(ctx, run_jobs
     """One notify() per pupil (each with the child's name) still leaves in one SendGrid call."""
     org = f.school()
     cls = f.school_class(org)
-    pairs = [family(cls, name=f"Carer {i}") for i in range(5)]
+    pairs = [carer_and_child(cls, name=f"Carer {i}") for i in range(5)]
     for carer, child in pairs:
         notify(
             "topic_published",
@@ -101,8 +72,8 @@ def test_a_fan_out_made_of_many_calls_packs_into_one_provider_call(ctx, run_jobs
 def test_sms_goes_through_twilio_with_consent_only(ctx, run_jobs, provider_stub, monkeypatch):
     org = f.school(name="Hill School", timezone="Europe/London")
     cls = f.school_class(org)
-    texted, _ = family(cls, mobile="+447700900123", sms_notifications=True)
-    no_consent, _ = family(cls, mobile="+447700900124", sms_notifications=True)
+    texted, _ = carer_and_child(cls, mobile="+447700900123", sms_notifications=True)
+    no_consent, _ = carer_and_child(cls, mobile="+447700900124", sms_notifications=True)
     sms_consent(texted)
     noon = utcnow().replace(hour=12, minute=0)
     monkeypatch.setattr(policy, "now", lambda: noon)
@@ -132,8 +103,8 @@ def test_sms_goes_through_twilio_with_consent_only(ctx, run_jobs, provider_stub,
 def test_emails_about_school_supplied_families_are_sent_on_behalf_of_the_school(ctx, run_jobs, provider_stub):
     org = f.school(name="Oak Academy", dpo_email="dpo@oak.example")
     cls = f.school_class(org)
-    school_family, _ = family(cls, source=Source.SCHOOL)
-    own_family, _ = family(cls, source=Source.FAMILY)
+    school_family, _ = carer_and_child(cls, source=Source.SCHOOL)
+    own_family, _ = carer_and_child(cls, source=Source.FAMILY)
     db.session.execute(
         sa.text("UPDATE guardianships SET source = 'family' WHERE parent_id = :p"), {"p": own_family.id}
     )
@@ -152,7 +123,7 @@ def test_emails_about_school_supplied_families_are_sent_on_behalf_of_the_school(
 
 def test_a_provider_429_is_retried_after_retry_after(ctx, run_jobs, provider_stub, monkeypatch):
     org = f.school()
-    carer, _ = family(f.school_class(org))
+    carer, _ = carer_and_child(f.school_class(org))
     provider_stub.script("429", retry_after=120)
     notify("news", event_key="n:429", user_ids=[carer.id], organisation_id=org.id)
     db.session.commit()
@@ -178,7 +149,7 @@ def test_a_provider_429_is_retried_after_retry_after(ctx, run_jobs, provider_stu
 def test_a_500_is_retried_with_backoff_and_a_400_is_not(ctx, run_jobs, provider_stub):
     org = f.school()
     cls = f.school_class(org)
-    first, _ = family(cls)
+    first, _ = carer_and_child(cls)
     provider_stub.script("500")
     notify("news", event_key="n:500", user_ids=[first.id], organisation_id=org.id)
     db.session.commit()
@@ -187,7 +158,7 @@ def test_a_500_is_retried_with_backoff_and_a_400_is_not(ctx, run_jobs, provider_
     assert row.status is DeliveryStatus.QUEUED and row.reason.startswith("retry 1: HTTP 500")
     assert row.not_before > utcnow() + timedelta(seconds=50)  # the first backoff step: a minute
 
-    second, _ = family(cls)
+    second, _ = carer_and_child(cls)
     provider_stub.script("400")
     notify("news", event_key="n:400", user_ids=[second.id], organisation_id=org.id)
     db.session.commit()
@@ -202,7 +173,7 @@ def test_a_malformed_reply_does_not_turn_into_a_duplicate(ctx, run_jobs, provide
     """A success status with a body that is not the API's: accepted, so never sent again."""
     org = f.school()
     cls = f.school_class(org)
-    carer, _ = family(cls, mobile="+447700900555", sms_notifications=True)
+    carer, _ = carer_and_child(cls, mobile="+447700900555", sms_notifications=True)
     sms_consent(carer)
     noon = utcnow().replace(hour=12, minute=0)
     monkeypatch.setattr(policy, "now", lambda: noon)
@@ -229,7 +200,7 @@ def test_a_malformed_reply_does_not_turn_into_a_duplicate(ctx, run_jobs, provide
 
 def test_a_provider_that_hangs_is_not_resent(ctx, run_jobs, provider_stub):
     org = f.school()
-    carer, _ = family(f.school_class(org))
+    carer, _ = carer_and_child(f.school_class(org))
     provider_stub.script("hang", seconds=2.5)
     notify("news", event_key="n:hang", user_ids=[carer.id], organisation_id=org.id)
     db.session.commit()
@@ -244,7 +215,7 @@ def test_a_provider_that_hangs_is_not_resent(ctx, run_jobs, provider_stub):
 
 def test_the_outbox_backend_stores_messages_when_no_keys_are_set(ctx, run_jobs):
     org = f.school()
-    carer, _ = family(f.school_class(org))
+    carer, _ = carer_and_child(f.school_class(org))
     notify(
         "news",
         event_key="n:outbox",
@@ -257,16 +228,6 @@ def test_the_outbox_backend_stores_messages_when_no_keys_are_set(ctx, run_jobs):
     (message,) = db.session.scalars(sa.select(OutboxMessage)).all()
     assert message.to == carer.email and message.subject == "Summer fair"
     assert f"Hello {carer.name.split()[0]}" in message.text
-
-
-def release_scheduled():
-    """Do what RQ's scheduler does when a scheduled job's time comes (tests run without it)."""
-    queue = get_queue()
-    registry = queue.scheduled_job_registry
-    for job_id in registry.get_job_ids():
-        job = queue.fetch_job(job_id)
-        registry.remove(job)
-        queue.enqueue_job(job)
 
 
 def test_send_now_goes_through_the_configured_providers(ctx, provider_stub):
@@ -309,8 +270,8 @@ def test_twilio_errors_429_is_retried_after_its_retry_after_and_400_fails(
 ):
     org = f.school()
     cls = f.school_class(org)
-    busy, _ = family(cls, mobile="+447700900601", sms_notifications=True, email=None)
-    wrong, _ = family(cls, mobile="+447700900602", sms_notifications=True, email=None)
+    busy, _ = carer_and_child(cls, mobile="+447700900601", sms_notifications=True, email=None)
+    wrong, _ = carer_and_child(cls, mobile="+447700900602", sms_notifications=True, email=None)
     sms_consent(busy)
     sms_consent(wrong)
     noon = utcnow().replace(hour=12, minute=0)
@@ -344,7 +305,7 @@ def test_a_provider_that_keeps_failing_is_given_up_after_five_attempts(
     from app.messaging.delivery import MAX_ATTEMPTS
 
     org = f.school()
-    carer, _ = family(f.school_class(org))
+    carer, _ = carer_and_child(f.school_class(org))
     provider_stub.script(*["500"] * MAX_ATTEMPTS)
     notify("news", event_key="n:down", user_ids=[carer.id], organisation_id=org.id)
     db.session.commit()

@@ -6,13 +6,12 @@ import re
 
 import pytest
 
-from app.core.extensions import db
-from app.models import ConsentMethod, ConsentPurpose, ConsentRecord, DeliveryStatus, Role
 from app.core import consent as consent_service
+from app.core.extensions import db
 from app.messaging.notify import notify, send_now, unsubscribe_url
+from app.models import ConsentMethod, ConsentPurpose, ConsentRecord, DeliveryStatus, Role
 from tests import factories as f
-from tests.provider_stub import provider_stub  # noqa: F401 (fixture)
-from tests.messaging.test_notif_delivery import deliveries, family
+from tests.notify_data import carer_and_child, deliveries
 
 
 def news_opt_in(user):
@@ -54,7 +53,7 @@ def test_outbox_shows_staff_the_newest_messages_with_clickable_links(app, client
 
 def test_outbox_is_for_staff_only_and_only_when_enabled(app, client):
     org = f.school()
-    carer, _ = family(f.school_class(org))
+    carer, _ = carer_and_child(f.school_class(org))
     assert client.get("/dev/outbox").status_code in (302, 401)  # signed out: sign in first
     f.login(client, carer)
     assert client.get("/dev/outbox").status_code == 403
@@ -89,7 +88,7 @@ def test_outbox_does_not_exist_in_production(app):
 @pytest.mark.promise("P09")
 def test_optional_emails_carry_one_click_unsubscribe_that_works(app, client, run_jobs, provider_stub):
     org = f.school()
-    carer, _ = family(f.school_class(org))
+    carer, _ = carer_and_child(f.school_class(org))
     news_opt_in(carer)
     notify("news", event_key="news:u", user_ids=[carer.id], organisation_id=org.id, optional=True)
     notify("topic_published", event_key="t:u", user_ids=[carer.id], organisation_id=org.id)
@@ -118,7 +117,7 @@ def test_optional_emails_carry_one_click_unsubscribe_that_works(app, client, run
 @pytest.mark.promise("P09")
 def test_the_unsubscribe_link_in_the_email_asks_once_then_withdraws(app, client):
     org = f.school()
-    carer, _ = family(f.school_class(org))
+    carer, _ = carer_and_child(f.school_class(org))
     news_opt_in(carer)
     url = unsubscribe_url(carer.id, org.id)
     path = "/" + url.split("://", 1)[1].split("/", 1)[1]
@@ -144,8 +143,8 @@ def test_a_tampered_unsubscribe_link_is_refused_clearly(client):
 def test_office_sees_failed_messages_and_can_retry(app, client, run_jobs, provider_stub):
     org = f.school()
     other = f.school()
-    carer, _ = family(f.school_class(org), name="Fatima Khan")
-    stranger, _ = family(f.school_class(other))
+    carer, _ = carer_and_child(f.school_class(org), name="Fatima Khan")
+    stranger, _ = carer_and_child(f.school_class(other))
     provider_stub.script("400", "400")
     notify("topic_published", event_key="t:f", user_ids=[carer.id], organisation_id=org.id)
     notify("topic_published", event_key="t:g", user_ids=[stranger.id], organisation_id=other.id)
@@ -173,7 +172,7 @@ def test_teachers_and_parents_cannot_open_the_failures_page(client):
     org = f.school()
     f.login(client, f.staff(org, Role.TEACHER))
     assert client.get("/office/deliveries").status_code == 403
-    carer, _ = family(f.school_class(org))
+    carer, _ = carer_and_child(f.school_class(org))
     f.login(client, carer)
     assert client.get("/office/deliveries").status_code == 403
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, time, timezone
+from datetime import UTC, datetime, time
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -10,7 +10,9 @@ import sqlalchemy as sa
 
 from app.core.extensions import db
 from app.core.jobs import enqueue_now
+from app.messaging import policy
 from app.messaging.jobs import send_weekly_digests
+from app.messaging.notify import notify
 from app.models import (
     Channel,
     ConsentMethod,
@@ -22,11 +24,8 @@ from app.models import (
     UserStatus,
     utcnow,
 )
-from app.messaging import policy
-from app.messaging.notify import notify
 from tests import factories as f
-from tests.provider_stub import provider_stub  # noqa: F401 (fixture)
-from tests.messaging.test_notif_delivery import deliveries, family, release_scheduled, sms_consent
+from tests.notify_data import carer_and_child, deliveries, release_scheduled, sms_consent
 
 LONDON = ZoneInfo("Europe/London")
 
@@ -50,10 +49,10 @@ def reasons():
 def test_closed_erased_and_unreachable_accounts_are_never_messaged(ctx, run_jobs):
     org = f.school()
     cls = f.school_class(org)
-    active, _ = family(cls)
-    closed, _ = family(cls, status=UserStatus.DEACTIVATED)
-    erased, _ = family(cls, status=UserStatus.ERASED)
-    invited_no_contact, _ = family(cls, status=UserStatus.INVITED, email=None)
+    active, _ = carer_and_child(cls)
+    closed, _ = carer_and_child(cls, status=UserStatus.DEACTIVATED)
+    erased, _ = carer_and_child(cls, status=UserStatus.ERASED)
+    invited_no_contact, _ = carer_and_child(cls, status=UserStatus.INVITED, email=None)
     ids = [active.id, closed.id, erased.id, invited_no_contact.id]
     assert notify("topic_published", event_key="t:1", user_ids=ids, organisation_id=org.id) == 1
     db.session.commit()
@@ -73,7 +72,7 @@ def test_closed_erased_and_unreachable_accounts_are_never_messaged(ctx, run_jobs
 @pytest.mark.promise("P17")
 def test_an_account_closed_after_the_event_gets_nothing(ctx, run_jobs):
     org = f.school()
-    carer, _ = family(f.school_class(org))
+    carer, _ = carer_and_child(f.school_class(org))
     notify("topic_published", event_key="t:2", user_ids=[carer.id], organisation_id=org.id)
     carer.status = UserStatus.DEACTIVATED  # closed in the same moment, before the job runs
     db.session.commit()
@@ -86,9 +85,9 @@ def test_an_account_closed_after_the_event_gets_nothing(ctx, run_jobs):
 def test_restricted_and_objecting_people_and_restricted_pupils_are_left_out(ctx, run_jobs):
     org = f.school()
     cls = f.school_class(org)
-    restricted, _ = family(cls, restricted_at=utcnow())
-    objected, _ = family(cls, objected_at=utcnow())
-    fine, child = family(cls)
+    restricted, _ = carer_and_child(cls, restricted_at=utcnow())
+    objected, _ = carer_and_child(cls, objected_at=utcnow())
+    fine, child = carer_and_child(cls)
     notify(
         "topic_published",
         event_key="t:3",
@@ -151,9 +150,9 @@ def test_no_contact_links_are_respected(ctx, run_jobs):
 def test_optional_messages_need_their_own_opt_in(ctx, run_jobs):
     org = f.school()
     cls = f.school_class(org)
-    opted_in, _ = family(cls)
-    never, _ = family(cls)
-    withdrew, _ = family(cls)
+    opted_in, _ = carer_and_child(cls)
+    never, _ = carer_and_child(cls)
+    withdrew, _ = carer_and_child(cls)
     consent(opted_in, ConsentPurpose.NEWS)
     consent(withdrew, ConsentPurpose.NEWS)
     consent(withdrew, ConsentPurpose.NEWS, granted=False)
@@ -174,24 +173,24 @@ def test_optional_messages_need_their_own_opt_in(ctx, run_jobs):
 def test_quiet_hours_end_at_eight_in_the_schools_timezone_across_the_clock_change():
     tz = LONDON
     # 21:30 on Saturday 28 March 2026 (GMT); the clocks go forward that night.
-    evening = datetime(2026, 3, 28, 21, 30, tzinfo=timezone.utc)
-    assert policy.quiet_hold(evening, tz) == datetime(2026, 3, 29, 7, 0, tzinfo=timezone.utc)
+    evening = datetime(2026, 3, 28, 21, 30, tzinfo=UTC)
+    assert policy.quiet_hold(evening, tz) == datetime(2026, 3, 29, 7, 0, tzinfo=UTC)
     # 06:00 BST on a summer morning is 05:00 UTC; quiet until 08:00 BST = 07:00 UTC.
-    dawn = datetime(2026, 7, 1, 5, 0, tzinfo=timezone.utc)
-    assert policy.quiet_hold(dawn, tz) == datetime(2026, 7, 1, 7, 0, tzinfo=timezone.utc)
-    assert policy.quiet_hold(datetime(2026, 7, 1, 12, tzinfo=timezone.utc), tz) is None
+    dawn = datetime(2026, 7, 1, 5, 0, tzinfo=UTC)
+    assert policy.quiet_hold(dawn, tz) == datetime(2026, 7, 1, 7, 0, tzinfo=UTC)
+    assert policy.quiet_hold(datetime(2026, 7, 1, 12, tzinfo=UTC), tz) is None
     # A parent's own quiet hours (a night-shift worker sleeping 09:00-15:00).
-    assert policy.quiet_hold(
-        datetime(2026, 1, 5, 10, tzinfo=timezone.utc), tz, time(9), time(15)
-    ) == datetime(2026, 1, 5, 15, tzinfo=timezone.utc)
-    assert policy.quiet_hold(datetime(2026, 1, 5, 21, tzinfo=timezone.utc), tz, time(9), time(15)) is None
+    assert policy.quiet_hold(datetime(2026, 1, 5, 10, tzinfo=UTC), tz, time(9), time(15)) == datetime(
+        2026, 1, 5, 15, tzinfo=UTC
+    )
+    assert policy.quiet_hold(datetime(2026, 1, 5, 21, tzinfo=UTC), tz, time(9), time(15)) is None
 
 
 def test_a_text_in_quiet_hours_is_held_until_morning(ctx, run_jobs, provider_stub, monkeypatch):
     org = f.school(timezone="Europe/London")
-    carer, _ = family(f.school_class(org), mobile="+447700900321", sms_notifications=True)
+    carer, _ = carer_and_child(f.school_class(org), mobile="+447700900321", sms_notifications=True)
     sms_consent(carer)
-    evening = datetime(2026, 11, 24, 21, 30, tzinfo=timezone.utc)  # 21:30 in London (GMT)
+    evening = datetime(2026, 11, 24, 21, 30, tzinfo=UTC)  # 21:30 in London (GMT)
     monkeypatch.setattr(policy, "now", lambda: evening)
     notify(
         "award_given",
@@ -208,7 +207,7 @@ def test_a_text_in_quiet_hours_is_held_until_morning(ctx, run_jobs, provider_stu
     assert provider_stub.twilio_calls == [] and len(provider_stub.sendgrid_calls) == 1
     release_scheduled()  # a job running before 08:00 still sends nothing
     assert run_jobs() == 0 and provider_stub.twilio_calls == []
-    monkeypatch.setattr(policy, "now", lambda: datetime(2026, 11, 25, 8, 1, tzinfo=timezone.utc))
+    monkeypatch.setattr(policy, "now", lambda: datetime(2026, 11, 25, 8, 1, tzinfo=UTC))
     release_scheduled()
     assert run_jobs() == 0
     assert len(provider_stub.twilio_calls) == 1
@@ -218,7 +217,7 @@ def test_a_text_in_quiet_hours_is_held_until_morning(ctx, run_jobs, provider_stu
 def test_weekly_digest_collects_messages_into_one_email(ctx, run_jobs):
     org = f.school(name="Digest Primary")
     cls = f.school_class(org)
-    carer, child = family(cls, weekly_digest=True)
+    carer, child = carer_and_child(cls, weekly_digest=True)
     notify(
         "award_given",
         event_key="award:d1",
@@ -249,14 +248,14 @@ def test_weekly_digest_collects_messages_into_one_email(ctx, run_jobs):
 
 def test_context_must_hold_plain_values(ctx):
     org = f.school()
-    carer, _ = family(f.school_class(org))
+    carer, _ = carer_and_child(f.school_class(org))
     with pytest.raises(ValueError):
         notify("news", event_key="bad", user_ids=[carer.id], organisation_id=org.id, context={"user": carer})
 
 
 def test_the_same_job_queued_twice_runs_once(ctx, run_jobs):
     org = f.school()
-    carer, _ = family(f.school_class(org))
+    carer, _ = carer_and_child(f.school_class(org))
     notify("news", event_key="dupe", user_ids=[carer.id], organisation_id=org.id)
     db.session.commit()
     (row,) = deliveries()
@@ -268,9 +267,11 @@ def test_the_same_job_queued_twice_runs_once(ctx, run_jobs):
 
 def test_a_text_retried_into_the_night_waits_for_the_morning(ctx, run_jobs, provider_stub, monkeypatch):
     org = f.school(timezone="Europe/London")
-    carer, _ = family(f.school_class(org), mobile="+447700900654", sms_notifications=True, email=None)
+    carer, _ = carer_and_child(
+        f.school_class(org), mobile="+447700900654", sms_notifications=True, email=None
+    )
     sms_consent(carer)
-    clock = [datetime(2026, 11, 24, 19, 58, tzinfo=timezone.utc)]  # 19:58 in London
+    clock = [datetime(2026, 11, 24, 19, 58, tzinfo=UTC)]  # 19:58 in London
     monkeypatch.setattr(policy, "now", lambda: clock[0])
     provider_stub.script("429", retry_after=300)
     notify(
@@ -283,7 +284,7 @@ def test_a_text_retried_into_the_night_waits_for_the_morning(ctx, run_jobs, prov
     db.session.commit()
     assert run_jobs() == 0
     assert deliveries()[0].reason.startswith("retry 1: HTTP 429")
-    clock[0] = datetime(2026, 11, 24, 20, 4, tzinfo=timezone.utc)  # the retry is due at 20:03
+    clock[0] = datetime(2026, 11, 24, 20, 4, tzinfo=UTC)  # the retry is due at 20:03
     release_scheduled()
     assert run_jobs() == 0
     row = deliveries()[0]

@@ -14,13 +14,13 @@ import sqlalchemy as sa
 
 from app.core.extensions import db
 from app.core.jobs import enqueue_now, get_queue
-from app.messaging.jobs import sweep_deliveries
-from app.models import DeliveryStatus, User, UserKind, UserStatus, utcnow
 from app.messaging import delivery, policy
+from app.messaging.jobs import sweep_deliveries
 from app.messaging.notify import SEND_JOB, failed_job_count, notify, retry_deliveries
+from app.models import DeliveryStatus, User, UserKind, UserStatus, utcnow
 from tests import factories as f
-from tests.provider_stub import provider_config, provider_stub  # noqa: F401 (fixture)
-from tests.messaging.test_notif_delivery import deliveries, family
+from tests.notify_data import carer_and_child, deliveries
+from tests.provider_stub import provider_config
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -70,7 +70,7 @@ def test_a_worker_killed_mid_send_leaves_no_duplicate_when_the_job_runs_again(
     app, ctx, run_jobs, provider_stub, monkeypatch
 ):
     org = f.school()
-    carer, _ = family(f.school_class(org))
+    carer, _ = carer_and_child(f.school_class(org))
     notify("topic_published", event_key="topic:kill", user_ids=[carer.id], organisation_id=org.id)
     db.session.commit()
     (row,) = deliveries()
@@ -116,7 +116,7 @@ def rerun_sends_nothing_more(run_jobs, provider_stub, monkeypatch) -> None:
 
 def test_rows_whose_job_was_lost_are_sent_by_the_sweeper(ctx, run_jobs, monkeypatch):
     org = f.school()
-    carer, _ = family(f.school_class(org))
+    carer, _ = carer_and_child(f.school_class(org))
     notify("news", event_key="lost", user_ids=[carer.id], organisation_id=org.id)
     db.session.commit()
     get_queue().empty()  # Redis lost the job (a restart without persistence)
@@ -138,7 +138,7 @@ def test_failed_jobs_reach_the_failed_registry_and_the_office_count(ctx, run_job
 
 def test_office_retry_only_touches_failed_rows_of_that_school(ctx, run_jobs, provider_stub):
     org = f.school()
-    carer, _ = family(f.school_class(org))
+    carer, _ = carer_and_child(f.school_class(org))
     provider_stub.script("400")
     notify("news", event_key="r", user_ids=[carer.id], organisation_id=org.id)
     db.session.commit()
