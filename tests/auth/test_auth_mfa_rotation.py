@@ -4,10 +4,10 @@ import pyotp
 import pytest
 from cryptography.fernet import Fernet
 
-from app.core.extensions import db
-from app.models import User
 from app.auth import totp as mfa
 from app.core import storage
+from app.core.extensions import db
+from app.models import User
 from tests import factories as f
 
 

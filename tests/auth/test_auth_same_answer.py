@@ -12,8 +12,8 @@ import sqlalchemy as sa
 from rq import Queue
 
 from app.core.extensions import db
-from app.models import Channel, LoginToken, OutboxMessage
 from app.core.redis_conn import get_redis
+from app.models import Channel, LoginToken, OutboxMessage
 from tests import factories as f
 
 KNOWN_EMAIL, UNKNOWN_EMAIL = "known@family.example", "stranger@family.example"

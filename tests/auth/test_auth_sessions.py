@@ -8,8 +8,8 @@ from datetime import timedelta
 import sqlalchemy as sa
 
 from app.core.extensions import db
-from app.models import UserSession, utcnow
 from app.dataprotection.retention import rules as retention
+from app.models import UserSession, utcnow
 from tests import factories as f
 from tests.auth.test_auth_signin import events, sign_in
 

@@ -9,7 +9,7 @@ import pytest
 import sqlalchemy as sa
 
 from app.core.extensions import db
-from app.models import ActivityLog, Role, User, UserStatus
+from app.models import ActivityLog, Role, UserStatus
 from tests import factories as f
 
 GENERIC = b"The email address or password is not right"

@@ -4,6 +4,7 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.exc import DBAPIError
 
+from app.core import consent
 from app.core.extensions import db
 from app.models import (
     ConsentMethod,
@@ -14,7 +15,6 @@ from app.models import (
     PrivacyNotice,
     utcnow,
 )
-from app.core import consent
 from tests import factories as f
 from tests import teaching as t
 

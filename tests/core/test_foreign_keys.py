@@ -3,13 +3,14 @@
 child, the rows pointing at them are deleted or cleared as the rules say, nothing is left pointing
 at a missing row, and a deleted row's id is never given to a new one."""
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
 from app.core.extensions import db
+from app.dataprotection.retention import rules as retention
 from app.models import (
     Award,
     AwardKind,
@@ -26,7 +27,6 @@ from app.models import (
     UsageKind,
     UserStatus,
 )
-from app.dataprotection.retention import rules as retention
 from tests import factories as f
 from tests import teaching as t
 
@@ -34,7 +34,7 @@ DAY0 = date(2026, 1, 5)
 
 
 def at(day: date) -> datetime:
-    return datetime.combine(day, datetime.min.time(), tzinfo=timezone.utc) + timedelta(hours=12)
+    return datetime.combine(day, datetime.min.time(), tzinfo=UTC) + timedelta(hours=12)
 
 
 def _count(table: str, where: str, **params) -> int:

@@ -7,6 +7,7 @@ import re
 from pathlib import Path
 
 import pytest
+
 from app.core import htmx
 from app.models import Role
 from tests import factories as f

@@ -1,6 +1,8 @@
 """Jobs queued under the dotted paths they had before the feature packages still run (one
 release): each old path resolves, as RQ resolves it, to the moved function."""
 
+from datetime import timedelta
+
 import pytest
 import sqlalchemy as sa
 from rq.utils import import_attribute
@@ -8,7 +10,6 @@ from rq.utils import import_attribute
 from app.core.extensions import db
 from app.core.jobs import enqueue_now
 from app.models import LoginToken, TokenPurpose, utcnow
-from datetime import timedelta
 
 OLD_PATHS = {
     "app.jobs.breaches.remind_dpo_of_breaches": "app.dataprotection.breaches.jobs.remind_dpo_of_breaches",

@@ -1,12 +1,13 @@
 """Jobs plumbing: enqueue only after commit, run in a real RQ worker with their own context."""
 
+from datetime import timedelta
+
 import sqlalchemy as sa
 
 from app.core.extensions import db
 from app.core.jobs import enqueue_after_commit, get_queue
 from app.dataprotection.retention.jobs import run_one
 from app.models import LoginToken, TokenPurpose, utcnow
-from datetime import timedelta
 
 
 def _token(minutes):
@@ -45,11 +46,11 @@ def test_a_failing_job_reaches_the_failed_registry(ctx, run_jobs):
 def test_a_rehearsal_as_of_a_later_day_never_makes_the_sweep_announce_a_topic_again(app, ctx, run_jobs):
     """A rehearsal (`retention run --as-of` a later day) purges this week's delivery records;
     the recovery sweep must not take that for a lost announcement and tell the families again."""
+    from app.core.redis_conn import get_redis
     from app.jobs.recovery import LOST_AFTER, requeue_lost_jobs
+    from app.learning import topics
     from app.learning.jobs import announce_topic
     from app.models import OutboxMessage, WeeklyTopic
-    from app.core.redis_conn import get_redis
-    from app.learning import topics
     from tests import factories as f
     from tests import teaching as t
 

@@ -28,7 +28,7 @@ def _forms(cls=FlaskForm):
 def form_fields() -> tuple[set[str], set[str], set[str]]:
     """Every field name of every form (and the names views read from ``request.form`` directly):
     text fields, date fields, date-time fields."""
-    import app.auth.forms, app.office, app.parents, app.privacy, app.teachers  # noqa: F401,E401
+    import app.auth.forms  # noqa: F401,E401
 
     text = {"on", "to", "version", "action", "note", "q", "user_id", "back", "activity_id"}
     dates, moments = {"on"}, set()

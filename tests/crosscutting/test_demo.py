@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 import sqlalchemy as sa
 
+from app.auth.passwords import check_password
 from app.core.extensions import db
 from app.models import Guardianship, Organisation, Pupil, SchoolClass, StaffMembership, User
-from app.auth.passwords import check_password
 
 DEMO_PASSWORD = "hometime-demo"
 TABLES = (Organisation, SchoolClass, Pupil, User, Guardianship, StaffMembership)
@@ -107,9 +107,9 @@ def _signed_in(app, email: str):
 
 
 def test_the_demo_shows_a_week_of_use_to_the_teacher_and_the_parent(app, ctx):
-    from app.models import Contribution, TopicStatus, WeeklyTopic
     from app.core import storage
     from app.learning import topics
+    from app.models import Contribution, TopicStatus, WeeklyTopic
     from tests.html_check import Page
 
     assert app.test_cli_runner().invoke(args=["demo"]).exit_code == 0

@@ -6,7 +6,7 @@ import os
 import subprocess
 import sys
 from contextlib import contextmanager
-from datetime import date
+from datetime import UTC, date
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -155,7 +155,7 @@ def test_every_migration_goes_down_and_up_again(app):
 def _roles_after_0007(app, db_url: str) -> set[str]:
     """A 0005 database with the roles that version wrote when an invitation was sent; the
     roles left after upgrading."""
-    from datetime import datetime, timedelta, timezone
+    from datetime import datetime, timedelta
 
     import sqlalchemy as sa
 
@@ -167,7 +167,7 @@ def _roles_after_0007(app, db_url: str) -> set[str]:
     assert to_0005.returncode == 0, to_0005.stderr
     tables, engine = db.metadata.tables, sa.create_engine(db_url)
     users, orgs = tables["users"], tables["organisations"]
-    then = datetime(2026, 11, 20, 9, 0, tzinfo=timezone.utc)
+    then = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
     names = {}
     with engine.begin() as conn:
         ash = conn.execute(orgs.insert().values(name="Ash", dpo_email="d@ash.example")).inserted_primary_key[

@@ -13,8 +13,8 @@ import pytest
 import sqlalchemy as sa
 
 from app.core.extensions import db
-from app.models import PrivacyNotice, Role, TopicStatus, User, utcnow
 from app.learning.topics import academic_year
+from app.models import PrivacyNotice, Role, TopicStatus, User, utcnow
 from tests import factories as f
 from tests import teaching as t
 from tests.queries import statements

@@ -4,7 +4,7 @@ decision and its reasons, families told, and trust-level scope (P12)."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -116,7 +116,7 @@ def test_the_dpo_is_reminded_at_24_48_and_66_hours_exactly_once(client, school, 
     trust_dpo = f.staff(None, Role.DPO, trust_id=org.trust_id, email="trust@dpo.example")
     other_dpo = f.staff(None, Role.DPO, trust_id=f.trust().id)
     f.login(client, school["office"])
-    aware = datetime(2026, 3, 2, 9, 0, tzinfo=timezone.utc)
+    aware = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
     _record(client, utcnow())
     breach_id = _breach().id
     db.session.execute(sa.update(Breach).values(aware_at=aware))

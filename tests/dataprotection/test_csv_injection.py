@@ -13,9 +13,8 @@ import sqlalchemy as sa
 
 from app.core import csv_safe
 from app.core.extensions import db
-from app.models import DataExport, Pupil, TopicStatus, User
-from app.dataprotection.exports import service as exports
 from app.dataprotection.requests import intake
+from app.models import DataExport, Pupil, TopicStatus, User
 from tests import factories as f
 from tests import teaching as t
 from tests.privacy_data import in_progress

@@ -9,6 +9,7 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 
+from app.core import consent
 from app.core.extensions import db
 from app.models import (
     ConsentMethod,
@@ -19,7 +20,6 @@ from app.models import (
     Role,
     utcnow,
 )
-from app.core import consent
 from tests import factories as f
 
 

@@ -10,10 +10,9 @@ import pytest
 import sqlalchemy as sa
 
 from app.core.extensions import db
-from app.models import PrivacyRequest, RequestChannel, RequestEvent, RequestKind, RequestState, Role
-from app.dataprotection.requests import deadlines
+from app.dataprotection.requests import deadlines, intake
 from app.dataprotection.requests import workflow as pr
-from app.dataprotection.requests import intake
+from app.models import PrivacyRequest, RequestChannel, RequestEvent, RequestKind, RequestState, Role
 from tests import factories as f
 from tests.queries import statements
 

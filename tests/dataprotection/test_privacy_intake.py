@@ -10,9 +10,9 @@ import pytest
 import sqlalchemy as sa
 
 from app.core.extensions import db
-from app.models import LoginToken, OutboxMessage, PrivacyRequest, RequestEvent, RequestState, Role, utcnow
 from app.dataprotection.requests import deadlines
 from app.dataprotection.requests import workflow as pr
+from app.models import LoginToken, OutboxMessage, PrivacyRequest, RequestEvent, RequestState, Role, utcnow
 from tests import factories as f
 
 

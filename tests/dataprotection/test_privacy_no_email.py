@@ -14,6 +14,9 @@ import pytest
 import sqlalchemy as sa
 
 from app.core.extensions import db
+from app.dataprotection.exports import service as exports
+from app.dataprotection.requests import intake
+from app.dataprotection.requests import workflow as pr
 from app.models import (
     Channel,
     ConsentMethod,
@@ -26,9 +29,6 @@ from app.models import (
     RequestState,
     Role,
 )
-from app.dataprotection.exports import service as exports
-from app.dataprotection.requests import workflow as pr
-from app.dataprotection.requests import intake
 from tests import factories as f
 from tests.privacy_data import in_progress
 

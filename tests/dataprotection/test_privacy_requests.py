@@ -9,6 +9,10 @@ import pytest
 import sqlalchemy as sa
 
 from app.core.extensions import db
+from app.dataprotection.requests import deadlines, intake
+from app.dataprotection.requests import workflow as pr
+from app.dataprotection.requests.dashboard import desk
+from app.messaging import notify as notifications
 from app.models import (
     LoginToken,
     NotificationDelivery,
@@ -19,14 +23,9 @@ from app.models import (
     Role,
     utcnow,
 )
-from app.dataprotection.requests import deadlines
-from app.messaging import notify as notifications
-from app.dataprotection.requests import workflow as pr
-from app.dataprotection.requests import intake
-from app.dataprotection.requests.dashboard import desk
 from tests import factories as f
-from tests.queries import statements
 from tests.dataprotection.test_deadlines import PAUSE_CASES
+from tests.queries import statements
 
 S = RequestState
 

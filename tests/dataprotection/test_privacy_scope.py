@@ -13,6 +13,7 @@ import pytest
 import sqlalchemy as sa
 
 from app.core.extensions import db
+from app.dataprotection.requests import workflow as pr
 from app.models import (
     ActivityLog,
     DataExport,
@@ -22,7 +23,6 @@ from app.models import (
     UsageEvent,
     UsageKind,
 )
-from app.dataprotection.requests import workflow as pr
 from tests import factories as f
 from tests.privacy_data import two_families
 

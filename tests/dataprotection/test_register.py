@@ -7,9 +7,9 @@ import io
 
 import pytest
 
+from app.dataprotection import register
 from app.dataprotection.inventory import INVENTORY, RECIPIENTS, RETENTION
 from app.models import Role
-from app.dataprotection import register
 from tests import factories as f
 
 pytestmark = pytest.mark.promise("P30")
@@ -59,7 +59,7 @@ def test_the_office_sees_the_register_and_downloads_it(client):
     page = client.get("/office/register")
     assert page.status_code == 200
     text = page.get_data(as_text=True)
-    for key, what in RECIPIENTS.items():
+    for what in RECIPIENTS.values():
         assert what.split(":")[0] in text  # SendGrid, Twilio, hosting, and what each receives
     assert "Twilio SendGrid (email delivery)" in text and "mobile numbers" in text
     for activity in register.activities():

@@ -7,6 +7,16 @@ import pytest
 import sqlalchemy as sa
 
 from app.core.extensions import db
+from app.dataprotection.rights import restriction
+from app.dataprotection.rights.restriction import (
+    RestrictionError,
+    parent_reportable,
+    promotable_contributions,
+    reportable_pupils,
+    set_flag,
+)
+from app.learning import classroom
+from app.messaging.notify import notify
 from app.models import (
     ActivityLog,
     AwardKind,
@@ -17,16 +27,6 @@ from app.models import (
     RequestEvent,
     User,
     utcnow,
-)
-from app.learning import classroom
-from app.dataprotection.rights import restriction
-from app.messaging.notify import notify
-from app.dataprotection.rights.restriction import (
-    RestrictionError,
-    parent_reportable,
-    promotable_contributions,
-    reportable_pupils,
-    set_flag,
 )
 from tests import factories as f
 from tests.privacy_data import access_request, two_families

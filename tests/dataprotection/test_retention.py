@@ -1,15 +1,17 @@
 """Retention rules keep every promise on time: nothing kept too long, nothing deleted early."""
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
 
+from app.core import storage
 from app.core.extensions import db
+from app.dataprotection.retention import rules as retention
 from app.models import (
-    ActivityLog,
     Activity,
     ActivityKind,
+    ActivityLog,
     Contribution,
     ContributionKind,
     Engagement,
@@ -24,15 +26,13 @@ from app.models import (
     UserStatus,
     WeeklyTopic,
 )
-from app.dataprotection.retention import rules as retention
-from app.core import storage
 from tests import factories as f
 
 DAY0 = date(2026, 1, 5)
 
 
 def at(day: date) -> datetime:
-    return datetime.combine(day, datetime.min.time(), tzinfo=timezone.utc) + timedelta(hours=12)
+    return datetime.combine(day, datetime.min.time(), tzinfo=UTC) + timedelta(hours=12)
 
 
 @pytest.fixture()
@@ -159,8 +159,8 @@ def test_inactive_accounts_get_one_notice_30_days_before_closure(ctx, clock):
 @pytest.mark.promise("P17")
 @pytest.mark.promise("P19")
 def test_an_account_closed_for_inactivity_is_told_and_then_gets_nothing_more(ctx, clock, run_jobs):
-    from app.models import OutboxMessage
     from app.messaging.notify import notify
+    from app.models import OutboxMessage
 
     org = f.school()
     sleepy = f.parent(last_active_at=at(DAY0))

@@ -1,18 +1,18 @@
 """Retention under faults: a real database error in the middle of a chunk rolls that chunk back
 whole, the chunks before it stay done, and the next run finishes the job (issue 6)."""
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
 from sqlalchemy.exc import DBAPIError
 
 from app.core.extensions import db
-from app.models import ActivityLog, RetentionRun, User, UserStatus
 from app.dataprotection.retention import rules as retention
+from app.models import ActivityLog, RetentionRun, User, UserStatus
 from tests import factories as f
 
-CLOSED_ON = datetime(2026, 1, 5, 12, tzinfo=timezone.utc)
+CLOSED_ON = datetime(2026, 1, 5, 12, tzinfo=UTC)
 RUN_ON = date(2026, 4, 20)  # more than 90 days after the closure
 
 

@@ -1,21 +1,21 @@
 """Each family is held to the periods its own schools promised, never to another school's:
 a school that deletes closed accounts after 30 days does not shorten another school's 90."""
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
 
 from app.core.extensions import db
-from app.models import NotificationDelivery, Pupil, User, UserStatus
 from app.dataprotection.retention import rules as retention
+from app.models import NotificationDelivery, Pupil, User, UserStatus
 from tests import factories as f
 
 DAY0 = date(2026, 1, 5)
 
 
 def noon(day: date) -> datetime:
-    return datetime.combine(day, datetime.min.time(), tzinfo=timezone.utc) + timedelta(hours=12)
+    return datetime.combine(day, datetime.min.time(), tzinfo=UTC) + timedelta(hours=12)
 
 
 def left(model, ids) -> set[int]:

@@ -9,12 +9,14 @@ notice is sent exactly once, 30 days before the closure, and families who never 
 details are asked to, once, a year after joining.
 """
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
 
 from app.core.extensions import db
+from app.dataprotection.retention import rules as retention
+from app.dataprotection.retention.account_rules import months_before
 from app.models import (
     ActivityLog,
     Guardianship,
@@ -25,8 +27,6 @@ from app.models import (
     User,
     UserStatus,
 )
-from app.dataprotection.retention import rules as retention
-from app.dataprotection.retention.account_rules import months_before
 from tests import factories as f
 
 DAY0 = date(2026, 1, 5)
@@ -35,7 +35,7 @@ STOP, CLOSE, REMOVE, UNLINK = 20, 50, 100, 150
 
 
 def noon(day):
-    return datetime.combine(day, datetime.min.time(), tzinfo=timezone.utc) + timedelta(hours=12)
+    return datetime.combine(day, datetime.min.time(), tzinfo=UTC) + timedelta(hours=12)
 
 
 def months_later(day: date, months: int) -> date:

@@ -1,14 +1,14 @@
 """P10: once a year every family is asked to check the details the school holds for them."""
 
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
 import sqlalchemy as sa
 
 from app.core.extensions import db
-from app.models import NotificationDelivery, OutboxMessage, Role, User, UserStatus, utcnow
 from app.dataprotection.retention import rules as retention
 from app.dataprotection.retention.account_rules import months_before
+from app.models import NotificationDelivery, OutboxMessage, Role, User, UserStatus, utcnow
 from tests import factories as f
 
 
@@ -26,7 +26,7 @@ def nightly(monkeypatch):
 
     def run(day: date) -> list[int]:
         """The people asked by this run."""
-        clock["now"] = datetime.combine(day, time(2, 30), tzinfo=timezone.utc)
+        clock["now"] = datetime.combine(day, time(2, 30), tzinfo=UTC)
         retention.run_all(day)
         new = []
         for id_, user_id, key in db.session.execute(
@@ -45,7 +45,7 @@ def nightly(monkeypatch):
 
 def still_using(day: date, *users) -> None:
     """These parents used Hometime the day before ``day`` (no closure notice gets in the way)."""
-    seen = datetime.combine(day - timedelta(days=1), time(18), tzinfo=timezone.utc)
+    seen = datetime.combine(day - timedelta(days=1), time(18), tzinfo=UTC)
     db.session.execute(sa.update(User).where(User.id.in_([u.id for u in users])).values(last_active_at=seen))
     db.session.commit()
 
@@ -62,7 +62,7 @@ def test_a_family_is_asked_once_a_year_and_checking_starts_the_year_again(client
     checked = f.parent(
         created_at=joined,
         last_active_at=utcnow(),
-        details_checked_at=datetime.combine(checked_on, time(9), tzinfo=timezone.utc),
+        details_checked_at=datetime.combine(checked_on, time(9), tzinfo=UTC),
     )
     closed = f.parent(created_at=joined, status=UserStatus.DEACTIVATED, deactivated_at=utcnow())
     f.pupil(cls, forgetful, checked, closed)

@@ -3,11 +3,10 @@
 import re
 
 import pytest
-import sqlalchemy as sa
 
 from app.core.extensions import db
-from app.models import Invitation, InvitationStatus, Role, User, UserKind, UserStatus
 from app.families import invitations
+from app.models import Role, User, UserKind, UserStatus
 from tests import factories as f
 
 

@@ -11,6 +11,7 @@ from html import unescape
 import pytest
 import sqlalchemy as sa
 
+from app.core import consent
 from app.core.extensions import db
 from app.models import (
     ActivityLog,
@@ -22,7 +23,6 @@ from app.models import (
     User,
     utcnow,
 )
-from app.core import consent
 from tests import factories as f
 from tests.html_check import Page
 from tests.parents_data import family, item_of

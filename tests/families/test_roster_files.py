@@ -10,8 +10,8 @@ import pytest
 import sqlalchemy as sa
 
 from app.core.extensions import db
-from app.models import Pupil
 from app.families.roster_csv import read_roster, upn_problem
+from app.models import Pupil
 from tests.factories import login
 from tests.roster_helpers import (
     counts,
@@ -19,9 +19,9 @@ from tests.roster_helpers import (
     import_file,
     school_setup,
     template_row,
-    upn,
     upload,
     upload_id,
+    upn,
 )
 
 

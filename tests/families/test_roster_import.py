@@ -8,6 +8,8 @@ import pytest
 import sqlalchemy as sa
 
 from app.core.extensions import db
+from app.families import roster
+from app.families.roster_csv import read_roster
 from app.models import (
     ActivityLog,
     Guardianship,
@@ -20,8 +22,6 @@ from app.models import (
     UserStatus,
     utcnow,
 )
-from app.families import roster
-from app.families.roster_csv import read_roster
 from tests import factories
 from tests.factories import login
 from tests.roster_helpers import (
@@ -30,9 +30,9 @@ from tests.roster_helpers import (
     import_file,
     school_setup,
     template_row,
-    upn,
     upload,
     upload_id,
+    upn,
 )
 
 GRACE = ("Grace Hopper", "grace@family.example", "07700 900001", "Mother", "No")

@@ -10,6 +10,7 @@ import pytest
 import sqlalchemy as sa
 
 from app.core.extensions import db
+from app.learning.activities import ActivityError, check_pdf, parse_video_url
 from app.models import (
     Activity,
     ActivityKind,
@@ -21,7 +22,6 @@ from app.models import (
     UsageEvent,
     UsageKind,
 )
-from app.learning.activities import ActivityError, check_pdf, parse_video_url
 from tests import factories as f
 from tests import teaching as t
 
@@ -379,8 +379,8 @@ def test_the_starter_library_is_varied_and_seeded_once(ctx):
 
 def test_the_demo_school_gets_the_starter_library(ctx):
     from app.demo import SCHOOL, seed
-    from app.models import Organisation
     from app.learning.starter_library import STARTER
+    from app.models import Organisation
 
     seed()
     org_id = db.session.scalar(sa.select(Organisation.id).where(Organisation.name == SCHOOL))

@@ -11,10 +11,10 @@ import pytest
 import sqlalchemy as sa
 from PIL import Image
 
-from app.core.extensions import db
-from app.models import ActivityLog, Award, AwardKind, Contribution, NotificationDelivery, Role, TopicStatus
 from app.core import storage
+from app.core.extensions import db
 from app.learning.topics import monday_of
+from app.models import ActivityLog, Award, AwardKind, Contribution, NotificationDelivery, Role, TopicStatus
 from tests import factories as f
 from tests import teaching as t
 from tests.queries import statements

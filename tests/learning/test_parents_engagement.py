@@ -8,6 +8,7 @@ from html import unescape
 import pytest
 import sqlalchemy as sa
 
+from app.core import consent
 from app.core.extensions import db
 from app.models import (
     ConsentMethod,
@@ -18,7 +19,6 @@ from app.models import (
     UsageEvent,
     UsageKind,
 )
-from app.core import consent
 from tests import factories as f
 from tests.parents_data import family, item_of
 

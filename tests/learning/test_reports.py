@@ -78,7 +78,10 @@ def _derivable(row: list[tuple[int, int] | None]) -> list[tuple[int, int]]:
     for signs in itertools.product((-1, 0, 1), repeat=len(shown)):
         if any(signs):
             found.append(
-                (sum(s * c[0] for s, c in zip(signs, shown)), sum(s * c[1] for s, c in zip(signs, shown)))
+                (
+                    sum(s * c[0] for s, c in zip(signs, shown, strict=True)),
+                    sum(s * c[1] for s, c in zip(signs, shown, strict=True)),
+                )
             )
     return found
 
@@ -108,11 +111,13 @@ def test_a_hidden_group_cannot_be_worked_out_from_the_figures_shown(client):
         other = (other_done + other_not, other_done)
         truth = [(pp[0] + other[0], pp[1] + other[1]), pp, other]
         row = table[name]
-        assert [c for c in row if c is not None] == [real for real, c in zip(truth, row) if c], name
-        for real, cell in zip(truth, row):
+        assert [c for c in row if c is not None] == [real for real, c in zip(truth, row, strict=True) if c], (
+            name
+        )
+        for real, cell in zip(truth, row, strict=True):
             if real[0] < 5:
                 assert cell is None, f"{name}: a group of {real[0]} is shown"
-        for real, cell in zip(truth, row):
+        for real, cell in zip(truth, row, strict=True):
             if cell is None:
                 assert real not in _derivable(row), f"{name}: a hidden figure can be worked out"
                 if row[0] is not None and row[0][1] in (0, row[0][0]):

@@ -11,9 +11,9 @@ import pytest
 import sqlalchemy as sa
 
 from app.core.extensions import db
-from app.models import NotificationDelivery, Role, TopicActivity, TopicStatus, WeeklyTopic, utcnow
 from app.learning.topic_notices import reminder_at
 from app.learning.topics import academic_year
+from app.models import NotificationDelivery, Role, TopicActivity, TopicStatus, WeeklyTopic, utcnow
 from tests import factories as f
 from tests import teaching as t
 
