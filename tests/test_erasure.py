@@ -6,8 +6,12 @@ from __future__ import annotations
 import pytest
 import sqlalchemy as sa
 
+from app.core import storage
 from app.core.extensions import db
-from app.dataprotection.inventory import INVENTORY, Erasure
+from app.dataprotection.common.ownership import t
+from app.dataprotection.exports import service as exports
+from app.dataprotection.rights import erasure
+from app.dataprotection.rights.restriction import promotable_contributions
 from app.models import (
     ActivityLog,
     ConsentRecord,
@@ -26,11 +30,7 @@ from app.models import (
     UserStatus,
     utcnow,
 )
-from app.dataprotection.rights import erasure
-from app.dataprotection.exports import service as exports
-from app.core import storage
-from app.dataprotection.rights.ownership import t
-from app.dataprotection.rights.restriction import promotable_contributions
+from app.models.inventory import INVENTORY, Erasure
 from tests import factories as f
 from tests.privacy_data import access_request, two_families
 

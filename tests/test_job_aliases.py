@@ -1,6 +1,8 @@
 """Jobs queued under the dotted paths they had before the feature packages still run (one
 release): each old path resolves, as RQ resolves it, to the moved function."""
 
+from datetime import timedelta
+
 import pytest
 import sqlalchemy as sa
 from rq.utils import import_attribute
@@ -8,10 +10,9 @@ from rq.utils import import_attribute
 from app.core.extensions import db
 from app.core.jobs import enqueue_now
 from app.models import LoginToken, TokenPurpose, utcnow
-from datetime import timedelta
 
 OLD_PATHS = {
-    "app.jobs.breaches.remind_dpo_of_breaches": "app.dataprotection.breaches.jobs.remind_dpo_of_breaches",
+    "app.jobs.breaches.remind_dpo_of_breaches": "app.compliance.breaches.jobs.remind_dpo_of_breaches",
     "app.jobs.exports.build_export": "app.dataprotection.exports.jobs.build_export",
     "app.jobs.privacy.remind_office_of_due_requests": "app.dataprotection.requests.jobs.remind_office_of_due_requests",
     "app.jobs.retention.nightly": "app.dataprotection.retention.jobs.nightly",

@@ -7,10 +7,10 @@ import pytest
 import sqlalchemy as sa
 
 from app.core.extensions import db
-from app.dataprotection.inventory import INVENTORY, RECIPIENTS
-from app.models import Channel, User, UserKind, UserStatus
 from app.families import invitations
 from app.messaging.notify import send_now
+from app.models import Channel, User, UserKind, UserStatus
+from app.models.inventory import INVENTORY, RECIPIENTS
 from tests import factories as f
 from tests.provider_stub import provider_stub  # noqa: F401 (fixture)
 
