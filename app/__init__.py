@@ -49,7 +49,7 @@ def create_app(config: dict | None = None) -> Flask:
     security.init_app(app)
     errors.init_app(app)
     views.init_app(app)
-    from app.dataprotection import notices
+    from app.compliance import notices
 
     notices.init_app(app)  # noqa: E702  notice banner (P07)
 
@@ -57,9 +57,9 @@ def create_app(config: dict | None = None) -> Flask:
     # registered (the blueprint packages do not import them: that made a cycle).
     from app.auth import bp as auth_bp
     from app.auth import hooks, links, mfa, password, routes  # noqa: F401
+    from app.compliance import notices_family_views, notices_views, register_views  # noqa: F401
+    from app.compliance.breaches import office_views  # noqa: F401
     from app.core.cookies import bp as cookies_bp
-    from app.dataprotection import notices_views, register_views  # noqa: F401
-    from app.dataprotection.breaches import office_views  # noqa: F401
     from app.dataprotection.exports import (
         family_views,  # noqa: F401
         office_views,  # noqa: F401
@@ -81,7 +81,6 @@ def create_app(config: dict | None = None) -> Flask:
     from app.parents import account, join, routes  # noqa: F401
     from app.parents import bp as parents_bp
     from app.privacy import bp as privacy_bp
-    from app.privacy import routes  # noqa: F401
     from app.teachers import bp as teachers_bp
     from app.teachers import classview, library, media, planner, routes, topics  # noqa: F401
 
