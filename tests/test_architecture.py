@@ -195,5 +195,5 @@ def test_the_rule_sees_a_breach():
     assert any(t.startswith("app.auth.") for t in graph["app"])
     assert unit("app.dataprotection.exports.service") == "dataprotection.exports"
     assert is_jobs("app.learning.jobs") and not is_jobs("app.core.jobs")
-    assert is_service("app.learning.topics") and not is_service("app.auth.routes")
-    assert unit("app.office") is None and unit("app.office.routes") == "office"
+    assert is_service("app.learning.topics") and not is_service("app.auth.signin_views")
+    assert unit("app.office") is None and unit("app.families.office_home_views") == "families"
