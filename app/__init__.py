@@ -56,7 +56,7 @@ def create_app(config: dict | None = None) -> Flask:
     # Every view module, so that its routes are on its blueprint before the blueprint is
     # registered (the blueprint packages do not import them: that made a cycle).
     from app.auth import bp as auth_bp
-    from app.auth import hooks, links, mfa, password, routes  # noqa: F401
+    from app.auth import hooks, link_views, mfa_views, password_views, signin_views  # noqa: F401
     from app.compliance import notices_family_views, notices_views, register_views  # noqa: F401
     from app.compliance.breaches import office_views  # noqa: F401
     from app.core.cookies import bp as cookies_bp
@@ -70,19 +70,34 @@ def create_app(config: dict | None = None) -> Flask:
     )
     from app.dataprotection.retention import office_views  # noqa: F401
     from app.dataprotection.rights import office_views  # noqa: F401
-    from app.families import office_views, roster_views, staff_views  # noqa: F401
+    from app.families import (  # noqa: F401
+        account_views,
+        join_views,
+        office_home_views,
+        office_views,
+        roster_views,
+        settings_views,
+        staff_views,
+    )
+    from app.learning import (  # noqa: F401
+        class_views,
+        family_views,
+        library_views,
+        media_views,
+        planner_views,
+        report_views,
+        teacher_views,
+        topic_views,
+    )
     from app.messaging import (
         office_views,  # noqa: F401
         unsubscribe_views,  # noqa: F401
     )
     from app.messaging.webhooks import bp as webhooks_bp
     from app.office import bp as office_bp
-    from app.office import reports, routes  # noqa: F401
-    from app.parents import account, join, routes  # noqa: F401
     from app.parents import bp as parents_bp
     from app.privacy import bp as privacy_bp
     from app.teachers import bp as teachers_bp
-    from app.teachers import classview, library, media, planner, routes, topics  # noqa: F401
 
     app.register_blueprint(auth_bp, url_prefix="/auth")
     app.register_blueprint(parents_bp, url_prefix="/family")
