@@ -62,6 +62,7 @@ def save_upload(parsed: ParsedFile, organisation_id: int, user_id: int) -> str:
             r.year_group,
             r.pupil_premium,
             [[c.slot, c.name, c.email, c.mobile, c.relationship, c.no_contact] for c in r.contacts],
+            r.home_language,
         ]
         for r in parsed.rows
     ]
@@ -73,7 +74,11 @@ def load_upload(token: str, organisation_id: int, user_id: int) -> ParsedFile | 
     data = _get("upload", token, organisation_id, user_id)
     if data is None:
         return None
-    rows = [Row(*r[:7], [Contact(*c) for c in r[7]]) for r in data["rows"]]
+    rows = [
+        # an upload kept before home languages were read has eight fields
+        Row(*r[:7], home_language=r[8] if len(r) > 8 else None, contacts=[Contact(*c) for c in r[7]])
+        for r in data["rows"]
+    ]
     return ParsedFile(rows, [], data["notices"])
 
 
