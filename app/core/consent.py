@@ -89,8 +89,10 @@ def has_consent(user_id: int, purpose: ConsentPurpose) -> bool:
     return bool(row and row.granted)
 
 
-def current_state(user_id: int) -> dict[ConsentPurpose, bool]:
-    """Every purpose's current state for one person, in one query."""
+def decisions(
+    user_id: int, *, leave_out: tuple[ConsentPurpose, ...] = ()
+) -> dict[ConsentPurpose, bool | None]:
+    """Each purpose's latest decision for one person (None: never decided), in one query."""
     ranked = (
         sa.select(
             ConsentRecord.purpose,
@@ -102,13 +104,18 @@ def current_state(user_id: int) -> dict[ConsentPurpose, bool]:
             )
             .label("n"),
         )
-        .where(ConsentRecord.user_id == user_id)
+        .where(ConsentRecord.user_id == user_id, ConsentRecord.purpose.not_in(leave_out))
         .subquery()
     )
     rows = db.session.execute(sa.select(ranked.c.purpose, ranked.c.granted).where(ranked.c.n == 1))
-    state = {p: False for p in ConsentPurpose}
+    state: dict[ConsentPurpose, bool | None] = {p: None for p in ConsentPurpose}
     state.update({purpose: granted for purpose, granted in rows})
     return state
+
+
+def current_state(user_id: int) -> dict[ConsentPurpose, bool]:
+    """Every purpose's current state for one person (never decided: not given), in one query."""
+    return {purpose: bool(granted) for purpose, granted in decisions(user_id).items()}
 
 
 def history(user_id: int) -> list[ConsentRecord]:

@@ -21,7 +21,7 @@ from app.core import consent
 from app.core.audit import log_event
 from app.core.errors import FieldError
 from app.core.extensions import db
-from app.models import ConsentMethod, ConsentPurpose, ConsentRecord, Guardianship, Pupil, User, utcnow
+from app.models import ConsentMethod, ConsentPurpose, Guardianship, Pupil, User, utcnow
 
 EMAIL_TAKEN = (
     "That email address is already used by another Hometime account. Please use a "
@@ -93,25 +93,9 @@ COOKIE_PURPOSES = (ConsentPurpose.COOKIES_PERFORMANCE, ConsentPurpose.COOKIES_FU
 
 
 def consent_states(user_id: int) -> dict[ConsentPurpose, bool | None]:
-    """Each purpose's latest decision for one person (None: never decided), in one query."""
-    ranked = (
-        sa.select(
-            ConsentRecord.purpose,
-            ConsentRecord.granted,
-            sa.func.row_number()
-            .over(
-                partition_by=ConsentRecord.purpose,
-                order_by=(ConsentRecord.created_at.desc(), ConsentRecord.id.desc()),
-            )
-            .label("n"),
-        )
-        .where(ConsentRecord.user_id == user_id, ConsentRecord.purpose != ConsentPurpose.CONTRIBUTION_PROMO)
-        .subquery()
-    )
-    states: dict[ConsentPurpose, bool | None] = {p: None for p in ConsentPurpose}
-    rows = db.session.execute(sa.select(ranked.c.purpose, ranked.c.granted).where(ranked.c.n == 1))
-    states.update({purpose: granted for purpose, granted in rows})
-    return states
+    """Each purpose's latest decision for one person (None: never decided), in one query; the
+    per-item promotion opt-in is left out (it is decided item by item)."""
+    return consent.decisions(user_id, leave_out=(ConsentPurpose.CONTRIBUTION_PROMO,))
 
 
 def toggle_states(user: User, consents: dict[ConsentPurpose, bool | None]) -> dict[str, bool]:
