@@ -30,6 +30,7 @@ from app.models import (
     User,
     UserKind,
     UserSession,
+    UserStatus,
     class_teachers,
 )
 
@@ -384,3 +385,33 @@ def pupil_for_parent_or_404(pupil_id: int) -> Pupil:
     if found is None:
         abort(404)
     return found
+
+
+def staff_user_ids(
+    organisation_id: int, roles: set[Role], *, trust_roles: set[Role] | None = None
+) -> list[int]:
+    """Active accounts holding one of ``roles`` at this school, or one of ``trust_roles`` (by
+    default the same roles) through the school's trust: who a reminder about the school goes to."""
+    trust_id = sa.select(Organisation.trust_id).where(Organisation.id == organisation_id).scalar_subquery()
+    through_trust = roles if trust_roles is None else trust_roles
+    return list(
+        db.session.scalars(
+            sa.select(User.id)
+            .distinct()
+            .join(StaffMembership, StaffMembership.user_id == User.id)
+            .where(
+                User.status == UserStatus.ACTIVE,
+                sa.or_(
+                    sa.and_(
+                        StaffMembership.organisation_id == organisation_id, StaffMembership.role.in_(roles)
+                    ),
+                    sa.and_(
+                        StaffMembership.trust_id.is_not(None),
+                        StaffMembership.trust_id == trust_id,
+                        StaffMembership.role.in_(through_trust),
+                    ),
+                ),
+            )
+            .order_by(User.id)
+        )
+    )

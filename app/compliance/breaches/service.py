@@ -21,7 +21,7 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 
 from app.core.audit import log_event
-from app.core.authz import is_office
+from app.core.authz import is_office, staff_user_ids
 from app.core.errors import ServiceError
 from app.core.extensions import db
 from app.core.transactions import transaction
@@ -32,9 +32,7 @@ from app.models import (
     Channel,
     Organisation,
     Role,
-    StaffMembership,
     User,
-    UserStatus,
     utcnow,
 )
 
@@ -262,26 +260,7 @@ def _locked(breach_id: int, actor: User) -> Breach:
 
 def dpo_user_ids(organisation_id: int) -> list[int]:
     """Active DPO accounts of the school and of its trust."""
-    trust_id = sa.select(Organisation.trust_id).where(Organisation.id == organisation_id)
-    return list(
-        db.session.scalars(
-            sa.select(User.id)
-            .distinct()
-            .join(StaffMembership, StaffMembership.user_id == User.id)
-            .where(
-                User.status == UserStatus.ACTIVE,
-                StaffMembership.role == Role.DPO,
-                sa.or_(
-                    StaffMembership.organisation_id == organisation_id,
-                    sa.and_(
-                        StaffMembership.trust_id.is_not(None),
-                        StaffMembership.trust_id == trust_id.scalar_subquery(),
-                    ),
-                ),
-            )
-            .order_by(User.id)
-        )
-    )
+    return staff_user_ids(organisation_id, {Role.DPO})
 
 
 def send_reminders(now: datetime | None = None) -> int:

@@ -13,19 +13,16 @@ from datetime import date, timedelta
 
 import sqlalchemy as sa
 
+from app.core.authz import staff_user_ids
 from app.core.extensions import db
 from app.dataprotection.requests import deadlines
 from app.models import (
     OPEN_STATES,
-    Organisation,
     PrivacyRequest,
     Pupil,
     RequestChannel,
     RequestState,
     Role,
-    StaffMembership,
-    User,
-    UserStatus,
 )
 
 _OPEN = [RequestState(s) for s in OPEN_STATES]
@@ -103,29 +100,7 @@ def due_for_reminder(today: date) -> dict[int, dict[str, list[int]]]:
 def office_recipients(organisation_id: int) -> list[int]:
     """The people the reminder goes to: the school's office staff and DPO, and the DPO of its
     trust; active accounts only."""
-    trust_id = sa.select(Organisation.trust_id).where(Organisation.id == organisation_id)
-    return list(
-        db.session.scalars(
-            sa.select(User.id)
-            .distinct()
-            .join(StaffMembership, StaffMembership.user_id == User.id)
-            .where(
-                User.status == UserStatus.ACTIVE,
-                sa.or_(
-                    sa.and_(
-                        StaffMembership.organisation_id == organisation_id,
-                        StaffMembership.role.in_([Role.OFFICE, Role.DPO]),
-                    ),
-                    sa.and_(
-                        StaffMembership.trust_id.is_not(None),
-                        StaffMembership.trust_id == trust_id.scalar_subquery(),
-                        StaffMembership.role == Role.DPO,
-                    ),
-                ),
-            )
-            .order_by(User.id)
-        )
-    )
+    return staff_user_ids(organisation_id, {Role.OFFICE, Role.DPO}, trust_roles={Role.DPO})
 
 
 def _day(value: date) -> str:
