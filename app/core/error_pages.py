@@ -105,7 +105,7 @@ def _rollback() -> None:
     except Exception as error:  # noqa: BLE001 - the connection itself is gone (database down)
         log.error("rollback after an error failed (%s); dropping the connection", error.__class__.__name__)
         try:  # no rollback is tried again on it (nor at the end of the request)
-            db.session.invalidate()
+            db.session().invalidate()
         except Exception:  # noqa: BLE001
             log.exception("could not drop the connection")
 
@@ -113,7 +113,9 @@ def _rollback() -> None:
 def _forget_user() -> None:
     """Treat this request as signed out, so the error page and the response headers do not ask
     the database for the user again."""
-    g._login_user = current_app.login_manager.anonymous_user()
+    from app.core.extensions import login
+
+    g._login_user = login.anonymous_user()
 
 
 def http_error(error: HTTPException):

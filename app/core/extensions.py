@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, ClassVar
+
 import sqlalchemy as sa
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
@@ -30,6 +32,10 @@ class Base(DeclarativeBase):
     """
 
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+    if TYPE_CHECKING:
+        # Every model maps one Table (none maps a join or a select), so say so to the type checker.
+        __table__: ClassVar[sa.Table]
 
     def __repr__(self) -> str:
         # Flask-SQLAlchemy's db.Model names the row by its class and primary key; keep that in logs.
