@@ -1,11 +1,14 @@
-# Hometime: `make run` starts everything on this machine; `make test` runs the whole suite.
+# Hometime: `make run` starts everything on this machine; `make test` runs the whole suite;
+# `make lint` runs ruff and mypy (settings in pyproject.toml).
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 CHROMIUM ?= /usr/bin/chromium
+# ruff's lint rules cover these; `ruff format --check` the whole tree; mypy reads app/ (pyproject.toml)
+LINT_PATHS := app bench docs worker.py wsgi.py
 
-.PHONY: run test bench install clean
+.PHONY: run test lint bench install clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
@@ -28,6 +31,11 @@ test: $(STAMP)
 		echo "Browser tests: NOT RUN, because $(CHROMIUM) is missing (apt-get install chromium)"; \
 		$(PY) -m pytest --ignore=tests/browser $(PYTEST_ARGS); \
 	fi
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check $(LINT_PATHS)
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
 
 bench: $(STAMP)
 	$(PY) -m bench
