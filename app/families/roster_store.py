@@ -73,7 +73,10 @@ def load_upload(token: str, organisation_id: int, user_id: int) -> ParsedFile | 
     data = _get("upload", token, organisation_id, user_id)
     if data is None:
         return None
-    rows = [Row(*r[:7], [Contact(*c) for c in r[7]]) for r in data["rows"]]
+    rows = [
+        Row(number, upn, first, last, class_name, year_group, premium, [Contact(*c) for c in contacts])
+        for number, upn, first, last, class_name, year_group, premium, contacts in data["rows"]
+    ]
     return ParsedFile(rows, [], data["notices"])
 
 
