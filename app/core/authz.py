@@ -325,6 +325,15 @@ def current_organisation() -> Organisation | None:
     return held[org_id]
 
 
+def acting_school() -> Organisation:
+    """:func:`current_organisation` for a page behind :func:`staff_required`, which has already
+    found the school (so this never answers 403 there)."""
+    org = current_organisation()
+    if org is None:
+        abort(403)
+    return org
+
+
 def taught_by(user: User, class_id):
     """A clause: the class ``class_id`` (a column) is one ``user`` teaches."""
     return sa.exists().where(class_teachers.c.class_id == class_id, class_teachers.c.user_id == user.id)

@@ -16,7 +16,7 @@ from flask import current_app, g, make_response, render_template, request
 from flask_limiter.errors import RateLimitExceeded
 from flask_wtf.csrf import CSRFError
 from markupsafe import escape
-from werkzeug.exceptions import HTTPException, MethodNotAllowed
+from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
 
 from app.core.htmx import add_vary, is_htmx
 
@@ -63,6 +63,14 @@ _FALLBACK = (
     '<a href="{ico}">complain to the ICO</a> (0303 123 1113).</p></footer>'
     "</body></html>"
 )
+
+
+class NotFoundSaying(NotFound):
+    """A 404 whose page says ``message`` instead of the usual text: ``raise NotFoundSaying(...)``."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__()
+        self.hometime_message = message
 
 
 def _size_text() -> str:
