@@ -22,7 +22,7 @@ def _desk(app) -> tuple[int, str]:
     from app.dataprotection.requests.workflow import local_today
     from app.models import Role
     from tests import factories as f
-    from tests.test_privacy_desk import add_requests
+    from tests.dataprotection.test_privacy_desk import add_requests
 
     with app.app_context():
         org = f.school()

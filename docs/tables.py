@@ -10,7 +10,7 @@
     .venv/bin/python docs/tables.py --write    # update README.md and docs/architecture.md,
                                                # and the tests column of docs/privacy-promises.md
 
-``tests/test_docs_tables.py`` fails when a file's table differs from what this prints.
+``tests/crosscutting/test_docs_tables.py`` fails when a file's table differs from what this prints.
 """
 
 from __future__ import annotations
@@ -189,7 +189,7 @@ def promise_tests() -> dict[str, list[str]]:
     """Promise id -> the tests whose markers name it (``file::test``, or ``file`` for a module's
     ``pytestmark``), read from the test sources."""
     sys.path.insert(0, str(ROOT))
-    from tests.test_promises_doc import _module_marks, _sources, _tests_in
+    from tests.crosscutting.test_promises_doc import _module_marks, _sources, _tests_in
 
     found: dict[str, list[str]] = {}
     for path, module in _sources().items():
@@ -206,7 +206,7 @@ def refresh_promises() -> None:
     """Refill the "Proved by" column of docs/privacy-promises.md from the markers; a row with
     no marked test keeps what it says ("not yet (issue N)")."""
     sys.path.insert(0, str(ROOT))
-    from tests.test_promises_doc import DOC, ROW
+    from tests.crosscutting.test_promises_doc import DOC, ROW
 
     found = promise_tests()
     lines = DOC.read_text(encoding="utf-8").split("\n")

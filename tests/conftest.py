@@ -13,6 +13,15 @@ from flask.testing import FlaskClient
 
 from tests import services
 
+# Fixtures shared across folders, registered here once: test files name them as arguments and
+# never import them. Plain helpers (factories, *_data.py, provider_stub.py, ...) are imported.
+pytest_plugins = [
+    "tests.fixtures.joining",
+    "tests.fixtures.photos",
+    "tests.fixtures.providers",
+    "tests.fixtures.redis_server",
+]
+
 
 @pytest.fixture(scope="session")
 def _servers():

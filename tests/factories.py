@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 import time
 
+from app.auth.passwords import hash_password
 from app.core.extensions import db
 from app.models import (
     Guardianship,
@@ -19,7 +20,6 @@ from app.models import (
     UserSession,
     UserStatus,
 )
-from app.auth.passwords import hash_password
 
 _seq = itertools.count(1)
 PASSWORD = "correct horse battery"

@@ -12,7 +12,7 @@ VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "met
 class Element:
     tag: str
     attrs: dict
-    parent: "Element | None"
+    parent: Element | None
     children: list = field(default_factory=list)
     text: str = ""
 

@@ -8,8 +8,8 @@ from types import SimpleNamespace
 
 from PIL import Image
 
-from app.models import ActivityKind, Role, TopicStatus
 from app.learning import topics as topic_service
+from app.models import ActivityKind, Role, TopicStatus
 from tests import factories as f
 from tests import teaching as t
 

@@ -8,16 +8,6 @@ import struct
 import zlib
 from pathlib import Path
 
-import pytest
-
-
-@pytest.fixture()
-def files(app, ctx, tmp_path, monkeypatch):
-    """An empty storage directory for this test alone."""
-    root = tmp_path / "files"
-    monkeypatch.setitem(app.config, "STORAGE_DIR", str(root))
-    return root
-
 
 def stored(root: Path) -> list[Path]:
     """Every file in the storage directory."""
@@ -55,20 +45,4 @@ def png16(width: int = 6000, height: int = 6000) -> bytes:
     return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", idat) + chunk(b"IEND", b"")
 
 
-@pytest.fixture()
-def decodes(monkeypatch) -> list[tuple[int, int]]:
-    """The size of every picture Pillow decodes during the test (a spy on ``ImageFile.load``);
-    decoding more than 30 megapixels fails the test at once rather than taking the memory."""
-    from PIL import ImageFile
-
-    seen: list[tuple[int, int]] = []
-    real = ImageFile.ImageFile.load
-
-    def load(self):
-        seen.append(self.size)
-        if self.size[0] * self.size[1] > 30_000_000:
-            raise AssertionError(f"a {self.size[0]} × {self.size[1]} picture is being decoded")
-        return real(self)
-
-    monkeypatch.setattr(ImageFile.ImageFile, "load", load)
-    return seen
+# END

@@ -9,7 +9,10 @@ from types import SimpleNamespace
 
 from PIL import Image
 
+from app.core import consent, storage
 from app.core.extensions import db
+from app.dataprotection.requests import intake
+from app.dataprotection.requests import workflow as pr
 from app.models import (
     Award,
     AwardKind,
@@ -21,9 +24,6 @@ from app.models import (
     UsageEvent,
     UsageKind,
 )
-from app.core import consent, storage
-from app.dataprotection.requests import intake
-from app.dataprotection.requests import workflow as pr
 from tests import factories as f
 from tests import teaching as t
 

@@ -25,8 +25,6 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs
 
-import pytest
-
 SENDGRID_KEY = "SG.test-key"
 TWILIO_SID = "AC" + "0" * 32
 TWILIO_TOKEN = "twilio-test-token"
@@ -267,16 +265,4 @@ def provider_config(stub: ProviderStub) -> dict:
     }
 
 
-@pytest.fixture()
-def provider_stub(app):
-    """The stub, with the app configured to send through SendGrid and Twilio to it."""
-    stub, server = start()
-    config = provider_config(stub)
-    saved = {k: app.config.get(k) for k in config}
-    app.config.update(config)
-    try:
-        yield stub
-    finally:
-        app.config.update(saved)
-        server.shutdown()
-        server.server_close()
+# END

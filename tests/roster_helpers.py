@@ -8,10 +8,10 @@ import re
 
 import sqlalchemy as sa
 
-from app.demo import academic_year
 from app.core.extensions import db
-from app.models import Guardianship, Pupil, Role, User, UserKind
+from app.demo import academic_year
 from app.families.roster_csv import template_headings
+from app.models import Guardianship, Pupil, Role, User, UserKind
 from tests import factories
 
 LETTERS = "ABCDEFGHJKLMNPQRTUVWXYZ"

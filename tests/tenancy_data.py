@@ -16,6 +16,9 @@ from datetime import timedelta
 from types import SimpleNamespace
 
 from app.core.extensions import db
+from app.dataprotection.requests import intake
+from app.families import invitations, roster_store
+from app.families.roster import Summary
 from app.models import (
     Award,
     AwardKind,
@@ -29,9 +32,6 @@ from app.models import (
     TopicStatus,
     utcnow,
 )
-from app.families import invitations, roster_store
-from app.families.roster import Summary
-from app.dataprotection.requests import intake
 from tests import factories as f
 from tests import teaching as t
 from tests.parents_data import this_monday

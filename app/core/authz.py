@@ -112,7 +112,7 @@ def _loaded_memberships(user: User) -> list[tuple[int | None, int | None, Role]]
 
 
 def _mark(view, rule: str):
-    view._access = rule  # read by tests/test_routes.py
+    view._access = rule  # read by tests/crosscutting/test_routes.py
     return view
 
 

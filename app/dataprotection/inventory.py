@@ -4,7 +4,7 @@ Each table names whose data it holds, why, how long it is kept and who receives 
 that can hold personal data names its category, purpose and what erasure does to it.  Columns that
 hold nothing personal (keys, flags, timestamps of records) are listed as ``plain``.  The access
 export, erasure, retention and the register of processing (P30) are driven from here, and
-``tests/test_inventory.py`` fails when a model gains a column that is not declared.
+``tests/dataprotection/test_inventory.py`` fails when a model gains a column that is not declared.
 """
 
 from __future__ import annotations

@@ -10,9 +10,8 @@ import zipfile
 import pytest
 
 from app.core.extensions import db
-from tests import factories as f
-from tests.privacy_data import access_request, two_families
 from tests.browser.helpers import sign_in
+from tests.privacy_data import access_request, two_families
 
 NO_SCROLL = "document.documentElement.scrollWidth"
 

@@ -8,12 +8,12 @@ import re
 import pytest
 import sqlalchemy as sa
 
-from app.demo import academic_year
 from app.core.extensions import db
+from app.demo import academic_year
 from app.models import ConsentPurpose, ConsentRecord, OutboxMessage, Role, User, UserStatus
 from tests import factories as f
-from tests.roster_helpers import csv_bytes, template_row
 from tests.browser.helpers import sign_in
+from tests.roster_helpers import csv_bytes, template_row
 
 
 @pytest.mark.promise("P01")

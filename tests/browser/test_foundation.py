@@ -6,8 +6,8 @@ import pytest
 import sqlalchemy as sa
 
 from app.core.authz import linked_pupils
-from app.demo import PASSWORD, seed
 from app.core.extensions import db
+from app.demo import PASSWORD, seed
 from app.models import User
 
 NO_SCROLL = "document.documentElement.scrollWidth"

@@ -13,9 +13,8 @@ from PIL import Image
 
 from app.core.extensions import db
 from app.models import ConsentPurpose, ConsentRecord, Contribution, Engagement
-from tests import factories as f
-from tests.parents_data import family, has_gps, item_of, jpeg_with_gps
 from tests.browser.helpers import sign_in
+from tests.parents_data import family, has_gps, item_of, jpeg_with_gps
 
 NO_SCROLL = "document.documentElement.scrollWidth"
 

@@ -13,8 +13,8 @@ import sqlalchemy as sa
 from playwright.sync_api import expect
 
 from app.core.extensions import db
-from app.models import DataExport, ExportState, PrivacyRequest, RequestState, Role
 from app.dataprotection.requests.workflow import local_today
+from app.models import DataExport, ExportState, PrivacyRequest, RequestState, Role
 from tests import factories as f
 from tests.browser.conftest import _page
 from tests.browser.helpers import sign_in

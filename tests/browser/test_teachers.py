@@ -9,8 +9,8 @@ import pytest
 import sqlalchemy as sa
 from playwright.sync_api import expect
 
-from app.demo import PASSWORD, seed
 from app.core.extensions import db
+from app.demo import PASSWORD, seed
 from app.models import Award, TopicStatus, WeeklyTopic
 from tests.browser.conftest import _page
 from tests.browser.helpers import sign_in

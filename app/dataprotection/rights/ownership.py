@@ -4,7 +4,7 @@ belong to a person, how to find that person's rows (P22, P23).
 Two kinds of people own rows: a person with an account (``by_user``: a parent, or staff) and a
 child (``by_pupil``). Each path is a SQL condition on the table's own columns (a foreign key, or
 a key reached through one), so the access export (:mod:`app.dataprotection.exports.service`) and erasure
-(:mod:`app.dataprotection.rights.erasure`) walk exactly the same rows. ``tests/test_exports.py`` fails when a
+(:mod:`app.dataprotection.rights.erasure`) walk exactly the same rows. ``tests/dataprotection/test_exports.py`` fails when a
 table of the inventory with a personal subject has no path here.
 
 ``ORG_SCOPE`` narrows a person's rows to one school (an export is made by one school's office,

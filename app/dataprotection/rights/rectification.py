@@ -3,7 +3,7 @@ and the correction is recorded with who, when and which field (never the values 
 old value was wrong, and the new one is in the record).
 
 Only fields the data inventory declares as personal can be corrected, and of those only the ones
-a person can know to be wrong (:data:`CORRECTABLE`); ``tests/test_rectification.py`` checks the
+a person can know to be wrong (:data:`CORRECTABLE`); ``tests/dataprotection/test_rectification.py`` checks the
 list against the inventory.
 """
 

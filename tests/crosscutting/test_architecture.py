@@ -1,0 +1,199 @@
+"""The dependency rule of the feature packages, read from the imports of app/ (docs/architecture.md).
+
+- no cycle between feature packages;
+- nothing in ``app.core`` or ``app.models`` imports a feature;
+- no feature imports another feature's ``*_views`` modules;
+- a service never imports a jobs module (jobs are queued by dotted name);
+- outside ``app.messaging``, only ``app.messaging.notify`` is imported.
+
+Every import counts, a function's own included. ``KNOWN`` lists what the tree still breaks: each
+is to be mended and struck off; a new breach, or a mended one still listed, fails.
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+APP = ROOT / "app"
+BASE = {"core", "models"}
+# packages that hold a blueprint and the views of one audience, and the app's own shell
+AUDIENCES = {"parents", "teachers", "office", "privacy"}
+SHELL = {"app", "app.cli", "app.views", "app.demo", "app.devrun", "app.dev_postgres"}
+
+
+def module_name(path: Path) -> str:
+    parts = list(path.relative_to(ROOT).with_suffix("").parts)
+    if parts[-1] == "__init__":
+        parts.pop()
+    return ".".join(parts)
+
+
+def read_imports() -> dict[str, set[str]]:
+    """Module -> the app modules it imports (``from a import b`` is ``a.b`` where that is one)."""
+    modules = {module_name(p): p for p in APP.rglob("*.py")}
+    graph: dict[str, set[str]] = {}
+    for name, path in modules.items():
+        targets = set()
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if isinstance(node, ast.Import):
+                targets.update(a.name for a in node.names if a.name.startswith("app."))
+            elif (
+                isinstance(node, ast.ImportFrom)
+                and not node.level
+                and node.module
+                and (node.module == "app" or node.module.startswith("app."))
+            ):
+                for a in node.names:
+                    full = f"{node.module}.{a.name}"
+                    targets.add(full if full in modules else node.module)
+        graph[name] = {t for t in targets if t in modules and t != name}
+    return graph
+
+
+def unit(module: str) -> str | None:
+    """The package a module belongs to: 'core', 'models', a feature, or None (the shell)."""
+    parts = module.split(".")
+    if module in SHELL or len(parts) < 2:
+        return None
+    if parts[1] in AUDIENCES and len(parts) == 2:
+        return None  # the blueprint object alone
+    if parts[1] == "jobs":
+        return None  # the cron schedule, the sweep and the old job paths: span features
+    if parts[1] == "dataprotection" and len(parts) > 3:
+        return "dataprotection." + parts[2]
+    return parts[1] if len(parts) > 2 or (APP / parts[1]).is_dir() else None
+
+
+def is_feature(u: str | None) -> bool:
+    return u is not None and u not in BASE
+
+
+def is_view(module: str) -> bool:
+    last = module.rsplit(".", 1)[-1]
+    return last.endswith("_views") or module.split(".")[1] in AUDIENCES
+
+
+def is_jobs(module: str) -> bool:
+    return module.rsplit(".", 1)[-1] == "jobs" and module != "app.core.jobs"
+
+
+def is_service(module: str) -> bool:
+    if not is_feature(unit(module)) or is_view(module) or is_jobs(module):
+        return False
+    if module.startswith("app.auth."):  # the auth package holds its views beside its services
+        return module.rsplit(".", 1)[-1] in {"sessions", "totp", "tokens", "passwords"}
+    return True
+
+
+def breaches() -> dict[str, set[str]]:
+    graph = read_imports()
+    found: dict[str, set[str]] = {
+        k: set()
+        for k in (
+            "cycle",
+            "base imports a feature",
+            "another feature's views",
+            "service imports jobs",
+            "messaging internals",
+        )
+    }
+    edges: dict[str, set[str]] = {}
+    for src, targets in graph.items():
+        su = unit(src)
+        for dst in targets:
+            du = unit(dst)
+            if su in BASE and du not in BASE and du is not None:
+                found["base imports a feature"].add(f"{src} -> {dst}")
+            if is_feature(su) and is_feature(du) and su != du:
+                edges.setdefault(su, set()).add(du)
+                if dst.rsplit(".", 1)[-1].endswith("_views"):
+                    found["another feature's views"].add(f"{src} -> {dst}")
+            if is_service(src) and is_jobs(dst):
+                found["service imports jobs"].add(f"{src} -> {dst}")
+            if (
+                dst.startswith("app.messaging.")
+                and dst != "app.messaging.notify"
+                and su != "messaging"
+                and su is not None
+            ):
+                found["messaging internals"].add(f"{src} -> {dst}")
+    # cycles between feature packages: each strongly connected group of two or more
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on: set[str] = set()
+
+    def visit(v: str) -> None:
+        index[v] = low[v] = len(index)
+        stack.append(v)
+        on.add(v)
+        for w in sorted(edges.get(v, ())):
+            if w not in index:
+                visit(w)
+                low[v] = min(low[v], low[w])
+            elif w in on:
+                low[v] = min(low[v], index[w])
+        if low[v] == index[v]:
+            group = []
+            while True:
+                w = stack.pop()
+                on.discard(w)
+                group.append(w)
+                if w == v:
+                    break
+            if len(group) > 1:  # every arrow inside the group lies on a cycle
+                found["cycle"].update(f"{a} -> {b}" for a in group for b in edges.get(a, ()) if b in group)
+
+    for v in sorted(edges):
+        if v not in index:
+            visit(v)
+    return found
+
+
+# What the tree breaks today: mend, then strike off.
+KNOWN: dict[str, set[str]] = {
+    "cycle": {  # the package arrows that lie on a cycle, with the imports behind them
+        "dataprotection -> dataprotection.requests",  # notices_views: requests' forms, office_views
+        "dataprotection.breaches -> dataprotection.requests",  # office_views: requests' forms, views
+        "dataprotection.exports -> dataprotection",  # texts, zip: inventory
+        "dataprotection.exports -> dataprotection.rights",  # service, zip, labels: rights.ownership
+        "dataprotection.requests -> dataprotection.breaches",  # office_views: breaches.service
+        "dataprotection.requests -> dataprotection.rights",  # intake: rights.ownership
+        "dataprotection.requests -> privacy",  # family_views: privacy.routes RIGHTS, RIGHT_TITLES
+        "dataprotection.rights -> dataprotection",  # erasure: inventory
+        "dataprotection.rights -> dataprotection.exports",  # erasure: exports.service, exports.texts
+        "dataprotection.rights -> dataprotection.requests",  # erasure, rectification, restriction
+        "dataprotection.rights -> families",  # rectification: families.roster_csv
+        "families -> dataprotection.rights",  # office_views: rights.restriction
+        "privacy -> dataprotection",  # privacy.routes: dataprotection.notices
+    },
+    "base imports a feature": {"app.core.cookies -> app.families.settings"},
+    "another feature's views": {
+        "app.dataprotection.breaches.office_views -> app.dataprotection.requests.office_views",
+        "app.dataprotection.notices_views -> app.dataprotection.requests.office_views",
+    },
+    "service imports jobs": {"app.learning.topics -> app.learning.jobs"},
+    "messaging internals": set(),
+}
+
+
+@pytest.mark.parametrize("rule", sorted(KNOWN))
+def test_the_dependency_rule_holds(rule):
+    found = breaches()[rule]
+    assert sorted(found - KNOWN[rule]) == [], f"new breaches of '{rule}'"
+    assert sorted(KNOWN[rule] - found) == [], f"mended: strike these off KNOWN['{rule}']"
+
+
+def test_the_rule_sees_a_breach():
+    """The reader finds imports made inside functions and in every form the code uses."""
+    graph = read_imports()
+    assert "app.core.extensions" in graph["app.models.people"]
+    assert any(t.startswith("app.auth.") for t in graph["app"])
+    assert unit("app.dataprotection.exports.service") == "dataprotection.exports"
+    assert is_jobs("app.learning.jobs") and not is_jobs("app.core.jobs")
+    assert is_service("app.learning.topics") and not is_service("app.auth.routes")
+    assert unit("app.office") is None and unit("app.office.routes") == "office"

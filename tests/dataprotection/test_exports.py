@@ -1,0 +1,307 @@
+"""Access and portability exports (P22, P26, P31, P16): built by a real RQ worker from the data
+inventory, reviewed by the office when another family shows, downloaded by the requester after a
+fresh sign-in, expired after 7 days."""
+
+from __future__ import annotations
+
+import csv
+import html
+import io
+import json
+import zipfile
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from app.core import storage
+from app.core.extensions import db
+from app.dataprotection.exports import service as exports
+from app.dataprotection.exports import zip as export_zip
+from app.dataprotection.inventory import INVENTORY, RECIPIENTS, RETENTION, declared_columns
+from app.dataprotection.retention import rules as retention
+from app.dataprotection.rights import ownership
+from app.models import ActivityLog, DataExport, ExportState, NotificationDelivery, OutboxMessage, Role, utcnow
+from tests import factories as f
+from tests.privacy_data import access_request, days, two_families
+
+
+@pytest.fixture()
+def s(ctx):
+    return two_families()
+
+
+def _build(s, run_jobs, req) -> DataExport:
+    export = exports.start(req.id, s.office)
+    assert run_jobs() == 0
+    db.session.expire_all()
+    return db.session.get(DataExport, export.id)
+
+
+def _download(client, user, export_id, fresh=True):
+    f.login(client, user, fresh=fresh)
+    return client.get(f"/privacy/exports/{export_id}/download")
+
+
+def _zip(response) -> zipfile.ZipFile:
+    assert response.status_code == 200, response.get_data(as_text=True)[:500]
+    assert response.mimetype == "application/zip"
+    return zipfile.ZipFile(io.BytesIO(response.get_data()))
+
+
+def _csv(zf, table):
+    return list(csv.reader(io.StringIO(zf.read(f"{table}.csv").decode("utf-8-sig"))))
+
+
+def _everything(zf) -> bytes:
+    return b"".join(zf.read(name) for name in zf.namelist())
+
+
+# --- the inventory drives it ------------------------------------------------------------------
+
+
+@pytest.mark.promise("P22")
+def test_every_table_with_a_personal_subject_is_exported_or_says_why_not():
+    personal = {name for name, entry in INVENTORY.items() if entry.subject != "nobody"}
+    exported = set(export_zip.exported_tables())
+    explained = set(export_zip.NOT_EXPORTED)
+    assert personal - exported - explained == set(), "give these an ownership path or a reason"
+    assert exported & explained == set()
+    assert set(ownership.OWNERSHIP) <= set(INVENTORY)
+    assert all(ownership.OWNERSHIP[name].by_user or ownership.OWNERSHIP[name].by_pupil for name in personal)
+    assert set(export_zip.SECTIONS) == exported, "every exported table needs a title and source"
+
+
+@pytest.mark.promise("P22")
+@pytest.mark.promise("P26")
+@pytest.mark.promise("P31")
+def test_a_childs_export_holds_every_field_explained_and_nothing_of_another_family(s, client, run_jobs):
+    req = access_request(s, pupil=s.amir)
+    export = _build(s, run_jobs, req)
+    # Amir's comment names Zara, a classmate; one photo shows other children: the office checks.
+    assert export.state is ExportState.REVIEW
+    assert {(i["table"], i["row"]) for i in export.flagged} == {
+        ("contributions", s.amir_comment.id),
+        ("contributions", s.group_photo.id),
+    }
+    assert _download(client, s.aisha, export.id).status_code == 404  # not released yet
+    exports.release(export.id, s.office, remove=set())
+    zf = _zip(_download(client, s.aisha, export.id))
+
+    data = json.loads(zf.read("data.json"))
+    records = data["records"]
+    assert [p["first_name"] for p in records["pupils"]] == ["Amir"]
+    assert {c["body"] for c in records["contributions"] if c["body"]} == {
+        "Amir counted 14 stairs with Zara at the park!"
+    }
+    assert [a["note"] for a in records["awards"]] == ["Lovely teamwork"]
+    # Every declared column of every kind of record is there, in the CSV and the JSON.
+    for table, rows in records.items():
+        assert set(_csv(zf, table)[0]) == declared_columns(table), table
+        assert all(set(row) == declared_columns(table) for row in rows), table
+        assert len(_csv(zf, table)) == len(rows) + 1
+    # Words, not numbers: the activity, the carer, the teacher.
+    engagement = records["engagements"][0]
+    assert "Numbers all around" in engagement["topic_activity_id"]
+    assert engagement["done_by_id"] == "you"
+    assert records["awards"][0]["given_by_id"] == "school staff"
+    # The photos, decrypted, exactly as sent.
+    assert sorted(n for n in zf.namelist() if n.startswith("photos/")) == sorted(
+        [f"photos/{s.amir_photo.id}.jpg", f"photos/{s.group_photo.id}.jpg"]
+    )
+    assert zf.read(f"photos/{s.amir_photo.id}.jpg") == s.amir_bytes
+    # Readable by a parent: what, why, how long, where from, who receives it, no automation.
+    page = html.unescape(zf.read("index.html").decode())
+    for table in records:
+        assert INVENTORY[table].purpose in page
+        assert RETENTION[INVENTORY[table].retention] in page
+        assert export_zip.SECTIONS[table][1] in page
+    assert RECIPIENTS["sendgrid"] in page or RECIPIENTS["hosting"] in page
+    assert "No automated decisions" in page and export_zip.NO_AUTOMATED_DECISIONS in page
+    assert data["about"]["automated_decisions"] == export_zip.NO_AUTOMATED_DECISIONS
+    assert data["explanations"]["contributions"]["why"] == INVENTORY["contributions"].purpose
+    # Nothing of the other family (the Moores) or of the other school.
+    everything = _everything(zf)
+    assert b"MOORE-SECRET" not in everything and b"ELM-ONLY" not in everything
+    assert s.zara_bytes not in everything
+    assert b"mo@family.example" not in everything
+
+
+@pytest.mark.promise("P22")
+def test_a_parents_own_export_holds_their_account_and_only_this_schools_records(s, client, run_jobs):
+    req = access_request(s, pupil=None, kind="portability")
+    export = _build(s, run_jobs, req)
+    exports.release(export.id, s.office, remove=set()) if export.state is ExportState.REVIEW else None
+    zf = _zip(_download(client, s.aisha, export.id))
+    records = json.loads(zf.read("data.json"))["records"]
+    user = records["users"][0]
+    assert (user["name"], user["email"], user["mobile"]) == (
+        "Aisha Khan",
+        "aisha@family.example",
+        "+447700900111",
+    )
+    # Aisha also has a child at Elm: her account-wide details (sign-in settings, the secrets'
+    # markers) are not Oak's to hand out, only the contact details both schools hold.
+    assert user["password_hash"] is None and user["last_login_at"] is None
+    assert {c["purpose"] for c in records["consent_records"]} == {"service", "contribution_promo"}
+    assert len(records["privacy_requests"]) == 1 and records["request_events"]
+    assert b"ELM-ONLY" not in _everything(zf)  # her child at Elm belongs to Elm's copy
+    assert b"MOORE-SECRET" not in _everything(zf)
+
+
+@pytest.mark.promise("P22")
+def test_removed_items_are_left_out_and_counted(s, client, run_jobs):
+    req = access_request(s, pupil=s.amir)
+    export = _build(s, run_jobs, req)
+    exports.release(export.id, s.office, remove={f"contributions:{s.amir_comment.id}"})
+    assert db.session.get(DataExport, export.id).state is ExportState.QUEUED
+    assert run_jobs() == 0
+    db.session.expire_all()
+    export = db.session.get(DataExport, export.id)
+    assert export.state is ExportState.READY
+    zf = _zip(_download(client, s.aisha, export.id))
+    assert b"Zara at the park" not in _everything(zf)
+    assert f"photos/{s.group_photo.id}.jpg" in zf.namelist()  # kept by the office
+    assert "1 item(s) were left out" in zf.read("index.html").decode()
+    # The requester is told once it is ready (and not before).
+    told = db.session.scalars(
+        sa.select(NotificationDelivery.template).where(NotificationDelivery.user_id == s.aisha.id)
+    ).all()
+    assert told.count("export_ready") == 1
+    sent = db.session.scalars(
+        sa.select(OutboxMessage).where(
+            OutboxMessage.to == "aisha@family.example",
+            OutboxMessage.subject.like("Your copy of the data is ready%"),
+        )
+    ).all()
+    assert len(sent) == 1 and "/privacy/exports" in sent[0].text
+
+
+@pytest.mark.promise("P22")
+@pytest.mark.promise("P16")
+def test_only_the_requester_downloads_after_a_fresh_signin_and_every_download_is_logged(
+    s, app, client, run_jobs
+):
+    export = _build(s, run_jobs, access_request(s, pupil=s.zara))
+    assert export.state is ExportState.READY  # Zara's data names nobody else
+    assert _download(client, s.aisha, export.id).status_code == 404  # another family's
+    stale = _download(client, s.mo, export.id, fresh=False)
+    assert stale.status_code == 302 and "/auth/reauth" in stale.headers["Location"]
+    other_office = f.staff(s.elm, Role.OFFICE)
+    f.login(client, other_office)
+    assert client.get(f"/office/exports/{export.id}").status_code == 404
+    assert client.get(f"/office/exports/{export.id}/download").status_code == 404
+    zf = _zip(_download(client, s.mo, export.id))
+    assert b"MOORE-SECRET" in _everything(zf)
+    f.login(client, s.office)
+    assert client.get(f"/office/exports/{export.id}/download").status_code == 200
+    db.session.expire_all()
+    assert db.session.get(DataExport, export.id).download_count == 2
+    logged = db.session.execute(
+        sa.select(ActivityLog.user_id, ActivityLog.subject).where(ActivityLog.event == "export_downloaded")
+    ).all()
+    assert sorted(logged) == sorted([(s.mo.id, f"export:{export.id}"), (s.office.id, f"export:{export.id}")])
+    # At rest, every stored file is encrypted: no zip, no text of the family's.
+    stored = [p.read_bytes() for p in Path(app.config["STORAGE_DIR"]).rglob("*") if p.is_file()]
+    assert stored and not any(b"PK\x03\x04" in blob or b"MOORE-SECRET" in blob for blob in stored)
+
+
+@pytest.mark.promise("P22")
+def test_an_export_expires_after_seven_days_and_its_files_are_gone(s, client, run_jobs):
+    export = _build(s, run_jobs, access_request(s, pupil=s.zara))
+    keys = exports.stored_keys(export.file_key)
+    assert len(keys) >= 2 and all(storage.exists(k) for k in keys)
+    assert export.expires_at - export.ready_at == days(7)
+    retention.run_all(utcnow() + days(6))
+    assert db.session.get(DataExport, export.id).state is ExportState.READY
+    retention.run_all(utcnow() + days(8))
+    db.session.expire_all()
+    export = db.session.get(DataExport, export.id)
+    assert (export.state, export.file_key) == (ExportState.EXPIRED, None)
+    assert not any(storage.exists(k) for k in keys)
+    assert _download(client, s.mo, export.id).status_code == 410
+
+
+def test_building_twice_changes_nothing_and_a_second_live_export_is_refused(s, run_jobs):
+    req = access_request(s, pupil=s.zara)
+    export = _build(s, run_jobs, req)
+    key = export.file_key
+    assert exports.build(export.id) is ExportState.READY
+    db.session.expire_all()
+    assert db.session.get(DataExport, export.id).file_key == key
+    with pytest.raises(exports.ExportError):
+        exports.start(req.id, s.office)
+
+
+def test_an_export_needs_a_request_for_a_copy_in_progress(s):
+    from app.dataprotection.requests import intake
+
+    waiting = intake.request_as_parent(s.mo, kind="access", pupil_id=s.zara.id)
+    with pytest.raises(exports.ExportError, match="identity"):
+        exports.start(waiting.id, s.office)
+    erasure = access_request(s, pupil=s.amir, kind="erasure")
+    with pytest.raises(exports.ExportError, match="access or portability"):
+        exports.start(erasure.id, s.office)
+    elm_office = f.staff(s.elm, Role.OFFICE)
+    with pytest.raises(exports.ExportError) as refused:
+        exports.start(waiting.id, elm_office)
+    assert refused.value.status == 404
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(DataExport)) == 0
+
+
+def test_the_office_reviews_and_releases_through_its_pages(s, client, run_jobs):
+    req = access_request(s, pupil=s.amir)
+    f.login(client, s.office)
+    page = client.get("/office/exports")
+    assert page.status_code == 200 and f"R{req.id}" in page.get_data(as_text=True)
+    started = client.post(f"/office/requests/{req.id}/export")
+    assert started.status_code == 303
+    assert client.post(f"/office/requests/{req.id}/export").status_code == 409
+    assert run_jobs() == 0
+    export_id = db.session.scalar(sa.select(DataExport.id))
+    review = client.get(f"/office/exports/{export_id}").get_data(as_text=True)
+    assert "Check before release" in review and "Names found: Zara" in review
+    photo = client.get(f"/office/exports/{export_id}/photos/{s.group_photo.id}")
+    assert photo.status_code == 200 and photo.mimetype == "image/jpeg"
+    assert client.get(f"/office/exports/{export_id}/photos/{s.zara_photo.id}").status_code == 404
+    bad = client.post(f"/office/exports/{export_id}/release", data={"remove": "users:1"})
+    assert bad.status_code == 422
+    done = client.post(
+        f"/office/exports/{export_id}/release", data={"remove": [f"contributions:{s.group_photo.id}"]}
+    )
+    assert done.status_code == 303
+    assert run_jobs() == 0
+    f.login(client, s.aisha)
+    listing = client.get("/privacy/exports").get_data(as_text=True)
+    assert f"/privacy/exports/{export_id}/download" in listing
+    zf = _zip(client.get(f"/privacy/exports/{export_id}/download"))
+    assert f"photos/{s.group_photo.id}.jpg" not in zf.namelist()
+
+
+def test_the_privacy_pages_are_accessible_and_keep_to_the_csp(s, client, run_jobs):
+    from tests.html_check import Page
+
+    req = access_request(s, pupil=s.amir)
+    export = _build(s, run_jobs, req)
+    f.login(client, s.office)
+    urls = [
+        "/office/exports",
+        f"/office/exports/{export.id}",
+        "/office/people",
+        f"/office/people/pupils/{s.amir.id}",
+        f"/office/people/parents/{s.aisha.id}",
+        f"/office/people/pupils/{s.amir.id}/erase",
+        f"/office/people/parents/{s.mo.id}/erase",
+        "/office/register",
+    ]
+    pages = {url: client.get(url) for url in urls}
+    exports.release(export.id, s.office, remove=set())
+    f.login(client, s.aisha)
+    pages["/privacy/exports"] = client.get("/privacy/exports")
+    for url, response in pages.items():
+        assert response.status_code == 200, url
+        page = Page(response.get_data(as_text=True))
+        assert page.csp_violations() == [], url
+        assert page.unlabelled_fields() == [], url
+        assert len(page.find_all("h1")) == 1, url
+        assert page.find("footer") is not None, url
