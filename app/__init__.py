@@ -49,7 +49,7 @@ def create_app(config: dict | None = None) -> Flask:
     security.init_app(app)
     errors.init_app(app)
     views.init_app(app)
-    from app.dataprotection import notices
+    from app.compliance import notices
 
     notices.init_app(app)  # noqa: E702  notice banner (P07)
 
@@ -59,9 +59,9 @@ def create_app(config: dict | None = None) -> Flask:
     from app.auth import bp as auth_bp
     from app.auth import hooks, links, mfa, password  # noqa: F401
     from app.auth import routes as auth_routes  # noqa: F401
+    from app.compliance import notices_family_views, notices_views, register_views  # noqa: F401
+    from app.compliance.breaches import office_views as breaches_office  # noqa: F401
     from app.core.cookies import bp as cookies_bp
-    from app.dataprotection import notices_views, register_views  # noqa: F401
-    from app.dataprotection.breaches import office_views as breaches_office  # noqa: F401
     from app.dataprotection.exports import family_views as exports_family  # noqa: F401
     from app.dataprotection.exports import office_views as exports_office  # noqa: F401
     from app.dataprotection.requests import family_views as requests_family  # noqa: F401
@@ -80,7 +80,6 @@ def create_app(config: dict | None = None) -> Flask:
     from app.parents import bp as parents_bp
     from app.parents import routes as parents_routes  # noqa: F401
     from app.privacy import bp as privacy_bp
-    from app.privacy import routes as privacy_routes  # noqa: F401
     from app.teachers import bp as teachers_bp
     from app.teachers import classview, library, media, planner, topics  # noqa: F401
     from app.teachers import routes as teachers_routes  # noqa: F401

@@ -3,7 +3,7 @@
 - README.md, "Configuration": every setting of ``app/core/config.py``, its environment variable, its
   default and what it means (the meanings are in MEANINGS below);
 - docs/architecture.md, "Jobs": the periodic jobs of ``app/jobs/schedule.py``;
-- docs/architecture.md, "Data inventory": every table of ``app/dataprotection/inventory.py``, whose data it
+- docs/architecture.md, "Data inventory": every table of ``app/models/inventory.py``, whose data it
   holds, its personal columns, retention and recipients.
 
     .venv/bin/python docs/tables.py            # print them
@@ -153,7 +153,7 @@ def config_table() -> str:
 def inventory_table() -> str:
     """One row per table of the data inventory, for docs/architecture.md."""
     sys.path.insert(0, str(ROOT))
-    from app.dataprotection.inventory import INVENTORY
+    from app.models.inventory import INVENTORY
 
     body = []
     for name, entry in sorted(INVENTORY.items()):

@@ -11,7 +11,6 @@ from markupsafe import Markup
 from app.core.authz import acting_school, staff_required
 from app.core.extensions import db
 from app.core.htmx import redirect_after_post, render
-from app.dataprotection.rights.restriction import parent_reportable, pupil_reportable
 from app.families import invitations
 from app.families import jobs as invite_jobs
 from app.families import membership as families
@@ -26,6 +25,7 @@ from app.models import (
     UserStatus,
     utcnow,
 )
+from app.models.reportable import parent_reportable, pupil_reportable
 from app.office import bp
 from app.params import db_int
 

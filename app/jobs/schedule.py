@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from app.dataprotection.breaches import jobs as breaches
+from app.compliance.breaches import jobs as breaches
 from app.dataprotection.requests import jobs as privacy
 from app.dataprotection.retention import jobs as retention
 from app.jobs import recovery

@@ -12,7 +12,7 @@ from app.core.jobs import enqueue_now
 from app.models import LoginToken, TokenPurpose, utcnow
 
 OLD_PATHS = {
-    "app.jobs.breaches.remind_dpo_of_breaches": "app.dataprotection.breaches.jobs.remind_dpo_of_breaches",
+    "app.jobs.breaches.remind_dpo_of_breaches": "app.compliance.breaches.jobs.remind_dpo_of_breaches",
     "app.jobs.exports.build_export": "app.dataprotection.exports.jobs.build_export",
     "app.jobs.privacy.remind_office_of_due_requests": "app.dataprotection.requests.jobs.remind_office_of_due_requests",
     "app.jobs.retention.nightly": "app.dataprotection.retention.jobs.nightly",

@@ -11,9 +11,9 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
+from app.compliance.breaches.jobs import remind_dpo_of_breaches
 from app.core.extensions import db
 from app.core.jobs import enqueue_now
-from app.dataprotection.breaches.jobs import remind_dpo_of_breaches
 from app.models import Breach, BreachDecision, NotificationDelivery, OutboxMessage, Role, utcnow
 from tests import factories as f
 

@@ -8,10 +8,9 @@ import sqlalchemy as sa
 
 from app.core import storage
 from app.core.extensions import db
+from app.dataprotection.common.ownership import t
 from app.dataprotection.exports import service as exports
-from app.dataprotection.inventory import INVENTORY, Erasure
 from app.dataprotection.rights import erasure
-from app.dataprotection.rights.ownership import t
 from app.dataprotection.rights.restriction import promotable_contributions
 from app.models import (
     ActivityLog,
@@ -31,6 +30,7 @@ from app.models import (
     UserStatus,
     utcnow,
 )
+from app.models.inventory import INVENTORY, Erasure
 from tests import factories as f
 from tests.privacy_data import access_request, two_families
 

@@ -16,12 +16,12 @@ import sqlalchemy as sa
 
 from app.core import storage
 from app.core.extensions import db
+from app.dataprotection.common import ownership
 from app.dataprotection.exports import service as exports
 from app.dataprotection.exports import zip as export_zip
-from app.dataprotection.inventory import INVENTORY, RECIPIENTS, RETENTION, declared_columns
 from app.dataprotection.retention import rules as retention
-from app.dataprotection.rights import ownership
 from app.models import ActivityLog, DataExport, ExportState, NotificationDelivery, OutboxMessage, Role, utcnow
+from app.models.inventory import INVENTORY, RECIPIENTS, RETENTION, declared_columns
 from tests import factories as f
 from tests.privacy_data import access_request, days, two_families
 

@@ -3,7 +3,7 @@
 import pytest
 
 from app.core.extensions import db
-from app.dataprotection.inventory import INVENTORY, RECIPIENTS, RETENTION, declared_columns
+from app.models.inventory import INVENTORY, RECIPIENTS, RETENTION, declared_columns
 
 
 def test_every_column_is_declared_once():

@@ -7,10 +7,10 @@ import pytest
 import sqlalchemy as sa
 
 from app.core.extensions import db
-from app.dataprotection.inventory import INVENTORY
 from app.dataprotection.rights import rectification
 from app.dataprotection.rights.rectification import RectificationError, rectify
 from app.models import ActivityLog, Pupil, RequestEvent, User
+from app.models.inventory import INVENTORY
 from tests import factories as f
 from tests.privacy_data import access_request, two_families
 

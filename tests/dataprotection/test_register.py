@@ -7,9 +7,9 @@ import io
 
 import pytest
 
-from app.dataprotection import register
-from app.dataprotection.inventory import INVENTORY, RECIPIENTS, RETENTION
+from app.compliance import register
 from app.models import Role
+from app.models.inventory import INVENTORY, RECIPIENTS, RETENTION
 from tests import factories as f
 
 pytestmark = pytest.mark.promise("P30")

@@ -6,10 +6,10 @@ import json
 import pytest
 
 from app.core.extensions import db
-from app.dataprotection.inventory import INVENTORY, RECIPIENTS
 from app.families import invitations
 from app.messaging.notify import send_now
 from app.models import Channel, User, UserKind, UserStatus
+from app.models.inventory import INVENTORY, RECIPIENTS
 from tests import factories as f
 
 

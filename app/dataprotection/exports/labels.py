@@ -14,7 +14,7 @@ import re
 import sqlalchemy as sa
 
 from app.core.extensions import db
-from app.dataprotection.rights.ownership import t
+from app.dataprotection.common.ownership import t
 from app.models import (
     Activity,
     Engagement,

@@ -2,7 +2,7 @@
 
 The office starts an export for an access or portability request; an RQ job
 (:func:`app.dataprotection.exports.jobs.build_export`) writes the zip (:mod:`app.dataprotection.exports.zip`, driven
-by the data inventory and :mod:`app.dataprotection.rights.ownership`) and stores it encrypted. When the zip
+by the data inventory and :mod:`app.dataprotection.common.ownership`) and stores it encrypted. When the zip
 holds something of another family (a comment naming another child of the class, a photo flagged
 as showing other children) the export waits in REVIEW: the office keeps or removes each item and
 releases it (removing rebuilds the zip without them). Then it is READY for seven days, and only
@@ -27,8 +27,8 @@ from app.core.audit import log_event
 from app.core.authz import is_office
 from app.core.errors import ServiceError
 from app.core.extensions import db
+from app.dataprotection.common.ownership import person_schools
 from app.dataprotection.exports.files import delete_file, delete_keys, manifest, store, stored_keys, stream  # noqa: F401 - for callers
-from app.dataprotection.rights.ownership import person_schools
 from app.models import DataExport, ExportState, PrivacyRequest, RequestKind, RequestState, User, utcnow
 
 log = logging.getLogger(__name__)

@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 
 from markupsafe import escape
 
-from app.dataprotection.inventory import INVENTORY, RECIPIENTS, RETENTION
+from app.models.inventory import INVENTORY, RECIPIENTS, RETENTION
 
 LONDON = ZoneInfo("Europe/London")
 

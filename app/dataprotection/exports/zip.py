@@ -1,6 +1,6 @@
 """Writing the zip of an access export (P22, P26, P31), driven by the data inventory.
 
-For every table of :data:`app.dataprotection.inventory.INVENTORY` that :mod:`app.dataprotection.rights.ownership` can walk
+For every table of :data:`app.models.inventory.INVENTORY` that :mod:`app.dataprotection.common.ownership` can walk
 (and that :data:`NOT_EXPORTED` does not explain away), the subject's rows are streamed, a
 batch at a time, into ``<table>.csv``, ``data.json`` and ``index.html`` at once, every declared
 column included. Photos are decrypted one by one into ``photos/``. ``index.html`` says, per kind
@@ -29,6 +29,14 @@ from flask import current_app, render_template
 
 from app.core import csv_safe, storage
 from app.core.extensions import db
+from app.dataprotection.common.ownership import (
+    OWNERSHIP,
+    REQUESTER_ONLY,
+    SHARED_COLUMNS,
+    condition,
+    school_rows,
+    t,
+)
 from app.dataprotection.exports.labels import Labels
 from app.dataprotection.exports.texts import (
     CSS,
@@ -39,16 +47,8 @@ from app.dataprotection.exports.texts import (
     html_value,
     section_start,
 )
-from app.dataprotection.inventory import INVENTORY, RECIPIENTS, Category
-from app.dataprotection.rights.ownership import (
-    OWNERSHIP,
-    REQUESTER_ONLY,
-    SHARED_COLUMNS,
-    condition,
-    school_rows,
-    t,
-)
 from app.models import Organisation, PrivacyRequest, utcnow
+from app.models.inventory import INVENTORY, RECIPIENTS, Category
 
 BATCH = 500
 LONDON = ZoneInfo("Europe/London")

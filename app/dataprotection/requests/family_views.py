@@ -1,4 +1,4 @@
-"""Making a data-protection request: a signed-in parent for themselves or a linked child (P28,
+"""Your data rights in plain words (the privacy home page), and making a data-protection request: a signed-in parent for themselves or a linked child (P28,
 after a fresh sign-in), and anyone without an account through the public form, confirmed by an
 emailed link. The workflow itself: app/dataprotection/requests/intake.py and privacy_requests.py."""
 
@@ -13,9 +13,9 @@ from app.core.authz import fresh_signin_required, linked_pupils, parent_required
 from app.core.error_pages import render_error
 from app.core.extensions import db, limiter
 from app.core.htmx import redirect_after_post, render
+from app.dataprotection.common.forms import ParentRequestForm, PublicRequestForm, apply_error
 from app.dataprotection.requests import intake
 from app.dataprotection.requests import workflow as pr
-from app.dataprotection.requests.forms import ParentRequestForm, PublicRequestForm, apply_error
 from app.models import (
     LoginToken,
     Organisation,
@@ -27,7 +27,57 @@ from app.models import (
     utcnow,
 )
 from app.privacy import bp
-from app.privacy.routes import RIGHT_TITLES, RIGHTS
+
+# Each kind of request, in the words a parent would use (P22-P26).
+RIGHTS = [
+    (
+        "access",
+        "Get a copy of your data",
+        "See what the school holds about you or your child on Hometime: what it is, why it is "
+        "kept, for how long, where it came from and who it is shared with. You get a page you can "
+        "read and files a computer can read, with the photos.",
+    ),
+    (
+        "erasure",
+        "Have your data deleted",
+        "Ask for your or your child's data to be deleted. Names, photos and comments are removed; "
+        "only figures that say nothing about who you are (such as how many activities were done) "
+        "are kept. If the school must keep something by law, it tells you what and why.",
+    ),
+    (
+        "rectification",
+        "Correct your data",
+        "Something is wrong or out of date, such as a name or a phone number. Tell the school what "
+        "should change; the correction is recorded.",
+    ),
+    (
+        "restriction",
+        "Limit how your data is used",
+        "Ask the school to keep the data but stop using it for a while, for example while "
+        "something is checked. You are left out of messages, reports and publishing until then.",
+    ),
+    (
+        "objection",
+        "Object to how your data is used",
+        "Tell the school you disagree with a use of your data, such as photos shown to promote "
+        "the school. It stops while your objection is considered.",
+    ),
+    (
+        "portability",
+        "Take your data elsewhere",
+        "Get your data in common formats (JSON and CSV files) to keep or give to another service.",
+    ),
+    ("other", "Something else", "Any other question or request about how your or your child's data is used."),
+]
+RIGHT_TITLES = {kind: title for kind, title, _ in RIGHTS}
+
+
+@bp.get("/")
+@public
+def home():
+    """Your data rights, each explained, with the way to ask for it."""
+    return render("privacy/home.html", rights=RIGHTS)
+
 
 STATE_TEXT = {
     "received": "Received",

@@ -16,6 +16,7 @@ from flask import current_app
 
 from app.core.authz import linked_pupils
 from app.core.extensions import db
+from app.dataprotection.common.ownership import person_schools
 from app.dataprotection.requests.workflow import (
     OFFICE_CHANNELS,
     OPEN,
@@ -33,7 +34,6 @@ from app.dataprotection.requests.workflow import (
     token_hash,
     transaction,
 )
-from app.dataprotection.rights.ownership import person_schools
 from app.messaging import notify as notifications
 from app.models import (
     Channel,

@@ -8,19 +8,20 @@ from __future__ import annotations
 from datetime import date
 
 import sqlalchemy as sa
-from flask import abort, current_app, g, request, url_for
+from flask import abort, current_app, request, url_for
 from flask_login import current_user
 from wtforms.fields.choices import SelectChoice as C
 
+from app.compliance.breaches import service as breaches
 from app.core.audit import log_access
-from app.core.authz import office_organisation_ids, staff_required
+from app.core.authz import staff_required
 from app.core.extensions import db
 from app.core.htmx import redirect_after_post, render
-from app.dataprotection.breaches import service as breaches
+from app.dataprotection.common.desk import OFFICE, desk_organisation_ids, desk_organisations
+from app.dataprotection.common.forms import OfficeRequestForm, apply_error
 from app.dataprotection.requests import deadlines, intake
 from app.dataprotection.requests import workflow as pr
 from app.dataprotection.requests.dashboard import desk
-from app.dataprotection.requests.forms import OfficeRequestForm, apply_error
 from app.models import (
     Breach,
     BreachDecision,
@@ -37,7 +38,6 @@ from app.models import (
 from app.office import bp
 from app.params import day
 
-OFFICE = ("office", "dpo")
 TITLES = {
     "access": "Access: a copy of the data",
     "erasure": "Erasure",
@@ -69,26 +69,6 @@ STEPS = {
     S.PAUSED: [("in_progress", "Resume: the reply has arrived", "on")],
 }
 ENDINGS = [("refused", "Refuse", "reason"), ("withdrawn", "Mark as withdrawn", "note")]
-
-
-def desk_organisations() -> list[Organisation]:
-    """The schools whose privacy desk the signed-in person runs: where they are office staff
-    or DPO, and every school of a trust they are DPO of (one query, cached per request)."""
-    cached = g.get("_desk_orgs")
-    if cached is None:
-        cached = list(
-            db.session.scalars(
-                sa.select(Organisation)
-                .where(Organisation.id.in_(office_organisation_ids(current_user) or [-1]))
-                .order_by(Organisation.name, Organisation.id)
-            )
-        )
-        g._desk_orgs = cached
-    return cached
-
-
-def desk_organisation_ids() -> list[int]:
-    return [o.id for o in desk_organisations()]
 
 
 def _today() -> date:

@@ -10,9 +10,9 @@ from flask_login import current_user
 
 from app.core.authz import office_organisation_ids, staff_required
 from app.core.extensions import db
-from app.dataprotection.inventory import INVENTORY, RETENTION
 from app.dataprotection.retention import rules as retention
 from app.models import RetentionRun, utcnow
+from app.models.inventory import INVENTORY, RETENTION
 from app.office import bp
 from app.params import day
 

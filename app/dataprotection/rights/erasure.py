@@ -2,7 +2,7 @@
 
 :func:`preview` says, for a child or a parent, what will be deleted, what anonymised and what
 kept, and why; :func:`erase` does it in one transaction. Every table that
-:mod:`app.dataprotection.rights.ownership` can walk for the person is handled by the inventory's own words:
+:mod:`app.dataprotection.common.ownership` can walk for the person is handled by the inventory's own words:
 a table whose rows are erased with ``Erasure.DELETE`` loses the person's rows; in any other
 table each personal column is removed (``NULL``/``DELETE``), replaced (``PLACEHOLDER``) or kept
 as a non-identifying figure (``KEEP``). The few departures are written down in ``SPECIAL``.
@@ -25,10 +25,9 @@ from app.core.authz import is_office
 from app.core.errors import ServiceError
 from app.core.extensions import db
 from app.core.transactions import transaction
+from app.dataprotection.common.ownership import condition, t
 from app.dataprotection.exports import service as exports
 from app.dataprotection.exports.texts import SECTIONS, heading
-from app.dataprotection.inventory import INVENTORY, RETENTION, Erasure
-from app.dataprotection.rights.ownership import condition, t
 from app.dataprotection.rights.restriction import locked_request
 from app.models import (
     Channel,
@@ -44,6 +43,7 @@ from app.models import (
     UserStatus,
     utcnow,
 )
+from app.models.inventory import INVENTORY, RETENTION, Erasure
 
 PLACEHOLDERS = {
     ("users", "name"): "Erased account",

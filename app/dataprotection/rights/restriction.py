@@ -34,6 +34,7 @@ from app.models import (
     UserStatus,
     utcnow,
 )
+from app.models.reportable import parent_reportable, pupil_reportable  # noqa: F401 - for callers
 
 FLAGS = {"restriction": "restricted_at", "objection": "objected_at"}
 EVENTS = {
@@ -134,17 +135,6 @@ def set_flag(
 
 
 # --- the effect: reports and publishing -------------------------------------------------------
-
-
-def pupil_reportable():
-    """A condition on :class:`Pupil`: counted in reports (not restricted, erased or removed)."""
-    return sa.and_(Pupil.restricted_at.is_(None), Pupil.erased_at.is_(None), Pupil.removed_at.is_(None))
-
-
-def parent_reportable():
-    """A condition on :class:`User`: a carer counted in reports (no restriction, objection or
-    erasure)."""
-    return sa.and_(User.restricted_at.is_(None), User.objected_at.is_(None), User.status != UserStatus.ERASED)
 
 
 def reportable_pupils(organisation_id: int) -> sa.Select:

@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass
 
 from app.core import csv_safe
-from app.dataprotection.inventory import INVENTORY, RECIPIENTS, RETENTION
+from app.models.inventory import INVENTORY, RECIPIENTS, RETENTION
 
 PEOPLE = {
     "parent": "Parents and carers",

@@ -9,7 +9,7 @@ from wtforms.validators import DataRequired, Email, InputRequired, Length, Optio
 
 from app.models import RequestKind
 
-KIND_CHOICES = [C(k.value, k.value) for k in RequestKind]  # labels come from privacy.routes.RIGHTS
+KIND_CHOICES = [C(k.value, k.value) for k in RequestKind]  # labels come from requests.family_views.RIGHTS
 DETAILS = dict(validators=[Optional(), Length(max=4000, message="Please keep it under 4,000 characters.")])
 
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from flask import Response, render_template
 
+from app.compliance import register
 from app.core.authz import current_organisation, staff_required
-from app.dataprotection import register
 from app.office import bp
 
 

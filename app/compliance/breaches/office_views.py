@@ -10,13 +10,13 @@ from flask import abort, request, url_for
 from flask_login import current_user
 from wtforms.fields.choices import SelectChoice as C
 
+from app.compliance.breaches import service
 from app.core.authz import staff_required
 from app.core.extensions import db
 from app.core.htmx import redirect_after_post, render
-from app.dataprotection.breaches import service
-from app.dataprotection.requests.desk_forms import BreachForm, DecisionForm, FamiliesToldForm
-from app.dataprotection.requests.forms import apply_error
-from app.dataprotection.requests.office_views import OFFICE, desk_organisation_ids, desk_organisations
+from app.dataprotection.common.desk import OFFICE, desk_organisation_ids, desk_organisations
+from app.dataprotection.common.desk_forms import BreachForm, DecisionForm, FamiliesToldForm
+from app.dataprotection.common.forms import apply_error
 from app.models import Breach, BreachDecision, Organisation, utcnow
 from app.office import bp
 

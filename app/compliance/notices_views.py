@@ -1,7 +1,7 @@
 """Privacy-notice versions (P07): the office or DPO publishes a new version of the school's
 notice with a plain-language summary of what changed, major or minor. Everyone it concerns is
 told; a major version shows every signed-in person a banner until they acknowledge it
-(app/dataprotection/notices.py, templates/_notice_banner.html)."""
+(app/compliance/notices.py, templates/_notice_banner.html)."""
 
 from __future__ import annotations
 
@@ -10,13 +10,13 @@ from flask import abort, flash, request, url_for
 from flask_login import current_user
 from wtforms.fields.choices import SelectChoice as C
 
+from app.compliance import notices as service
 from app.core.authz import staff_required
 from app.core.extensions import db
 from app.core.htmx import redirect_after_post, render
-from app.dataprotection import notices as service
-from app.dataprotection.requests.desk_forms import NoticeForm
-from app.dataprotection.requests.forms import apply_error
-from app.dataprotection.requests.office_views import OFFICE, desk_organisations
+from app.dataprotection.common.desk import OFFICE, desk_organisations
+from app.dataprotection.common.desk_forms import NoticeForm
+from app.dataprotection.common.forms import apply_error
 from app.models import ConsentPurpose, ConsentRecord, PrivacyNotice
 from app.office import bp
 

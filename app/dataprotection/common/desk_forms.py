@@ -1,5 +1,5 @@
 """Forms of the privacy desk: the breach log (P29) and privacy-notice versions (P07). The checks
-that matter are in the services (app/dataprotection/breaches/service.py, notices.py); their refusals are put
+that matter are in the services (app/compliance/breaches/service.py, notices.py); their refusals are put
 on the field they name."""
 
 from __future__ import annotations

@@ -15,7 +15,7 @@ def remind_dpo_of_breaches(now: str | None = None) -> int:
     """Cron, every 15 minutes: remind the DPO of undecided breaches at 24, 48 and 66 hours after
     the school became aware; each reminder exactly once (``Breach.reminders_sent``). ``now``
     (an ISO date-time with its offset) replays a given moment. Returns breaches reminded about."""
-    from app.dataprotection.breaches.service import send_reminders
+    from app.compliance.breaches.service import send_reminders
 
     moment = datetime.fromisoformat(now) if now else None
     sent = send_reminders(moment)
