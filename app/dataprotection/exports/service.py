@@ -292,6 +292,13 @@ def for_office(export_id: int, user: User) -> tuple[DataExport, PrivacyRequest]:
     return _for_office(export_id, user)
 
 
+def stored_file(export: DataExport) -> str:
+    """The key of the export's stored zip; ExportError (404) when it has none."""
+    if not export.file_key:
+        raise ExportError("This export has no file to download (not built yet, or expired).", 404)
+    return export.file_key
+
+
 def downloadable(export: DataExport) -> bool:
     """Has a stored file that has not expired."""
     return (
