@@ -57,8 +57,7 @@ def create_app(config: dict | None = None) -> Flask:
     # registered (the blueprint packages do not import them: that made a cycle). Imported only
     # for that, each under a name of its own (several modules share a name).
     from app.auth import bp as auth_bp
-    from app.auth import hooks, links, mfa, password  # noqa: F401
-    from app.auth import routes as auth_routes  # noqa: F401
+    from app.auth import hooks, link_views, mfa_views, password_views, signin_views  # noqa: F401
     from app.compliance import notices_family_views, notices_views, register_views  # noqa: F401
     from app.compliance.breaches import office_views as breaches_office  # noqa: F401
     from app.core.cookies import bp as cookies_bp
@@ -68,21 +67,32 @@ def create_app(config: dict | None = None) -> Flask:
     from app.dataprotection.requests import office_views as requests_office  # noqa: F401
     from app.dataprotection.retention import office_views as retention_office  # noqa: F401
     from app.dataprotection.rights import office_views as rights_office  # noqa: F401
+    from app.families import (  # noqa: F401
+        account_views,
+        join_views,
+        office_home_views,
+        roster_views,
+        settings_views,
+        staff_views,
+    )
     from app.families import office_views as families_office  # noqa: F401
-    from app.families import roster_views, staff_views  # noqa: F401
+    from app.learning import (  # noqa: F401
+        class_views,
+        library_views,
+        media_views,
+        planner_views,
+        report_views,
+        teacher_views,
+        topic_views,
+    )
+    from app.learning import family_views as learning_family  # noqa: F401
     from app.messaging import office_views as messaging_office  # noqa: F401
     from app.messaging import unsubscribe_views  # noqa: F401
     from app.messaging.webhooks import bp as webhooks_bp
     from app.office import bp as office_bp
-    from app.office import reports  # noqa: F401
-    from app.office import routes as office_routes  # noqa: F401
-    from app.parents import account, join  # noqa: F401
     from app.parents import bp as parents_bp
-    from app.parents import routes as parents_routes  # noqa: F401
     from app.privacy import bp as privacy_bp
     from app.teachers import bp as teachers_bp
-    from app.teachers import classview, library, media, planner, topics  # noqa: F401
-    from app.teachers import routes as teachers_routes  # noqa: F401
 
     app.register_blueprint(auth_bp, url_prefix="/auth")
     app.register_blueprint(parents_bp, url_prefix="/family")

@@ -5,12 +5,12 @@ photo, and an award, so a first visit looks like a school a few weeks in."""
 from __future__ import annotations
 
 import io
-from datetime import date
 
 import sqlalchemy as sa
 
 from app.auth.passwords import hash_password
 from app.core.extensions import db
+from app.families.roster import academic_year  # noqa: F401  (also app.demo.academic_year, as before)
 from app.models import (
     Guardianship,
     Organisation,
@@ -80,11 +80,6 @@ LAST = [
     "Turner",
     "Ahmed",
 ]
-
-
-def academic_year(today: date | None = None) -> int:
-    today = today or date.today()
-    return today.year if today.month >= 9 else today.year - 1
 
 
 def seed() -> bool:

@@ -1,6 +1,6 @@
 """Draw docs/packages.svg: Hometime's packages and the imports between them, read from the code.
 
-The arrows are the imports that ``tests/architecture/test_architecture.py`` reads to check the
+The arrows are the imports that ``tests/crosscutting/test_architecture.py`` reads to check the
 dependency rule (docs/architecture.md): a feature package points at what it imports. Packages are
 drawn in layers, ``core`` and ``models`` at the bottom, each package above everything it imports,
 so an arrow that points upwards would be a breach of the rule. The file is generated, not drawn by
@@ -19,7 +19,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.architecture.rule import BASE, read_imports, unit  # noqa: E402
+from tests.crosscutting.test_architecture import BASE, read_imports, unit  # noqa: E402
 
 OUT = ROOT / "docs" / "packages.svg"
 BOX_W, BOX_H, GAP_X, GAP_Y, MARGIN = 200, 44, 24, 60, 20
@@ -47,7 +47,7 @@ def layers(names: list[str], edges: dict[str, set[str]]) -> list[list[str]]:
 
     def depth(name: str, seen: frozenset[str]) -> int:
         if name not in level:
-            below = [d for d in edges.get(name, ()) if d in names and d not in seen]
+            below = [d for d in sorted(edges.get(name, ())) if d in names and d not in seen]
             level[name] = 1 + max((depth(d, seen | {name}) for d in below), default=-1)
         return level[name]
 

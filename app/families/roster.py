@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
+from datetime import date
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
@@ -19,9 +20,15 @@ from sqlalchemy.exc import IntegrityError
 from app.core.audit import log_event
 from app.core.bulk import any_of, insert_many, update_many
 from app.core.extensions import db
-from app.demo import academic_year
 from app.families.roster_csv import ParsedFile, Problem, RosterFileError, Row
 from app.models import Guardianship, Organisation, Pupil, SchoolClass, Source, User, UserKind, UserStatus
+
+
+def academic_year(today: date | None = None) -> int:
+    """The academic year a day (today by default) falls in, named by the year it starts."""
+    today = today or date.today()
+    return today.year if today.month >= 9 else today.year - 1
+
 
 _CLOSED = (UserStatus.DEACTIVATED, UserStatus.ERASED)
 

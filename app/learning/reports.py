@@ -14,8 +14,8 @@ from datetime import timedelta
 import sqlalchemy as sa
 
 from app.core.extensions import db
-from app.dataprotection.rights.restriction import pupil_reportable
 from app.models import Engagement, Pupil, SchoolClass, utcnow
+from app.models.reportable import pupil_reportable
 
 SMALL_GROUP = 5
 WEEKS = 6

@@ -241,12 +241,11 @@ def publish_now(topic: WeeklyTopic, version: int | None) -> bool:
 
 def _mark_published(topic: WeeklyTopic, when: datetime) -> None:
     from app.core.jobs import enqueue_after_commit
-    from app.learning.jobs import announce_topic
 
     topic.status = TopicStatus.PUBLISHED
     topic.published_at = when
     topic.publish_at = None
-    enqueue_after_commit(announce_topic, topic.id, job_id=f"topic-{topic.id}-announce")
+    enqueue_after_commit("app.learning.jobs.announce_topic", topic.id, job_id=f"topic-{topic.id}-announce")
 
 
 def schedule_publish(topic: WeeklyTopic, version: int | None, when: datetime | None) -> None:

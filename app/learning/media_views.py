@@ -15,9 +15,9 @@ from app.core.cookies import current_choice
 from app.core.extensions import db
 from app.core.htmx import add_vary, is_htmx, render
 from app.learning import activities
+from app.learning.scope import contribution_or_404, viewer_activity_or_404
 from app.models import ActivityKind, UsageEvent, UsageKind
 from app.teachers import bp
-from app.teachers.scope import contribution_or_404, viewer_activity_or_404
 
 
 def _safe_next(value: str | None) -> str | None:

@@ -9,7 +9,7 @@ from app.auth import sessions as auth
 from app.auth import tokens as login_tokens
 from app.auth.forms import CodeCheckForm, CodeRequestForm, LinkRequestForm, LinkUseForm
 from app.auth.limits import by_code_mobile, by_email, by_mobile, by_token, per_account, per_ip
-from app.auth.routes import next_from, status
+from app.auth.signin_views import next_from, status
 from app.core.authz import public
 from app.core.htmx import redirect_after_post, render
 from app.models import TokenPurpose

@@ -15,11 +15,11 @@ from app.core.authz import pupil_for_staff_or_404, staff_required, visible_class
 from app.core.extensions import db
 from app.core.htmx import is_htmx, redirect_after_post, render
 from app.learning import classroom, topics
+from app.learning.scope import contribution_or_404
+from app.learning.teacher_forms import AwardForm
 from app.models import AwardKind, Organisation, SchoolClass
 from app.params import day, db_int
 from app.teachers import bp
-from app.teachers.forms import AwardForm
-from app.teachers.scope import contribution_or_404
 
 
 def _week(org: Organisation) -> date:

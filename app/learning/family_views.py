@@ -21,8 +21,10 @@ from app.core.authz import linked_pupils, parent_required, pupil_for_parent_or_4
 from app.core.error_pages import NotFoundSaying, http_error, render_error
 from app.core.extensions import db, limiter
 from app.core.htmx import add_vary, is_htmx, render
+from app.families.family_forms import SendForm
 from app.families.settings import consent_states
 from app.learning import engagement as engagements
+from app.learning import family_week as week
 from app.learning import usage
 from app.models import (
     ActivityKind,
@@ -35,8 +37,7 @@ from app.models import (
     utcnow,
 )
 from app.params import page_number
-from app.parents import bp, week
-from app.parents.family_forms import SendForm
+from app.parents import bp
 
 DETAILS_CHECK_DAYS = 365
 TOO_BIG = (
@@ -328,6 +329,3 @@ def photo(contribution_id: int, size: str):
     response.mimetype = "image/jpeg"
     response.headers["Cache-Control"] = "private, max-age=86400"
     return response
-
-
-from app.parents import settings  # noqa: E402,F401  (its routes)

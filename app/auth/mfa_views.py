@@ -10,7 +10,7 @@ from app.auth import sessions as auth
 from app.auth import totp as mfa
 from app.auth.forms import MfaCodeForm, MfaEnrolForm, PasswordCheckForm
 from app.auth.limits import by_current_user, by_pending_user, per_account, per_ip
-from app.auth.routes import status
+from app.auth.signin_views import status
 from app.core.authz import public, staff_required
 from app.core.extensions import db
 from app.core.htmx import redirect_after_post, render

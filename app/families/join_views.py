@@ -10,10 +10,10 @@ from app.core.authz import public
 from app.core.consent import current_notice
 from app.core.extensions import db, limiter
 from app.families import invitations
+from app.families.join_forms import JoinCodeForm, JoinForm
 from app.families.membership import JoinChoices, accept_invitation
 from app.models import Organisation, User, UserStatus
 from app.parents import bp
-from app.parents.forms import JoinCodeForm, JoinForm
 
 GUESS_LIMIT = "10 per hour"
 

@@ -10,12 +10,12 @@ from app.core.extensions import db
 from app.core.htmx import add_vary, is_htmx, redirect_after_post, render
 from app.learning import activities, topics
 from app.learning.activities import KIND_LABELS
+from app.learning.scope import activity_or_404, topic_or_404
+from app.learning.teacher_forms import PublishForm
 from app.learning.topics import StaleTopic, TopicError
 from app.models import TopicStatus
 from app.params import db_int
 from app.teachers import bp
-from app.teachers.forms import PublishForm
-from app.teachers.scope import activity_or_404, topic_or_404
 
 RESULTS = 6  # keeps the search fragment small on a phone's connection (≤ 2 KB)
 CONFLICT = (

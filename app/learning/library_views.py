@@ -10,11 +10,11 @@ from app.core.extensions import db
 from app.core.htmx import redirect_after_post, render
 from app.learning import activities
 from app.learning.activities import KIND_LABELS, SUBJECTS, YEAR_GROUPS, ActivityError
+from app.learning.scope import activity_or_404, organisation_or_404
+from app.learning.teacher_forms import ActivityForm, year_label
 from app.models import Activity, ActivityKind
 from app.params import page_number
 from app.teachers import bp
-from app.teachers.forms import ActivityForm, year_label
-from app.teachers.scope import activity_or_404, organisation_or_404
 
 PAGE = 30
 

@@ -7,8 +7,8 @@ from flask import current_app, render_template, url_for
 
 from app.core.authz import acting_school, staff_required
 from app.core.extensions import db
-from app.dataprotection.rights.restriction import pupil_reportable
 from app.models import Pupil, SchoolClass
+from app.models.reportable import pupil_reportable
 from app.office import bp
 
 # (endpoint, label, what it is for), in the order the office needs them.

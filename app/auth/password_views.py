@@ -10,7 +10,7 @@ from app.auth import sessions as auth
 from app.auth import tokens as login_tokens
 from app.auth.forms import ChangePasswordForm, NewPasswordForm, ResetRequestForm
 from app.auth.limits import by_current_user, by_email, by_token, per_account, per_ip
-from app.auth.routes import status
+from app.auth.signin_views import status
 from app.core.authz import public, signed_in
 from app.core.htmx import redirect_after_post, render
 from app.models import TokenPurpose

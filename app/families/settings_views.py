@@ -10,9 +10,9 @@ from app.core import cookies
 from app.core.authz import parent_required
 from app.core.htmx import add_vary, is_htmx, render
 from app.families import settings as service
+from app.families.family_forms import DetailsForm, QuietHoursForm, ToggleForm
 from app.models import ConsentPurpose
 from app.parents import bp
-from app.parents.family_forms import DetailsForm, QuietHoursForm, ToggleForm
 
 
 def _page(

@@ -13,19 +13,19 @@ from app.core.authz import staff_required
 from app.core.extensions import db
 from app.core.htmx import redirect_after_post, render
 from app.learning import topics
-from app.learning.topics import StaleTopic, TopicError
-from app.models import SchoolClass, TopicStatus, WeeklyTopic
-from app.params import db_int
-from app.teachers import bp
-from app.teachers.forms import CopyForm, PublishForm, TopicForm, options, version_of, year_label
-from app.teachers.planner import CONFLICT, render_planner, topic_org
-from app.teachers.scope import (
+from app.learning.planner_views import CONFLICT, render_planner, topic_org
+from app.learning.scope import (
     classes_by_id,
     copy_source_or_404,
     my_classes,
     organisation_or_404,
     topic_or_404,
 )
+from app.learning.teacher_forms import CopyForm, PublishForm, TopicForm, options, version_of, year_label
+from app.learning.topics import StaleTopic, TopicError
+from app.models import SchoolClass, TopicStatus, WeeklyTopic
+from app.params import db_int
+from app.teachers import bp
 
 
 @bp.get("/topics", endpoint="topics")

@@ -9,9 +9,9 @@ from app.core.authz import pupil_for_staff_or_404, staff_required
 from app.core.extensions import db
 from app.core.htmx import render
 from app.learning import topics
+from app.learning.scope import my_classes
 from app.models import TopicStatus, WeeklyTopic
 from app.teachers import bp
-from app.teachers.scope import my_classes
 
 
 @bp.get("/")
