@@ -5,7 +5,8 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 CHROMIUM ?= /usr/bin/chromium
-.PHONY: run test lint bench install clean
+
+.PHONY: run test lint bench install clean translations
 
 $(STAMP): requirements.txt requirements-dev.txt
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
@@ -15,12 +16,26 @@ $(STAMP): requirements.txt requirements-dev.txt
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 	@touch $@
 
-install: $(STAMP)
+# Compiled catalogs: each app/translations/<lang>/LC_MESSAGES/messages.po -> .mo, when it changes
+PO := $(wildcard app/translations/*/LC_MESSAGES/messages.po)
+MO := $(PO:.po=.mo)
+%.mo: %.po $(STAMP)
+	$(VENV)/bin/pybabel compile -i $< -o $@ --statistics
 
-run: $(STAMP)
+install: $(STAMP) $(MO)
+
+# After changing words in the code or templates: collect them into app/translations/messages.pot
+# and merge them into every language's .po file (new words arrive empty, for a translator).
+translations: $(STAMP)
+	$(VENV)/bin/pybabel extract -F babel.cfg -k _l -k lazy_gettext --no-location --sort-output -o app/translations/messages.pot .
+	@for po in $(PO); do lang=$$(basename $$(dirname $$(dirname $$po))); \
+		$(VENV)/bin/pybabel update -i app/translations/messages.pot -d app/translations -l $$lang --no-fuzzy-matching; done
+	@$(MAKE) --no-print-directory $(MO)
+
+run: $(STAMP) $(MO)
 	$(PY) -m app.devrun
 
-test: $(STAMP)
+test: $(STAMP) $(MO)
 	@if [ -x "$(CHROMIUM)" ]; then \
 		echo "Browser tests: running with $(CHROMIUM)"; \
 		$(PY) -m pytest $(PYTEST_ARGS); \

@@ -41,10 +41,11 @@ def create_app(config: dict | None = None) -> Flask:
     limiter.init_app(app)
 
     from app import views
-    from app.core import assets, authz, security
+    from app.core import assets, authz, i18n, security
     from app.core import error_pages as errors
 
     authz.init_app(app)
+    i18n.init_app(app)
     assets.init_app(app)
     security.init_app(app)
     errors.init_app(app)

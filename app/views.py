@@ -6,9 +6,10 @@ import logging
 
 import redis
 import sqlalchemy as sa
-from flask import Blueprint, current_app, g, has_request_context, redirect, render_template, url_for
+from flask import Blueprint, abort, current_app, g, has_request_context, redirect, render_template, url_for
 from flask_login import current_user
 
+from app.core import i18n
 from app.core.authz import public
 from app.core.extensions import db
 from app.models import Organisation, OrgKind, PrivacyNotice, Pupil
@@ -35,6 +36,12 @@ COOKIES = [
         "category": "necessary",
         "lifetime": "1 year",
         "purpose": "Remembers your choice about optional cookies, so we don't ask on every page.",
+    },
+    {
+        "name": "lang",
+        "category": "necessary",
+        "lifetime": "1 year",
+        "purpose": "Only if you choose a language before signing in: shows Hometime in that language.",
     },
     {
         "name": "YouTube or Vimeo player cookies",
@@ -168,6 +175,15 @@ def privacy_notice():
 @public
 def cookies():
     return render_template("cookies.html", cookies=COOKIES)
+
+
+@bp.get("/language/<code>")
+@public
+def choose_language(code: str):
+    """The footer's language links: one plain GET each, so they work without JavaScript."""
+    if code not in i18n.LANGUAGES:
+        abort(404)
+    return i18n.switch(code)
 
 
 @bp.get("/healthz")

@@ -106,12 +106,8 @@ def svg() -> str:
             f'  <rect x="{x:.0f}" y="{y:.0f}" width="{BOX_W}" height="{BOX_H}" rx="6" fill="{fill}" stroke="#333"/>'
         )
         parts.append(
-            f'  <text x="{x + BOX_W / 2:.0f}" y="{y + 19:.0f}" text-anchor="middle" font-weight="bold">'
+            f'  <text x="{x + BOX_W / 2:.0f}" y="{y + 27:.0f}" text-anchor="middle" font-weight="bold">'
             f"{escape(name)}</text>"
-        )
-        parts.append(
-            f'  <text x="{x + BOX_W / 2:.0f}" y="{y + 35:.0f}" text-anchor="middle" fill="#444">'
-            f"{sizes[name]} modules</text>"
         )
     parts.append(
         f'  <text x="{MARGIN}" y="{height - MARGIN + 4:.0f}" fill="#444">An arrow: "imports". '

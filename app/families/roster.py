@@ -124,7 +124,7 @@ class _Planner:
         self.users: dict[int, sa.Row] = {}
         self.links: dict[int, list] = defaultdict(list)
         self.by_mobile_name: dict[tuple, int] = {}
-        user_cols = (User.id, User.name, User.email, User.mobile, User.status, User.kind)
+        user_cols = (User.id, User.name, User.email, User.mobile, User.status, User.kind, User.language)
         for link in db.session.execute(
             sa.select(
                 Guardianship.id.label("link_id"),
@@ -292,6 +292,7 @@ class _Planner:
                 "name": c.name,
                 "email": c.email,
                 "mobile": c.mobile,
+                "language": row.home_language,
             }
         elif isinstance(ref, int):
             user = self.users[ref]
@@ -313,6 +314,8 @@ class _Planner:
                     changes["email"] = c.email  # free: by_email would have matched its owner
                 if c.mobile and c.mobile != user.mobile:
                     changes["mobile"] = c.mobile
+                if row.home_language and user.language is None:
+                    changes["language"] = row.home_language  # a carer's own choice is never overridden
                 if changes:
                     self.plan.user_updates[ref] = {"id": ref, **changes}
                     self.touched.add(ref)

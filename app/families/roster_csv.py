@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 from email_validator import EmailNotValidError, validate_email
 
-from app.core import csv_safe
+from app.core import csv_safe, i18n
 from app.core.phones import uk_mobile_e164
 
 MAX_BYTES = 10 * 1024 * 1024
@@ -35,6 +35,7 @@ LABELS = {
     "class": "Class",
     "year_group": "Year group",
     "pupil_premium": "Pupil Premium",
+    "home_language": "Home language",
 }
 REQUIRED = ("upn", "first_name", "last_name", "class")
 
@@ -77,6 +78,16 @@ _PUPIL_ALIASES = {
         "PP",
         "PP Eligible",
         "Pupil Premium Status",
+    ],
+    # SIMS and Arbor export the DfE code (POL, URD, PNJ...) or its name; the family's carers get
+    # their invitation, letters and messages in it from the first contact (app/core/i18n.py)
+    "home_language": [
+        "Home language",
+        "First language",
+        "First Language Code",
+        "Home Language Code",
+        "Main language",
+        "Language",
     ],
 }
 _CONTACT_ALIASES = {
@@ -160,6 +171,7 @@ class Row:
     class_name: str
     year_group: str | None
     pupil_premium: bool | None  # None: the file has no Pupil Premium column
+    home_language: str | None = None  # one of app.core.i18n.LANGUAGES, or None: not known
     contacts: list[Contact] = field(default_factory=list)
 
 
@@ -172,10 +184,10 @@ class ParsedFile:
 
 def template_headings() -> list[str]:
     """The headings of the downloadable template, in order."""
-    heads = [LABELS[k] for k in LABELS]
+    heads = [LABELS[k] for k in LABELS if k != "home_language"]
     for n in range(1, MAX_CONTACTS + 1):
         heads += [f"Contact{n} {_CONTACT_LABELS[f]}" for f in CONTACT_FIELDS]
-    return heads
+    return [*heads, LABELS["home_language"]]  # last: files made from the older template still match
 
 
 def decode(data: bytes) -> tuple[str, str]:
@@ -305,6 +317,7 @@ class _RowReader:
             if any((n, k) in columns for k in ("name", "first_name", "email", "mobile"))
         ]
         self.problems: list[Problem] = []
+        self.unspoken: set[str] = set()  # home languages in the file that Hometime does not speak
 
     def cell(self, cells: list[str], key) -> str:
         index = self.columns.get(key)
@@ -338,6 +351,10 @@ class _RowReader:
             row.pupil_premium = _flag(get("pupil_premium"))
             if row.pupil_premium is None:
                 self.problem(n, "Pupil Premium", f"“{get('pupil_premium')}” should be Yes or No.")
+        if raw := get("home_language"):
+            row.home_language = i18n.from_mis(raw)
+            if row.home_language is None:
+                self.unspoken.add(raw)
         for slot in self.slots:
             contact = self.contact(n, slot, cells)
             if contact:
@@ -432,6 +449,12 @@ def read_roster(data: bytes) -> ParsedFile:
         notices.append(
             "These columns are not used and were ignored, so nothing in them is kept: "
             + ", ".join(ignored)
+            + "."
+        )
+    if rows_reader.unspoken:
+        notices.append(
+            "Hometime does not speak these home languages yet, so those families will get English: "
+            + ", ".join(sorted(rows_reader.unspoken))
             + "."
         )
     if not rows_reader.slots:

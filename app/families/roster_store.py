@@ -62,6 +62,7 @@ def save_upload(parsed: ParsedFile, organisation_id: int, user_id: int) -> str:
             r.year_group,
             r.pupil_premium,
             [[c.slot, c.name, c.email, c.mobile, c.relationship, c.no_contact] for c in r.contacts],
+            r.home_language,
         ]
         for r in parsed.rows
     ]
@@ -73,11 +74,24 @@ def load_upload(token: str, organisation_id: int, user_id: int) -> ParsedFile | 
     data = _get("upload", token, organisation_id, user_id)
     if data is None:
         return None
-    rows = [
-        Row(number, upn, first, last, class_name, year_group, premium, [Contact(*c) for c in contacts])
-        for number, upn, first, last, class_name, year_group, premium, contacts in data["rows"]
-    ]
+    rows = [_row(r) for r in data["rows"]]
     return ParsedFile(rows, [], data["notices"])
+
+
+def _row(r: list) -> Row:
+    number, upn, first, last, class_name, year_group, premium = r[:7]
+    return Row(
+        number,
+        upn,
+        first,
+        last,
+        class_name,
+        year_group,
+        premium,
+        # an upload kept before home languages were read has eight fields
+        home_language=r[8] if len(r) > 8 else None,
+        contacts=[Contact(*c) for c in r[7]],
+    )
 
 
 def discard_upload(token: str, organisation_id: int, user_id: int) -> None:

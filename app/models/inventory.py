@@ -105,6 +105,7 @@ INVENTORY: dict[str, Table] = {
             "last_active_at": Col(U, "Closing accounts unused for 12 months (P19)."),
             "quiet_from": Col(U, "Not texting during the person's quiet hours."),
             "quiet_until": Col(U, "Not texting during the person's quiet hours."),
+            "language": Col(C, "Showing pages and sending messages in the person's own language.", N),
         },
         plain=(
             "id",

@@ -74,6 +74,7 @@ class User(UserMixin, Base):
     weekly_digest: Mapped[bool] = mapped_column(default=False)
     quiet_from: Mapped[time | None] = mapped_column(sa.Time)
     quiet_until: Mapped[time | None] = mapped_column(sa.Time)
+    language: Mapped[str | None] = mapped_column(sa.String(10))  # app/core/i18n.py; None: the browser's
 
     memberships: Mapped[list[StaffMembership]] = relationship(
         back_populates="user", cascade="all, delete-orphan"

@@ -1,0 +1,159 @@
+"""Every family in their own language: the languages Hometime speaks and how a page picks one.
+
+Flask-Babel does the work (catalogs in ``app/translations``, dates, numbers and plurals for the
+locale). The page's language is, in order: the carer's own choice (``users.language``, already on
+the signed-in user's row, so choosing costs no query), the choice a visitor made from the footer
+before signing in (a ``lang`` cookie, strictly necessary: it only remembers what they asked for),
+then the browser's ``Accept-Language``; English (UK) otherwise.
+
+The school's MIS names a family's home language by a DfE code (``POL``, ``URD``, ``PNJ``...) or by
+name ("Polish"); :func:`from_mis` turns either into one of ours, or ``None`` when we do not speak it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+from flask import Flask, current_app, g, redirect, request, url_for
+from flask_babel import Babel, get_locale
+from flask_login import current_user
+from werkzeug.wrappers import Response
+
+COOKIE = "lang"
+DEFAULT = "en_GB"
+
+
+@dataclass(frozen=True)
+class Language:
+    code: str  # Babel's locale name, as the catalog folder is named
+    native: str  # the language's own name, as its speakers look for it
+    english: str  # for the office
+    rtl: bool = False
+    dfe: tuple[str, ...] = ()  # DfE "first language" codes that mean this language
+
+    @property
+    def tag(self) -> str:
+        """The BCP 47 tag for ``lang=""``: en-GB, pa-Guru ..."""
+        return {"en_GB": "en-GB", "pa": "pa-Guru"}.get(self.code, self.code.replace("_", "-"))
+
+    @property
+    def direction(self) -> str:
+        return "rtl" if self.rtl else "ltr"
+
+
+LANGUAGES: dict[str, Language] = {
+    lang.code: lang
+    for lang in (
+        Language("en_GB", "English", "English", dfe=("ENG", "ENB")),
+        Language("pl", "Polski", "Polish", dfe=("POL",)),
+        Language("ro", "Română", "Romanian", dfe=("RMN", "RMNM", "RMNX")),
+        Language("ur", "اردو", "Urdu", rtl=True, dfe=("URD",)),
+        Language("pa", "ਪੰਜਾਬੀ", "Panjabi (Gurmukhi)", dfe=("PNJ", "PNJG", "PNJA", "PNJM", "PNJX")),
+        Language("bn", "বাংলা", "Bengali", dfe=("BNG", "BNGA", "BNGC", "BNGS", "BNGX")),
+        Language(
+            "ar",
+            "العربية",
+            "Arabic",
+            rtl=True,
+            dfe=("ARA", "ARAA", "ARAE", "ARAG", "ARAI", "ARAM", "ARAS", "ARAY", "ARAX"),
+        ),
+        Language("so", "Soomaali", "Somali", dfe=("SOM",)),
+        Language("pt", "Português", "Portuguese", dfe=("POR", "PORA", "PORB", "PORP", "PORX")),
+        Language("es", "Español", "Spanish", dfe=("SPA",)),
+        Language("uk", "Українська", "Ukrainian", dfe=("UKR",)),
+    )
+}
+
+
+def language(code: str | None) -> Language:
+    return LANGUAGES.get(code or "", LANGUAGES[DEFAULT])
+
+
+def from_mis(value: str | None) -> str | None:
+    """A DfE first-language code or a language's name (English or its own) -> our code, or None."""
+    text = (value or "").strip()
+    if not text:
+        return None
+    upper = text.upper()
+    folded = text.casefold()
+    for lang in LANGUAGES.values():
+        if upper in lang.dfe or folded in {
+            lang.english.casefold(),
+            lang.native.casefold(),
+            lang.code.casefold(),
+        }:
+            return lang.code
+        if folded.split(" (")[0] == lang.english.split(" (")[0].casefold():
+            return lang.code
+    return None
+
+
+def select_locale() -> str:
+    user_language = getattr(current_user, "language", None) if current_user else None
+    if user_language in LANGUAGES:
+        return user_language
+    chosen = request.cookies.get(COOKIE)
+    if chosen in LANGUAGES:
+        return chosen
+    # "en" from the browser means English (UK) here; a regional variant falls back to its base
+    offered = [*LANGUAGES, "en"]
+    best = request.accept_languages.best_match(offered) if request else None
+    if best == "en" or best is None:
+        return DEFAULT
+    return best
+
+
+def current() -> Language:
+    return language(str(get_locale()) if request else DEFAULT)
+
+
+def safe_next(target: str | None) -> str:
+    """Only a path on this site (no scheme, no host, no '//'): anything else goes home."""
+    if not target:
+        return url_for("site.index")
+    parts = urlsplit(target)
+    if (
+        parts.scheme
+        or parts.netloc
+        or not target.startswith("/")
+        or target.startswith("//")
+        or "\\" in target
+    ):
+        return url_for("site.index")
+    return target
+
+
+def switch(code: str) -> Response:
+    """Remember a language: on the carer's account when signed in, else in the ``lang`` cookie."""
+    from app.core.transactions import transaction
+
+    target = safe_next(request.args.get("next"))
+    response = redirect(target, 303)
+    if current_user.is_authenticated:
+        with transaction():
+            current_user.language = code
+    else:
+        response.set_cookie(
+            COOKIE,
+            code,
+            max_age=365 * 24 * 3600,
+            secure=current_app.config.get("SESSION_COOKIE_SECURE", False),
+            httponly=True,
+            samesite="Lax",
+        )
+    return response
+
+
+def init_app(app: Flask) -> None:
+    app.config.setdefault("BABEL_DEFAULT_LOCALE", DEFAULT)
+    app.config.setdefault("BABEL_DEFAULT_TIMEZONE", "Europe/London")
+    app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES", "translations")
+    Babel(app, locale_selector=select_locale)
+
+    @app.context_processor
+    def page_language() -> dict:
+        lang = current()
+        g.page_language = lang
+        here = request.full_path.rstrip("?") if request.method == "GET" else "/"
+        return {"page_language": lang, "languages": list(LANGUAGES.values()), "language_next": here}
