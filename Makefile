@@ -1,11 +1,12 @@
-# Hometime: `make run` starts everything on this machine; `make test` runs the whole suite.
+# Hometime: `make run` starts everything on this machine; `make test` runs the whole suite;
+# `make lint` runs ruff and mypy (settings in pyproject.toml).
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 CHROMIUM ?= /usr/bin/chromium
 
-.PHONY: run test bench install clean translations
+.PHONY: run test lint bench install clean translations
 
 $(STAMP): requirements.txt requirements-dev.txt
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
@@ -42,6 +43,11 @@ test: $(STAMP) $(MO)
 		echo "Browser tests: NOT RUN, because $(CHROMIUM) is missing (apt-get install chromium)"; \
 		$(PY) -m pytest --ignore=tests/browser $(PYTEST_ARGS); \
 	fi
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
 
 bench: $(STAMP)
 	$(PY) -m bench

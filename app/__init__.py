@@ -55,34 +55,30 @@ def create_app(config: dict | None = None) -> Flask:
     notices.init_app(app)  # noqa: E702  notice banner (P07)
 
     # Every view module, so that its routes are on its blueprint before the blueprint is
-    # registered (the blueprint packages do not import them: that made a cycle).
+    # registered (the blueprint packages do not import them: that made a cycle). Imported only
+    # for that, each under a name of its own (several modules share a name).
     from app.auth import bp as auth_bp
     from app.auth import hooks, link_views, mfa_views, password_views, signin_views  # noqa: F401
     from app.compliance import notices_family_views, notices_views, register_views  # noqa: F401
-    from app.compliance.breaches import office_views  # noqa: F401
+    from app.compliance.breaches import office_views as breaches_office  # noqa: F401
     from app.core.cookies import bp as cookies_bp
-    from app.dataprotection.exports import (
-        family_views,  # noqa: F401
-        office_views,  # noqa: F401
-    )
-    from app.dataprotection.requests import (
-        family_views,  # noqa: F401
-        office_views,  # noqa: F401
-    )
-    from app.dataprotection.retention import office_views  # noqa: F401
-    from app.dataprotection.rights import office_views  # noqa: F401
+    from app.dataprotection.exports import family_views as exports_family  # noqa: F401
+    from app.dataprotection.exports import office_views as exports_office  # noqa: F401
+    from app.dataprotection.requests import family_views as requests_family  # noqa: F401
+    from app.dataprotection.requests import office_views as requests_office  # noqa: F401
+    from app.dataprotection.retention import office_views as retention_office  # noqa: F401
+    from app.dataprotection.rights import office_views as rights_office  # noqa: F401
     from app.families import (  # noqa: F401
         account_views,
         join_views,
         office_home_views,
-        office_views,
         roster_views,
         settings_views,
         staff_views,
     )
+    from app.families import office_views as families_office  # noqa: F401
     from app.learning import (  # noqa: F401
         class_views,
-        family_views,
         library_views,
         media_views,
         planner_views,
@@ -90,10 +86,9 @@ def create_app(config: dict | None = None) -> Flask:
         teacher_views,
         topic_views,
     )
-    from app.messaging import (
-        office_views,  # noqa: F401
-        unsubscribe_views,  # noqa: F401
-    )
+    from app.learning import family_views as learning_family  # noqa: F401
+    from app.messaging import office_views as messaging_office  # noqa: F401
+    from app.messaging import unsubscribe_views  # noqa: F401
     from app.messaging.webhooks import bp as webhooks_bp
     from app.office import bp as office_bp
     from app.parents import bp as parents_bp

@@ -224,9 +224,10 @@ def seed_this_week(school: Organisation, teacher: User, parent: User) -> None:
         topics.publish_now(topic, topic.version)
         published[class_name] = sorted(topic.items, key=lambda i: i.position)
     children = {
-        c.school_class.name: c
-        for c in db.session.scalars(
-            sa.select(Pupil)
+        class_name: c
+        for c, class_name in db.session.execute(
+            sa.select(Pupil, SchoolClass.name)
+            .join(SchoolClass, SchoolClass.id == Pupil.class_id)
             .join(Guardianship, Guardianship.pupil_id == Pupil.id)
             .where(Guardianship.parent_id == parent.id)
         )

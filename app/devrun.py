@@ -214,13 +214,13 @@ class Supervisor:
         """SIGTERM to every child's group; again after a while (an RQ worker then stops the job
         it is running); then SIGKILL whatever is left, and their descendants."""
         self._note_families()
-        running = [c for c in self.children if c.proc is not None and c.proc.poll() is None]
+        running = [c.proc for c in self.children if c.proc is not None and c.proc.poll() is None]
         for sig, wait in ((signal.SIGTERM, STOP_SECONDS), (signal.SIGTERM, 5)):
-            for child in running:
-                if child.proc.poll() is None:
-                    self._signal_group(child.proc.pid, sig)
+            for proc in running:
+                if proc.poll() is None:
+                    self._signal_group(proc.pid, sig)
             deadline = time.monotonic() + wait
-            while time.monotonic() < deadline and any(c.proc.poll() is None for c in running):
+            while time.monotonic() < deadline and any(p.poll() is None for p in running):
                 time.sleep(0.1)
         for child in self.children:
             if child.proc is not None:

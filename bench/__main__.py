@@ -83,7 +83,8 @@ def table(rows: list[dict]) -> str:
 
     def line(cols):
         return "  ".join(
-            c.rjust(w) if i in right else c.ljust(w) for i, (c, w) in enumerate(zip(cols, widths))
+            c.rjust(w) if i in right else c.ljust(w)
+            for i, (c, w) in enumerate(zip(cols, widths, strict=True))
         ).rstrip()
 
     out = [line(COLUMNS), line(["-" * w for w in widths])]

@@ -94,7 +94,7 @@ def seed(app) -> dict:
                 first_name=n,
                 last_name="Bench",
             )
-            for c, n in zip(classes, ("Ada", "Ben"))
+            for c, n in zip(classes, ("Ada", "Ben"), strict=True)
         ]
         mates = [
             Pupil(
@@ -123,7 +123,7 @@ def seed(app) -> dict:
         db.session.flush()
         start = date(2023, 9, 4)
         items_by_child = {c.id: [] for c in children}
-        for cls, child in zip(classes, children):
+        for cls, child in zip(classes, children, strict=True):
             topics = [
                 WeeklyTopic(
                     organisation_id=org.id,

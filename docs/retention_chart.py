@@ -34,7 +34,7 @@ def svg() -> str:
     out = [
         f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {W} {H}" width="{W}" '
         f'height="{H}" font-family="sans-serif" font-size="12">',
-        f"<title>Retention run: seconds against rows (make bench)</title>",
+        "<title>Retention run: seconds against rows (make bench)</title>",
         f'<rect width="{W}" height="{H}" fill="#fff"/>',
         f'<line x1="{LEFT}" y1="{base}" x2="{W - RIGHT}" y2="{base}" stroke="#333"/>',
         f'<line x1="{LEFT}" y1="{TOP}" x2="{LEFT}" y2="{base}" stroke="#333"/>',

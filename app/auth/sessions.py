@@ -118,7 +118,7 @@ def check_credentials(email: str, password: str) -> User | None:
     """
     user = find_by_email(email)
     ok = check_password(user.password_hash if user else None, password)
-    if ok and user.is_active:
+    if ok and user is not None and user.is_active:
         return user
     audit("signin_failed", user, "password" if user else "password; no such account")
     db.session.commit()
@@ -216,7 +216,7 @@ def sign_out_everywhere(user: User) -> None:
     _rekey_current_session(user)
 
 
-def confirm_password(user: User, password: str, what: str) -> bool:
+def confirm_password(user: User, password: str | None, what: str) -> bool:
     """Whether ``password`` is the signed-in person's; a wrong one is logged (P15)."""
     if check_password(user.password_hash, password or ""):
         return True
@@ -257,19 +257,18 @@ def touch(user: User) -> None:
     now = utcnow()
     stale_user = user.last_active_at is None or now - user.last_active_at > ACTIVE_EVERY
     seen = g.get("_sign_in_seen")
-    stale_sign_in = bool(user.session_secret and seen and now - seen > ACTIVE_EVERY)
+    secret = user.session_secret
+    stale_sign_in = bool(secret and seen and now - seen > ACTIVE_EVERY)
     if not (stale_user or stale_sign_in):
         return
     with db.engine.begin() as conn:
         if stale_user:
             users = User.__table__
             conn.execute(sa.update(users).where(users.c.id == user.id).values(last_active_at=now))
-        if stale_sign_in:
+        if secret and stale_sign_in:
             rows = UserSession.__table__
             conn.execute(
-                sa.update(rows)
-                .where(rows.c.secret_hash == UserSession.hash(user.session_secret))
-                .values(last_seen_at=now)
+                sa.update(rows).where(rows.c.secret_hash == UserSession.hash(secret)).values(last_seen_at=now)
             )
     if stale_user:
         set_committed_value(user, "last_active_at", now)

@@ -73,7 +73,7 @@ def consume(purpose: TokenPurpose, secret: str) -> tuple[User, dict] | None:
         .returning(LoginToken.user_id, LoginToken.payload)
     ).first()
     user = db.session.get(User, row.user_id) if row and row.user_id else None
-    if user is None or not user.is_active:
+    if row is None or user is None or not user.is_active:
         db.session.rollback()
         return None
     return user, row.payload or {}
@@ -85,14 +85,19 @@ def _kill_live(user: User, purpose: TokenPurpose) -> None:
     )
 
 
-def _send(channel: Channel, to: str, template: str, **context) -> bool:
-    """Hand a message over and commit; when the provider refuses it, roll back (no token that
-    was never delivered, no "sent" in the log) and log why. The page answers the same."""
-    try:
-        sent = send_now(channel, to, template, **context) is not False
-    except Exception:  # a provider outage must not become a 500 or reveal the account
-        log.exception("could not send %s", template)
+def _send(channel: Channel, to: str | None, template: str, **context) -> bool:
+    """Hand a message over and commit; when the provider refuses it (or the account has no
+    address for the channel), roll back (no token that was never delivered, no "sent" in the
+    log) and log why. The page answers the same."""
+    if to is None:
+        log.warning("could not send %s: the account has no address for it", template)
         sent = False
+    else:
+        try:
+            sent = send_now(channel, to, template, **context) is not False
+        except Exception:  # a provider outage must not become a 500 or reveal the account
+            log.exception("could not send %s", template)
+            sent = False
     if not sent:
         db.session.rollback()
         return False
@@ -117,12 +122,18 @@ def queue_sign_in_message(
     waiting asks again, and a late second code would replace the one they are typing."""
     from app.core.jobs import enqueue_now
 
-    options = (
-        {"next_url": safe_next(next_url), "remember": bool(remember)}
-        if (purpose is TokenPurpose.SIGNIN_LINK)
-        else {}
-    )
-    enqueue_now(SIGN_IN_JOB, purpose.value, address, retry=None, timeout=60, **options)
+    if purpose is TokenPurpose.SIGNIN_LINK:
+        enqueue_now(
+            SIGN_IN_JOB,
+            purpose.value,
+            address,
+            retry=None,
+            timeout=60,
+            next_url=safe_next(next_url),
+            remember=bool(remember),
+        )
+    else:
+        enqueue_now(SIGN_IN_JOB, purpose.value, address, retry=None, timeout=60)
 
 
 def send_signin_link(user: User, *, next_url: str | None = None, remember: bool = False) -> bool:

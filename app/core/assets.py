@@ -13,6 +13,8 @@ from pathlib import Path
 
 from flask import Blueprint, abort, current_app, send_from_directory, url_for
 
+from app.core.authz import public
+
 bp = Blueprint("assets", __name__)
 YEAR = 60 * 60 * 24 * 365
 
@@ -32,8 +34,15 @@ def _stamp(static: Path) -> tuple:
     return tuple((p.as_posix(), p.stat().st_mtime_ns) for p in sorted(static.rglob("*")) if p.is_file())
 
 
+def _static_folder(app) -> str:
+    """The app's static/ (Flask's default; Hometime never turns it off)."""
+    if app.static_folder is None:
+        raise RuntimeError("Hometime serves its assets from the app's static folder")
+    return app.static_folder
+
+
 def _load(app) -> dict:
-    static = Path(app.static_folder)
+    static = Path(_static_folder(app))
     manifest = _manifest(static)
     app.extensions["assets"] = {
         "names": manifest,
@@ -46,7 +55,7 @@ def _load(app) -> dict:
 def _assets(app) -> dict:
     """The manifest; in development it follows edits to static/ without a restart."""
     found = app.extensions["assets"]
-    if app.config["ENV_NAME"] == "development" and found["stamp"] != _stamp(Path(app.static_folder)):
+    if app.config["ENV_NAME"] == "development" and found["stamp"] != _stamp(Path(_static_folder(app))):
         found = _load(app)
     return found
 
@@ -63,14 +72,12 @@ def init_app(app) -> None:
 
 
 @bp.get("/a/<path:hashed>")
+@public
 def file(hashed: str):
     """Serve a static file by its hashed name, cached publicly for a year."""
     real = _assets(current_app)["files"].get(hashed)
     if real is None:
         abort(404)
-    response = send_from_directory(current_app.static_folder, real, max_age=YEAR)
+    response = send_from_directory(_static_folder(current_app), real, max_age=YEAR)
     response.headers["Cache-Control"] = f"public, max-age={YEAR}, immutable"
     return response
-
-
-file._access = "public"  # noqa: SLF001 - see app.core.authz

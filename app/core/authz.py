@@ -89,7 +89,7 @@ def _load_user(identity: str) -> User | None:
     g._member_orgs = {row[5].id: row[5] for row in rows if row[5] is not None}  # for the request
     from app.core.cookies import prime
 
-    prime(dict(zip(COOKIE_PURPOSES, rows[0][6:])))
+    prime(dict(zip(COOKIE_PURPOSES, rows[0][6:], strict=True)))  # one column per purpose
     return user
 
 
@@ -244,7 +244,8 @@ def school_roles(user: User) -> dict[int, frozenset[Role]]:
         for org_id, trust_id in db.session.execute(
             sa.select(Organisation.id, Organisation.trust_id).where(Organisation.trust_id.in_(list(by_trust)))
         ):
-            held.setdefault(org_id, set()).update(by_trust[trust_id])
+            if trust_id in by_trust:  # always (the query asked for these trusts)
+                held.setdefault(org_id, set()).update(by_trust[trust_id])
     result = {org_id: frozenset(roles) for org_id, roles in sorted(held.items())}
     if loaded is not None:
         g._school_roles = (user.id, result)
@@ -300,8 +301,8 @@ def _memberships(user: User) -> list[tuple[int | None, int | None, Role]]:
     if loaded is not None:
         return loaded
     return [
-        tuple(row)
-        for row in db.session.execute(
+        (org_id, trust_id, role)
+        for org_id, trust_id, role in db.session.execute(
             sa.select(StaffMembership.organisation_id, StaffMembership.trust_id, StaffMembership.role).where(
                 StaffMembership.user_id == user.id
             )
@@ -323,6 +324,15 @@ def current_organisation() -> Organisation | None:
     if org_id not in held:
         held[org_id] = db.session.get(Organisation, org_id)
     return held[org_id]
+
+
+def acting_school() -> Organisation:
+    """:func:`current_organisation` for a page behind :func:`staff_required`, which has already
+    found the school (so this never answers 403 there)."""
+    org = current_organisation()
+    if org is None:
+        abort(403)
+    return org
 
 
 def taught_by(user: User, class_id):

@@ -10,9 +10,12 @@ from __future__ import annotations
 
 import enum
 from itertools import groupby
+from typing import Any, cast
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
+from sqlalchemy.engine import CursorResult
+from sqlalchemy.sql.schema import CallableColumnDefault, ScalarElementColumnDefault
 
 from app.core.extensions import db
 
@@ -35,10 +38,11 @@ def _defaults(table: sa.Table, given) -> dict:
         default = column.default
         if column.key in given or column.primary_key or default is None:
             continue
-        if default.is_scalar:
+        if isinstance(default, ScalarElementColumnDefault):
             values[column.key] = default.arg
-        elif default.is_callable:
-            values[column.key] = default.arg(None)
+        elif isinstance(default, CallableColumnDefault):
+            # SQLAlchemy wraps the model's no-argument default to take a context it then ignores
+            values[column.key] = default.arg(None)  # type: ignore[arg-type]
     return values
 
 
@@ -48,6 +52,16 @@ def _unnest(table: sa.Table, rows: list[dict], keys: list[str], params: dict) ->
         params[f"a{i}"] = [_plain(row[key]) for row in rows]
         arrays.append(f"CAST(:a{i} AS {_sql_type(table, key)}[])")
     return "unnest(" + ", ".join(arrays) + ")"
+
+
+def rows_changed(statement: sa.Executable) -> int:
+    """Run an UPDATE or DELETE in the session; how many rows it matched.
+
+    ``Session.execute`` is typed as returning a ``Result``; for these statements it is the
+    driver's ``CursorResult``, which carries the count.
+    """
+    result = cast("CursorResult[Any]", db.session.execute(statement))
+    return result.rowcount
 
 
 def any_of(expression, values: list[str]):
@@ -85,13 +99,13 @@ def update_many(model, rows: list[dict]) -> None:
         return
     table = model.__table__
     by_keys = sorted(rows, key=lambda row: sorted(row))
-    for keys, group in groupby(by_keys, key=lambda row: sorted(row)):
-        group = list(group)
-        keys = ["id", *(k for k in keys if k != "id")]
+    for same_keys, members in groupby(by_keys, key=lambda row: sorted(row)):
+        group = list(members)
+        keys = ["id", *(k for k in same_keys if k != "id")]
         params: dict = {}
         source = _unnest(table, group, keys, params)
         names = [f"c{i}" for i in range(len(keys))]
-        sets = ", ".join(f"{_quote(k)} = v.{n}" for k, n in zip(keys[1:], names[1:]))
+        sets = ", ".join(f"{_quote(k)} = v.{n}" for k, n in zip(keys[1:], names[1:], strict=True))
         db.session.execute(
             sa.text(
                 f"UPDATE {_quote(table.name)} AS t SET {sets} FROM {source} "

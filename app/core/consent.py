@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
+from app.core.bulk import rows_changed
 from app.core.extensions import db
 from app.models import ConsentMethod, ConsentPurpose, ConsentRecord, Contribution, PrivacyNotice, utcnow
 
@@ -62,7 +63,7 @@ def record(
 
 def withdraw_all_promotion(user_id: int) -> int:
     """Take every photo and comment this person sent out of promotional use, at once."""
-    result = db.session.execute(
+    return rows_changed(
         sa.update(Contribution)
         .where(
             Contribution.author_id == user_id,
@@ -71,7 +72,6 @@ def withdraw_all_promotion(user_id: int) -> int:
         )
         .values(promo_opt_in=False, promo_withdrawn_at=utcnow())
     )
-    return result.rowcount
 
 
 def latest(user_id: int, purpose: ConsentPurpose) -> ConsentRecord | None:

@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 
 from flask import Blueprint, current_app, flash, g, make_response, redirect, render_template, request, url_for
 from flask_login import current_user
+from werkzeug.wrappers import Response
 
 from app.core.authz import public
 from app.core.htmx import add_vary, is_htmx
@@ -140,6 +141,7 @@ def choice():
         if chosen.performance
         else "necessary cookies only."
     )
+    response: Response
     if is_htmx():
         response = make_response(render_template("_cookie_banner.html", saved=message))
     else:

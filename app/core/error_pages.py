@@ -16,7 +16,7 @@ from flask import current_app, g, make_response, render_template, request
 from flask_limiter.errors import RateLimitExceeded
 from flask_wtf.csrf import CSRFError
 from markupsafe import escape
-from werkzeug.exceptions import HTTPException, MethodNotAllowed
+from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
 
 from app.core.htmx import add_vary, is_htmx
 
@@ -65,6 +65,14 @@ _FALLBACK = (
 )
 
 
+class NotFoundSaying(NotFound):
+    """A 404 whose page says ``message`` instead of the usual text: ``raise NotFoundSaying(...)``."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__()
+        self.hometime_message = message
+
+
 def _size_text() -> str:
     limit = current_app.config.get("MAX_CONTENT_LENGTH")
     if not limit:
@@ -105,7 +113,7 @@ def _rollback() -> None:
     except Exception as error:  # noqa: BLE001 - the connection itself is gone (database down)
         log.error("rollback after an error failed (%s); dropping the connection", error.__class__.__name__)
         try:  # no rollback is tried again on it (nor at the end of the request)
-            db.session.invalidate()
+            db.session().invalidate()
         except Exception:  # noqa: BLE001
             log.exception("could not drop the connection")
 
@@ -113,7 +121,9 @@ def _rollback() -> None:
 def _forget_user() -> None:
     """Treat this request as signed out, so the error page and the response headers do not ask
     the database for the user again."""
-    g._login_user = current_app.login_manager.anonymous_user()
+    from app.core.extensions import login
+
+    g._login_user = login.anonymous_user()
 
 
 def http_error(error: HTTPException):

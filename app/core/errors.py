@@ -20,5 +20,7 @@ class ServiceError(Exception):
 class FieldError(ServiceError, ValueError):
     """A refused input named by its form field first: ``FieldError("email", "message")``."""
 
+    field: str  # always given
+
     def __init__(self, field_name: str, message: str, status: int | None = None):
         super().__init__(message, status=status, field=field_name)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, ClassVar
+
+import sqlalchemy as sa
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
@@ -21,7 +24,25 @@ NAMING_CONVENTION = {
 
 
 class Base(DeclarativeBase):
+    """The typed declarative base every model subclasses (``class Pupil(Base)``).
+
+    ``SQLAlchemy(model_class=Base)`` builds ``db.Model`` from it with the same metadata and registry, so
+    ``db.session``, ``db.metadata`` and migrations see every model; subclassing ``Base`` itself is what lets
+    a type checker follow the mapped columns.
+    """
+
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+    if TYPE_CHECKING:
+        # Every model maps one Table (none maps a join or a select), so say so to the type checker.
+        __table__: ClassVar[sa.Table]
+
+    def __repr__(self) -> str:
+        # Flask-SQLAlchemy's db.Model names the row by its class and primary key; keep that in logs.
+        state = sa.inspect(self)
+        if state.transient or state.pending:
+            return f"<{type(self).__name__} ({'transient' if state.transient else 'pending'} {id(self)})>"
+        return f"<{type(self).__name__} {', '.join(map(str, state.identity or ()))}>"
 
 
 db = SQLAlchemy(model_class=Base)

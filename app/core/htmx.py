@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 
 from flask import make_response, redirect, render_template, request
 from jinja2_fragments.flask import render_block
+from werkzeug.wrappers import Response
 
 VARY = ("HX-Request", "HX-Boosted", "HX-History-Restore-Request")
 
@@ -84,6 +85,7 @@ def render(template: str, block: str | None = None, status: int = 200, **context
 
 def redirect_after_post(url: str):
     """303 for a plain (or boosted) form post; ``HX-Redirect`` for a partial htmx request."""
+    response: Response
     if is_htmx():
         response = make_response("", 204)
         response.headers["HX-Redirect"] = url

@@ -15,9 +15,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from flask import Flask, Response, current_app, g, redirect, request, url_for
+from flask import Flask, current_app, g, redirect, request, url_for
 from flask_babel import Babel, get_locale
 from flask_login import current_user
+from werkzeug.wrappers import Response
 
 COOKIE = "lang"
 DEFAULT = "en_GB"

@@ -103,7 +103,7 @@ def enqueue_after_commit(func, *args, **options) -> None:
     """Queue a job when the current transaction commits; forget it if it rolls back."""
     session = db.session()
     session.info.setdefault("hometime_jobs", []).append(
-        (current_app._get_current_object(), func, args, options)
+        (current_app._get_current_object(), func, args, options)  # type: ignore[attr-defined]  # Flask types the proxy as Flask
     )
 
 

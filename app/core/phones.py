@@ -23,9 +23,19 @@ _MAX_LENGTH = 40  # longer than any way of writing a number; forms stop at 20
 _SEPARATORS = re.compile(r"[\s().\-\u2010-\u2015]")
 _UK_SHAPE = re.compile(r"(?:\+44|0044|44)?0?(7[0-9]{9})", re.ASCII)
 _DRAMA = re.compile(r"7700900[0-9]{3}", re.ASCII)  # Ofcom: 07700 900000–900999, for fiction
+
+
 # GB's own mobile ranges, straight from phonenumbers' metadata: most numbers are settled here
 # without building a PhoneNumber (a 9,000-contact roster checks one per contact).
-_GB_MOBILE = re.compile(phonenumbers.PhoneMetadata.metadata_for_region("GB").mobile.national_number_pattern)
+def _gb_mobile_pattern() -> re.Pattern[str]:
+    metadata = phonenumbers.PhoneMetadata.metadata_for_region("GB")
+    pattern = metadata.mobile.national_number_pattern if metadata and metadata.mobile else None
+    if pattern is None:
+        raise RuntimeError("the phonenumbers package has no pattern for GB mobiles")
+    return re.compile(pattern)
+
+
+_GB_MOBILE = _gb_mobile_pattern()
 _MOBILE_TYPES = (phonenumbers.PhoneNumberType.MOBILE, phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE)
 
 

@@ -19,6 +19,7 @@ import os
 import re
 import secrets
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -257,10 +258,10 @@ def rotate(batch: int | None = None, *, progress=None) -> RotationResult:
 
 
 storage_cli = AppGroup("storage", help="Encrypted file storage.")
-_other_rotations: dict[str, object] = {}
+_other_rotations: dict[str, Callable[[], int]] = {}
 
 
-def register_rotation(label: str, func) -> None:
+def register_rotation(label: str, func: Callable[[], int]) -> None:
     """Have ``rotate-keys`` also call ``func() -> int`` (values re-encrypted), for encrypted
     values kept outside the files, e.g. TOTP secrets in the database (use :func:`rotate_token`)."""
     _other_rotations[label] = func

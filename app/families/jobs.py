@@ -22,7 +22,12 @@ def progress_key(organisation_id: int) -> str:
 
 def progress(organisation_id: int) -> dict:
     raw = get_redis().hgetall(progress_key(organisation_id))
-    return {k.decode(): v.decode() for k, v in raw.items()}
+    return {_text(k): _text(v) for k, v in raw.items()}
+
+
+def _text(value: bytes | str) -> str:
+    """The client answers bytes (it does not decode); redis-py's types allow either."""
+    return value.decode() if isinstance(value, bytes) else value
 
 
 def start(organisation_id: int, actor_id: int, channels: str) -> None:

@@ -45,8 +45,8 @@ def join(token: str):
         invitation = invitations.find_by_token(token)
     except invitations.InvitationProblem as problem:
         return _problem(problem)
-    user = db.session.get(User, invitation.user_id)
-    organisation = db.session.get(Organisation, invitation.organisation_id)
+    user = db.session.get_one(User, invitation.user_id)
+    organisation = db.session.get_one(Organisation, invitation.organisation_id)
     existing = user.status is not UserStatus.INVITED  # already uses Hometime (P12)
     if existing:  # the link is only a request: its holder signs in their own way first
         if not current_user.is_authenticated:

@@ -41,8 +41,8 @@ def accept_invitation(invitation: Invitation, choices: JoinChoices) -> User:
     notice version and the school as controller, each optional choice, the sign-in method."""
     if not choices.agreed:
         raise ValueError("the service consent is required")
-    user = db.session.get(User, invitation.user_id)
-    organisation = db.session.get(Organisation, invitation.organisation_id)
+    user = db.session.get_one(User, invitation.user_id)
+    organisation = db.session.get_one(Organisation, invitation.organisation_id)
     children = [
         p.first_name
         for p in db.session.scalars(
@@ -52,11 +52,20 @@ def accept_invitation(invitation: Invitation, choices: JoinChoices) -> User:
         )
     ]
     on_behalf = "themselves and their child" if len(children) <= 1 else "themselves and their children"
-    common = dict(method=ConsentMethod.INVITATION, organisation_id=organisation.id, on_behalf_of=on_behalf)
-    consent.record(user.id, ConsentPurpose.SERVICE, True, **common)
-    consent.record(user.id, ConsentPurpose.SMS_REMINDERS, choices.sms_reminders, **common)
-    consent.record(user.id, ConsentPurpose.PROMO_PHOTOS, choices.promo_photos, **common)
-    consent.record(user.id, ConsentPurpose.NEWS, choices.news, **common)
+    for purpose, granted in (
+        (ConsentPurpose.SERVICE, True),
+        (ConsentPurpose.SMS_REMINDERS, choices.sms_reminders),
+        (ConsentPurpose.PROMO_PHOTOS, choices.promo_photos),
+        (ConsentPurpose.NEWS, choices.news),
+    ):
+        consent.record(
+            user.id,
+            purpose,
+            granted,
+            method=ConsentMethod.INVITATION,
+            organisation_id=organisation.id,
+            on_behalf_of=on_behalf,
+        )
     new = user.status is UserStatus.INVITED  # an account already in use keeps its sign-in
     if choices.mobile and new:
         user.mobile = choices.mobile

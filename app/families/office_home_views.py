@@ -5,7 +5,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from flask import current_app, render_template, url_for
 
-from app.core.authz import current_organisation, staff_required
+from app.core.authz import acting_school, staff_required
 from app.core.extensions import db
 from app.models import Pupil, SchoolClass
 from app.models.reportable import pupil_reportable
@@ -54,7 +54,7 @@ def _links():
 @bp.get("/")
 @staff_required("office", "dpo")
 def home():
-    organisation = current_organisation()
+    organisation = acting_school()
     counts = db.session.execute(
         sa.select(SchoolClass.name, sa.func.count(Pupil.id))
         .outerjoin(Pupil, (Pupil.class_id == SchoolClass.id) & pupil_reportable())

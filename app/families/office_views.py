@@ -8,7 +8,7 @@ from flask import abort, flash, render_template, request, url_for
 from flask_login import current_user
 from markupsafe import Markup
 
-from app.core.authz import current_organisation, staff_required
+from app.core.authz import acting_school, staff_required
 from app.core.extensions import db
 from app.core.htmx import redirect_after_post, render
 from app.families import invitations
@@ -77,9 +77,9 @@ def join_rates(organisation_id: int):
 @bp.get("/families")
 @staff_required(*OFFICE)
 def families_page():
-    org = current_organisation()
+    org = acting_school()
     waiting = db.session.scalars(invitations.not_joined(org.id)).all()
-    latest = {}
+    latest: dict[int, Invitation] = {}
     if waiting:
         for inv in db.session.scalars(
             sa.select(Invitation)
@@ -100,7 +100,7 @@ def families_page():
     )
 
 
-def _failed_invitations(organisation_id: int, latest: dict) -> set[int]:
+def _failed_invitations(organisation_id: int, latest: dict[int, Invitation]) -> set[int]:
     """Carers whose newest invitation message could not be delivered (every channel failed)."""
     if not latest:
         return set()
@@ -115,16 +115,17 @@ def _failed_invitations(organisation_id: int, latest: dict) -> set[int]:
     ).all()
     outcome: dict[int, set] = {}
     for user_id, status, created in rows:
-        sent = latest[user_id].sent_at
-        if sent is None or created >= sent:
-            outcome.setdefault(user_id, set()).add(status)
+        if user_id in latest:  # always: the query asked for these people
+            sent = latest[user_id].sent_at
+            if sent is None or created >= sent:
+                outcome.setdefault(user_id, set()).add(status)
     return {u for u, statuses in outcome.items() if statuses == {DeliveryStatus.FAILED}}
 
 
 @bp.post("/families/<int:user_id>/invite")
 @staff_required(*OFFICE)
 def invite_one(user_id: int):
-    org = current_organisation()
+    org = acting_school()
     carer = _carer_or_404(org.id, user_id)
     channels = request.form.get("channels", "email")
     if channels not in ("email", "sms", "email,sms"):
@@ -138,7 +139,7 @@ def invite_one(user_id: int):
 @bp.post("/invitations/<int:invitation_id>/revoke")
 @staff_required(*OFFICE)
 def revoke_invitation(invitation_id: int):
-    org = current_organisation()
+    org = acting_school()
     inv = _school_row_or_404(Invitation, invitation_id, org.id)
     invitations.revoke(inv)
     db.session.commit()
@@ -149,7 +150,7 @@ def revoke_invitation(invitation_id: int):
 @bp.post("/families/invite-all")
 @staff_required(*OFFICE)
 def invite_all():
-    org = current_organisation()
+    org = acting_school()
     invite_jobs.start(org.id, current_user.id, "email")
     flash("Inviting every family not yet joined. This page shows the progress.", "info")
     return redirect_after_post(url_for("office.families_page"))
@@ -160,7 +161,7 @@ def invite_all():
 def letters():
     """Printable letters (one page per family) with a code and a QR code for each carer chosen,
     or for every carer not yet joined who has no email address."""
-    org = current_organisation()
+    org = acting_school()
     chosen = request.form.getlist("user_id", type=db_int)
     query = invitations.not_joined(org.id)
     query = query.where(User.id.in_(chosen)) if chosen else query.where(User.email.is_(None))
@@ -170,7 +171,7 @@ def letters():
     )
     db.session.commit()
     pages = []
-    for carer, inv_id in zip(carers, ids):
+    for carer, inv_id in zip(carers, ids, strict=True):  # one invitation per carer, in order
         url = invitations.join_url(inv_id)
         pages.append(
             {
@@ -178,7 +179,7 @@ def letters():
                 "code": invitations.code_for(inv_id),
                 "url": url,
                 "qr": Markup(segno.make(url, error="m").svg_inline(scale=4)),
-                "children": invitations.children_for(db.session.get(Invitation, inv_id)),
+                "children": invitations.children_for(db.session.get_one(Invitation, inv_id)),
             }
         )
     return render_template(
@@ -192,7 +193,7 @@ def letters():
 @bp.post("/pupils/<int:pupil_id>/remove")
 @staff_required(*OFFICE)
 def remove_pupil(pupil_id: int):
-    org = current_organisation()
+    org = acting_school()
     pupil = _school_row_or_404(Pupil, pupil_id, org.id)
     families.remove_child(pupil, current_user)
     return render_template("office/pupil_removed.html", pupil=pupil)
@@ -201,7 +202,7 @@ def remove_pupil(pupil_id: int):
 @bp.post("/pupils/<int:pupil_id>/tell-parents")
 @staff_required(*OFFICE)
 def tell_parents(pupil_id: int):
-    org = current_organisation()
+    org = acting_school()
     pupil = _school_row_or_404(Pupil, pupil_id, org.id, Pupil.removed_at.is_not(None))
     from app.messaging.notify import notify
 

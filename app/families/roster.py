@@ -276,7 +276,7 @@ class _Planner:
                 return ref
             if c.email in self.by_email:
                 return self.by_email[c.email]
-        found = self._in_links(pupil_ref, c, taken)
+        found: int | str | None = self._in_links(pupil_ref, c, taken)
         if found is None and c.mobile and not c.email:
             key = (c.mobile, _key(c.name))
             found = self.by_mobile_name.get(key) or self.file_mobile.get(key)
@@ -380,9 +380,14 @@ def missing_pupils(organisation_id: int, ids: list[int]) -> list[Missing]:
 
 def _apply(plan: Plan) -> None:
     new_pupils = insert_many(Pupil, plan.pupil_inserts)
-    pupil_ids = {row["upn"]: pupil_id for row, pupil_id in zip(plan.pupil_inserts, new_pupils)}
+    # a new pupil is named by its UPN, a new parent by its key, until they have ids
+    pupil_ids: dict[int | str, int] = {
+        row["upn"]: pupil_id for row, pupil_id in zip(plan.pupil_inserts, new_pupils, strict=True)
+    }
     update_many(Pupil, plan.pupil_updates)
-    user_ids = dict(zip(plan.user_inserts, insert_many(User, list(plan.user_inserts.values()))))
+    user_ids: dict[int | str, int] = dict(
+        zip(plan.user_inserts, insert_many(User, list(plan.user_inserts.values())), strict=True)
+    )
     update_many(User, list(plan.user_updates.values()))
     insert_many(
         Guardianship,

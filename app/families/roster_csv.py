@@ -228,7 +228,7 @@ def decode(data: bytes) -> tuple[str, str]:
 def _delimiter(text: str) -> str:
     first = text.split("\n", 1)[0]
     counts = {d: first.count(d) for d in (",", ";", "\t")}
-    best = max(counts, key=counts.get)
+    best = max(counts, key=lambda d: counts[d])
     return best if counts[best] else ","
 
 

@@ -74,12 +74,24 @@ def load_upload(token: str, organisation_id: int, user_id: int) -> ParsedFile | 
     data = _get("upload", token, organisation_id, user_id)
     if data is None:
         return None
-    rows = [
-        # an upload kept before home languages were read has eight fields
-        Row(*r[:7], home_language=r[8] if len(r) > 8 else None, contacts=[Contact(*c) for c in r[7]])
-        for r in data["rows"]
-    ]
+    rows = [_row(r) for r in data["rows"]]
     return ParsedFile(rows, [], data["notices"])
+
+
+def _row(r: list) -> Row:
+    number, upn, first, last, class_name, year_group, premium = r[:7]
+    return Row(
+        number,
+        upn,
+        first,
+        last,
+        class_name,
+        year_group,
+        premium,
+        # an upload kept before home languages were read has eight fields
+        home_language=r[8] if len(r) > 8 else None,
+        contacts=[Contact(*c) for c in r[7]],
+    )
 
 
 def discard_upload(token: str, organisation_id: int, user_id: int) -> None:

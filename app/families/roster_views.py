@@ -16,7 +16,7 @@ from werkzeug.exceptions import NotFound, RequestEntityTooLarge
 from wtforms import HiddenField
 
 from app.core.authz import can, current_organisation, staff_required
-from app.core.error_pages import render_error
+from app.core.error_pages import NotFoundSaying, render_error
 from app.core.extensions import db
 from app.core.htmx import redirect_after_post, render
 from app.families import roster, roster_store
@@ -53,10 +53,8 @@ def _school():
     return organisation
 
 
-def _not_found():
-    error = NotFound()
-    error.hometime_message = GONE
-    return error
+def _not_found() -> NotFound:
+    return NotFoundSaying(GONE)
 
 
 @bp.errorhandler(RequestEntityTooLarge)

@@ -166,7 +166,7 @@ def record_cookie_choice(user: User, performance: bool, functional: bool) -> Non
     never decided. Committed."""
     states = consent_states(user.id)
     org_id = None
-    for purpose, granted in zip(COOKIE_PURPOSES, (performance, functional)):
+    for purpose, granted in zip(COOKIE_PURPOSES, (performance, functional), strict=True):
         if states[purpose] is not granted:
             org_id = org_id or controller_id(user)
             _record(user, purpose, granted, org_id)

@@ -165,7 +165,7 @@ def _locked(invitation_id: int) -> tuple[Invitation, User]:
     invitation = db.session.get(Invitation, invitation_id, with_for_update=True, populate_existing=True)
     if invitation is None or invitation.status not in invitations.OPEN:
         raise StaffInvitationError("This invitation has already been answered or replaced.", 410)
-    user = db.session.get(User, invitation.user_id, with_for_update=True, populate_existing=True)
+    user = db.session.get_one(User, invitation.user_id, with_for_update=True, populate_existing=True)
     return invitation, user
 
 

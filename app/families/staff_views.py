@@ -13,7 +13,7 @@ from wtforms.validators import DataRequired, Email, Length
 
 from app.auth import sessions as auth
 from app.auth.sessions import landing
-from app.core.authz import current_organisation, public, staff_required
+from app.core.authz import acting_school, public, staff_required
 from app.core.errors import FieldError
 from app.core.extensions import db, limiter
 from app.families import invitations
@@ -56,7 +56,7 @@ class AnswerForm(FlaskForm):
 @bp.route("/staff", methods=["GET", "POST"])
 @staff_required("office")
 def staff_page():
-    org = current_organisation()
+    org = acting_school()
     form = StaffInviteForm()
     if form.validate_on_submit():
         try:
@@ -94,7 +94,7 @@ def staff_join(token: str):
         invitation = invitations.find_by_token(token)
     except invitations.InvitationProblem as problem:
         return render_template("parents/join_problem.html", problem=problem), problem.status
-    user = db.session.get(User, invitation.user_id)
+    user = db.session.get_one(User, invitation.user_id)
     if invitation.role is None or user.kind is not UserKind.STAFF:
         return _problem("We don't recognise that invitation", "Please ask the school office.", 404)
     if service.is_new_account(user):

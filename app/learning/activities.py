@@ -198,7 +198,7 @@ def save_activity(
     if not data.year_groups:
         raise ActivityError("year_groups", "Please tick at least one year group.")
     new = activity is None
-    if new:
+    if activity is None:
         activity = Activity(organisation_id=organisation_id, created_by_id=getattr(user, "id", None))
     old_key = _apply(activity, data)
     if new:
@@ -258,10 +258,8 @@ def search(
         query = query.where(("," + Activity.year_groups + ",").contains(f",{year_group},"))
     if exclude_ids:
         query = query.where(Activity.id.not_in(list(exclude_ids)))
-    order = [Activity.title, Activity.id]
-    if text:
-        order.insert(0, sa.case((Activity.title.ilike(pattern, escape="\\"), 0), else_=1))
-    return query.order_by(*order)
+    title_first = (sa.case((Activity.title.ilike(pattern, escape="\\"), 0), else_=1),) if text else ()
+    return query.order_by(*title_first, Activity.title, Activity.id)
 
 
 def activity_for_staff(organisation_ids: list[int], activity_id: int) -> Activity | None:

@@ -71,7 +71,7 @@ class Item:
     body: str | None
     has_photo: bool
     hidden: bool
-    created_at: object
+    created_at: datetime
 
 
 @dataclass

@@ -82,11 +82,12 @@ def _engagement(pupil: Pupil, item: TopicActivity, user: User, rating: int | Non
         )
         return created_id, True
     where = sa.and_(table.c.pupil_id == pupil.id, table.c.topic_activity_id == item.id)
+    # the insert met an existing row: read (or update) that one
     if rating is None:
-        return db.session.scalar(sa.select(table.c.id).where(where)), False
-    return db.session.scalar(
+        return db.session.execute(sa.select(table.c.id).where(where)).scalar_one(), False
+    return db.session.execute(
         sa.update(table).where(where).values(rating=rating, done_by_id=user.id).returning(table.c.id)
-    ), False
+    ).scalar_one(), False
 
 
 def check_rating(value) -> int:
@@ -107,7 +108,7 @@ def rate(pupil: Pupil, item: TopicActivity, user: User, rating) -> Engagement:
     rating = check_rating(rating)
     engagement_id, _ = _engagement(pupil, item, user, rating)
     db.session.commit()
-    return db.session.get(Engagement, engagement_id, populate_existing=True)
+    return db.session.get_one(Engagement, engagement_id, populate_existing=True)
 
 
 def _clean_comment(text: str | None) -> str:

@@ -18,7 +18,7 @@ from werkzeug.exceptions import NotFound
 
 from app.core import cookies, storage
 from app.core.authz import linked_pupils, parent_required, pupil_for_parent_or_404
-from app.core.error_pages import http_error, render_error
+from app.core.error_pages import NotFoundSaying, http_error, render_error
 from app.core.extensions import db, limiter
 from app.core.htmx import add_vary, is_htmx, render
 from app.families.family_forms import SendForm
@@ -26,7 +26,16 @@ from app.families.settings import consent_states
 from app.learning import engagement as engagements
 from app.learning import family_week as week
 from app.learning import usage
-from app.models import ActivityKind, ConsentPurpose, Contribution, Engagement, Guardianship, Pupil, utcnow
+from app.models import (
+    ActivityKind,
+    ConsentPurpose,
+    Contribution,
+    Engagement,
+    Guardianship,
+    Pupil,
+    TopicActivity,
+    utcnow,
+)
 from app.params import page_number
 from app.parents import bp
 
@@ -61,12 +70,10 @@ def _helpers():
 
 
 def _not_this_childs(pupil: Pupil) -> NotFound:
-    error = NotFound()
-    error.hometime_message = (
+    return NotFoundSaying(
         f"That activity is not one of {pupil.first_name}'s activities. "
         "Please go back to your home page and try again."
     )
-    return error
 
 
 def _pupil_and_item(pupil_id: int, item_id: int):
@@ -225,7 +232,7 @@ def send(pupil_id: int, item_id: int):
     return add_vary(redirect(url_for("parents.home") + f"#s-{pupil.id}-{item.id}", 303))
 
 
-def _send_target():
+def _send_target() -> tuple[Pupil, TopicActivity] | None:
     """(pupil, item) when the failed request was a parent's post to one of their child's sending
     forms, else None: an error there answers with the form again."""
     args = request.view_args or {}

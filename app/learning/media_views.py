@@ -58,7 +58,7 @@ def video(activity_id: int):
         back=back,
         embed=activities.embed_url(activity),
         watch=activities.watch_url(activity),
-        provider=activities.PROVIDER_NAMES.get(activity.video_provider, "the video site"),
+        provider=activities.PROVIDER_NAMES.get(activity.video_provider or "", "the video site"),
     )
 
 

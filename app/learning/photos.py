@@ -199,7 +199,9 @@ def _decode(im: Image.Image) -> Image.Image:
     if icc:
         try:
             source = ImageCms.ImageCmsProfile(io.BytesIO(icc))
-            upright = ImageCms.profileToProfile(upright, source, _SRGB, outputMode="RGB")
+            converted = ImageCms.profileToProfile(upright, source, _SRGB, outputMode="RGB")
+            if converted is not None:  # None only when converting in place
+                upright = converted
         except (ImageCms.PyCMSError, OSError, ValueError):
             log.info("photos: ignoring an unusable ICC profile")
             upright = upright.convert("RGB")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import render_template
 
-from app.core.authz import current_organisation, staff_required
+from app.core.authz import acting_school, staff_required
 from app.learning.reports import SMALL_GROUP, WEEKS, engagement_by_class
 from app.office import bp
 
@@ -12,7 +12,7 @@ from app.office import bp
 @bp.get("/report")
 @staff_required("office", "dpo")
 def report_page():
-    organisation = current_organisation()
+    organisation = acting_school()
     return render_template(
         "office/report.html",
         organisation=organisation,

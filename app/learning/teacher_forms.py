@@ -42,18 +42,19 @@ class MultiCheckboxField(SelectMultipleField):
     option_widget = CheckboxInput()
 
 
-def at_most(limit: int, what: str = "this"):
-    """A Length check whose message says how long the text was."""
+class at_most:  # lower case: used like WTForms' own validators, at_most(2000, "the note")
+    """A Length check whose message says how long the text was (and a ``maxlength`` attribute)."""
 
-    def check(form, field):
+    def __init__(self, limit: int, what: str = "this") -> None:
+        self.limit, self.what = limit, what
+        self.field_flags = {"maxlength": limit}
+
+    def __call__(self, form, field) -> None:
         text = field.data or ""
-        if len(text) > limit:
+        if len(text) > self.limit:
             raise ValidationError(
-                f"Please keep {what} to {limit:,} characters or fewer (it has {len(text):,})."
+                f"Please keep {self.what} to {self.limit:,} characters or fewer (it has {len(text):,})."
             )
-
-    check.field_flags = {"maxlength": limit}
-    return check
 
 
 class ActivityForm(FlaskForm):

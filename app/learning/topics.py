@@ -13,6 +13,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import attributes
 
 from app.core.authz import record_scope, taught_by
+from app.core.bulk import rows_changed
 from app.core.errors import FieldError
 from app.core.extensions import db
 from app.models import (
@@ -110,12 +111,14 @@ def earlier_years_topics(organisation_ids: list[int], year_groups: set[str], bef
 
 def _claim(topic: WeeklyTopic, version: int | None) -> None:
     """Move the topic to its next version, or raise StaleTopic if ``version`` is not current."""
-    result = db.session.execute(
-        sa.update(WeeklyTopic.__table__)
-        .where(WeeklyTopic.__table__.c.id == topic.id, WeeklyTopic.__table__.c.version == version)
-        .values(version=WeeklyTopic.__table__.c.version + 1)
+    table = WeeklyTopic.__table__
+    claimed = rows_changed(
+        sa.update(table)
+        .where(table.c.id == topic.id, table.c.version == version)
+        .values(version=table.c.version + 1)
     )
-    if result.rowcount != 1:
+    # no version given (a form without one) matches no row: the version column is never NULL
+    if version is None or claimed != 1:
         db.session.rollback()
         raise StaleTopic()
     attributes.set_committed_value(topic, "version", version + 1)
@@ -160,13 +163,13 @@ def update_details(
     editable_class_ids: set[int],
 ) -> None:
     """Save title, note, week and classes. Classes the editor cannot see are kept as they are."""
-    check_monday(week_start)
+    monday = check_monday(week_start)
     kept = [c for c in topic.classes if c.id not in editable_class_ids]
     _check_fields(title, note, kept + list(classes))
     _claim(topic, version)
     topic.title = title.strip()
     topic.note = (note or "").replace("\r\n", "\n").strip()
-    topic.week_start = week_start
+    topic.week_start = monday
     topic.classes = kept + [c for c in classes if c not in kept]
     db.session.commit()
 

@@ -59,4 +59,4 @@ def open_activity(user: User, item: TopicActivity) -> Activity:
     """Record that ``user`` opened the activity behind ``item`` (committed); return it."""
     record(UsageKind.ACTIVITY_OPENED, user_id=user.id, activity_id=item.activity_id)
     db.session.commit()
-    return db.session.get(Activity, item.activity_id)
+    return db.session.get_one(Activity, item.activity_id)

@@ -133,9 +133,9 @@ def compose_email(
     text = f"{text}\n\n{render_part('_footer', 'txt', **footer)}".rstrip()
     html = render_part(template, "html", **html_ctx)
     if html is not None:
-        foot = render_part("_footer", "html", **footer)
+        foot = render_part("_footer", "html", **footer) or ""
         html = html.replace("</body>", foot + "</body>") if "</body>" in html else html + foot
-    from_name = f"{org.name} via Hometime" if on_behalf else config["MAIL_FROM_NAME"]
+    from_name = f"{org.name} via Hometime" if on_behalf and org is not None else config["MAIL_FROM_NAME"]
     subject = (render_part(template, "subject.txt", **text_ctx) or "").replace("\n", " ")
     return Composed(
         from_name=from_name,
@@ -163,6 +163,8 @@ def personalise(shared: Composed, person: Recipient) -> Composed:
 def email_recipient(composed: Composed, person: Recipient, delivery_id: int) -> providers.Recipient:
     """One recipient of a composed email: their address, tag values and, for optional
     messages, the one-click unsubscribe headers (RFC 8058)."""
+    if person.email is None:  # policy.channel_problem() holds back anyone without an address
+        raise ValueError(f"user {person.id} has no email address")
     url = unsubscribe_url(person.id, composed.organisation_id) if composed.optional else None
     headers = {}
     if url:

@@ -25,9 +25,11 @@ import logging
 import time
 from collections import defaultdict
 from datetime import timedelta
+from functools import partial
 
 import sqlalchemy as sa
 
+from app.core.bulk import rows_changed
 from app.core.extensions import db
 from app.messaging import compose, policy, providers
 from app.messaging.notify import JOB_TIMEOUT, SEND_JOB, job_id
@@ -67,7 +69,7 @@ def fail_stale(ids=None) -> int:
     )
     if ids is not None:
         query = query.where(policy.in_ids(ND.id, ids))
-    count = db.session.execute(query).rowcount
+    count = rows_changed(query)
     db.session.commit()
     if count:
         log.warning("%s deliveries left mid-send by a stopped worker: marked outcome unknown", count)
@@ -148,7 +150,10 @@ def _send_chunk(claimed, counts, touched) -> None:
         return
     # Compose every batch before the first call: the commit after each call expires records.
     loaded = compose.preload(rows)  # noqa: F841 (keeps the records in the identity map)
-    shared_batches, singles, texts, failed = [], defaultdict(list), [], []
+    shared_batches: list[providers.EmailBatch] = []
+    singles: defaultdict[str, list[tuple]] = defaultdict(list)  # by sender name
+    texts: list[tuple[int, str, str]] = []  # (delivery id, mobile, text)
+    failed: list[tuple[int, str]] = []  # (delivery id, reason)
     for ready in groups.values():
         first = ready[0][0]
         try:
@@ -171,13 +176,14 @@ def _send_chunk(claimed, counts, touched) -> None:
     if batches:
         mail = providers.backend(Channel.EMAIL)
         for email in batches:
-            _call(lambda: mail.send_email(email), [int(r.ref) for r in email.recipients], counts, touched)
+            refs = [int(r.ref) for r in email.recipients if r.ref is not None]
+            _call(partial(mail.send_email, email), refs, counts, touched)
     if texts:
         sms = providers.backend(Channel.SMS)
         schools = {row.id: row.organisation_id for row in rows}
         for row_id, mobile, text in texts:
             _call(
-                lambda: sms.send_sms(mobile, text, organisation_id=schools.get(row_id)),
+                partial(sms.send_sms, mobile, text, organisation_id=schools.get(row_id)),
                 [row_id],
                 counts,
                 touched,
@@ -213,17 +219,17 @@ def _still_allowed(rows, counts) -> dict:
         ctx = row.context or {}
         person = people.get(row.user_id)
         if person is None:
-            reason = "account deleted"
-        else:
-            person = policy.scoped(person, row.organisation_id, ctx.get("_pupil_id"))
-            blocked = policy.pupil_block(pupils.get(ctx.get("_pupil_id")))
-            reason = policy.suppression(
-                person,
-                optional=bool(ctx.get("_optional")),
-                blocked=blocked,
-                template=row.template,
-                decided=True,
-            ) or policy.channel_problem(person, row.channel, row.template)
+            suppressed["account deleted"].append(row.id)
+            continue
+        person = policy.scoped(person, row.organisation_id, ctx.get("_pupil_id"))
+        blocked = policy.pupil_block(pupils.get(ctx.get("_pupil_id")))
+        reason = policy.suppression(
+            person,
+            optional=bool(ctx.get("_optional")),
+            blocked=blocked,
+            template=row.template,
+            decided=True,
+        ) or policy.channel_problem(person, row.channel, row.template)
         if reason:
             suppressed[reason].append(row.id)
             continue
@@ -235,7 +241,7 @@ def _still_allowed(rows, counts) -> dict:
                 sa.update(ND).where(ND.id == row.id).values(reason=policy.QUIET, not_before=hold)
             )
             continue
-        key = (row.channel, row.template, row.organisation_id, json.dumps(ctx, sort_keys=True))
+        key: tuple = (row.channel, row.template, row.organisation_id, json.dumps(ctx, sort_keys=True))
         if row.template == compose.DIGEST_TEMPLATE:
             key += (row.user_id,)
         groups[key].append((row, person))
@@ -324,7 +330,7 @@ def schedule_later(ids) -> None:
     ).all()
     db.session.commit()
     if waiting:
-        when = min(nb for _, nb in waiting)
+        when = min(nb for _, nb in waiting if nb is not None)  # all set: not_before > at
         _follow_up(sorted(i for i, _ in waiting), when, f"-at{int(when.timestamp())}")
 
 

@@ -26,8 +26,8 @@ from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
 
+from app.core.bulk import rows_changed
 from app.core.errors import ServiceError
-from app.core.extensions import db
 from app.models import Channel, DeliveryStatus
 from app.models import NotificationDelivery as ND
 
@@ -156,7 +156,7 @@ def record(events: list[dict]) -> dict[str, int]:
             found[delivery_id] = (when, why)
     marked = 0
     for delivery_id, (when, why) in sorted(found.items()):
-        marked += db.session.execute(
+        marked += rows_changed(
             sa.update(ND)
             .where(
                 ND.id == delivery_id,
@@ -166,7 +166,7 @@ def record(events: list[dict]) -> dict[str, int]:
             )
             .values(status=DeliveryStatus.BOUNCED, reason=why[:200])
             .execution_options(synchronize_session=False)
-        ).rowcount
+        )
     if marked:
         log.info("SendGrid events: %s received, %s deliveries marked bounced", len(events), marked)
     return {"events": len(events), "bounced": marked}

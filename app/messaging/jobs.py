@@ -73,7 +73,8 @@ def send_weekly_digests() -> int:
     ).all()
     by_org: dict[int | None, list[int]] = {}
     for user_id, org_id in pending:
-        by_org.setdefault(org_id, []).append(user_id)
+        if user_id is not None:  # an account deleted since (its rows keep no user) gets no digest
+            by_org.setdefault(org_id, []).append(user_id)
     queued = []
     at = policy.now()
     for org_id, user_ids in by_org.items():

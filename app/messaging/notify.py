@@ -19,6 +19,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import sqlalchemy as sa
@@ -197,10 +198,10 @@ def notify_many(
     return len(queued)
 
 
-def insert_deliveries(rows: list[dict]):
+def insert_deliveries(rows: list[dict]) -> list[_Inserted]:
     """INSERT ... ON CONFLICT (event, person, channel) DO NOTHING, returning the new rows
     (id, user_id, status, reason, channel). All rows travel as one JSON parameter (``json_to_recordset``), so 10,000 rows are one short statement."""
-    found = []
+    found: list[_Inserted] = []
     for i in range(0, len(rows), 5000):
         payload = json.dumps(
             [
@@ -304,7 +305,7 @@ def unsubscribe_url(user_id: int, organisation_id: int | None) -> str:
 # --- failures, for the office ------------------------------------------------------------------
 
 
-def failed_deliveries(organisation_id: int, limit: int = 100) -> list:
+def failed_deliveries(organisation_id: int, limit: int = 100) -> Sequence[sa.Row[NotificationDelivery, str]]:
     """The school's deliveries that failed, newest first: rows of (delivery, recipient name)."""
     from app.models import User
 

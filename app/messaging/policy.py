@@ -127,7 +127,7 @@ def _has_part(app_id: int, template: str, part: str) -> bool:
 
 def has_part(template: str, part: str) -> bool:
     """Does ``templates/messages/<template>.<part>`` exist (e.g. ``sms.txt``, ``digest.txt``)?"""
-    return _has_part(id(current_app._get_current_object()), template, part)
+    return _has_part(id(current_app._get_current_object()), template, part)  # type: ignore[attr-defined]  # Flask types the proxy as Flask
 
 
 def _chunks(ids: list[int], size: int = CHUNK):
@@ -267,7 +267,7 @@ OWN_REQUEST_TEMPLATES = ("request_", "export_ready", "erasure_completed")
 
 
 def answers_own_request(template: str | None) -> bool:
-    return bool(template) and template.startswith(OWN_REQUEST_TEMPLATES)
+    return bool(template and template.startswith(OWN_REQUEST_TEMPLATES))
 
 
 # The notice that an account has been closed is decided while the account is still open (the

@@ -15,6 +15,7 @@ import logging
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any, overload
 from urllib.error import URLError
 
 from flask import current_app
@@ -97,6 +98,12 @@ class EmailBatch:
     category: str | None = None
 
 
+@overload
+def substitute(text: str, substitutions: dict[str, str]) -> str: ...
+@overload
+def substitute(text: None, substitutions: dict[str, str]) -> None: ...
+@overload
+def substitute(text: str | None, substitutions: dict[str, str]) -> str | None: ...
 def substitute(text: str | None, substitutions: dict[str, str]) -> str | None:
     if text is None:
         return None
@@ -163,7 +170,7 @@ class SendGridBackend:
     def body(batch: EmailBatch) -> dict:
         personalizations = []
         for r in batch.recipients:
-            p = {"to": [{"email": r.to, **({"name": r.name} if r.name else {})}]}
+            p: dict[str, Any] = {"to": [{"email": r.to, **({"name": r.name} if r.name else {})}]}
             if r.substitutions:
                 p["substitutions"] = r.substitutions
             if r.headers:

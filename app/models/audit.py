@@ -7,11 +7,11 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.core.extensions import db
+from app.core.extensions import Base
 from app.models.types import UTCDateTime, utcnow
 
 
-class ActivityLog(db.Model):
+class ActivityLog(Base):
     """Sign-ins and access to children's data; purged after the configured period."""
 
     __tablename__ = "activity_log"
@@ -28,7 +28,7 @@ class ActivityLog(db.Model):
     detail: Mapped[str | None] = mapped_column(sa.String(200))
 
 
-class RetentionRun(db.Model):
+class RetentionRun(Base):
     """What a retention rule did: no personal data, only the rule, a count and the time."""
 
     __tablename__ = "retention_runs"

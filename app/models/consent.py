@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from app.core.extensions import db
+from app.core.extensions import Base
 from app.models.types import UTCDateTime, enum_column, utcnow
 
 
@@ -32,7 +32,7 @@ class ConsentMethod(enum.Enum):
     OFFICE = "office"
 
 
-class PrivacyNotice(db.Model):
+class PrivacyNotice(Base):
     __tablename__ = "privacy_notices"
     __table_args__ = (sa.UniqueConstraint("organisation_id", "version", name="version_per_org"),)
 
@@ -47,7 +47,7 @@ class PrivacyNotice(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
-class ConsentRecord(db.Model):
+class ConsentRecord(Base):
     """One consent decision. Never updated or deleted while the person's account exists (P08)."""
 
     __tablename__ = "consent_records"

@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import enum
 from datetime import date, datetime
+from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from app.core.extensions import db
+from app.core.extensions import Base
 from app.models.types import UTCDateTime, enum_column, utcnow
+
+if TYPE_CHECKING:  # the mapper resolves the name through the registry at runtime
+    from app.models.school import SchoolClass
 
 
 class ActivityKind(enum.Enum):
@@ -45,7 +49,7 @@ class UsageKind(enum.Enum):
     ACTIVITY_DONE = "activity_done"
 
 
-class Activity(db.Model):
+class Activity(Base):
     """A short activity in a school's library (organisation_id NULL: the starter library)."""
 
     __tablename__ = "activities"
@@ -77,13 +81,13 @@ class Activity(db.Model):
 
 topic_classes = sa.Table(
     "topic_classes",
-    db.metadata,
+    Base.metadata,
     sa.Column("topic_id", sa.ForeignKey("topics.id", ondelete="CASCADE"), primary_key=True),
     sa.Column("class_id", sa.ForeignKey("classes.id", ondelete="CASCADE"), primary_key=True),
 )
 
 
-class WeeklyTopic(db.Model):
+class WeeklyTopic(Base):
     __tablename__ = "topics"
     __table_args__ = (
         sa.CheckConstraint("status <> 'scheduled' OR publish_at IS NOT NULL", name="scheduled_time"),
@@ -107,13 +111,13 @@ class WeeklyTopic(db.Model):
     )
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
-    classes: Mapped[list[SchoolClass]] = relationship(secondary=topic_classes)  # noqa: F821
+    classes: Mapped[list[SchoolClass]] = relationship(secondary=topic_classes)
     items: Mapped[list[TopicActivity]] = relationship(
         back_populates="topic", order_by="TopicActivity.position", cascade="all, delete-orphan"
     )
 
 
-class TopicActivity(db.Model):
+class TopicActivity(Base):
     __tablename__ = "topic_activities"
     __table_args__ = (sa.UniqueConstraint("topic_id", "activity_id", name="once_per_topic"),)
 
@@ -126,7 +130,7 @@ class TopicActivity(db.Model):
     activity: Mapped[Activity] = relationship()
 
 
-class Engagement(db.Model):
+class Engagement(Base):
     """A child did an activity of a topic (at most once), with an optional 1–5 rating."""
 
     __tablename__ = "engagements"
@@ -147,7 +151,7 @@ class Engagement(db.Model):
     contributions: Mapped[list[Contribution]] = relationship(back_populates="engagement")
 
 
-class Contribution(db.Model):
+class Contribution(Base):
     """A comment or photo a family sent back; shared with the child's school staff only (P04)."""
 
     __tablename__ = "contributions"
@@ -179,7 +183,7 @@ class Contribution(db.Model):
     engagement: Mapped[Engagement] = relationship(back_populates="contributions")
 
 
-class Award(db.Model):
+class Award(Base):
     __tablename__ = "awards"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -192,7 +196,7 @@ class Award(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
-class UsageEvent(db.Model):
+class UsageEvent(Base):
     """First-party usage (P05): what a family opened, played or did; no third party sees it."""
 
     __tablename__ = "usage_events"

@@ -8,7 +8,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.core.extensions import db
+from app.core.extensions import Base
 from app.models.types import UTCDateTime, enum_column, utcnow
 
 
@@ -25,7 +25,7 @@ class DeliveryStatus(enum.Enum):
     SUPPRESSED = "suppressed"
 
 
-class NotificationDelivery(db.Model):
+class NotificationDelivery(Base):
     __tablename__ = "notification_deliveries"
     __table_args__ = (sa.UniqueConstraint("event_key", "user_id", "channel", name="once_per_event"),)
 
@@ -47,7 +47,7 @@ class NotificationDelivery(db.Model):
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
-class OutboxMessage(db.Model):
+class OutboxMessage(Base):
     """A message the outbox backend 'sent': shown at /dev/outbox in development and demo."""
 
     __tablename__ = "outbox_messages"

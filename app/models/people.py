@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from flask_login import UserMixin
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from app.core.extensions import db
+from app.core.extensions import Base
 from app.models.types import UTCDateTime, enum_column, utcnow
 
 
@@ -39,7 +39,7 @@ class TokenPurpose(enum.Enum):
     EMAIL_CONFIRM = "email_confirm"
 
 
-class User(UserMixin, db.Model):
+class User(UserMixin, Base):
     __tablename__ = "users"
     __table_args__ = (
         sa.CheckConstraint("mobile IS NULL OR mobile LIKE '+%'", name="mobile_e164"),
@@ -111,7 +111,7 @@ class User(UserMixin, db.Model):
         return f"<User {self.id} {self.kind.value}>"
 
 
-class StaffMembership(db.Model):
+class StaffMembership(Base):
     """A role of a staff member at a school, or (for a DPO) across a trust."""
 
     __tablename__ = "staff_memberships"
@@ -133,7 +133,7 @@ class StaffMembership(db.Model):
     user: Mapped[User] = relationship(back_populates="memberships")
 
 
-class RecoveryCode(db.Model):
+class RecoveryCode(Base):
     """A single-use MFA recovery code; only its hash is stored."""
 
     __tablename__ = "recovery_codes"
@@ -144,7 +144,7 @@ class RecoveryCode(db.Model):
     used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
-class LoginToken(db.Model):
+class LoginToken(Base):
     """A one-time sign-in link, SMS code, password reset or email confirmation (hash only)."""
 
     __tablename__ = "login_tokens"
@@ -160,7 +160,7 @@ class LoginToken(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
-class UserSession(db.Model):
+class UserSession(Base):
     """One sign-in on one browser: its secret travels in the session and the remember-me cookie
     (only a hash is stored); signing out ends it, so a copied cookie stops working."""
 

@@ -8,7 +8,7 @@ from datetime import date, datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from app.core.extensions import db
+from app.core.extensions import Base
 from app.models.types import UTCDateTime, enum_column, utcnow
 
 
@@ -59,7 +59,7 @@ _open_without_email = sa.text(
 )
 
 
-class PrivacyRequest(db.Model):
+class PrivacyRequest(Base):
     __tablename__ = "privacy_requests"
     __table_args__ = (
         # One open request per person, subject and kind (Indico's DataExportRequest idea). The
@@ -122,7 +122,7 @@ class PrivacyRequest(db.Model):
     )
 
 
-class RequestEvent(db.Model):
+class RequestEvent(Base):
     """The audit trail of a request: every transition, who made it and when."""
 
     __tablename__ = "request_events"
@@ -140,7 +140,7 @@ class RequestEvent(db.Model):
     request: Mapped[PrivacyRequest] = relationship(back_populates="events")
 
 
-class DataExport(db.Model):
+class DataExport(Base):
     __tablename__ = "data_exports"
     __table_args__ = (sa.CheckConstraint("state <> 'ready' OR file_key IS NOT NULL", name="ready_has_file"),)
 
@@ -165,7 +165,7 @@ class BreachDecision(enum.Enum):
     NOT_REPORTED = "not_reported"
 
 
-class Breach(db.Model):
+class Breach(Base):
     """A personal-data breach (P29), with the 72-hour clock from awareness."""
 
     __tablename__ = "breaches"

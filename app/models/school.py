@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import enum
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from app.core.extensions import db
+from app.core.extensions import Base
 from app.models.types import UTCDateTime, enum_column, utcnow
+
+if TYPE_CHECKING:  # the mapper resolves the name through the registry at runtime
+    from app.models.people import User
 
 
 class OrgKind(enum.Enum):
@@ -38,7 +42,7 @@ class InvitationStatus(enum.Enum):
     EXPIRED = "expired"
 
 
-class Trust(db.Model):
+class Trust(Base):
     __tablename__ = "trusts"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -46,7 +50,7 @@ class Trust(db.Model):
     dpo_email: Mapped[str | None] = mapped_column(sa.String(254))
 
 
-class Organisation(db.Model):
+class Organisation(Base):
     """A school or a partner organisation; the controller of the data it supplies."""
 
     __tablename__ = "organisations"
@@ -76,13 +80,13 @@ class Organisation(db.Model):
 
 class_teachers = sa.Table(
     "class_teachers",
-    db.metadata,
+    Base.metadata,
     sa.Column("class_id", sa.ForeignKey("classes.id", ondelete="CASCADE"), primary_key=True),
     sa.Column("user_id", sa.ForeignKey("users.id", ondelete="CASCADE"), primary_key=True, index=True),
 )
 
 
-class SchoolClass(db.Model):
+class SchoolClass(Base):
     __tablename__ = "classes"
     __table_args__ = (sa.UniqueConstraint("organisation_id", "academic_year", "name", name="name_per_year"),)
 
@@ -93,11 +97,11 @@ class SchoolClass(db.Model):
     academic_year: Mapped[int]  # the year it starts: 2026 for 2026-27
 
     organisation: Mapped[Organisation] = relationship(back_populates="classes")
-    teachers: Mapped[list[User]] = relationship(secondary=class_teachers)  # noqa: F821
+    teachers: Mapped[list[User]] = relationship(secondary=class_teachers)
     pupils: Mapped[list[Pupil]] = relationship(back_populates="school_class")
 
 
-class Pupil(db.Model):
+class Pupil(Base):
     __tablename__ = "pupils"
     __table_args__ = (sa.UniqueConstraint("organisation_id", "upn", name="upn_per_school"),)
 
@@ -127,7 +131,7 @@ class Pupil(db.Model):
         return f"{self.first_name} {self.last_name}".strip()
 
 
-class Guardianship(db.Model):
+class Guardianship(Base):
     """The link between a parent/carer and a pupil."""
 
     __tablename__ = "guardianships"
@@ -146,11 +150,11 @@ class Guardianship(db.Model):
         sa.ForeignKey("users.id", ondelete="SET NULL"), index=True
     )
 
-    parent: Mapped[User] = relationship(foreign_keys=[parent_id])  # noqa: F821
+    parent: Mapped[User] = relationship(foreign_keys=[parent_id])
     pupil: Mapped[Pupil] = relationship(back_populates="links")
 
 
-class Invitation(db.Model):
+class Invitation(Base):
     """An invitation for a carer (or a member of staff) to join; only hashes of secrets are kept."""
 
     __tablename__ = "invitations"

@@ -20,4 +20,3 @@ def test_the_package_picture_matches_the_imports():
     assert package_map.OUT.read_text() == package_map.svg(), (
         "docs/packages.svg is out of date: run .venv/bin/python docs/package_map.py --write"
     )
-

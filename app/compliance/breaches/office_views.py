@@ -102,7 +102,7 @@ def _breach_or_404(breach_id: int) -> Breach:
 
 def _page(breach: Breach, *, details=None, decision=None, told=None, status: int = 200):
     db.session.refresh(breach)
-    org = db.session.get(Organisation, breach.organisation_id)
+    org = db.session.get_one(Organisation, breach.organisation_id)
     if details is None:
         details = BreachForm(formdata=None, obj=breach)
     if decision is None:
@@ -167,7 +167,7 @@ def decide_breach(breach_id: int):
     """Reported (when; late only with the reason) or not reported (with the reason)."""
     breach = _breach_or_404(breach_id)
     form = DecisionForm()
-    org = db.session.get(Organisation, breach.organisation_id)
+    org = db.session.get_one(Organisation, breach.organisation_id)
 
     def decide():
         reported_at = None
@@ -191,7 +191,7 @@ def breach_families_told(breach_id: int):
     """Record when the affected families were told."""
     breach = _breach_or_404(breach_id)
     form = FamiliesToldForm()
-    org = db.session.get(Organisation, breach.organisation_id)
+    org = db.session.get_one(Organisation, breach.organisation_id)
     return _save(
         breach,
         form,

@@ -16,6 +16,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
@@ -79,7 +80,7 @@ def countdown(breach: Breach, now: datetime | None = None) -> Countdown:
     now = now or utcnow()
     due = deadline(breach)
     if breach.decision is D.REPORTED:
-        late = breach.reported_at > due
+        late = breach.reported_at is not None and breach.reported_at > due  # set with the decision
         return Countdown(
             due,
             0,
@@ -118,7 +119,7 @@ def parse_local(value: str, org: Organisation, field: str) -> datetime:
 
 def _clean(fields: dict) -> dict:
     """The regulator's fields, trimmed and checked."""
-    out = {}
+    out: dict[str, Any] = {}
     for name in FIELDS:
         value = fields.get(name)
         if name in ("people_affected", "records_affected"):
@@ -294,7 +295,7 @@ def send_reminders(now: datetime | None = None) -> int:
 
 
 def _remind(breach: Breach, hours: int, now: datetime) -> None:
-    org = db.session.get(Organisation, breach.organisation_id)
+    org = db.session.get_one(Organisation, breach.organisation_id)
     due = deadline(breach)
     local_due = due.astimezone(zone(org))
     context = {

@@ -36,16 +36,17 @@ def download_export(export_id: int):
     """The zip, decrypted part by part as it is sent; only to the requester."""
     try:
         export = exports.for_requester(export_id, current_user)
-        info = exports.manifest(export.file_key)
+        key = exports.stored_file(export)
+        info = exports.manifest(key)
     except exports.ExportError as problem:
         return render_error(problem.status, problem.message)
     except FileNotFoundError:
         return render_error(410, "This download has expired. Ask the school office for a new one.")
-    org_id = db.session.scalar(
+    org_id = db.session.execute(
         sa.select(PrivacyRequest.organisation_id).where(PrivacyRequest.id == export.request_id)
-    )
+    ).scalar_one()
     exports.record_download(export, current_user, org_id)
-    return zip_response(export.file_key, info)
+    return zip_response(key, info)
 
 
 def zip_response(file_key: str, info: dict) -> Response:

@@ -43,7 +43,8 @@ def stream(file_key: str):
     consumed after the request's context has gone (as a WSGI server does)."""
     from flask import current_app
 
-    app, parts = current_app._get_current_object(), manifest(file_key)["parts"]
+    app = current_app._get_current_object()  # type: ignore[attr-defined]  # Flask types the proxy as Flask
+    parts = manifest(file_key)["parts"]
 
     def chunks():
         for key in parts:

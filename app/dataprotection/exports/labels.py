@@ -101,7 +101,7 @@ def whole_words(names) -> re.Pattern | None:
 class Labels:
     """Labels and flag checks for one subject's export, cached as the rows stream past."""
 
-    def __init__(self, subject):
+    def __init__(self, subject) -> None:
         self.subject = subject
         self.me = {i for i in (subject.requester_id, subject.user_id) if i is not None}
         family = set(
@@ -136,11 +136,11 @@ class Labels:
             if missing:
                 self.cache[target].update(LOADERS[target](missing, self))
         if table == "contributions":
-            missing = {r["engagement_id"] for r in rows} - set(self.engagement_pupil)
-            if missing:
+            unknown = {r["engagement_id"] for r in rows} - set(self.engagement_pupil)
+            if unknown:
                 self.engagement_pupil.update(
                     db.session.execute(
-                        sa.select(Engagement.id, Engagement.pupil_id).where(Engagement.id.in_(missing))
+                        sa.select(Engagement.id, Engagement.pupil_id).where(Engagement.id.in_(unknown))
                     ).all()
                 )
 
@@ -196,8 +196,8 @@ def review_items(flagged: list[dict], subject) -> list[dict]:
     models = {"contributions": Contribution, "awards": Award}
     for item in flagged:
         model = models.get(item["table"])
-        row = db.session.get(model, item["row"]) if model else None
-        if row is None:
+        row = db.session.get(model, item["row"]) if model is not None else None
+        if model is None or row is None:
             continue
         data = {prop.columns[0].name: getattr(row, prop.key) for prop in model.__mapper__.column_attrs}
         labels.prefetch(item["table"], [data])

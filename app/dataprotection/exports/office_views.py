@@ -122,13 +122,14 @@ def office_download(export_id: int):
         export, req = exports.for_office(export_id, current_user)
         if not exports.downloadable(export):
             raise exports.ExportError("This export has no file to download (not built yet, or expired).", 404)
-        info = exports.manifest(export.file_key)
+        key = exports.stored_file(export)
+        info = exports.manifest(key)
     except exports.ExportError as problem:
         return render_error(problem.status, problem.message)
     except FileNotFoundError:
         return render_error(410, "This export's file has been deleted.")
     exports.record_download(export, current_user, req.organisation_id, by_office=True)
-    return zip_response(export.file_key, info)
+    return zip_response(key, info)
 
 
 @bp.get("/exports/<int:export_id>/photos/<int:contribution_id>")
@@ -143,14 +144,11 @@ def flagged_photo(export_id: int, contribution_id: int):
         return render_error(problem.status, problem.message)
     flagged = {(i["table"], i["row"]) for i in export.flagged or []}
     row = db.session.get(Contribution, contribution_id)
-    if (
-        ("contributions", contribution_id) not in flagged
-        or row is None
-        or not (row.thumb_key or row.photo_key)
-    ):
+    key = (row.thumb_key or row.photo_key) if row is not None else None
+    if ("contributions", contribution_id) not in flagged or not key:
         return render_error(404)
     try:
-        data = storage.get(row.thumb_key or row.photo_key)
+        data = storage.get(key)
     except (FileNotFoundError, storage.InvalidKey):
         return render_error(404)
     return Response(data, mimetype="image/jpeg", headers={"Cache-Control": "no-store"})

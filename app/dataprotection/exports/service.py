@@ -17,6 +17,7 @@ from __future__ import annotations
 import logging
 import os
 import tempfile
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -132,7 +133,7 @@ def live_export(request_id: int) -> DataExport | None:
     )
 
 
-def release(export_id: int, actor: User, remove: set[str] = frozenset()) -> DataExport:
+def release(export_id: int, actor: User, remove: Collection[str] = frozenset()) -> DataExport:
     """The office has looked at every flagged item: ``remove`` names those to leave out (ids
     from ``DataExport.flagged``), the rest stay. Without removals the export is ready at once;
     with them the worker rebuilds it without those items."""
@@ -201,7 +202,7 @@ def build(export_id: int) -> ExportState | None:
         return export.state
     export.state = ExportState.BUILDING
     decisions = {item["id"]: item.get("decision") for item in export.flagged or []}
-    req = db.session.get(PrivacyRequest, export.request_id)
+    req = db.session.get_one(PrivacyRequest, export.request_id)
     subject = subject_for(req)
     db.session.commit()
     keys: list[str] = []
@@ -230,7 +231,7 @@ def build(export_id: int) -> ExportState | None:
 
 
 def _finish(export_id: int, keys: list[str], flagged: list[dict], decisions: dict) -> ExportState:
-    export = db.session.get(DataExport, export_id, with_for_update=True, populate_existing=True)
+    export = db.session.get_one(DataExport, export_id, with_for_update=True, populate_existing=True)
     if export.state is not ExportState.BUILDING:  # built meanwhile by another run
         db.session.rollback()
         delete_keys(keys)
@@ -242,7 +243,7 @@ def _finish(export_id: int, keys: list[str], flagged: list[dict], decisions: dic
         export.state = ExportState.REVIEW
         export.expires_at = utcnow() + timedelta(days=KEEP_DAYS)
     else:
-        _mark_ready(export, db.session.get(PrivacyRequest, export.request_id))
+        _mark_ready(export, db.session.get_one(PrivacyRequest, export.request_id))
     state = export.state
     db.session.commit()
     if old:
@@ -289,6 +290,13 @@ def _for_office(export_id: int, user: User, lock: bool = False):
 def for_office(export_id: int, user: User) -> tuple[DataExport, PrivacyRequest]:
     """An export of a request of a school where ``user`` works in the office (else 404)."""
     return _for_office(export_id, user)
+
+
+def stored_file(export: DataExport) -> str:
+    """The key of the export's stored zip; ExportError (404) when it has none."""
+    if not export.file_key:
+        raise ExportError("This export has no file to download (not built yet, or expired).", 404)
+    return export.file_key
 
 
 def downloadable(export: DataExport) -> bool:

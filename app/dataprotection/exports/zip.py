@@ -21,6 +21,7 @@ import shutil
 import zipfile
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
@@ -76,9 +77,9 @@ def rows_query(table: str, subject) -> sa.Select | None:
     tbl = t(table)
     if subject.pupil_id is not None:
         cond = condition(table, pupil_id=subject.pupil_id)
-        narrow = REQUESTER_ONLY.get(table)
-        if cond is not None and narrow is not None:
-            cond = sa.and_(cond, narrow(subject.requester_id or -1))
+        requester_only = REQUESTER_ONLY.get(table)
+        if cond is not None and requester_only is not None:
+            cond = sa.and_(cond, requester_only(subject.requester_id or -1))
     else:
         cond = condition(table, user_id=subject.user_id) if subject.user_id else None
         by_email = {
@@ -93,7 +94,7 @@ def rows_query(table: str, subject) -> sa.Select | None:
             cond = sa.and_(cond, narrow)
     if cond is None:
         return None
-    columns = list(tbl.columns)
+    columns: list[sa.ColumnElement[Any]] = list(tbl.columns)
     if subject.pupil_id is None and not subject.whole_account and table in SHARED_COLUMNS:
         # The account of a person of several schools: the contact details, the rest blank.
         columns = [c if c.name in SHARED_COLUMNS[table] else sa.null().label(c.name) for c in columns]
@@ -156,7 +157,8 @@ class Result:
 
 def write(path: str, subject, *, request_id: int, removed: set[str], workdir: str) -> Result:
     """Write the export of ``subject`` to a zip at ``path``, leaving out the ``removed`` items."""
-    result, labels, photos = Result(), Labels(subject), []
+    result, labels = Result(), Labels(subject)
+    photos: list[tuple[int, str]] = []  # (contribution id, stored key)
     json_path, body_path = f"{workdir}/data.json", f"{workdir}/body.html"
     with (
         zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as zf,
@@ -195,7 +197,7 @@ def write(path: str, subject, *, request_id: int, removed: set[str], workdir: st
 
 def _write_table(zf, js, body, table, query, labels, removed, result, photos, first_table) -> int:
     columns = [c.name for c in t(table).columns]
-    count, writer, raw, text = 0, None, None, None
+    count, writer, text = 0, None, None
     try:
         for batch in db.session.execute(query.execution_options(yield_per=BATCH)).partitions():
             mappings = [dict(row._mapping) for row in batch]
@@ -212,8 +214,9 @@ def _write_table(zf, js, body, table, query, labels, removed, result, photos, fi
                     )
                 values = [cell(table, c, row, labels) for c in columns]
                 if writer is None:
-                    raw = zf.open(entry(f"{table}.csv"), "w")
-                    text = io.TextIOWrapper(raw, encoding="utf-8-sig", newline="")
+                    text = io.TextIOWrapper(
+                        zf.open(entry(f"{table}.csv"), "w"), encoding="utf-8-sig", newline=""
+                    )
                     writer = csv_safe.writer(text)
                     writer.writerow(columns)
                     js.write(("" if first_table else ", ") + f"{json.dumps(table)}: [")
@@ -221,10 +224,12 @@ def _write_table(zf, js, body, table, query, labels, removed, result, photos, fi
                 writer.writerow(
                     ["" if v is None else json.dumps(v) if isinstance(v, (dict, list)) else v for v in values]
                 )
-                js.write(("" if count == 0 else ", ") + json.dumps(dict(zip(columns, values))))
+                js.write(("" if count == 0 else ", ") + json.dumps(dict(zip(columns, values, strict=True))))
                 body.write(
                     "<tr>"
-                    + "".join(f"<td>{html_value(table, c, v)}</td>" for c, v in zip(columns, values))
+                    + "".join(
+                        f"<td>{html_value(table, c, v)}</td>" for c, v in zip(columns, values, strict=True)
+                    )
                     + "</tr>\n"
                 )
                 if table == "contributions" and row.get("photo_key"):
@@ -233,8 +238,7 @@ def _write_table(zf, js, body, table, query, labels, removed, result, photos, fi
     finally:
         if text is not None:
             text.flush()
-            text.detach()
-            raw.close()
+            text.detach().close()  # the zip entry under the wrapper (detach leaves it open)
     if count:
         js.write("]")
         body.write(
@@ -245,7 +249,7 @@ def _write_table(zf, js, body, table, query, labels, removed, result, photos, fi
 
 
 def _about(subject, request_id: int, result: Result) -> dict:
-    org = db.session.get(Organisation, subject.organisation_id)
+    org = db.session.get_one(Organisation, subject.organisation_id)
     return {
         "school": org.name,
         "request": f"R{request_id}",

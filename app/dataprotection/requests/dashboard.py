@@ -64,16 +64,17 @@ def desk(organisation_ids, today: date) -> Desk:
     ).all()
     result = Desk()
     for req, first, last in rows:
+        due = req.due_on
+        if due is None:  # never for a counted request: record_event() sets it
+            continue
         name = f"{first} {last}".strip() if first is not None else None
         if req.state is RequestState.PAUSED:
             since = req.paused_since or today
             result.paused.append(
-                DeskRow(req, name, deadlines.days_left(req.due_on, since), f"Paused since {_day(since)}")
+                DeskRow(req, name, deadlines.days_left(due, since), f"Paused since {_day(since)}")
             )
             continue
-        row = DeskRow(
-            req, name, deadlines.days_left(req.due_on, today), deadlines.describe_due(req.due_on, today)
-        )
+        row = DeskRow(req, name, deadlines.days_left(due, today), deadlines.describe_due(due, today))
         (result.overdue if row.days_left < 0 else result.due_soon).append(row)
     return result
 
@@ -93,7 +94,8 @@ def due_for_reminder(today: date) -> dict[int, dict[str, list[int]]]:
     ).all()
     found: dict[int, dict[str, list[int]]] = defaultdict(lambda: {"overdue": [], "due_soon": []})
     for org_id, req_id, due in rows:
-        found[org_id]["overdue" if due < today else "due_soon"].append(req_id)
+        if due is not None:  # always (due_on <= horizon)
+            found[org_id]["overdue" if due < today else "due_soon"].append(req_id)
     return dict(found)
 
 

@@ -6,6 +6,7 @@ office staff only their own school (P12: another school's request answers 404)."
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 
 import sqlalchemy as sa
 from flask import abort, current_app, request, url_for
@@ -185,7 +186,7 @@ def _request_or_404(request_id: int) -> PrivacyRequest:
 
 def _page(req: PrivacyRequest, *, problem: str | None = None, field: str | None = None, status: int = 200):
     db.session.refresh(req)
-    org = db.session.get(Organisation, req.organisation_id)
+    org = db.session.get_one(Organisation, req.organisation_id)
     today = pr.local_today(org)
     start = deadlines.clock_start(req.received_on, req.identity_checked_on)
     running = deadlines.pause_days(req.paused_since, today) if req.paused_since else 0
@@ -236,7 +237,7 @@ def _privacy_data_links(req: PrivacyRequest) -> dict:
     access/portability export (and the exports made so far); the person's page (correct a
     detail, restrict, object) and the erasure preview."""
     views = current_app.view_functions
-    found = {"start_export": None, "exports": [], "person": None, "erasure": None}
+    found: dict[str, Any] = {"start_export": None, "exports": [], "person": None, "erasure": None}
     if req.kind in (RequestKind.ACCESS, RequestKind.PORTABILITY):
         if "office.start_export" in views and req.state is S.IN_PROGRESS:
             found["start_export"] = url_for("office.start_export", request_id=req.id)
@@ -250,6 +251,7 @@ def _privacy_data_links(req: PrivacyRequest) -> dict:
                 )
             ]
         return found
+    subject: dict[str, Any] | None
     if req.on_behalf_of == "child" and req.subject_pupil_id:
         subject = {"kind": "pupils", "subject_id": req.subject_pupil_id}
     elif req.requester_id:

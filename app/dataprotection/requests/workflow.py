@@ -126,9 +126,10 @@ def transition(
                 )
             req.paused_since = on
         elif req.state is S.PAUSED and to is not S.PAUSED:
-            if on < req.paused_since:
+            since = req.paused_since or on  # set whenever the state is PAUSED
+            if on < since:
                 raise RequestError("A request cannot resume before it was paused.", status=422, field="on")
-            req.paused_days += deadlines.pause_days(req.paused_since, on)
+            req.paused_days += deadlines.pause_days(since, on)
             req.paused_since = None
         if req.state is S.IDENTITY_CHECK and to is S.IN_PROGRESS:
             req.identity_checked_on = on

@@ -224,7 +224,7 @@ def _apply_exports(ids: list[int], as_of: datetime) -> None:
     from app.dataprotection.exports.files import stored_keys
 
     db.session.info.setdefault("hometime_files_to_delete", []).extend(
-        part for key in keys for part in stored_keys(key)
+        part for key in keys if key is not None for part in stored_keys(key)
     )
 
 
@@ -431,7 +431,7 @@ def run_all(as_of: date | datetime | None = None) -> dict[str, int]:
 
 def record_kind(rule: Rule) -> str:
     """What the rule's ids are ids of: the table they come from (``users``, ``pupils``, ...)."""
-    return rule.select(utcnow()).selected_columns[0].table.name  # type: ignore[attr-defined]
+    return rule.select(utcnow()).selected_columns[0].table.name
 
 
 def preview(as_of: date | datetime | None = None, limit: int = 200) -> list[dict]:
@@ -479,5 +479,5 @@ def counts(as_of: date | datetime | None = None, organisation_ids: list[int] | N
             "count": n,
             "school": organisation_ids is not None and rule.subject in SCHOOL_IDS,
         }
-        for rule, n in zip(RULES, found)
+        for rule, n in zip(RULES, found, strict=True)  # one count per rule
     ]

@@ -100,7 +100,7 @@ def tables_for(subject) -> list[str]:
     return [name for name in INVENTORY if _where(name, subject) is not None]
 
 
-def _counts(wanted: dict[str, tuple[str, object]]) -> dict[str, int]:
+def _counts(wanted: dict[str, tuple[str, sa.ColumnElement[bool]]]) -> dict[str, int]:
     """The number of rows for each key's ``(table, condition)``, all in one query."""
     if not wanted:
         return {}
@@ -112,7 +112,7 @@ def _counts(wanted: dict[str, tuple[str, object]]) -> dict[str, int]:
             )
         )
     ).one()
-    return dict(zip(wanted, row))
+    return dict(zip(wanted, row, strict=True))  # one column per key
 
 
 def _published(cond):
@@ -137,13 +137,15 @@ def preview(subject) -> list[Line]:
             lines.append(Line(table, title, count, "kept", why=special))
             continue
         if entry.erasure is Erasure.DELETE:
-            kept = counts["published"] if table == "contributions" else 0
-            if count - kept:
+            published = counts["published"] if table == "contributions" else 0
+            if count - published:
                 lines.append(
-                    Line(table, title, count - kept, "deleted", why=entry.erasure.value.capitalize() + ".")
+                    Line(
+                        table, title, count - published, "deleted", why=entry.erasure.value.capitalize() + "."
+                    )
                 )
-            if kept:
-                lines.append(Line(table, title, kept, "kept", why=SPECIAL["contributions"]))
+            if published:
+                lines.append(Line(table, title, published, "kept", why=SPECIAL["contributions"]))
             continue
         changed = [
             f"{heading(c)}: {ACTION[col.erasure]}"
@@ -166,7 +168,7 @@ def preview(subject) -> list[Line]:
 
 def _cleared(table: str) -> dict:
     """The inventory's erasure of each personal column of a kept row."""
-    values = {}
+    values: dict[str, object] = {}
     for name, col in INVENTORY[table].personal.items():
         column = t(table).c[name]
         if col.erasure is Erasure.PLACEHOLDER:

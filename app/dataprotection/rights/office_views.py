@@ -15,6 +15,7 @@ from wtforms.fields.choices import SelectChoice as C
 from wtforms.validators import DataRequired, Length
 
 from app.core.authz import office_organisation_ids, staff_required
+from app.core.errors import ServiceError
 from app.core.extensions import db
 from app.core.htmx import redirect_after_post, render
 from app.dataprotection.rights import erasure, rectification, restriction
@@ -206,7 +207,7 @@ def person_page(kind: str, subject_id: int):
     return _page(kind, _subject(kind, subject_id))
 
 
-def _act(kind: str, subject, form, change, *, slot: str, refused: type[Exception], at: str):
+def _act(kind: str, subject, form, change, *, slot: str, refused: type[ServiceError], at: str):
     """A person-page form's POST: ``change()`` makes the change and returns what to flash. A
     refusal answers 404 when the record or request is not one of the office's, else shows the
     page again (422) with the message at the field it names, or at ``at``."""

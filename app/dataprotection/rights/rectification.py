@@ -66,7 +66,7 @@ def _pupil_value(pupil: Pupil, column: str, raw: str):
             raise RectificationError("Give a year group such as R, 1 or Year 3.")
         return found
     if column == "class_id":
-        found = db.session.scalar(
+        class_id = db.session.scalar(
             sa.select(SchoolClass.id)
             .where(
                 SchoolClass.organisation_id == pupil.organisation_id,
@@ -75,9 +75,9 @@ def _pupil_value(pupil: Pupil, column: str, raw: str):
             .order_by(SchoolClass.academic_year.desc())
             .limit(1)
         )
-        if found is None:
+        if class_id is None:
             raise RectificationError("Give the name of one of the school's classes.")
-        return found
+        return class_id
     if column == "upn":
         if not raw:
             return None
@@ -138,8 +138,8 @@ def rectify(subject, column: str, raw: str, actor: User, *, request_id: int | No
             req = request_for(subject, actor, request_id, {RequestKind.RECTIFICATION})
         except RestrictionError as problem:
             raise RectificationError(problem.message, problem.status, "request_id") from None
-        row = db.session.get(type(subject), subject.id, with_for_update=True, populate_existing=True)
-        value = (_pupil_value if isinstance(row, Pupil) else _user_value)(row, column, raw)
+        row = db.session.get_one(type(subject), subject.id, with_for_update=True, populate_existing=True)
+        value = _pupil_value(row, column, raw) if isinstance(row, Pupil) else _user_value(row, column, raw)
         if getattr(row, column) == value:
             db.session.rollback()
             return False
