@@ -31,6 +31,7 @@ def test_public_routes_are_an_explicit_short_list(app):
         "site.privacy_notice",
         "site.cookies",
         "site.health",
+        "site.choose_language",
         "assets.file",
         "cookies.choice",
         "privacy.home",
