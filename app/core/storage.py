@@ -23,14 +23,19 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import click
+import sqlalchemy as sa
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
-from flask import current_app
+from flask import current_app, make_response
 from flask.cli import AppGroup
+from sqlalchemy.orm import Session
 
 __all__ = [
     "put",
     "get",
     "delete",
+    "delete_after_commit",
+    "discard",
+    "send_stored_file",
     "exists",
     "encrypt",
     "decrypt",
@@ -187,6 +192,108 @@ def delete(key: str) -> None:
         path.unlink(missing_ok=True)
     finally:
         os.close(fd)
+
+
+# --- the one way to answer with a stored file, and the one way to delete files ---------------
+
+CACHE_CONTROL = "private, no-store"  # as for every signed-in page: never shared, never on disk
+
+_SNIFF = (
+    (b"\xff\xd8\xff", "image/jpeg"),
+    (b"\x89PNG\r\n\x1a\n", "image/png"),
+    (b"%PDF-", "application/pdf"),
+    (b"PK\x03\x04", "application/zip"),
+)
+
+
+def _sniff(data: bytes) -> str:
+    for magic, mimetype in _SNIFF:
+        if data.startswith(magic):
+            return mimetype
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return "image/webp"
+    return "application/octet-stream"
+
+
+def send_stored_file(key: str | None, *, mimetype: str | None = None, filename: str | None = None):
+    """The response for the file stored under ``key``, for a route that has already checked who
+    may see it. Every authorised file response goes through here, so all of them share one cache
+    rule (:data:`CACHE_CONTROL`) and one answer to a bad key: no key, a malformed key or no file
+    under it answers a friendly 404, a file no configured key opens answers 410, both logged.
+    ``mimetype`` defaults to what the bytes say; ``filename`` makes it a named inline file."""
+    from app.core.error_pages import render_error
+
+    if not key:
+        return render_error(404)
+    try:
+        data = get(key)
+    except (InvalidKey, FileNotFoundError):
+        log.warning("storage: nothing stored under %r", str(key)[:100])
+        return render_error(404, "This file is no longer here.")
+    except InvalidToken:
+        log.error("storage: no configured key decrypts %r", key)
+        return render_error(410, "This file can no longer be opened. Please ask the school office.")
+    response = make_response(data)
+    response.mimetype = mimetype or _sniff(data)
+    response.headers["Cache-Control"] = CACHE_CONTROL
+    if filename:
+        safe = "".join(c if c.isalnum() or c in "-_." else "-" for c in filename)[:100]
+        response.headers["Content-Disposition"] = f'inline; filename="{safe}"'
+    response.vary.add("Cookie")
+    return response
+
+
+_DELETE = "hometime_files_to_delete"
+
+
+def delete_after_commit(keys) -> None:
+    """Delete the files stored under ``keys`` once the current database transaction commits
+    (nothing is deleted if it rolls back). Every deletion of a stored file that goes with a
+    database change (erasure, retention, a replaced printable) goes through here, so a row never
+    points at a file already gone. Empty keys are skipped."""
+    from app.core.extensions import db
+
+    session = db.session()
+    if not session.in_transaction():
+        session.begin()  # so that a rollback, even before any SQL, forgets these keys
+    pending = session.info.setdefault(_DELETE, [])
+    pending.extend(k for k in keys if k and k not in pending)
+    session.info["hometime_files_app"] = current_app._get_current_object()
+
+
+def discard(keys) -> None:
+    """Delete files that no committed row refers to: an upload whose transaction failed or was
+    never made (``delete_after_commit`` is for files that committed rows did refer to)."""
+    for key in keys:
+        if key:
+            try:
+                delete(key)
+            except Exception:  # noqa: BLE001 - the orphan sweep removes it later
+                log.exception("storage: could not discard %r; the orphan sweep will", key)
+
+
+@sa.event.listens_for(Session, "after_commit")
+def _delete_committed(session: Session) -> None:
+    """Delete the committed transaction's files. Never raises (the commit has happened): a file
+    that cannot be deleted now is logged and left to the orphan sweep."""
+    keys, app = session.info.pop(_DELETE, None), session.info.pop("hometime_files_app", None)
+    if not keys or app is None:
+        return
+    with app.app_context():
+        for key in keys:
+            try:
+                delete(key)
+            except Exception:  # noqa: BLE001 - after the commit nothing may fail the caller
+                log.exception("storage: could not delete %r after the commit", key)
+
+
+@sa.event.listens_for(Session, "after_soft_rollback")
+def _forget_deletions(session: Session, previous_transaction) -> None:
+    """Any rollback of the whole transaction (even one that never reached the database)."""
+    if previous_transaction.nested:
+        return
+    session.info.pop(_DELETE, None)
+    session.info.pop("hometime_files_app", None)
 
 
 # --- key rotation ---------------------------------------------------------------------------

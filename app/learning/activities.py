@@ -203,11 +203,11 @@ def save_activity(
     old_key = _apply(activity, data)
     if new:
         db.session.add(activity)
-    db.session.commit()
     if old_key:
         from app.core import storage
 
-        storage.delete(old_key)  # only once the new file is safely recorded
+        storage.delete_after_commit([old_key])  # only once the new file is safely recorded
+    db.session.commit()
     return activity
 
 

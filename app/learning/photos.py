@@ -270,12 +270,11 @@ def process_photo(fileobj) -> ProcessedPhoto:
     try:
         thumb_key = storage.put(thumb_bytes, prefix="thumb")
     except BaseException:
-        storage.delete(photo_key)
+        storage.discard([photo_key])
         raise
     return ProcessedPhoto(photo_key, thumb_key, width, height, len(photo_bytes))
 
 
 def discard(photo: ProcessedPhoto) -> None:
     """Delete both stored files of ``photo`` (e.g. when the database transaction failed)."""
-    storage.delete(photo.photo_key)
-    storage.delete(photo.thumb_key)
+    storage.discard([photo.photo_key, photo.thumb_key])

@@ -4,8 +4,7 @@ A zip can be tens of megabytes, and Fernet encrypts a whole message at once with
 of it in memory, so the zip is stored in parts of :data:`PART_BYTES` (``export-part/…``), each
 encrypted through :func:`app.core.storage.put`, plus a small manifest (``export/…``) listing
 them; ``DataExport.file_key`` is the manifest's key. :func:`stored_keys` names every file of an
-export, and when retention queues an export's manifest for deletion (its
-``hometime_files_to_delete`` list), :func:`_expand_parts` adds the parts before the commit.
+export, for :func:`app.core.storage.delete_after_commit` (read while the manifest still exists).
 """
 
 from __future__ import annotations
@@ -13,13 +12,9 @@ from __future__ import annotations
 import json
 import os
 
-import sqlalchemy as sa
-from sqlalchemy.orm import Session
-
 from app.core import storage
 
 PART_BYTES = 4 * 1024 * 1024
-_FILES = "hometime_files_to_delete"  # the list retention deletes after its commit
 
 
 def store(path: str, name: str) -> list[str]:
@@ -61,28 +56,3 @@ def stored_keys(file_key: str) -> list[str]:
     except (FileNotFoundError, storage.InvalidKey, storage.InvalidToken, ValueError, KeyError):
         parts = []
     return [*parts, file_key]
-
-
-def delete_file(file_key: str | None) -> None:
-    """Delete an export's stored files (parts first, then the manifest)."""
-    if file_key:
-        delete_keys(stored_keys(file_key))
-
-
-def delete_keys(keys) -> None:
-    """Delete stored files by key (missing ones are ignored)."""
-    for key in keys:
-        storage.delete(key)
-
-
-@sa.event.listens_for(Session, "before_commit")
-def _expand_parts(session: Session) -> None:
-    """Retention's ``expire_exports`` queues an export's manifest key for deletion after its
-    commit; add the parts, read from the manifest while it still exists."""
-    keys = session.info.get(_FILES)
-    if not keys:
-        return
-    extra = [
-        k for key in keys if isinstance(key, str) and key.startswith("export/") for k in stored_keys(key)[:-1]
-    ]
-    keys.extend(k for k in extra if k not in keys)
