@@ -1,27 +1,40 @@
-"""Shared by the photo tests: a storage directory of the test's own, what is stored in it, and a
-hand-built PNG of any size (a decompression bomb when large)."""
+"""Shared by the photo tests: the suite's bucket (emptied for each test), what is stored in it, and
+a hand-built PNG of any size (a decompression bomb when large)."""
 
 from __future__ import annotations
 
 import functools
 import struct
 import zlib
-from pathlib import Path
+from dataclasses import dataclass
 
 import pytest
 
 
+@dataclass
+class StoredObject:
+    """One object in the bucket, as the store holds it."""
+
+    key: str
+    blob: bytes
+
+    def read_bytes(self) -> bytes:
+        return self.blob
+
+
 @pytest.fixture()
-def files(app, ctx, tmp_path, monkeypatch):
-    """An empty storage directory for this test alone."""
-    root = tmp_path / "files"
-    monkeypatch.setitem(app.config, "STORAGE_DIR", str(root))
-    return root
+def files(app, ctx):
+    """The suite's bucket (the S3 settings), empty at the start of every test."""
+    settings = {k: v for k, v in app.config.items() if k.startswith("S3_")}
+    assert settings["S3_BUCKET"], "the suite runs against a real object store"
+    return settings
 
 
-def stored(root: Path) -> list[Path]:
-    """Every file in the storage directory."""
-    return sorted(p for p in root.rglob("*") if p.is_file()) if root.exists() else []
+def stored(settings: dict) -> list[StoredObject]:
+    """Every object in the bucket."""
+    from tests.services import bucket_objects
+
+    return [StoredObject(k, v) for k, v in sorted(bucket_objects(settings).items())]
 
 
 def png(width: int = 8000, height: int = 6000) -> bytes:

@@ -9,20 +9,21 @@ import html
 import io
 import json
 import zipfile
-from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 
-from app.core.extensions import db
-from app.dataprotection.inventory import INVENTORY, RECIPIENTS, RETENTION, declared_columns
-from app.models import ActivityLog, DataExport, ExportState, NotificationDelivery, OutboxMessage, Role, utcnow
-from app.dataprotection.exports import zip as export_zip, service as exports
-from app.dataprotection.rights import ownership
-from app.dataprotection.retention import rules as retention
 from app.core import storage
+from app.core.extensions import db
+from app.dataprotection.exports import service as exports
+from app.dataprotection.exports import zip as export_zip
+from app.dataprotection.inventory import INVENTORY, RECIPIENTS, RETENTION, declared_columns
+from app.dataprotection.retention import rules as retention
+from app.dataprotection.rights import ownership
+from app.models import ActivityLog, DataExport, ExportState, NotificationDelivery, OutboxMessage, Role, utcnow
 from tests import factories as f
 from tests.privacy_data import access_request, days, two_families
+from tests.services import bucket_objects
 
 
 @pytest.fixture()
@@ -201,7 +202,7 @@ def test_only_the_requester_downloads_after_a_fresh_signin_and_every_download_is
     ).all()
     assert sorted(logged) == sorted([(s.mo.id, f"export:{export.id}"), (s.office.id, f"export:{export.id}")])
     # At rest, every stored file is encrypted: no zip, no text of the family's.
-    stored = [p.read_bytes() for p in Path(app.config["STORAGE_DIR"]).rglob("*") if p.is_file()]
+    stored = list(bucket_objects(app.config).values())
     assert stored and not any(b"PK\x03\x04" in blob or b"MOORE-SECRET" in blob for blob in stored)
 
 

@@ -22,6 +22,7 @@ def files(app, ctx, tmp_path, monkeypatch):
     """An empty storage directory of our own, and key A alone."""
     root = tmp_path / "files"
     monkeypatch.setitem(app.config, "STORAGE_DIR", str(root))
+    monkeypatch.setitem(app.config, "S3_BUCKET", None)  # the folder (the bucket: test_object_store.py)
     monkeypatch.setitem(app.config, "ENCRYPTION_KEYS", KEY_A)
     return root
 

@@ -336,3 +336,17 @@ def allow_functional_cookies(user: User, organisation_id: int | None) -> None:
         recorded_by_id=user.id,
     )
     db.session.commit()
+
+
+def _referenced_pdfs(keys: list[str]) -> set[str]:
+    """Which of ``keys`` an activity's printable still is (for the orphan sweep)."""
+    return set(db.session.scalars(sa.select(Activity.file_key).where(Activity.file_key.in_(keys))))
+
+
+def _register() -> None:
+    from app.core import storage
+
+    storage.register_references(("pdf",), _referenced_pdfs)
+
+
+_register()

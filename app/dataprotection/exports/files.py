@@ -12,6 +12,8 @@ from __future__ import annotations
 import json
 import os
 
+import sqlalchemy as sa
+
 from app.core import storage
 
 PART_BYTES = 4 * 1024 * 1024
@@ -56,3 +58,24 @@ def stored_keys(file_key: str) -> list[str]:
     except (FileNotFoundError, storage.InvalidKey, storage.InvalidToken, ValueError, KeyError):
         parts = []
     return [*parts, file_key]
+
+
+def _referenced(keys: list[str]) -> set[str]:
+    """Which of ``keys`` an export still holds: its manifest, and the parts that manifest lists
+    (for the orphan sweep). A part is only looked for when the batch holds parts."""
+    from app.core.extensions import db
+    from app.models import DataExport
+
+    claimed = set(db.session.scalars(sa.select(DataExport.file_key).where(DataExport.file_key.in_(keys))))
+    if any(k.startswith("export-part/") for k in keys):
+        for file_key in db.session.scalars(
+            sa.select(DataExport.file_key).where(DataExport.file_key.is_not(None))
+        ):
+            try:
+                claimed.update(manifest(file_key)["parts"])
+            except FileNotFoundError:  # an export whose manifest is gone: its parts are orphans
+                continue
+    return claimed & set(keys)
+
+
+storage.register_references(("export", "export-part"), _referenced)
