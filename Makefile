@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 CHROMIUM ?= /usr/bin/chromium
 
-.PHONY: run test bench install clean
+.PHONY: run test bench rehearsal install clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
@@ -31,6 +31,11 @@ test: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) -m bench
+
+# Two web hosts, a balancer, three workers, cron, PostgreSQL, Redis and SeaweedFS, with faults
+# (docs/deploy.md). REHEARSAL_ARGS="--scale 1" runs the issue's full load.
+rehearsal: $(STAMP)
+	$(PY) -m bench.rehearsal $(REHEARSAL_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache

@@ -195,6 +195,9 @@ def _ensure_bucket(found: Seaweed) -> None:
         client.create_bucket(Bucket=found.bucket)
     client.put_object(Bucket=found.bucket, Key=".alive", Body=b"")  # the volume server is up too
     client.delete_object(Bucket=found.bucket, Key=".alive")
+    # After a restart, objects already stored are readable a moment after new ones are writable.
+    for item in client.list_objects_v2(Bucket=found.bucket, MaxKeys=1).get("Contents", []):
+        client.get_object(Bucket=found.bucket, Key=item["Key"])["Body"].read()
 
 
 def stop(found: Seaweed, *, kill: bool = False) -> None:
