@@ -405,45 +405,53 @@ class Load:
         self.acknowledged_photos: list[tuple[int, int, str]] = []  # (pupil, item, host)
         self.client_errors: Counter = Counter()  # (status, host or "balancer") -> count
         self.requests = 0
+        self.seconds: list[float] = []  # each request's time as the client saw it
         self.photo_reads = {"tried": 0, "ok": 0}
 
-    def _count(self, status: int, host: str | None) -> None:
+    def _count(self, status: int, host: str | None, started: float | None = None) -> None:
         with self.lock:
             self.requests += 1
+            if started is not None:
+                self.seconds.append(time.monotonic() - started)
             if status >= 500:
                 self.client_errors[f"{status} from {host or 'the balancer'}"] += 1
 
     def parent(self, i: int, email: str, pupil: int, items: list[int]) -> None:
         b = Browser(self.lb_port)
+        t = time.monotonic()
         status, host, _, _ = b.request("GET", "/auth/signin")
-        self._count(status, host)
+        self._count(status, host, t)
         form = f"email={email.replace('@', '%40')}&password={PASSWORD}&csrf_token={b.token}&next="
+        t = time.monotonic()
         status, host, _, _ = b.request(
             "POST", "/auth/signin", form.encode(), {"Content-Type": "application/x-www-form-urlencoded"}
         )
-        self._count(status, host)
+        self._count(status, host, t)
+        t = time.monotonic()
         status, host, _, _ = b.request("GET", "/family/")
-        self._count(status, host)
+        self._count(status, host, t)
         if status != 200:
             return
         for n, item in enumerate(items[:2]):
             rating = (i + n) % 5 + 1
+            t = time.monotonic()
             status, host, _, _ = b.request(
                 "POST",
                 f"/family/children/{pupil}/items/{item}/rating",
                 f"rating={rating}&csrf_token={b.token}".encode(),
                 {"Content-Type": "application/x-www-form-urlencoded"},
             )
-            self._count(status, host)
+            self._count(status, host, t)
             if status in (200, 303):
                 with self.lock:
                     self.acknowledged_ratings.append((pupil, item, rating))
         if i % 2 == 0 and items:
             body, ctype = _multipart({"csrf_token": b.token, "comment": ""}, "photo", "p.jpg", _photo(i))
+            t = time.monotonic()
             status, host, _, _ = b.request(
                 "POST", f"/family/children/{pupil}/items/{items[-1]}/send", body, {"Content-Type": ctype}
             )
-            self._count(status, host)
+            self._count(status, host, t)
             if status in (200, 303):
                 with self.lock:
                     self.acknowledged_photos.append((pupil, items[-1], host))
@@ -611,6 +619,19 @@ def main(argv: list[str] | None = None) -> int:
             f"  messages sent twice          {figures['twice']}  ({figures['messages_sent']} of {figures['messages_due']} topic messages sent)"
         )
         print(f"  exports complete             {figures['exports_done']} of {len(data['exports'])}")
+        with app.app_context():
+            from datetime import timedelta
+
+            from app.core import storage
+
+            orphans = storage.sweep_orphans(timedelta(0))
+            db.session.remove()
+        times = sorted(load.seconds) or [0.0]
+        p50, p95 = times[len(times) // 2], times[min(len(times) - 1, int(len(times) * 0.95))]
+        print(f"  orphan objects swept         {orphans}  (left by writes cut off mid-way; 0 is fine too)")
+        print(
+            f"  request time p50 / p95       {p50 * 1000:.0f} ms / {p95 * 1000:.0f} ms  ({load.requests} requests)"
+        )
         print(f"  throughput, two hosts        {two_hosts:.1f} parents/s")
         print(f"  throughput, one host         {one_host:.1f} parents/s")
         print(f"  wall time                    {time.monotonic() - started:.0f} s")
