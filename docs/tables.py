@@ -102,6 +102,8 @@ MEANINGS = {
     "an instance role).",
     "S3_SECRET_ACCESS_KEY": "The store's secret key (with `S3_ACCESS_KEY_ID`).",
     "RQ_QUEUES": "The RQ queues a worker listens to (JSON list).",
+    "RQ_MAINTENANCE_SECONDS": "How often a worker looks for jobs left by a worker that died (`kill -9`, a "
+    "lost host) and retries them (RQ's default is 10 minutes).",
     "SHOW_OUTBOX": "Show the outbox at `/dev/outbox` to staff (never in production).",
     "PREFERRED_URL_SCHEME": "The scheme of generated external URLs.",
 }

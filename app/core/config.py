@@ -99,6 +99,8 @@ class Config:
     S3_ACCESS_KEY_ID: str | None = None  # unset: boto3's own chain (AWS_* variables, a role)
     S3_SECRET_ACCESS_KEY: str | None = None
     RQ_QUEUES = ("default",)
+    # How often a worker looks for jobs whose worker died (kill -9, a lost host) and retries them.
+    RQ_MAINTENANCE_SECONDS = 60
     SHOW_OUTBOX = True
 
 

@@ -74,7 +74,8 @@ def executable() -> str:
 
 
 def _free_ports(count: int) -> list[int]:
-    socks, ports = [], []
+    socks: list[socket.socket] = []
+    ports: list[int] = []
     try:
         while len(ports) < count:
             s = socket.socket()
@@ -93,7 +94,7 @@ def _settings(folder: Path) -> dict:
     path = folder / "ports.json"
     if path.exists():
         return json.loads(path.read_text())
-    settings = dict(zip(_PORTS, _free_ports(len(_PORTS)), strict=True))
+    settings: dict[str, int | str] = dict(zip(_PORTS, _free_ports(len(_PORTS)), strict=True))
     settings["access_key"] = "hometime"
     settings["secret_key"] = secrets.token_urlsafe(24)
     path.write_text(json.dumps(settings))

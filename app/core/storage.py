@@ -29,6 +29,7 @@ import re
 import secrets
 import tempfile
 import threading
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -411,7 +412,7 @@ def delete_after_commit(keys) -> None:
         session.begin()  # so that a rollback, even before any SQL, forgets these keys
     pending = session.info.setdefault(_DELETE, [])
     pending.extend(k for k in keys if k and k not in pending)
-    session.info["hometime_files_app"] = current_app._get_current_object()
+    session.info["hometime_files_app"] = current_app._get_current_object()  # type: ignore[attr-defined]
 
 
 def discard(keys) -> None:
@@ -552,7 +553,7 @@ def _rotate_bucket(multi, newest, result: RotationResult, batch, progress) -> Ro
 # --- orphans: stored files no row refers to ---------------------------------------------------
 
 ORPHAN_AGE = timedelta(hours=24)  # longer than any upload or export build takes to commit
-_references: dict[str, object] = {}
+_references: dict[str, Callable[[list[str]], Iterable[str]]] = {}
 
 
 def register_references(prefixes: tuple[str, ...], func) -> None:
@@ -637,7 +638,7 @@ def migrate_from_dir(folder: str | os.PathLike | None = None, *, remove: bool = 
 
 
 storage_cli = AppGroup("storage", help="Encrypted file storage.")
-_other_rotations: dict[str, object] = {}
+_other_rotations: dict[str, Callable[[], int]] = {}
 
 
 def register_rotation(label: str, func) -> None:
