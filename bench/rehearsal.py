@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import http.client
 import io
+import math
 import os
 import re
 import shutil
@@ -492,7 +493,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--scale", type=float, default=0.05, help="share of the issue's load (default 0.05)")
     parser.add_argument("--keep", action="store_true", help="keep the temporary folder (logs)")
     args = parser.parse_args(argv)
-    parents, carers, export_count = (max(2, round(n * args.scale)) for n in (2000, 10000, 50))
+    parents, carers, export_count = (max(2, math.ceil(n * args.scale)) for n in (2000, 10000, 50))
     workdir = Path(tempfile.mkdtemp(prefix="hometime-rehearsal-"))
     cluster = Cluster(workdir, args.scale)
     balancer = None
