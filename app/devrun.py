@@ -259,6 +259,11 @@ def main() -> int:
                 f"port {port} is in use on 127.0.0.1 (another server?). Stop it, "
                 f"or choose another port: PORT=8080 make run"
             )
+        if not (env.get("S3_BUCKET") or env.get("HOMETIME_S3_BUCKET")):
+            from app.core import seaweed
+
+            # Started first, without waiting: it gets ready while PostgreSQL starts.
+            seaweed_server = seaweed.start(INSTANCE / "seaweedfs", wait=False)
         if not env.get("DATABASE_URL"):
             from app import dev_postgres
 
@@ -281,11 +286,11 @@ def main() -> int:
             say(f"Redis: embedded redis-server at {env['REDIS_URL']}")
         else:
             say("Redis: the server named by REDIS_URL")
-        if not (env.get("S3_BUCKET") or env.get("HOMETIME_S3_BUCKET")):
+        if seaweed_server is not None:
             from app.core import seaweed
 
             try:
-                seaweed_server = seaweed.start(INSTANCE / "seaweedfs")
+                seaweed.wait_ready(seaweed_server)
             except seaweed.SeaweedError as exc:
                 raise DevrunError(str(exc)) from None
             env.update(seaweed_server.env())

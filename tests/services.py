@@ -68,7 +68,7 @@ def object_store(workdir: Path) -> tuple[dict, object | None]:
 def stop_object_store(server) -> None:
     from app.core import seaweed
 
-    seaweed.stop(server)
+    seaweed.stop(server, kill=True)  # its temporary folder goes next
 
 
 def bucket_objects(settings: dict) -> dict[str, bytes]:

@@ -40,6 +40,7 @@ class Seaweed:
     access_key: str
     secret_key: str
     bucket: str = "hometime"
+    process: subprocess.Popen | None = None  # when started by this process
 
     def config(self) -> dict:
         """The app settings that point storage at this SeaweedFS."""
@@ -115,8 +116,9 @@ def _alive(endpoint: str) -> bool:
         return False
 
 
-def start(folder: str | os.PathLike, *, bucket: str = "hometime") -> Seaweed:
-    """Start (or reuse) SeaweedFS with its data in ``folder``; wait until the bucket exists."""
+def start(folder: str | os.PathLike, *, bucket: str = "hometime", wait: bool = True) -> Seaweed:
+    """Start (or reuse) SeaweedFS with its data in ``folder``; wait until the bucket exists, or
+    with ``wait=False`` return at once (call :func:`wait_ready` before using it)."""
     folder = Path(folder)
     (folder / "data").mkdir(parents=True, exist_ok=True)
     p = _settings(folder)
@@ -148,6 +150,7 @@ def start(folder: str | os.PathLike, *, bucket: str = "hometime") -> Seaweed:
             f"-volume.port={p['volume']}",
             f"-volume.port.grpc={p['volume_grpc']}",
             "-volume.max=0",
+            "-volume.preStopSeconds=1",  # stop in a second, not ten (nothing to drain here)
             "-master.volumeSizeLimitMB=256",
             "-filer",
             f"-filer.port={p['filer']}",
@@ -166,9 +169,18 @@ def start(folder: str | os.PathLike, *, bucket: str = "hometime") -> Seaweed:
     )
     log.close()
     (folder / "weed.pid").write_text(str(process.pid))
+    found.process = process
+    if wait:
+        wait_ready(found)
+    return found
+
+
+def wait_ready(found: Seaweed) -> Seaweed:
+    """Wait until SeaweedFS answers, its bucket exists and stored objects are readable."""
+    folder, process = found.folder, found.process
     deadline = time.monotonic() + START_SECONDS
     while time.monotonic() < deadline:
-        if process.poll() is not None:
+        if process is not None and process.poll() is not None:
             raise SeaweedError(f"SeaweedFS exited at start (see {folder / 'weed.log'})")
         try:
             _ensure_bucket(found)
@@ -201,8 +213,12 @@ def _ensure_bucket(found: Seaweed) -> None:
         client.get_object(Bucket=found.bucket, Key=item["Key"])["Body"].read()
 
 
+STOP_SECONDS = 5  # a graceful stop can take 15 s; SeaweedFS recovers from a kill (append-only volumes)
+
+
 def stop(found: Seaweed, *, kill: bool = False) -> None:
-    """Stop it (SIGTERM, or SIGKILL with ``kill``) and wait until it is gone."""
+    """Stop it (SIGTERM, then SIGKILL after :data:`STOP_SECONDS`; SIGKILL at once with ``kill``)
+    and wait until it is gone."""
     pid = found.pid
     if not pid or not _pid_alive(pid):
         return
@@ -210,12 +226,17 @@ def stop(found: Seaweed, *, kill: bool = False) -> None:
         os.killpg(pid, signal.SIGKILL if kill else signal.SIGTERM)
     except ProcessLookupError:
         return
-    for _ in range(200):
+    deadline = time.monotonic() + STOP_SECONDS + 5
+    while time.monotonic() < deadline:
         try:
-            os.waitpid(pid, os.WNOHANG)
-        except ChildProcessError:
-            pass
-        if not _pid_alive(pid):
-            return
+            if os.waitpid(pid, os.WNOHANG) != (0, 0):
+                return  # our child, reaped
+        except ChildProcessError:  # not our child: watch the pid
+            if not _pid_alive(pid):
+                return
+        if time.monotonic() > deadline - 5:
+            try:
+                os.killpg(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                return
         time.sleep(0.05)
-    os.killpg(pid, signal.SIGKILL)

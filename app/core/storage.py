@@ -194,7 +194,8 @@ def s3_client(config):
                     connect_timeout=2,
                     read_timeout=30,
                     retries={"max_attempts": 2, "mode": "standard"},
-                    s3={"addressing_style": "path"},
+                    # S3-compatible stores on one host name want path-style URLs; AWS picks its own.
+                    s3={"addressing_style": "path" if settings[0] else "auto"},
                 ),
             )
     return client
