@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 CHROMIUM ?= /usr/bin/chromium
 
-.PHONY: run test lint bench install clean translations
+.PHONY: run test lint bench rehearsal install clean translations
 
 $(STAMP): requirements.txt requirements-dev.txt
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
@@ -51,6 +51,11 @@ lint: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) -m bench
+
+# Two web hosts, a balancer, three workers, cron, PostgreSQL, Redis and SeaweedFS, with faults
+# (docs/deploy.md). REHEARSAL_ARGS="--scale 1" runs the issue's full load.
+rehearsal: $(STAMP)
+	$(PY) -m bench.rehearsal $(REHEARSAL_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache

@@ -29,7 +29,9 @@ def main(argv: list[str]) -> int:
     from rq import Worker
 
     queues = list(app.config["RQ_QUEUES"])
-    worker = Worker(queues, connection=connection, name=None)
+    worker = Worker(
+        queues, connection=connection, name=None, maintenance_interval=app.config["RQ_MAINTENANCE_SECONDS"]
+    )
     worker.work(with_scheduler=True)
     return 0
 

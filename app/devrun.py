@@ -2,13 +2,16 @@
 
 1. An embedded PostgreSQL (``app.dev_postgres``) with its data in ``instance/postgres``, unless
    ``DATABASE_URL`` is set, and an embedded Redis on ``instance/redis.sock``, unless ``REDIS_URL``
-   is set. ``HOMETIME_INSTANCE`` names another instance folder.
-2. ``flask db upgrade``, then ``flask demo`` (which creates the demo school only once).
+   is set, and an embedded SeaweedFS (``app.core.seaweed``, the S3 object store for photos and
+   exports) with its data in ``instance/seaweedfs``, unless ``S3_BUCKET`` is set.
+   ``HOMETIME_INSTANCE`` names another instance folder.
+2. ``flask db upgrade``, ``flask storage migrate --remove`` when ``instance/files`` still holds
+   files from before the bucket, then ``flask demo`` (which creates the demo school only once).
 3. The web app, an RQ worker and the cron scheduler, watched: a worker or the cron scheduler that
    dies is started again (with a line saying so); if the web app stops, everything is stopped,
    since nothing can be used without it. Ctrl-C, SIGTERM or SIGHUP stop everything: the three
-   processes (each in its own process group, so nothing is left behind), Redis, and PostgreSQL
-   with a fast shutdown.
+   processes (each in its own process group, so nothing is left behind), SeaweedFS, Redis, and
+   PostgreSQL with a fast shutdown.
 
 One ``make run`` at a time per instance folder: a lock file (``instance/make-run.lock``) says
 which process holds it.
@@ -244,6 +247,7 @@ def main() -> int:
     INSTANCE.mkdir(parents=True, exist_ok=True)
     pgdata = INSTANCE / "postgres"
     own_postgres = own_redis = False
+    seaweed_server = None
     supervisor: Supervisor | None = None
     held = None
     for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
@@ -255,6 +259,11 @@ def main() -> int:
                 f"port {port} is in use on 127.0.0.1 (another server?). Stop it, "
                 f"or choose another port: PORT=8080 make run"
             )
+        if not (env.get("S3_BUCKET") or env.get("HOMETIME_S3_BUCKET")):
+            from app.core import seaweed
+
+            # Started first, without waiting: it gets ready while PostgreSQL starts.
+            seaweed_server = seaweed.start(INSTANCE / "seaweedfs", wait=False)
         if not env.get("DATABASE_URL"):
             from app import dev_postgres
 
@@ -277,8 +286,22 @@ def main() -> int:
             say(f"Redis: embedded redis-server at {env['REDIS_URL']}")
         else:
             say("Redis: the server named by REDIS_URL")
+        if seaweed_server is not None:
+            from app.core import seaweed
+
+            try:
+                seaweed.wait_ready(seaweed_server)
+            except seaweed.SeaweedError as exc:
+                raise DevrunError(str(exc)) from None
+            env.update(seaweed_server.env())
+            say(f"SeaweedFS: embedded S3 at {seaweed_server.endpoint}, data in {INSTANCE / 'seaweedfs'}")
+        else:
+            say("object store: the bucket named by S3_BUCKET")
         flask = [sys.executable, "-m", "flask", "--app", "wsgi"]
-        for step in (["db", "upgrade"], ["demo"]):  # the demo school is created only once
+        steps = [["db", "upgrade"], ["demo"]]  # the demo school is created only once
+        if any(p.is_file() for p in (INSTANCE / "files").rglob("*")):
+            steps.insert(1, ["storage", "migrate", "--remove"])  # files from before the bucket
+        for step in steps:
             if subprocess.run([*flask, *step], cwd=ROOT, env=env).returncode:
                 raise DevrunError(f"`flask {' '.join(step)}` failed (see above)")
         supervisor = Supervisor(env, port)
@@ -300,6 +323,11 @@ def main() -> int:
             signal.signal(sig, _while_stopping)
         if supervisor is not None:
             supervisor.stop_all()
+        if seaweed_server is not None:
+            from app.core import seaweed
+
+            seaweed.stop(seaweed_server)
+            say("SeaweedFS stopped")
         if own_redis and env.get("REDIS_URL"):
             from app.core.redis_conn import stop_embedded
 

@@ -90,8 +90,20 @@ MEANINGS = {
     "before decoding.",
     "PHOTO_UPLOAD_LIMIT": "How many photos one account may send (a Flask-Limiter rate, such "
     "as `20 per hour`); over it the parent is asked to wait (429).",
-    "STORAGE_DIR": "Where uploaded and generated files are stored (outside `static/`).",
+    "STORAGE_DIR": "Where files were stored before the object store, and still are when no "
+    "`S3_BUCKET` is set (outside `static/`); `flask --app wsgi storage migrate` moves them into the bucket.",
+    "S3_BUCKET": "The S3 bucket every stored file goes to (photos, thumbnails, printables, exports; "
+    "ciphertext only, P16). `make run` and the tests start SeaweedFS and set it; production sets it "
+    "and runs more than one web host only with it.",
+    "S3_ENDPOINT_URL": "The S3 API of an S3-compatible store (SeaweedFS, MinIO, a cloud's); unset "
+    "for AWS S3.",
+    "S3_REGION": "The bucket's region (AWS); S3-compatible stores ignore it.",
+    "S3_ACCESS_KEY_ID": "The store's access key; unset: boto3's own chain (`AWS_ACCESS_KEY_ID`, "
+    "an instance role).",
+    "S3_SECRET_ACCESS_KEY": "The store's secret key (with `S3_ACCESS_KEY_ID`).",
     "RQ_QUEUES": "The RQ queues a worker listens to (JSON list).",
+    "RQ_MAINTENANCE_SECONDS": "How often a worker looks for jobs left by a worker that died (`kill -9`, a "
+    "lost host) and retries them (RQ's default is 10 minutes).",
     "SHOW_OUTBOX": "Show the outbox at `/dev/outbox` to staff (never in production).",
     "PREFERRED_URL_SCHEME": "The scheme of generated external URLs.",
 }

@@ -1,4 +1,5 @@
-"""Fixtures: one app on real PostgreSQL and Redis for the whole run; a clean database per test."""
+"""Fixtures: one app on real PostgreSQL, Redis and SeaweedFS (S3) for the whole run; a clean
+database, Redis and bucket per test."""
 
 from __future__ import annotations
 
@@ -30,7 +31,10 @@ def _servers():
     workdir = Path(tempfile.mkdtemp(prefix="hometime-test-"))
     db_url, pg = services.postgres_url(workdir)
     redis_url, own_redis = services.redis_server(workdir)
-    yield {"db": db_url, "redis": redis_url, "workdir": workdir}
+    s3, seaweed = services.object_store(workdir)
+    yield {"db": db_url, "redis": redis_url, "workdir": workdir, "s3": s3, "seaweed": seaweed}
+    if seaweed is not None:
+        services.stop_object_store(seaweed)
     if own_redis:
         services.stop_redis(redis_url)
     if pg is not None:
@@ -50,6 +54,7 @@ def app(_servers):
             "SQLALCHEMY_DATABASE_URI": _servers["db"],
             "REDIS_URL": _servers["redis"],
             "STORAGE_DIR": str(_servers["workdir"] / "files"),
+            **_servers["s3"],
             "RATELIMIT_ENABLED": True,
         }
     )
@@ -90,6 +95,7 @@ def _clean(request, _servers):
         with db.engine.begin() as conn:
             conn.execute(sa.text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
         get_redis(app).flushdb()
+        services.empty_bucket(_servers["s3"])
 
 
 @pytest.fixture()

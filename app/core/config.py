@@ -91,8 +91,16 @@ class Config:
     ACTIVITY_LOG_DAYS = 365
     PRIVACY_NOTICE_URL = "/privacy-notice"
     ICO_URL = "https://ico.org.uk/make-a-complaint/"
-    STORAGE_DIR = str(INSTANCE / "files")
+    STORAGE_DIR = str(INSTANCE / "files")  # only without a bucket (and for ``storage migrate``)
+    # The object store (P16: it only ever holds ciphertext). A bucket set: every file goes there.
+    S3_BUCKET: str | None = None
+    S3_ENDPOINT_URL: str | None = None  # an S3-compatible service (SeaweedFS); unset: AWS
+    S3_REGION = "us-east-1"
+    S3_ACCESS_KEY_ID: str | None = None  # unset: boto3's own chain (AWS_* variables, a role)
+    S3_SECRET_ACCESS_KEY: str | None = None
     RQ_QUEUES = ("default",)
+    # How often a worker looks for jobs whose worker died (kill -9, a lost host) and retries them.
+    RQ_MAINTENANCE_SECONDS = 60
     SHOW_OUTBOX = True
 
 
@@ -127,6 +135,10 @@ _ALIASES = {
     "TWILIO_ACCOUNT_SID": "TWILIO_ACCOUNT_SID",
     "TWILIO_AUTH_TOKEN": "TWILIO_AUTH_TOKEN",
     "TWILIO_FROM": "TWILIO_FROM",
+    "S3_ENDPOINT_URL": "S3_ENDPOINT_URL",
+    "S3_BUCKET": "S3_BUCKET",
+    "S3_ACCESS_KEY_ID": "S3_ACCESS_KEY_ID",
+    "S3_SECRET_ACCESS_KEY": "S3_SECRET_ACCESS_KEY",
 }
 
 

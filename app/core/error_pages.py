@@ -19,6 +19,7 @@ from markupsafe import escape
 from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
 
 from app.core.htmx import add_vary, is_htmx
+from app.core.storage import StoreUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -159,6 +160,15 @@ def init_app(app) -> None:
         # Redis restarting or unreachable (queues, rate limits): say so, and roll back, so the
         # person can simply try again; the log says what happened.
         log.error("Redis unreachable on %s %s: %s", request.method, request.path, error)
+        _rollback()
+        return render_error(503, headers={"Retry-After": "60"})
+
+    @app.errorhandler(StoreUnavailable)
+    def _store_down(error):
+        # The object store (photos, printables, exports) is unreachable: "busy, try again". The
+        # request's transaction is rolled back, so no row points at a file that was not stored;
+        # pages that need no file are unaffected.
+        log.error("object store unreachable on %s %s: %s", request.method, request.path, error)
         _rollback()
         return render_error(503, headers={"Retry-After": "60"})
 

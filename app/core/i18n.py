@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from flask import Flask, current_app, g, redirect, request, url_for
+from flask import Flask, current_app, has_request_context, redirect, request, url_for
 from flask_babel import Babel, get_locale
 from flask_login import current_user
 from werkzeug.wrappers import Response
@@ -90,6 +90,8 @@ def from_mis(value: str | None) -> str | None:
 
 
 def select_locale() -> str:
+    if not has_request_context():
+        return DEFAULT  # a job: messages choose their recipient's language themselves
     user_language = getattr(current_user, "language", None) if current_user else None
     if user_language in LANGUAGES:
         return user_language
@@ -98,14 +100,14 @@ def select_locale() -> str:
         return chosen
     # "en" from the browser means English (UK) here; a regional variant falls back to its base
     offered = [*LANGUAGES, "en"]
-    best = request.accept_languages.best_match(offered) if request else None
+    best = request.accept_languages.best_match(offered)
     if best == "en" or best is None:
         return DEFAULT
     return best
 
 
 def current() -> Language:
-    return language(str(get_locale()) if request else DEFAULT)
+    return language(str(get_locale()) if has_request_context() else DEFAULT)
 
 
 def safe_next(target: str | None) -> str:
@@ -153,7 +155,10 @@ def init_app(app: Flask) -> None:
 
     @app.context_processor
     def page_language() -> dict:
-        lang = current()
-        g.page_language = lang
-        here = request.full_path.rstrip("?") if request.method == "GET" else "/"
+        # a job renders emails and the export's pages outside any request: English (UK) there,
+        # until messages are rendered per recipient
+        in_request = has_request_context()
+        lang = current() if in_request else LANGUAGES[DEFAULT]
+        # the path alone: the query (a search, an address typed into a filter) is not echoed back
+        here = request.path if in_request and request.method == "GET" else "/"
         return {"page_language": lang, "languages": list(LANGUAGES.values()), "language_next": here}

@@ -6,6 +6,7 @@ from app.compliance.breaches import jobs as breaches
 from app.dataprotection.requests import jobs as privacy
 from app.dataprotection.retention import jobs as retention
 from app.jobs import recovery
+from app.jobs import storage as stored_files
 from app.learning import jobs as topics
 from app.messaging import jobs as notifications
 
@@ -17,6 +18,7 @@ SCHEDULE = [
     (breaches.remind_dpo_of_breaches, "*/15 * * * *", "default"),
     (notifications.sweep_deliveries, "*/5 * * * *", "default"),
     (recovery.requeue_lost_jobs, "*/5 * * * *", "default"),
+    (stored_files.sweep_orphans, "45 3 * * *", "default"),
     (notifications.send_weekly_digests, "0 15 * * 5", "default"),  # Friday afternoon
 ]
 

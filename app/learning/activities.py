@@ -203,11 +203,11 @@ def save_activity(
     old_key = _apply(activity, data)
     if new:
         db.session.add(activity)
-    db.session.commit()
     if old_key:
         from app.core import storage
 
-        storage.delete(old_key)  # only once the new file is safely recorded
+        storage.delete_after_commit([old_key])  # only once the new file is safely recorded
+    db.session.commit()
     return activity
 
 
@@ -334,3 +334,17 @@ def allow_functional_cookies(user: User, organisation_id: int | None) -> None:
         recorded_by_id=user.id,
     )
     db.session.commit()
+
+
+def _referenced_pdfs(keys: list[str]) -> set[str]:
+    """Which of ``keys`` an activity's printable still is (for the orphan sweep)."""
+    return set(db.session.scalars(sa.select(Activity.file_key).where(Activity.file_key.in_(keys))))
+
+
+def _register() -> None:
+    from app.core import storage
+
+    storage.register_references(("pdf",), _referenced_pdfs)
+
+
+_register()

@@ -318,14 +318,6 @@ def photo(contribution_id: int, size: str):
             Pupil.erased_at.is_(None),
         )
     )
-    key = found and ((found.thumb_key if size == "thumb" else None) or found.photo_key)
-    if not key:
+    if found is None:
         abort(404)
-    try:
-        data = storage.get(key)
-    except (FileNotFoundError, storage.InvalidKey, storage.InvalidToken):
-        abort(404)
-    response = make_response(data)
-    response.mimetype = "image/jpeg"
-    response.headers["Cache-Control"] = "private, max-age=86400"
-    return response
+    return storage.send_stored_file((found.thumb_key if size == "thumb" else None) or found.photo_key)

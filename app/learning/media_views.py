@@ -6,14 +6,14 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import abort, g, make_response, redirect, request, url_for
+from flask import abort, g, redirect, request, url_for
 from flask_login import current_user
 
 from app.core import storage
 from app.core.authz import signed_in, staff_required
 from app.core.cookies import current_choice
 from app.core.extensions import db
-from app.core.htmx import add_vary, is_htmx, render
+from app.core.htmx import is_htmx, render
 from app.learning import activities
 from app.learning.scope import contribution_or_404, viewer_activity_or_404
 from app.models import ActivityKind, UsageEvent, UsageKind
@@ -62,15 +62,6 @@ def video(activity_id: int):
     )
 
 
-def _private(body: bytes, mimetype: str, filename: str | None = None):
-    response = make_response(body)
-    response.mimetype = mimetype
-    response.headers["Cache-Control"] = "private, max-age=3600"
-    if filename:
-        response.headers["Content-Disposition"] = f'inline; filename="{filename}"'
-    return add_vary(response)
-
-
 @bp.get("/activities/<int:activity_id>/file")
 @signed_in
 def activity_file(activity_id: int):
@@ -78,27 +69,15 @@ def activity_file(activity_id: int):
     activity = viewer_activity_or_404(activity_id)
     if activity.kind is not ActivityKind.PRINTABLE or not activity.file_key:
         abort(404)
-    try:
-        data = storage.get(activity.file_key)
-    except (FileNotFoundError, storage.InvalidKey):
-        abort(404)
     name = "".join(c if c.isalnum() else "-" for c in activity.title.lower()).strip("-")[:60]
     if current_user.is_parent:
         db.session.add(
             UsageEvent(user_id=current_user.id, activity_id=activity.id, kind=UsageKind.ACTIVITY_OPENED)
         )
         db.session.commit()
-    return _private(data, "application/pdf", f"{name or 'worksheet'}.pdf")
-
-
-def _image_type(data: bytes) -> str:
-    if data[:3] == b"\xff\xd8\xff":
-        return "image/jpeg"
-    if data[:8] == b"\x89PNG\r\n\x1a\n":
-        return "image/png"
-    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
-        return "image/webp"
-    return "application/octet-stream"
+    return storage.send_stored_file(
+        activity.file_key, mimetype="application/pdf", filename=f"{name or 'worksheet'}.pdf"
+    )
 
 
 @bp.get("/contributions/<int:contribution_id>/<any(thumb, photo):size>")
@@ -106,11 +85,6 @@ def _image_type(data: bytes) -> str:
 def contribution_photo(contribution_id: int, size: str):
     """A family's photo (or its thumbnail) for the child's school staff only (P04, P12)."""
     contribution = contribution_or_404(contribution_id)
-    key = (contribution.thumb_key if size == "thumb" else None) or contribution.photo_key
-    if not key:
-        abort(404)
-    try:
-        data = storage.get(key)
-    except (FileNotFoundError, storage.InvalidKey):
-        abort(404)
-    return _private(data, _image_type(data))
+    return storage.send_stored_file(
+        (contribution.thumb_key if size == "thumb" else None) or contribution.photo_key
+    )

@@ -19,6 +19,7 @@ import struct
 import warnings
 from dataclasses import dataclass
 
+import sqlalchemy as sa
 from flask import current_app
 from PIL import Image, ImageCms, ImageOps, UnidentifiedImageError
 
@@ -272,12 +273,26 @@ def process_photo(fileobj) -> ProcessedPhoto:
     try:
         thumb_key = storage.put(thumb_bytes, prefix="thumb")
     except BaseException:
-        storage.delete(photo_key)
+        storage.discard([photo_key])
         raise
     return ProcessedPhoto(photo_key, thumb_key, width, height, len(photo_bytes))
 
 
 def discard(photo: ProcessedPhoto) -> None:
     """Delete both stored files of ``photo`` (e.g. when the database transaction failed)."""
-    storage.delete(photo.photo_key)
-    storage.delete(photo.thumb_key)
+    storage.discard([photo.photo_key, photo.thumb_key])
+
+
+def _referenced(keys: list[str]) -> set[str]:
+    """Which of ``keys`` a contribution still refers to (for the orphan sweep)."""
+    from app.core.extensions import db
+    from app.models import Contribution
+
+    c = Contribution
+    rows = db.session.execute(
+        sa.select(c.photo_key, c.thumb_key).where(sa.or_(c.photo_key.in_(keys), c.thumb_key.in_(keys)))
+    ).all()
+    return {k for row in rows for k in row if k}
+
+
+storage.register_references(("photo", "thumb"), _referenced)

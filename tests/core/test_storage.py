@@ -22,6 +22,7 @@ def files(app, ctx, tmp_path, monkeypatch):
     """An empty storage directory of our own, and key A alone."""
     root = tmp_path / "files"
     monkeypatch.setitem(app.config, "STORAGE_DIR", str(root))
+    monkeypatch.setitem(app.config, "S3_BUCKET", None)  # the folder (the bucket: test_object_store.py)
     monkeypatch.setitem(app.config, "ENCRYPTION_KEYS", KEY_A)
     return root
 
@@ -183,3 +184,41 @@ def test_rotation_with_no_files_yet(files):
     result = storage.rotate()
     assert (result.rotated, result.current, result.failed) == (0, 0, 0)
     assert not os.path.exists(files)
+
+
+# --- the one file response and the one deletion ------------------------------------------------
+
+
+def test_send_stored_file_answers_one_way_for_every_file(app, files, caplog):
+    key = storage.put(b"\xff\xd8\xff" + b"jpeg bytes", prefix="photo")
+    with app.test_request_context():
+        ok = storage.send_stored_file(key)
+        missing = storage.send_stored_file("photo/" + "A" * 32)
+        malformed = storage.send_stored_file("../../etc/passwd")
+        none = storage.send_stored_file(None)
+    assert ok.status_code == 200 and ok.get_data() == b"\xff\xd8\xff" + b"jpeg bytes"
+    assert ok.mimetype == "image/jpeg" and ok.headers["Cache-Control"] == "private, no-store"
+    assert [r.status_code for r in (missing, malformed, none)] == [404, 404, 404]
+    assert "no longer here" in missing.get_data(as_text=True)
+    assert "nothing stored under" in caplog.text
+
+
+def test_send_stored_file_answers_410_for_a_file_no_key_opens(app, files, monkeypatch, caplog):
+    key = storage.put(b"%PDF-1.4 worksheet", prefix="pdf")
+    monkeypatch.setitem(app.config, "ENCRYPTION_KEYS", KEY_B)
+    with app.test_request_context():
+        response = storage.send_stored_file(key, mimetype="application/pdf", filename="w.pdf")
+    assert response.status_code == 410 and "can no longer be opened" in response.get_data(as_text=True)
+    assert "no configured key decrypts" in caplog.text
+
+
+def test_delete_after_commit_deletes_only_when_the_transaction_commits(app, files):
+    from app.core.extensions import db
+
+    kept, gone = storage.put(b"kept", prefix="photo"), storage.put(b"gone", prefix="photo")
+    storage.delete_after_commit([kept, None])
+    db.session.rollback()
+    storage.delete_after_commit([gone])
+    assert storage.exists(gone)  # not before the commit
+    db.session.commit()
+    assert storage.exists(kept) and not storage.exists(gone)

@@ -95,6 +95,7 @@ def test_make_run_restarts_a_dead_worker_and_ctrl_c_leaves_nothing_running(insta
         text = log.read_text()
         assert f"PostgreSQL 18: embedded, data in {pgdata}" in text
         assert (pgdata / "PG_VERSION").read_text().strip() == "18"
+        assert f"data in {instance / 'seaweedfs'}" in text  # the object store, embedded too
         worker = int(re.search(r"started the worker \(pid (\d+)\)", text).group(1))
         descendants = psutil.Process(worker).children(recursive=True)  # RQ's scheduler
 
@@ -113,13 +114,14 @@ def test_make_run_restarts_a_dead_worker_and_ctrl_c_leaves_nothing_running(insta
 
         postmaster = int((pgdata / "postmaster.pid").read_text().split()[0])
         everything = [*psutil.Process(run.pid).children(recursive=True), psutil.Process(postmaster)]
-        assert len(everything) >= 5  # web app, worker, cron scheduler, redis, postgres
+        assert len(everything) >= 6  # web app, worker, cron scheduler, redis, seaweedfs, postgres
 
         os.killpg(run.pid, signal.SIGINT)  # Ctrl-C in the terminal: its foreground group
         assert run.wait(timeout=30) == 0, log.read_text()
         assert _alive(everything) == []
         assert not (pgdata / "postmaster.pid").exists()  # a clean (fast) shutdown
         assert "SIGINT: stopping" in log.read_text() and "PostgreSQL stopped" in log.read_text()
+        assert "SeaweedFS stopped" in log.read_text()
         assert time.monotonic() - started < 60
     finally:
         if run.poll() is None:

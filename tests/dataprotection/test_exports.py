@@ -9,7 +9,6 @@ import html
 import io
 import json
 import zipfile
-from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -24,6 +23,7 @@ from app.models import ActivityLog, DataExport, ExportState, NotificationDeliver
 from app.models.inventory import INVENTORY, RECIPIENTS, RETENTION, declared_columns
 from tests import factories as f
 from tests.privacy_data import access_request, days, two_families
+from tests.services import bucket_objects
 
 
 @pytest.fixture()
@@ -202,7 +202,7 @@ def test_only_the_requester_downloads_after_a_fresh_signin_and_every_download_is
     ).all()
     assert sorted(logged) == sorted([(s.mo.id, f"export:{export.id}"), (s.office.id, f"export:{export.id}")])
     # At rest, every stored file is encrypted: no zip, no text of the family's.
-    stored = [p.read_bytes() for p in Path(app.config["STORAGE_DIR"]).rglob("*") if p.is_file()]
+    stored = list(bucket_objects(app.config).values())
     assert stored and not any(b"PK\x03\x04" in blob or b"MOORE-SECRET" in blob for blob in stored)
 
 

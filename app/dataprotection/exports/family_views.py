@@ -7,6 +7,7 @@ import sqlalchemy as sa
 from flask import Response, render_template
 from flask_login import current_user
 
+from app.core import storage
 from app.core.authz import fresh_signin_required, signed_in
 from app.core.error_pages import render_error
 from app.core.extensions import db
@@ -54,5 +55,5 @@ def zip_response(file_key: str, info: dict) -> Response:
     response = Response(exports.stream(file_key), mimetype="application/zip")
     response.headers["Content-Disposition"] = f'attachment; filename="{info["name"]}"'
     response.headers["Content-Length"] = str(info["size"])
-    response.headers["Cache-Control"] = "no-store"
+    response.headers["Cache-Control"] = storage.CACHE_CONTROL  # the one rule for stored files
     return response

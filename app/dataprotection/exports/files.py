@@ -4,8 +4,7 @@ A zip can be tens of megabytes, and Fernet encrypts a whole message at once with
 of it in memory, so the zip is stored in parts of :data:`PART_BYTES` (``export-part/…``), each
 encrypted through :func:`app.core.storage.put`, plus a small manifest (``export/…``) listing
 them; ``DataExport.file_key`` is the manifest's key. :func:`stored_keys` names every file of an
-export, and when retention queues an export's manifest for deletion (its
-``hometime_files_to_delete`` list), :func:`_expand_parts` adds the parts before the commit.
+export, for :func:`app.core.storage.delete_after_commit` (read while the manifest still exists).
 """
 
 from __future__ import annotations
@@ -14,12 +13,10 @@ import json
 import os
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session
 
 from app.core import storage
 
 PART_BYTES = 4 * 1024 * 1024
-_FILES = "hometime_files_to_delete"  # the list retention deletes after its commit
 
 
 def store(path: str, name: str) -> list[str]:
@@ -64,26 +61,28 @@ def stored_keys(file_key: str) -> list[str]:
     return [*parts, file_key]
 
 
-def delete_file(file_key: str | None) -> None:
-    """Delete an export's stored files (parts first, then the manifest)."""
-    if file_key:
-        delete_keys(stored_keys(file_key))
+def _referenced(keys: list[str]) -> set[str]:
+    """Which of ``keys`` an export still holds: its manifest, and the parts that manifest lists
+    (for the orphan sweep). A part is only looked for when the batch holds parts."""
+    from app.core.extensions import db
+    from app.models import DataExport
+
+    claimed: set[str] = {
+        k
+        for k in db.session.scalars(sa.select(DataExport.file_key).where(DataExport.file_key.in_(keys)))
+        if k is not None
+    }
+    if any(k.startswith("export-part/") for k in keys):
+        for file_key in db.session.scalars(
+            sa.select(DataExport.file_key).where(DataExport.file_key.is_not(None))
+        ):
+            if file_key is None:
+                continue
+            try:
+                claimed.update(manifest(file_key)["parts"])
+            except FileNotFoundError:  # an export whose manifest is gone: its parts are orphans
+                continue
+    return claimed & set(keys)
 
 
-def delete_keys(keys) -> None:
-    """Delete stored files by key (missing ones are ignored)."""
-    for key in keys:
-        storage.delete(key)
-
-
-@sa.event.listens_for(Session, "before_commit")
-def _expand_parts(session: Session) -> None:
-    """Retention's ``expire_exports`` queues an export's manifest key for deletion after its
-    commit; add the parts, read from the manifest while it still exists."""
-    keys = session.info.get(_FILES)
-    if not keys:
-        return
-    extra = [
-        k for key in keys if isinstance(key, str) and key.startswith("export/") for k in stored_keys(key)[:-1]
-    ]
-    keys.extend(k for k in extra if k not in keys)
+storage.register_references(("export", "export-part"), _referenced)

@@ -4,7 +4,7 @@ families, release it, and download it for checking (logged and counted)."""
 from __future__ import annotations
 
 import sqlalchemy as sa
-from flask import Response, flash, render_template, request, url_for
+from flask import flash, render_template, request, url_for
 from flask_login import current_user
 
 from app.core import storage
@@ -147,8 +147,4 @@ def flagged_photo(export_id: int, contribution_id: int):
     key = (row.thumb_key or row.photo_key) if row is not None else None
     if ("contributions", contribution_id) not in flagged or not key:
         return render_error(404)
-    try:
-        data = storage.get(key)
-    except (FileNotFoundError, storage.InvalidKey):
-        return render_error(404)
-    return Response(data, mimetype="image/jpeg", headers={"Cache-Control": "no-store"})
+    return storage.send_stored_file(key)

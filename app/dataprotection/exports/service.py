@@ -23,12 +23,13 @@ from datetime import timedelta
 
 import sqlalchemy as sa
 
+from app.core import storage
 from app.core.audit import log_event
 from app.core.authz import is_office
 from app.core.errors import ServiceError
 from app.core.extensions import db
 from app.dataprotection.common.ownership import person_schools
-from app.dataprotection.exports.files import delete_file, delete_keys, manifest, store, stored_keys, stream  # noqa: F401 - for callers
+from app.dataprotection.exports.files import manifest, store, stored_keys, stream  # noqa: F401 - for callers
 from app.models import DataExport, ExportState, PrivacyRequest, RequestKind, RequestState, User, utcnow
 
 log = logging.getLogger(__name__)
@@ -220,7 +221,7 @@ def build(export_id: int) -> ExportState | None:
         return _finish(export_id, keys, result.flagged, decisions)
     except BaseException:
         db.session.rollback()
-        delete_keys(keys)
+        storage.discard(keys)
         db.session.execute(
             sa.update(DataExport)
             .where(DataExport.id == export_id, DataExport.state == ExportState.BUILDING)
@@ -234,7 +235,7 @@ def _finish(export_id: int, keys: list[str], flagged: list[dict], decisions: dic
     export = db.session.get_one(DataExport, export_id, with_for_update=True, populate_existing=True)
     if export.state is not ExportState.BUILDING:  # built meanwhile by another run
         db.session.rollback()
-        delete_keys(keys)
+        storage.discard(keys)
         return export.state
     old = export.file_key
     export.file_key = keys[-1]
@@ -245,9 +246,9 @@ def _finish(export_id: int, keys: list[str], flagged: list[dict], decisions: dic
     else:
         _mark_ready(export, db.session.get_one(PrivacyRequest, export.request_id))
     state = export.state
-    db.session.commit()
     if old:
-        delete_file(old)
+        storage.delete_after_commit(stored_keys(old))
+    db.session.commit()
     return state
 
 

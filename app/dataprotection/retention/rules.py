@@ -17,6 +17,7 @@ from datetime import UTC, date, datetime, time, timedelta
 
 import sqlalchemy as sa
 
+from app.core import storage
 from app.core.extensions import db
 from app.dataprotection.retention import account_rules as accounts
 from app.models import (
@@ -140,7 +141,7 @@ def _apply_gone_children(ids: list[int], as_of: datetime) -> None:
     ).all()
     # Engagements, contributions, awards, links and usage go with the pupil (ON DELETE CASCADE).
     db.session.execute(sa.delete(Pupil).where(Pupil.id.in_(ids)))
-    db.session.info.setdefault("hometime_files_to_delete", []).extend(k for pair in keys for k in pair if k)
+    storage.delete_after_commit(k for pair in keys for k in pair)
 
 
 # --- P15 and housekeeping --------------------------------------------------------------------
@@ -223,9 +224,7 @@ def _apply_exports(ids: list[int], as_of: datetime) -> None:
     )
     from app.dataprotection.exports.files import stored_keys
 
-    db.session.info.setdefault("hometime_files_to_delete", []).extend(
-        part for key in keys if key is not None for part in stored_keys(key)
-    )
+    storage.delete_after_commit(part for key in keys if key is not None for part in stored_keys(key))
 
 
 def _select_deliveries(as_of: datetime) -> sa.Select:
@@ -371,13 +370,6 @@ SCHOOL_IDS: dict[str, Callable[[list[int]], sa.Select]] = {
 }
 
 
-def _delete_files_after_commit() -> None:
-    from app.core import storage
-
-    for key in db.session.info.pop("hometime_files_to_delete", []):
-        storage.delete(key)
-
-
 def run_rule(rule: Rule, as_of: datetime) -> int:
     """Apply one rule in chunks (each its own transaction) and record a summary."""
     run = RetentionRun(rule=rule.name, as_of=as_of, started_at=utcnow())
@@ -387,8 +379,7 @@ def run_rule(rule: Rule, as_of: datetime) -> int:
         if not ids:
             break
         rule.apply(ids, as_of)
-        db.session.commit()
-        _delete_files_after_commit()
+        db.session.commit()  # and the files of the chunk go (storage.delete_after_commit)
         done += len(ids)
         if len(ids) < CHUNK:
             break

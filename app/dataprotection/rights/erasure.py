@@ -225,6 +225,11 @@ def erase(subject, actor: User, *, request_id: int | None = None) -> str:
         told = _audience(subject)
         org_id = subject.organisation_id if model is Pupil else told["org_id"]
         lines, rows, files = preview(subject), _rows(subject), _files(subject)
+        storage.delete_after_commit(
+            part
+            for key in files
+            for part in (exports.stored_keys(key) if key.startswith("export/") else [key])
+        )
         for table, ids in rows.items():
             _apply(table, subject, ids)
         outcome = "; ".join(f"{ln.title}: {ln.count} {ln.outcome}" for ln in lines)
@@ -248,8 +253,6 @@ def erase(subject, actor: User, *, request_id: int | None = None) -> str:
                 organisation_id=org_id,
                 context={"about": "child"},
             )
-    for key in files:
-        exports.delete_file(key) if key.startswith("export/") else storage.delete(key)
     _after(req, actor, outcome, told if model is User and req is None else None)
     return outcome
 
