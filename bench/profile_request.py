@@ -49,7 +49,7 @@ def main(argv: list[str]) -> None:
             client.get(path)
         profiler.disable()
         print(f"{path} as {email} ({env} settings): {plain:.2f} ms per request without the profiler")
-        pstats.Stats(profiler).sort_stats("cumulative").print_stats(int(os.environ.get("TOP", "45")))
+        pstats.Stats(profiler).sort_stats(os.environ.get("SORT", "cumulative")).print_stats(int(os.environ.get("TOP", "45")))
 
 
 if __name__ == "__main__":
