@@ -5,14 +5,16 @@
   are left alone. Hashed static files under ``/a/`` are compressed once at start-up instead
   (app.core.assets).
 - BREACH (docs/security.md): a response is not compressed when it carries the CSRF token *and*
-  reflects request input, i.e. the request had a query string or a body. Pages reached by a plain
-  GET of a path (whose parts are ids the router has checked) are compressed.
+  may reflect request input: a query string, a body, or free text in the path (``<token>``).
+  Pages reached by a plain GET of a path made of ids the router has checked are compressed;
+  error pages (which echo the path) are never compressed, as only 2xx answers are.
 """
 
 from __future__ import annotations
 
 from flask import g, request
 from flask_compress import Compress
+from werkzeug.routing import PathConverter, UnicodeConverter
 
 compress = Compress()
 
@@ -38,12 +40,20 @@ SETTINGS = {
 
 def carries_secret_and_reflects_input() -> bool:
     """The BREACH condition: the CSRF token was put in this response and the request sent input
-    (a query string or a body) that the page may echo."""
-    carries_secret = "csrf_token" in g  # set by Flask-WTF's generate_csrf() while rendering
-    reflects = (
-        bool(request.query_string) or bool(request.content_length) or request.method not in ("GET", "HEAD")
-    )
-    return carries_secret and reflects
+    the page may echo: a query string, a body, or free text in the path (a ``<token>`` segment;
+    integer ids and ``any(...)`` choices are checked by the router and are not free text)."""
+    if "csrf_token" not in g:  # set by Flask-WTF's generate_csrf() while rendering
+        return False
+    if request.query_string or request.content_length or request.method not in ("GET", "HEAD"):
+        return True
+    return bool(_free_text_in_path())
+
+
+def _free_text_in_path() -> list[str]:
+    """Names of the matched rule's path arguments that take any text (string or path)."""
+    rule = request.url_rule
+    converters = getattr(rule, "_converters", {}) if rule is not None else {}
+    return [name for name, conv in converters.items() if isinstance(conv, (UnicodeConverter, PathConverter))]
 
 
 def init_app(app) -> None:
