@@ -2,7 +2,7 @@
 
 Seeds the demo school on a fresh PostgreSQL (``bench.env``), signs in (the demo parent by
 default), warms up, then runs 300 requests for ``path`` (default ``/``, following the parent's
-home) under cProfile and prints the 30 costliest functions by cumulative time, plus the mean
+home) under cProfile and prints the costliest functions (cumulative time; ``SORT=tottime``, ``TOP=n``), plus the mean
 time per request with and without the profiler. ``HOMETIME_PROFILE_ENV=development`` profiles
 with the settings ``make run`` uses (template auto-reload, asset manifest watching).
 Not part of ``make bench`` (it prints a profile, not figures against budgets).
@@ -49,7 +49,9 @@ def main(argv: list[str]) -> None:
             client.get(path)
         profiler.disable()
         print(f"{path} as {email} ({env} settings): {plain:.2f} ms per request without the profiler")
-        pstats.Stats(profiler).sort_stats(os.environ.get("SORT", "cumulative")).print_stats(int(os.environ.get("TOP", "45")))
+        pstats.Stats(profiler).sort_stats(os.environ.get("SORT", "cumulative")).print_stats(
+            int(os.environ.get("TOP", "45"))
+        )
 
 
 if __name__ == "__main__":
