@@ -27,9 +27,11 @@ def create_app(config: dict | None = None) -> Flask:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     logging.getLogger("alembic").setLevel(logging.WARNING)
 
+    from app.core import compression
     from app.core.extensions import csrf, db, limiter, login, migrate
     from app.core.redis_conn import redis_url
 
+    compression.init_app(app)  # first: its after_request hook runs last, on the finished response
     db.init_app(app)
     migrate.init_app(app, db, compare_type=True)
     csrf.init_app(app)

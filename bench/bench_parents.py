@@ -5,8 +5,8 @@
   per request, and p50/p95 server time of the home page and of a rating (in-process requests).
 - Lighthouse 13 (``npx --yes lighthouse@13``, driving /usr/bin/chromium, its default mobile
   configuration) against a live server started here, signed in as the parent (the session cookie
-  is passed with ``--extra-headers``). The live server compresses text responses with gzip, as
-  the production proxy in front of gunicorn does. Lighthouse runs three times and the median
+  is passed with ``--extra-headers``). The app compresses its own responses (brotli or gzip,
+  app/core/compression.py), so the server adds nothing. Lighthouse runs three times and the median
   score of each category is reported as points short of 100 against the targets (performance
   >= 98, accessibility 100, best practices 100), so the table's "within budget" means the target
   is met. Lighthouse's default configuration is the mobile one (``--preset`` has only perf,
@@ -152,38 +152,6 @@ def speed_rows(app, ids) -> list[dict]:
     ]
 
 
-class _Gzip:
-    """WSGI middleware: gzip text responses, as the production proxy does."""
-
-    TYPES = ("text/", "application/javascript", "application/json", "image/svg+xml")
-
-    def __init__(self, wsgi):
-        self.wsgi = wsgi
-
-    def __call__(self, environ, start_response):
-        if "gzip" not in environ.get("HTTP_ACCEPT_ENCODING", ""):
-            return self.wsgi(environ, start_response)
-        captured = {}
-
-        def capture(status, headers, exc_info=None):
-            captured["status"], captured["headers"] = status, headers
-            return lambda data: None
-
-        body = b"".join(self.wsgi(environ, capture))
-        headers = captured["headers"]
-        kind = next((v for k, v in headers if k.lower() == "content-type"), "")
-        if kind.startswith(self.TYPES) and len(body) > 200:
-            body = gzip.compress(body, compresslevel=6)
-            headers = [(k, v) for k, v in headers if k.lower() != "content-length"]
-            headers += [
-                ("Content-Encoding", "gzip"),
-                ("Content-Length", str(len(body))),
-                ("Vary", "Accept-Encoding"),
-            ]
-        start_response(captured["status"], headers)
-        return [body]
-
-
 def _lighthouse_once(npx: str, url: str, headers: str, workdir: str) -> dict:
     command = [
         npx,
@@ -227,7 +195,7 @@ def lighthouse_rows(app, ids) -> list[dict]:
     client = _client(app, ids["parent"])
     client.get("/family/")
     cookie = client.get_cookie("session")
-    server = make_server("127.0.0.1", 0, _Gzip(app), threaded=True)
+    server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     workdir = tempfile.mkdtemp(prefix="hometime-lighthouse-")

@@ -1,22 +1,37 @@
 """Static files under content-hashed names with a year-long cache: ``{{ asset('app.css') }}``.
 
 A file's name carries the first 10 hex digits of the SHA-256 of its content, so a changed file
-gets a new URL and browsers may keep every version for a year without asking again.  Any other
-name answers 404.  Compression (gzip/brotli) is left to the web server or proxy in production;
-``make bench`` reports each asset's gzip size against its budget.
+gets a new URL and browsers may keep every version for a year without asking again
+(``immutable``).  Any other name answers 404.
+
+``/a/`` is answered in front of Flask by a small WSGI layer (``AssetFiles``): no session, no
+sign-in, no rate limit and no per-request hooks, so an asset never carries ``Vary: Cookie`` (which
+made phones revalidate every file after a browser restart) nor the page-only security headers.
+Each file is compressed once, at start-up, with brotli (quality 11) and gzip (level 9); the
+smallest encoding the browser accepts is sent (``Vary: Accept-Encoding``), plain when compressing
+does not gain. The Flask route below stays for ``url_for`` and answers what the layer passes on:
+404.
 """
 
 from __future__ import annotations
 
+import gzip
 import hashlib
+import mimetypes
+import time
 from pathlib import Path
 
-from flask import Blueprint, abort, current_app, send_from_directory, url_for
+import brotli
+from flask import Blueprint, abort, url_for
 
 from app.core.authz import public
 
 bp = Blueprint("assets", __name__)
 YEAR = 60 * 60 * 24 * 365
+PREFIX = "/a/"
+CACHE_CONTROL = f"public, max-age={YEAR}, immutable"
+STAMP_EVERY = 1.0  # development: look for edited files at most once a second
+COMPRESSIBLE = ("text/", "application/javascript", "application/json", "image/svg+xml")
 
 
 def _manifest(static: Path) -> dict[str, str]:
@@ -41,29 +56,103 @@ def _static_folder(app) -> str:
     return app.static_folder
 
 
+def _encodings(path: Path) -> tuple[str, dict[str, bytes]]:
+    """(content type, {encoding: body}) of one file; "" is the plain body."""
+    data = path.read_bytes()
+    kind = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+    if kind.startswith("text/") or kind in ("application/javascript", "image/svg+xml"):
+        kind += "; charset=utf-8"
+    bodies = {"": data}
+    if kind.startswith(COMPRESSIBLE):
+        for name, packed in (
+            ("br", brotli.compress(data, quality=11)),
+            ("gzip", gzip.compress(data, compresslevel=9, mtime=0)),
+        ):
+            if len(packed) < len(data):
+                bodies[name] = packed
+    return kind, bodies
+
+
 def _load(app) -> dict:
     static = Path(_static_folder(app))
     manifest = _manifest(static)
     app.extensions["assets"] = {
         "names": manifest,
         "files": {v: k for k, v in manifest.items()},
+        "bodies": {v: _encodings(static / k) for k, v in manifest.items()},
         "stamp": _stamp(static),
+        "checked": time.monotonic(),
     }
     return app.extensions["assets"]
 
 
 def _assets(app) -> dict:
-    """The manifest; in development it follows edits to static/ without a restart."""
+    """The manifest; in development it follows edits to static/ without a restart (looking at
+    most once a second, not on every ``asset()`` call: that walk was per-request cost)."""
     found = app.extensions["assets"]
-    if app.config["ENV_NAME"] == "development" and found["stamp"] != _stamp(Path(_static_folder(app))):
-        found = _load(app)
+    if app.config["ENV_NAME"] == "development" and time.monotonic() - found["checked"] > STAMP_EVERY:
+        found["checked"] = time.monotonic()
+        if found["stamp"] != _stamp(Path(_static_folder(app))):
+            found = _load(app)
     return found
 
 
+def _accepted(header: str) -> set[str]:
+    """Encodings the client accepts (q=0 refused)."""
+    accepted = set()
+    for part in header.split(","):
+        name, _, params = part.strip().partition(";")
+        q = params.strip().removeprefix("q=") if params.strip().startswith("q=") else "1"
+        try:
+            if float(q) > 0:
+                accepted.add(name.strip().lower())
+        except ValueError:
+            continue
+    return accepted
+
+
+class AssetFiles:
+    """WSGI layer answering GET/HEAD ``/a/<hashed name>`` from memory; all else goes to Flask."""
+
+    def __init__(self, app, wsgi_app):
+        self.app = app
+        self.wsgi_app = wsgi_app
+
+    def __call__(self, environ, start_response):
+        path = environ.get("PATH_INFO", "")
+        method = environ.get("REQUEST_METHOD", "GET")
+        if not path.startswith(PREFIX) or method not in ("GET", "HEAD"):
+            return self.wsgi_app(environ, start_response)
+        found = _assets(self.app)["bodies"].get(path[len(PREFIX) :])
+        if found is None:
+            return self.wsgi_app(environ, start_response)  # Flask answers 404
+        kind, bodies = found
+        accepted = _accepted(environ.get("HTTP_ACCEPT_ENCODING", ""))
+        encoding = min(
+            (name for name in bodies if name == "" or name in accepted), key=lambda n: len(bodies[n])
+        )
+        body = bodies[encoding]
+        headers = [
+            ("Content-Type", kind),
+            ("Content-Length", str(len(body))),
+            ("Cache-Control", CACHE_CONTROL),
+            ("X-Content-Type-Options", "nosniff"),
+            ("Cross-Origin-Resource-Policy", "same-origin"),
+        ]
+        if len(bodies) > 1:
+            headers.append(("Vary", "Accept-Encoding"))
+        if encoding:
+            headers.append(("Content-Encoding", encoding))
+        start_response("200 OK", headers)
+        return [b""] if method == "HEAD" else [body]
+
+
 def init_app(app) -> None:
-    """Hash every file under static/ once at start-up and register the ``asset()`` helper."""
+    """Hash and compress every file under static/ once at start-up, put the ``/a/`` layer in
+    front of the app and register the ``asset()`` helper."""
     _load(app)
     app.register_blueprint(bp)
+    app.wsgi_app = AssetFiles(app, app.wsgi_app)
 
     @app.template_global()
     def asset(name: str) -> str:
@@ -74,10 +163,5 @@ def init_app(app) -> None:
 @bp.get("/a/<path:hashed>")
 @public
 def file(hashed: str):
-    """Serve a static file by its hashed name, cached publicly for a year."""
-    real = _assets(current_app)["files"].get(hashed)
-    if real is None:
-        abort(404)
-    response = send_from_directory(_static_folder(current_app), real, max_age=YEAR)
-    response.headers["Cache-Control"] = f"public, max-age={YEAR}, immutable"
-    return response
+    """Reached only for names that are not a current hashed asset (the layer serves those): 404."""
+    abort(404)

@@ -1,8 +1,9 @@
 """Security headers on every response, HTTPS in production, and no caching of personal pages;
 input no view can use (ids beyond the database's range, NUL bytes) is refused before any view.
 
-Compression (gzip/brotli) is the job of the web server or proxy in front of gunicorn in
-production, not of the app; ``make bench`` reports the gzip size of pages and assets.
+Page-only headers (CSP, frame and opener policies, HSTS) go on documents, not on htmx fragments;
+hashed assets are answered before Flask (app.core.assets) with only the headers a file needs.
+Compression is app.core.compression.
 """
 
 from __future__ import annotations
@@ -101,20 +102,38 @@ def init_app(app) -> None:
     @app.after_request
     def _headers(response):
         h = response.headers
-        h.setdefault("Content-Security-Policy", CSP)
         h["X-Content-Type-Options"] = "nosniff"
-        h["Referrer-Policy"] = "same-origin"
-        h["X-Frame-Options"] = "DENY"
-        h["Permissions-Policy"] = PERMISSIONS_POLICY
-        h["Cross-Origin-Opener-Policy"] = "same-origin"
         h["Cross-Origin-Resource-Policy"] = "same-origin"
-        if production:
-            h["Strict-Transport-Security"] = HSTS
+        if is_document(response):
+            # What only a document (a page a browser shows) needs: a fragment htmx swaps into a
+            # page is governed by that page's policy, so these bytes would ride along for nothing.
+            h.setdefault("Content-Security-Policy", CSP)
+            h["Referrer-Policy"] = "same-origin"
+            h["X-Frame-Options"] = "DENY"
+            h["Permissions-Policy"] = PERMISSIONS_POLICY
+            h["Cross-Origin-Opener-Policy"] = "same-origin"
+            if production:
+                h["Strict-Transport-Security"] = HSTS
         if response.mimetype == "text/html" and "Cache-Control" not in h:
-            if current_user and current_user.is_authenticated:
-                # Children's data: never in a shared cache, nor on the phone's disk.
-                h["Cache-Control"] = "private, no-store"
-            else:
-                # Pages carry a CSRF token bound to the visitor's session: never shared.
-                h["Cache-Control"] = "private, no-cache"
+            h["Cache-Control"] = cache_control()
         return response
+
+
+def is_document(response) -> bool:
+    """Whether ``response`` may be shown by a browser as a page of its own: anything but an htmx
+    fragment (a partial request answered with HTML or nothing)."""
+    from app.core.htmx import is_htmx
+
+    return not (is_htmx() and (response.mimetype == "text/html" or not response.content_length))
+
+
+def cache_control() -> str:
+    """Cache rule for an HTML response (docs/performance.md, "Caching").
+
+    Signed in: children's data, so ``no-store``: never in a shared cache, never on the phone's
+    disk, and never shown again from cache by Back after signing out on a shared family phone.
+    Not signed in: ``private, no-cache``: the page carries a CSRF token bound to the visitor's
+    session, so it is never shared and is revalidated before reuse."""
+    if current_user and current_user.is_authenticated:
+        return "private, no-store"
+    return "private, no-cache"

@@ -15,9 +15,9 @@ from app.core import storage
 from app.core.extensions import db
 from app.models import Contribution
 from tests import factories as f
+from tests.learning.test_parents_photos import _send
 from tests.parents_data import family, item_of, jpeg_with_gps
 from tests.services import bucket_objects
-from tests.learning.test_parents_photos import _send
 
 KEY_A = Fernet.generate_key().decode()
 KEY_B = Fernet.generate_key().decode()

@@ -1,0 +1,239 @@
+"""Throughput under bounded concurrent load: gunicorn (2 workers) on this bench's PostgreSQL.
+
+For the signed-in parent's home, a child's page and a teacher's class view: requests per second,
+p50 and p99 latency with ``CONNECTIONS`` keep-alive connections for ``SECONDS`` seconds, side by
+side with the same bytes (the page's HTML, fetched first) served by the same gunicorn from memory
+(``bench/throughput_wsgi.py``), and the ratio app/static (goal for the parent home >= 0.10;
+p99 <= 150 ms). Run twice: production settings, and the settings ``make run`` uses
+(``HOMETIME_ENV=development``). Also the compressed bytes of a parent's first visit (HTML + CSS +
+scripts, brotli as Chromium asks) and of a repeat visit (the HTML alone: assets are immutable).
+
+The load generator is Python (``LOAD_PROCESSES`` processes of threads using http.client) and runs
+on the same two cores as gunicorn and PostgreSQL, so the static figures are bounded by the
+generator, not by gunicorn: the ratios are conservative (the real gap is larger than shown).
+"""
+
+from __future__ import annotations
+
+import http.client
+import multiprocessing
+import os
+import re
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+AREA = "throughput"
+CONNECTIONS = 16
+LOAD_PROCESSES = 2
+SECONDS = float(os.environ.get("BENCH_THROUGHPUT_SECONDS", "8"))
+RATIO_GOAL = 0.10
+P99_GOAL_MS = 150.0
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _row(measure, value, unit, budget=None):
+    return {"area": AREA, "measure": measure, "value": value, "unit": unit, "budget": budget}
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _worker(args) -> list[float]:
+    """One load process: ``threads`` connections each looping GETs until ``deadline``."""
+    port, path, headers, threads, deadline = args
+    times: list[float] = []
+    lock = threading.Lock()
+
+    def loop():
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        mine = []
+        while time.monotonic() < deadline:
+            started = time.perf_counter()
+            conn.request("GET", path, headers=headers)
+            response = conn.getresponse()
+            response.read()
+            if response.status != 200:
+                raise RuntimeError(f"{path} answered {response.status}")
+            mine.append((time.perf_counter() - started) * 1000)
+        conn.close()
+        with lock:
+            times.extend(mine)
+
+    workers = [threading.Thread(target=loop) for _ in range(threads)]
+    for t in workers:
+        t.start()
+    for t in workers:
+        t.join()
+    return times
+
+
+def load(port: int, path: str, headers: dict) -> tuple[float, float, float]:
+    """(req/s, p50 ms, p99 ms) of ``path`` under CONNECTIONS connections for SECONDS."""
+    per = CONNECTIONS // LOAD_PROCESSES
+    _worker((port, path, headers, 2, time.monotonic() + 1.0))  # warm-up
+    deadline = time.monotonic() + SECONDS
+    with multiprocessing.get_context("fork").Pool(LOAD_PROCESSES) as pool:
+        parts = pool.map(_worker, [(port, path, headers, per, deadline)] * LOAD_PROCESSES)
+    times = [t for part in parts for t in part]
+    cuts = statistics.quantiles(times, n=100, method="inclusive")
+    return len(times) / SECONDS, statistics.median(times), cuts[98]
+
+
+def _get(port: int, path: str, headers: dict) -> tuple[int, dict, bytes]:
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    conn.request("GET", path, headers=headers)
+    response = conn.getresponse()
+    body = response.read()
+    conn.close()
+    return response.status, dict(response.getheaders()), body
+
+
+def _gunicorn(app, env_name: str, static_dir: Path, port: int) -> subprocess.Popen:
+    env = dict(os.environ)
+    env.update(
+        {
+            "HOMETIME_ENV": env_name,
+            "DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"],
+            "REDIS_URL": app.config["REDIS_URL"],
+            "HOMETIME_SECRET_KEY": app.config["SECRET_KEY"],
+            "HOMETIME_ENCRYPTION_KEYS": app.config["ENCRYPTION_KEYS"],
+            "HOMETIME_STORAGE_DIR": app.config["STORAGE_DIR"],
+            "HOMETIME_RATELIMIT_ENABLED": "false",  # the load is one address: measure pages, not limits
+            "HOMETIME_REQUIRE_STAFF_MFA": "false",  # the demo teacher has no second factor
+            "HOMETIME_BENCH_STATIC": str(static_dir),
+            "PYTHONPATH": str(ROOT),
+        }
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "-w", "2", "-b", f"127.0.0.1:{port}", "--log-level", "warning"]
+        + ["bench.throughput_wsgi:app"],
+        cwd=ROOT,
+        env=env,
+        start_new_session=True,
+    )
+    for _ in range(300):
+        try:
+            if _get(port, "/healthz", {"X-Forwarded-Proto": "https"})[0] == 200:
+                return proc
+        except OSError:
+            time.sleep(0.1)
+    proc.kill()
+    raise RuntimeError("gunicorn did not start")
+
+
+def _cookie(app, email: str) -> str:
+    import sqlalchemy as sa
+
+    from app.core.extensions import db
+    from app.models import User
+    from tests.factories import login
+
+    client = app.test_client()
+    with app.app_context():
+        user = db.session.scalar(sa.select(User).where(User.email == email))
+        login(client, user)
+    return "session=" + client.get_cookie("session").value
+
+
+def _targets(app) -> list[tuple[str, str, str]]:
+    """(label, path, cookie) of the pages measured, found from the demo users' home pages."""
+    parent = _cookie(app, "parent@example.org")
+    teacher = _cookie(app, "teacher@example.org")
+    client = app.test_client()
+    client.set_cookie("session", parent.split("=", 1)[1])
+    home = client.get("/family/").get_data(as_text=True)
+    child = re.search(r'href="(/family/children/\d+)"', home).group(1)
+    client.set_cookie("session", teacher.split("=", 1)[1])
+    teach = client.get("/teach/", follow_redirects=True).get_data(as_text=True)
+    school_class = re.search(r'href="(/teach/classes/\d+)"', teach).group(1)
+    return [
+        ("parent home", "/family/", parent),
+        ("child's page", child, parent),
+        ("class view", school_class, teacher),
+    ]
+
+
+def _visit_bytes(port: int, cookie: str, base: dict) -> tuple[int, int]:
+    """Compressed bytes of a parent's first visit (HTML + assets) and of a repeat visit."""
+    headers = {**base, "Cookie": cookie, "Accept-Encoding": "gzip, deflate, br, zstd"}
+    _, _, html = _get(port, "/family/", headers)
+    _, _, plain = _get(port, "/family/", {**base, "Cookie": cookie, "Accept-Encoding": "identity"})
+    first = len(html)
+    for src in re.findall(rb'(?:href|src)="(/a/[^"]+\.(?:css|js))"', plain):
+        first += len(_get(port, src.decode(), headers)[2])
+    return first, len(html)
+
+
+def run(app) -> list[dict]:
+    from app.demo import seed
+
+    with app.app_context():
+        seed()
+    targets = _targets(app)
+    rows = []
+    base = {"X-Forwarded-Proto": "https", "Accept-Encoding": "gzip, br"}
+    for env_name, label in (("production", "production settings"), ("development", "make-run settings")):
+        static_dir = Path(tempfile.mkdtemp(prefix="hometime-static-"))
+        port = _free_port()
+        proc = None
+        try:
+            # The same bytes: each page's (compressed-as-asked) HTML is fetched from the app first.
+            proc = _gunicorn(app, env_name, static_dir, port)
+            bodies = {}
+            for name, path, cookie in targets:
+                status, _, body = _get(port, path, {**base, "Accept-Encoding": "identity", "Cookie": cookie})
+                if status != 200:
+                    raise RuntimeError(f"{path} answered {status} ({label})")
+                bodies[name] = body
+            os.killpg(proc.pid, signal.SIGTERM)
+            proc.wait(timeout=30)
+            for name, body in bodies.items():
+                (static_dir / name.replace(" ", "-").replace("'", "")).write_bytes(body)
+            proc = _gunicorn(app, env_name, static_dir, port)
+            for name, path, cookie in targets:
+                headers = {**base, "Accept-Encoding": "identity", "Cookie": cookie}
+                rps, p50, p99 = load(port, path, headers)
+                srps, sp50, sp99 = load(
+                    port, "/bench-static/" + name.replace(" ", "-").replace("'", ""), headers
+                )
+                ratio = round(rps / srps, 3)
+                prefix = f"{label}, {name} ({CONNECTIONS} connections)"
+                rows.append(_row(f"{prefix}: app req/s (static {srps:,.0f})", round(rps), "req/s"))
+                rows.append(_row(f"{prefix}: app p50 (static {sp50:.1f})", round(p50, 1), "ms"))
+                rows.append(_row(f"{prefix}: app p99 (static {sp99:.1f})", round(p99, 1), "ms", P99_GOAL_MS))
+                # as points short of the goal, so "within budget" means app/static >= 0.10
+                rows.append(
+                    _row(
+                        f"{prefix}: app/static ratio {ratio} (goal >= {RATIO_GOAL}), points short",
+                        round(max(0.0, RATIO_GOAL - ratio) * 100, 1),
+                        "% points",
+                        0.0 if name == "parent home" else None,
+                    )
+                )
+            if env_name == "production":
+                first, repeat = _visit_bytes(port, targets[0][2], base)
+                rows.append(
+                    _row("parent first visit, compressed (HTML + CSS + JS)", first, "bytes", 32 * 1024)
+                )
+                rows.append(
+                    _row(
+                        "parent repeat visit, compressed (HTML; assets immutable)", repeat, "bytes", 6 * 1024
+                    )
+                )
+        finally:
+            if proc is not None and proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGTERM)
+                proc.wait(timeout=30)
+            shutil.rmtree(static_dir, ignore_errors=True)
+    return rows
