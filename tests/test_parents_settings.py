@@ -57,7 +57,9 @@ def test_the_settings_page_has_a_real_form_for_every_setting(client):
     assert r.status_code == 200
     page = Page(r.get_data(as_text=True))
     actions = {
-        e.attrs["action"] for e in page.elements if e.tag == "form" and e.attrs.get("method") == "post"
+        e.attrs["action"].partition("#")[0]
+        for e in page.elements
+        if e.tag == "form" and e.attrs.get("method") == "post"
     }
     for name in ("email", "sms", "digest", "promo", "news", "performance", "functional"):
         assert f"/family/settings/{name}" in actions, name
@@ -79,7 +81,7 @@ def test_each_consent_can_be_given_and_withdrawn_and_both_are_kept(client, name,
     notice = _notice(fam.org, "3.1")
     f.login(client, fam.parent)
     assert client.post(f"/family/settings/{name}", data={"on": "1"}).status_code == 303
-    r = client.post(f"/family/settings/{name}", data={"on": "0"}, headers=HX)
+    r = client.post(f"/family/settings/{name}", data={"on": "0", "confirm": "yes"}, headers=HX)
     assert r.status_code == 200 and 'id="toggles"' in r.get_data(as_text=True)
     assert "<html" not in r.get_data(as_text=True)  # only the list of settings
     records = _records(fam.parent, purpose)
@@ -107,7 +109,18 @@ def test_withdrawing_the_promotion_consent_takes_every_photo_and_comment_out_at_
         data={"comment": "Share me too", "comment_promo": "y"},
     )
     assert all(c.promo_opt_in for c in db.session.scalars(sa.select(Contribution)))
-    client.post("/family/settings/promo", data={"on": "0"})
+    # the first tap only asks, saying what will happen
+    asked = client.post("/family/settings/promo", data={"on": "0"})
+    assert asked.status_code == 303 and asked.headers["Location"].endswith("?confirm=promo#t-promo")
+    question = client.get(asked.headers["Location"]).get_data(as_text=True)
+    assert "Turn this off?" in question and "taken out of" in question and "90 days" in question
+    db.session.expire_all()
+    assert all(c.promo_opt_in for c in db.session.scalars(sa.select(Contribution)))
+    answered = client.post("/family/settings/promo", data={"on": "0", "confirm": "yes"})
+    assert answered.headers["Location"].endswith("/family/settings#t-promo")
+    page = client.get(answered.headers["Location"]).get_data(as_text=True)
+    card = page[page.index('id="t-promo"') :]
+    assert "role=\"status\"" in card[: card.index("</form>")]  # the answer is in the card
     db.session.expire_all()
     rows = db.session.scalars(sa.select(Contribution)).all()
     assert len(rows) == 2
