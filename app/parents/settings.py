@@ -105,6 +105,16 @@ def details():
     return _saved("details", message, "details", details_message=message)
 
 
+@bp.post("/settings/details/still-right")
+@parent_required
+def details_still_right():
+    """The home page's one-tap answer to "are your details still right?": yes (P24)."""
+    user = current_user
+    service.correct_details(user, name=user.name, email=user.email, mobile=user.mobile)
+    flash_at("Thank you for checking your details.", "strip")
+    return add_vary(redirect(url_for("parents.home"), 303))
+
+
 @bp.post("/settings/<name>")
 @parent_required
 def setting(name: str):
