@@ -120,7 +120,7 @@ def test_withdrawing_the_promotion_consent_takes_every_photo_and_comment_out_at_
     assert answered.headers["Location"].endswith("/family/settings#t-promo")
     page = client.get(answered.headers["Location"]).get_data(as_text=True)
     card = page[page.index('id="t-promo"') :]
-    assert "role=\"status\"" in card[: card.index("</form>")]  # the answer is in the card
+    assert 'role="status"' in card[: card.index("</form>")]  # the answer is in the card
     db.session.expire_all()
     rows = db.session.scalars(sa.select(Contribution)).all()
     assert len(rows) == 2

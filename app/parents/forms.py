@@ -13,7 +13,10 @@ from app.core.phones import UKMobile, stripped
 class JoinCodeForm(FlaskForm):
     code = StringField(
         "Your code from the letter",
-        validators=[DataRequired("Please type the code from your letter."), Length(max=20)],
+        validators=[
+            DataRequired("Please type the code from your letter."),
+            Length(max=20, message="That code is too long: it looks like ABCD-2345."),
+        ],
     )
 
 
@@ -44,11 +47,19 @@ class JoinForm(FlaskForm):
     )
     mobile = StringField(
         "Mobile number (optional unless you choose texts)",
-        validators=[Optional(), Length(max=20), UKMobile()],
+        validators=[Optional(), Length(max=20, message="That number is too long."), UKMobile()],
         filters=[stripped],
     )
     password = PasswordField(
-        "Password (at least 10 characters)", validators=[Optional(), Length(min=10, max=200)]
+        "Password (at least 10 characters)",
+        validators=[
+            Optional(),
+            Length(
+                min=10,
+                max=200,
+                message="Please choose a password of at least 10 characters (and no more than 200).",
+            ),
+        ],
     )
 
     def validate(self, extra_validators=None) -> bool:

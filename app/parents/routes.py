@@ -293,7 +293,8 @@ def open_item(item_id: int):
     if activity.kind is ActivityKind.GAME and activity.url:
         return redirect(activity.url, 302)
     if activity.kind is ActivityKind.VIDEO:
-        return redirect(url_for("teachers.video", activity_id=activity.id, next=url_for("parents.home")), 302)
+        back = url_for("parents.home") + f"#activity-{item.id}"
+        return redirect(url_for("teachers.video", activity_id=activity.id, next=back), 302)
     if activity.kind is ActivityKind.PRINTABLE and activity.file_key:
         return redirect(url_for("teachers.activity_file", activity_id=activity.id), 302)
     return redirect(url_for("parents.home") + f"#activity-{item.id}", 302)

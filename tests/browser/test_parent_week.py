@@ -27,7 +27,7 @@ def _in_view(page, selector) -> bool:
     """Whether the element is wholly inside the viewport as the page is scrolled now."""
     return page.locator(selector).first.evaluate(
         "e => { const r = e.getBoundingClientRect();"
-        " return r.top >= 0 && r.bottom <= window.innerHeight && r.height > 0; }"
+        " return r.top >= -1 && r.bottom <= window.innerHeight + 1 && r.height > 0; }"
     )
 
 
@@ -184,6 +184,7 @@ def test_removing_a_child_says_what_happens_and_asks_first(ctx, phone_any):
     award = page.locator(".award-card").first
     assert "Brilliant counting" in award.inner_text() and _box(page, ".award-card")["y"] < HEIGHT
     page.get_by_role("link", name=re.compile("Remove Ben from my account")).click()
+    page.get_by_role("heading", name="Remove Ben from your account?").wait_for()
     assert "90 days" in page.locator("main").inner_text()
     page.get_by_role("link", name="No, keep Ben").click()
     page.wait_for_url(f"**/family/children/{fam.ben.id}")
@@ -199,11 +200,12 @@ def test_withdrawing_photo_consent_asks_first_and_says_what_happens(ctx, phone_a
     sign_in(page, fam.parent.email)
     page.goto("/family/settings")
     page.locator("#t-promo").get_by_role("button", name=re.compile("Turn on")).click()
-    page.locator("#t-promo").get_by_text(re.compile("families do: on")).wait_for()
+    page.locator("#t-promo").get_by_text(re.compile("families do: on$")).wait_for()
     page.locator("#t-promo").get_by_role("button", name=re.compile("Turn off")).click()
     question = page.locator("#t-promo").get_by_text("Turn this off?")
     question.wait_for()
-    assert _in_view(page, "#t-promo .banner")
-    assert page.locator("#t-promo").get_by_text(re.compile("families do: on")).is_visible()
+    assert _in_view(page, "#t-promo .banner strong"), page.locator("#t-promo .banner").bounding_box()
+    assert _in_view(page, "#tb-promo")
+    assert page.locator("#t-promo").get_by_text(re.compile("families do: on$")).is_visible()
     page.locator("#t-promo").get_by_role("button", name=re.compile("Yes, turn it off")).click()
-    page.locator("#t-promo").get_by_text(re.compile("families do: off")).wait_for()
+    page.locator("#t-promo").get_by_text(re.compile("families do: off$")).wait_for()
