@@ -30,12 +30,11 @@ class JoinForm(FlaskForm):
             )
         ],
     )
-    sms_reminders = BooleanField("Send me reminders by text message (optional)")
+    sms_reminders = BooleanField("Reminders by text message")
     promo_photos = BooleanField(
-        "The school may use photos and comments I share to show what families do, when I "
-        "say so for each one (optional)"
+        "The school may use photos and comments I share to show what families do (I say so for each one)"
     )
-    news = BooleanField("Send me other news from the school and Hometime (optional)")
+    news = BooleanField("Other news from the school and Hometime")
     signin = RadioField(
         "How would you like to sign in?",
         default="email_link",
@@ -46,12 +45,12 @@ class JoinForm(FlaskForm):
         ],
     )
     mobile = StringField(
-        "Mobile number (optional unless you choose texts)",
+        "Mobile (only for texts)",
         validators=[Optional(), Length(max=20, message="That number is too long."), UKMobile()],
         filters=[stripped],
     )
     password = PasswordField(
-        "Password (at least 10 characters)",
+        "Password (only if you chose one)",
         validators=[
             Optional(),
             Length(

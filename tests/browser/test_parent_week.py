@@ -58,7 +58,6 @@ def test_the_first_screen_shows_the_first_activity_and_each_question_is_answered
     # The first activity and its faces are on the first screen, banners and all.
     first = f"#activity-{item.id}"
     assert page.locator(".activity").first.get_attribute("id") == f"activity-{item.id}"
-    page.screenshot(path="/tmp/home.png")
     faces = _box(page, f"{first} .faces")
     assert faces["y"] + faces["height"] <= HEIGHT, faces
 
@@ -209,3 +208,78 @@ def test_withdrawing_photo_consent_asks_first_and_says_what_happens(ctx, phone_a
     assert page.locator("#t-promo").get_by_text(re.compile("families do: on$")).is_visible()
     page.locator("#t-promo").get_by_role("button", name=re.compile("Yes, turn it off")).click()
     page.locator("#t-promo").get_by_text(re.compile("families do: off$")).wait_for()
+
+
+def test_the_video_explains_its_cookies_and_back_returns_to_the_activity(ctx, phone_nojs):
+    page = phone_nojs
+    fam = family()
+    item = item_of(fam.numbers, fam.plants)
+    sign_in(page, fam.parent.email)
+    page.goto("/family/")
+    page.locator(f"#activity-{item.id}").get_by_role("link", name=re.compile("Play the video")).click()
+    text = page.locator("main").inner_text()
+    assert "stores small files (cookies)" in text and "remember your video settings" in text
+    page.get_by_role("link", name="Back to the activity").click()
+    page.wait_for_url(f"**/family/#activity-{item.id}")
+    assert _in_view(page, f"#activity-{item.id} h3")
+
+
+def _invited():
+    from app.families import invitations
+    from app.models import UserKind
+    from tests import factories as f
+
+    org = f.school(name="Oak Primary")
+    cls = f.school_class(org, name="Year 2")
+    carer = User(
+        kind=UserKind.PARENT, name="Ada Carer", email="ada@family.example", status=UserStatus.INVITED
+    )
+    db.session.add(carer)
+    db.session.commit()
+    f.pupil(cls, carer, first_name="Milo")
+    inv = invitations.create(org.id, carer)
+    db.session.commit()
+    return invitations.token_for(inv.id)
+
+
+def test_joining_forgives_a_mistyped_code_and_a_short_password_and_fits_two_screens(ctx, phone_any):
+    page = phone_any
+    token = _invited()
+    page.goto("/family/join")
+    page.get_by_label("Your code from the letter").fill("ABCD-2346")
+    page.get_by_role("button", name="Continue").click()
+    page.get_by_text("We don't recognise that invitation").first.wait_for()
+    box = page.get_by_label("Your code from the letter")
+    assert box.input_value() == "ABCD-2346"  # the box is still there, with what was typed
+
+    page.goto(f"/family/join/{token}")
+    assert "controller" not in page.locator("main").inner_text()
+    assert "at least 10 characters" in page.locator("main").inner_text().lower()  # said before typing
+    join = page.get_by_role("button", name="Join")
+    bottom = join.evaluate("e => e.getBoundingClientRect().bottom + window.scrollY")
+    assert bottom <= 2 * HEIGHT, bottom  # the whole form, Join button and all, in two screens
+    page.get_by_label(re.compile("I agree")).check()
+    page.get_by_label("Use a password").check()
+    page.get_by_label(re.compile(r"^Password")).fill("short")
+    page.get_by_role("button", name="Join").click()
+    page.locator(".error").first.wait_for()
+    errors = page.locator("main").inner_text()
+    assert "Please choose a password of at least 10 characters" in errors
+    assert "Field must be" not in errors
+
+
+def test_every_button_on_the_parent_pages_is_a_thumb_sized_target(ctx, phone):
+    page = phone
+    fam = family()
+    _major_notice(fam.org)
+    sign_in(page, fam.parent.email)
+    for path in ("/family/", "/family/settings", f"/family/children/{fam.ben.id}", "/family/account"):
+        page.goto(path)
+        small = page.evaluate(
+            """() => [...document.querySelectorAll('main button, main .button, main input[type=file]')]
+                .filter(e => e.offsetParent !== null)
+                .map(e => [e.textContent.trim() || e.name, e.getBoundingClientRect()])
+                .filter(([, r]) => r.width < 44 || r.height < 44)
+                .map(([t, r]) => `${t} ${Math.round(r.width)}x${Math.round(r.height)}`)"""
+        )
+        assert small == [], (path, small)
