@@ -271,3 +271,12 @@ def test_removing_the_mobile_turns_text_reminders_off_with_a_record(client):
     user = db.session.get(User, fam.parent.id)
     assert user.mobile is None and user.sms_notifications is False
     assert [r.granted for r in _records(fam.parent, ConsentPurpose.SMS_REMINDERS)] == [True, False]
+
+
+def test_a_mistyped_quiet_hour_is_answered_in_plain_words(client):
+    fam = family()
+    f.login(client, fam.parent)
+    r = client.post("/family/settings/quiet-hours", data={"quiet_from": "25:99", "quiet_until": "08:00"})
+    page = r.get_data(as_text=True)
+    assert r.status_code == 422 and "Please enter a time like 20:00." in page
+    assert "Not a valid time value" not in page
