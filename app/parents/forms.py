@@ -30,11 +30,11 @@ class JoinForm(FlaskForm):
             )
         ],
     )
-    sms_reminders = BooleanField("Reminders by text message")
+    sms_reminders = BooleanField("Reminders by text message (optional)")
     promo_photos = BooleanField(
-        "The school may use photos and comments I share to show what families do (I say so for each one)"
+        "The school may use photos and comments I share to show what families do, when I say so (optional)"
     )
-    news = BooleanField("Other news from the school and Hometime")
+    news = BooleanField("Other news from the school and Hometime (optional)")
     signin = RadioField(
         "How would you like to sign in?",
         default="email_link",
@@ -45,7 +45,7 @@ class JoinForm(FlaskForm):
         ],
     )
     mobile = StringField(
-        "Mobile (only for texts)",
+        "Mobile (optional, for texts)",
         validators=[Optional(), Length(max=20, message="That number is too long."), UKMobile()],
         filters=[stripped],
     )
