@@ -1,11 +1,42 @@
 /* Hometime's one small script. Everything works without it; it only makes things nicer. */
 (function () {
   "use strict";
-  // Move focus to the main heading after a boosted page change, for screen-reader users.
+  // The control a person used for a partial swap (a face, a "Turn off" button), to give focus
+  // back to the same control in the new content: otherwise focus drops to the page.
+  var used = null;
+  document.addEventListener("htmx:beforeRequest", function (e) {
+    var el = document.activeElement;
+    used = null;
+    if (el && el !== document.body && e.detail && !e.detail.boosted) {
+      used = { id: el.id, name: el.getAttribute("name"), value: el.getAttribute("value"),
+               action: el.form ? el.form.getAttribute("action") : null };
+    }
+  });
+  function same(u) {
+    if (u.id) { return document.getElementById(u.id); }
+    if (!u.name || !u.action) { return null; }
+    var forms = document.querySelectorAll("form");
+    for (var i = 0; i < forms.length; i++) {
+      if (forms[i].getAttribute("action") !== u.action) { continue; }
+      var c = forms[i].elements[u.name];
+      if (c && c.length !== undefined && !c.tagName) {
+        for (var j = 0; j < c.length; j++) { if (c[j].getAttribute("value") === u.value) { return c[j]; } }
+      } else if (c) { return c; }
+    }
+    return null;
+  }
   document.addEventListener("htmx:afterSettle", function (e) {
     if (e.detail && e.detail.boosted) {
+      // Move focus to the main content after a boosted page change, for screen-reader users.
       var main = document.getElementById("main");
       if (main) { main.focus(); }
+      return;
     }
+    var focused = document.activeElement;
+    if (used && (!focused || focused === document.body || !document.contains(focused))) {
+      var again = same(used);
+      if (again) { again.focus(); }
+    }
+    used = null;
   });
 })();

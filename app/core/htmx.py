@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 from urllib.parse import urlsplit
 
-from flask import make_response, redirect, render_template, request
+from flask import flash, get_flashed_messages, make_response, redirect, render_template, request
 from jinja2_fragments.flask import render_block
 from werkzeug.wrappers import Response
 
@@ -94,6 +94,24 @@ def redirect_after_post(url: str):
     return add_vary(response)
 
 
+def flash_at(message: str, anchor: str, kind: str = "success") -> None:
+    """Flash ``message`` for the card or field with id ``anchor``: after a plain post redirects
+    to ``#anchor``, the answer is shown there, where the person is, not at the top of the page."""
+    flash(message, f"{kind}:{anchor}")
+
+
+def flashed_at(anchor: str | None = None) -> list[tuple[str, str]]:
+    """(kind, message) pairs flashed for ``anchor``; with None, those flashed for no card (the
+    layout's message area)."""
+    found = []
+    flashed: list[tuple[str, str]] = get_flashed_messages(with_categories=True)  # type: ignore[assignment]  # Flask types it as a list of str or of pairs
+    for category, message in flashed:
+        kind, _, where = category.partition(":")
+        if (where or None) == anchor:
+            found.append((kind, message))
+    return found
+
+
 def trigger(response, event: str, detail=None):
     """Add an ``HX-Trigger`` event (merged with any already set)."""
     events = json.loads(response.headers.get("HX-Trigger", "{}") or "{}")
@@ -105,6 +123,7 @@ def trigger(response, event: str, detail=None):
 def init_app(app) -> None:
     """Template global for the layout's meta tag; sign-in redirects become full-page loads."""
     app.jinja_env.globals["htmx_config"] = HTMX_CONFIG_JSON
+    app.jinja_env.globals["flashed_at"] = flashed_at
 
     @app.after_request
     def _signin_redirects_leave_the_fragment(response):

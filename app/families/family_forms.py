@@ -34,9 +34,20 @@ class ToggleForm(FlaskForm):
         return {"1": True, "0": False}.get((self.on.data or "").strip())
 
 
+class PlainTimeField(TimeField):
+    """A time, with a plain-words message instead of WTForms' "Not a valid time value"."""
+
+    def process_formdata(self, valuelist):
+        try:
+            super().process_formdata(valuelist)
+        except ValueError:
+            self.data = None
+            raise ValueError("Please enter a time like 20:00.") from None
+
+
 class QuietHoursForm(FlaskForm):
-    quiet_from = TimeField("From", validators=[Optional()], render_kw={"autocomplete": "off"})
-    quiet_until = TimeField("Until", validators=[Optional()], render_kw={"autocomplete": "off"})
+    quiet_from = PlainTimeField("From", validators=[Optional()], render_kw={"autocomplete": "off"})
+    quiet_until = PlainTimeField("Until", validators=[Optional()], render_kw={"autocomplete": "off"})
     usual = StringField()  # the "use the usual hours" button's value
 
 

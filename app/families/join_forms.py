@@ -13,7 +13,10 @@ from app.core.phones import UKMobile, stripped
 class JoinCodeForm(FlaskForm):
     code = StringField(
         "Your code from the letter",
-        validators=[DataRequired("Please type the code from your letter."), Length(max=20)],
+        validators=[
+            DataRequired("Please type the code from your letter."),
+            Length(max=20, message="That code is too long: it looks like ABCD-2345."),
+        ],
     )
 
 
@@ -27,12 +30,11 @@ class JoinForm(FlaskForm):
             )
         ],
     )
-    sms_reminders = BooleanField("Send me reminders by text message (optional)")
+    sms_reminders = BooleanField("Reminders by text message (optional)")
     promo_photos = BooleanField(
-        "The school may use photos and comments I share to show what families do, when I "
-        "say so for each one (optional)"
+        "The school may use photos and comments I share to show what families do, when I say so (optional)"
     )
-    news = BooleanField("Send me other news from the school and Hometime (optional)")
+    news = BooleanField("Other news from the school and Hometime (optional)")
     signin = RadioField(
         "How would you like to sign in?",
         default="email_link",
@@ -43,12 +45,20 @@ class JoinForm(FlaskForm):
         ],
     )
     mobile = StringField(
-        "Mobile number (optional unless you choose texts)",
-        validators=[Optional(), Length(max=20), UKMobile()],
+        "Mobile (optional, for texts)",
+        validators=[Optional(), Length(max=20, message="That number is too long."), UKMobile()],
         filters=[stripped],
     )
     password = PasswordField(
-        "Password (at least 10 characters)", validators=[Optional(), Length(min=10, max=200)]
+        "Password (only if you chose one)",
+        validators=[
+            Optional(),
+            Length(
+                min=10,
+                max=200,
+                message="Please choose a password of at least 10 characters (and no more than 200).",
+            ),
+        ],
     )
 
     def validate(self, extra_validators=None) -> bool:

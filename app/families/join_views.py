@@ -31,7 +31,9 @@ def join_with_code():
         try:
             invitation = invitations.find_by_code(form.code.data)
         except invitations.InvitationProblem as problem:
-            return _problem(problem)
+            # A mistyped code is no dead end: the box again, with what was typed and why.
+            form.code.errors.append(f"{problem.title}. {problem.message}")
+            return render_template("parents/join_code.html", form=form), 422
         return redirect(url_for("parents.join", token=invitations.token_for(invitation.id)), 303)
     return render_template("parents/join_code.html", form=form), 422 if form.errors else 200
 

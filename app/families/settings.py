@@ -76,13 +76,13 @@ TOGGLES = (
     ),
     Toggle(
         "performance",
-        "Performance cookies",
+        "Page-speed measuring (performance cookies)",
         "Would help us see how quickly pages load. Hometime sets none at the moment.",
         purpose=ConsentPurpose.COOKIES_PERFORMANCE,
     ),
     Toggle(
         "functional",
-        "Functional cookies",
+        "Videos that play inside Hometime (functional cookies)",
         "Let videos from YouTube or Vimeo play inside Hometime; those sites then set their own "
         "cookies on this device.",
         purpose=ConsentPurpose.COOKIES_FUNCTIONAL,

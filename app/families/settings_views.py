@@ -3,12 +3,12 @@ swaps only the list), quiet hours, and their own name, email and mobile (P06, P0
 
 from __future__ import annotations
 
-from flask import abort, flash, redirect, url_for
+from flask import abort, redirect, request, url_for
 from flask_login import current_user
 
 from app.core import cookies
 from app.core.authz import parent_required
-from app.core.htmx import add_vary, is_htmx, render
+from app.core.htmx import add_vary, flash_at, is_htmx, render
 from app.families import settings as service
 from app.families.family_forms import DetailsForm, QuietHoursForm, ToggleForm
 from app.models import ConsentPurpose
@@ -20,6 +20,8 @@ def _page(
     block: str | None = None,
     *,
     message: str | None = None,
+    changed: str | None = None,
+    confirm: str | None = None,
     details_message: str | None = None,
     toggle_errors: dict | None = None,
     quiet: QuietHoursForm | None = None,
@@ -37,6 +39,8 @@ def _page(
         toggles=service.TOGGLES,
         on=service.toggle_states(user, states),
         message=message,
+        changed=changed,
+        confirm=confirm,
         details_message=details_message,
         toggle_errors=toggle_errors or {},
         quiet=quiet,
@@ -45,17 +49,24 @@ def _page(
 
 
 def _saved(anchor: str, note: str, block: str, **extra):
+    """The answer shown in the changed card: htmx swaps the block with it; a plain post goes
+    back to the card (``#anchor``) with the message inside it."""
     if is_htmx():
         return _page(200, block, **extra)
-    flash(note, "success")
-    return add_vary(redirect(url_for("parents.settings") + anchor, 303))
+    flash_at(note, anchor)
+    return add_vary(redirect(url_for("parents.settings") + f"#{anchor}", 303))
+
+
+# Turning these off takes something back that was given to the school: asked twice.
+CONFIRM_OFF = {"promo"}
 
 
 @bp.get("/settings")
 @parent_required
 def settings():
     """Messages, privacy choices, cookies and your details."""
-    return _page()
+    confirm = request.args.get("confirm")
+    return _page(confirm=confirm if confirm in CONFIRM_OFF else None)
 
 
 @bp.post("/settings/quiet-hours")
@@ -73,7 +84,7 @@ def quiet_hours():
     message = "Quiet hours saved: no texts " + (
         f"from {start:%H:%M} until {end:%H:%M}." if start else "from 20:00 until 08:00."
     )
-    return _saved("#quiet", message, "toggles", message=message)
+    return _saved("quiet", message, "toggles", message=message, changed="quiet")
 
 
 @bp.post("/settings/details")
@@ -91,7 +102,17 @@ def details():
         getattr(form, error.field).errors.append(error.message)
         return _page(422, "details", details=form)
     message = "Thank you: your details are saved." if changed else "Thank you for checking your details."
-    return _saved("#details", message, "details", details_message=message)
+    return _saved("details", message, "details", details_message=message)
+
+
+@bp.post("/settings/details/still-right")
+@parent_required
+def details_still_right():
+    """The home page's one-tap answer to "are your details still right?": yes (P24)."""
+    user = current_user
+    service.correct_details(user, name=user.name, email=user.email, mobile=user.mobile)
+    flash_at("Thank you for checking your details.", "strip")
+    return add_vary(redirect(url_for("parents.home"), 303))
 
 
 @bp.post("/settings/<name>")
@@ -103,11 +124,15 @@ def setting(name: str):
     wanted = ToggleForm().wanted()
     if wanted is None:
         return _page(422, "toggles", toggle_errors={name: "Please use the Turn on or Turn off button."})
+    if name in CONFIRM_OFF and not wanted and request.form.get("confirm") != "yes":
+        if is_htmx():
+            return _page(200, "toggles", confirm=name)
+        return add_vary(redirect(url_for("parents.settings", confirm=name) + f"#t-{name}", 303))
     try:
         message = service.change(current_user, name, wanted)
     except service.SettingError as error:
         return _page(422, "toggles", toggle_errors={name: error.message})
-    response = _saved(f"#t-{name}", message, "toggles", message=message)
+    response = _saved(f"t-{name}", message, "toggles", message=message, changed=name)
     if name in ("performance", "functional"):
         states = service.consent_states(current_user.id)
         cookies.remember(

@@ -212,7 +212,12 @@ def give_award(pupil: Pupil, kind: AwardKind, user: User, note: str | None = Non
         user_ids=parent_ids,
         organisation_id=pupil.organisation_id,
         pupil_id=pupil.id,
-        context={"award_id": award.id, "pupil_id": pupil.id, "award_label": AWARD_LABELS[kind]},
+        context={
+            "award_id": award.id,
+            "pupil_id": pupil.id,
+            "award_label": AWARD_LABELS[kind],
+            "award_note": award.note,
+        },
     )
     db.session.commit()
     return award

@@ -12,7 +12,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import sqlalchemy as sa
-from flask import abort, current_app, flash, make_response, redirect, render_template, request, url_for
+from flask import abort, current_app, make_response, redirect, render_template, request, url_for
 from flask_login import current_user
 from werkzeug.exceptions import NotFound
 
@@ -20,7 +20,7 @@ from app.core import cookies, storage
 from app.core.authz import linked_pupils, parent_required, pupil_for_parent_or_404
 from app.core.error_pages import NotFoundSaying, http_error, render_error
 from app.core.extensions import db, limiter
-from app.core.htmx import add_vary, is_htmx, render
+from app.core.htmx import add_vary, flash_at, is_htmx, render
 from app.families.family_forms import SendForm
 from app.families.settings import consent_states
 from app.learning import engagement as engagements
@@ -174,14 +174,21 @@ def rate(pupil_id: int, item_id: int):
         eng = engagements.rate(pupil, item, current_user, request.form.get("rating"))
     except engagements.EngagementError as error:
         return _rating_refused(pupil, item, error)
+    message = "Saved. Thank you!"
     if is_htmx():
         return add_vary(
             make_response(
                 render_template(
-                    "parents/rating.html", child=pupil, item=_item_view(item), eng=eng, partial=True
+                    "parents/rating.html",
+                    child=pupil,
+                    item=_item_view(item),
+                    eng=eng,
+                    partial=True,
+                    message=message,
                 )
             )
         )
+    flash_at(message, f"c-{pupil.id}-{item.id}")
     return add_vary(redirect(_anchor(pupil, item), 303))
 
 
@@ -228,7 +235,7 @@ def send(pupil_id: int, item_id: int):
                 )
             )
         )
-    flash(message, "success")
+    flash_at(message, f"s-{pupil.id}-{item.id}")
     return add_vary(redirect(url_for("parents.home") + f"#s-{pupil.id}-{item.id}", 303))
 
 
@@ -294,7 +301,8 @@ def open_item(item_id: int):
     if activity.kind is ActivityKind.GAME and activity.url:
         return redirect(activity.url, 302)
     if activity.kind is ActivityKind.VIDEO:
-        return redirect(url_for("teachers.video", activity_id=activity.id, next=url_for("parents.home")), 302)
+        back = url_for("parents.home") + f"#activity-{item.id}"
+        return redirect(url_for("teachers.video", activity_id=activity.id, next=back), 302)
     if activity.kind is ActivityKind.PRINTABLE and activity.file_key:
         return redirect(url_for("teachers.activity_file", activity_id=activity.id), 302)
     return redirect(url_for("parents.home") + f"#activity-{item.id}", 302)

@@ -114,5 +114,22 @@ def test_a_letter_code_leads_to_the_same_join_page(client, invited):
 
 def test_guessing_codes_is_rate_limited(client, invited):
     statuses = [client.post("/family/join", data={"code": f"ZZZZ-ZZ{i:02d}"}).status_code for i in range(11)]
-    assert statuses[:10] == [404] * 10
+    assert statuses[:10] == [422] * 10  # the code box again, with the message
     assert statuses[10] == 429
+
+
+def test_a_mistyped_letter_code_keeps_the_box_and_what_was_typed(client, invited):
+    r = client.post("/family/join", data={"code": "ABCD-2346"})
+    assert r.status_code == 422
+    page = r.get_data(as_text=True)
+    assert "We don&#39;t recognise that invitation" in page or "We don't recognise that invitation" in page
+    assert 'name="code"' in page and 'value="ABCD-2346"' in page and 'aria-invalid="true"' in page
+
+
+def test_join_errors_are_in_plain_words(client, invited):
+    r = client.post(
+        f"/family/join/{invited['token']}", data={"agree": "y", "signin": "password", "password": "short"}
+    )
+    page = r.get_data(as_text=True)
+    assert r.status_code == 422 and "at least 10 characters" in page
+    assert "Field must be" not in page and "controller" not in page

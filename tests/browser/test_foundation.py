@@ -64,6 +64,8 @@ def test_parent_signs_in_sees_both_children_and_signs_out(ctx, phone_any, screen
     for name in children:
         assert page.get_by_text(name).first.is_visible(), name
     assert page.evaluate(NO_SCROLL) <= 360, "the parent home scrolls sideways at 360 px"
+    faces = page.locator(".activity .faces").first.bounding_box()
+    assert faces["y"] + faces["height"] <= 640, "the first activity's rating is not on the first screen"
     if page.js:
         screenshot(page, "parent-home-360")
 

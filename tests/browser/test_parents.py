@@ -54,7 +54,7 @@ def test_a_parent_rates_comments_consents_and_sends_a_photo_the_teacher_sees_cle
     assert page.locator("#cookie-banner").count() == 0  # the choice is remembered
 
     # Rate: one tap on a face.
-    page.locator(card).get_by_role("button", name="Good, 4 of 5").click()
+    page.locator(card).get_by_role("button", name="Good", exact=True).click()
     page.locator(card).get_by_text("Done: 4 of 5").wait_for()
     if page.js:
         screenshot(page, "parent-rated-360")
@@ -71,7 +71,7 @@ def test_a_parent_rates_comments_consents_and_sends_a_photo_the_teacher_sees_cle
     page.goto("/family/settings")
     promo = page.locator("#t-promo")
     promo.get_by_role("button", name=re.compile("Turn on")).click()
-    page.locator("#t-promo").get_by_text(re.compile(r"families do: on")).wait_for()
+    page.locator("#t-promo").get_by_text(re.compile(r"families do: on$")).wait_for()
     assert page.evaluate(NO_SCROLL) <= 360, "the settings page scrolls sideways at 360 px"
 
     # A photo carrying GPS data, with its own opt-in ticked.

@@ -98,7 +98,9 @@ def test_closing_an_account_deactivates_it_at_once_and_signs_out_everywhere(clie
     other_phone = app.test_client()
     f.login(other_phone, school["joined"])
     f.login(client, school["joined"])
-    r = client.post("/family/account/close")
+    confirm = client.get("/family/account/close").get_data(as_text=True)
+    assert "Close your account?" in confirm and "90 days later" in confirm
+    r = client.post("/family/account/close", data={"confirm": "yes"})
     assert r.status_code == 200 and "Your account is closed" in r.get_data(as_text=True)
     user = db.session.get(User, school["joined"].id)
     assert user.status is UserStatus.DEACTIVATED and user.deactivated_at is not None
@@ -108,7 +110,11 @@ def test_closing_an_account_deactivates_it_at_once_and_signs_out_everywhere(clie
 
 def test_a_parent_can_remove_their_own_link_to_a_child(client, school):
     f.login(client, school["joined"])
-    assert client.post(f"/family/children/{school['kid'].id}/unlink").status_code == 303
+    confirm = client.get(f"/family/children/{school['kid'].id}/unlink").get_data(as_text=True)
+    assert "Remove Kit from your account?" in confirm and "90 days" in confirm
+    assert (
+        client.post(f"/family/children/{school['kid'].id}/unlink", data={"confirm": "yes"}).status_code == 303
+    )
     assert client.get(f"/family/children/{school['kid'].id}").status_code == 404
     assert "Kit" not in client.get("/family/").get_data(as_text=True)
 
@@ -162,3 +168,25 @@ def test_a_restricted_child_is_left_out_of_the_join_rate_report(client, school):
     f.login(client, school["office"])
     page = client.get("/office/families").get_data(as_text=True)
     assert re.search(r"<td>Year 4</td><td>1</td><td>0</td><td>0%</td>", page)
+
+
+@pytest.mark.promise("P17")
+def test_closing_an_account_asks_first_and_needs_a_fresh_sign_in(client, school):
+    f.login(client, school["joined"], fresh=False)
+    r = client.get("/family/account/close")
+    assert r.status_code == 302 and "/auth/reauth" in r.headers["Location"]
+    r = client.post("/family/account/close", data={"confirm": "yes"})
+    assert r.status_code == 302 and "/auth/reauth" in r.headers["Location"]
+    assert db.session.get(User, school["joined"].id).status is not UserStatus.DEACTIVATED
+    f.login(client, school["joined"])
+    r = client.post("/family/account/close")  # no confirmation: back to the question
+    assert r.status_code == 303 and r.headers["Location"].endswith("/family/account/close")
+    db.session.expire_all()
+    assert db.session.get(User, school["joined"].id).status is not UserStatus.DEACTIVATED
+
+
+def test_removing_a_child_without_the_confirmation_changes_nothing(client, school):
+    f.login(client, school["joined"])
+    r = client.post(f"/family/children/{school['kid'].id}/unlink")
+    assert r.status_code == 303 and r.headers["Location"].endswith(f"/children/{school['kid'].id}/unlink")
+    assert client.get(f"/family/children/{school['kid'].id}").status_code == 200

@@ -85,7 +85,7 @@ def test_a_signed_in_choice_is_recorded_as_consents_and_changes_are_appended(cli
         (ConsentPurpose.COOKIES_PERFORMANCE, False),
     ]
     text = re.sub(r"<[^>]+>", "", unescape(client.get("/family/settings").get_data(as_text=True)))
-    assert "Performance cookies: off" in text and "Functional cookies: on" in text
+    assert "(performance cookies): off" in text and "(functional cookies): on" in text
 
 
 @pytest.mark.promise("P06")

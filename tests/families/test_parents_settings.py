@@ -57,7 +57,9 @@ def test_the_settings_page_has_a_real_form_for_every_setting(client):
     assert r.status_code == 200
     page = Page(r.get_data(as_text=True))
     actions = {
-        e.attrs["action"] for e in page.elements if e.tag == "form" and e.attrs.get("method") == "post"
+        e.attrs["action"].partition("#")[0]
+        for e in page.elements
+        if e.tag == "form" and e.attrs.get("method") == "post"
     }
     for name in ("email", "sms", "digest", "promo", "news", "performance", "functional"):
         assert f"/family/settings/{name}" in actions, name
@@ -79,7 +81,7 @@ def test_each_consent_can_be_given_and_withdrawn_and_both_are_kept(client, name,
     notice = _notice(fam.org, "3.1")
     f.login(client, fam.parent)
     assert client.post(f"/family/settings/{name}", data={"on": "1"}).status_code == 303
-    r = client.post(f"/family/settings/{name}", data={"on": "0"}, headers=HX)
+    r = client.post(f"/family/settings/{name}", data={"on": "0", "confirm": "yes"}, headers=HX)
     assert r.status_code == 200 and 'id="toggles"' in r.get_data(as_text=True)
     assert "<html" not in r.get_data(as_text=True)  # only the list of settings
     records = _records(fam.parent, purpose)
@@ -107,7 +109,18 @@ def test_withdrawing_the_promotion_consent_takes_every_photo_and_comment_out_at_
         data={"comment": "Share me too", "comment_promo": "y"},
     )
     assert all(c.promo_opt_in for c in db.session.scalars(sa.select(Contribution)))
-    client.post("/family/settings/promo", data={"on": "0"})
+    # the first tap only asks, saying what will happen
+    asked = client.post("/family/settings/promo", data={"on": "0"})
+    assert asked.status_code == 303 and asked.headers["Location"].endswith("?confirm=promo#t-promo")
+    question = client.get(asked.headers["Location"]).get_data(as_text=True)
+    assert "Turn this off?" in question and "taken out of" in question and "90 days" in question
+    db.session.expire_all()
+    assert all(c.promo_opt_in for c in db.session.scalars(sa.select(Contribution)))
+    answered = client.post("/family/settings/promo", data={"on": "0", "confirm": "yes"})
+    assert answered.headers["Location"].endswith("/family/settings#t-promo")
+    page = client.get(answered.headers["Location"]).get_data(as_text=True)
+    card = page[page.index('id="t-promo"') :]
+    assert 'role="status"' in card[: card.index("</form>")]  # the answer is in the card
     db.session.expire_all()
     rows = db.session.scalars(sa.select(Contribution)).all()
     assert len(rows) == 2
@@ -258,3 +271,12 @@ def test_removing_the_mobile_turns_text_reminders_off_with_a_record(client):
     user = db.session.get(User, fam.parent.id)
     assert user.mobile is None and user.sms_notifications is False
     assert [r.granted for r in _records(fam.parent, ConsentPurpose.SMS_REMINDERS)] == [True, False]
+
+
+def test_a_mistyped_quiet_hour_is_answered_in_plain_words(client):
+    fam = family()
+    f.login(client, fam.parent)
+    r = client.post("/family/settings/quiet-hours", data={"quiet_from": "25:99", "quiet_until": "08:00"})
+    page = r.get_data(as_text=True)
+    assert r.status_code == 422 and "Please enter a time like 20:00." in page
+    assert "Not a valid time value" not in page

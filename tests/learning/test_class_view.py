@@ -273,3 +273,19 @@ def test_the_class_view_costs_the_same_few_queries_for_5_or_35_pupils(app, schoo
         assert page.count('<tr id="pupil-') == size
     print("class view queries", counts)
     assert counts[5] == counts[35] <= 10, counts
+
+
+def test_the_award_email_carries_the_teachers_note(school, client, run_jobs):
+    from app.models import OutboxMessage
+
+    org, cls, teacher = school
+    mum = f.parent()
+    child = f.pupil(cls, mum, first_name="Noah")
+    f.login(client, teacher)
+    response = client.post(
+        f"/teach/pupils/{child.id}/awards", data={"kind": "great_effort", "note": "Counted every stair!"}
+    )
+    assert response.status_code == 303
+    run_jobs()
+    texts = db.session.scalars(sa.select(OutboxMessage.text).where(OutboxMessage.to == mum.email)).all()
+    assert any('wrote: "Counted every stair!"' in text for text in texts), texts

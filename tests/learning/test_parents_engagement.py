@@ -175,7 +175,7 @@ def test_the_sending_form_is_its_own_small_page_loaded_in_full(client):
     f.login(client, fam.parent)
     home = client.get("/family/").get_data(as_text=True)
     assert 'name="comment"' not in home  # the forms are not on the home page: it stays light
-    assert f'<a href="{_send_url(fam.ben, item)}" hx-boost="false">' in home
+    assert f'<a class="button secondary" href="{_send_url(fam.ben, item)}" hx-boost="false">' in home
     inline = client.get(_send_url(fam.ben, item), headers=HX).get_data(as_text=True)
     assert inline.lstrip().startswith(f'<div id="s-{fam.ben.id}-{item.id}">')
     assert 'enctype="multipart/form-data"' in inline and "<html" not in inline

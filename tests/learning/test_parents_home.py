@@ -115,7 +115,7 @@ def test_child_page_keeps_awards_past_weeks_link_and_unlink_form(client):
     page = client.get(f"/family/children/{fam.ben.id}")
     text = _text(page)
     assert "Star of the week" in text and "past weeks" in text
-    assert f'action="/family/children/{fam.ben.id}/unlink"' in page.get_data(as_text=True)
+    assert f'href="/family/children/{fam.ben.id}/unlink"' in page.get_data(as_text=True)
 
 
 @pytest.mark.promise("P12")

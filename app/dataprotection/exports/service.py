@@ -310,12 +310,14 @@ def downloadable(export: DataExport) -> bool:
 
 
 def record_download(export: DataExport, user: User, organisation_id: int, *, by_office: bool = False) -> None:
-    """Log the download (who, which export) and count it."""
-    db.session.execute(
-        sa.update(DataExport)
-        .where(DataExport.id == export.id)
-        .values(download_count=DataExport.download_count + 1)
-    )
+    """Log the download (who, which export); count it when the requester downloads it (the count
+    tells the family how often *they* took a copy: the office's check is logged, not counted)."""
+    if not by_office:
+        db.session.execute(
+            sa.update(DataExport)
+            .where(DataExport.id == export.id)
+            .values(download_count=DataExport.download_count + 1)
+        )
     log_event(
         "export_downloaded",
         user,
