@@ -97,7 +97,7 @@ def test_the_preview_says_what_goes_what_is_anonymised_and_what_stays(s):
     assert lines[("contributions", "deleted")].count == 3  # a comment and two photos
     pupil = lines[("pupils", "anonymised")]
     assert "First name: replaced with a placeholder" in pupil.details
-    assert "UPN: removed" in pupil.details and "Pupil premium: removed" in pupil.details
+    assert "Unique pupil number (UPN): removed" in pupil.details and "Pupil Premium: removed" in pupil.details
     assert "Which activities" not in pupil.why and "Choosing suitable activities." in pupil.why
     assert lines[("engagements", "anonymised")].count == 3
     assert "kept as an anonymous figure" in lines[("engagements", "anonymised")].why
