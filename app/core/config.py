@@ -91,6 +91,7 @@ class Config:
     ACTIVITY_LOG_DAYS = 365
     PRIVACY_NOTICE_URL = "/privacy-notice"
     ICO_URL = "https://ico.org.uk/make-a-complaint/"
+    ICO_BREACH_URL = "https://ico.org.uk/for-organisations/report-a-breach/"
     STORAGE_DIR = str(INSTANCE / "files")
     RQ_QUEUES = ("default",)
     SHOW_OUTBOX = True

@@ -182,7 +182,9 @@ PREVIEW_TYPES = {
     ".csv": "text/csv",
 }
 # The copy's own page, shown as the family will see it: nothing runs, nothing leaves the site.
-PREVIEW_CSP = "default-src 'none'; style-src 'self'; img-src 'self'; frame-ancestors 'none'; form-action 'none'"
+PREVIEW_CSP = (
+    "default-src 'none'; style-src 'self'; img-src 'self'; frame-ancestors 'none'; form-action 'none'"
+)
 
 
 @bp.get("/exports/<int:export_id>/preview/", defaults={"name": "index.html"})
