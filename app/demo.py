@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from app.auth.passwords import hash_password
 from app.core.extensions import db
 from app.families.roster import academic_year  # noqa: F401  (also app.demo.academic_year, as before)
+from app.families.roster_csv import with_check_letter
 from app.models import (
     Guardianship,
     Organisation,
@@ -139,7 +140,7 @@ def seed() -> bool:
             year_group=school_class.year_group,
             first_name=FIRST[i],
             last_name=LAST[i],
-            upn=f"A{820000000000 + i}",
+            upn=with_check_letter(f"{820000000000 + i}"),
             pupil_premium=(i % 5 == 0),
         )
         db.session.add(pupil)

@@ -84,6 +84,8 @@ MEANINGS = {
     "ACTIVITY_LOG_DAYS": "Default number of days the security activity log is kept (P15).",
     "PRIVACY_NOTICE_URL": "Where the privacy notice is.",
     "ICO_URL": "Where to complain to the Information Commissioner's Office (in every page's footer).",
+    "ICO_BREACH_URL": "The ICO's page for reporting a personal-data breach (linked from the breach "
+    "page's countdown).",
     "PHOTO_MAX_DECODED_BYTES": "The most memory a photo may take once decoded, in bytes, "
     "worked out from its header (width × height × bytes per pixel "
     "of its colour mode and bit depth); larger photos are refused "

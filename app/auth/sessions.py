@@ -57,12 +57,15 @@ def safe_next(target: str | None, default: str | None = None) -> str | None:
 
 
 def landing(user: User) -> str:
-    """Where a person goes after signing in: staff to their classes (or MFA set-up first when
-    the school requires it), parents to their children."""
+    """Where a person goes after signing in: the school office to the office's home, other
+    staff to their classes (or MFA set-up first when the school requires it), parents to their
+    children."""
     if user.is_staff:
+        from app.core.authz import office_organisation_ids
+
         if current_app.config["REQUIRE_STAFF_MFA"] and not user.mfa_enabled_at:
             return url_for("auth.mfa_enrol")
-        return url_for("teachers.home")
+        return url_for("office.home" if office_organisation_ids(user) else "teachers.home")
     return url_for("parents.home")
 
 

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 import sqlalchemy as sa
-from flask import g, has_request_context
+from flask import g, has_request_context, request
 from flask_login import current_user
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -250,6 +250,8 @@ def notice_banner() -> list[Pending]:
     for visitors, and nothing rather than an error page if the database is unavailable)."""
     if not has_request_context() or not current_user.is_authenticated:
         return []
+    if request.blueprint in ("teachers", "office"):
+        return []  # the notice speaks to families; staff read it on their privacy page, not at work
     cached = g.get("_notice_banner")
     if cached is None:
         try:

@@ -91,6 +91,7 @@ class Config:
     ACTIVITY_LOG_DAYS = 365
     PRIVACY_NOTICE_URL = "/privacy-notice"
     ICO_URL = "https://ico.org.uk/make-a-complaint/"
+    ICO_BREACH_URL = "https://ico.org.uk/for-organisations/report-a-breach/"
     STORAGE_DIR = str(INSTANCE / "files")  # only without a bucket (and for ``storage migrate``)
     # The object store (P16: it only ever holds ciphertext). A bucket set: every file goes there.
     S3_BUCKET: str | None = None

@@ -297,6 +297,15 @@ def upn_problem(upn: str) -> str | None:
     return None
 
 
+def with_check_letter(rest: str) -> str:
+    """A UPN made from its last 12 characters, with the DfE check letter in front (for demo and
+    test data that must pass :func:`upn_problem`)."""
+    total = sum(
+        weight * (int(ch) if ch.isdigit() else _UPN_LETTERS.index(ch)) for weight, ch in enumerate(rest, 2)
+    )
+    return _UPN_LETTERS[total % 23] + rest
+
+
 def email_address(value: str) -> str | None:
     """The address in lower case (as accounts are looked up), or None when it is not valid."""
     plain = value.lower()

@@ -451,7 +451,17 @@ INVENTORY: dict[str, Table] = {
             "file_key": Col(T, "The encrypted export file.", D),
             "flagged": Col(A, "Other families' data held back for review.", D),
         },
-        plain=("id", "request_id", "state", "ready_at", "expires_at", "download_count", *TS),
+        plain=(
+            "id",
+            "request_id",
+            "state",
+            "ready_at",
+            "expires_at",
+            "download_count",
+            "reviewed_by_id",
+            "reviewed_at",
+            *TS,
+        ),
         erasure=D,
     ),
     "breaches": Table(

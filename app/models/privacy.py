@@ -157,6 +157,9 @@ class DataExport(Base):
     ready_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
     download_count: Mapped[int] = mapped_column(default=0)
+    # Who in the office looked at the copy and released it, and when (nothing goes out unseen).
+    reviewed_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"))
+    reviewed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class BreachDecision(enum.Enum):

@@ -35,7 +35,8 @@ def test_the_office_releases_a_copy_and_the_parent_downloads_it_on_a_phone(
     assert office.get_by_role("heading", name="Check before release").is_visible()
     assert "Names found: Zara" in office.inner_text("main")
     screenshot(office, "office-export-review-1280")
-    office.get_by_label("Leave this out of the copy").first.check()
+    office.get_by_label("Leave it out of the copy").first.check()
+    office.get_by_label("I have read the copy").check()
     office.get_by_role("button", name="Release the copy to the requester").click()
     office.get_by_text("The copy is being made again").wait_for()
     assert run_jobs() == 0

@@ -71,7 +71,11 @@ def test_the_office_handles_an_access_request_and_the_parent_downloads_it(
     page.wait_for_url("**/office/exports/*")
     assert run_jobs() == 0  # the worker builds the zip
     page.reload()
-    assert "Released to the requester" in page.locator("main").inner_text()
+    assert "Check before release" in page.locator("main").inner_text()  # nothing goes out unseen
+    page.get_by_label("I have read the copy").check()
+    page.get_by_role("button", name="Release the copy to the requester").click()
+    expect(page.locator("main")).to_contain_text("Released to the requester")
+    assert "Checked by Olive Office" in page.locator("main").inner_text()
 
     req = db.session.scalar(sa.select(PrivacyRequest))
     page.goto(f"/office/requests/{req.id}")

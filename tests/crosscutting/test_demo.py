@@ -145,3 +145,12 @@ def test_the_demo_shows_a_week_of_use_to_the_teacher_and_the_parent(app, ctx):
     for title in ("Growing and floating", "Measuring our world", "Plant a bean in a jar", "Shadow measuring"):
         assert title in html, title
     assert "Star of the week" in html
+
+
+def test_the_demo_pupils_upns_pass_the_roster_check(app, ctx):
+    from app.families.roster_csv import upn_problem, with_check_letter
+
+    assert with_check_letter("801200005001") == "B801200005001"  # the DfE's own example
+    assert app.test_cli_runner().invoke(args=["demo"]).exit_code == 0
+    upns = db.session.scalars(sa.select(Pupil.upn)).all()
+    assert len(upns) == 24 and [u for u in upns if upn_problem(u)] == []

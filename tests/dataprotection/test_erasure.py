@@ -97,7 +97,7 @@ def test_the_preview_says_what_goes_what_is_anonymised_and_what_stays(s):
     assert lines[("contributions", "deleted")].count == 3  # a comment and two photos
     pupil = lines[("pupils", "anonymised")]
     assert "First name: replaced with a placeholder" in pupil.details
-    assert "UPN: removed" in pupil.details and "Pupil premium: removed" in pupil.details
+    assert "Unique pupil number (UPN): removed" in pupil.details and "Pupil Premium: removed" in pupil.details
     assert "Which activities" not in pupil.why and "Choosing suitable activities." in pupil.why
     assert lines[("engagements", "anonymised")].count == 3
     assert "kept as an anonymous figure" in lines[("engagements", "anonymised")].why
@@ -289,3 +289,72 @@ def test_the_office_previews_then_confirms_on_its_pages(s, client):
 def test_staff_accounts_are_not_erased_here(s):
     with pytest.raises(erasure.ErasureError):
         erasure.erase(f.staff(s.org, Role.TEACHER), s.office)
+
+
+# --- erasure as asked: one part of a child's data ----------------------------------------------
+
+
+def test_erasing_only_the_photos_keeps_the_child_and_everything_else(s, client, run_jobs):
+    from app.dataprotection.rights import partial
+
+    req = access_request(s, pupil=s.amir, kind="erasure")
+    photo_keys = [s.amir_photo.photo_key, s.group_photo.photo_key]
+    photo_ids = [s.amir_photo.id, s.group_photo.id]
+    f.login(client, s.office)
+    # Opened from the request, the form is already tied to it.
+    page = client.get(f"/office/people/pupils/{s.amir.id}/erase?part=photos&request={req.id}")
+    text = page.get_data(as_text=True)
+    assert page.status_code == 200 and "2 photos deleted" in text
+    assert f'<option selected value="{req.id}"' in text or f'value="{req.id}" selected' in text
+    done = client.post(
+        f"/office/people/pupils/{s.amir.id}/erase",
+        data={"e-part": "photos", "e-request_id": str(req.id), "e-confirm": "y"},
+    )
+    assert done.status_code == 303
+    db.session.expire_all()
+    amir = db.session.get(Pupil, s.amir.id)
+    assert amir.erased_at is None and amir.first_name == "Amir"  # the child stays
+    assert all(db.session.get(Contribution, i) is None for i in photo_ids)
+    assert db.session.get(Contribution, s.amir_comment.id).body.startswith("Amir counted")  # comments stay
+    assert db.session.scalar(sa.select(Guardianship.id).where(Guardianship.pupil_id == amir.id))
+    assert not any(storage.exists(k) for k in photo_keys)
+    assert db.session.get(Contribution, s.zara_photo.id) is not None  # another child's: untouched
+    req = db.session.get(PrivacyRequest, req.id)
+    assert req.state is RequestState.COMPLETED
+    assert "2 photos deleted" in req.outcome and "Everything else about the child stays" in req.outcome
+    # The family's message says it in words, without database counts like "2 kept".
+    assert run_jobs() == 0
+    sent = db.session.scalars(
+        sa.select(OutboxMessage).where(OutboxMessage.to == "aisha@family.example")
+    ).all()
+    completed = [m for m in sent if f"R{req.id}" in (m.subject or "") + (m.text or "")]
+    assert completed and "2 photos deleted" in completed[-1].text
+    assert " kept;" not in completed[-1].text and "anonymised" not in completed[-1].text
+    # Doing it again changes nothing more, and says so.
+    assert "no photos to delete" in partial.erase_part(s.amir, s.office, "photos")
+
+
+def test_erasing_only_ratings_or_comments_and_bad_choices(s, client):
+    from app.dataprotection.rights import partial
+
+    assert partial.preview_part(s.amir, "ratings").removed == 3  # the comment and two photos were rated
+    partial.erase_part(s.amir, s.office, "ratings")
+    db.session.expire_all()
+    ratings = db.session.scalars(sa.select(Engagement.rating).where(Engagement.pupil_id == s.amir.id)).all()
+    assert ratings and all(r is None for r in ratings)
+    assert db.session.get(Contribution, s.amir_photo.id) is not None
+    comment_id = s.amir_comment.id
+    partial.erase_part(s.amir, s.office, "comments")
+    db.session.expire_all()
+    assert db.session.get(Contribution, comment_id) is None
+    assert db.session.get(Contribution, s.zara_comment.id) is not None
+    with pytest.raises(erasure.ErasureError):
+        partial.erase_part(s.amir, s.office, "everything-but")
+    # Another school's office cannot erase part of this child.
+    with pytest.raises(erasure.ErasureError) as refused:
+        partial.erase_part(s.zara, f.staff(s.elm, Role.OFFICE), "photos")
+    assert refused.value.status == 404
+    assert db.session.get(Contribution, s.zara_photo.id) is not None
+    # An unknown part in the page falls back to the whole preview, never a 500.
+    f.login(client, s.office)
+    assert client.get(f"/office/people/pupils/{s.amir.id}/erase?part=nonsense").status_code == 200

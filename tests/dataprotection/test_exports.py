@@ -18,6 +18,7 @@ from app.core.extensions import db
 from app.dataprotection.common import ownership
 from app.dataprotection.exports import service as exports
 from app.dataprotection.exports import zip as export_zip
+from app.dataprotection.exports.texts import plain
 from app.dataprotection.retention import rules as retention
 from app.models import ActivityLog, DataExport, ExportState, NotificationDelivery, OutboxMessage, Role, utcnow
 from app.models.inventory import INVENTORY, RECIPIENTS, RETENTION, declared_columns
@@ -113,13 +114,13 @@ def test_a_childs_export_holds_every_field_explained_and_nothing_of_another_fami
     # Readable by a parent: what, why, how long, where from, who receives it, no automation.
     page = html.unescape(zf.read("index.html").decode())
     for table in records:
-        assert INVENTORY[table].purpose in page
-        assert RETENTION[INVENTORY[table].retention] in page
+        assert plain(INVENTORY[table].purpose) in page
+        assert plain(RETENTION[INVENTORY[table].retention]) in page
         assert export_zip.SECTIONS[table][1] in page
     assert RECIPIENTS["sendgrid"] in page or RECIPIENTS["hosting"] in page
     assert "No automated decisions" in page and export_zip.NO_AUTOMATED_DECISIONS in page
     assert data["about"]["automated_decisions"] == export_zip.NO_AUTOMATED_DECISIONS
-    assert data["explanations"]["contributions"]["why"] == INVENTORY["contributions"].purpose
+    assert data["explanations"]["contributions"]["why"] == plain(INVENTORY["contributions"].purpose)
     # Nothing of the other family (the Moores) or of the other school.
     everything = _everything(zf)
     assert b"MOORE-SECRET" not in everything and b"ELM-ONLY" not in everything
@@ -131,7 +132,7 @@ def test_a_childs_export_holds_every_field_explained_and_nothing_of_another_fami
 def test_a_parents_own_export_holds_their_account_and_only_this_schools_records(s, client, run_jobs):
     req = access_request(s, pupil=None, kind="portability")
     export = _build(s, run_jobs, req)
-    exports.release(export.id, s.office, remove=set()) if export.state is ExportState.REVIEW else None
+    exports.release(export.id, s.office, remove=set())
     zf = _zip(_download(client, s.aisha, export.id))
     records = json.loads(zf.read("data.json"))["records"]
     user = records["users"][0]
@@ -153,7 +154,12 @@ def test_a_parents_own_export_holds_their_account_and_only_this_schools_records(
 def test_removed_items_are_left_out_and_counted(s, client, run_jobs):
     req = access_request(s, pupil=s.amir)
     export = _build(s, run_jobs, req)
-    exports.release(export.id, s.office, remove={f"contributions:{s.amir_comment.id}"})
+    exports.release(
+        export.id,
+        s.office,
+        remove={f"contributions:{s.amir_comment.id}"},
+        reasons={f"contributions:{s.amir_comment.id}": "other_person"},
+    )
     assert db.session.get(DataExport, export.id).state is ExportState.QUEUED
     assert run_jobs() == 0
     db.session.expire_all()
@@ -162,7 +168,7 @@ def test_removed_items_are_left_out_and_counted(s, client, run_jobs):
     zf = _zip(_download(client, s.aisha, export.id))
     assert b"Zara at the park" not in _everything(zf)
     assert f"photos/{s.group_photo.id}.jpg" in zf.namelist()  # kept by the office
-    assert "1 item(s) were left out" in zf.read("index.html").decode()
+    assert "1 item was left out" in zf.read("index.html").decode()
     # The requester is told once it is ready (and not before).
     told = db.session.scalars(
         sa.select(NotificationDelivery.template).where(NotificationDelivery.user_id == s.aisha.id)
@@ -183,7 +189,9 @@ def test_only_the_requester_downloads_after_a_fresh_signin_and_every_download_is
     s, app, client, run_jobs
 ):
     export = _build(s, run_jobs, access_request(s, pupil=s.zara))
-    assert export.state is ExportState.READY  # Zara's data names nobody else
+    assert export.state is ExportState.REVIEW and export.flagged == []  # names nobody else, still checked
+    assert _download(client, s.mo, export.id).status_code == 404  # nothing goes out unseen
+    exports.release(export.id, s.office)
     assert _download(client, s.aisha, export.id).status_code == 404  # another family's
     stale = _download(client, s.mo, export.id, fresh=False)
     assert stale.status_code == 302 and "/auth/reauth" in stale.headers["Location"]
@@ -208,7 +216,7 @@ def test_only_the_requester_downloads_after_a_fresh_signin_and_every_download_is
 
 @pytest.mark.promise("P22")
 def test_an_export_expires_after_seven_days_and_its_files_are_gone(s, client, run_jobs):
-    export = _build(s, run_jobs, access_request(s, pupil=s.zara))
+    export = exports.release(_build(s, run_jobs, access_request(s, pupil=s.zara)).id, s.office)
     keys = exports.stored_keys(export.file_key)
     assert len(keys) >= 2 and all(storage.exists(k) for k in keys)
     assert export.expires_at - export.ready_at == days(7)
@@ -226,7 +234,7 @@ def test_building_twice_changes_nothing_and_a_second_live_export_is_refused(s, r
     req = access_request(s, pupil=s.zara)
     export = _build(s, run_jobs, req)
     key = export.file_key
-    assert exports.build(export.id) is ExportState.READY
+    assert exports.build(export.id) is ExportState.REVIEW
     db.session.expire_all()
     assert db.session.get(DataExport, export.id).file_key == key
     with pytest.raises(exports.ExportError):
@@ -264,10 +272,13 @@ def test_the_office_reviews_and_releases_through_its_pages(s, client, run_jobs):
     photo = client.get(f"/office/exports/{export_id}/photos/{s.group_photo.id}")
     assert photo.status_code == 200 and photo.mimetype == "image/jpeg"
     assert client.get(f"/office/exports/{export_id}/photos/{s.zara_photo.id}").status_code == 404
-    bad = client.post(f"/office/exports/{export_id}/release", data={"remove": "users:1"})
+    bad = client.post(f"/office/exports/{export_id}/release", data={"remove": "users:1", "checked": "yes"})
     assert bad.status_code == 422
+    unread = client.post(f"/office/exports/{export_id}/release", data={})
+    assert unread.status_code == 422 and "read the copy" in unread.get_data(as_text=True)
     done = client.post(
-        f"/office/exports/{export_id}/release", data={"remove": [f"contributions:{s.group_photo.id}"]}
+        f"/office/exports/{export_id}/release",
+        data={"remove": [f"contributions:{s.group_photo.id}"], "checked": "yes"},
     )
     assert done.status_code == 303
     assert run_jobs() == 0
@@ -305,3 +316,100 @@ def test_the_privacy_pages_are_accessible_and_keep_to_the_csp(s, client, run_job
         assert page.unlabelled_fields() == [], url
         assert len(page.find_all("h1")) == 1, url
         assert page.find("footer") is not None, url
+
+
+# --- nothing released unseen: the office's review --------------------------------------------
+
+
+@pytest.mark.promise("P22")
+def test_blanking_out_names_applies_the_same_in_html_json_and_csv_and_the_review_is_recorded(
+    s, client, run_jobs
+):
+    from app.models import RequestEvent
+
+    req = access_request(s, pupil=s.amir)
+    export = _build(s, run_jobs, req)
+    comment = f"contributions:{s.amir_comment.id}"
+    with pytest.raises(exports.ExportError, match="why"):  # a redaction needs its exemption
+        exports.release(export.id, s.office, redact={comment})
+    with pytest.raises(exports.ExportError, match="photo"):  # a photo cannot be blanked out
+        exports.release(
+            export.id,
+            s.office,
+            redact={f"contributions:{s.group_photo.id}"},
+            reasons={f"contributions:{s.group_photo.id}": "other_person"},
+        )
+    db.session.rollback()
+    exports.release(export.id, s.office, redact={comment}, reasons={comment: "other_person"})
+    assert run_jobs() == 0
+    db.session.expire_all()
+    export = db.session.get(DataExport, export.id)
+    assert export.state is ExportState.READY
+    assert (export.reviewed_by_id, export.reviewed_at is not None) == (s.office.id, True)
+    assert {i["id"]: (i["decision"], i["exemption"]) for i in export.flagged} == {
+        comment: ("redact", "other_person"),
+        f"contributions:{s.group_photo.id}": ("keep", None),
+    }
+    zf = _zip(_download(client, s.aisha, export.id))
+    data = json.loads(zf.read("data.json"))
+    page = html.unescape(zf.read("index.html").decode())
+    csv_text = zf.read("contributions.csv").decode("utf-8-sig")
+    expected = "Amir counted 14 stairs with [name removed] at the park!"
+    assert expected in {c["body"] for c in data["records"]["contributions"]}
+    assert expected in page and expected in csv_text
+    assert b"Zara at the park" not in _everything(zf)
+    assert "Another child's name was blanked out in 1" in page
+    trail = db.session.scalars(sa.select(RequestEvent.note).where(RequestEvent.request_id == req.id)).all()
+    assert any(
+        n and "checked and released: 2 items checked: 1 kept as it is, 1 names blanked out" in n
+        for n in trail
+    )
+
+
+@pytest.mark.promise("P22")
+def test_the_readable_page_speaks_plainly_and_shows_no_secrets_or_internal_codes(s, client, run_jobs):
+    s.aisha.password_hash = "pbkdf2:sha256:SECRET-HASH"
+    s.aisha.totp_secret = "TOTP-SECRET-VALUE"
+    db.session.commit()
+    req = access_request(s, pupil=None, kind="access")
+    req.requester_id = s.mo.id  # Mo's data is Oak's alone: the whole account
+    db.session.commit()
+    export = exports.release(_build(s, run_jobs, req).id, s.office)
+    zf = _zip(_download(client, s.mo, export.id))
+    page = html.unescape(zf.read("index.html").decode())
+    for raw in ("Totp secret", "Password hash", "Session version", "Photo key", "Mfa enabled at", "(s)"):
+        assert raw not in page, raw
+    assert not __import__("re").search(r"\(P\d\d\)", page)
+    assert "Two-step sign-in turned on" in page and "Emails about new topics" in page
+    # Every scrolling table can be reached with the keyboard and is named.
+    assert 'class="table-wrap" tabindex="0" role="region" aria-label="Your account"' in page
+
+
+def test_the_office_reads_the_copy_before_release_and_opening_it_is_logged(s, client, run_jobs):
+    req = access_request(s, pupil=s.amir)
+    export = _build(s, run_jobs, req)
+    f.login(client, s.office)
+    page = client.get(f"/office/exports/{export.id}").get_data(as_text=True)
+    assert f"/office/exports/{export.id}/preview/" in page and "I have read the copy" in page
+    preview = client.get(f"/office/exports/{export.id}/preview/")
+    assert preview.status_code == 200 and preview.mimetype == "text/html"
+    assert "default-src 'none'" in preview.headers["Content-Security-Policy"]
+    assert "Zara at the park" in html.unescape(preview.get_data(as_text=True))
+    assert client.get(f"/office/exports/{export.id}/preview/style.css").mimetype == "text/css"
+    photo = client.get(f"/office/exports/{export.id}/preview/photos/{s.amir_photo.id}.jpg")
+    assert photo.status_code == 200 and photo.get_data() == s.amir_bytes
+    assert client.get(f"/office/exports/{export.id}/preview/../../etc/passwd").status_code == 404
+    assert client.get(f"/office/exports/{export.id}/preview/nothing.html").status_code == 404
+    logged = db.session.scalars(sa.select(ActivityLog.event).where(ActivityLog.user_id == s.office.id)).all()
+    assert logged.count("export_previewed") == 1
+    # Another school's office, and a parent, see nothing.
+    f.login(client, f.staff(s.elm, Role.OFFICE))
+    assert client.get(f"/office/exports/{export.id}/preview/").status_code == 404
+    f.login(client, s.aisha)
+    assert client.get(f"/office/exports/{export.id}/preview/").status_code in (403, 404)
+    # Released with a tick only; then the reviewer and time show on the page.
+    f.login(client, s.office)
+    done = client.post(f"/office/exports/{export.id}/release", data={"checked": "yes"})
+    assert done.status_code == 303
+    shown = client.get(f"/office/exports/{export.id}").get_data(as_text=True)
+    assert "Checked by" in shown and s.office.name in shown and "2 items checked: 2 kept as it is" in shown

@@ -190,3 +190,13 @@ def test_nobody_acknowledges_a_notice_that_is_not_theirs(client, school):
         )
         == 0
     )
+
+
+def test_staff_pages_do_not_carry_the_families_notice_banner(client, school):
+    f.login(client, school["office"])
+    assert _publish(client).status_code == 303
+    f.login(client, school["teacher"])
+    assert _banner(client, "/teach/") is None  # at work: no banner written for families
+    assert _banner(client) == "major"  # their own privacy page still tells them
+    f.login(client, school["office"])
+    assert _banner(client, "/office/") is None

@@ -66,7 +66,8 @@ def _log_and_export(client, office, email, run_jobs) -> tuple[PrivacyRequest, by
     db.session.expire_all()
     export = db.session.scalar(sa.select(DataExport).where(DataExport.request_id == req.id))
     if export.state.value == "review":
-        assert client.post(f"/office/exports/{export.id}/release").status_code == 303
+        released = client.post(f"/office/exports/{export.id}/release", data={"checked": "yes"})
+        assert released.status_code == 303
         assert run_jobs() == 0
     download = client.get(f"/office/exports/{export.id}/download")
     assert download.status_code == 200

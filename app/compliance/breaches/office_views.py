@@ -111,7 +111,10 @@ def _page(breach: Breach, *, details=None, decision=None, told=None, status: int
         decision.reported_at.data = local_input(breach.reported_at or utcnow(), org)
     if told is None:
         told = FamiliesToldForm(formdata=None)
-        told.families_told_at.data = local_input(breach.families_told_at or utcnow(), org)
+        # Empty until it happened: a time filled in for the office could be recorded by mistake.
+        told.families_told_at.data = (
+            local_input(breach.families_told_at, org) if breach.families_told_at else ""
+        )
     return render(
         "office/breaches_show.html",
         block="countdown",

@@ -10,6 +10,16 @@ from wtforms.validators import DataRequired, Email, InputRequired, Length, Optio
 from app.models import RequestKind
 
 KIND_CHOICES = [C(k.value, k.value) for k in RequestKind]  # labels come from requests.family_views.RIGHTS
+# What the office reads when it logs a request: the right in plain words, the law's name after.
+KIND_WORDS = {
+    "access": "A copy of their data (access)",
+    "erasure": "Delete their data (erasure)",
+    "rectification": "Correct their data (rectification)",
+    "restriction": "Limit the use of their data (restriction)",
+    "objection": "Stop a use of their data (objection)",
+    "portability": "Their data to take elsewhere (portability)",
+    "other": "Something else",
+}
 DETAILS = dict(validators=[Optional(), Length(max=4000, message="Please keep it under 4,000 characters.")])
 
 
@@ -73,7 +83,9 @@ class PublicRequestForm(FlaskForm):
 class OfficeRequestForm(FlaskForm):
     organisation_id = SelectField("School", coerce=int, validate_choice=False, validators=[Optional()])
     kind = SelectField(
-        "Kind of request", choices=KIND_CHOICES, validators=[InputRequired("Choose the kind of request.")]
+        "Kind of request",
+        choices=[C(k.value, KIND_WORDS[k.value]) for k in RequestKind],
+        validators=[InputRequired("Choose the kind of request.")],
     )
     channel = SelectField(
         "How it arrived",

@@ -86,3 +86,18 @@ def _referenced(keys: list[str]) -> set[str]:
 
 
 storage.register_references(("export", "export-part"), _referenced)
+
+
+def read_entry(file_key: str, name: str) -> bytes:
+    """One file of the stored zip (``index.html``, a photo), for the office's review. The zip is
+    decrypted into a temporary file (spilled to disk beyond a few megabytes) and read from there.
+    Raises ``KeyError`` for a name the zip does not hold."""
+    import tempfile
+    import zipfile
+
+    with tempfile.SpooledTemporaryFile(max_size=8 * 1024 * 1024) as tmp:
+        for key in manifest(file_key)["parts"]:
+            tmp.write(storage.get(key))
+        tmp.seek(0)
+        with zipfile.ZipFile(tmp) as zf:
+            return zf.read(name)

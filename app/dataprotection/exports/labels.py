@@ -31,6 +31,7 @@ from app.models import (
 )
 
 TEXT_TO_CHECK = {"contributions": "body", "awards": "note"}
+REDACTED = "[name removed]"
 
 
 def _users(ids, labels):
@@ -185,6 +186,12 @@ class Labels:
         if self.names_in(table, row):
             reasons.append("names another child of the class")
         return reasons
+
+    def redacted(self, table: str, row: dict) -> dict:
+        """The row with other children's names in its text blanked out (the office's redaction)."""
+        column = TEXT_TO_CHECK.get(table)
+        pattern = self.classmates(self.pupil_of(table, row)) if column and row.get(column) else None
+        return {**row, column: pattern.sub(REDACTED, row[column])} if pattern else row
 
 
 def review_items(flagged: list[dict], subject) -> list[dict]:

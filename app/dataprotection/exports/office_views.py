@@ -3,8 +3,10 @@ families, release it, and download it for checking (logged and counted)."""
 
 from __future__ import annotations
 
+from zoneinfo import ZoneInfo
+
 import sqlalchemy as sa
-from flask import flash, render_template, request, url_for
+from flask import Response, flash, render_template, request, url_for
 from flask_login import current_user
 
 from app.core import storage
@@ -15,7 +17,7 @@ from app.core.htmx import redirect_after_post
 from app.dataprotection.exports import service as exports
 from app.dataprotection.exports.family_views import zip_response
 from app.dataprotection.exports.labels import review_items
-from app.models import DataExport, ExportState, PrivacyRequest, Pupil, RequestState, utcnow
+from app.models import DataExport, ExportState, PrivacyRequest, Pupil, RequestState, User, utcnow
 from app.office import bp
 
 OFFICE = ("office", "dpo")
@@ -80,11 +82,8 @@ def export_page(export_id: int):
         export, req = exports.for_office(export_id, current_user)
     except exports.ExportError as problem:
         return render_error(problem.status, problem.message)
-    items = (
-        review_items(export.flagged or [], exports.subject_for(req))
-        if export.state is ExportState.REVIEW
-        else []
-    )
+    items = review_items(export.flagged or [], exports.subject_for(req)) if export.flagged else []
+    reviewer = db.session.get(User, export.reviewed_by_id) if export.reviewed_by_id else None
     return render_template(
         "office/export.html",
         export=export,
@@ -92,23 +91,42 @@ def export_page(export_id: int):
         items=items,
         S=ExportState,
         downloadable=exports.downloadable(export),
+        exemptions=exports.EXEMPTIONS,
+        decisions=exports.DECISIONS,
+        names_reason=exports.NAMES_REASON,
+        reviewer=reviewer,
+        tz=ZoneInfo("Europe/London"),
+        summary=exports.review_summary(export.flagged or []) if export.reviewed_at else None,
     )
 
 
 @bp.post("/exports/<int:export_id>/release")
 @staff_required(*OFFICE)
 def release_export(export_id: int):
-    """Release the export, leaving out the items ticked for removal."""
-    remove = set(request.form.getlist("remove"))
+    """Release the export after review: each flagged item kept, its names blanked out or left
+    out, with the exemption relied on."""
+    choices = {
+        key[len("decision-") :]: value for key, value in request.form.items() if key.startswith("decision-")
+    }
+    remove = set(request.form.getlist("remove")) | {k for k, v in choices.items() if v == "remove"}
+    redact = {k for k, v in choices.items() if v == "redact"}
+    reasons = {
+        key[len("exemption-") :]: value for key, value in request.form.items() if key.startswith("exemption-")
+    }
+    for item_id in set(request.form.getlist("remove")):
+        reasons.setdefault(item_id, "other_person")
     try:
-        export = exports.release(export_id, current_user, remove)
+        exports.for_office(export_id, current_user)  # anyone else's: 404 before anything else
+        if request.form.get("checked") != "yes":
+            raise exports.ExportError("Tick that you have read the copy before releasing it.", 422)
+        export = exports.release(export_id, current_user, remove, redact=redact, reasons=reasons)
     except exports.ExportError as problem:
         db.session.rollback()
         return render_error(problem.status, problem.message)
     flash(
         "Released: the requester has been told it is ready."
         if export.state is ExportState.READY
-        else "The copy is being made again without the removed items; it is then released.",
+        else "The copy is being made again with your changes; it is then released.",
         "success",
     )
     return redirect_after_post(url_for("office.export_page", export_id=export.id))
@@ -148,3 +166,40 @@ def flagged_photo(export_id: int, contribution_id: int):
     if ("contributions", contribution_id) not in flagged or not key:
         return render_error(404)
     return storage.send_stored_file(key)
+
+
+PREVIEW_TYPES = {
+    ".html": "text/html",
+    ".css": "text/css",
+    ".jpg": "image/jpeg",
+    ".json": "application/json",
+    ".csv": "text/csv",
+}
+# The copy's own page, shown as the family will see it: nothing runs, nothing leaves the site.
+PREVIEW_CSP = (
+    "default-src 'none'; style-src 'self'; img-src 'self'; frame-ancestors 'none'; form-action 'none'"
+)
+
+
+@bp.get("/exports/<int:export_id>/preview/", defaults={"name": "index.html"})
+@bp.get("/exports/<int:export_id>/preview/<path:name>")
+@staff_required(*OFFICE)
+def preview_export(export_id: int, name: str):
+    """The copy as the family will read it (its index page, style, photos and files), for the
+    office to check before release. Opening it is recorded like a download."""
+    kind = next((v for k, v in PREVIEW_TYPES.items() if name.endswith(k)), None)
+    try:
+        export, req = exports.for_office(export_id, current_user)
+        if kind is None or not exports.downloadable(export):
+            raise exports.ExportError("This copy has no such file (not built yet, or expired).", 404)
+        data = exports.read_entry(exports.stored_file(export), name)
+    except exports.ExportError as problem:
+        return render_error(problem.status, problem.message)
+    except (KeyError, FileNotFoundError):
+        return render_error(404, "This copy has no such file.")
+    if name == "index.html":
+        exports.record_preview(export, current_user, req.organisation_id)
+    headers = {"Cache-Control": "no-store", "Content-Security-Policy": PREVIEW_CSP}
+    if kind in ("application/json", "text/csv"):
+        headers["Content-Disposition"] = f'attachment; filename="{name.rsplit("/", 1)[-1]}"'
+    return Response(data, mimetype=kind, headers=headers)

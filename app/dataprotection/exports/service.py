@@ -2,10 +2,11 @@
 
 The office starts an export for an access or portability request; an RQ job
 (:func:`app.dataprotection.exports.jobs.build_export`) writes the zip (:mod:`app.dataprotection.exports.zip`, driven
-by the data inventory and :mod:`app.dataprotection.common.ownership`) and stores it encrypted. When the zip
-holds something of another family (a comment naming another child of the class, a photo flagged
-as showing other children) the export waits in REVIEW: the office keeps or removes each item and
-releases it (removing rebuilds the zip without them). Then it is READY for seven days, and only
+by the data inventory and :mod:`app.dataprotection.common.ownership`) and stores it encrypted. Every built
+copy waits in REVIEW: the office reads it, and where it holds something of another family (a
+comment naming another child of the class, a photo flagged as showing other children) keeps each
+such item, blanks out the names in it or leaves it out, with the exemption relied on; then it
+releases the copy (a change rebuilds the zip first). Who reviewed and when is recorded. Then it is READY for seven days, and only
 the requester (after a fresh sign-in) or the school's office can download it; each download is
 logged and counted. Retention's ``expire_exports`` rule deletes it after that.
 
@@ -29,8 +30,23 @@ from app.core.authz import is_office
 from app.core.errors import ServiceError
 from app.core.extensions import db
 from app.dataprotection.common.ownership import person_schools
-from app.dataprotection.exports.files import manifest, store, stored_keys, stream  # noqa: F401 - for callers
-from app.models import DataExport, ExportState, PrivacyRequest, RequestKind, RequestState, User, utcnow
+from app.dataprotection.exports.files import (  # noqa: F401 - for callers
+    manifest,
+    read_entry,
+    store,
+    stored_keys,
+    stream,
+)
+from app.models import (
+    DataExport,
+    ExportState,
+    PrivacyRequest,
+    RequestEvent,
+    RequestKind,
+    RequestState,
+    User,
+    utcnow,
+)
 
 log = logging.getLogger(__name__)
 
@@ -134,35 +150,90 @@ def live_export(request_id: int) -> DataExport | None:
     )
 
 
-def release(export_id: int, actor: User, remove: Collection[str] = frozenset()) -> DataExport:
-    """The office has looked at every flagged item: ``remove`` names those to leave out (ids
-    from ``DataExport.flagged``), the rest stay. Without removals the export is ready at once;
-    with them the worker rebuilds it without those items."""
+# Why an item may be held back or blanked out, in the office's words (the exemption relied on).
+EXEMPTIONS = {
+    "other_person": "It is another person's information and they have not agreed to share it",
+    "serious_harm": "Releasing it could cause serious harm to someone",
+    "other": "Another exemption (noted in the request's notes)",
+}
+NAMES_REASON = "names another child of the class"
+DECISIONS = {"keep": "kept as it is", "redact": "names blanked out", "remove": "left out"}
+
+
+def release(
+    export_id: int,
+    actor: User,
+    remove: Collection[str] = frozenset(),
+    *,
+    redact: Collection[str] = frozenset(),
+    reasons: dict[str, str] | None = None,
+) -> DataExport:
+    """The office has looked at the copy and at every flagged item: ``remove`` names those to
+    leave out and ``redact`` those whose other children's names are blanked out (ids from
+    ``DataExport.flagged``), each with a reason from :data:`EXEMPTIONS`; the rest stay. Who
+    reviewed and when is recorded on the export and in the request's audit trail. Without
+    changes the export is released at once; with them the worker rebuilds it first."""
     from app.core.jobs import enqueue_after_commit
 
     export, req = _for_office(export_id, actor, lock=True)
     if export.state is not ExportState.REVIEW:
-        raise ExportError("This export is not waiting for review.")
-    known = {item["id"] for item in export.flagged or []}
-    if set(remove) - known:
+        raise ExportError("This copy is not waiting for review.")
+    remove, redact, reasons = set(remove), set(redact), dict(reasons or {})
+    items = {item["id"]: item for item in export.flagged or []}
+    if (remove | redact) - set(items):
         raise ExportError("Choose only items listed for review.", 422)
+    if remove & redact:
+        raise ExportError("Choose for each item either to blank out the names or to leave it out.", 422)
+    if any(NAMES_REASON not in items[i].get("reasons", []) for i in redact):
+        raise ExportError(
+            "Only names in a comment or note can be blanked out; leave a photo out instead.", 422
+        )
+    for item_id in remove | redact:
+        if reasons.get(item_id) not in EXEMPTIONS:
+            raise ExportError("Say why each item is left out or blanked out (the exemption).", 422)
     export.flagged = [
-        {**item, "decision": "remove" if item["id"] in remove else "keep"} for item in export.flagged or []
+        {
+            **item,
+            "decision": "remove" if item["id"] in remove else "redact" if item["id"] in redact else "keep",
+            "exemption": reasons.get(item["id"]) if item["id"] in remove | redact else None,
+        }
+        for item in export.flagged or []
     ]
+    export.reviewed_by_id, export.reviewed_at = actor.id, utcnow()
+    summary = review_summary(export.flagged)
     log_event(
         "export_reviewed",
         actor,
         subject=f"export:{export.id}",
-        detail=f"{len(remove)} of {len(known)} items removed",
+        detail=summary,
         organisation_id=req.organisation_id,
     )
-    if remove:
+    req.events.append(
+        RequestEvent(
+            actor_id=actor.id,
+            from_state=req.state.value,
+            to_state=req.state.value,
+            note=f"Copy of the data checked and released: {summary}.",
+            at=export.reviewed_at,
+        )
+    )
+    if remove or redact:
         export.state = ExportState.QUEUED
         enqueue_after_commit(BUILD_JOB, export.id, job_id=f"export-{export.id}-rebuild")
     else:
         _mark_ready(export, req)
     db.session.commit()
     return export
+
+
+def review_summary(flagged: list[dict]) -> str:
+    """The office's decisions in words: "2 items checked: 1 kept as it is, 1 left out"."""
+    if not flagged:
+        return "nothing in it shows another family"
+    counts = {d: sum(1 for i in flagged if i.get("decision") == d) for d in DECISIONS}
+    parts = [f"{n} {DECISIONS[d]}" for d, n in counts.items() if n]
+    noun = "item" if len(flagged) == 1 else "items"
+    return f"{len(flagged)} {noun} checked: " + ", ".join(parts)
 
 
 def _mark_ready(export: DataExport, req: PrivacyRequest) -> None:
@@ -202,7 +273,8 @@ def build(export_id: int) -> ExportState | None:
         db.session.rollback()
         return export.state
     export.state = ExportState.BUILDING
-    decisions = {item["id"]: item.get("decision") for item in export.flagged or []}
+    earlier = {item["id"]: item for item in export.flagged or []}
+    decisions = {key: item.get("decision") for key, item in earlier.items()}
     req = db.session.get_one(PrivacyRequest, export.request_id)
     subject = subject_for(req)
     db.session.commit()
@@ -215,10 +287,11 @@ def build(export_id: int) -> ExportState | None:
                 subject,
                 request_id=req.id,
                 removed={k for k, v in decisions.items() if v == "remove"},
+                redacted={k for k, v in decisions.items() if v == "redact"},
                 workdir=tmp,
             )
             keys = store(path, f"hometime-data-R{req.id}.zip")
-        return _finish(export_id, keys, result.flagged, decisions)
+        return _finish(export_id, keys, result.flagged, earlier)
     except BaseException:
         db.session.rollback()
         storage.discard(keys)
@@ -231,7 +304,7 @@ def build(export_id: int) -> ExportState | None:
         raise
 
 
-def _finish(export_id: int, keys: list[str], flagged: list[dict], decisions: dict) -> ExportState:
+def _finish(export_id: int, keys: list[str], flagged: list[dict], earlier: dict) -> ExportState:
     export = db.session.get_one(DataExport, export_id, with_for_update=True, populate_existing=True)
     if export.state is not ExportState.BUILDING:  # built meanwhile by another run
         db.session.rollback()
@@ -239,8 +312,18 @@ def _finish(export_id: int, keys: list[str], flagged: list[dict], decisions: dic
         return export.state
     old = export.file_key
     export.file_key = keys[-1]
-    export.flagged = [{**item, "decision": decisions.get(item["id"])} for item in flagged]
-    if any(item["decision"] is None for item in export.flagged):
+    found = {item["id"] for item in flagged}
+    export.flagged = [
+        {
+            **item,
+            "decision": earlier.get(item["id"], {}).get("decision"),
+            "exemption": earlier.get(item["id"], {}).get("exemption"),
+        }
+        for item in flagged
+    ] + [item for key, item in earlier.items() if key not in found and item.get("decision")]
+    # Nothing is released unseen: a first build always waits for the office's review; a rebuild
+    # after the review is released unless it found something new to check.
+    if export.reviewed_at is None or any(item["decision"] is None for item in export.flagged):
         export.state = ExportState.REVIEW
         export.expires_at = utcnow() + timedelta(days=KEEP_DAYS)
     else:
@@ -323,6 +406,18 @@ def record_download(export: DataExport, user: User, organisation_id: int, *, by_
         user,
         subject=f"export:{export.id}",
         detail="by the school office for review" if by_office else "by the requester",
+        organisation_id=organisation_id,
+    )
+    db.session.commit()
+
+
+def record_preview(export: DataExport, user: User, organisation_id: int) -> None:
+    """Log that the office opened the copy to read it before release."""
+    log_event(
+        "export_previewed",
+        user,
+        subject=f"export:{export.id}",
+        detail="read by the school office before release",
         organisation_id=organisation_id,
     )
     db.session.commit()

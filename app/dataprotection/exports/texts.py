@@ -94,10 +94,112 @@ def html_value(table: str, column: str, value) -> str:
     return str(escape(value))
 
 
+# Columns the readable page leaves out: secrets and hashes (never shown, even as "set"), and the
+# numbers and keys Hometime uses inside (still in the machine-readable files, as the law asks).
+HIDDEN_IN_PAGE = {"id", "session_version", "thumb_key", "file_key", "provider_id", "event_key", "request_id"}
+HIDDEN_ENDINGS = ("_hash", "_secret")
+HIDDEN_PAIRS = {("activity_log", "subject"), ("notification_deliveries", "context")}
+
+# Plain headings where the column's name is not a phrase a parent would use.
+LABELS = {
+    "kind": "Kind",
+    "mobile": "Mobile number",
+    "mfa_enabled_at": "Two-step sign-in turned on",
+    "status": "Status",
+    "last_login_at": "Last signed in",
+    "last_active_at": "Last used Hometime",
+    "deactivated_at": "Account closed",
+    "deactivation_reason": "Why the account was closed",
+    "closure_notice_sent_at": "Told the account would close",
+    "details_checked_at": "Details last checked",
+    "details_reminded_at": "Reminded to check details",
+    "restricted_at": "Use limited (restricted) since",
+    "objected_at": "Objected since",
+    "email_notifications": "Emails about new topics",
+    "sms_notifications": "Text messages",
+    "weekly_digest": "Weekly summary email",
+    "quiet_from": "No texts from",
+    "quiet_until": "No texts until",
+    "created_at": "Made on",
+    "organisation_id": "School",
+    "trust_id": "Trust",
+    "class_id": "Class",
+    "user_id": "Person",
+    "pupil_id": "Child",
+    "upn": "Unique pupil number (UPN)",
+    "pupil_premium": "Pupil Premium",
+    "removed_by_id": "Removed by",
+    "removed_by_user_id": "Removed by",
+    "erased_at": "Erased on",
+    "no_contact": "Not to be contacted",
+    "relationship_label": "Relationship",
+    "topic_activity_id": "Activity",
+    "done_by_id": "Done by",
+    "done_at": "Done on",
+    "author_id": "Sent by",
+    "body": "Comment",
+    "photo_key": "Photo",
+    "promo_opt_in": "May be shown in the school's newsletter",
+    "promo_withdrawn_at": "Permission to show withdrawn",
+    "shows_other_children": "Shows other children",
+    "hidden_at": "Hidden by the teacher on",
+    "hidden_by_id": "Hidden by",
+    "published_at": "Shown in the newsletter on",
+    "never_use_again": "Never to be shown again",
+    "given_by_id": "Given by",
+    "activity_id": "Activity",
+    "contribution_id": "Comment or photo",
+    "granted": "Agreed",
+    "notice_id": "Privacy notice",
+    "recorded_by_id": "Recorded by",
+    "requester_id": "Asked by",
+    "subject_pupil_id": "About the child",
+    "identity_checked_on": "Identity checked on",
+    "paused_days": "Days paused",
+    "extension_months": "Extended by (months)",
+    "confirmed_at": "Confirmed on",
+    "created_by_id": "Logged by",
+    "actor_id": "By",
+    "from_state": "From",
+    "to_state": "To",
+    "flagged": "Checked by the office",
+    "ready_at": "Ready on",
+    "expires_at": "Available until",
+    "download_count": "Times downloaded",
+    "reviewed_by_id": "Checked by",
+    "reviewed_at": "Checked on",
+    "at": "When",
+    "ip": "Internet address",
+    "template": "Message",
+    "channel": "Sent by",
+    "attempts": "Attempts",
+    "not_before": "Not before",
+    "sent_at": "Sent on",
+}
+
+
+def hidden(table: str, column: str) -> bool:
+    """Whether the readable page leaves the column out (secrets, hashes, internal numbers)."""
+    return column in HIDDEN_IN_PAGE or column.endswith(HIDDEN_ENDINGS) or (table, column) in HIDDEN_PAIRS
+
+
 def heading(column: str) -> str:
-    """A column name as a heading: ``done_by_id`` → "Done by"."""
+    """A column as a plain heading: ``done_by_id`` → "Done by", ``mfa_enabled_at`` → "Two-step
+    sign-in turned on"."""
+    if column in LABELS:
+        return LABELS[column]
     name = column[:-3] if column.endswith("_id") and column != "id" else column
     return name.replace("_", " ").capitalize().replace("Upn", "UPN")
+
+
+def plain(text: str) -> str:
+    """Text for a family: without the internal promise codes ("(P17)") staff use."""
+    return re.sub(r"\s*\((?:P\d\d(?:, )?)+\)", "", text)
+
+
+def how_many(n: int, one: str, many: str | None = None) -> str:
+    """ "1 entry", "3 entries": counted in words, never "record(s)"."""
+    return f"{n} {one if n == 1 else many or one + 's'}"
 
 
 def section_start(body, table: str, columns: list[str]) -> None:
@@ -107,21 +209,23 @@ def section_start(body, table: str, columns: list[str]) -> None:
     title, source = SECTIONS[table]
     items = "".join(
         f"<li><strong>{escape(heading(c))}</strong> ({escape(col.category.value)}): "
-        f"{escape(col.purpose)}</li>"
+        f"{escape(plain(col.purpose))}</li>"
         for c, col in entry.personal.items()
+        if not hidden(table, c)
     )
     who = "".join(f"<li>{escape(RECIPIENTS[r])}</li>" for r in entry.recipients)
     body.write(
-        f'<section id="{table}"><h2>{escape(title)}</h2><p>{escape(entry.purpose)}</p>'
+        f'<section id="{table}"><h2>{escape(title)}</h2><p>{escape(plain(entry.purpose))}</p>'
         f"<dl><dt>Where it came from</dt><dd>{escape(source)}</dd>"
-        f"<dt>How long it is kept</dt><dd>{escape(RETENTION[entry.retention])}</dd>"
+        f"<dt>How long it is kept</dt><dd>{escape(plain(RETENTION[entry.retention]))}</dd>"
         f"<dt>Who receives it</dt><dd><ul>{who}</ul></dd></dl>"
         + (
             f"<details><summary>What each personal item is for</summary><ul>{items}</ul></details>"
             if items
             else ""
         )
-        + '<div class="table-wrap"><table><thead><tr>'
+        + f'<div class="table-wrap" tabindex="0" role="region" aria-label="{escape(title)}">'
+        + "<table><thead><tr>"
         + "".join(f'<th scope="col">{escape(heading(c))}</th>' for c in columns)
         + "</tr></thead><tbody>\n"
     )
@@ -134,12 +238,12 @@ def explanations(tables: list[str]) -> dict:
         entry = INVENTORY[table]
         found[table] = {
             "title": SECTIONS[table][0],
-            "why": entry.purpose,
+            "why": plain(entry.purpose),
             "source": SECTIONS[table][1],
-            "kept": RETENTION[entry.retention],
+            "kept": plain(RETENTION[entry.retention]),
             "shared_with": [RECIPIENTS[r] for r in entry.recipients],
             "personal_fields": {
-                c: {"category": col.category.value, "purpose": col.purpose}
+                c: {"category": col.category.value, "purpose": plain(col.purpose)}
                 for c, col in entry.personal.items()
             },
         }

@@ -19,6 +19,7 @@ import io
 import json
 import shutil
 import zipfile
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from typing import Any
@@ -44,6 +45,8 @@ from app.dataprotection.exports.texts import (
     NOT_EXPORTED,
     SECTIONS,
     explanations,
+    hidden,
+    how_many,
     html_value,
     section_start,
 )
@@ -129,7 +132,7 @@ def cell(table: str, column: str, row, labels: Labels):
     if (table, column) == ("data_exports", "file_key"):
         return "stored encrypted"
     if (table, column) == ("data_exports", "flagged"):
-        return f"{len(value)} item(s) checked by the school office"
+        return f"{how_many(len(value), 'item')} checked by the school office"
     target = labels.target(table, column)
     if target is not None:
         return labels.get(target, value)
@@ -152,11 +155,21 @@ class Result:
     counts: dict[str, int] = field(default_factory=dict)
     photos: int = 0
     held_back: int = 0
+    blanked: int = 0
     applicable: list[str] = field(default_factory=list)  # tables that could hold the subject's
 
 
-def write(path: str, subject, *, request_id: int, removed: set[str], workdir: str) -> Result:
-    """Write the export of ``subject`` to a zip at ``path``, leaving out the ``removed`` items."""
+def write(
+    path: str,
+    subject,
+    *,
+    request_id: int,
+    removed: set[str],
+    workdir: str,
+    redacted: Collection[str] = frozenset(),
+) -> Result:
+    """Write the export of ``subject`` to a zip at ``path``, leaving out the ``removed`` items and
+    blanking out other children's names in the ``redacted`` ones (the same in HTML, JSON, CSV)."""
     result, labels = Result(), Labels(subject)
     photos: list[tuple[int, str]] = []  # (contribution id, stored key)
     json_path, body_path = f"{workdir}/data.json", f"{workdir}/body.html"
@@ -172,7 +185,9 @@ def write(path: str, subject, *, request_id: int, removed: set[str], workdir: st
             if query is None:
                 continue
             result.applicable.append(table)
-            count = _write_table(zf, js, body, table, query, labels, removed, result, photos, first_table)
+            count = _write_table(
+                zf, js, body, table, query, labels, (removed, redacted), result, photos, first_table
+            )
             if count:
                 first_table = False
                 result.counts[table] = count
@@ -195,8 +210,10 @@ def write(path: str, subject, *, request_id: int, removed: set[str], workdir: st
     return result
 
 
-def _write_table(zf, js, body, table, query, labels, removed, result, photos, first_table) -> int:
+def _write_table(zf, js, body, table, query, labels, decided, result, photos, first_table) -> int:
+    removed, redacted = decided
     columns = [c.name for c in t(table).columns]
+    shown = [c for c in columns if not hidden(table, c)]
     count, writer, text = 0, None, None
     try:
         for batch in db.session.execute(query.execution_options(yield_per=BATCH)).partitions():
@@ -212,6 +229,9 @@ def _write_table(zf, js, body, table, query, labels, removed, result, photos, fi
                     result.flagged.append(
                         {"id": item_id, "table": table, "row": row["id"], "reasons": reasons}
                     )
+                if item_id in redacted:
+                    row = labels.redacted(table, row)
+                    result.blanked += 1
                 values = [cell(table, c, row, labels) for c in columns]
                 if writer is None:
                     text = io.TextIOWrapper(
@@ -220,7 +240,7 @@ def _write_table(zf, js, body, table, query, labels, removed, result, photos, fi
                     writer = csv_safe.writer(text)
                     writer.writerow(columns)
                     js.write(("" if first_table else ", ") + f"{json.dumps(table)}: [")
-                    section_start(body, table, columns)
+                    section_start(body, table, shown)
                 writer.writerow(
                     ["" if v is None else json.dumps(v) if isinstance(v, (dict, list)) else v for v in values]
                 )
@@ -228,7 +248,9 @@ def _write_table(zf, js, body, table, query, labels, removed, result, photos, fi
                 body.write(
                     "<tr>"
                     + "".join(
-                        f"<td>{html_value(table, c, v)}</td>" for c, v in zip(columns, values, strict=True)
+                        f"<td>{html_value(table, c, v)}</td>"
+                        for c, v in zip(columns, values, strict=True)
+                        if c in shown
                     )
                     + "</tr>\n"
                 )
@@ -242,7 +264,7 @@ def _write_table(zf, js, body, table, query, labels, removed, result, photos, fi
     if count:
         js.write("]")
         body.write(
-            f"</tbody></table></div><p>{count} record(s), also in "
+            f"</tbody></table></div><p>{how_many(count, 'entry', 'entries')}, also in the spreadsheet "
             f'<a href="{table}.csv">{table}.csv</a>.</p></section>\n'
         )
     return count
@@ -257,6 +279,7 @@ def _about(subject, request_id: int, result: Result) -> dict:
         "about": "a child" if subject.pupil_id else "the person who asked",
         "automated_decisions": NO_AUTOMATED_DECISIONS,
         "items_held_back_after_review": result.held_back,
+        "items_with_names_blanked_out": result.blanked,
         "photos": result.photos,
     }
 

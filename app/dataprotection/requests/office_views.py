@@ -261,7 +261,7 @@ def _privacy_data_links(req: PrivacyRequest) -> dict:
     if subject and req.kind is not RequestKind.OTHER and "office.person_page" in views:
         found["person"] = url_for("office.person_page", **subject)
     if subject and req.kind is RequestKind.ERASURE and "office.erase_person" in views:
-        found["erasure"] = url_for("office.erase_person", **subject)
+        found["erasure"] = url_for("office.erase_person", **subject, request=req.id)
     return found
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 import sqlalchemy as sa
@@ -16,6 +17,26 @@ from app.models.inventory import INVENTORY, RETENTION
 from app.office import bp
 from app.params import day
 
+# The kinds of data of the retention schedule, as the office says them.
+RETENTION_NAMES = {
+    "account": "Parents' accounts",
+    "staff": "Staff accounts",
+    "pupil": "Children's records",
+    "content": "Comments, photos and activities done",
+    "usage": "How Hometime is used",
+    "activity_log": "Sign-in and security log",
+    "tokens": "Sign-in links and codes",
+    "sessions": "Signed-in phones and computers",
+    "consent": "Consents given and withdrawn",
+    "requests": "Data-protection requests",
+    "exports": "Copies of data made for requests",
+    "breaches": "The breach log",
+    "deliveries": "Messages sent",
+    "outbox": "Test messages (development only)",
+    "school": "The school's own details",
+    "none": "Data about nobody",
+}
+
 
 @bp.get("/retention")
 @staff_required("office", "dpo")
@@ -26,7 +47,15 @@ def retention_page():
     except ValueError:
         as_of = today
     as_of = min(max(as_of, today), today + timedelta(days=400))
-    schedule = sorted({(entry.retention, RETENTION[entry.retention]) for entry in INVENTORY.values()})
+    schedule = sorted(
+        {
+            (
+                RETENTION_NAMES.get(e.retention, e.retention),
+                re.sub(r"\s*\(P\d\d\)", "", RETENTION[e.retention]),
+            )
+            for e in INVENTORY.values()
+        }
+    )
     runs = db.session.scalars(
         sa.select(RetentionRun)
         .where(RetentionRun.affected > 0)

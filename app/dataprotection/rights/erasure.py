@@ -27,7 +27,7 @@ from app.core.extensions import db
 from app.core.transactions import transaction
 from app.dataprotection.common.ownership import condition, t
 from app.dataprotection.exports import service as exports
-from app.dataprotection.exports.texts import SECTIONS, heading
+from app.dataprotection.exports.texts import SECTIONS, heading, plain
 from app.dataprotection.rights.restriction import locked_request
 from app.models import (
     Channel,
@@ -232,12 +232,7 @@ def erase(subject, actor: User, *, request_id: int | None = None) -> str:
         )
         for table, ids in rows.items():
             _apply(table, subject, ids)
-        outcome = "; ".join(f"{ln.title}: {ln.count} {ln.outcome}" for ln in lines)
-        outcome = (
-            ("The child's record was erased. " if model is Pupil else "The account was erased. ")
-            + (outcome or "nothing else was held")
-            + "."
-        )
+        outcome = in_words(lines, model is Pupil)
         log_event("erased", actor, subject=f"{_kind(subject)}:{subject.id}", organisation_id=org_id)
         if req is not None:
             from app.dataprotection.requests.workflow import record_event
@@ -255,6 +250,23 @@ def erase(subject, actor: User, *, request_id: int | None = None) -> str:
             )
     _after(req, actor, outcome, told if model is User and req is None else None)
     return outcome
+
+
+def in_words(lines: list[Line], child: bool) -> str:
+    """What erasure did, for the family and the request's record: kinds of data, not counts."""
+
+    def titles(outcome: str) -> str:
+        found = [ln.title[0].lower() + ln.title[1:] for ln in lines if ln.outcome == outcome]
+        return ", ".join(found[:-1]) + (" and " if len(found) > 1 else "") + found[-1] if found else ""
+
+    said = ["The child's record was erased." if child else "The account was erased."]
+    if deleted := titles("deleted"):
+        said.append(f"Deleted: {deleted}.")
+    if anonymised := titles("anonymised"):
+        said.append(f"Kept without any name or other detail that identifies anyone: {anonymised}.")
+    for line in (ln for ln in lines if ln.outcome == "kept"):
+        said.append(f"{line.title}: {plain(line.why).rstrip('.')}.")
+    return " ".join(said)
 
 
 def _rows(subject) -> dict[str, list | None]:

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from flask import abort, flash, request, url_for
 from flask_login import current_user
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, SelectField, StringField, TextAreaField
+from wtforms import BooleanField, HiddenField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice as C
 from wtforms.validators import DataRequired, Length
 
@@ -18,7 +18,7 @@ from app.core.authz import office_organisation_ids, staff_required
 from app.core.errors import ServiceError
 from app.core.extensions import db
 from app.core.htmx import redirect_after_post, render
-from app.dataprotection.rights import erasure, rectification, restriction
+from app.dataprotection.rights import erasure, partial, rectification, restriction
 from app.models import (
     Guardianship,
     PrivacyRequest,
@@ -65,6 +65,7 @@ class EraseForm(FlaskForm):
         validators=[DataRequired("Tick the box to confirm.")],
     )
     request_id = SelectField("Under which request", default="")
+    part = HiddenField(default="whole")
 
 
 def _pupil_or_404(pupil_id: int) -> Pupil:
@@ -280,17 +281,32 @@ def erase_person(kind: str, subject_id: int):
     subject = _subject(kind, subject_id)
     form = EraseForm(prefix="e")
     form.request_id.choices = _request_choices(subject, "erase")
+    part = request.values.get("part", request.form.get("e-part", "whole")) if kind == "pupils" else "whole"
+    if part not in partial.PARTS:
+        part = "whole"
+    if request.method == "GET":
+        form.part.data = part
+        wanted = request.args.get("request", "")
+        if any(choice.value == wanted for choice in form.request_id.choices):
+            form.request_id.data = wanted  # opened from the request: done under it
     problem = None
     if request.method == "POST" and form.validate_on_submit():
         try:
-            outcome = erasure.erase(subject, current_user, request_id=_request_id(form))
+            if part == "whole":
+                outcome = erasure.erase(subject, current_user, request_id=_request_id(form))
+            else:
+                outcome = partial.erase_part(subject, current_user, part, request_id=_request_id(form))
         except erasure.ErasureError as error:
             if error.status == 404:
                 abort(404)
             problem = error.message
         else:
             flash(outcome, "success")
-            return redirect_after_post(url_for("office.people_page"))
+            return redirect_after_post(
+                url_for("office.people_page")
+                if part == "whole"
+                else url_for("office.person_page", kind=kind, subject_id=subject.id)
+            )
     status = 422 if request.method == "POST" else 200
     return render(
         "office/people_erase.html",
@@ -298,6 +314,9 @@ def erase_person(kind: str, subject_id: int):
         kind=kind,
         subject=subject,
         form=form,
-        lines=erasure.preview(subject),
+        part=part,
+        parts=partial.PARTS,
+        lines=erasure.preview(subject) if part == "whole" else [],
+        part_preview=partial.preview_part(subject, part) if part != "whole" else None,
         problem=problem,
     )
