@@ -37,8 +37,6 @@ def download_export(export_id: int):
     try:
         export = exports.for_requester(export_id, current_user)
         info = exports.manifest(export.file_key)
-    except exports.ExportError as problem:
-        return render_error(problem.status, problem.message)
     except FileNotFoundError:
         return render_error(410, "This download has expired. Ask the school office for a new one.")
     org_id = db.session.scalar(

@@ -63,11 +63,7 @@ def exports_page():
 @staff_required(*OFFICE)
 def start_export(request_id: int):
     """Start making the copy of the data for a request in progress."""
-    try:
-        export = exports.start(request_id, current_user)
-    except exports.ExportError as problem:
-        db.session.rollback()
-        return render_error(problem.status, problem.message)
+    export = exports.start(request_id, current_user)  # a refusal: the ServiceError page
     flash("The copy of the data is being made. This page shows when it is ready.", "info")
     return redirect_after_post(url_for("office.export_page", export_id=export.id))
 
@@ -76,10 +72,7 @@ def start_export(request_id: int):
 @staff_required(*OFFICE)
 def export_page(export_id: int):
     """An export's state, its download for checking, and the items to review."""
-    try:
-        export, req = exports.for_office(export_id, current_user)
-    except exports.ExportError as problem:
-        return render_error(problem.status, problem.message)
+    export, req = exports.for_office(export_id, current_user)
     items = (
         review_items(export.flagged or [], exports.subject_for(req))
         if export.state is ExportState.REVIEW
@@ -100,11 +93,7 @@ def export_page(export_id: int):
 def release_export(export_id: int):
     """Release the export, leaving out the items ticked for removal."""
     remove = set(request.form.getlist("remove"))
-    try:
-        export = exports.release(export_id, current_user, remove)
-    except exports.ExportError as problem:
-        db.session.rollback()
-        return render_error(problem.status, problem.message)
+    export = exports.release(export_id, current_user, remove)
     flash(
         "Released: the requester has been told it is ready."
         if export.state is ExportState.READY
@@ -118,13 +107,11 @@ def release_export(export_id: int):
 @staff_required(*OFFICE)
 def office_download(export_id: int):
     """The office downloads the zip to check it (logged and counted like any download)."""
+    export, req = exports.for_office(export_id, current_user)
+    if not exports.downloadable(export):
+        raise exports.ExportError("This export has no file to download (not built yet, or expired).", 404)
     try:
-        export, req = exports.for_office(export_id, current_user)
-        if not exports.downloadable(export):
-            raise exports.ExportError("This export has no file to download (not built yet, or expired).", 404)
         info = exports.manifest(export.file_key)
-    except exports.ExportError as problem:
-        return render_error(problem.status, problem.message)
     except FileNotFoundError:
         return render_error(410, "This export's file has been deleted.")
     exports.record_download(export, current_user, req.organisation_id, by_office=True)
@@ -137,10 +124,7 @@ def flagged_photo(export_id: int, contribution_id: int):
     """A flagged photo, small, for the review (only photos flagged in this export)."""
     from app.models import Contribution
 
-    try:
-        export, _ = exports.for_office(export_id, current_user)
-    except exports.ExportError as problem:
-        return render_error(problem.status, problem.message)
+    export, _ = exports.for_office(export_id, current_user)
     flagged = {(i["table"], i["row"]) for i in export.flagged or []}
     row = db.session.get(Contribution, contribution_id)
     if (
