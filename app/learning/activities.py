@@ -336,3 +336,12 @@ def allow_functional_cookies(user: User, organisation_id: int | None) -> None:
         recorded_by_id=user.id,
     )
     db.session.commit()
+
+
+def record_usage(user_id: int, activity_id: int, kind) -> None:
+    """A first-party usage event (P05): a video played, a printable opened. Committed."""
+    from app.core.transactions import transaction
+    from app.models import UsageEvent
+
+    with transaction():
+        db.session.add(UsageEvent(user_id=user_id, activity_id=activity_id, kind=kind))
