@@ -55,6 +55,9 @@ def create_app(config: dict | None = None) -> Flask:
     from app.compliance import notices
 
     notices.init_app(app)  # noqa: E702  notice banner (P07)
+    from app.families import settings as family_settings
+
+    family_settings.init_app(app)  # the cookie choice's consents (P06)
 
     # Every view module, so that its routes are on its blueprint before the blueprint is
     # registered (the blueprint packages do not import them: that made a cycle). Imported only

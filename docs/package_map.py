@@ -42,13 +42,14 @@ def package_graph() -> tuple[dict[str, int], dict[str, set[str]]]:
 
 
 def layers(names: list[str], edges: dict[str, set[str]]) -> list[list[str]]:
-    """Each package sits one layer above the highest package it imports (a cycle is cut)."""
-    level: dict[str, int] = {}
+    """The base (core and models, which import each other) is the bottom layer; each feature
+    sits one layer above the highest feature it imports (a cycle, which the rule forbids, is cut)."""
+    level: dict[str, int] = {name: 0 for name in names if name in BASE}
 
     def depth(name: str, seen: frozenset[str]) -> int:
         if name not in level:
-            below = [d for d in sorted(edges.get(name, ())) if d in names and d not in seen]
-            level[name] = 1 + max((depth(d, seen | {name}) for d in below), default=-1)
+            below = [d for d in sorted(edges.get(name, ())) if d in names and d not in seen and d not in BASE]
+            level[name] = 1 + max((depth(d, seen | {name}) for d in below), default=0)
         return level[name]
 
     for n in names:
@@ -84,7 +85,7 @@ def svg() -> str:
     ]
     for src in sorted(edges):
         for dst in sorted(edges[src]):
-            if src not in pos or dst not in pos or (dst in BASE and src not in BASE):
+            if src not in pos or dst not in pos or dst in BASE:
                 continue  # every package may import the base: those arrows are left out
             sx, sy = pos[src]
             dx, dy = pos[dst]
@@ -111,7 +112,7 @@ def svg() -> str:
         )
     parts.append(
         f'  <text x="{MARGIN}" y="{height - MARGIN + 4:.0f}" fill="#444">An arrow: "imports". '
-        "Blue: the base; every package may import it (those arrows are not drawn).</text>"
+        "Blue: the base (core and models); every package may import it (those arrows are not drawn).</text>"
     )
     parts.append("</svg>")
     return "\n".join(parts) + "\n"

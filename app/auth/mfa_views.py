@@ -12,7 +12,6 @@ from app.auth.forms import MfaCodeForm, MfaEnrolForm, PasswordCheckForm
 from app.auth.limits import by_current_user, by_pending_user, per_account, per_ip
 from app.auth.signin_views import status
 from app.core.authz import public, staff_required
-from app.core.extensions import db
 from app.core.htmx import redirect_after_post, render
 
 WRONG_CODE = (
@@ -80,8 +79,7 @@ def mfa_verify():
             mfa.finish()
             auth.start_session(user, remember=state["remember"], method="password + " + method)
             return redirect_after_post(auth.safe_next(state.get("next")) or auth.landing(user))
-        auth.audit("signin_failed", user, "two-step code")
-        db.session.commit()
+        auth.record_wrong_code(user)
         if not mfa.failed(state):
             flash("Too many wrong codes. Please sign in again.", "error")
             return redirect_after_post(url_for("auth.signin"))

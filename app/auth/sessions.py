@@ -275,3 +275,11 @@ def touch(user: User) -> None:
             )
     if stale_user:
         set_committed_value(user, "last_active_at", now)
+
+
+def record_wrong_code(user: User) -> None:
+    """An activity-log row (P15) for a wrong two-step code. Committed."""
+    from app.core.transactions import transaction
+
+    with transaction():
+        audit("signin_failed", user, "two-step code")

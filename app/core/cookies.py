@@ -12,6 +12,7 @@ at any time on the cookies page (where the form is always shown) or in a carer's
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -41,6 +42,27 @@ class Choice:
         return f"p{int(self.performance)}f{int(self.functional)}"
 
 
+@dataclass(frozen=True)
+class ConsentStore:
+    """Where a signed-in person's cookie choice lives as consents. Core imports no feature: the
+    feature that owns consents (app.families.settings) registers its functions at app start."""
+
+    states: Callable[[int], dict]  # user id -> {ConsentPurpose: bool}
+    record: Callable[..., None]  # (user, performance, functional) -> None, owns its commit
+
+
+def register_store(app, store: ConsentStore) -> None:
+    """Hand ``app`` the functions that read and record a signed-in person's cookie consents."""
+    app.extensions["cookie_consent_store"] = store
+
+
+def _store() -> ConsentStore:
+    store = current_app.extensions.get("cookie_consent_store")
+    if store is None:
+        raise RuntimeError("no cookie consent store registered (app.families.settings.init_app)")
+    return store
+
+
 def prime(states: dict) -> None:
     """Hand the signed-in person's consent states (already loaded by the page, or at least the
     two cookie purposes, by the user loader) to the banner, so the layout does not query them
@@ -58,9 +80,7 @@ def current_choice() -> Choice:
     if current_user.is_authenticated:
         states = g.get("_consent_states")
         if states is None:
-            from app.families.settings import consent_states
-
-            states = g._consent_states = consent_states(current_user.id)
+            states = g._consent_states = _store().states(current_user.id)
         performance = states.get(ConsentPurpose.COOKIES_PERFORMANCE)
         functional = states.get(ConsentPurpose.COOKIES_FUNCTIONAL)
         if performance is not None or functional is not None:
@@ -128,9 +148,7 @@ def choice():
             )
         )
     if current_user.is_authenticated:
-        from app.families.settings import record_cookie_choice
-
-        record_cookie_choice(current_user, chosen.performance, chosen.functional)
+        _store().record(current_user, chosen.performance, chosen.functional)
     g._cookie_choice = chosen
     message = "Your cookie choice is saved: " + (
         "performance and functional cookies allowed."

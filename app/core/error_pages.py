@@ -18,6 +18,7 @@ from flask_wtf.csrf import CSRFError
 from markupsafe import escape
 from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
 
+from app.core.errors import ServiceError
 from app.core.htmx import add_vary, is_htmx
 from app.core.storage import StoreUnavailable
 
@@ -146,14 +147,24 @@ def http_error(error: HTTPException):
     return render_error(error.code, detail, headers)
 
 
+def service_error(error: ServiceError):
+    """A change a service refused, not caught by the view: roll back whatever the request had
+    written and show the refusal's own message with its status (a 4xx). A view that shows the
+    message inline on its form still catches the error itself."""
+    _rollback()
+    return render_error(error.status, error.message)
+
+
 def init_app(app) -> None:
-    """Register the handlers: CSRF failures, every HTTP error, and anything unexpected."""
+    """Register the handlers: CSRF failures, every HTTP error, a service's refusal, and anything
+    unexpected."""
 
     @app.errorhandler(CSRFError)
     def _csrf(error):
         return render_error(400, CSRF_EXPIRED)
 
     app.register_error_handler(HTTPException, http_error)
+    app.register_error_handler(ServiceError, service_error)
 
     @app.errorhandler(redis.exceptions.ConnectionError)
     def _redis_down(error):

@@ -264,3 +264,27 @@ def create_many(
         [{"id": i, "token_hash": _hash(token_for(i)), "code_hash": _hash(code_for(i))} for i in ids],
     )
     return ids
+
+
+def invite_carer(organisation_id: int, carer: User, *, channels: str, created_by_id: int) -> Invitation:
+    """The office invites one carer: the invitation and its message. Committed."""
+    from app.core.transactions import transaction
+
+    with transaction():
+        return invite(organisation_id, carer, channels=channels, created_by_id=created_by_id)
+
+
+def cancel(invitation: Invitation) -> None:
+    """The office cancels an open invitation: its link and code stop working. Committed."""
+    from app.core.transactions import transaction
+
+    with transaction():
+        revoke(invitation)
+
+
+def letter_invitations(organisation_id: int, user_ids: list[int], *, created_by_id: int) -> list[int]:
+    """Invitations to print as letters, one per carer (older open ones revoked). Committed."""
+    from app.core.transactions import transaction
+
+    with transaction():
+        return create_many(organisation_id, user_ids, channels="letter", created_by_id=created_by_id)

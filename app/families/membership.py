@@ -128,3 +128,24 @@ def close_account(user: User, *, reason: str = "closed_by_parent") -> None:
     )
     log_event("account_closed", user, detail=reason)
     db.session.commit()
+
+
+def tell_parents_removed(pupil: Pupil) -> None:
+    """Tell a removed child's parents (the office's button). Committed."""
+    from app.core.transactions import transaction
+    from app.messaging.notify import notify
+
+    with transaction():
+        parent_ids = db.session.scalars(
+            sa.select(Guardianship.parent_id).where(
+                Guardianship.pupil_id == pupil.id, Guardianship.removed_at.is_(None)
+            )
+        ).all()
+        notify(
+            "child_removed",
+            event_key=f"pupil:{pupil.id}:removed",
+            user_ids=parent_ids,
+            organisation_id=pupil.organisation_id,
+            pupil_id=pupil.id,
+            context={"pupil_id": pupil.id},
+        )

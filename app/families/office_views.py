@@ -130,8 +130,7 @@ def invite_one(user_id: int):
     channels = request.form.get("channels", "email")
     if channels not in ("email", "sms", "email,sms"):
         abort(400)
-    invitations.invite(org.id, carer, channels=channels, created_by_id=current_user.id)
-    db.session.commit()
+    invitations.invite_carer(org.id, carer, channels=channels, created_by_id=current_user.id)
     flash(f"Invitation sent to {carer.name}.", "success")
     return redirect_after_post(url_for("office.families_page"))
 
@@ -141,8 +140,7 @@ def invite_one(user_id: int):
 def revoke_invitation(invitation_id: int):
     org = acting_school()
     inv = _school_row_or_404(Invitation, invitation_id, org.id)
-    invitations.revoke(inv)
-    db.session.commit()
+    invitations.cancel(inv)
     flash("Invitation cancelled. Its link and code no longer work.", "success")
     return redirect_after_post(url_for("office.families_page"))
 
@@ -166,10 +164,7 @@ def letters():
     query = invitations.not_joined(org.id)
     query = query.where(User.id.in_(chosen)) if chosen else query.where(User.email.is_(None))
     carers = db.session.scalars(query).all()
-    ids = invitations.create_many(
-        org.id, [c.id for c in carers], channels="letter", created_by_id=current_user.id
-    )
-    db.session.commit()
+    ids = invitations.letter_invitations(org.id, [c.id for c in carers], created_by_id=current_user.id)
     pages = []
     for carer, inv_id in zip(carers, ids, strict=True):  # one invitation per carer, in order
         url = invitations.join_url(inv_id)
@@ -204,21 +199,6 @@ def remove_pupil(pupil_id: int):
 def tell_parents(pupil_id: int):
     org = acting_school()
     pupil = _school_row_or_404(Pupil, pupil_id, org.id, Pupil.removed_at.is_not(None))
-    from app.messaging.notify import notify
-
-    parent_ids = db.session.scalars(
-        sa.select(Guardianship.parent_id).where(
-            Guardianship.pupil_id == pupil.id, Guardianship.removed_at.is_(None)
-        )
-    ).all()
-    notify(
-        "child_removed",
-        event_key=f"pupil:{pupil.id}:removed",
-        user_ids=parent_ids,
-        organisation_id=org.id,
-        pupil_id=pupil.id,
-        context={"pupil_id": pupil.id},
-    )
-    db.session.commit()
+    families.tell_parents_removed(pupil)
     flash("The parents have been told.", "success")
     return redirect_after_post(url_for("office.families_page"))

@@ -207,3 +207,11 @@ def correct_details(user: User, *, name: str, email: str | None, mobile: str | N
         db.session.rollback()
         raise SettingError("email", EMAIL_TAKEN) from None
     return changed
+
+
+def init_app(app) -> None:
+    """Give the cookie choice (app.core.cookies) this module's consent reading and recording, so
+    a signed-in person's choice is stored as consents (P06) without core importing a feature."""
+    from app.core import cookies
+
+    cookies.register_store(app, cookies.ConsentStore(states=consent_states, record=record_cookie_choice))

@@ -348,3 +348,12 @@ def _register() -> None:
 
 
 _register()
+
+
+def record_usage(user_id: int, activity_id: int, kind) -> None:
+    """A first-party usage event (P05): a video played, a printable opened. Committed."""
+    from app.core.transactions import transaction
+    from app.models import UsageEvent
+
+    with transaction():
+        db.session.add(UsageEvent(user_id=user_id, activity_id=activity_id, kind=kind))

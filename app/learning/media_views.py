@@ -12,11 +12,10 @@ from flask_login import current_user
 from app.core import storage
 from app.core.authz import signed_in, staff_required
 from app.core.cookies import current_choice
-from app.core.extensions import db
 from app.core.htmx import is_htmx, render
 from app.learning import activities
 from app.learning.scope import contribution_or_404, viewer_activity_or_404
-from app.models import ActivityKind, UsageEvent, UsageKind
+from app.models import ActivityKind, UsageKind
 from app.teachers import bp
 
 
@@ -46,10 +45,7 @@ def video(activity_id: int):
     # The same answer as the cookie banner and the cookies page give (P06).
     allowed = current_choice().functional
     if allowed and current_user.is_parent:
-        db.session.add(
-            UsageEvent(user_id=current_user.id, activity_id=activity.id, kind=UsageKind.VIDEO_PLAYED)
-        )  # first-party only (P05)
-        db.session.commit()
+        activities.record_usage(current_user.id, activity.id, UsageKind.VIDEO_PLAYED)  # first-party (P05)
     return render(
         "teachers/video.html",
         "player",
@@ -71,10 +67,7 @@ def activity_file(activity_id: int):
         abort(404)
     name = "".join(c if c.isalnum() else "-" for c in activity.title.lower()).strip("-")[:60]
     if current_user.is_parent:
-        db.session.add(
-            UsageEvent(user_id=current_user.id, activity_id=activity.id, kind=UsageKind.ACTIVITY_OPENED)
-        )
-        db.session.commit()
+        activities.record_usage(current_user.id, activity.id, UsageKind.ACTIVITY_OPENED)
     return storage.send_stored_file(
         activity.file_key, mimetype="application/pdf", filename=f"{name or 'worksheet'}.pdf"
     )

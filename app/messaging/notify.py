@@ -30,6 +30,7 @@ from sqlalchemy.orm import Session
 
 from app.core.extensions import db
 from app.core.jobs import enqueue_after_commit
+from app.core.transactions import transaction
 from app.messaging import policy, providers
 from app.messaging.sms_text import SmsTooLong, fit_sms
 from app.models import Channel, DeliveryStatus, NotificationDelivery, Organisation, Pupil
@@ -332,7 +333,7 @@ def failed_job_count() -> int:
 
 def retry_deliveries(organisation_id: int, delivery_ids=None) -> int:
     """Put the school's failed deliveries (all, or those given) back in the queue and send them
-    after the commit; the policy is applied again when they are sent. Returns how many."""
+    after the commit; the policy is applied again when they are sent. Returns how many. Committed."""
     query = (
         sa.update(NotificationDelivery)
         .where(
@@ -344,6 +345,7 @@ def retry_deliveries(organisation_id: int, delivery_ids=None) -> int:
     )
     if delivery_ids is not None:
         query = query.where(NotificationDelivery.id.in_([int(i) for i in delivery_ids]))
-    rows = db.session.execute(query).all()
-    enqueue_sending(rows)
+    with transaction():
+        rows = db.session.execute(query).all()
+        enqueue_sending(rows)
     return len(rows)

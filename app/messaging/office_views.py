@@ -5,7 +5,6 @@ from __future__ import annotations
 from flask import abort, flash, request, url_for
 
 from app.core.authz import current_organisation, staff_required
-from app.core.extensions import db
 from app.core.htmx import redirect_after_post, render
 from app.messaging import notify as notifications
 from app.office import bp
@@ -42,7 +41,6 @@ def retry_deliveries():
             abort(400)
         ids = [int(raw)]
     count = notifications.retry_deliveries(org.id, ids)
-    db.session.commit()
     if ids is not None and count == 0:
         abort(404)  # not this school's, or no longer failed
     flash(f"{count} message{'s' if count != 1 else ''} queued to be sent again.", "info")

@@ -11,32 +11,11 @@ from __future__ import annotations
 
 from flask import render_template
 
-from app.core import audit, consent
 from app.core.authz import public
-from app.core.extensions import csrf, db
+from app.core.extensions import csrf
 from app.messaging.notify import read_unsubscribe_token
-from app.models import ConsentMethod, ConsentPurpose, User
+from app.messaging.unsubscribe import withdraw_news
 from app.privacy import bp
-
-
-def withdraw_news(user_id: int, organisation_id: int | None) -> bool:
-    """Append a NEWS withdrawal unless news is already off; returns whether one was recorded."""
-    user = db.session.get(User, user_id)
-    if user is None or not consent.has_consent(user_id, ConsentPurpose.NEWS):
-        return False
-    consent.record(
-        user_id,
-        ConsentPurpose.NEWS,
-        False,
-        method=ConsentMethod.EMAIL_LINK,
-        organisation_id=organisation_id,
-        on_behalf_of="self",
-    )
-    audit.log_event(
-        "consent.withdrawn", user, detail="news: unsubscribe link", organisation_id=organisation_id
-    )
-    db.session.commit()
-    return True
 
 
 @bp.route("/unsubscribe/<token>", methods=["GET", "POST"])

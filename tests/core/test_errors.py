@@ -62,6 +62,16 @@ def error_app(app):
     def fail_database():
         db.session.execute(sa.text("SELECT * FROM no_such_table"))
 
+    @failing.post("/fail/refused")
+    @public
+    def fail_refused():
+        from app.core.errors import ServiceError
+        from app.models import Organisation
+
+        db.session.add(Organisation(name="Half-saved school", dpo_email="x@y.example", dpo_name="X"))
+        db.session.flush()
+        raise ServiceError("That pupil has left the school.", 409)
+
     failing.test_client_class = Client
     yield failing
     with failing.app_context():
@@ -136,6 +146,22 @@ def test_a_broken_database_transaction_still_gets_the_friendly_page(error_app, c
     assert MESSAGES[500][0] in _text(response)
     assert "dpo@a.example" in html  # the session was rolled back, so the footer could load
     _assert_friendly(html, 500)
+
+
+@pytest.mark.parametrize("headers", [{}, PARTIAL], ids=["page", "htmx"])
+def test_a_refused_change_shows_its_own_message_and_status_and_saves_nothing(error_app, ctx, headers):
+    """A ServiceError a view does not catch: one handler rolls back and shows the message."""
+    from app.core.extensions import db
+    from app.models import Organisation
+
+    response = error_app.test_client().post("/fail/refused", headers=headers)
+    assert response.status_code == 409
+    assert "That pupil has left the school." in _text(response)
+    if headers:
+        assert response.headers["HX-Retarget"] == "#messages"
+    db.session.rollback()
+    assert db.session.scalar(sa.select(Organisation).where(Organisation.name == "Half-saved school")) is None
+    _assert_friendly(response.get_data(as_text=True), 409)
 
 
 def test_in_tests_unexpected_errors_surface_unless_pages_are_asked_for(error_app):

@@ -20,3 +20,13 @@ def test_the_package_picture_matches_the_imports():
     assert package_map.OUT.read_text() == package_map.svg(), (
         "docs/packages.svg is out of date: run .venv/bin/python docs/package_map.py --write"
     )
+
+
+def test_the_picture_draws_core_and_models_below_every_feature():
+    package_map = _package_map()
+    sizes, edges = package_map.package_graph()
+    rows = package_map.layers(sorted(sizes), edges)
+    base_rows = {i for i, row in enumerate(rows) for name in row if name in {"core", "models"}}
+    feature_rows = {i for i, row in enumerate(rows) for name in row if name not in {"core", "models"}}
+    assert "learning" in sizes and "families" in sizes
+    assert max(base_rows) < min(feature_rows), rows

@@ -65,11 +65,7 @@ def exports_page():
 @staff_required(*OFFICE)
 def start_export(request_id: int):
     """Start making the copy of the data for a request in progress."""
-    try:
-        export = exports.start(request_id, current_user)
-    except exports.ExportError as problem:
-        db.session.rollback()
-        return render_error(problem.status, problem.message)
+    export = exports.start(request_id, current_user)  # a refusal: the ServiceError page
     flash("The copy of the data is being made. This page shows when it is ready.", "info")
     return redirect_after_post(url_for("office.export_page", export_id=export.id))
 
@@ -136,6 +132,9 @@ def release_export(export_id: int):
 @staff_required(*OFFICE)
 def office_download(export_id: int):
     """The office downloads the zip to check it (logged and counted like any download)."""
+    export, req = exports.for_office(export_id, current_user)
+    if not exports.downloadable(export):
+        raise exports.ExportError("This export has no file to download (not built yet, or expired).", 404)
     try:
         export, req = exports.for_office(export_id, current_user)
         if not exports.downloadable(export):
@@ -156,10 +155,7 @@ def flagged_photo(export_id: int, contribution_id: int):
     """A flagged photo, small, for the review (only photos flagged in this export)."""
     from app.models import Contribution
 
-    try:
-        export, _ = exports.for_office(export_id, current_user)
-    except exports.ExportError as problem:
-        return render_error(problem.status, problem.message)
+    export, _ = exports.for_office(export_id, current_user)
     flagged = {(i["table"], i["row"]) for i in export.flagged or []}
     row = db.session.get(Contribution, contribution_id)
     key = (row.thumb_key or row.photo_key) if row is not None else None

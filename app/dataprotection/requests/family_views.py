@@ -193,10 +193,7 @@ def request_sent(request_id: int):
 def withdraw_request(request_id: int):
     """The requester withdraws their own open request."""
     req = _own_or_404(request_id)
-    try:
-        pr.transition(req.id, RequestState.WITHDRAWN, actor=current_user, note="Withdrawn by the requester.")
-    except pr.RequestError as error:
-        return render_error(error.status, error.message)
+    pr.transition(req.id, RequestState.WITHDRAWN, actor=current_user, note="Withdrawn by the requester.")
     return redirect_after_post(url_for("privacy.my_requests"))
 
 
