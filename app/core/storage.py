@@ -470,6 +470,23 @@ def _stored_files(root: Path):
                     yield path
 
 
+def _rotated(token: bytes, multi, newest, result: RotationResult, where) -> bytes | None:
+    """``token`` under the newest key, or None when it needs no rewrite (already under the
+    newest key) or cannot have one (no configured key opens it: logged and counted)."""
+    try:
+        newest.decrypt(token)
+        result.current += 1
+        return None
+    except InvalidToken:
+        pass
+    try:
+        return multi.rotate(token)
+    except InvalidToken:
+        log.error("storage: no configured key decrypts %s", where)
+        result.failed += 1
+        return None
+
+
 def rotate(batch: int | None = None, *, progress=None) -> RotationResult:
     """Re-encrypt every stored file that is not yet under the newest key (``MultiFernet.rotate``).
 
@@ -500,18 +517,8 @@ def rotate(batch: int | None = None, *, progress=None) -> RotationResult:
                     continue  # deleted or replaced meanwhile
             except FileNotFoundError:
                 continue
-            token = fh.read()
-            try:
-                newest.decrypt(token)
-                result.current += 1
-                continue
-            except InvalidToken:
-                pass
-            try:
-                fresh = multi.rotate(token)
-            except InvalidToken:
-                log.error("storage: no configured key decrypts %s", path)
-                result.failed += 1
+            fresh = _rotated(fh.read(), multi, newest, result, path)
+            if fresh is None:
                 continue
             _write_atomic(path, fresh)
         result.rotated += 1
@@ -532,17 +539,8 @@ def _rotate_bucket(multi, newest, result: RotationResult, batch, progress) -> Ro
             token = _read(key)
         except FileNotFoundError:  # deleted while we walked
             continue
-        try:
-            newest.decrypt(token)
-            result.current += 1
-            continue
-        except InvalidToken:
-            pass
-        try:
-            fresh = multi.rotate(token)
-        except InvalidToken:
-            log.error("storage: no configured key decrypts %s", key)
-            result.failed += 1
+        fresh = _rotated(token, multi, newest, result, key)
+        if fresh is None:
             continue
         _write(key, fresh)
         result.rotated += 1

@@ -329,25 +329,32 @@ def _audience(subject):
     return {"email": subject.email, "name": subject.name, "org_id": org_id}
 
 
+def erase_contributions(cond, now) -> None:
+    """The photos and comments matching ``cond`` go: those never published are deleted; a
+    published one stays only as an empty never-use-again marker (P23), hidden and withdrawn."""
+    tbl = t("contributions")
+    db.session.execute(
+        sa.update(tbl)
+        .where(cond, tbl.c.published_at.is_not(None))
+        .values(
+            body=sa.case((tbl.c.kind == ContributionKind.COMMENT, ""), else_=None),
+            photo_key=sa.case((tbl.c.kind == ContributionKind.PHOTO, TOMBSTONE_KEY), else_=None),
+            thumb_key=None,
+            promo_opt_in=False,
+            author_id=None,
+            never_use_again=True,
+            promo_withdrawn_at=sa.func.coalesce(tbl.c.promo_withdrawn_at, now),
+            hidden_at=sa.func.coalesce(tbl.c.hidden_at, now),
+        )
+    )
+    db.session.execute(sa.delete(tbl).where(cond, tbl.c.published_at.is_(None)))
+
+
 def _apply(table: str, subject, ids: list | None) -> None:
     tbl, kind, now = t(table), _kind(subject), utcnow()
     cond = _where(table, subject) if ids is None else tbl.c.id.in_(ids)
     if table == "contributions":
-        db.session.execute(
-            sa.update(tbl)
-            .where(cond, tbl.c.published_at.is_not(None))
-            .values(
-                body=sa.case((tbl.c.kind == ContributionKind.COMMENT, ""), else_=None),
-                photo_key=sa.case((tbl.c.kind == ContributionKind.PHOTO, TOMBSTONE_KEY), else_=None),
-                thumb_key=None,
-                promo_opt_in=False,
-                author_id=None,
-                never_use_again=True,
-                promo_withdrawn_at=sa.func.coalesce(tbl.c.promo_withdrawn_at, now),
-                hidden_at=sa.func.coalesce(tbl.c.hidden_at, now),
-            )
-        )
-        db.session.execute(sa.delete(tbl).where(cond, tbl.c.published_at.is_(None)))
+        erase_contributions(cond, now)
     elif (kind, table) == ("pupil", "consent_records"):
         db.session.execute(sa.update(tbl).where(cond).values(pupil_id=None))
     elif (kind, table) == ("pupil", "privacy_requests"):

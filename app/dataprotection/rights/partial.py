@@ -149,21 +149,7 @@ def _erase_contributions(pupil: Pupil, part: str, before: PartPreview) -> list[s
     cond = _contributions(pupil, part)
     keys = db.session.execute(sa.select(tbl.c.photo_key, tbl.c.thumb_key).where(cond)).all()
     files = [k for pair in keys for k in pair if k and k != erasure.TOMBSTONE_KEY]
-    db.session.execute(
-        sa.update(tbl)
-        .where(cond, tbl.c.published_at.is_not(None))
-        .values(
-            body=sa.case((tbl.c.kind == ContributionKind.COMMENT, ""), else_=None),
-            photo_key=sa.case((tbl.c.kind == ContributionKind.PHOTO, erasure.TOMBSTONE_KEY), else_=None),
-            thumb_key=None,
-            promo_opt_in=False,
-            author_id=None,
-            never_use_again=True,
-            promo_withdrawn_at=sa.func.coalesce(tbl.c.promo_withdrawn_at, now),
-            hidden_at=sa.func.coalesce(tbl.c.hidden_at, now),
-        )
-    )
-    db.session.execute(sa.delete(tbl).where(cond, tbl.c.published_at.is_(None)))
+    erasure.erase_contributions(cond, now)
     if before.copies:
         e = t("data_exports")
         ids_keys = db.session.execute(sa.select(e.c.id, e.c.file_key).where(erasure._exports(pupil))).all()
