@@ -26,7 +26,9 @@ MODES = {
 }
 # Not followed: signing out ends the crawl; downloads count as "downloaded" (state changes);
 # hashed assets and static files are not pages.
-SKIP = [re.compile(p) for p in (r"^/auth/signout", r"/download$", r"^/a/", r"^/static/")]
+# Signing out and switching language change the person's session or settings for every page
+# after (the language switch is tested in tests/core/test_i18n.py); downloads are not pages.
+SKIP = [re.compile(p) for p in (r"^/auth/signout", r"^/language/", r"/download$", r"^/a/", r"^/static/")]
 TYPED = "bean"  # what the crawl types into a GET form's empty text fields (a second visit)
 
 
