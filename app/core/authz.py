@@ -425,3 +425,15 @@ def staff_user_ids(
             .order_by(User.id)
         )
     )
+
+
+def carer_ids(pupil_id: int) -> list[int]:
+    """The carers linked to a child now (links the carer or the school removed are left out):
+    who hears about the child. The delivery policy still leaves out "no contact" links (P25)."""
+    return list(
+        db.session.scalars(
+            sa.select(Guardianship.parent_id).where(
+                Guardianship.pupil_id == pupil_id, Guardianship.removed_at.is_(None)
+            )
+        )
+    )

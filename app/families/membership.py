@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from app.auth.passwords import hash_password
 from app.core import consent
 from app.core.audit import log_event
+from app.core.authz import carer_ids
 from app.core.extensions import db
 from app.models import (
     ConsentMethod,
@@ -136,11 +137,7 @@ def tell_parents_removed(pupil: Pupil) -> None:
     from app.messaging.notify import notify
 
     with transaction():
-        parent_ids = db.session.scalars(
-            sa.select(Guardianship.parent_id).where(
-                Guardianship.pupil_id == pupil.id, Guardianship.removed_at.is_(None)
-            )
-        ).all()
+        parent_ids = carer_ids(pupil.id)
         notify(
             "child_removed",
             event_key=f"pupil:{pupil.id}:removed",

@@ -15,14 +15,13 @@ import sqlalchemy as sa
 from sqlalchemy.orm import joinedload
 
 from app.core.audit import log_event
-from app.core.authz import record_scope, taught_by
+from app.core.authz import carer_ids, record_scope, taught_by
 from app.core.extensions import db
 from app.models import (
     Award,
     AwardKind,
     Contribution,
     Engagement,
-    Guardianship,
     Pupil,
     SchoolClass,
     TopicActivity,
@@ -201,11 +200,7 @@ def give_award(pupil: Pupil, kind: AwardKind, user: User, note: str | None = Non
     db.session.flush()
     # The delivery policy leaves out (and records why) "no contact" links and restricted
     # children or carers (P25).
-    parent_ids = db.session.scalars(
-        sa.select(Guardianship.parent_id).where(
-            Guardianship.pupil_id == pupil.id, Guardianship.removed_at.is_(None)
-        )
-    ).all()
+    parent_ids = carer_ids(pupil.id)
     notify(
         "award_given",
         event_key=f"award:{award.id}",

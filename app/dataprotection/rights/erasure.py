@@ -21,7 +21,7 @@ import sqlalchemy as sa
 
 from app.core import storage
 from app.core.audit import log_event
-from app.core.authz import is_office
+from app.core.authz import carer_ids, is_office
 from app.core.errors import ServiceError
 from app.core.extensions import db
 from app.core.transactions import transaction
@@ -312,13 +312,7 @@ def _files(subject) -> list[str]:
 
 def _audience(subject):
     if isinstance(subject, Pupil):
-        return list(
-            db.session.scalars(
-                sa.select(Guardianship.parent_id).where(
-                    Guardianship.pupil_id == subject.id, Guardianship.removed_at.is_(None)
-                )
-            )
-        )
+        return carer_ids(subject.id)
     org_id = db.session.scalar(
         sa.select(Pupil.organisation_id)
         .join(Guardianship, Guardianship.pupil_id == Pupil.id)
