@@ -35,12 +35,10 @@ def my_exports():
 @signed_in
 def download_export(export_id: int):
     """The zip, decrypted part by part as it is sent; only to the requester."""
+    export = exports.for_requester(export_id, current_user)
+    key = exports.stored_file(export)
     try:
-        export = exports.for_requester(export_id, current_user)
-        key = exports.stored_file(export)
         info = exports.manifest(key)
-    except exports.ExportError as problem:
-        return render_error(problem.status, problem.message)
     except FileNotFoundError:
         return render_error(410, "This download has expired. Ask the school office for a new one.")
     org_id = db.session.execute(

@@ -74,10 +74,7 @@ def start_export(request_id: int):
 @staff_required(*OFFICE)
 def export_page(export_id: int):
     """An export's state, its download for checking, and the items to review."""
-    try:
-        export, req = exports.for_office(export_id, current_user)
-    except exports.ExportError as problem:
-        return render_error(problem.status, problem.message)
+    export, req = exports.for_office(export_id, current_user)
     items = review_items(export.flagged or [], exports.subject_for(req)) if export.flagged else []
     reviewer = db.session.get(User, export.reviewed_by_id) if export.reviewed_by_id else None
     return render_template(
@@ -111,14 +108,10 @@ def release_export(export_id: int):
     }
     for item_id in set(request.form.getlist("remove")):
         reasons.setdefault(item_id, "other_person")
-    try:
-        exports.for_office(export_id, current_user)  # anyone else's: 404 before anything else
-        if request.form.get("checked") != "yes":
-            raise exports.ExportError("Tick that you have read the copy before releasing it.", 422)
-        export = exports.release(export_id, current_user, remove, redact=redact, reasons=reasons)
-    except exports.ExportError as problem:
-        db.session.rollback()
-        return render_error(problem.status, problem.message)
+    exports.for_office(export_id, current_user)  # anyone else's: 404 before anything else
+    if request.form.get("checked") != "yes":
+        raise exports.ExportError("Tick that you have read the copy before releasing it.", 422)
+    export = exports.release(export_id, current_user, remove, redact=redact, reasons=reasons)
     flash(
         "Released: the requester has been told it is ready."
         if export.state is ExportState.READY
@@ -135,14 +128,9 @@ def office_download(export_id: int):
     export, req = exports.for_office(export_id, current_user)
     if not exports.downloadable(export):
         raise exports.ExportError("This export has no file to download (not built yet, or expired).", 404)
+    key = exports.stored_file(export)
     try:
-        export, req = exports.for_office(export_id, current_user)
-        if not exports.downloadable(export):
-            raise exports.ExportError("This export has no file to download (not built yet, or expired).", 404)
-        key = exports.stored_file(export)
         info = exports.manifest(key)
-    except exports.ExportError as problem:
-        return render_error(problem.status, problem.message)
     except FileNotFoundError:
         return render_error(410, "This export's file has been deleted.")
     exports.record_download(export, current_user, req.organisation_id, by_office=True)
@@ -184,13 +172,11 @@ def preview_export(export_id: int, name: str):
     """The copy as the family will read it (its index page, style, photos and files), for the
     office to check before release. Opening it is recorded like a download."""
     kind = next((v for k, v in PREVIEW_TYPES.items() if name.endswith(k)), None)
+    export, req = exports.for_office(export_id, current_user)
+    if kind is None or not exports.downloadable(export):
+        raise exports.ExportError("This copy has no such file (not built yet, or expired).", 404)
     try:
-        export, req = exports.for_office(export_id, current_user)
-        if kind is None or not exports.downloadable(export):
-            raise exports.ExportError("This copy has no such file (not built yet, or expired).", 404)
         data = exports.read_entry(exports.stored_file(export), name)
-    except exports.ExportError as problem:
-        return render_error(problem.status, problem.message)
     except (KeyError, FileNotFoundError):
         return render_error(404, "This copy has no such file.")
     if name == "index.html":
