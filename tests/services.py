@@ -91,3 +91,13 @@ def empty_bucket(settings: dict) -> None:
     for page in client.get_paginator("list_objects_v2").paginate(Bucket=settings["S3_BUCKET"]):
         for item in page.get("Contents", []):
             client.delete_object(Bucket=settings["S3_BUCKET"], Key=item["Key"])
+
+
+def recorded_deletions(keys) -> dict[str, tuple[str, int | None, bool]]:
+    """What the deletion record says of each of ``keys``: (reason, school id, confirmed by the
+    store). A key with no row is missing from the result."""
+    from app.core.extensions import db
+    from app.models import FileDeletion
+
+    rows = db.session.scalars(sa.select(FileDeletion).where(FileDeletion.key.in_(list(keys)))).all()
+    return {row.key: (row.reason, row.organisation_id, row.deleted_at is not None) for row in rows}

@@ -401,19 +401,84 @@ def send_stored_file(key: str | None, *, mimetype: str | None = None, filename: 
 _DELETE = "hometime_files_to_delete"
 
 
-def delete_after_commit(keys) -> None:
+def delete_after_commit(keys, *, reason: str, organisation_id: int | None = None) -> None:
     """Delete the files stored under ``keys`` once the current database transaction commits
     (nothing is deleted if it rolls back). Every deletion of a stored file that goes with a
     database change (erasure, retention, a replaced printable) goes through here, so a row never
-    points at a file already gone. Empty keys are skipped."""
+    points at a file already gone, and each is recorded (:class:`~app.models.FileDeletion`, in
+    the same transaction; confirmed once the store has deleted the object; an unconfirmed one is
+    retried by :func:`retry_deletions`). ``reason`` says why, in a word (``erasure``,
+    ``retention``, ``replaced`` ...); ``organisation_id`` is the school whose office may see it.
+    Empty keys are skipped."""
     from app.core.extensions import db
+    from app.models import FileDeletion
 
     session = db.session()
     if not session.in_transaction():
         session.begin()  # so that a rollback, even before any SQL, forgets these keys
     pending = session.info.setdefault(_DELETE, [])
-    pending.extend(k for k in keys if k and k not in pending)
+    for key in keys:
+        if key and key not in pending:
+            pending.append(key)
+            session.add(FileDeletion(key=key, reason=reason, organisation_id=organisation_id))
     session.info["hometime_files_app"] = current_app._get_current_object()  # type: ignore[attr-defined]
+
+
+def _record_attempts(done: list[str], failed: list[str]) -> None:
+    """Confirm the deletions the store carried out, count an attempt on the others: on a
+    connection of its own, as this runs after the caller's commit."""
+    from app.core.extensions import db
+    from app.models import FileDeletion
+
+    table = FileDeletion.__table__
+    with db.engine.begin() as conn:
+        for keys, values in ((done, {"deleted_at": sa.func.now()}), (failed, {})):
+            if keys:
+                conn.execute(
+                    sa.update(table)
+                    .where(table.c.key.in_(keys), table.c.deleted_at.is_(None))
+                    .values(attempts=table.c.attempts + 1, **values)
+                )
+
+
+def _delete_each(keys: list[str]) -> tuple[list[str], list[str]]:
+    done: list[str] = []
+    failed: list[str] = []
+    for key in keys:
+        try:
+            delete(key)
+            done.append(key)
+        except Exception:  # noqa: BLE001 - recorded as not yet done; retried by the sweep
+            log.exception("storage: could not delete %r; it will be retried", key)
+            failed.append(key)
+    return done, failed
+
+
+def retry_deletions(*, batch: int = 500) -> int:
+    """Delete again the files whose recorded deletion the store has not confirmed (it was down
+    after the commit). Returns how many are now confirmed."""
+    from app.core.extensions import db
+    from app.models import FileDeletion
+
+    table = FileDeletion.__table__
+    confirmed = 0
+    while True:
+        with db.engine.connect() as conn:
+            keys = list(
+                conn.scalars(
+                    sa.select(table.c.key)
+                    .where(table.c.deleted_at.is_(None))
+                    .order_by(table.c.id)
+                    .limit(batch)
+                ).unique()
+            )
+        if not keys:
+            return confirmed
+        done, failed = _delete_each(keys)
+        _record_attempts(done, failed)
+        confirmed += len(done)
+        if failed:  # the store is still down: try again at the next sweep
+            return confirmed
 
 
 def discard(keys) -> None:
@@ -429,17 +494,18 @@ def discard(keys) -> None:
 
 @sa.event.listens_for(Session, "after_commit")
 def _delete_committed(session: Session) -> None:
-    """Delete the committed transaction's files. Never raises (the commit has happened): a file
-    that cannot be deleted now is logged and left to the orphan sweep."""
+    """Delete the committed transaction's files and confirm their recorded deletions. Never
+    raises (the commit has happened): a file that cannot be deleted now stays recorded as not
+    confirmed, and :func:`retry_deletions` (the nightly sweep) deletes it later."""
     keys, app = session.info.pop(_DELETE, None), session.info.pop("hometime_files_app", None)
     if not keys or app is None:
         return
     with app.app_context():
-        for key in keys:
-            try:
-                delete(key)
-            except Exception:  # noqa: BLE001 - after the commit nothing may fail the caller
-                log.exception("storage: could not delete %r after the commit", key)
+        done, failed = _delete_each(keys)
+        try:
+            _record_attempts(done, failed)
+        except Exception:  # noqa: BLE001 - after the commit nothing may fail the caller
+            log.exception("storage: could not record the deletion of %s file(s)", len(keys))
 
 
 @sa.event.listens_for(Session, "after_soft_rollback")
@@ -563,6 +629,27 @@ def register_references(prefixes: tuple[str, ...], func) -> None:
         _references[prefix] = func
 
 
+def _record_orphans(keys: list[str]) -> None:
+    from app.core.extensions import db
+    from app.models import FileDeletion
+
+    if keys:
+        with db.engine.begin() as conn:
+            conn.execute(
+                sa.insert(FileDeletion.__table__),
+                [
+                    {
+                        "key": k,
+                        "reason": "orphan",
+                        "requested_at": datetime.now(UTC),
+                        "deleted_at": datetime.now(UTC),
+                        "attempts": 1,
+                    }
+                    for k in keys
+                ],
+            )
+
+
 def sweep_orphans(min_age: timedelta = ORPHAN_AGE, *, batch: int = 500) -> int:
     """Delete stored files older than ``min_age`` that no registered reference claims: uploads
     whose transaction failed and whose discard failed too (the store was down), deletions that
@@ -578,6 +665,7 @@ def sweep_orphans(min_age: timedelta = ORPHAN_AGE, *, batch: int = 500) -> int:
         gone = [k for k in keys if k not in claimed]
         for key in gone:
             delete(key)
+        _record_orphans(gone)
         if gone:
             log.warning("storage: %s orphan file(s) deleted, e.g. %s", len(gone), gone[0])
         return len(gone)
@@ -683,7 +771,9 @@ def migrate_command(folder, remove) -> None:
 @storage_cli.command("sweep-orphans")
 @click.option("--hours", default=24, show_default=True, help="Only files at least this old.")
 def sweep_command(hours) -> None:
-    """Delete stored files that no row refers to (left by failed writes or deletions)."""
+    """Retry deletions the store has not confirmed, then delete stored files that no row refers
+    to (left by failed writes)."""
+    click.echo(f"{retry_deletions()} recorded deletion(s) retried and confirmed")
     click.echo(f"{sweep_orphans(timedelta(hours=hours))} orphan file(s) deleted")
 
 

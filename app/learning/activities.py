@@ -206,7 +206,8 @@ def save_activity(
     if old_key:
         from app.core import storage
 
-        storage.delete_after_commit([old_key])  # only once the new file is safely recorded
+        # only once the new file is safely recorded
+        storage.delete_after_commit([old_key], reason="replaced", organisation_id=organisation_id)
     db.session.commit()
     return activity
 

@@ -1,6 +1,6 @@
 """All models, importable from one place: ``from app.models import User, Pupil``."""
 
-from app.models.audit import ActivityLog, RetentionRun
+from app.models.audit import ActivityLog, FileDeletion, RetentionRun
 from app.models.consent import ConsentMethod, ConsentPurpose, ConsentRecord, PrivacyNotice
 from app.models.learning import (
     Activity,
@@ -65,6 +65,7 @@ __all__ = [
     "Breach",
     "BreachDecision",
     "Channel",
+    "FileDeletion",
     "class_teachers",
     "ConsentMethod",
     "ConsentPurpose",

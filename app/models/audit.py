@@ -39,3 +39,22 @@ class RetentionRun(Base):
     started_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     affected: Mapped[int] = mapped_column(default=0)
+
+
+class FileDeletion(Base):
+    """A stored file that a committed change (erasure, retention, a replaced file, an orphan
+    sweep) deleted: written in the same transaction as the change, confirmed once the store has
+    deleted the object. Rows still unconfirmed are retried by the nightly sweep. Holds the random
+    object key only: no name, no content, nothing that points at a family."""
+
+    __tablename__ = "file_deletions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(sa.String(80), index=True)
+    reason: Mapped[str] = mapped_column(sa.String(24))
+    organisation_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("organisations.id", ondelete="SET NULL"), index=True
+    )
+    requested_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+    attempts: Mapped[int] = mapped_column(default=0)

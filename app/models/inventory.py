@@ -508,6 +508,12 @@ INVENTORY: dict[str, Table] = {
         "none",
         plain=("id", "rule", "as_of", "started_at", "finished_at", "affected"),
     ),
+    "file_deletions": Table(
+        "nobody",
+        "Which stored files were deleted, why and when the store confirmed it (random keys only).",
+        "none",
+        plain=("id", "key", "reason", "organisation_id", "requested_at", "deleted_at", "attempts"),
+    ),
     "notification_deliveries": Table(
         "parent or staff",
         "Sending each message exactly once, and showing failures.",

@@ -13,7 +13,7 @@ from cryptography.fernet import Fernet, InvalidToken
 
 from app.core import storage
 from app.core.extensions import db
-from app.models import Contribution
+from app.models import Contribution, FileDeletion
 from tests import factories as f
 from tests.learning.test_parents_photos import _send
 from tests.parents_data import family, item_of, jpeg_with_gps
@@ -133,21 +133,27 @@ def test_the_sweep_deletes_only_files_no_row_refers_to(client, files):
         storage.storage_cli, ["sweep-orphans", "--hours", "0"]
     )
     assert "4 orphan file(s) deleted" in result.output
+    swept = db.session.scalars(sa.select(FileDeletion).where(FileDeletion.reason == "orphan")).all()
+    assert len(swept) == 4 and all(row.deleted_at for row in swept)
     assert set(bucket_objects(files)) == {photo.photo_key, photo.thumb_key}
     assert client.get(f"/family/photos/{photo.id}/photo").status_code == 200
 
 
 def test_a_deletion_the_store_missed_after_the_commit_is_swept_later(app, files, monkeypatch, caplog):
-    from datetime import timedelta
 
     key = storage.put(SECRET, prefix="photo")
     endpoint = app.config["S3_ENDPOINT_URL"]
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         monkeypatch.setitem(app.config, "S3_ENDPOINT_URL", f"http://127.0.0.1:{s.getsockname()[1]}")
-    storage.delete_after_commit([key])
+    storage.delete_after_commit([key], reason="test")
     db.session.commit()  # the commit stands although the store could not be reached
     assert "could not delete" in caplog.text
+    row = db.session.scalar(sa.select(FileDeletion).where(FileDeletion.key == key))
+    assert (row.reason, row.deleted_at, row.attempts) == ("test", None, 1)  # recorded, not done
     monkeypatch.setitem(app.config, "S3_ENDPOINT_URL", endpoint)
     assert storage.exists(key)
-    assert storage.sweep_orphans(timedelta(0)) == 1 and not storage.exists(key)
+    assert storage.retry_deletions() == 1 and not storage.exists(key)
+    db.session.refresh(row)
+    assert row.deleted_at is not None and row.attempts == 2
+    assert storage.retry_deletions() == 0  # nothing left to retry

@@ -216,9 +216,9 @@ def test_delete_after_commit_deletes_only_when_the_transaction_commits(app, file
     from app.core.extensions import db
 
     kept, gone = storage.put(b"kept", prefix="photo"), storage.put(b"gone", prefix="photo")
-    storage.delete_after_commit([kept, None])
+    storage.delete_after_commit([kept, None], reason="test")
     db.session.rollback()
-    storage.delete_after_commit([gone])
+    storage.delete_after_commit([gone], reason="test")
     assert storage.exists(gone)  # not before the commit
     db.session.commit()
     assert storage.exists(kept) and not storage.exists(gone)

@@ -33,6 +33,7 @@ from app.models import (
 from app.models.inventory import INVENTORY, Erasure
 from tests import factories as f
 from tests.privacy_data import access_request, two_families
+from tests.services import recorded_deletions
 
 pytestmark = pytest.mark.promise("P23")
 
@@ -217,6 +218,7 @@ def test_erasing_a_parent_follows_the_inventory(s, client):
     assert db.session.get(Contribution, comment_id) is None
     assert db.session.get(Contribution, photo_id).never_use_again is True
     assert not storage.exists(photo_key)
+    assert recorded_deletions([photo_key]) == {photo_key: ("erasure", s.zara.organisation_id, True)}
     # Zara's own school record stays (erasing a parent is not erasing the child).
     assert db.session.get(Pupil, s.zara.id).first_name == "Zara"
     # The erased parent cannot sign in, and is told at the address they had.
@@ -318,6 +320,7 @@ def test_erasing_only_the_photos_keeps_the_child_and_everything_else(s, client, 
     assert db.session.get(Contribution, s.amir_comment.id).body.startswith("Amir counted")  # comments stay
     assert db.session.scalar(sa.select(Guardianship.id).where(Guardianship.pupil_id == amir.id))
     assert not any(storage.exists(k) for k in photo_keys)
+    assert recorded_deletions(photo_keys) == {k: ("erasure", amir.organisation_id, True) for k in photo_keys}
     assert db.session.get(Contribution, s.zara_photo.id) is not None  # another child's: untouched
     req = db.session.get(PrivacyRequest, req.id)
     assert req.state is RequestState.COMPLETED

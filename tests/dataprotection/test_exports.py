@@ -24,7 +24,7 @@ from app.models import ActivityLog, DataExport, ExportState, NotificationDeliver
 from app.models.inventory import INVENTORY, RECIPIENTS, RETENTION, declared_columns
 from tests import factories as f
 from tests.privacy_data import access_request, days, two_families
-from tests.services import bucket_objects
+from tests.services import bucket_objects, recorded_deletions
 
 
 @pytest.fixture()
@@ -227,6 +227,8 @@ def test_an_export_expires_after_seven_days_and_its_files_are_gone(s, client, ru
     export = db.session.get(DataExport, export.id)
     assert (export.state, export.file_key) == (ExportState.EXPIRED, None)
     assert not any(storage.exists(k) for k in keys)
+    school_id = s.zara.organisation_id
+    assert recorded_deletions(keys) == {k: ("export expired", school_id, True) for k in keys}
     assert _download(client, s.mo, export.id).status_code == 410
 
 

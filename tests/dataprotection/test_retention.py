@@ -27,6 +27,7 @@ from app.models import (
     WeeklyTopic,
 )
 from tests import factories as f
+from tests.services import recorded_deletions
 
 DAY0 = date(2026, 1, 5)
 
@@ -130,6 +131,8 @@ def test_a_child_removed_by_the_school_and_every_parent_goes_within_90_days(ctx,
     db.session.expire_all()
     assert not _exists(Pupil, child_id) and not storage.exists(key)
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Engagement)) == 0
+    ((reason, school_id, confirmed),) = recorded_deletions([key]).values()
+    assert (reason, confirmed) == ("retention", True) and school_id is not None
 
 
 @pytest.mark.promise("P19")
@@ -315,3 +318,26 @@ def test_the_office_sees_the_schedule_and_a_preview(client):
     teacher = f.staff(org, Role.TEACHER)
     f.login(client, teacher)
     assert client.get("/office/retention").status_code == 403
+
+
+@pytest.mark.promise("P21")
+def test_the_office_sees_its_schools_file_deletions_and_those_waiting_for_the_store(client):
+    from app.models import FileDeletion
+
+    org, other = f.school(), f.school()
+    office = f.staff(org, Role.OFFICE)
+    now = at(date.today() - timedelta(days=1))
+    db.session.add_all(
+        [
+            FileDeletion(key="photo/a", reason="erasure", organisation_id=org.id, deleted_at=now),
+            FileDeletion(key="thumb/a", reason="erasure", organisation_id=org.id),  # store was down
+            FileDeletion(key="export/b", reason="export expired", organisation_id=org.id, deleted_at=now),
+            *(FileDeletion(key=f"photo/o{i}", reason="erasure", organisation_id=other.id) for i in range(5)),
+        ]
+    )
+    db.session.commit()
+    f.login(client, office)
+    page = client.get("/office/retention").get_data(as_text=True)
+    assert "<td>Erasure</td><td>1</td><td><strong>1</strong></td>" in page  # not the other school's 5
+    assert "<td>Export expired</td><td>1</td><td>0</td>" in page
+    assert now.strftime("%-d %b %Y") in page

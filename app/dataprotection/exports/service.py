@@ -330,7 +330,10 @@ def _finish(export_id: int, keys: list[str], flagged: list[dict], earlier: dict)
         _mark_ready(export, db.session.get_one(PrivacyRequest, export.request_id))
     state = export.state
     if old:
-        storage.delete_after_commit(stored_keys(old))
+        org_id = db.session.scalar(
+            sa.select(PrivacyRequest.organisation_id).where(PrivacyRequest.id == export.request_id)
+        )
+        storage.delete_after_commit(stored_keys(old), reason="export rebuilt", organisation_id=org_id)
     db.session.commit()
     return state
 

@@ -64,7 +64,14 @@ def retention_page():
     ).all()
     # Counts only, of the records of the schools whose office side this person runs (no names
     # or ids), in one query.
-    preview = retention.counts(as_of, office_organisation_ids(current_user))
+    schools = office_organisation_ids(current_user)
+    preview = retention.counts(as_of, schools)
     return render_template(
-        "office/retention.html", schedule=schedule, preview=preview, runs=runs, as_of=as_of, today=today
+        "office/retention.html",
+        schedule=schedule,
+        preview=preview,
+        runs=runs,
+        as_of=as_of,
+        today=today,
+        deleted_files=retention.deleted_files(schools),
     )

@@ -26,6 +26,7 @@ from app.models import (
     DataExport,
     Engagement,
     ExportState,
+    FileDeletion,
     Guardianship,
     Invitation,
     InvitationStatus,
@@ -134,14 +135,16 @@ def _select_gone_children(as_of: datetime) -> sa.Select:
 
 
 def _apply_gone_children(ids: list[int], as_of: datetime) -> None:
-    keys = db.session.execute(
-        sa.select(Contribution.photo_key, Contribution.thumb_key)
+    rows = db.session.execute(
+        sa.select(Pupil.organisation_id, Contribution.photo_key, Contribution.thumb_key)
         .join(Engagement, Engagement.id == Contribution.engagement_id)
+        .join(Pupil, Pupil.id == Engagement.pupil_id)
         .where(Engagement.pupil_id.in_(ids), Contribution.photo_key.is_not(None))
     ).all()
     # Engagements, contributions, awards, links and usage go with the pupil (ON DELETE CASCADE).
     db.session.execute(sa.delete(Pupil).where(Pupil.id.in_(ids)))
-    storage.delete_after_commit(k for pair in keys for k in pair)
+    for org_id, photo, thumb in rows:
+        storage.delete_after_commit([photo, thumb], reason="retention", organisation_id=org_id)
 
 
 # --- P15 and housekeeping --------------------------------------------------------------------
@@ -216,15 +219,20 @@ def _select_exports(as_of: datetime) -> sa.Select:
 
 
 def _apply_exports(ids: list[int], as_of: datetime) -> None:
-    keys = db.session.scalars(
-        sa.select(DataExport.file_key).where(DataExport.id.in_(ids), DataExport.file_key.is_not(None))
+    keys = db.session.execute(
+        sa.select(PrivacyRequest.organisation_id, DataExport.file_key)
+        .join(PrivacyRequest, PrivacyRequest.id == DataExport.request_id)
+        .where(DataExport.id.in_(ids), DataExport.file_key.is_not(None))
     ).all()
     db.session.execute(
         sa.update(DataExport).where(DataExport.id.in_(ids)).values(state=ExportState.EXPIRED, file_key=None)
     )
     from app.dataprotection.exports.files import stored_keys
 
-    storage.delete_after_commit(part for key in keys if key is not None for part in stored_keys(key))
+    for org_id, key in keys:
+        if key is None:
+            continue
+        storage.delete_after_commit(stored_keys(key), reason="export expired", organisation_id=org_id)
 
 
 def _select_deliveries(as_of: datetime) -> sa.Select:
@@ -472,3 +480,21 @@ def counts(as_of: date | datetime | None = None, organisation_ids: list[int] | N
         }
         for rule, n in zip(RULES, found, strict=True)  # one count per rule
     ]
+
+
+def deleted_files(organisation_ids: list[int]) -> list[dict]:
+    """Stored files deleted for these schools, by reason, in one query: how many the store has
+    confirmed and how many are waiting for it (retried every night)."""
+    done = FileDeletion.deleted_at.is_not(None)
+    rows = db.session.execute(
+        sa.select(
+            FileDeletion.reason,
+            sa.func.count().filter(done),
+            sa.func.count().filter(sa.not_(done)),
+            sa.func.max(FileDeletion.deleted_at),
+        )
+        .where(FileDeletion.organisation_id.in_(organisation_ids))
+        .group_by(FileDeletion.reason)
+        .order_by(FileDeletion.reason)
+    ).all()
+    return [{"reason": r, "confirmed": c, "waiting": w, "last": last} for r, c, w, last in rows]

@@ -226,9 +226,13 @@ def erase(subject, actor: User, *, request_id: int | None = None) -> str:
         org_id = subject.organisation_id if model is Pupil else told["org_id"]
         lines, rows, files = preview(subject), _rows(subject), _files(subject)
         storage.delete_after_commit(
-            part
-            for key in files
-            for part in (exports.stored_keys(key) if key.startswith("export/") else [key])
+            (
+                part
+                for key in files
+                for part in (exports.stored_keys(key) if key.startswith("export/") else [key])
+            ),
+            reason="erasure",
+            organisation_id=org_id,
         )
         for table, ids in rows.items():
             _apply(table, subject, ids)

@@ -111,7 +111,13 @@ def erase_part(pupil: Pupil, actor: User, part: str, *, request_id: int | None =
         else:
             files = _erase_contributions(pupil, part, before)
             storage.delete_after_commit(
-                k for key in files for k in (exports.stored_keys(key) if key.startswith("export/") else [key])
+                (
+                    k
+                    for key in files
+                    for k in (exports.stored_keys(key) if key.startswith("export/") else [key])
+                ),
+                reason="erasure",
+                organisation_id=pupil.organisation_id,
             )
         words = before.words()
         log_event(
