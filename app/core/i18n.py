@@ -172,13 +172,14 @@ def switch(code: str) -> Response:
     return response
 
 
-def long_date(value: date | str | None) -> str:
-    """A date as its reader writes it ("Friday 4 December 2026", "piątek, 4 grudnia 2026");
-    ``value`` may be an ISO string, as message contexts carry dates."""
+def long_date(value: date | str | None, style: str = "full") -> str:
+    """A date as its reader writes it ("Friday 4 December 2026", "piątek, 4 grudnia 2026"; style
+    "long" without the weekday, for a text message); ``value`` may be an ISO string, as message
+    contexts carry dates."""
     if not value:
         return ""
     day = date.fromisoformat(value[:10]) if isinstance(value, str) else value
-    return format_date(day, "full")
+    return format_date(day, style)
 
 
 def init_app(app: Flask) -> None:

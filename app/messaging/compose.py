@@ -245,7 +245,7 @@ def compose_sms(template: str, org: Organisation | None, ctx: dict, person: Reci
     body = render_part(template, "sms.txt", **_context(template, org, ctx, False, None, person))
     body = body or ""
     if ctx.get("_on_behalf") and org is not None and org.name not in body:
-        body = f"{org.name} via Hometime: {body}"
+        body = f"{org.name} via Hometime: {body.removeprefix('Hometime: ')}"
     return fit_sms(body)
 
 
