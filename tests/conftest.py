@@ -42,11 +42,29 @@ def _servers():
     shutil.rmtree(workdir, ignore_errors=True)
 
 
+def _compile_catalogs() -> None:
+    """Compile each language's .po into the .mo Flask-Babel reads (as `make install` does): the
+    .mo files are not in git, so a fresh clone's test run would otherwise speak only English."""
+    from babel.messages.mofile import write_mo
+    from babel.messages.pofile import read_po
+
+    for po in Path(__file__).resolve().parents[1].glob("app/translations/*/LC_MESSAGES/messages.po"):
+        mo = po.with_suffix(".mo")
+        if mo.exists() and mo.stat().st_mtime >= po.stat().st_mtime:
+            continue
+        with po.open("rb") as source:
+            catalog = read_po(source, locale=po.parents[1].name)
+        with mo.open("wb") as target:
+            write_mo(target, catalog)
+
+
 @pytest.fixture(scope="session")
 def app(_servers):
     from flask_migrate import upgrade
 
     from app import create_app
+
+    _compile_catalogs()
 
     app = create_app(
         {

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from flask_babel import LazyString, gettext
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, HiddenField, PasswordField, StringField
 from wtforms.validators import DataRequired, Email, EqualTo, Length, ValidationError
@@ -9,9 +11,9 @@ from wtforms.validators import DataRequired, Email, EqualTo, Length, ValidationE
 from app.core.phones import UKMobile
 
 EMAIL = [
-    DataRequired("Enter your email address."),
-    Length(max=254, message="That email address is too long."),
-    Email("Enter an email address like name@example.com."),
+    DataRequired(_l("Enter your email address.")),
+    Length(max=254, message=_l("That email address is too long.")),
+    Email(_l("Enter an email address like name@example.com.")),
 ]
 PASSWORD_MIN = 10
 
@@ -20,25 +22,25 @@ def _strip(value):
     return value.strip() if isinstance(value, str) else value
 
 
-def _password(label="Password"):
+def _password(label: str | LazyString | None = None):
     return PasswordField(
-        label,
+        label or _l("Password"),
         validators=[
-            DataRequired("Enter your password."),
-            Length(max=200, message="That password is too long (200 characters at most)."),
+            DataRequired(_l("Enter your password.")),
+            Length(max=200, message=_l("That password is too long (200 characters at most).")),
         ],
     )
 
 
-def _new_password(label="New password"):
+def _new_password(label: str | LazyString | None = None):
     return PasswordField(
-        label,
+        label or _l("New password"),
         validators=[
-            DataRequired("Choose a password."),
+            DataRequired(_l("Choose a password.")),
             Length(
                 min=PASSWORD_MIN,
                 max=200,
-                message=f"Use at least {PASSWORD_MIN} characters (and no more than 200).",
+                message=_l("Use at least %(n)s characters (and no more than 200).", n=PASSWORD_MIN),
             ),
         ],
     )
@@ -49,26 +51,26 @@ class _Next(FlaskForm):
 
 
 class SignInForm(_Next):
-    email = StringField("Email address", validators=EMAIL, filters=[_strip])
+    email = StringField(_l("Email address"), validators=EMAIL, filters=[_strip])
     password = _password()
-    remember = BooleanField("Keep me signed in on this device")
+    remember = BooleanField(_l("Keep me signed in on this device"))
 
 
 class LinkRequestForm(_Next):
-    email = StringField("Email address", validators=EMAIL, filters=[_strip])
-    remember = BooleanField("Keep me signed in on this device")
+    email = StringField(_l("Email address"), validators=EMAIL, filters=[_strip])
+    remember = BooleanField(_l("Keep me signed in on this device"))
 
 
 class LinkUseForm(FlaskForm):
-    remember = BooleanField("Keep me signed in on this device")
+    remember = BooleanField(_l("Keep me signed in on this device"))
 
 
 class CodeRequestForm(_Next):
     mobile = StringField(
-        "Mobile phone number",
+        _l("Mobile phone number"),
         validators=[
-            DataRequired("Enter your mobile phone number."),
-            Length(max=20, message="That phone number is too long."),
+            DataRequired(_l("Enter your mobile phone number.")),
+            Length(max=20, message=_l("That phone number is too long.")),
             UKMobile(),
         ],
         filters=[_strip],
@@ -77,18 +79,18 @@ class CodeRequestForm(_Next):
 
 class CodeCheckForm(FlaskForm):
     code = StringField(
-        "Code from the text message",
+        _l("Code from the text message"),
         validators=[
-            DataRequired("Enter the 6-digit code from the text message."),
-            Length(max=12, message="The code has 6 digits."),
+            DataRequired(_l("Enter the 6-digit code from the text message.")),
+            Length(max=12, message=_l("The code has 6 digits.")),
         ],
     )
-    remember = BooleanField("Keep me signed in on this device")
+    remember = BooleanField(_l("Keep me signed in on this device"))
 
     def validate_code(self, field):
         digits = "".join(field.data.split())
         if not (digits.isdigit() and len(digits) == 6):
-            raise ValidationError("The code has 6 digits, like 123456.")
+            raise ValidationError(gettext("The code has 6 digits, like 123456."))
         field.data = digits
 
 
@@ -107,7 +109,7 @@ class MfaEnrolForm(FlaskForm):
         "6-digit code from the app",
         validators=[
             DataRequired("Enter the 6-digit code your authenticator app shows."),
-            Length(max=12, message="The code has 6 digits."),
+            Length(max=12, message=_l("The code has 6 digits.")),
         ],
     )
 
@@ -121,16 +123,16 @@ class ReauthForm(_Next):
 
 
 class ResetRequestForm(FlaskForm):
-    email = StringField("Email address", validators=EMAIL, filters=[_strip])
+    email = StringField(_l("Email address"), validators=EMAIL, filters=[_strip])
 
 
 class NewPasswordForm(FlaskForm):
     password = _new_password()
     confirm = PasswordField(
-        "Type the new password again",
+        _l("Type the new password again"),
         validators=[
-            DataRequired("Type the new password again."),
-            EqualTo("password", message="The two passwords are not the same."),
+            DataRequired(_l("Type the new password again.")),
+            EqualTo("password", message=_l("The two passwords are not the same.")),
         ],
     )
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import flash, redirect, request, session, url_for
+from flask_babel import gettext
 
 from app.auth import bp
 from app.auth import sessions as auth
@@ -75,7 +76,10 @@ def code_request():
     if form.validate_on_submit():
         login_tokens.queue_sign_in_message(TokenPurpose.SMS_CODE, form.mobile.data)
         session["code_mobile"], session["code_next"] = form.mobile.data, next_from(form)
-        flash("If that number belongs to an account, we've sent a code to it by text message.", "success")
+        flash(
+            gettext("If that number belongs to an account, we've sent a code to it by text message."),
+            "success",
+        )
         return redirect_after_post(url_for("auth.code_check"))
     return render("auth/code_request.html", form=form, status=status(form))
 

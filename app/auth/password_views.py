@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import flash, redirect, request, url_for
+from flask_babel import gettext
 from flask_login import current_user
 
 from app.auth import bp
@@ -46,8 +47,10 @@ def reset_use(token: str):
             return reset_problem()
         auth.rotate_session()
         flash(
-            "Your password has been changed, and you have been signed out everywhere. "
-            "Please sign in with your new password.",
+            gettext(
+                "Your password has been changed, and you have been signed out everywhere. "
+                "Please sign in with your new password."
+            ),
             "success",
         )
         return redirect_after_post(url_for("auth.signin"))

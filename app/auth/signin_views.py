@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import flash, redirect, request, session, url_for
+from flask_babel import gettext
 from flask_login import current_user
 
 from app.auth import bp
@@ -57,7 +58,7 @@ def signin():
 @signed_in
 def signout():
     auth.end_session(current_user._get_current_object())
-    flash("You have signed out.", "success")
+    flash(gettext("You have signed out."), "success")
     return redirect_after_post(url_for("auth.signin"))
 
 
@@ -87,7 +88,7 @@ def reauth():
     if request.method == "POST" and action == "sms" and user.is_parent and user.mobile:
         login_tokens.send_sms_code(user)
         session["code_mobile"], session["code_next"] = user.mobile, target
-        flash("We've sent a code to your mobile.", "success")
+        flash(gettext("We've sent a code to your mobile."), "success")
         return redirect_after_post(url_for("auth.code_check"))
     if user.password_hash and form.validate_on_submit():
         if auth.reauthenticate(user, form.password.data):

@@ -13,6 +13,8 @@ import logging
 import redis
 import sqlalchemy as sa
 from flask import current_app, g, make_response, render_template, request
+from flask_babel import gettext
+from flask_babel import lazy_gettext as _l
 from flask_limiter.errors import RateLimitExceeded
 from flask_wtf.csrf import CSRFError
 from markupsafe import escape
@@ -24,34 +26,42 @@ from app.core.storage import StoreUnavailable
 
 log = logging.getLogger(__name__)
 
-CSRF_EXPIRED = (
+CSRF_EXPIRED = _l(
     "This form has expired. Please go back, reload the page and try again. "
     "Anything you typed may need to be entered again."
 )
 
 MESSAGES = {
-    400: ("Something in that request was not right", "Please go back, check what you entered and try again."),
-    401: ("Please sign in", "You need to sign in to see that page."),
+    400: (
+        _l("Something in that request was not right"),
+        _l("Please go back, check what you entered and try again."),
+    ),
+    401: (_l("Please sign in"), _l("You need to sign in to see that page.")),
     403: (
-        "You can't open this page",
-        "Your account does not have access to it. If you think it should, please ask your school.",
+        _l("You can't open this page"),
+        _l("Your account does not have access to it. If you think it should, please ask your school."),
     ),
     404: (
-        "We can't find that page",
-        "It may have moved, or the link may be old or mistyped. "
-        "Check the address, or start again from your home page.",
+        _l("We can't find that page"),
+        _l(
+            "It may have moved, or the link may be old or mistyped. "
+            "Check the address, or start again from your home page."
+        ),
     ),
-    405: ("That didn't work", "Please go back and use the buttons on the page."),
-    413: ("That file is too big", "Please choose a smaller file, or a smaller photo, and try again."),
-    422: ("Please check what you entered", "Something in the form needs correcting."),
+    405: (_l("That didn't work"), _l("Please go back and use the buttons on the page.")),
+    413: (_l("That file is too big"), _l("Please choose a smaller file, or a smaller photo, and try again.")),
+    422: (_l("Please check what you entered"), _l("Something in the form needs correcting.")),
     429: (
-        "Too many tries",
-        "For your safety we've paused this for a little while. Please wait a few minutes and try again.",
+        _l("Too many tries"),
+        _l("For your safety we've paused this for a little while. Please wait a few minutes and try again."),
     ),
-    503: ("Sorry, Hometime is busy for a moment", "Nothing was lost. Please wait a minute and try again."),
+    503: (
+        _l("Sorry, Hometime is busy for a moment"),
+        _l("Nothing was lost. Please wait a minute and try again."),
+    ),
     500: (
-        "Sorry, something went wrong on our side",
-        "It's not your fault, and nothing you did caused it. Please try again in a minute.",
+        _l("Sorry, something went wrong on our side"),
+        _l("It's not your fault, and nothing you did caused it. Please try again in a minute."),
     ),
 }
 
@@ -79,9 +89,9 @@ def _size_text() -> str:
     limit = current_app.config.get("MAX_CONTENT_LENGTH")
     if not limit:
         return MESSAGES[413][1]
-    return (
-        f"Photos and files can be up to {limit // (1024 * 1024)} MB. Please choose a smaller "
-        "one and try again."
+    return gettext(
+        "Photos and files can be up to %(mb)s MB. Please choose a smaller one and try again.",
+        mb=limit // (1024 * 1024),
     )
 
 

@@ -12,11 +12,14 @@ name ("Polish"); :func:`from_mis` turns either into one of ours, or ``None`` whe
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import date
 from urllib.parse import urlsplit
 
 from flask import Flask, current_app, has_request_context, redirect, request, url_for
-from flask_babel import Babel, get_locale
+from flask_babel import Babel, force_locale, format_date, get_locale
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
@@ -106,8 +109,30 @@ def select_locale() -> str:
     return best
 
 
+def joining_language(letter: str | None) -> str:
+    """The language preselected on the join page: one already chosen from the footer, else the
+    family's home language the school gave (the letter's), else the browser's."""
+    chosen = request.cookies.get(COOKIE)
+    if chosen in LANGUAGES:
+        return chosen
+    if letter in LANGUAGES:
+        return letter
+    return select_locale()
+
+
 def current() -> Language:
-    return language(str(get_locale()) if has_request_context() else DEFAULT)
+    """The language being written in: the page's, or the recipient's inside :func:`in_language`."""
+    locale = get_locale()
+    return language(str(locale) if locale is not None else DEFAULT)
+
+
+@contextmanager
+def in_language(code: str | None) -> Iterator[Language]:
+    """Write in one person's language (a message, a letter): their code, else English (UK).
+    Works in a request and in a job alike."""
+    lang = language(code)
+    with force_locale(lang.code):
+        yield lang
 
 
 def safe_next(target: str | None) -> str:
@@ -147,11 +172,22 @@ def switch(code: str) -> Response:
     return response
 
 
+def long_date(value: date | str | None, style: str = "full") -> str:
+    """A date as its reader writes it ("Friday 4 December 2026", "piątek, 4 grudnia 2026"; style
+    "long" without the weekday, for a text message); ``value`` may be an ISO string, as message
+    contexts carry dates."""
+    if not value:
+        return ""
+    day = date.fromisoformat(value[:10]) if isinstance(value, str) else value
+    return format_date(day, style)
+
+
 def init_app(app: Flask) -> None:
     app.config.setdefault("BABEL_DEFAULT_LOCALE", DEFAULT)
     app.config.setdefault("BABEL_DEFAULT_TIMEZONE", "Europe/London")
     app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES", "translations")
     Babel(app, locale_selector=select_locale)
+    app.jinja_env.filters["long_date"] = long_date
 
     @app.context_processor
     def page_language() -> dict:

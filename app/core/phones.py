@@ -16,9 +16,10 @@ import re
 import unicodedata
 
 import phonenumbers
+from flask_babel import LazyString, lazy_gettext
 from wtforms.validators import ValidationError
 
-MESSAGE = "Enter a UK mobile number, like 07700 900123."
+MESSAGE = lazy_gettext("Enter a UK mobile number, like 07700 900123.")
 _MAX_LENGTH = 40  # longer than any way of writing a number; forms stop at 20
 _SEPARATORS = re.compile(r"[\s().\-\u2010-\u2015]")
 _UK_SHAPE = re.compile(r"(?:\+44|0044|44)?0?(7[0-9]{9})", re.ASCII)
@@ -73,11 +74,11 @@ class UKMobile:
     field's data becomes the E.164 form. Put ``Optional()`` or ``DataRequired()`` before it, and
     :func:`stripped` in the field's filters."""
 
-    def __init__(self, message: str = MESSAGE):
+    def __init__(self, message: str | LazyString = MESSAGE):
         self.message = message
 
     def __call__(self, form, field) -> None:
         found = uk_mobile_e164(field.data)
         if found is None:
-            raise ValidationError(self.message)
+            raise ValidationError(str(self.message))
         field.data = found

@@ -14,6 +14,7 @@ from datetime import timedelta
 
 import sqlalchemy as sa
 from flask import current_app
+from flask_babel import gettext
 
 from app.core import bulk
 from app.core.extensions import db
@@ -107,29 +108,35 @@ def revoke(invitation: Invitation) -> None:
 def _check(invitation: Invitation | None) -> Invitation:
     if invitation is None:
         raise InvitationProblem(
-            "We don't recognise that invitation",
-            "Please check the link or code. If it still doesn't work, ask the school office "
-            "for a new invitation.",
+            gettext("We don't recognise that invitation"),
+            gettext(
+                "Please check the link or code. If it still doesn't work, ask the school office "
+                "for a new invitation."
+            ),
             404,
         )
     if invitation.status is InvitationStatus.ACCEPTED:
         raise InvitationProblem(
-            "This invitation has already been used",
-            "If you have already joined, please sign in. If not, ask the school office for a new invitation.",
+            gettext("This invitation has already been used"),
+            gettext(
+                "If you have already joined, please sign in. If not, ask the school office for a new invitation."
+            ),
         )
     if invitation.status is InvitationStatus.REVOKED:
         raise InvitationProblem(
-            "This invitation has been replaced or cancelled",
-            "Please use the newest invitation you received, or ask the school office for a new one.",
+            gettext("This invitation has been replaced or cancelled"),
+            gettext("Please use the newest invitation you received, or ask the school office for a new one."),
         )
     if invitation.status is InvitationStatus.EXPIRED or invitation.expires_at <= utcnow():
         raise InvitationProblem(
-            "This invitation has expired",
-            "Invitations last 30 days. Please ask the school office to send you a new one.",
+            gettext("This invitation has expired"),
+            gettext("Invitations last 30 days. Please ask the school office to send you a new one."),
         )
     user = db.session.get(User, invitation.user_id)
     if user is None or user.status in (UserStatus.DEACTIVATED, UserStatus.ERASED):
-        raise InvitationProblem("This invitation can't be used", "Please contact the school office.", 410)
+        raise InvitationProblem(
+            gettext("This invitation can't be used"), gettext("Please contact the school office."), 410
+        )
     return invitation
 
 

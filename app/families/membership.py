@@ -12,6 +12,7 @@ from app.core import consent
 from app.core.audit import log_event
 from app.core.authz import carer_ids
 from app.core.extensions import db
+from app.core.i18n import LANGUAGES
 from app.models import (
     ConsentMethod,
     ConsentPurpose,
@@ -35,6 +36,7 @@ class JoinChoices:
     news: bool = False
     mobile: str | None = None
     password: str | None = None
+    language: str | None = None  # one of app.core.i18n.LANGUAGES: pages and messages from now on
 
 
 def accept_invitation(invitation: Invitation, choices: JoinChoices) -> User:
@@ -74,6 +76,8 @@ def accept_invitation(invitation: Invitation, choices: JoinChoices) -> User:
     if choices.password and new:
         user.password_hash = hash_password(choices.password)
     now = utcnow()
+    if choices.language in LANGUAGES:
+        user.language = choices.language
     user.status = UserStatus.ACTIVE
     user.last_active_at = now
     user.details_checked_at = now

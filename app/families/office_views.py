@@ -8,6 +8,7 @@ from flask import abort, flash, render_template, request, url_for
 from flask_login import current_user
 from markupsafe import Markup
 
+from app.core import i18n
 from app.core.authz import acting_school, staff_required
 from app.core.extensions import db
 from app.core.htmx import redirect_after_post, render
@@ -166,22 +167,32 @@ def letters():
     carers = db.session.scalars(query).all()
     ids = invitations.letter_invitations(org.id, [c.id for c in carers], created_by_id=current_user.id)
     pages = []
+    join_code_url = url_for("parents.join_with_code", _external=True)
     for carer, inv_id in zip(carers, ids, strict=True):  # one invitation per carer, in order
         url = invitations.join_url(inv_id)
-        pages.append(
-            {
-                "carer": carer,
-                "code": invitations.code_for(inv_id),
-                "url": url,
-                "qr": Markup(segno.make(url, error="m").svg_inline(scale=4)),
-                "children": invitations.children_for(db.session.get_one(Invitation, inv_id)),
-            }
-        )
+        page = {
+            "carer": carer,
+            "code": invitations.code_for(inv_id),
+            "url": url,
+            "qr": Markup(segno.make(url, error="m").svg_inline(scale=4)),
+            "children": invitations.children_for(db.session.get_one(Invitation, inv_id)),
+        }
+        with i18n.in_language(carer.language) as lang:  # the family's (the roster's home language)
+            page["letter"] = Markup(
+                render_template(
+                    "messages/letter.html",
+                    page=page,
+                    organisation=org,
+                    join_code_url=join_code_url,
+                    message_language=lang,
+                )
+            )
+        pages.append(page)
     return render_template(
         "office/letters.html",
         organisation=org,
         pages=pages,
-        join_code_url=url_for("parents.join_with_code", _external=True),
+        join_code_url=join_code_url,
     )
 
 

@@ -16,6 +16,7 @@ from html import escape
 import sqlalchemy as sa
 from flask import current_app
 
+from app.core import i18n
 from app.core.extensions import db
 from app.messaging import providers
 from app.messaging.notify import render_part, unsubscribe_url
@@ -126,7 +127,8 @@ def compose_email(
     text = render_part(template, "txt", **text_ctx) or ""
     footer = {
         "organisation": org,
-        "on_behalf": on_behalf and "on behalf of" not in text,
+        # a message that names the school and its data contact itself (in any language) needs no footer
+        "on_behalf": on_behalf and not _names_school(text, org),
         "optional": optional,
         "unsubscribe_url": UNSUBSCRIBE,
     }
@@ -145,6 +147,10 @@ def compose_email(
         optional=optional,
         organisation_id=org.id if org else None,
     )
+
+
+def _names_school(text: str, org: Organisation | None) -> bool:
+    return org is not None and org.name in text and bool(org.dpo_email) and str(org.dpo_email) in text
 
 
 def personalise(shared: Composed, person: Recipient) -> Composed:
@@ -239,7 +245,7 @@ def compose_sms(template: str, org: Organisation | None, ctx: dict, person: Reci
     body = render_part(template, "sms.txt", **_context(template, org, ctx, False, None, person))
     body = body or ""
     if ctx.get("_on_behalf") and org is not None and org.name not in body:
-        body = f"{org.name} via Hometime: {body}"
+        body = f"{org.name} via Hometime: {body.removeprefix('Hometime: ')}"
     return fit_sms(body)
 
 
@@ -279,6 +285,11 @@ def compose_group(ready, shared_batches, singles, texts, failed, shared_min: int
     """Turn one group of deliveries with the same content into provider batches (email) or
     texts (SMS): a content shared by ``shared_min`` or more goes as one content with tags;
     smaller or personal ones are added to ``singles`` to be packed with others."""
+    with i18n.in_language(ready[0][1].language):  # a group shares its recipients' language
+        _compose_group(ready, shared_batches, singles, texts, failed, shared_min)
+
+
+def _compose_group(ready, shared_batches, singles, texts, failed, shared_min: int) -> None:
     first = ready[0][0]
     ctx = first.context or {}
     org = db.session.get(Organisation, first.organisation_id) if first.organisation_id else None

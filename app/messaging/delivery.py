@@ -29,6 +29,7 @@ from functools import partial
 
 import sqlalchemy as sa
 
+from app.core import i18n
 from app.core.bulk import rows_changed
 from app.core.extensions import db
 from app.messaging import compose, policy, providers
@@ -241,7 +242,13 @@ def _still_allowed(rows, counts) -> dict:
                 sa.update(ND).where(ND.id == row.id).values(reason=policy.QUIET, not_before=hold)
             )
             continue
-        key: tuple = (row.channel, row.template, row.organisation_id, json.dumps(ctx, sort_keys=True))
+        key: tuple = (
+            row.channel,
+            row.template,
+            row.organisation_id,
+            json.dumps(ctx, sort_keys=True),
+            i18n.language(person.language).code,  # each group is written in one language
+        )
         if row.template == compose.DIGEST_TEMPLATE:
             key += (row.user_id,)
         groups[key].append((row, person))

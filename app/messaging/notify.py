@@ -20,6 +20,7 @@ import hashlib
 import json
 import logging
 from collections.abc import Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass
 
 import sqlalchemy as sa
@@ -28,6 +29,7 @@ from itsdangerous import BadSignature, URLSafeSerializer
 from jinja2 import TemplateNotFound
 from sqlalchemy.orm import Session
 
+from app.core import i18n
 from app.core.extensions import db
 from app.core.jobs import enqueue_after_commit
 from app.core.transactions import transaction
@@ -57,7 +59,8 @@ def render_part(template: str, part: str, **context) -> str | None:
     except TemplateNotFound:
         return None
     # Straight through Jinja (no request context processors): messages are rendered in jobs.
-    return found.render({"config": current_app.config, **context}).strip()
+    # message_language: the reader's (inside i18n.in_language), for an HTML part's lang and dir
+    return found.render({"config": current_app.config, "message_language": i18n.current(), **context}).strip()
 
 
 def render_message(template: str, **context) -> Message:
@@ -71,12 +74,15 @@ def render_message(template: str, **context) -> Message:
     )
 
 
-def send_now(channel: Channel, to: str, template: str, **context) -> bool:
+def send_now(channel: Channel, to: str, template: str, *, language: str | None = None, **context) -> bool:
     """Send a transactional message (a sign-in link, a code) at once through the configured
-    backend. Returns whether the provider accepted it; a failure is logged, never raised, so a
-    sign-in page answers the same either way. With the outbox backend the message is added to the
-    current session (the caller commits)."""
-    message = render_message(template, **context)
+    backend, in ``language``, else the ``user``'s own, else the page's (someone without an account
+    reads the page they asked from). Returns whether the provider accepted it; a failure is
+    logged, never raised, so a sign-in page answers the same either way. With the outbox backend
+    the message is added to the current session (the caller commits)."""
+    code = language or getattr(context.get("user"), "language", None)
+    with i18n.in_language(code) if code else nullcontext():
+        message = render_message(template, **context)
     backend = providers.backend(channel)
     org_id = getattr(context.get("organisation"), "id", None)
     try:

@@ -18,6 +18,7 @@ from markupsafe import Markup, escape
 
 from app.core.authz import staff_organisation_ids, staff_required
 from app.core.extensions import db
+from app.messaging import sms_text
 from app.models import Guardianship, Organisation, OutboxMessage, Pupil, StaffMembership, User
 
 bp = Blueprint("dev", __name__)
@@ -48,7 +49,9 @@ def outbox():
     if to:
         query = query.where(OutboxMessage.to == to)
     messages = db.session.scalars(query).all()
-    return render_template("dev/outbox.html", messages=messages, to=to, linkify=linkify)
+    return render_template(
+        "dev/outbox.html", messages=messages, to=to, linkify=linkify, sms_info=sms_text.info
+    )
 
 
 def _people_only_of(org_ids: list[int]):

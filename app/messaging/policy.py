@@ -74,6 +74,7 @@ class Recipient:
     news_consent: bool = False
     no_contact: bool = False
     on_behalf: bool = False  # a school-supplied family (P02)
+    language: str | None = None  # their own choice, or the home language the school's roster gave
     links: list = field(default_factory=list)
 
     @property
@@ -181,6 +182,7 @@ def load_people(user_ids) -> dict[int, Recipient]:
                 User.quiet_until,
                 User.restricted_at,
                 User.objected_at,
+                User.language,
                 _latest(ConsentPurpose.SMS_REMINDERS).label("sms_consent"),
                 _latest(ConsentPurpose.NEWS).label("news_consent"),
             ).where(in_ids(User.id, ids))
@@ -200,6 +202,7 @@ def load_people(user_ids) -> dict[int, Recipient]:
                 objected=row.objected_at is not None,
                 sms_consent=bool(row.sms_consent),
                 news_consent=bool(row.news_consent),
+                language=row.language,
             )
         for link in db.session.execute(
             sa.select(

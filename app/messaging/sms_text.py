@@ -3,9 +3,11 @@
 A text message is one segment of 160 GSM-7 characters (153 each when split), but a single
 character outside GSM-7 (an emoji, a curly quote, "ë") turns the whole message into UCS-2: 70
 characters (67 each when split). Parents pay per segment on some tariffs, so :func:`fit_sms`
-first replaces typographic punctuation with plain equivalents, drops emoji, strips accents that
-GSM-7 cannot carry, and then keeps the message within ``max_segments`` (two by default),
-shortening the words before a trailing link rather than the link itself.
+first replaces typographic punctuation with plain equivalents and drops emoji (neither changes
+what the message says), keeps every letter as written (a Polish "ł", an Urdu or Bengali word
+with its marks: that message is UCS-2 and is counted so), and then keeps the message within
+``max_segments`` (two by default), shortening the words before a trailing link rather than the
+link itself.
 """
 
 from __future__ import annotations
@@ -47,12 +49,13 @@ _PLAIN = {
     "\u2022": "-",
     "\u00b7": "-",
     "\u200b": "",
-    "\u200d": "",
     "\ufe0f": "",
     "\ufe0e": "",
 }
 _URL = re.compile(r"\s*(https?://\S+)\s*$")
 ELLIPSIS = "..."
+# a zero-width joiner between emoji (a family, a skin tone), not one inside a word
+_EMOJI_JOINER = re.compile("\u200d(?=[\ufe0e\ufe0f]?[\U00010000-\U0010ffff\u2600-\u27bf])")
 
 
 class SmsTooLong(ValueError):
@@ -82,24 +85,24 @@ def info(text: str) -> SmsInfo:
     return SmsInfo(encoding, units, max(segments, 1))
 
 
+def _emoji(ch: str) -> bool:
+    return unicodedata.category(ch) in ("So", "Cs", "Co", "Cn") or ord(ch) > 0xFFFF
+
+
 def _char(ch: str) -> str:
     if ch in GSM_BASIC or ch in GSM_EXTENDED:
         return ch
     if ch in _PLAIN:
         return _PLAIN[ch]
-    category = unicodedata.category(ch)
-    if category in ("So", "Cs", "Co", "Cn") or ord(ch) > 0xFFFF:
+    if _emoji(ch):
         return ""  # emoji and pictographs: they would silently halve the message's capacity
-    if category in ("Mn", "Me", "Cf"):
-        return ""
-    base = "".join(c for c in unicodedata.normalize("NFKD", ch) if not unicodedata.combining(c))
-    if base and all(c in GSM_BASIC for c in base):
-        return base  # "ë" -> "e", "ﬁ" -> "fi"
-    return ch  # a letter GSM-7 cannot carry (Greek, Urdu, Polish "ł"...): keep it, as UCS-2
+    return ch  # a letter or mark GSM-7 cannot carry ("ł", "ë", Urdu, Bengali...): kept, as UCS-2
 
 
 def normalise(text: str) -> str:
-    """Plain punctuation, no emoji, single spaces; GSM-7 whenever the words allow it."""
+    """Plain punctuation, no emoji, single spaces; every letter as written. A zero-width joiner
+    stays (Bengali and Urdu spelling needs it) unless it joined emoji."""
+    text = _EMOJI_JOINER.sub("", text)
     text = "".join(_char(ch) for ch in text)
     text = re.sub(r"[ ]{2,}", " ", text)
     text = re.sub(r" *\n *", "\n", text)

@@ -187,13 +187,13 @@ def test_an_account_closed_for_inactivity_is_told_and_then_gets_nothing_more(ctx
         sent.update({id_: (subject, text) for id_, subject, text in new})
         return [subject for _, subject, _ in new]
 
-    assert night(date(2026, 12, 6)) == ["Your Hometime account will close on 2027-01-05"]
+    assert night(date(2026, 12, 6)) == ["Your Hometime account will close on Tuesday, 5 January 2027"]
     assert night(date(2027, 1, 4)) == []
     # Told first, while the account is still open; then closed.
     assert night(date(2027, 1, 5)) == ["Your Hometime account is closed"]
     db.session.expire_all()
     assert db.session.get(User, sleepy.id).status is UserStatus.DEACTIVATED
-    assert "hasn't been used for\na year" in sent[max(sent)][1]
+    assert "hasn't been used for a year" in sent[max(sent)][1]
     assert night(date(2027, 1, 6)) == []  # a rerun tells nobody twice
     # ... and nothing else reaches the closed account afterwards (P17)
     notify("topic_published", event_key="topic:after", user_ids=[sleepy.id], organisation_id=org.id)

@@ -88,3 +88,22 @@ def test_parents_and_visitors_see_no_outbox(client, schools):
     assert client.get("/dev/outbox").status_code in (302, 401)
     f.login(client, schools["ash_only"])
     assert client.get("/dev/outbox").status_code == 403
+
+
+def test_each_text_shows_what_it_costs_in_segments(client, schools):
+    from app.models import Channel
+
+    for text in (
+        "Ash Primary: this week's activities are ready.",
+        "Ash Primary کی دعوت، Hometime: " + "x" * 60,
+    ):
+        db.session.add(
+            OutboxMessage(
+                channel=Channel.SMS, to="+447700900111", text=text, organisation_id=schools["ash"].id
+            )
+        )
+    db.session.commit()
+    f.login(client, schools["ash_office"])
+    shown = _shown(client)
+    assert "1 segment (GSM-7, 46 characters)" in shown
+    assert "2 segments (UCS-2, 91 characters)" in shown

@@ -19,11 +19,21 @@ def test_gsm7_and_ucs2_are_counted_as_phones_count_them():
 
 
 def test_typographic_punctuation_and_emoji_do_not_turn_a_text_into_ucs2():
-    text = "Zoë’s “Star of the week” award 🎉 – well done… 👍🏽"
+    text = "Zara’s “Star of the week” award 🎉 – well done… 👍🏽"
     plain = normalise(text)
-    assert plain == 'Zoe\'s "Star of the week" award - well done...'
+    assert plain == 'Zara\'s "Star of the week" award - well done...'
     assert info(plain).encoding == "GSM-7"
     assert info(text).encoding == "UCS-2"  # what would have happened
+
+
+def test_names_and_words_stay_as_written_and_are_counted_as_ucs2():
+    assert normalise("Zoë’s award") == "Zoë's award"  # not "Zoe": a name is spelt as the family spells it
+    assert info(normalise("Zoë")).encoding == "UCS-2"
+    bengali = "র\u200d্যাব"  # a joiner inside a Bengali word stays; one between emoji goes
+    assert normalise(bengali) == bengali
+    assert normalise("ok 👨\u200d👩\u200d👧") == "ok"
+    for word in ("ਪੰਜਾਬੀ", "اُردُو", "বাংলা"):  # vowel signs and marks are letters here
+        assert normalise(word) == word
 
 
 def test_letters_gsm7_cannot_carry_are_kept():

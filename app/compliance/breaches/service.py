@@ -298,7 +298,7 @@ def _remind(breach: Breach, hours: int, now: datetime) -> None:
     org = db.session.get_one(Organisation, breach.organisation_id)
     due = deadline(breach)
     local_due = due.astimezone(zone(org))
-    context = {
+    context: dict[str, Any] = {
         "breach_id": breach.id,
         "title": breach.title,
         "hours": hours,

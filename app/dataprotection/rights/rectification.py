@@ -117,7 +117,7 @@ def _user_value(user: User, column: str, raw: str):
         return found
     found = uk_mobile_e164(raw)
     if found is None:
-        raise RectificationError(MOBILE_MESSAGE)
+        raise RectificationError(str(MOBILE_MESSAGE))
     return found
 
 

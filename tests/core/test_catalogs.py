@@ -1,0 +1,78 @@
+"""Every family-facing word is translated in every language: a catalog with a word missing, left
+fuzzy, or with its placeholders changed fails here (the page or message would show English, or
+break when the word is filled in). The words are read from the code and templates themselves, so
+a newly marked word fails the test until `make translations` has merged it and it is translated."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from babel.messages.extract import extract_from_dir
+from babel.messages.frontend import parse_mapping_cfg
+from babel.messages.pofile import read_po
+
+from app.core.i18n import DEFAULT, LANGUAGES
+
+ROOT = Path(__file__).resolve().parents[2]
+TRANSLATIONS = ROOT / "app" / "translations"
+PLACEHOLDER = re.compile(r"%\((\w+)\)[sd]")
+GLOSSARY = ("topic", "activity", "award", "carer", "privacy notice")
+KEYWORDS = {"_": None, "gettext": None, "ngettext": (1, 2), "lazy_gettext": None, "_l": None}
+
+
+@pytest.fixture(scope="module")
+def marked() -> set[str]:
+    """The words marked for translation in the code and templates now (as `make translations`)."""
+    with open(ROOT / "babel.cfg") as cfg:
+        method_map, options_map = parse_mapping_cfg(cfg, str(ROOT / "babel.cfg"))
+    found = set()
+    for _file, _line, message, _comments, _context in extract_from_dir(
+        str(ROOT), method_map, options_map, keywords=KEYWORDS
+    ):
+        found.add(message[0] if isinstance(message, tuple) else message)
+    return found
+
+
+def _catalog(code: str):
+    path = TRANSLATIONS / code / "LC_MESSAGES" / "messages.po"
+    assert path.exists(), f"no catalog for {code}: run `pybabel init -l {code}` then `make translations`"
+    with open(path, "rb") as fh:
+        return read_po(fh, locale=code)
+
+
+@pytest.mark.parametrize("code", [c for c in LANGUAGES if c != DEFAULT])
+def test_every_marked_word_is_translated_with_its_placeholders(code, marked):
+    catalog = _catalog(code)
+    ids = {m.id if isinstance(m.id, str) else m.id[0]: m for m in catalog if m.id}
+    assert not (marked - ids.keys()), f"{code}: not in the catalog yet (run `make translations`)"
+    problems = []
+    for msgid, message in ids.items():
+        if msgid not in marked:
+            continue  # obsolete: `make translations` drops it
+        strings = message.string if isinstance(message.string, tuple) else (message.string,)
+        if message.fuzzy:
+            problems.append(f"fuzzy: {msgid!r}")
+        if not all(s.strip() for s in strings):
+            problems.append(f"missing: {msgid!r}")
+        ids_placeholders = sorted(PLACEHOLDER.findall(msgid))
+        for s in strings:
+            if s and sorted(PLACEHOLDER.findall(s)) != ids_placeholders:
+                problems.append(f"placeholders differ: {msgid!r} -> {s!r}")
+    assert problems == []
+
+
+@pytest.mark.parametrize("code", [c for c in LANGUAGES if c != DEFAULT])
+def test_each_catalog_carries_the_glossary_of_the_products_words(code):
+    header = _catalog(code).header_comment
+    for word in GLOSSARY:
+        assert re.search(rf"^#\s+{word} -> \S", header, re.MULTILINE), f"{code}: no glossary entry for {word}"
+
+
+def test_the_compiled_catalogs_are_what_pages_use(app):
+    """The suite compiled the .mo files (tests/conftest.py), so a fresh clone reads Polish."""
+    from flask_babel import force_locale, gettext
+
+    with app.test_request_context("/"), force_locale("pl"):
+        assert gettext("Sign in") == "Zaloguj się"

@@ -1,0 +1,25 @@
+"""What the school writes stays as written: marked as English for screen readers, with a quiet
+note in the page's language when the page is in another one."""
+
+from __future__ import annotations
+
+from flask import render_template_string
+
+from app.core import i18n
+
+TEMPLATE = '{% from "_activity.html" import school_words %}{{ school_words(note, page_language) }}'
+
+
+def test_school_words_are_marked_english_with_a_note_in_the_pages_language(app):
+    with app.test_request_context("/"), i18n.in_language("pl") as polish:
+        html = render_template_string(TEMPLATE, note="Count the stairs\nthen hop <3", page_language=polish)
+    assert html.startswith('<span lang="en-GB">Count the stairs<br>then hop &lt;3</span>')
+    assert '<small class="muted school-words" lang="pl">(tekst szkoły po angielsku)</small>' in html
+
+
+def test_no_note_when_the_page_is_in_english(app):
+    with app.test_request_context("/"):
+        html = render_template_string(
+            TEMPLATE, note="Count the stairs", page_language=i18n.LANGUAGES["en_GB"]
+        )
+    assert html == '<span lang="en-GB">Count the stairs</span>'
