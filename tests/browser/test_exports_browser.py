@@ -10,6 +10,7 @@ import zipfile
 import pytest
 
 from app.core.extensions import db
+from tests.browser.axe import assert_no_axe_violations
 from tests.browser.helpers import sign_in
 from tests.privacy_data import access_request, two_families
 
@@ -58,8 +59,16 @@ def test_the_office_releases_a_copy_and_the_parent_downloads_it_on_a_phone(
         phone.goto("/privacy/exports")
         assert phone.evaluate(NO_SCROLL) <= 390
         screenshot(phone, "parent-exports-390")
+        # First the one readable page: it opens in the browser and reads at phone width.
+        phone.get_by_role("link", name="Open the copy").click()
+        phone.wait_for_url(lambda url: url.endswith("/copy/"))
+        assert phone.get_by_role("heading", level=1).inner_text().startswith("The data")
+        assert phone.evaluate(NO_SCROLL) <= 390
+        assert_no_axe_violations(phone, "the copy's readable page")
+        screenshot(phone, "parent-export-page-390")
+        phone.go_back()
         with phone.expect_download() as got:
-            phone.get_by_role("link", name="Download the copy (zip)").click()
+            phone.get_by_role("link", name="Download everything as a zip file").click()
         data = open(got.value.path(), "rb").read()
         zf = zipfile.ZipFile(io.BytesIO(data))
         records = json.loads(zf.read("data.json"))["records"]

@@ -8,6 +8,7 @@ import csv
 import html
 import io
 import json
+import re
 import zipfile
 
 import pytest
@@ -415,3 +416,39 @@ def test_the_office_reads_the_copy_before_release_and_opening_it_is_logged(s, cl
     assert done.status_code == 303
     shown = client.get(f"/office/exports/{export.id}").get_data(as_text=True)
     assert "Checked by" in shown and s.office.name in shown and "2 items checked: 2 kept as it is" in shown
+
+
+@pytest.mark.promise("P22")
+def test_the_family_opens_its_copy_as_one_page_a_phone_can_read_with_its_photos_inside(s, client, run_jobs):
+    export = exports.release(_build(s, run_jobs, access_request(s, pupil=s.zara)).id, s.office)
+    f.login(client, s.mo, fresh=True)
+    listing = client.get("/privacy/exports").get_data(as_text=True)
+    opened, zipped = listing.index(f"/privacy/exports/{export.id}/copy/"), listing.index("/download")
+    assert opened < zipped, "the readable page comes first, the zip second"
+    page = client.get(f"/privacy/exports/{export.id}/copy/")
+    text = page.get_data(as_text=True)
+    assert page.status_code == 200 and page.mimetype == "text/html"
+    assert "MOORE-SECRET" in text and "about your child" in text
+    # One file: its style inside it, Zara's photo as a thumbnail inside it with its size, the
+    # full size one tap away; nothing runs and nothing loads from elsewhere.
+    assert "<style>" in text and 'rel="stylesheet"' not in text and "<script" not in text
+    assert re.search(r'<img src="data:image/(jpeg|webp|png);base64,[^"]+" width="\d+" height="\d+"', text)
+    assert "img-src 'self' data:" in page.headers["Content-Security-Policy"]
+    assert page.headers["Cache-Control"] == "no-store"
+    full = client.get(f"/privacy/exports/{export.id}/copy/photos/{s.zara_photo.id}.jpg")
+    assert full.status_code == 200 and full.mimetype == "image/jpeg"
+    assert client.get(f"/privacy/exports/{export.id}/copy/../../x.jpg").status_code == 404
+    # Only the requester opens it, after a fresh sign-in; opening it counts as taking a copy.
+    f.login(client, s.mo, fresh=False)
+    assert client.get(f"/privacy/exports/{export.id}/copy/").status_code == 302
+    f.login(client, s.aisha, fresh=True)
+    assert client.get(f"/privacy/exports/{export.id}/copy/").status_code == 404
+    db.session.expire_all()
+    assert db.session.get(DataExport, export.id).download_count == 1
+    listing = _listing_after(client, s.mo)
+    assert "You have opened or downloaded it once." in listing
+
+
+def _listing_after(client, user) -> str:
+    f.login(client, user, fresh=True)
+    return client.get("/privacy/exports").get_data(as_text=True)

@@ -1,5 +1,5 @@
-"""A requester's copies of their data (P22, P26): the list, and the download after a fresh
-sign-in (every download logged and counted)."""
+"""A requester's copies of their data (P22, P26): the list, the copy as one readable page, and
+the zip download, each after a fresh sign-in (every opening and download logged and counted)."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from app.core.authz import fresh_signin_required, signed_in
 from app.core.error_pages import render_error
 from app.core.extensions import db
 from app.dataprotection.exports import service as exports
+from app.dataprotection.exports import viewing
 from app.models import DataExport, ExportState, Organisation, PrivacyRequest, utcnow
 from app.privacy import bp
 
@@ -46,6 +47,23 @@ def download_export(export_id: int):
     ).scalar_one()
     exports.record_download(export, current_user, org_id)
     return zip_response(key, info)
+
+
+@bp.get("/exports/<int:export_id>/copy/", defaults={"name": viewing.PAGE})
+@bp.get("/exports/<int:export_id>/copy/<path:name>")
+@fresh_signin_required
+@signed_in
+def open_export(export_id: int, name: str):
+    """The copy as one readable page a phone opens (photos as thumbnails inside it), and the
+    files it links to; only to the requester. Opening the page counts as taking a copy."""
+    export = exports.for_requester(export_id, current_user)
+    response = viewing.entry_response(export, name)
+    if name == viewing.PAGE and response.status_code == 200:
+        org_id = db.session.execute(
+            sa.select(PrivacyRequest.organisation_id).where(PrivacyRequest.id == export.request_id)
+        ).scalar_one()
+        exports.record_download(export, current_user, org_id)
+    return response
 
 
 def zip_response(file_key: str, info: dict) -> Response:

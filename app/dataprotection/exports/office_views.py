@@ -6,7 +6,7 @@ from __future__ import annotations
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
-from flask import Response, flash, render_template, request, url_for
+from flask import flash, render_template, request, url_for
 from flask_login import current_user
 
 from app.core import storage
@@ -15,6 +15,7 @@ from app.core.error_pages import render_error
 from app.core.extensions import db
 from app.core.htmx import redirect_after_post
 from app.dataprotection.exports import service as exports
+from app.dataprotection.exports import viewing
 from app.dataprotection.exports.family_views import zip_response
 from app.dataprotection.exports.labels import review_items
 from app.models import DataExport, ExportState, PrivacyRequest, Pupil, RequestState, User, utcnow
@@ -152,36 +153,14 @@ def flagged_photo(export_id: int, contribution_id: int):
     return storage.send_stored_file(key)
 
 
-PREVIEW_TYPES = {
-    ".html": "text/html",
-    ".css": "text/css",
-    ".jpg": "image/jpeg",
-    ".json": "application/json",
-    ".csv": "text/csv",
-}
-# The copy's own page, shown as the family will see it: nothing runs, nothing leaves the site.
-PREVIEW_CSP = (
-    "default-src 'none'; style-src 'self'; img-src 'self'; frame-ancestors 'none'; form-action 'none'"
-)
-
-
 @bp.get("/exports/<int:export_id>/preview/", defaults={"name": "index.html"})
 @bp.get("/exports/<int:export_id>/preview/<path:name>")
 @staff_required(*OFFICE)
 def preview_export(export_id: int, name: str):
     """The copy as the family will read it (its index page, style, photos and files), for the
     office to check before release. Opening it is recorded like a download."""
-    kind = next((v for k, v in PREVIEW_TYPES.items() if name.endswith(k)), None)
     export, req = exports.for_office(export_id, current_user)
-    if kind is None or not exports.downloadable(export):
-        raise exports.ExportError("This copy has no such file (not built yet, or expired).", 404)
-    try:
-        data = exports.read_entry(exports.stored_file(export), name)
-    except (KeyError, FileNotFoundError):
-        return render_error(404, "This copy has no such file.")
-    if name == "index.html":
+    response = viewing.entry_response(export, name)
+    if name == viewing.PAGE and response.status_code == 200:
         exports.record_preview(export, current_user, req.organisation_id)
-    headers = {"Cache-Control": "no-store", "Content-Security-Policy": PREVIEW_CSP}
-    if kind in ("application/json", "text/csv"):
-        headers["Content-Disposition"] = f'attachment; filename="{name.rsplit("/", 1)[-1]}"'
-    return Response(data, mimetype=kind, headers=headers)
+    return response

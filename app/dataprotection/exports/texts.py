@@ -78,12 +78,20 @@ text-align:left;vertical-align:top}.table-wrap{overflow-x:auto}img{max-width:10r
 dt{font-weight:bold}section{margin-top:2rem;border-top:2px solid #246}"""
 
 
-def html_value(table: str, column: str, value) -> str:
-    """One exported value as HTML: the photo shown, yes/no, dates in UK time, text escaped."""
+def html_value(table: str, column: str, value, thumb: tuple[str, int, int] | None = None) -> str:
+    """One exported value as HTML: the photo shown (``thumb``: its thumbnail as a data: address,
+    width and height, so the page shows it without any other file), yes/no, dates in UK time,
+    text escaped."""
     if value is None:
         return ""
     if (table, column) == ("contributions", "photo_key"):
-        return f'<a href="{escape(value)}"><img src="{escape(value)}" alt="Photo" loading="lazy"></a>'
+        if thumb is None:
+            return f'<a href="{escape(value)}">Photo (in the download)</a>'
+        src, width, height = thumb
+        return (
+            f'<a href="{escape(value)}"><img src="{src}" width="{width}" height="{height}" '
+            'alt="A photo you sent (the full size is in the download)"></a>'
+        )
     if isinstance(value, bool):
         return "Yes" if value else "No"
     if isinstance(value, str) and re.fullmatch(r"\d{4}-\d\d-\d\dT[\d:.]+\+00:00", value):

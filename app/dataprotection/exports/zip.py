@@ -14,6 +14,7 @@ the office chose to remove are left out and counted as held back.
 
 from __future__ import annotations
 
+import base64
 import enum
 import io
 import json
@@ -245,10 +246,11 @@ def _write_table(zf, js, body, table, query, labels, decided, result, photos, fi
                     ["" if v is None else json.dumps(v) if isinstance(v, (dict, list)) else v for v in values]
                 )
                 js.write(("" if count == 0 else ", ") + json.dumps(dict(zip(columns, values, strict=True))))
+                thumb = _thumb(row) if table == "contributions" else None
                 body.write(
                     "<tr>"
                     + "".join(
-                        f"<td>{html_value(table, c, v)}</td>"
+                        f"<td>{html_value(table, c, v, thumb)}</td>"
                         for c, v in zip(columns, values, strict=True)
                         if c in shown
                     )
@@ -268,6 +270,23 @@ def _write_table(zf, js, body, table, query, labels, decided, result, photos, fi
             f'<a href="{table}.csv">{table}.csv</a>.</p></section>\n'
         )
     return count
+
+
+def _thumb(row: dict) -> tuple[str, int, int] | None:
+    """A photo's thumbnail as a data: address with its size, for the readable page to show
+    without any other file (a phone opens the one page); None when it has none."""
+    if not row.get("photo_key") or not row.get("thumb_key"):
+        return None
+    try:
+        data = storage.get(row["thumb_key"])
+    except FileNotFoundError:
+        return None
+    from PIL import Image
+
+    with Image.open(io.BytesIO(data)) as image:
+        width, height = image.size
+        kind = Image.MIME.get(image.format or "", "image/jpeg")
+    return f"data:{kind};base64,{base64.b64encode(data).decode()}", width, height
 
 
 def _about(subject, request_id: int, result: Result) -> dict:
@@ -303,6 +322,7 @@ def _write_index(zf, body_path: str, subject, request_id: int, result: Result) -
         ],
         no_automated_decisions=NO_AUTOMATED_DECISIONS,
         marker=MARKER,
+        css=CSS,
     )
     head, _, tail = page.partition(MARKER)
     with zf.open(entry("index.html"), "w") as raw, open(body_path, "rb") as src:
