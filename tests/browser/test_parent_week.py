@@ -77,6 +77,28 @@ def test_the_first_screen_shows_the_first_activity_and_each_question_is_answered
     assert page.problems == []
 
 
+def test_settings_ask_the_cookie_question_in_the_same_compact_strip_and_answer_there(ctx, phone_any):
+    page = phone_any
+    fam = family()
+    _major_notice(fam.org)
+    sign_in(page, fam.parent.email)
+    page.goto("/family/settings")
+    strip = page.locator("#strip")
+    assert strip.get_by_text("Cookies: only the ones we need?").is_visible()
+    assert page.locator(".cookie-banner, #cookie-consent").count() == 0, "no full-size banner"
+    # The strip is short: the page's own heading and first setting are still on the first screen.
+    assert _box(page, "#strip")["height"] < 200
+    assert _box(page, "h2")["y"] < HEIGHT
+    strip.get_by_role("button", name="Only needed").click()
+    page.get_by_text("Your cookie choice is saved").wait_for()
+    assert _in_view(page, "text=Your cookie choice is saved")
+    strip.get_by_role("button", name="I've read it").click()
+    page.wait_for_url("**/family/settings**")
+    page.goto("/family/settings")
+    assert page.locator("#strip").count() == 0, "answered questions are not asked again"
+    assert page.problems == []
+
+
 def test_a_rating_answers_in_its_card_with_words_and_focus_stays_on_the_face(ctx, phone_any):
     page = phone_any
     fam = family()
