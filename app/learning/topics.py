@@ -67,6 +67,32 @@ def check_monday(day: date | None) -> date:
     return day
 
 
+USUAL_PUBLISH = time(8, 0)  # Monday 08:00 school time, when a school has set no other time
+
+
+def usual_publish_time(org: Organisation, week_start: date) -> datetime | None:
+    """When families usually get a week's topic: its Monday at 08:00, school time (naive, as the
+    form shows it); None when that moment has passed (then "now" is the sensible choice)."""
+    when = datetime.combine(week_start, USUAL_PUBLISH)
+    now = datetime.now(ZoneInfo(org.timezone or "Europe/London")).replace(tzinfo=None)
+    return when if when > now else None
+
+
+def next_free_week(class_ids: list[int], start: date) -> date:
+    """The first Monday from ``start`` on which none of these classes has a topic yet."""
+    taken = set(
+        db.session.scalars(
+            sa.select(WeeklyTopic.week_start)
+            .join(topic_classes, topic_classes.c.topic_id == WeeklyTopic.id)
+            .where(topic_classes.c.class_id.in_(class_ids or [-1]), WeeklyTopic.week_start >= start)
+        )
+    )
+    week = start
+    while week in taken:
+        week += timedelta(days=7)
+    return week
+
+
 def local_to_utc(org: Organisation, value: datetime) -> datetime:
     """A naive date-time typed in the school's time zone, as UTC."""
     return value.replace(tzinfo=ZoneInfo(org.timezone or "Europe/London")).astimezone(ZoneInfo("UTC"))
