@@ -130,8 +130,9 @@ def _version() -> int | None:
 
 
 def _after(topic, change):
-    """Run one change to the topic; 409 with the current state if the form was stale, 422 if
-    the change was refused; otherwise back to the planner."""
+    """Run one change to the topic; 409 with the current state if the form was stale or the
+    change clashes with it, 404 if the item is gone, 422 if the change was refused; otherwise
+    back to the planner."""
     try:
         change()
     except StaleTopic:
@@ -139,7 +140,7 @@ def _after(topic, change):
         return render_planner(topic_or_404(topic.id), status=409, message=CONFLICT)
     except TopicError as error:
         db.session.rollback()
-        return render_planner(topic_or_404(topic.id), status=422, message=error.message)
+        return render_planner(topic_or_404(topic.id), status=error.status, message=error.message)
     q = request.form.get("q", "")[:100]
     return redirect_after_post(url_for("teachers.planner", topic_id=topic.id, q=q or None))
 

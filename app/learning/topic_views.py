@@ -192,7 +192,7 @@ def topic_publish(topic_id: int):
         topic = topic_or_404(topic_id)
         if error.field == "publish_at":
             form.publish_at.errors = list(form.publish_at.errors or []) + [error.message]
-        return render_planner(topic, status=422, message=error.message, publish_form=form)
+        return render_planner(topic, status=error.status, message=error.message, publish_form=form)
     return redirect_after_post(url_for("teachers.planner", topic_id=topic_id))
 
 

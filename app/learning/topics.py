@@ -207,7 +207,7 @@ def add_activity(topic: WeeklyTopic, version: int | None, activity: Activity) ->
     if activity.archived_at is not None:
         raise TopicError("activity_id", f"“{activity.title}” was taken out of the library.")
     if any(item.activity_id == activity.id for item in topic.items):
-        raise TopicError("activity_id", f"“{activity.title}” is already in this topic.")
+        raise TopicError("activity_id", f"“{activity.title}” is already in this topic.", status=409)
     _claim(topic, version)
     position = max((item.position for item in topic.items), default=-1) + 1
     topic.items.append(TopicActivity(activity_id=activity.id, position=position))
@@ -218,7 +218,7 @@ def _item(topic: WeeklyTopic, item_id: int) -> TopicActivity:
     for item in topic.items:
         if item.id == item_id:
             return item
-    raise TopicError("item", "That activity is no longer in this topic.")
+    raise TopicError("item", "That activity is no longer in this topic.", status=404)
 
 
 def remove_item(topic: WeeklyTopic, version: int | None, item_id: int) -> None:
@@ -277,7 +277,7 @@ def _mark_published(topic: WeeklyTopic, when: datetime) -> None:
 def schedule_publish(topic: WeeklyTopic, version: int | None, when: datetime | None) -> None:
     """Publish automatically at ``when`` (UTC), honoured by the cron job."""
     if topic.status is TopicStatus.PUBLISHED:
-        raise TopicError("publish_at", "This topic is already published.")
+        raise TopicError("publish_at", "This topic is already published.", status=409)
     if when is None or when <= utcnow():
         raise TopicError("publish_at", "Please choose a date and time in the future.")
     if when > utcnow() + timedelta(days=400):

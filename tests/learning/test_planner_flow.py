@@ -75,3 +75,16 @@ def test_publish_proposes_monday_at_eight_school_time(planner, client):
     assert "Monday at 08:00" in page
     db.session.refresh(topic)
     assert topic.status is TopicStatus.DRAFT
+
+
+def test_an_item_already_gone_answers_404_and_a_second_add_409(planner, client):
+    org, cls, teacher, topic = planner
+    f.login(client, teacher)
+    gone = client.post(f"/teach/topics/{topic.id}/items/999999/remove", data={"version": topic.version})
+    assert gone.status_code == 404 and "no longer in this topic" in gone.get_data(as_text=True)
+    db.session.refresh(topic)
+    again = client.post(
+        f"/teach/topics/{topic.id}/items",
+        data={"activity_id": topic.items[0].activity_id, "version": topic.version},
+    )
+    assert again.status_code == 409 and "already in this topic" in again.get_data(as_text=True)

@@ -165,7 +165,7 @@ def test_add_reorder_and_remove_activities_with_plain_forms(school, client):
     response = client.post(
         f"{url}/items", data={"activity_id": b.id, "version": db.session.get(WeeklyTopic, topic.id).version}
     )
-    assert response.status_code == 422 and "already in this topic" in response.get_data(as_text=True)
+    assert response.status_code == 409 and "already in this topic" in response.get_data(as_text=True)
 
 
 def test_search_as_you_type_is_small_and_never_offers_what_is_already_added(school, client):
