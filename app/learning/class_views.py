@@ -13,7 +13,7 @@ from sqlalchemy.orm import joinedload
 from app.core.audit import log_event
 from app.core.authz import pupil_for_staff_or_404, staff_required, visible_classes
 from app.core.extensions import db
-from app.core.htmx import is_htmx, redirect_after_post, render
+from app.core.htmx import flash_at, is_htmx, redirect_after_post, render
 from app.learning import classroom, topics
 from app.learning.scope import contribution_or_404
 from app.learning.teacher_forms import AwardForm
@@ -52,6 +52,7 @@ def class_view(class_id: int):
         "teachers/class.html",
         school_class=school_class,
         grid=grid,
+        titles=[f"{n}. {item.activity.title}" for n, item in enumerate(grid.activities, 1)],
         previous=week - timedelta(days=7),
         following=week + timedelta(days=7),
         pupil_url=_pattern("teachers.pupil"),
@@ -94,19 +95,31 @@ def contribution_hide(contribution_id: int):
 @bp.route("/pupils/<int:pupil_id>/awards", methods=["GET", "POST"])
 @staff_required()
 def award_give(pupil_id: int):
-    """Give an award; the child's parents are told (P04). htmx: only the pupil's award cell."""
+    """Give an award; the child's parents are told (P04). htmx: only the pupil's award cell,
+    which comes back with the answer and focus on its link; without JavaScript, back to the
+    pupil's row of the class view with the answer shown there."""
     pupil = pupil_for_staff_or_404(pupil_id)
     if request.method == "GET":
-        return render("teachers/award.html", "award", pupil=pupil, given=None, form=AwardForm(formdata=None))
+        form = AwardForm(formdata=None)
+        return render("teachers/award.html", "award", pupil=pupil, form=form, given=None, focus=is_htmx())
     form = AwardForm()
     if not form.validate_on_submit():
-        return render("teachers/award.html", "award", status=422, pupil=pupil, form=form, given=None)
+        return render(
+            "teachers/award.html", "award", status=422, pupil=pupil, form=form, given=None, focus=is_htmx()
+        )
     kind = AwardKind(form.kind.data)
     classroom.give_award(pupil, kind, current_user, form.note.data)
     message = f"{classroom.AWARD_LABELS[kind]} given to {pupil.first_name}. Their family is being told."
     if is_htmx():
+        org = db.session.get_one(Organisation, pupil.organisation_id)
         return render(
-            "teachers/award.html", "award", pupil=pupil, given=message, form=AwardForm(formdata=None)
+            "teachers/award.html",
+            "award",
+            pupil=pupil,
+            given=message,
+            form=None,
+            awards=classroom.week_awards(pupil.id, topics.monday_of(topics.school_today(org)), org.timezone),
+            award_url=_pattern("teachers.award_give"),
         )
-    flash(message, "success")
+    flash_at(message, f"award-{pupil.id}")
     return redirect_after_post(url_for("teachers.class_view", class_id=pupil.class_id) + f"#pupil-{pupil.id}")

@@ -168,6 +168,22 @@ def class_grid(school_class: SchoolClass, week_start: date, tz: str = "Europe/Lo
     return Grid(week_start, list(topics), items, list(rows.values()), contributions)
 
 
+def _week_bounds(week_start: date, tz: str) -> tuple[datetime, datetime]:
+    start = datetime.combine(week_start, time(0), tzinfo=ZoneInfo(tz or "Europe/London"))
+    return start, start + timedelta(days=7)
+
+
+def week_awards(pupil_id: int, week_start: date, tz: str = "Europe/London") -> list[str]:
+    """The labels of one pupil's awards of a week (Monday to Sunday, school time), oldest first."""
+    start, end = _week_bounds(week_start, tz)
+    kinds = db.session.scalars(
+        sa.select(Award.kind)
+        .where(Award.pupil_id == pupil_id, Award.created_at >= start, Award.created_at < end)
+        .order_by(Award.created_at, Award.id)
+    )
+    return [AWARD_LABELS[k] for k in kinds]
+
+
 def set_hidden(contribution: Contribution, user: User, hidden: bool) -> None:
     """Hide a family's comment or photo from everyone else (it is kept), or show it again;
     recorded on the row and in the activity log."""

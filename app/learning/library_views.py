@@ -8,12 +8,12 @@ from flask_login import current_user
 from app.core.authz import staff_required
 from app.core.extensions import db
 from app.core.htmx import redirect_after_post, render
-from app.learning import activities
+from app.learning import activities, topics
 from app.learning.activities import KIND_LABELS, SUBJECTS, YEAR_GROUPS, ActivityError
-from app.learning.scope import activity_or_404, organisation_or_404
+from app.learning.scope import activity_or_404, organisation_or_404, topic_or_404
 from app.learning.teacher_forms import ActivityForm, year_label
 from app.models import Activity, ActivityKind
-from app.params import page_number
+from app.params import db_int, page_number
 from app.teachers import bp
 
 PAGE = 30
@@ -74,8 +74,15 @@ def _input(form: ActivityForm) -> activities.ActivityInput:
     )
 
 
-def _save(form: ActivityForm, activity: Activity | None):
-    """Validate and save; the form again with 422 and the reasons when something is wrong."""
+def _topic():
+    """The topic a new activity is made for (from the planner), or None."""
+    topic_id = request.args.get("topic", type=db_int)
+    return topic_or_404(topic_id) if topic_id else None
+
+
+def _save(form: ActivityForm, activity: Activity | None, topic=None):
+    """Validate and save; the form again with 422 and the reasons when something is wrong. Made
+    from a topic's planner, the new activity is added to the topic and the planner opens again."""
     org = organisation_or_404()
     if form.validate_on_submit():
         try:
@@ -84,9 +91,15 @@ def _save(form: ActivityForm, activity: Activity | None):
             db.session.rollback()
             getattr(form, error.field).errors.append(error.message)
         else:
+            if topic is not None:
+                topics.add_activity(topic, topic.version, saved)
+                flash(f"Saved “{saved.title}” and added it to “{topic.title}”.", "success")
+                return redirect_after_post(url_for("teachers.planner", topic_id=topic.id) + "#items-heading")
             flash(f"Saved “{saved.title}”.", "success")
             return redirect_after_post(url_for("teachers.activity", activity_id=saved.id))
-    return render("teachers/activity_form.html", "form", status=422, form=form, activity=activity)
+    return render(
+        "teachers/activity_form.html", "form", status=422, form=form, activity=activity, topic=topic
+    )
 
 
 @bp.route("/library/new", methods=["GET", "POST"])
@@ -94,10 +107,13 @@ def _save(form: ActivityForm, activity: Activity | None):
 def activity_new():
     """Add an activity to the library."""
     form = ActivityForm()
+    topic = _topic()
     if request.method == "POST":
-        return _save(form, None)
-    form.year_groups.data = form.year_groups.data or []
-    return render("teachers/activity_form.html", form=form, activity=None)
+        return _save(form, None, topic)
+    form.year_groups.data = form.year_groups.data or (
+        sorted({c.year_group for c in topic.classes}) if topic is not None else []
+    )
+    return render("teachers/activity_form.html", form=form, activity=None, topic=topic)
 
 
 @bp.get("/library/<int:activity_id>")

@@ -30,8 +30,13 @@ def _search(topic, q: str):
     when nothing is typed)."""
     groups = sorted({c.year_group for c in topic.classes})
     year_group = groups[0] if not q and len(groups) == 1 else ""
+    # what is already in the topic is found too (marked as such): a search for the activity just
+    # added never says that nothing matches
     query = activities.search(
-        topic.organisation_id, text=q, year_group=year_group, exclude_ids=[i.activity_id for i in topic.items]
+        topic.organisation_id,
+        text=q,
+        year_group=year_group,
+        exclude_ids=[] if q else [i.activity_id for i in topic.items],
     )
     found = db.session.scalars(query.limit(RESULTS + 1)).all()
     return found[:RESULTS], len(found) > RESULTS
@@ -43,9 +48,16 @@ def render_planner(
     """The planner page (or, for a partial htmx request, its #planner block)."""
     q = request.values.get("q", "")[:100]
     results, more = _search(topic, q)
-    if publish_form is None:
-        publish_form = PublishForm(formdata=None, data={"version": topic.version})
     org = topic_org(topic)
+    usual = topics.usual_publish_time(org, topic.week_start)
+    if publish_form is None:
+        # "now or when?": the school's usual time (Monday 08:00) chosen when it is still ahead
+        scheduled = _local(topic.publish_at, org.timezone)
+        when = scheduled.replace(tzinfo=None) if scheduled else usual
+        publish_form = PublishForm(
+            formdata=None,
+            data={"version": topic.version, "when": "later" if when else "now", "publish_at": when},
+        )
     return render(
         "teachers/planner.html",
         "planner",
@@ -58,8 +70,10 @@ def render_planner(
         message=message,
         publish_form=publish_form,
         kinds=KIND_LABELS,
+        in_topic={i.activity_id for i in topic.items},
         TopicStatus=TopicStatus,
         tz=org.timezone,
+        usual=usual,
         publish_at_local=_local(topic.publish_at, org.timezone),
     )
 
@@ -97,7 +111,14 @@ def planner_search(topic_id: int):
         return add_vary(redirect(url_for("teachers.planner", topic_id=topic.id, q=q or None)))
     results, more = _search(topic, q)
     return render(
-        "teachers/planner.html", "results", topic=topic, q=q, results=results, more=more, kinds=KIND_LABELS
+        "teachers/planner.html",
+        "results",
+        topic=topic,
+        q=q,
+        results=results,
+        more=more,
+        kinds=KIND_LABELS,
+        in_topic={i.activity_id for i in topic.items},
     )
 
 
@@ -109,8 +130,9 @@ def _version() -> int | None:
 
 
 def _after(topic, change):
-    """Run one change to the topic; 409 with the current state if the form was stale, 422 if
-    the change was refused; otherwise back to the planner."""
+    """Run one change to the topic; 409 with the current state if the form was stale or the
+    change clashes with it, 404 if the item is gone, 422 if the change was refused; otherwise
+    back to the planner."""
     try:
         change()
     except StaleTopic:
@@ -118,7 +140,7 @@ def _after(topic, change):
         return render_planner(topic_or_404(topic.id), status=409, message=CONFLICT)
     except TopicError as error:
         db.session.rollback()
-        return render_planner(topic_or_404(topic.id), status=422, message=error.message)
+        return render_planner(topic_or_404(topic.id), status=error.status, message=error.message)
     q = request.form.get("q", "")[:100]
     return redirect_after_post(url_for("teachers.planner", topic_id=topic.id, q=q or None))
 

@@ -9,8 +9,9 @@ from app.core.authz import pupil_for_staff_or_404, staff_required
 from app.core.extensions import db
 from app.core.htmx import render
 from app.learning import topics
+from app.learning.pupil_record import WEEKS, pupil_weeks
 from app.learning.scope import my_classes
-from app.models import TopicStatus, WeeklyTopic
+from app.models import Organisation, TopicStatus, WeeklyTopic
 from app.teachers import bp
 
 
@@ -31,7 +32,21 @@ def home():
 @bp.get("/pupils/<int:pupil_id>")
 @staff_required()
 def pupil(pupil_id: int):
-    """A pupil of the user's classes (logged: P15)."""
+    """A pupil of the user's classes, or of the school for the office (logged: P15): the
+    child's recent weeks, ratings, the family's comments and photos, and awards."""
     found = pupil_for_staff_or_404(pupil_id)
-    log_access("view_pupil", f"pupil:{found.id}")
-    return render("teachers/pupil.html", pupil=found)
+    session = db.session()
+    session.expire_on_commit = False  # the log's commit keeps the rows loaded
+    try:
+        log_access("view_pupil", f"pupil:{found.id}")
+    finally:
+        session.expire_on_commit = True
+    org = db.session.get_one(Organisation, found.organisation_id)
+    weeks = pupil_weeks(found, topics.school_today(org), org.timezone)
+    return render(
+        "teachers/pupil.html",
+        pupil=found,
+        weeks=weeks,
+        WEEKS=WEEKS,
+        may_award=found.class_id is not None,
+    )

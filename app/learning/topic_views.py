@@ -192,7 +192,7 @@ def topic_publish(topic_id: int):
         topic = topic_or_404(topic_id)
         if error.field == "publish_at":
             form.publish_at.errors = list(form.publish_at.errors or []) + [error.message]
-        return render_planner(topic, status=422, message=error.message, publish_form=form)
+        return render_planner(topic, status=error.status, message=error.message, publish_form=form)
     return redirect_after_post(url_for("teachers.planner", topic_id=topic_id))
 
 
@@ -236,7 +236,10 @@ def topic_copy(topic_id: int):
     form.class_ids.data = [c.id for c in classes if c.id in same] or [
         c.id for c in classes if c.year_group in groups
     ]
-    form.week_start.data = topics.monday_of(topics.school_today(topic_org(source))) + timedelta(7)
+    # the first week from next week on where the chosen classes have no topic yet
+    form.week_start.data = topics.next_free_week(
+        form.class_ids.data, topics.monday_of(topics.school_today(topic_org(source))) + timedelta(7)
+    )
     return render("teachers/copy.html", form=form, source=source)
 
 

@@ -67,6 +67,32 @@ def check_monday(day: date | None) -> date:
     return day
 
 
+USUAL_PUBLISH = time(8, 0)  # Monday 08:00 school time, when a school has set no other time
+
+
+def usual_publish_time(org: Organisation, week_start: date) -> datetime | None:
+    """When families usually get a week's topic: its Monday at 08:00, school time (naive, as the
+    form shows it); None when that moment has passed (then "now" is the sensible choice)."""
+    when = datetime.combine(week_start, USUAL_PUBLISH)
+    now = datetime.now(ZoneInfo(org.timezone or "Europe/London")).replace(tzinfo=None)
+    return when if when > now else None
+
+
+def next_free_week(class_ids: list[int], start: date) -> date:
+    """The first Monday from ``start`` on which none of these classes has a topic yet."""
+    taken = set(
+        db.session.scalars(
+            sa.select(WeeklyTopic.week_start)
+            .join(topic_classes, topic_classes.c.topic_id == WeeklyTopic.id)
+            .where(topic_classes.c.class_id.in_(class_ids or [-1]), WeeklyTopic.week_start >= start)
+        )
+    )
+    week = start
+    while week in taken:
+        week += timedelta(days=7)
+    return week
+
+
 def local_to_utc(org: Organisation, value: datetime) -> datetime:
     """A naive date-time typed in the school's time zone, as UTC."""
     return value.replace(tzinfo=ZoneInfo(org.timezone or "Europe/London")).astimezone(ZoneInfo("UTC"))
@@ -181,7 +207,7 @@ def add_activity(topic: WeeklyTopic, version: int | None, activity: Activity) ->
     if activity.archived_at is not None:
         raise TopicError("activity_id", f"“{activity.title}” was taken out of the library.")
     if any(item.activity_id == activity.id for item in topic.items):
-        raise TopicError("activity_id", f"“{activity.title}” is already in this topic.")
+        raise TopicError("activity_id", f"“{activity.title}” is already in this topic.", status=409)
     _claim(topic, version)
     position = max((item.position for item in topic.items), default=-1) + 1
     topic.items.append(TopicActivity(activity_id=activity.id, position=position))
@@ -192,7 +218,7 @@ def _item(topic: WeeklyTopic, item_id: int) -> TopicActivity:
     for item in topic.items:
         if item.id == item_id:
             return item
-    raise TopicError("item", "That activity is no longer in this topic.")
+    raise TopicError("item", "That activity is no longer in this topic.", status=404)
 
 
 def remove_item(topic: WeeklyTopic, version: int | None, item_id: int) -> None:
@@ -251,7 +277,7 @@ def _mark_published(topic: WeeklyTopic, when: datetime) -> None:
 def schedule_publish(topic: WeeklyTopic, version: int | None, when: datetime | None) -> None:
     """Publish automatically at ``when`` (UTC), honoured by the cron job."""
     if topic.status is TopicStatus.PUBLISHED:
-        raise TopicError("publish_at", "This topic is already published.")
+        raise TopicError("publish_at", "This topic is already published.", status=409)
     if when is None or when <= utcnow():
         raise TopicError("publish_at", "Please choose a date and time in the future.")
     if when > utcnow() + timedelta(days=400):

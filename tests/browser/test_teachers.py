@@ -96,6 +96,9 @@ def test_a_teacher_builds_and_publishes_a_topic_and_gives_an_award(ctx, teacher_
     assert "Sound hunt around the house" in card.inner_text()
     page.get_by_role("link", name="Back to the planner").click()
 
+    # "now or when?": the school's usual time (Monday 08:00) is proposed; this teacher wants now
+    expect(page.get_by_label("At a set time")).to_be_checked()
+    page.get_by_label("Now", exact=True).check()
     page.get_by_role("button", name="Publish", exact=True).click()
     expect(page.locator("#planner")).to_contain_text("Published on")
     db.session.expire_all()

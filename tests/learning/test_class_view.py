@@ -289,3 +289,53 @@ def test_the_award_email_carries_the_teachers_note(school, client, run_jobs):
     run_jobs()
     texts = db.session.scalars(sa.select(OutboxMessage.text).where(OutboxMessage.to == mum.email)).all()
     assert any('wrote: "Counted every stair!"' in text for text in texts), texts
+
+
+def test_the_class_view_for_35_pupils_and_5_activities_is_under_60_kb_and_10_queries(school, client):
+    org, _, _ = school
+    cls, teacher = _class_of(org, 35, 5)
+    from app.models import Activity
+
+    for activity in db.session.scalars(sa.select(Activity)):  # titles as long as real ones
+        activity.title += ": a sound hunt in the house"
+    db.session.commit()
+    f.login(client, teacher)
+    client.get(f"/teach/classes/{cls.id}")
+    with statements() as seen:
+        response = client.get(f"/teach/classes/{cls.id}")
+    page = response.get_data()
+    print("class view 35x5:", len(page), "bytes,", len(seen), "queries")
+    assert response.status_code == 200 and len(seen) <= 10
+    assert len(page) <= 60 * 1024, len(page)
+    text = page.decode()
+    # the week scrolls in its own focusable, labelled region; every cell names its activity
+    assert 'class="grid-region" role="region" aria-labelledby="grid-caption" tabindex="0"' in text
+    assert (
+        text.count('data-a="1. Activity 1: a sound hunt in the house"') == 35 + 1
+    )  # each pupil's card, and the count
+
+
+def test_after_an_award_without_javascript_the_answer_is_in_the_pupils_row(school, client):
+    org, cls, teacher = school
+    child = f.pupil(cls, f.parent(), first_name="Noah")
+    other = f.pupil(cls, f.parent(), first_name="Ava")
+    f.login(client, teacher)
+    response = client.post(f"/teach/pupils/{child.id}/awards", data={"kind": "kind_helper"})
+    page = client.get(response.headers["Location"]).get_data(as_text=True)
+    rows = dict(re.findall(r'<tr id="pupil-(\d+)">(.*?)</tr>', page, re.S))
+    assert "Kind helper given to Noah" in rows[str(child.id)]
+    assert "given to" not in rows[str(other.id)]
+    assert "given to" not in page[: page.index("<main")]  # not at the top of the page
+
+
+def test_an_award_with_htmx_comes_back_with_the_answer_and_focus_on_its_link(school, client):
+    org, cls, teacher = school
+    child = f.pupil(cls, f.parent(), first_name="Noah")
+    f.login(client, teacher)
+    form = client.get(f"/teach/pupils/{child.id}/awards", headers={"HX-Request": "true"})
+    assert 'name="kind" autofocus' in form.get_data(as_text=True)
+    body = client.post(
+        f"/teach/pupils/{child.id}/awards", data={"kind": "great_effort"}, headers={"HX-Request": "true"}
+    ).get_data(as_text=True)
+    assert "This week: Great effort" in body and "autofocus" in body
+    assert "Give another award" in body and "<form" not in body
