@@ -98,6 +98,14 @@ class Page(HTMLParser):
         problems += ["<style> element"] * self.style_elements
         return problems
 
+    def unsized_images(self) -> list[str]:
+        """Images without both width and height: the page jumps as they load."""
+        return [
+            f"<img src={e.attrs.get('src')!r}> without width and height"
+            for e in self.find_all("img")
+            if not (e.attrs.get("width") and e.attrs.get("height"))
+        ]
+
     def unlabelled_fields(self) -> list[str]:
         """Form fields a screen reader could not name."""
         labelled = {e.attrs.get("for") for e in self.find_all("label")}

@@ -144,6 +144,7 @@ def html_problems(html: str, full: bool) -> list[str]:
     pages the accessible basics (lang, one h1, title, main navigation, main, footer)."""
     page = Page(html)
     problems = page.csp_violations() + [f"unlabelled {f}" for f in page.unlabelled_fields()]
+    problems += page.unsized_images()
     if full:
         html_tag = page.find("html")
         if html_tag is None or html_tag.attrs.get("lang") != "en-GB":
