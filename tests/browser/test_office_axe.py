@@ -53,3 +53,27 @@ def test_office_and_privacy_desk_pages_have_no_axe_violations(ctx, browser, live
         assert not found, "\n".join(f"{p}:\n  " + "\n  ".join(v) for p, v in found.items())
     finally:
         context.close()
+
+
+@pytest.mark.parametrize("size", list(SIZES))
+def test_publishing_a_notice_version_previews_and_asks_first(ctx, browser, live_server, size):
+    seed()
+    context, page = _page(browser, live_server, **SIZES[size])
+    try:
+        sign_in(page, "office@example.org", PASSWORD)
+        page.goto("/office/notices")
+        main = page.locator("main")
+        assert "No version has been published" not in main.inner_text()
+        assert "version 1.0 (Hometime's own notice" in main.inner_text()
+        page.get_by_label("Version").fill("2.0")
+        page.get_by_label("What changed, in plain words").fill("We now keep photos for one year.")
+        page.get_by_role("button", name="Preview before publishing").click()
+        page.get_by_role("heading", name="Check version 2.0 before publishing").wait_for()
+        assert "We now keep photos for one year." in page.locator("main").inner_text()
+        problems = axe_violations(page)
+        assert not problems, problems
+        page.get_by_role("button", name="Publish version 2.0 and tell").click()
+        page.get_by_text("Version 2.0 is published").wait_for()
+        assert "version 2.0, published" in page.locator("main").inner_text()
+    finally:
+        context.close()
