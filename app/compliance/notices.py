@@ -63,6 +63,32 @@ class Pending:
     changes: list[str] = field(default_factory=list)  # each unseen version's summary, oldest first
 
 
+def check(
+    actor: User, organisation_id: int, *, version: str, summary: str, body: str
+) -> tuple[Organisation, str, str, str]:
+    """What publishing would refuse, checked without writing (the preview asks it too); returns
+    the school and the trimmed version, summary and body."""
+    version, summary, body = (version or "").strip(), (summary or "").strip(), (body or "").strip()
+    org = db.session.get(Organisation, organisation_id)
+    if org is None or not is_office(actor, org.id):
+        raise NoticeError("Choose the school.", field="organisation_id", status=404)
+    if not version or len(version) > 20:
+        raise NoticeError("Give the version a short name, like 2.0 (up to 20 characters).", field="version")
+    if db.session.scalar(
+        sa.select(PrivacyNotice.id).where(
+            PrivacyNotice.organisation_id == org.id, PrivacyNotice.version == version
+        )
+    ):
+        raise NoticeError(
+            f"Version {version} already exists; give the new one another name.", field="version"
+        )
+    if not summary:
+        raise NoticeError("Say in plain words what changed: everyone is shown this summary.", field="summary")
+    if not body:
+        raise NoticeError("Paste the full text of the notice.", field="body")
+    return org, version, summary, body
+
+
 def publish(
     actor: User,
     organisation_id: int,
@@ -75,29 +101,10 @@ def publish(
 ) -> PrivacyNotice:
     """Publish a new version of a school's notice and tell everyone it concerns (notify,
     template ``notice_changed``). One transaction."""
-    version, summary, body = (version or "").strip(), (summary or "").strip(), (body or "").strip()
     with transaction():
-        org = db.session.get(Organisation, organisation_id)
-        if org is None or not is_office(actor, org.id):
-            raise NoticeError("Choose the school.", field="organisation_id", status=404)
-        if not version or len(version) > 20:
-            raise NoticeError(
-                "Give the version a short name, like 2.0 (up to 20 characters).", field="version"
-            )
-        if db.session.scalar(
-            sa.select(PrivacyNotice.id).where(
-                PrivacyNotice.organisation_id == org.id, PrivacyNotice.version == version
-            )
-        ):
-            raise NoticeError(
-                f"Version {version} already exists; give the new one another name.", field="version"
-            )
-        if not summary:
-            raise NoticeError(
-                "Say in plain words what changed: everyone is shown this summary.", field="summary"
-            )
-        if not body:
-            raise NoticeError("Paste the full text of the notice.", field="body")
+        org, version, summary, body = check(
+            actor, organisation_id, version=version, summary=summary, body=body
+        )
         notice = PrivacyNotice(
             organisation_id=org.id,
             version=version,

@@ -35,7 +35,33 @@ def notices_page():
         org_id = form.organisation_id.data if len(orgs) > 1 else orgs[0].id
         if org_id not in ids:
             abort(404)
-        if form.validate_on_submit():
+        if request.form.get("edit") == "yes":
+            pass  # back from the preview: the form again, filled in as it was
+        elif form.validate_on_submit() and request.form.get("confirm") != "yes":
+            # First step: show what families will see and ask before anything is sent.
+            try:
+                org, version, summary, body = service.check(
+                    current_user,
+                    org_id,
+                    version=form.version.data,
+                    summary=form.summary.data,
+                    body=form.body.data,
+                )
+            except service.NoticeError as error:
+                apply_error(form, error)
+                status = error.status
+            else:
+                return render(
+                    "office/notice_preview.html",
+                    form=form,
+                    org=org,
+                    version=version,
+                    summary=summary,
+                    paragraphs=[p.strip() for p in body.split("\n\n") if p.strip()],
+                    major=bool(form.major.data),
+                    audience=len(service.audience_ids(org.id)),
+                )
+        elif form.validate_on_submit():
             try:
                 notice = service.publish(
                     current_user,
@@ -68,15 +94,23 @@ def notices_page():
     )
     versions = db.session.execute(
         sa.select(PrivacyNotice, acks.label("acks"))
-        .where(PrivacyNotice.organisation_id.in_(ids))
+        .where(sa.or_(PrivacyNotice.organisation_id.in_(ids), PrivacyNotice.organisation_id.is_(None)))
         .order_by(PrivacyNotice.published_at.desc().nulls_last(), PrivacyNotice.id.desc())
     ).all()
-    if request.method == "GET" and versions:
+    # What families see now: each school's newest published version, or Hometime's own notice
+    # (organisation_id empty) while the school has published none (as /privacy-notice shows).
+    platform = next((n for n, _ in versions if n.organisation_id is None and n.published_at), None)
+    current = {
+        o.id: next((n for n, _ in versions if n.organisation_id == o.id and n.published_at), platform)
+        for o in orgs
+    }
+    if request.method == "GET" and versions and not form.body.data:
         form.body.data = versions[0][0].body  # start from the current text
     return render(
         "office/notices.html",
         form=form,
         versions=versions,
+        current=current,
         schools={o.id: o.name for o in orgs},
         status=status,
     )

@@ -30,11 +30,27 @@ def _text(value: bytes | str) -> str:
     return value.decode() if isinstance(value, bytes) else value
 
 
+def to_invite(organisation_id: int) -> list[User]:
+    """Who "Invite everyone" would reach now: carers not joined who may be contacted, without a
+    usable invitation already."""
+    has_open = sa.exists(
+        sa.select(Invitation.id).where(
+            Invitation.user_id == User.id,
+            Invitation.organisation_id == organisation_id,
+            Invitation.status.in_([InvitationStatus.PENDING, InvitationStatus.SENT]),
+            Invitation.expires_at > utcnow(),
+        )
+    )
+    return list(db.session.scalars(invitations.not_joined(organisation_id).where(~has_open)))
+
+
 def start(organisation_id: int, actor_id: int, channels: str) -> None:
-    """Queue the fan-out (once per school at a time) and show it as started."""
+    """Queue the fan-out (once per school at a time) and show it as started, with its total
+    known from the start (the page never says "0 of 0")."""
     from app.core.jobs import enqueue_now
 
-    get_redis().hset(progress_key(organisation_id), mapping={"state": "queued", "total": 0, "done": 0})
+    total = len(to_invite(organisation_id))
+    get_redis().hset(progress_key(organisation_id), mapping={"state": "queued", "total": total, "done": 0})
     enqueue_now(invite_everyone, organisation_id, actor_id, channels, job_id=f"invite-all-{organisation_id}")
 
 
@@ -46,19 +62,7 @@ def invite_everyone(organisation_id: int, actor_id: int, channels: str = "email"
 
     redis = get_redis()
     key = progress_key(organisation_id)
-    has_open = sa.exists(
-        sa.select(Invitation.id).where(
-            Invitation.user_id == User.id,
-            Invitation.organisation_id == organisation_id,
-            Invitation.status.in_([InvitationStatus.PENDING, InvitationStatus.SENT]),
-            Invitation.expires_at > utcnow(),
-        )
-    )
-    ids = list(
-        db.session.scalars(
-            invitations.not_joined(organisation_id).where(~has_open).with_only_columns(User.id)
-        )
-    )
+    ids = [u.id for u in to_invite(organisation_id)]
     redis.hset(key, mapping={"state": "running", "total": len(ids), "done": 0})
     run = utcnow().strftime("%Y%m%d%H%M%S")
     for start_at in range(0, len(ids), CHUNK):

@@ -150,6 +150,16 @@ def revoke_invitation(invitation_id: int):
 @staff_required(*OFFICE)
 def invite_all():
     org = acting_school()
+    if request.form.get("confirm") != "yes":
+        # Nothing reaches a family before the office has seen how many, and how.
+        people = invite_jobs.to_invite(org.id)
+        return render(
+            "office/invite_confirm.html",
+            organisation=org,
+            by_email=sum(1 for u in people if u.email),
+            by_text=sum(1 for u in people if not u.email and u.mobile),
+            total=len(people),
+        )
     invite_jobs.start(org.id, current_user.id, "email")
     flash("Inviting every family not yet joined. This page shows the progress.", "info")
     return redirect_after_post(url_for("office.families_page"))

@@ -43,6 +43,9 @@ class Summary:
     contacts_updated: int = 0
     contacts_unchanged: int = 0
     contacts_skipped: int = 0
+    # The classes the file covers: "not in this file" is asked of these classes only, so a file
+    # of one class does not list every other class's pupils as missing.
+    classes: list[str] = field(default_factory=list)
 
     def detail(self) -> str:
         """Counts only: the activity log never holds personal data."""
@@ -162,8 +165,12 @@ class _Planner:
 
     def run(self, rows: list[Row]) -> Plan:
         in_file = set()
+        covered: dict[str, str] = {}
         for row in rows:
             in_file.add(row.upn)
+            if row.class_name and row.class_name.strip():
+                known = self.classes.get(_key(row.class_name))
+                covered.setdefault(_key(row.class_name), known.name if known else row.class_name.strip())
             pupil_ref = self.pupil(row)
             refs: dict = {}
             for contact in row.contacts:
@@ -180,6 +187,7 @@ class _Planner:
                     )
                 refs.setdefault(ref, contact)
         plan, s = self.plan, self.plan.summary
+        s.classes = sorted(covered.values(), key=str.casefold)
         s.contacts_new = len(plan.user_inserts)
         s.contacts_updated = len(self.touched)
         s.contacts_unchanged = len(self.seen - self.touched)
@@ -187,7 +195,9 @@ class _Planner:
             (
                 Missing(p.id, f"{p.first_name} {p.last_name}", p.class_name, p.upn)
                 for p in self.pupils
-                if p.removed_at is None and (p.upn or "").upper() not in in_file
+                if p.removed_at is None
+                and (p.upn or "").upper() not in in_file
+                and (not covered or _key(p.class_name or "") in covered)
             ),
             key=lambda m: (m.class_name or "", m.name.casefold()),
         )

@@ -48,7 +48,11 @@ def test_office_imports_and_invites_and_a_parent_joins_on_a_phone(ctx, desktop, 
     desktop.goto("/office/families")
     assert desktop.get_by_role("cell", name="Rae Brook", exact=True).is_visible()
     desktop.get_by_role("button", name="Invite everyone not yet joined").click()
+    desktop.get_by_role("heading", name="Invite 1 family by email?").wait_for()
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(OutboxMessage)) == 0
+    desktop.get_by_role("button", name="Yes, invite 1 family").click()
     desktop.get_by_text("This page shows the progress").wait_for()
+    assert "0 of 0" not in desktop.locator("main").inner_text()
     assert run_jobs() == 0
     mail = db.session.scalar(sa.select(OutboxMessage).where(OutboxMessage.to == "rae@family.example"))
     assert mail is not None and "Birch Primary" in mail.subject

@@ -16,7 +16,7 @@ def test_invite_everyone_while_redis_is_down_says_try_again_and_saves_nothing(cl
     office = f.staff(org, Role.OFFICE)
     f.login(client, office)
     own_redis.stop()
-    r = client.post("/office/families/invite-all")
+    r = client.post("/office/families/invite-all", data={"confirm": "yes"})
     assert r.status_code == 503
     assert r.headers["Retry-After"] == "60"
     page = r.get_data(as_text=True)
@@ -24,4 +24,4 @@ def test_invite_everyone_while_redis_is_down_says_try_again_and_saves_nothing(cl
     assert "Traceback" not in page and "ConnectionError" not in page
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Invitation)) == 0
     own_redis.start()
-    assert client.post("/office/families/invite-all").status_code == 303
+    assert client.post("/office/families/invite-all", data={"confirm": "yes"}).status_code == 303

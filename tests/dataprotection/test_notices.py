@@ -48,6 +48,7 @@ def _publish(client, version="2.0", major=True, **kw):
         "version": version,
         "summary": "We now keep photos for one year instead of two.",
         "body": "Full text.\n\nSecond paragraph.",
+        "confirm": "yes",
     }
     if major:
         data["major"] = "y"
@@ -200,3 +201,40 @@ def test_staff_pages_do_not_carry_the_families_notice_banner(client, school):
     assert _banner(client) == "major"  # their own privacy page still tells them
     f.login(client, school["office"])
     assert _banner(client, "/office/") is None
+
+
+@pytest.mark.promise("P07")
+def test_publishing_shows_what_families_will_see_and_asks_first(client, school):
+    f.login(client, school["office"])
+    preview = _publish(client, confirm="")
+    page = preview.get_data(as_text=True)
+    assert preview.status_code == 200 and "Check version 2.0 before publishing" in page
+    assert "We now keep photos for one year instead of two." in page and "Second paragraph." in page
+    assert "Nothing has been sent yet" in page and "Publish version 2.0 and tell" in page
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(PrivacyNotice)) == 0
+    back = _publish(client, confirm="", edit="yes").get_data(as_text=True)
+    assert "Preview before publishing" in back and "Second paragraph." in back
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(PrivacyNotice)) == 0
+    assert _publish(client).status_code == 303
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(PrivacyNotice)) == 1
+
+
+def test_the_versions_page_lists_the_notice_families_see_before_the_school_publishes_its_own(client, school):
+    db.session.add(
+        PrivacyNotice(
+            organisation_id=None,
+            version="1.0",
+            major=False,
+            published_at=utcnow(),
+            summary="Hometime's notice.",
+            body="Text.",
+        )
+    )
+    db.session.commit()
+    f.login(client, school["office"])
+    page = client.get("/office/notices").get_data(as_text=True)
+    assert "No version has been published" not in page
+    assert "version 1.0 (Hometime's own notice: this school has not published its own yet)" in page
+    _publish(client)
+    page = client.get("/office/notices").get_data(as_text=True)
+    assert "What families see now" in page and "version 2.0, published" in page

@@ -65,7 +65,7 @@ def test_invite_everyone_skips_no_contact_closed_and_joined_and_runs_once(client
     )
     db.session.commit()
     f.login(client, school["office"])
-    client.post("/office/families/invite-all")
+    client.post("/office/families/invite-all", data={"confirm": "yes"})
     assert run_jobs() == 0
     assert invite_jobs.progress(school["org"].id)["state"] == "finished"
     invited = set(db.session.scalars(sa.select(Invitation.user_id)))
@@ -74,9 +74,30 @@ def test_invite_everyone_skips_no_contact_closed_and_joined_and_runs_once(client
     assert sent_to == {c.email for c in waiting}
     page = client.get("/office/families").get_data(as_text=True)
     assert "Finished: 3 families invited." in page
-    client.post("/office/families/invite-all")  # again: nobody new to invite
+    client.post("/office/families/invite-all", data={"confirm": "yes"})  # again: nobody new to invite
     assert run_jobs() == 0
     assert db.session.scalar(sa.select(sa.func.count()).select_from(OutboxMessage)) == 3
+
+
+def test_invite_everyone_asks_first_with_the_real_counts(client, school, run_jobs):
+    by_mail = [_invited(f"Carer {i}", f"c{i}@family.example") for i in range(2)]
+    by_text = _invited("Text Only", None)
+    by_text.mobile = "+447700900123"
+    db.session.commit()
+    for carer in [*by_mail, by_text]:
+        f.pupil(school["cls"], carer)
+    f.login(client, school["office"])
+    ask = client.post("/office/families/invite-all").get_data(as_text=True)
+    assert "Invite 2 families by email and 1 by text?" in ask and "Nothing has been sent yet" in ask
+    assert run_jobs() == 0
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Invitation)) == 0
+    client.post("/office/families/invite-all", data={"confirm": "yes"})
+    page = client.get("/office/families").get_data(as_text=True)
+    assert "Inviting families: 0 of 3 done" in page and "0 of 0" not in page
+    assert run_jobs() == 0
+    polled = client.get("/office/families?poll=1", headers={"HX-Request": "true"}).get_data(as_text=True)
+    assert "Finished: 3 families invited." in polled and "not invited" not in polled
+    assert polled.count("sent, ") == 3
 
 
 def test_progress_is_polled_with_htmx_while_running(client, school):

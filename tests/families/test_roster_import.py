@@ -470,3 +470,24 @@ def test_one_email_given_for_two_different_people_is_a_problem(client):
     assert _problems(html) == [("5", "Contacts"), ("4", "Contact 1 email")]
     assert "jo@family.example is given with a different name or mobile on row 2" in html
     assert counts() == (0, 0, 0)
+
+
+def test_a_file_of_one_class_compares_only_that_class(client):
+    org, _, office = school_setup("Oak", "Ash")
+    login(client, office)
+    import_file(
+        client,
+        csv_bytes(
+            [template_row(n, "Oak", first=f"Oak{n}") for n in (1, 2)]
+            + [template_row(n, "Ash", first=f"Ash{n}") for n in (3, 4)]
+        ),
+    )
+    preview = upload(client, csv_bytes([template_row(1, "Oak", first="Oak1")]))
+    html = preview.get_data(as_text=True)
+    assert "In Hometime but not in this file (1)" in html
+    assert "Compared with the class in this file only: Oak" in html
+    assert "Oak2 Pupil" in html and "Ash3 Pupil" not in html and "Ash4 Pupil" not in html
+    result = import_file(client, csv_bytes([template_row(1, "Oak", first="Oak1")]))
+    html = result.get_data(as_text=True)
+    assert "In Hometime but not in this file (1)" in html and "Ash3 Pupil" not in html
+    assert "Compared with the class in this file only: Oak" in html

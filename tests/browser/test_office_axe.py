@@ -1,0 +1,79 @@
+"""axe-core (WCAG 2.2 A/AA, target size included) on the office's and the privacy desk's pages,
+signed in as the demo's office person, at 1280x800 and at 390x844."""
+
+from __future__ import annotations
+
+import pytest
+import sqlalchemy as sa
+
+from app.core.extensions import db
+from app.demo import PASSWORD, seed
+from app.models import Pupil
+from tests.browser.axe import axe_violations
+from tests.browser.conftest import _page
+from tests.browser.helpers import sign_in
+
+SIZES = {
+    "1280": {"viewport": {"width": 1280, "height": 800}},
+    "390": {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True},
+}
+PAGES = [
+    "/office/",
+    "/office/families",
+    "/office/people",
+    "/office/roster",
+    "/office/staff",
+    "/office/breaches",
+    "/office/breaches/new",
+    "/office/notices",
+    "/office/requests",
+    "/office/requests/new",
+    "/office/exports",
+    "/office/retention",
+    "/office/register",
+    "/office/deliveries",
+]
+
+
+@pytest.mark.parametrize("size", list(SIZES))
+def test_office_and_privacy_desk_pages_have_no_axe_violations(ctx, browser, live_server, size):
+    seed()
+    pupil = db.session.scalar(sa.select(Pupil).order_by(Pupil.id).limit(1))
+    pages = [*PAGES, f"/office/people/pupils/{pupil.id}", f"/office/people/pupils/{pupil.id}/erase"]
+    context, page = _page(browser, live_server, **SIZES[size])
+    try:
+        sign_in(page, "office@example.org", PASSWORD)
+        found = {}
+        for path in pages:
+            response = page.goto(path)
+            assert response is not None and response.status == 200, path
+            problems = axe_violations(page)
+            if problems:
+                found[path] = problems
+        assert not found, "\n".join(f"{p}:\n  " + "\n  ".join(v) for p, v in found.items())
+    finally:
+        context.close()
+
+
+@pytest.mark.parametrize("size", list(SIZES))
+def test_publishing_a_notice_version_previews_and_asks_first(ctx, browser, live_server, size):
+    seed()
+    context, page = _page(browser, live_server, **SIZES[size])
+    try:
+        sign_in(page, "office@example.org", PASSWORD)
+        page.goto("/office/notices")
+        main = page.locator("main")
+        assert "No version has been published" not in main.inner_text()
+        assert "version 1.0 (Hometime's own notice" in main.inner_text()
+        page.get_by_label("Version").fill("2.0")
+        page.get_by_label("What changed, in plain words").fill("We now keep photos for one year.")
+        page.get_by_role("button", name="Preview before publishing").click()
+        page.get_by_role("heading", name="Check version 2.0 before publishing").wait_for()
+        assert "We now keep photos for one year." in page.locator("main").inner_text()
+        problems = axe_violations(page)
+        assert not problems, problems
+        page.get_by_role("button", name="Publish version 2.0 and tell").click()
+        page.get_by_text("Version 2.0 is published").wait_for()
+        assert "version 2.0, published" in page.locator("main").inner_text()
+    finally:
+        context.close()
