@@ -76,3 +76,31 @@ def test_the_office_releases_a_copy_and_the_parent_downloads_it_on_a_phone(
         assert "index.html" in zf.namelist() and f"R{req_id}" in zf.read("index.html").decode()
     finally:
         context.close()
+
+
+@pytest.mark.promise("P22")
+def test_the_copy_opens_first_as_one_readable_page_on_a_small_phone(ctx, phone_any, run_jobs):
+    from app.dataprotection.exports import service as exports
+
+    s = two_families()
+    export = exports.start(access_request(s, pupil=s.zara).id, s.office)
+    assert run_jobs() == 0
+    exports.release(export.id, s.office)
+    assert run_jobs() == 0
+    email = s.mo.email
+    db.session.remove()
+
+    page = phone_any
+    sign_in(page, email)
+    page.goto("/privacy/exports")
+    opened = page.get_by_role("link", name="Open the copy")
+    zipped = page.get_by_role("link", name="Download everything as a zip file")
+    assert opened.bounding_box()["y"] < zipped.bounding_box()["y"], "the page first, the zip second"
+    opened.click()
+    page.wait_for_url(lambda url: url.endswith("/copy/"))
+    assert page.get_by_role("heading", level=1).inner_text() == "The data Oak Primary holds about your child"
+    assert page.evaluate(NO_SCROLL) <= 360
+    photo = page.locator("img[src^='data:image/']").first
+    photo.scroll_into_view_if_needed()
+    assert photo.is_visible() and photo.evaluate("img => img.complete && img.naturalWidth > 0")
+    assert page.problems == []  # nothing blocked by its policy, nothing missing
