@@ -21,6 +21,11 @@ from app.models import ConsentPurpose, ConsentRecord, PrivacyNotice
 from app.office import bp
 
 
+def _typed(form: NoticeForm) -> dict:
+    """The version the office typed, as both steps (check, then publish) take it."""
+    return {"version": form.version.data, "summary": form.summary.data, "body": form.body.data}
+
+
 @bp.route("/notices", methods=["GET", "POST"])
 @staff_required(*OFFICE)
 def notices_page():
@@ -40,13 +45,7 @@ def notices_page():
         elif form.validate_on_submit() and request.form.get("confirm") != "yes":
             # First step: show what families will see and ask before anything is sent.
             try:
-                org, version, summary, body = service.check(
-                    current_user,
-                    org_id,
-                    version=form.version.data,
-                    summary=form.summary.data,
-                    body=form.body.data,
-                )
+                org, version, summary, body = service.check(current_user, org_id, **_typed(form))
             except service.NoticeError as error:
                 apply_error(form, error)
                 status = error.status
@@ -63,14 +62,7 @@ def notices_page():
                 )
         elif form.validate_on_submit():
             try:
-                notice = service.publish(
-                    current_user,
-                    org_id,
-                    version=form.version.data,
-                    summary=form.summary.data,
-                    body=form.body.data,
-                    major=form.major.data,
-                )
+                notice = service.publish(current_user, org_id, major=form.major.data, **_typed(form))
             except service.NoticeError as error:
                 apply_error(form, error)
                 status = error.status
