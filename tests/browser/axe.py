@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 
 from axe_playwright_python.sync_playwright import Axe
+from playwright.sync_api import Error as PlaywrightError
 
 _AXE = Axe()
 _OPTIONS = {
@@ -82,7 +83,13 @@ def crawl_with_axe(
         path = queue.pop(0)
         if path in seen:
             continue
-        response = page.goto(path)
+        try:
+            response = page.goto(path)
+        except PlaywrightError as error:  # a file sent as an attachment: a download, not a page
+            if "Download is starting" not in str(error):
+                raise
+            seen[path] = []
+            continue
         if response is None or "text/html" not in response.headers.get("content-type", ""):
             seen[path] = []
             continue

@@ -3,6 +3,8 @@ signed in as the demo's office person, at 1280x800 and at 390x844."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 import sqlalchemy as sa
 
@@ -75,5 +77,67 @@ def test_publishing_a_notice_version_previews_and_asks_first(ctx, browser, live_
         page.get_by_role("button", name="Publish version 2.0 and tell").click()
         page.get_by_text("Version 2.0 is published").wait_for()
         assert "version 2.0, published" in page.locator("main").inner_text()
+    finally:
+        context.close()
+
+
+@pytest.mark.parametrize("size", list(SIZES))
+def test_every_page_the_office_reaches_by_links_has_no_axe_violations(
+    ctx, browser, live_server, run_jobs, size
+):
+    """Beyond the fixed list: every office and privacy-desk page reachable by links, with a
+    request in progress and its copy waiting for review (request, export review and preview,
+    a person's pages, the copy's own page)."""
+    from app.dataprotection.exports import service as exports
+    from tests import factories as f
+    from tests.browser.axe import crawl_with_axe
+    from tests.privacy_data import access_request, two_families
+
+    s = two_families()
+    exports.start(access_request(s, pupil=s.amir).id, s.office)
+    assert run_jobs() == 0
+    email = s.office.email
+    db.session.remove()
+    context, page = _page(browser, live_server, **SIZES[size])
+    try:
+        sign_in(page, email, f.PASSWORD)
+        found = crawl_with_axe(page, "/office/", limit=150, skip=("/family", "/teach"))
+        reached = " ".join(found)
+        for kind in ("/office/requests/", "/office/exports/", "/preview/", "/office/people/"):
+            assert kind in reached, f"the crawl never reached {kind}: {sorted(found)}"
+        bad = {path: v for path, v in found.items() if v}
+        assert not bad, "\n".join(f"{path}:\n  " + "\n  ".join(v) for path, v in bad.items())
+    finally:
+        context.close()
+
+
+SPLIT_WORDS = """els => els.flatMap(el => {
+  const split = [], walker = document.createTreeWalker(el, NodeFilter.SHOW_TEXT);
+  for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+    for (const m of node.data.matchAll(/[^\\s\\-\\/]+/g)) {
+      const range = document.createRange();
+      range.setStart(node, m.index);
+      range.setEnd(node, m.index + m[0].length);
+      const tops = new Set([...range.getClientRects()].filter(r => r.width > 0).map(r => Math.round(r.top)));
+      if (tops.size > 1) split.push(m[0]);
+    }
+  }
+  return split;
+})"""
+
+
+@pytest.mark.parametrize("size", list(SIZES))
+def test_invite_everyone_asks_first_and_no_heading_breaks_inside_a_word(ctx, browser, live_server, size):
+    seed()
+    context, page = _page(browser, live_server, **SIZES[size])
+    try:
+        sign_in(page, "office@example.org", PASSWORD)
+        page.goto("/office/families")
+        assert page.eval_on_selector_all("main h1, main h2, main h3, main th", SPLIT_WORDS) == []
+        page.get_by_role("button", name="Invite everyone not yet joined").click()
+        page.get_by_role("heading", level=1, name=re.compile(r"^Invite \d+ famil.* by email.*\?$")).wait_for()
+        assert page.get_by_role("button", name="Yes, invite").is_visible()
+        assert page.eval_on_selector_all("main h1, main h2, main h3, main th", SPLIT_WORDS) == []
+        assert not axe_violations(page)
     finally:
         context.close()
