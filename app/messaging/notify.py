@@ -337,6 +337,20 @@ def failed_job_count() -> int:
     return FailedJobRegistry(queue=get_queue()).count
 
 
+def failed_counts(organisation_id: int) -> dict[str, int]:
+    """How many of the school's failed messages are emails and how many texts (one query)."""
+    rows = db.session.execute(
+        sa.select(NotificationDelivery.channel, sa.func.count())
+        .where(
+            NotificationDelivery.organisation_id == organisation_id,
+            NotificationDelivery.status.in_([DeliveryStatus.FAILED, DeliveryStatus.BOUNCED]),
+        )
+        .group_by(NotificationDelivery.channel)
+    ).all()
+    found = {channel.value: count for channel, count in rows}
+    return {"email": found.get("email", 0), "sms": found.get("sms", 0)}
+
+
 def retry_deliveries(organisation_id: int, delivery_ids=None) -> int:
     """Put the school's failed deliveries (all, or those given) back in the queue and send them
     after the commit; the policy is applied again when they are sent. Returns how many. Committed."""

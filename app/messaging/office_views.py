@@ -30,11 +30,17 @@ def deliveries():
 @bp.post("/deliveries/retry")
 @staff_required(*OFFICE)
 def retry_deliveries():
-    """Try again: one message (``delivery_id``) or every failed message of this school."""
+    """Try again: one message (``delivery_id``) or, once the office has confirmed the counts,
+    every failed message of this school."""
     org = current_organisation()
     if org is None:
         abort(404)
     raw = request.form.get("delivery_id")
+    if raw is None and request.form.get("confirm") != "yes":
+        # Sending again to every family whose message failed: first say how many, and how.
+        return render(
+            "office/retry_confirm.html", organisation=org, counts=notifications.failed_counts(org.id)
+        )
     ids = None
     if raw is not None:
         if not raw.isdigit():

@@ -181,3 +181,25 @@ def test_retry_with_a_malformed_id_is_a_clear_400(client):
     org = f.school()
     f.login(client, f.staff(org, Role.OFFICE))
     assert client.post("/office/deliveries/retry", data={"delivery_id": "1; DROP"}).status_code == 400
+
+
+def test_trying_every_failed_message_again_asks_first_with_the_counts(app, client, run_jobs, provider_stub):
+    org = f.school()
+    carers = [carer_and_child(f.school_class(org))[0] for _ in range(2)]
+    provider_stub.script("400")  # one batch for both: it fails once
+    notify("topic_published", event_key="t:all", user_ids=[c.id for c in carers], organisation_id=org.id)
+    db.session.commit()
+    assert run_jobs() == 0
+    f.login(client, f.staff(org, Role.OFFICE))
+    asked = client.post("/office/deliveries/retry")
+    text = asked.get_data(as_text=True)
+    assert asked.status_code == 200 and "Send 2 emails again?" in text and "Nothing has been sent yet" in text
+    assert run_jobs() == 0
+    assert {d.status for d in deliveries(event_key="t:all")} == {DeliveryStatus.FAILED}  # nothing sent
+    done = client.post("/office/deliveries/retry", data={"confirm": "yes"})
+    assert done.status_code == 303
+    assert run_jobs() == 0
+    db.session.expire_all()
+    assert {d.status for d in deliveries(event_key="t:all")} == {DeliveryStatus.SENT}
+    again = client.post("/office/deliveries/retry").get_data(as_text=True)
+    assert "Nothing to send again" in again
