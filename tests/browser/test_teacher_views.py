@@ -144,3 +144,34 @@ def test_the_pupil_page_planner_forms_and_library_have_no_axe_violations(ctx, te
     assert_no_axe_violations(page, f"library at {page.width}")
     assert _page_width(page) <= page.width
     assert page.problems == []
+
+
+def test_an_activity_made_inside_the_planner_comes_back_added_to_the_topic(ctx, teacher):
+    from datetime import timedelta
+
+    from tests import teaching as t
+
+    page = teacher
+    _open_class(page)
+    year1 = db.session.scalar(sa.select(SchoolClass).where(SchoolClass.name == "Year 1"))
+    draft = t.topic(
+        year1.organisation, [year1], week=t.next_monday() + timedelta(weeks=3), title="Minibeasts"
+    )
+    page.goto(f"/teach/topics/{draft.id}")
+    page.get_by_role("link", name="Create a new activity for this topic").click()
+    page.get_by_role("heading", name="Add an activity").wait_for()
+    page.get_by_label("Hands-on").check()
+    page.get_by_label("Title").fill("Count the legs on a woodlouse")
+    page.get_by_label("Instructions for families").fill("Find a woodlouse.\nCount its legs together.")
+    page.get_by_role("button", name="Save").first.click()
+    # Back in the planner, with the new activity in the topic and the message where the list is.
+    page.get_by_text("and added it to “Minibeasts”").wait_for()
+    assert f"/teach/topics/{draft.id}" in page.url
+    items = page.locator("ol.planner-items")
+    expect(items).to_contain_text("Count the legs on a woodlouse")
+    # The planner's library search finds it at once.
+    search = page.get_by_role("searchbox").first
+    search.fill("woodlouse")
+    search.press("Enter")
+    expect(page.locator("main")).to_contain_text("Already in this topic")
+    assert page.problems == []
