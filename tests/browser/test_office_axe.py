@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 from app.core.extensions import db
 from app.demo import PASSWORD, seed
-from app.models import Pupil
+from app.models import Pupil, SchoolClass
 from tests.browser.axe import axe_violations
 from tests.browser.conftest import _page
 from tests.browser.helpers import sign_in
@@ -138,6 +138,42 @@ def test_invite_everyone_asks_first_and_no_heading_breaks_inside_a_word(ctx, bro
         page.get_by_role("heading", level=1, name=re.compile(r"^Invite \d+ famil.* by email.*\?$")).wait_for()
         assert page.get_by_role("button", name="Yes, invite").is_visible()
         assert page.eval_on_selector_all("main h1, main h2, main h3, main th", SPLIT_WORDS) == []
+        assert not axe_violations(page)
+    finally:
+        context.close()
+
+
+@pytest.mark.parametrize("size", list(SIZES))
+def test_importing_one_class_compares_only_that_class(ctx, browser, live_server, size):
+    from tests.roster_helpers import csv_bytes, template_row
+
+    seed()
+
+    def pupils_of(name: str) -> list:
+        return db.session.scalars(
+            sa.select(Pupil)
+            .join(SchoolClass, SchoolClass.id == Pupil.class_id)
+            .where(SchoolClass.name == name)
+        ).all()
+
+    year3, year1_count = pupils_of("Year 3"), len(pupils_of("Year 1"))
+    assert year3 and year1_count
+    csv = csv_bytes([template_row(900 + i, "Year 3", first=f"New{i}", year="3") for i in range(2)])
+    context, page = _page(browser, live_server, **SIZES[size])
+    try:
+        sign_in(page, "office@example.org", PASSWORD)
+        page.goto("/office/roster")
+        page.set_input_files(
+            "input[type=file]", files=[{"name": "year3.csv", "mimeType": "text/csv", "buffer": csv}]
+        )
+        page.get_by_role("button", name="Preview the import").click()
+        page.get_by_role("heading", name=re.compile(r"^In Hometime but not in this file")).wait_for()
+        main = page.locator("main").inner_text()
+        assert "Compared with the class in this file only: Year 3" in main
+        heading = page.get_by_role(
+            "heading", name=re.compile(r"^In Hometime but not in this file")
+        ).inner_text()
+        assert heading.endswith(f"({len(year3)})"), "only Year 3's pupils can be missing, not Year 1's"
         assert not axe_violations(page)
     finally:
         context.close()
