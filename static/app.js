@@ -25,6 +25,14 @@
     }
     return null;
   }
+  // The answer shows around the control (a question, a confirmation in its card): bring the
+  // smallest box holding both into view, whether or not focus moved (htmx may keep it).
+  function reveal(el) {
+    var box = el.closest(".banner") || el.closest(".card") || el;
+    if (box.getBoundingClientRect().height > window.innerHeight) { box = el; }
+    var r = box.getBoundingClientRect();
+    if (r.top < 0 || r.bottom > window.innerHeight) { box.scrollIntoView({ block: "nearest" }); }
+  }
   document.addEventListener("htmx:afterSettle", function (e) {
     if (e.detail && e.detail.boosted) {
       // Move focus to the main content after a boosted page change, for screen-reader users.
@@ -36,6 +44,9 @@
     if (used && (!focused || focused === document.body || !document.contains(focused))) {
       var again = same(used);
       if (again) { again.focus(); }
+    }
+    if (used && document.activeElement && document.activeElement !== document.body) {
+      reveal(document.activeElement);
     }
     used = null;
   });

@@ -31,6 +31,18 @@ def _in_view(page, selector) -> bool:
     )
 
 
+def _wait_in_view(page, selector, timeout=5000) -> None:
+    """Wait until the element is wholly in the viewport (a swap may scroll it there a moment
+    after the words appear); fails when it never gets there."""
+    page.wait_for_function(
+        """sel => { const e = document.querySelector(sel); if (!e) return false;
+        const r = e.getBoundingClientRect();
+        return r.top >= -1 && r.bottom <= window.innerHeight + 1 && r.height > 0; }""",
+        arg=selector,
+        timeout=timeout,
+    )
+
+
 def _major_notice(org):
     row = PrivacyNotice(
         organisation_id=org.id,
@@ -225,8 +237,8 @@ def test_withdrawing_photo_consent_asks_first_and_says_what_happens(ctx, phone_a
     page.locator("#t-promo").get_by_role("button", name=re.compile("Turn off")).click()
     question = page.locator("#t-promo").get_by_text("Turn this off?")
     question.wait_for()
-    assert _in_view(page, "#t-promo .banner strong"), page.locator("#t-promo .banner").bounding_box()
-    assert _in_view(page, "#tb-promo")
+    _wait_in_view(page, "#t-promo .banner strong")
+    _wait_in_view(page, "#tb-promo")
     assert page.locator("#t-promo").get_by_text(re.compile("families do: on$")).is_visible()
     page.locator("#t-promo").get_by_role("button", name=re.compile("Yes, turn it off")).click()
     page.locator("#t-promo").get_by_text(re.compile("families do: off$")).wait_for()

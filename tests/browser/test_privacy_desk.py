@@ -116,7 +116,7 @@ def test_the_office_handles_an_access_request_and_the_parent_downloads_it(
     assert "Correct your data for Ravi" in listing and "Completed" in listing
     phone.get_by_role("link", name="Your data downloads").click()
     with phone.expect_download() as download:
-        phone.get_by_role("link", name="Download the copy (zip)").click()
+        phone.get_by_role("link", name="Download everything as a zip file").click()
     with zipfile.ZipFile(io.BytesIO(open(download.value.path(), "rb").read())) as archive:
         assert "index.html" in archive.namelist()
     assert phone.evaluate(WIDE) <= 390

@@ -259,8 +259,11 @@ def test_templates_have_no_inline_script_style_or_handlers():
         if "messages" in path.parts:  # e-mail bodies: styled inline for mail clients, not pages
             continue
         text = path.read_text()
+        # The copy of a family's data is one file a phone opens offline: its one <style> element
+        # is allowed by its hash where it is served (app/dataprotection/exports/viewing.py).
+        own_style = path.name == "export_index.html" and text.count("<style>") == 1
         if (
-            re.search(r"<style\b", text)
+            (re.search(r"<style\b", text) and not own_style)
             or re.search(r"\sstyle\s*=", text)
             or re.search(r"\s(?:data-)?(?:hx-)?on[a-z:-]*\s*=", text)
             or re.search(r"<script\b(?![^>]*\bsrc=)", text)
