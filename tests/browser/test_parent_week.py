@@ -244,6 +244,19 @@ def test_withdrawing_photo_consent_asks_first_and_says_what_happens(ctx, phone_a
     page.locator("#t-promo").get_by_text(re.compile("families do: off$")).wait_for()
 
 
+def test_a_childs_awards_are_cards_on_the_first_screen_with_the_teachers_note(ctx, phone_any):
+    page = phone_any
+    fam = family()
+    sign_in(page, fam.parent.email)
+    page.goto(f"/family/children/{fam.ben.id}")
+    card = page.locator("#awards .award-card").first
+    assert card.is_visible()
+    assert "Star of the week" in card.inner_text() or "★" in card.inner_text()
+    assert "“Brilliant counting”" in card.inner_text()  # the teacher's note, in the card
+    assert _box(page, "#awards .award-card")["y"] < HEIGHT, "the award is on the first screen"
+    assert page.problems == []
+
+
 def test_the_video_explains_its_cookies_and_back_returns_to_the_activity(ctx, phone_nojs):
     page = phone_nojs
     fam = family()
