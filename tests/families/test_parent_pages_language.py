@@ -50,7 +50,14 @@ def test_a_polish_carer_sees_home_child_and_settings_in_polish(client):
     assert "Remove from my account" not in child
 
     settings = _text(client.get("/family/settings"))
-    for words in ("Ustawienia", "Wiadomości", "Godziny ciszy", "Twoje dane", "Zapisz moje dane"):
+    for words in (
+        "Ustawienia",
+        "Przypomnienia SMS",
+        "Godziny ciszy",
+        "Twoje dane",
+        "Zapisz moje dane",
+        "Imię i nazwisko",
+    ):
         assert words in settings, words
     assert "Save my details" not in settings
     # The footer too.
@@ -81,3 +88,10 @@ def test_the_home_page_in_urdu_keeps_its_byte_and_query_budgets(client):
     first_load = _gz(html) + sum(_gz(a) for a in _assets(client, html.decode()))
     assert first_load <= FIRST_LOAD_BUDGET, f"first load {first_load} bytes gzip"
     assert _gz(html) <= REPEAT_BUDGET, f"repeat visit {_gz(html)} bytes gzip"
+
+
+def test_a_polish_carer_is_answered_in_polish_when_changing_a_setting(client):
+    _family_in(client, "pl")
+    response = client.post("/family/settings/email", data={"on": "0"}, headers={"HX-Request": "true"})
+    assert response.status_code == 200
+    assert "Wiadomości e-mail: wyłączone." in _text(response)
