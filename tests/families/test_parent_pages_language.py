@@ -95,3 +95,17 @@ def test_a_polish_carer_is_answered_in_polish_when_changing_a_setting(client):
     response = client.post("/family/settings/email", data={"on": "0"}, headers={"HX-Request": "true"})
     assert response.status_code == 200
     assert "Wiadomości e-mail: wyłączone." in _text(response)
+
+
+def test_a_polish_carer_is_thanked_in_polish_for_a_rating(client):
+    from tests.parents_data import item_of
+
+    fam = _family_in(client, "pl")
+    item = item_of(fam.numbers, fam.count)
+    response = client.post(
+        f"/family/children/{fam.ben.id}/items/{item.id}/rating",
+        data={"rating": "5"},
+        headers={"HX-Request": "true"},
+    )
+    assert response.status_code == 200
+    assert "Zapisane. Dziękujemy!" in _text(response) and "Super" in _text(response)
