@@ -7,6 +7,8 @@ needs its own field ids); these classes only parse and validate.
 from __future__ import annotations
 
 from email_validator import EmailNotValidError, validate_email
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from wtforms import BooleanField, EmailField, StringField, TelField, TextAreaField, TimeField
@@ -42,30 +44,30 @@ class PlainTimeField(TimeField):
             super().process_formdata(valuelist)
         except ValueError:
             self.data = None
-            raise ValueError("Please enter a time like 20:00.") from None
+            raise ValueError(_("Please enter a time like 20:00.")) from None
 
 
 class QuietHoursForm(FlaskForm):
-    quiet_from = PlainTimeField("From", validators=[Optional()], render_kw={"autocomplete": "off"})
-    quiet_until = PlainTimeField("Until", validators=[Optional()], render_kw={"autocomplete": "off"})
+    quiet_from = PlainTimeField(_l("From"), validators=[Optional()], render_kw={"autocomplete": "off"})
+    quiet_until = PlainTimeField(_l("Until"), validators=[Optional()], render_kw={"autocomplete": "off"})
     usual = StringField()  # the "use the usual hours" button's value
 
 
 class DetailsForm(FlaskForm):
     name = StringField(
-        "Your name",
+        _l("Your name"),
         validators=[
-            DataRequired("Please enter your name."),
-            Length(max=120, message="Please keep your name under 120 characters."),
+            DataRequired(_l("Please enter your name.")),
+            Length(max=120, message=_l("Please keep your name under 120 characters.")),
         ],
     )
     email = EmailField(
-        "Email address (optional if you give a mobile)",
-        validators=[Optional(), Length(max=254, message="That email address is too long.")],
+        _l("Email address (optional if you give a mobile)"),
+        validators=[Optional(), Length(max=254, message=_l("That email address is too long."))],
     )
     mobile = TelField(
-        "UK mobile number (optional)",
-        validators=[Optional(), Length(max=20, message="That number is too long."), UKMobile()],
+        _l("UK mobile number (optional)"),
+        validators=[Optional(), Length(max=20, message=_l("That number is too long.")), UKMobile()],
         filters=[stripped],
     )
 
@@ -73,4 +75,4 @@ class DetailsForm(FlaskForm):
         try:
             field.data = validate_email(field.data.strip(), check_deliverability=False).normalized.lower()
         except EmailNotValidError:
-            raise ValidationError("Please enter an email address like name@example.com.") from None
+            raise ValidationError(_("Please enter an email address like name@example.com.")) from None

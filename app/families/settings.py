@@ -15,6 +15,9 @@ from dataclasses import dataclass
 from datetime import time
 
 import sqlalchemy as sa
+from flask_babel import LazyString
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy.exc import IntegrityError
 
 from app.core import consent
@@ -23,7 +26,7 @@ from app.core.errors import FieldError
 from app.core.extensions import db
 from app.models import ConsentMethod, ConsentPurpose, Guardianship, Pupil, User, utcnow
 
-EMAIL_TAKEN = (
+EMAIL_TAKEN = _l(
     "That email address is already used by another Hometime account. Please use a "
     "different one, or ask your school to help."
 )
@@ -36,55 +39,64 @@ class SettingError(FieldError):
 @dataclass(frozen=True)
 class Toggle:
     name: str
-    label: str
-    hint: str
+    label: str | LazyString
+    hint: str | LazyString
     attr: str | None = None  # a preference column on User
     purpose: ConsentPurpose | None = None  # a consent, recorded on every change
 
 
 TOGGLES = (
     Toggle(
-        "email", "Email messages", "New topics, reminders and awards by email.", attr="email_notifications"
+        "email",
+        _l("Email messages"),
+        _l("New topics, reminders and awards by email."),
+        attr="email_notifications",
     ),
     Toggle(
         "sms",
-        "Text message reminders",
-        "Short reminders by text to your mobile, never during your quiet hours.",
+        _l("Text message reminders"),
+        _l("Short reminders by text to your mobile, never during your quiet hours."),
         attr="sms_notifications",
         purpose=ConsentPurpose.SMS_REMINDERS,
     ),
     Toggle(
         "digest",
-        "One weekly email instead of each message",
-        "Messages that can wait are collected into one email a week.",
+        _l("One weekly email instead of each message"),
+        _l("Messages that can wait are collected into one email a week."),
         attr="weekly_digest",
     ),
     Toggle(
         "promo",
-        "Photos and comments to show what families do",
-        "When this is on, you choose for each photo or comment you send whether the school may "
-        "use it, for example in a newsletter. Turning it off takes every photo and comment you "
-        "have sent out of such use at once.",
+        _l("Photos and comments to show what families do"),
+        _l(
+            "When this is on, you choose for each photo or comment you send whether the school may "
+            "use it, for example in a newsletter. Turning it off takes every photo and comment you "
+            "have sent out of such use at once."
+        ),
         purpose=ConsentPurpose.PROMO_PHOTOS,
     ),
     Toggle(
         "news",
-        "Other news",
-        "News from the school and Hometime beyond home learning. Each email has a one-click "
-        "unsubscribe link.",
+        _l("Other news"),
+        _l(
+            "News from the school and Hometime beyond home learning. Each email has a one-click "
+            "unsubscribe link."
+        ),
         purpose=ConsentPurpose.NEWS,
     ),
     Toggle(
         "performance",
-        "Page-speed measuring (performance cookies)",
-        "Would help us see how quickly pages load. Hometime sets none at the moment.",
+        _l("Page-speed measuring (performance cookies)"),
+        _l("Would help us see how quickly pages load. Hometime sets none at the moment."),
         purpose=ConsentPurpose.COOKIES_PERFORMANCE,
     ),
     Toggle(
         "functional",
-        "Videos that play inside Hometime (functional cookies)",
-        "Let videos from YouTube or Vimeo play inside Hometime; those sites then set their own "
-        "cookies on this device.",
+        _l("Videos that play inside Hometime (functional cookies)"),
+        _l(
+            "Let videos from YouTube or Vimeo play inside Hometime; those sites then set their own "
+            "cookies on this device."
+        ),
         purpose=ConsentPurpose.COOKIES_FUNCTIONAL,
     ),
 )
@@ -138,24 +150,26 @@ def change(user: User, name: str, on: bool) -> str:
     """Turn one setting on or off (committed); return a short confirmation."""
     toggle = BY_NAME[name]
     if on and name == "sms" and not user.mobile:
-        raise SettingError("sms", "Please add your mobile number under “Your details” first.")
+        raise SettingError("sms", _("Please add your mobile number under “Your details” first."))
     if on and name == "email" and not user.email:
-        raise SettingError("email", "Please add your email address under “Your details” first.")
+        raise SettingError("email", _("Please add your email address under “Your details” first."))
     if toggle.attr:
         setattr(user, toggle.attr, on)
     if toggle.purpose:
         _record(user, toggle.purpose, on, controller_id(user))
     db.session.commit()
-    return f"{toggle.label}: {'on' if on else 'off'}."
+    if on:
+        return _("%(setting)s: on.", setting=str(toggle.label))
+    return _("%(setting)s: off.", setting=str(toggle.label))
 
 
 def set_quiet_hours(user: User, start: time | None, end: time | None) -> None:
     """Set (or, with both None, reset to the usual 20:00–08:00) the hours without texts."""
     if (start is None) != (end is None):
-        raise SettingError("quiet_from", "Please give both times, or neither for the usual hours.")
+        raise SettingError("quiet_from", _("Please give both times, or neither for the usual hours."))
     if start is not None and start == end:
         raise SettingError(
-            "quiet_until", "The quiet hours must end at a different time from when they start."
+            "quiet_until", _("The quiet hours must end at a different time from when they start.")
         )
     user.quiet_from, user.quiet_until = start, end
     db.session.commit()
@@ -180,7 +194,7 @@ def correct_details(user: User, *, name: str, email: str | None, mobile: str | N
     mobile = mobile or None
     if not email and not mobile:
         raise SettingError(
-            "email", "Please give an email address or a mobile number, so your school can reach you."
+            "email", _("Please give an email address or a mobile number, so your school can reach you.")
         )
     if (
         email
@@ -189,7 +203,7 @@ def correct_details(user: User, *, name: str, email: str | None, mobile: str | N
             sa.select(User.id).where(sa.func.lower(User.email) == email, User.id != user.id)
         )
     ):
-        raise SettingError("email", EMAIL_TAKEN)
+        raise SettingError("email", str(EMAIL_TAKEN))
     new = {"name": name.strip(), "email": email, "mobile": mobile}
     changed = [field for field, value in new.items() if getattr(user, field) != value]
     for field in changed:
@@ -205,7 +219,7 @@ def correct_details(user: User, *, name: str, email: str | None, mobile: str | N
         db.session.commit()
     except IntegrityError:  # someone took the address in the meantime
         db.session.rollback()
-        raise SettingError("email", EMAIL_TAKEN) from None
+        raise SettingError("email", str(EMAIL_TAKEN)) from None
     return changed
 
 

@@ -3,7 +3,10 @@ swaps only the list), quiet hours, and their own name, email and mobile (P06, P0
 
 from __future__ import annotations
 
+from datetime import time
+
 from flask import abort, redirect, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user
 
 from app.core import cookies
@@ -81,8 +84,11 @@ def quiet_hours():
     except service.SettingError as error:
         getattr(form, error.field).errors.append(error.message)
         return _page(422, "toggles", quiet=form)
-    message = "Quiet hours saved: no texts " + (
-        f"from {start:%H:%M} until {end:%H:%M}." if start else "from 20:00 until 08:00."
+    first, last = (start, end) if start and end else (time(20, 0), time(8, 0))
+    message = _(
+        "Quiet hours saved: no texts from %(start)s until %(end)s.",
+        start=f"{first:%H:%M}",
+        end=f"{last:%H:%M}",
     )
     return _saved("quiet", message, "toggles", message=message, changed="quiet")
 
@@ -101,7 +107,9 @@ def details():
     except service.SettingError as error:
         getattr(form, error.field).errors.append(error.message)
         return _page(422, "details", details=form)
-    message = "Thank you: your details are saved." if changed else "Thank you for checking your details."
+    message = (
+        _("Thank you: your details are saved.") if changed else _("Thank you for checking your details.")
+    )
     return _saved("details", message, "details", details_message=message)
 
 
@@ -111,7 +119,7 @@ def details_still_right():
     """The home page's one-tap answer to "are your details still right?": yes (P24)."""
     user = current_user
     service.correct_details(user, name=user.name, email=user.email, mobile=user.mobile)
-    flash_at("Thank you for checking your details.", "strip")
+    flash_at(_("Thank you for checking your details."), "strip")
     return add_vary(redirect(url_for("parents.home"), 303))
 
 
@@ -123,7 +131,7 @@ def setting(name: str):
         abort(404)
     wanted = ToggleForm().wanted()
     if wanted is None:
-        return _page(422, "toggles", toggle_errors={name: "Please use the Turn on or Turn off button."})
+        return _page(422, "toggles", toggle_errors={name: _("Please use the Turn on or Turn off button.")})
     if name in CONFIRM_OFF and not wanted and request.form.get("confirm") != "yes":
         if is_htmx():
             return _page(200, "toggles", confirm=name)

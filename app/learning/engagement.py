@@ -15,6 +15,7 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
+from flask_babel import gettext
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import joinedload
 
@@ -98,7 +99,7 @@ def check_rating(value) -> int:
         rating = 0
     if rating not in RATINGS:
         raise EngagementError(
-            "rating", "Please choose one of the five faces, from 1 (not for us) to 5 (loved it)."
+            "rating", gettext("Please choose one of the five faces, from 1 (not for us) to 5 (loved it).")
         )
     return rating
 
@@ -116,7 +117,11 @@ def _clean_comment(text: str | None) -> str:
     if len(comment) > MAX_COMMENT:
         raise EngagementError(
             "comment",
-            f"That comment is {len(comment):,} characters long; please keep it under {MAX_COMMENT:,}.",
+            gettext(
+                "That comment is %(length)s characters long; please keep it under %(limit)s.",
+                length=f"{len(comment):,}",
+                limit=f"{MAX_COMMENT:,}",
+            ),
         )
     return comment
 
@@ -140,12 +145,14 @@ def send(
     text = _clean_comment(comment)
     has_photo = photo is not None and bool(getattr(photo, "filename", "upload"))
     if not text and not has_photo:
-        raise EngagementError("comment", "Please write a comment or choose a photo to send.")
+        raise EngagementError("comment", gettext("Please write a comment or choose a photo to send."))
     if (comment_promo or photo_promo) and not promo_allowed:
         raise EngagementError(
             "promo",
-            "You have not allowed photos and comments to be used to "
-            "show what families do. You can allow it in Settings.",
+            gettext(
+                "You have not allowed photos and comments to be used to "
+                "show what families do. You can allow it in Settings."
+            ),
         )
     processed = None
     if has_photo:

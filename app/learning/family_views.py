@@ -13,6 +13,7 @@ from datetime import timedelta
 
 import sqlalchemy as sa
 from flask import abort, current_app, make_response, redirect, render_template, request, url_for
+from flask_babel import gettext
 from flask_login import current_user
 from werkzeug.exceptions import NotFound
 
@@ -174,7 +175,7 @@ def rate(pupil_id: int, item_id: int):
         eng = engagements.rate(pupil, item, current_user, request.form.get("rating"))
     except engagements.EngagementError as error:
         return _rating_refused(pupil, item, error)
-    message = "Saved. Thank you!"
+    message = gettext("Saved. Thank you!")
     if is_htmx():
         return add_vary(
             make_response(
@@ -222,7 +223,7 @@ def send(pupil_id: int, item_id: int):
         )
     except engagements.EngagementError as error:
         return _send_page(pupil, item, error.status, {error.field: error.message}, form.comment.data)
-    message = f"Sent to {pupil.first_name}'s school. Thank you!"
+    message = gettext("Sent to %(name)s's school. Thank you!", name=pupil.first_name)
     if is_htmx():
         return add_vary(
             make_response(
