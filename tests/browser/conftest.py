@@ -38,6 +38,16 @@ PHONE = {
     "device_scale_factor": 2,
 }
 DESKTOP = {"viewport": {"width": 1280, "height": 800}}
+# The two screens staff pages are checked at: a laptop, and a phone in portrait.
+STAFF_SIZES = {
+    "1280": DESKTOP,
+    "390": {
+        "viewport": {"width": 390, "height": 844},
+        "is_mobile": True,
+        "has_touch": True,
+        "device_scale_factor": 2,
+    },
+}
 TIMEOUT_MS = 15_000
 
 

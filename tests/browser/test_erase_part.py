@@ -8,15 +8,12 @@ import pytest
 from playwright.sync_api import expect
 
 from app.core.extensions import db
+from tests.browser.conftest import STAFF_SIZES as SIZES
 from tests.browser.conftest import _page
 from tests.browser.helpers import sign_in
 from tests.privacy_data import access_request, two_families
 
 WIDE = "document.documentElement.scrollWidth"
-SIZES = {
-    "1280": {"viewport": {"width": 1280, "height": 800}},
-    "390": {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True},
-}
 
 
 @pytest.mark.promise("P23")

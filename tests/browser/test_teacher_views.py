@@ -11,18 +11,9 @@ from app.core.extensions import db
 from app.demo import PASSWORD, seed
 from app.models import Award, SchoolClass, WeeklyTopic
 from tests.browser.axe import assert_no_axe_violations
+from tests.browser.conftest import STAFF_SIZES as SIZES
 from tests.browser.conftest import _page
 from tests.browser.helpers import sign_in
-
-SIZES = {
-    "1280": {"viewport": {"width": 1280, "height": 800}},
-    "390": {
-        "viewport": {"width": 390, "height": 844},
-        "is_mobile": True,
-        "has_touch": True,
-        "device_scale_factor": 2,
-    },
-}
 
 
 @pytest.fixture(params=["1280", "390"])

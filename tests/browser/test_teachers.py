@@ -12,18 +12,9 @@ from playwright.sync_api import expect
 from app.core.extensions import db
 from app.demo import PASSWORD, seed
 from app.models import Award, TopicStatus, WeeklyTopic
+from tests.browser.conftest import STAFF_SIZES as SIZES
 from tests.browser.conftest import _page
 from tests.browser.helpers import sign_in
-
-SIZES = {
-    "1280": {"viewport": {"width": 1280, "height": 800}},
-    "390": {
-        "viewport": {"width": 390, "height": 844},
-        "is_mobile": True,
-        "has_touch": True,
-        "device_scale_factor": 2,
-    },
-}
 
 
 @pytest.fixture(
