@@ -7,6 +7,7 @@ import logging
 import redis
 import sqlalchemy as sa
 from flask import Blueprint, abort, current_app, g, has_request_context, redirect, render_template, url_for
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from app.core import i18n
@@ -21,34 +22,36 @@ bp = Blueprint("site", __name__)
 COOKIES = [
     {
         "name": "session",
-        "category": "necessary",
-        "lifetime": "until you close the browser",
-        "purpose": "Keeps you signed in while you use Hometime and protects forms from forgery.",
+        "category": _l("necessary"),
+        "lifetime": _l("until you close the browser"),
+        "purpose": _l("Keeps you signed in while you use Hometime and protects forms from forgery."),
     },
     {
         "name": "remember_token",
-        "category": "necessary",
-        "lifetime": "90 days",
-        "purpose": "Only if you tick \u201ckeep me signed in\u201d: signs you in on this phone.",
+        "category": _l("necessary"),
+        "lifetime": _l("90 days"),
+        "purpose": _l("Only if you tick \u201ckeep me signed in\u201d: signs you in on this phone."),
     },
     {
         "name": "cookie_choice",
-        "category": "necessary",
-        "lifetime": "1 year",
-        "purpose": "Remembers your choice about optional cookies, so we don't ask on every page.",
+        "category": _l("necessary"),
+        "lifetime": _l("1 year"),
+        "purpose": _l("Remembers your choice about optional cookies, so we don't ask on every page."),
     },
     {
         "name": "lang",
-        "category": "necessary",
-        "lifetime": "1 year",
-        "purpose": "Only if you choose a language before signing in: shows Hometime in that language.",
+        "category": _l("necessary"),
+        "lifetime": _l("1 year"),
+        "purpose": _l("Only if you choose a language before signing in: shows Hometime in that language."),
     },
     {
-        "name": "YouTube or Vimeo player cookies",
-        "category": "functional",
-        "lifetime": "set by YouTube or Vimeo (up to 2 years)",
-        "purpose": "Only if you allow functional cookies and then play a video: the video site's "
-        "player sets its own cookies.",
+        "name": _l("YouTube or Vimeo player cookies"),
+        "category": _l("functional"),
+        "lifetime": _l("set by YouTube or Vimeo (up to 2 years)"),
+        "purpose": _l(
+            "Only if you allow functional cookies and then play a video: the video site's "
+            "player sets its own cookies."
+        ),
     },
 ]
 

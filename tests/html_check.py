@@ -124,3 +124,36 @@ class Page(HTMLParser):
                 continue
             missing.append(f"<{e.tag} name={e.attrs.get('name')!r}>")
         return missing
+
+
+# Words that are English and not Polish (nor Urdu): found outside a lang="en-..." element on a page
+# in Polish, they are words nobody translated.
+ENGLISH_MARKERS = frozenset(
+    "the your you and with this for our has have are is of will can what which when here "
+    "there been from about please".split()
+)
+SPOKEN_ATTRIBUTES = ("aria-label", "alt", "placeholder", "title")
+
+
+def untranslated(html: str) -> list[str]:
+    """The bits of a page a person reads or hears that still contain English words, leaving out
+    what is marked as written in English (``lang="en-GB"``: the school's own words, a language's
+    own name) and scripts."""
+    found: list[str] = []
+
+    def visit(element: Element) -> None:
+        lang = element.attrs.get("lang", "")
+        if lang.startswith("en") or element.tag in ("script", "style", "code"):
+            return
+        pieces = [element.text] + [element.attrs.get(a, "") for a in SPOKEN_ATTRIBUTES]
+        if element.tag == "input" and element.attrs.get("type") in ("submit", "button"):
+            pieces.append(element.attrs.get("value", ""))
+        for piece in pieces:
+            words = {w.casefold() for w in piece.replace("'", " ").split()}
+            if words & ENGLISH_MARKERS:
+                found.append(" ".join(piece.split())[:120])
+        for child in element.children:
+            visit(child)
+
+    visit(Page(html).root)
+    return found

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from flask import Blueprint, current_app, flash, g, make_response, redirect, render_template, request, url_for
+from flask_babel import gettext
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
@@ -142,7 +143,7 @@ def choice():
                 render_template(
                     "cookie_choice.html",
                     choice=current_choice(),
-                    error="Please choose which cookies to allow.",
+                    error=gettext("Please choose which cookies to allow."),
                 ),
                 422,
             )
@@ -150,19 +151,19 @@ def choice():
     if current_user.is_authenticated:
         _store().record(current_user, chosen.performance, chosen.functional)
     g._cookie_choice = chosen
-    message = "Your cookie choice is saved: " + (
-        "performance and functional cookies allowed."
+    message = (
+        gettext("Your cookie choice is saved: performance and functional cookies allowed.")
         if chosen.performance and chosen.functional
-        else "functional cookies allowed."
+        else gettext("Your cookie choice is saved: functional cookies allowed.")
         if chosen.functional
-        else "performance cookies allowed."
+        else gettext("Your cookie choice is saved: performance cookies allowed.")
         if chosen.performance
-        else "necessary cookies only."
+        else gettext("Your cookie choice is saved: necessary cookies only.")
     )
     response: Response
     if is_htmx():
         response = make_response(render_template("_cookie_banner.html", saved=message))
     else:
-        flash(message + " You can change it at any time.", "success")
+        flash(message + " " + gettext("You can change it at any time."), "success")
         response = redirect(_safe_next(request.form.get("next")) or url_for("site.cookies"), 303)
     return add_vary(remember(response, chosen))

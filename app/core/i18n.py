@@ -15,12 +15,14 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime, time
 from urllib.parse import urlsplit
 
+from babel.dates import format_skeleton
 from flask import Flask, current_app, has_request_context, redirect, request, url_for
-from flask_babel import Babel, force_locale, format_date, get_locale
+from flask_babel import Babel, force_locale, format_date, format_time, get_locale, to_user_timezone
 from flask_login import current_user
+from markupsafe import Markup
 from werkzeug.wrappers import Response
 
 COOKIE = "lang"
@@ -172,14 +174,46 @@ def switch(code: str) -> Response:
     return response
 
 
-def long_date(value: date | str | None, style: str = "full") -> str:
+# Styles that are not Babel's own (full, long, medium, short): CLDR skeletons, so each language
+# puts the day, month and weekday in its own order ("4 December", "4 grudnia", "ਦਸੰਬਰ 4").
+SKELETONS = {"day": "MMMMd", "weekday": "MMMMEEEEd", "month": "yMMMM"}
+
+
+def long_date(value: date | datetime | str | None, style: str = "full") -> str:
     """A date as its reader writes it ("Friday 4 December 2026", "piątek, 4 grudnia 2026"; style
-    "long" without the weekday, for a text message); ``value`` may be an ISO string, as message
-    contexts carry dates."""
+    "long" without the weekday, for a text message; "day" for "4 December", "weekday" for "Friday
+    4 December", "month" for "December 2026"). ``value`` may be an ISO string, as message contexts
+    carry dates, or a moment, shown as the day it is in the school's time zone."""
     if not value:
         return ""
-    day = date.fromisoformat(value[:10]) if isinstance(value, str) else value
+    if isinstance(value, str):
+        day = date.fromisoformat(value[:10])
+    elif isinstance(value, datetime):
+        day = to_user_timezone(value).date()
+    else:
+        day = value
+    if style in SKELETONS:
+        return format_skeleton(SKELETONS[style], day, locale=get_locale() or DEFAULT)
     return format_date(day, style)
+
+
+def clock_time(value: time | datetime | None) -> str:
+    """A time of day as its reader writes it ("20:00"); a moment in the school's time zone."""
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        return format_time(value, "short")
+    return format_time(datetime.combine(date(2000, 1, 1), value), "short", rebase=False)
+
+
+def as_written(text: str | None) -> Markup | str:
+    """Words the school wrote, inside a sentence of the page's language: marked as English so a
+    screen reader reads them as English (nothing to mark on an English page)."""
+    if not text:
+        return ""
+    if current().code == DEFAULT:
+        return text
+    return Markup('<span lang="en-GB">{}</span>').format(text)
 
 
 def init_app(app: Flask) -> None:
@@ -188,6 +222,8 @@ def init_app(app: Flask) -> None:
     app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES", "translations")
     Babel(app, locale_selector=select_locale)
     app.jinja_env.filters["long_date"] = long_date
+    app.jinja_env.filters["clock_time"] = clock_time
+    app.jinja_env.filters["as_written"] = as_written
 
     @app.context_processor
     def page_language() -> dict:

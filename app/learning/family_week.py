@@ -14,6 +14,7 @@ from datetime import date
 
 import sqlalchemy as sa
 from flask import url_for
+from flask_babel import gettext
 from sqlalchemy.orm import aliased, joinedload, selectinload
 
 from app.core.authz import linked_pupils
@@ -141,7 +142,9 @@ def awards_for(pupil_ids: list[int], limit: int | None = RECENT_AWARDS) -> dict[
 
 
 def award_label(award: Award) -> str:
-    return AWARD_LABELS.get(award.kind, award.kind.value.replace("_", " ").capitalize())
+    """The award's name in the reader's language (the words are in the catalogs by way of
+    templates/messages/_words.txt, which names them for messages)."""
+    return gettext(AWARD_LABELS.get(award.kind, award.kind.value.replace("_", " ").capitalize()))
 
 
 def this_monday(pupil: Pupil) -> date:

@@ -109,3 +109,37 @@ def test_a_polish_carer_is_thanked_in_polish_for_a_rating(client):
     )
     assert response.status_code == 200
     assert "Zapisane. Dziękujemy!" in _text(response) and "Super" in _text(response)
+
+
+def test_no_english_is_left_on_a_polish_carers_pages(client):
+    """Every page a carer reaches, in Polish: nothing but the school's own words (marked as
+    English) is left in English."""
+    from tests.html_check import untranslated
+
+    fam = _family_in(client, "pl")
+    item = fam.numbers.items[0]
+    pages = [
+        "/family/",
+        f"/family/children/{fam.ben.id}",
+        f"/family/children/{fam.ben.id}/weeks",
+        f"/family/children/{fam.ben.id}/items/{item.id}/send",
+        f"/family/children/{fam.ben.id}/unlink",
+        "/family/settings",
+        "/family/account",
+        "/family/account/close",
+        "/privacy/",
+        "/privacy/requests",
+        "/privacy/requests/new",
+        "/privacy/exports",
+        "/privacy-notice",
+        "/cookies",
+        "/cookies/choice",
+    ]
+    left = {}
+    for path in pages:
+        response = client.get(path)
+        assert response.status_code == 200, path
+        if found := untranslated(response.get_data(as_text=True)):
+            left[path] = found
+    assert not left, "\n".join(f"{path}: {text}" for path, texts in left.items() for text in texts)
+

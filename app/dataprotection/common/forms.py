@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import DateField, EmailField, RadioField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice as C
@@ -20,7 +21,9 @@ KIND_WORDS = {
     "portability": "Their data to take elsewhere (portability)",
     "other": "Something else",
 }
-DETAILS = dict(validators=[Optional(), Length(max=4000, message="Please keep it under 4,000 characters.")])
+DETAILS = dict(
+    validators=[Optional(), Length(max=4000, message=_l("Please keep it under 4,000 characters."))]
+)
 
 
 def apply_error(form: FlaskForm, error) -> bool:
@@ -35,49 +38,52 @@ def apply_error(form: FlaskForm, error) -> bool:
 
 class ParentRequestForm(FlaskForm):
     kind = RadioField(
-        "What would you like?",
+        _l("What would you like?"),
         choices=KIND_CHOICES,
-        validators=[InputRequired("Choose what you would like.")],
+        validators=[InputRequired(_l("Choose what you would like."))],
     )
     # "self" or a linked child's id; checked by the service (another family's child: 404)
     about = RadioField(
-        "Who is it about?",
+        _l("Who is it about?"),
         validate_choice=False,
-        validators=[InputRequired("Choose who the request is about.")],
+        validators=[InputRequired(_l("Choose who the request is about."))],
     )
     organisation_id = SelectField(
-        "Which school is it for?", coerce=int, validate_choice=False, validators=[Optional()]
+        _l("Which school is it for?"), coerce=int, validate_choice=False, validators=[Optional()]
     )
-    details = TextAreaField("Anything the school should know (optional)", **DETAILS)
+    details = TextAreaField(_l("Anything the school should know (optional)"), **DETAILS)
 
 
 class PublicRequestForm(FlaskForm):
     organisation_id = SelectField(
-        "Which school is it for?", coerce=int, validators=[InputRequired("Choose the school.")]
+        _l("Which school is it for?"), coerce=int, validators=[InputRequired(_l("Choose the school."))]
     )
     kind = RadioField(
-        "What would you like?",
+        _l("What would you like?"),
         choices=KIND_CHOICES,
-        validators=[InputRequired("Choose what you would like.")],
+        validators=[InputRequired(_l("Choose what you would like."))],
     )
     on_behalf_of = RadioField(
-        "Who is it about?",
-        choices=[C("self", "Me"), C("child", "My child")],
-        validators=[InputRequired("Choose who the request is about.")],
+        _l("Who is it about?"),
+        choices=[C("self", _l("Me")), C("child", _l("My child"))],
+        validators=[InputRequired(_l("Choose who the request is about."))],
     )
     requester_name = StringField(
-        "Your full name",
-        validators=[DataRequired("Give your name, so the school can find your records."), Length(max=120)],
+        _l("Your full name"),
+        validators=[
+            DataRequired(_l("Give your name, so the school can find your records.")),
+            Length(max=120),
+        ],
     )
     requester_email = EmailField(
-        "Your email address",
+        _l("Your email address"),
         validators=[
-            DataRequired("Give your email address: we send the confirmation link there."),
-            Email("Give an email address like name@example.com."),
+            DataRequired(_l("Give your email address: we send the confirmation link there.")),
+            Email(_l("Give an email address like name@example.com.")),
             Length(max=254),
         ],
     )
-    details = TextAreaField("Anything the school should know (optional)", **DETAILS)
+    details = TextAreaField(_l("Anything the school should know (optional)"), **DETAILS)
 
 
 class OfficeRequestForm(FlaskForm):

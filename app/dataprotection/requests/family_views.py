@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 from flask import abort, current_app, request, url_for
+from flask_babel import gettext
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from wtforms.fields.choices import SelectChoice as C
 
@@ -32,42 +34,56 @@ from app.privacy import bp
 RIGHTS = [
     (
         "access",
-        "Get a copy of your data",
-        "See what the school holds about you or your child on Hometime: what it is, why it is "
-        "kept, for how long, where it came from and who it is shared with. You get a page you can "
-        "read and files a computer can read, with the photos.",
+        _l("Get a copy of your data"),
+        _l(
+            "See what the school holds about you or your child on Hometime: what it is, why it is "
+            "kept, for how long, where it came from and who it is shared with. You get a page you can "
+            "read and files a computer can read, with the photos."
+        ),
     ),
     (
         "erasure",
-        "Have your data deleted",
-        "Ask for your or your child's data to be deleted. Names, photos and comments are removed; "
-        "only figures that say nothing about who you are (such as how many activities were done) "
-        "are kept. If the school must keep something by law, it tells you what and why.",
+        _l("Have your data deleted"),
+        _l(
+            "Ask for your or your child's data to be deleted. Names, photos and comments are removed; "
+            "only figures that say nothing about who you are (such as how many activities were done) "
+            "are kept. If the school must keep something by law, it tells you what and why."
+        ),
     ),
     (
         "rectification",
-        "Correct your data",
-        "Something is wrong or out of date, such as a name or a phone number. Tell the school what "
-        "should change; the correction is recorded.",
+        _l("Correct your data"),
+        _l(
+            "Something is wrong or out of date, such as a name or a phone number. Tell the school what "
+            "should change; the correction is recorded."
+        ),
     ),
     (
         "restriction",
-        "Limit how your data is used",
-        "Ask the school to keep the data but stop using it for a while, for example while "
-        "something is checked. You are left out of messages, reports and publishing until then.",
+        _l("Limit how your data is used"),
+        _l(
+            "Ask the school to keep the data but stop using it for a while, for example while "
+            "something is checked. You are left out of messages, reports and publishing until then."
+        ),
     ),
     (
         "objection",
-        "Object to how your data is used",
-        "Tell the school you disagree with a use of your data, such as photos shown to promote "
-        "the school. It stops while your objection is considered.",
+        _l("Object to how your data is used"),
+        _l(
+            "Tell the school you disagree with a use of your data, such as photos shown to promote "
+            "the school. It stops while your objection is considered."
+        ),
     ),
     (
         "portability",
-        "Take your data elsewhere",
-        "Get your data in common formats (JSON and CSV files) to keep or give to another service.",
+        _l("Take your data elsewhere"),
+        _l("Get your data in common formats (JSON and CSV files) to keep or give to another service."),
     ),
-    ("other", "Something else", "Any other question or request about how your or your child's data is used."),
+    (
+        "other",
+        _l("Something else"),
+        _l("Any other question or request about how your or your child's data is used."),
+    ),
 ]
 RIGHT_TITLES = {kind: title for kind, title, _ in RIGHTS}
 
@@ -80,13 +96,13 @@ def home():
 
 
 STATE_TEXT = {
-    "received": "Received",
-    "identity_check": "Checking who you are",
-    "in_progress": "Being worked on",
-    "paused": "Waiting for your reply",
-    "completed": "Completed",
-    "refused": "Refused",
-    "withdrawn": "Withdrawn",
+    "received": _l("Received"),
+    "identity_check": _l("Checking who you are"),
+    "in_progress": _l("Being worked on"),
+    "paused": _l("Waiting for your reply"),
+    "completed": _l("Completed"),
+    "refused": _l("Refused"),
+    "withdrawn": _l("Withdrawn"),
 }
 
 
@@ -138,7 +154,7 @@ def new_request():
         .order_by(Organisation.name)
     ).all()
     form = ParentRequestForm()
-    form.about.choices = [C("self", "Me")] + [C(str(c.id), c.display_name) for c in children]
+    form.about.choices = [C("self", _l("Me"))] + [C(str(c.id), c.display_name) for c in children]
     form.organisation_id.choices = [C(s.id, s.name) for s in schools]
     problem = None
     if form.validate_on_submit():
@@ -255,9 +271,9 @@ def _waiting_request(token: str) -> tuple[int, PrivacyRequest | None, str | None
     req_id = (row.payload or {}).get("privacy_request_id") if row else None
     req = db.session.get(PrivacyRequest, req_id) if req_id else None
     if row is None or req is None or row.used_at is not None:
-        return 404, None, "This link is not valid or has already been used."
+        return 404, None, gettext("This link is not valid or has already been used.")
     if row.expires_at < utcnow():
-        return 410, None, "This link has expired. Please send the form again."
+        return 410, None, gettext("This link has expired. Please send the form again.")
     return 200, req, None
 
 

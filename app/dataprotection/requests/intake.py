@@ -13,6 +13,7 @@ from datetime import date, timedelta
 
 import sqlalchemy as sa
 from flask import current_app
+from flask_babel import gettext
 
 from app.core.authz import linked_pupils
 from app.core.extensions import db
@@ -58,13 +59,13 @@ def request_as_parent(
     """A signed-in parent's request about themselves or a linked child (P28: recorded as such)."""
     with transaction():
         if parent.kind is not UserKind.PARENT:
-            raise RequestError("Only a parent or carer can make a request here.", status=403)
+            raise RequestError(gettext("Only a parent or carer can make a request here."), status=403)
         kind = parse_kind(kind)
         if pupil_id is not None:
             child = db.session.scalar(linked_pupils(parent).where(Pupil.id == pupil_id))
             if child is None:
                 raise RequestError(
-                    "You can only make a request about a child linked to your account.",
+                    gettext("You can only make a request about a child linked to your account."),
                     status=404,
                     field="pupil_id",
                 )
@@ -73,15 +74,17 @@ def request_as_parent(
             schools = set(db.session.scalars(linked_pupils(parent).with_only_columns(Pupil.organisation_id)))
             if not schools:
                 raise RequestError(
-                    "Your account is not linked to a school yet; please use the "
-                    "school's public request form.",
+                    gettext(
+                        "Your account is not linked to a school yet; please use the "
+                        "school's public request form."
+                    ),
                     status=422,
                 )
             if organisation_id is None and len(schools) == 1:
                 organisation_id = next(iter(schools))
             if organisation_id not in schools:
                 raise RequestError(
-                    "Choose the school your request is for.", status=422, field="organisation_id"
+                    gettext("Choose the school your request is for."), status=422, field="organisation_id"
                 )
             on_behalf_of = "self"
         org = db.session.get(Organisation, organisation_id)
@@ -180,9 +183,9 @@ def submit_public_request(
     with transaction():
         org = db.session.get(Organisation, organisation_id)
         if org is None:
-            raise RequestError("That school was not found.", status=404)
+            raise RequestError(gettext("That school was not found."), status=404)
         if on_behalf_of not in ("self", "child"):
-            raise RequestError("Say who the request is about.", status=422, field="on_behalf_of")
+            raise RequestError(gettext("Say who the request is about."), status=422, field="on_behalf_of")
         email, kind = parse_email(requester_email), parse_kind(kind)
         # An unconfirmed request never started; a new submission replaces it (and so nobody can
         # block a person's request by typing their address into the form).
@@ -248,9 +251,9 @@ def confirm_public_request(token: str) -> PrivacyRequest:
         )
         req_id = (row.payload or {}).get("privacy_request_id") if row else None
         if row is None or req_id is None or row.used_at is not None:
-            raise RequestError("This link is not valid or has already been used.", status=404)
+            raise RequestError(gettext("This link is not valid or has already been used."), status=404)
         if row.expires_at < utcnow():
-            raise RequestError("This link has expired. Please send the form again.", status=410)
+            raise RequestError(gettext("This link has expired. Please send the form again."), status=410)
         req = locked(req_id)
         row.used_at = utcnow()
         req.confirmed_at = utcnow()

@@ -21,6 +21,7 @@ from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
+from flask_babel import gettext
 from sqlalchemy.exc import IntegrityError
 
 from app.core import transactions
@@ -203,7 +204,7 @@ def transaction():
 
 def _duplicate() -> RequestError:
     return RequestError(
-        "There is already an open request of this kind for this person; the school is working on it."
+        gettext("There is already an open request of this kind for this person; the school is working on it.")
     )
 
 
@@ -403,7 +404,9 @@ def parse_email(value: str) -> str:
     """The address trimmed and lower-cased (so one person is one key), or a 422 refusal."""
     email = (value or "").strip().lower()
     if "@" not in email or len(email) > 254 or email.startswith("@") or email.endswith("@"):
-        raise RequestError("Give an email address we can reply to.", status=422, field="requester_email")
+        raise RequestError(
+            gettext("Give an email address we can reply to."), status=422, field="requester_email"
+        )
     return email
 
 
