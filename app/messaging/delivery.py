@@ -32,7 +32,7 @@ import sqlalchemy as sa
 from app.core import i18n
 from app.core.bulk import rows_changed
 from app.core.extensions import db
-from app.messaging import compose, policy, providers
+from app.messaging import compose, policy, providers, sms_text
 from app.messaging.notify import JOB_TIMEOUT, SEND_JOB, job_id
 from app.models import Channel, DeliveryStatus, Organisation, Pupil
 from app.models import NotificationDelivery as ND
@@ -173,6 +173,8 @@ def _send_chunk(claimed, counts, touched) -> None:
     batches = shared_batches + [
         b for items in singles.values() for b in compose.email_batches(None, items, compose.mail_from())
     ]
+    for row_id, _mobile, text in texts:  # what each text costs, for the office
+        db.session.execute(sa.update(ND).where(ND.id == row_id).values(segments=sms_text.info(text).segments))
     db.session.commit()
     if batches:
         mail = providers.backend(Channel.EMAIL)

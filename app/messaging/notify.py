@@ -22,6 +22,7 @@ import logging
 from collections.abc import Sequence
 from contextlib import nullcontext
 from dataclasses import dataclass
+from datetime import datetime
 
 import sqlalchemy as sa
 from flask import current_app
@@ -349,6 +350,25 @@ def failed_counts(organisation_id: int) -> dict[str, int]:
     ).all()
     found = {channel.value: count for channel, count in rows}
     return {"email": found.get("email", 0), "sms": found.get("sms", 0)}
+
+
+def sms_costs(organisation_id: int, since: datetime) -> dict[str, int]:
+    """The school's texts sent since ``since``: how many, how many SMS segments they took (what
+    the provider charges for), and how many took more than one (one query)."""
+    nd = NotificationDelivery
+    row = db.session.execute(
+        sa.select(
+            sa.func.count(),
+            sa.func.coalesce(sa.func.sum(nd.segments), 0),
+            sa.func.count().filter(nd.segments > 1),
+        ).where(
+            nd.organisation_id == organisation_id,
+            nd.channel == Channel.SMS,
+            nd.status == DeliveryStatus.SENT,
+            nd.sent_at >= since,
+        )
+    ).one()
+    return {"texts": row[0], "segments": int(row[1]), "longer": row[2]}
 
 
 def retry_deliveries(organisation_id: int, delivery_ids=None) -> int:

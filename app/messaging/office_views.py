@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from datetime import datetime, time
+from zoneinfo import ZoneInfo
+
 from flask import abort, flash, request, url_for
 
 from app.core.authz import current_organisation, staff_required
@@ -24,7 +27,15 @@ def deliveries():
         organisation=org,
         failed=notifications.failed_deliveries(org.id),
         failed_jobs=notifications.failed_job_count(),
+        month_start=(month_start := _month_start(org)),
+        sms=notifications.sms_costs(org.id, month_start),
     )
+
+
+def _month_start(org) -> datetime:
+    """Midnight on the first of this month, in the school's time zone."""
+    zone = ZoneInfo(org.timezone)
+    return datetime.combine(datetime.now(zone).date().replace(day=1), time(0), tzinfo=zone)
 
 
 @bp.post("/deliveries/retry")

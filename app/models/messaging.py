@@ -45,6 +45,7 @@ class NotificationDelivery(Base):
     not_before: Mapped[datetime | None] = mapped_column(UTCDateTime)  # quiet hours
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    segments: Mapped[int | None] = mapped_column(sa.SmallInteger)  # a text's SMS segments (its cost)
 
 
 class OutboxMessage(Base):

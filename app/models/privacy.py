@@ -116,6 +116,8 @@ class PrivacyRequest(Base):
     confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # public form email check
     created_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # The language the requester wrote in (i18n.LANGUAGES), for every message about the request
+    language: Mapped[str | None] = mapped_column(sa.String(10))
 
     events: Mapped[list[RequestEvent]] = relationship(
         back_populates="request", order_by="RequestEvent.at", cascade="all, delete-orphan"

@@ -142,4 +142,3 @@ def test_no_english_is_left_on_a_polish_carers_pages(client):
         if found := untranslated(response.get_data(as_text=True)):
             left[path] = found
     assert not left, "\n".join(f"{path}: {text}" for path, texts in left.items() for text in texts)
-

@@ -79,6 +79,16 @@ def test_each_carer_gets_the_invitation_in_their_own_language(client, school, ru
     (text,) = [m for m in _sent("+447700900103") if m.channel is Channel.SMS]
     assert info(text.text).encoding == "GSM-7"
 
+    # The office sees what the texts cost: Urdu's took two segments, English's one.
+    texts = [m for n in ("+447700900101", "+447700900102", "+447700900103") for m in _sent(n)]
+    segments = [info(m.text).segments for m in texts]
+    costs = re.sub(r"<[^>]+>|\s+", " ", client.get("/office/deliveries").get_data(as_text=True))
+    longer = sum(n > 1 for n in segments)
+    assert (
+        f"3 texts sent, taking {sum(segments)} SMS segments ({longer} of them needed more than one)"
+        in re.sub(r"\s+", " ", costs)
+    )
+
 
 def test_a_sign_in_link_is_written_in_the_carers_language(working_client, ctx):
     f.parent(email="ewa@family.example", language="pl")

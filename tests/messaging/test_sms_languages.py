@@ -31,7 +31,7 @@ def _values() -> dict:
         "reason": "we need to search paper records kept in the school archive",
         "due_text": "Wednesday 30 September 2026",
         "due_on": "2026-09-30",
-        "expires_on": "Wednesday 30 September 2026",
+        "expires_on": "2026-09-30T23:30:00+00:00",
         "closes_on": "2026-09-30",
         "code": "123456",
         "minutes": 10,

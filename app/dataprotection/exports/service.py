@@ -253,7 +253,8 @@ def _mark_ready(export: DataExport, req: PrivacyRequest) -> None:
                 "export_id": export.id,
                 "on_behalf_of": req.on_behalf_of,
                 "kind": req.kind.value,
-                "expires_on": f"{export.expires_at:%A} {export.expires_at.day} {export.expires_at:%B %Y}",
+                # the day, written in the reader's language by the message (i18n.long_date)
+                "expires_on": export.expires_at.isoformat(),
             },
         )
 

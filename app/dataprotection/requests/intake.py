@@ -15,6 +15,7 @@ import sqlalchemy as sa
 from flask import current_app
 from flask_babel import gettext
 
+from app.core import i18n
 from app.core.authz import linked_pupils
 from app.core.extensions import db
 from app.dataprotection.common.ownership import person_schools
@@ -214,6 +215,7 @@ def submit_public_request(
             actor=None,
             note="Sent with the public form; waiting for the email to be confirmed.",
             confirmed=False,
+            language=i18n.current().code,
         )
         token = secrets.token_urlsafe(32)
         db.session.add(
@@ -228,6 +230,7 @@ def submit_public_request(
             Channel.EMAIL,
             email,
             "request_confirm",
+            language=req.language,
             organisation=org,
             user=None,
             requester_name=requester_name,

@@ -28,6 +28,7 @@ from app.core import transactions
 from app.core.authz import is_office
 from app.core.errors import ServiceError
 from app.core.extensions import db
+from app.core.i18n import DEFAULT as DEFAULT_LANGUAGE
 from app.dataprotection.requests import deadlines
 from app.messaging import notify as notifications
 from app.models import (
@@ -223,9 +224,11 @@ def add_request(
     actor,
     note,
     confirmed=True,
+    language=None,
 ) -> PrivacyRequest:
     """Add a new request (state received) with its first event, after refusing a duplicate.
-    For the intake functions; the caller's :func:`transaction` commits."""
+    For the intake functions; the caller's :func:`transaction` commits. ``language``: the one
+    its messages are written in (else the requester's own, else English)."""
     name = (name or "").strip()
     if not name:
         raise RequestError("Give the requester's name.", status=422, field="requester_name")
@@ -246,6 +249,7 @@ def add_request(
         extension_months=0,
         confirmed_at=utcnow() if confirmed else None,
         created_by_id=getattr(actor, "id", None),
+        language=language or getattr(requester, "language", None),
     )
     db.session.add(req)
     record_event(req, actor, None, S.RECEIVED, note)
@@ -355,7 +359,6 @@ def tell_requester(req: PrivacyRequest, template: str, event: str, **context) ->
         "on_behalf_of": req.on_behalf_of,
         "received_on": req.received_on.isoformat(),
         "due_on": req.due_on.isoformat() if req.due_on else None,
-        "due_text": f"{req.due_on:%A} {req.due_on.day} {req.due_on:%B %Y}" if req.due_on else None,
         **context,
     }
     notify = getattr(notifications, "notify", None)
@@ -372,6 +375,7 @@ def tell_requester(req: PrivacyRequest, template: str, event: str, **context) ->
             Channel.EMAIL,
             req.requester_email,
             template,
+            language=req.language or DEFAULT_LANGUAGE,
             user=None,
             organisation=db.session.get(Organisation, req.organisation_id),
             requester_name=req.requester_name,

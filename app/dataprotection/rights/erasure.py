@@ -24,6 +24,7 @@ from app.core.audit import log_event
 from app.core.authz import carer_ids, is_office
 from app.core.errors import ServiceError
 from app.core.extensions import db
+from app.core.i18n import DEFAULT as DEFAULT_LANGUAGE
 from app.core.transactions import transaction
 from app.dataprotection.common.ownership import condition, t
 from app.dataprotection.exports import service as exports
@@ -324,7 +325,7 @@ def _audience(subject):
         .order_by(Guardianship.id)
         .limit(1)
     )
-    return {"email": subject.email, "name": subject.name, "org_id": org_id}
+    return {"email": subject.email, "name": subject.name, "org_id": org_id, "language": subject.language}
 
 
 def erase_contributions(cond, now) -> None:
@@ -402,6 +403,7 @@ def _after(req, actor, outcome: str, erased: dict | None) -> None:
             Channel.EMAIL,
             erased["email"],
             "erasure_completed",
+            language=erased["language"] or DEFAULT_LANGUAGE,
             user=None,
             organisation=db.session.get(Organisation, erased["org_id"]),
             requester_name=erased["name"],

@@ -136,7 +136,14 @@ def erase_part(pupil: Pupil, actor: User, part: str, *, request_id: int | None =
                 event_key=f"pupil:{pupil.id}:erased:{part}:{utcnow():%Y%m%d%H%M%S}",
                 user_ids=told,
                 organisation_id=pupil.organisation_id,
-                context={"about": "child", "part": part, "done": words},
+                context={
+                    "about": "child",
+                    "part": part,
+                    # counts, put in words by the message in each carer's language
+                    "removed": before.removed,
+                    "markers": before.markers,
+                    "copies": before.copies,
+                },
             )
     if req is not None:
         from app.dataprotection.requests.workflow import RequestError, transition
