@@ -16,9 +16,11 @@ $(STAMP): requirements.txt requirements-dev.txt
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 	@touch $@
 
-# Compiled catalogs: each app/translations/<lang>/LC_MESSAGES/messages.po -> .mo, when it changes
+# Compiled catalogs: each app/translations/<lang>/LC_MESSAGES/messages.po (and starter.po, the
+# starter library's words) -> .mo, when it changes
 PO := $(wildcard app/translations/*/LC_MESSAGES/messages.po)
-MO := $(PO:.po=.mo)
+STARTER_PO := $(wildcard app/translations/*/LC_MESSAGES/starter.po)
+MO := $(PO:.po=.mo) $(STARTER_PO:.po=.mo)
 %.mo: %.po $(STAMP)
 	$(VENV)/bin/pybabel compile -i $< -o $@ --statistics
 
@@ -26,10 +28,14 @@ install: $(STAMP) $(MO)
 
 # After changing words in the code or templates: collect them into app/translations/messages.pot
 # and merge them into every language's .po file (new words arrive empty, for a translator).
+# The same for the starter library (app/learning/starter_library.py): starter.pot -> starter.po.
 translations: $(STAMP)
 	$(VENV)/bin/pybabel extract -F babel.cfg -k _l -k lazy_gettext --no-location --sort-output -o app/translations/messages.pot .
 	@for po in $(PO); do lang=$$(basename $$(dirname $$(dirname $$po))); \
 		$(VENV)/bin/pybabel update -i app/translations/messages.pot -d app/translations -l $$lang --no-fuzzy-matching; done
+	$(PY) -m app.learning.starter_words
+	@for po in $(STARTER_PO); do lang=$$(basename $$(dirname $$(dirname $$po))); \
+		$(VENV)/bin/pybabel update -D starter -i app/translations/starter.pot -d app/translations -l $$lang --no-fuzzy-matching --width 100; done
 	@$(MAKE) --no-print-directory $(MO)
 
 run: $(STAMP) $(MO)

@@ -115,6 +115,9 @@ def create_app(config: dict | None = None) -> Flask:
     from app.families.invitations import open_invitation_url
 
     app.jinja_env.globals["invitation_url"] = open_invitation_url
+    from app.learning.starter_words import starter_words
+
+    app.jinja_env.globals["starter_words"] = starter_words  # the starter library, translated
 
     from app import cli
 

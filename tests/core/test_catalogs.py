@@ -90,3 +90,37 @@ def test_the_compiled_catalogs_are_what_pages_use(app):
 
     with app.test_request_context("/"), force_locale("pl"):
         assert gettext("Sign in") == "Zaloguj się"
+
+
+# --- The starter library (app/learning/starter_words.py): its own domain, starter.po -----------
+
+
+def test_the_starter_template_holds_the_starter_librarys_words_in_order():
+    """starter.pot is the library's titles and lines, in order: editing the library without
+    `make translations` fails here (the new words would reach no translator)."""
+    from app.learning.starter_words import TEMPLATE, msgids
+
+    with open(TEMPLATE, "rb") as fh:
+        template = [m.id for m in read_po(fh) if m.id]
+    assert template == [text for text, _where in msgids()], "run `make translations`"
+
+
+@pytest.mark.parametrize("code", [c for c in LANGUAGES if c != DEFAULT])
+def test_every_starter_word_is_translated(code):
+    """Each language on its own: a language without its starter.po yet fails by name."""
+    from app.learning.starter_words import msgids
+
+    name = LANGUAGES[code].english
+    path = TRANSLATIONS / code / "LC_MESSAGES" / "starter.po"
+    assert path.exists(), (
+        f"no starter library catalog for {name} ({code}) yet: `pybabel init -D starter -i "
+        f"app/translations/starter.pot -d app/translations -l {code}`, translate, `make translations`"
+    )
+    with open(path, "rb") as fh:
+        catalog = read_po(fh, locale=code)
+    wanted = [text for text, _where in msgids()]
+    have = {m.id: m for m in catalog if m.id}
+    assert not [w for w in wanted if w not in have], f"{name}: not in starter.po yet (`make translations`)"
+    problems = [f"fuzzy: {w!r}" for w in wanted if have[w].fuzzy]
+    problems += [f"missing: {w!r}" for w in wanted if not str(have[w].string or "").strip()]
+    assert problems == [], name
