@@ -413,6 +413,7 @@ INVENTORY: dict[str, Table] = {
             "requester_email": Col(C, "Replying to the person who asked.", K),
             "details": Col(A, "What was asked.", K),
             "outcome": Col(A, "What was done.", K),
+            "language": Col(C, "Answering in the language the requester wrote in.", K),
         },
         plain=(
             "id",
@@ -533,6 +534,7 @@ INVENTORY: dict[str, Table] = {
             "context",
             "not_before",
             "sent_at",
+            "segments",
             *TS,
         ),
         erasure=D,
