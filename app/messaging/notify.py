@@ -368,7 +368,7 @@ def sms_costs(organisation_id: int, since: datetime) -> dict[str, int]:
             nd.sent_at >= since,
         )
     ).one()
-    return {"texts": row[0], "segments": int(row[1]), "longer": row[2]}
+    return {"texts": row[0], "segments": int(row[1] or 0), "longer": row[2]}
 
 
 def retry_deliveries(organisation_id: int, delivery_ids=None) -> int:
