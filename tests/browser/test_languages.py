@@ -7,6 +7,7 @@ Gurmukhi, Urdu, Arabic) render with the machine's own fonts, never as empty boxe
 from __future__ import annotations
 
 import re
+import subprocess
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -286,8 +287,6 @@ def test_a_carer_lives_the_week_in_their_own_language(
     page.locator("#quiet").get_by_text(re.compile(re.escape(carer.quiet_saved))).wait_for()
     assert _in_view(page, page.locator("#quiet [role=status]"))
     _fits(page)
-    if carer is URDU and not page.js:
-        screenshot(page, "parent-settings-ur-360")
     assert page.problems == []
 
     # The teacher publishes next week's topic; the real worker sends it, in their language.
@@ -309,3 +308,63 @@ def test_a_carer_lives_the_week_in_their_own_language(
     (text,) = [m for m in messages if m.channel is Channel.SMS]
     assert carer.sms_words in text.text and "/family/" in text.text
     assert info(text.text).segments <= 2
+
+
+def _families_covering(text: str) -> set[str]:
+    """The font families fontconfig (where Chromium on Linux finds its fonts) says have a glyph
+    for every character of ``text``."""
+    charset = " ".join(sorted({f"{ord(c):x}" for c in text if not c.isspace()}))
+    try:
+        found = subprocess.run(
+            ["fc-list", "--format", "%{family}\n", f":charset={charset}"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+    except FileNotFoundError:
+        pytest.fail("fc-list is missing: install fontconfig (Debian's chromium depends on it)")
+    return {name.strip() for line in found.splitlines() for name in line.split(",")}
+
+
+@pytest.mark.parametrize("code", ["bn", "pa", "ur", "ar"])
+def test_each_script_is_drawn_with_a_system_font_that_has_its_letters(ctx, phone, code):
+    """Bengali, Gurmukhi, Urdu and Arabic are drawn with the phone's own fonts (Hometime sends
+    no web fonts), and with real letters, not empty boxes ("tofu").
+
+    How: the footer names every language in its own script. Chromium tells, through the
+    DevTools protocol (``CSS.getPlatformFontsForNode``), which fonts actually drew a node's
+    text, and whether any is a web font. A character that no installed font has is still
+    "drawn with" a font: as that font's .notdef box, the first font of the page's stack. So the
+    test also asks fontconfig, which Chromium on Linux uses to find fonts, whether every font
+    that drew the name has a glyph for every one of its characters. Measuring widths or
+    ``document.fonts.check`` could not tell boxes from letters; this can, and the control
+    below (code points no font has) shows the same check failing on boxes.
+    Needs ``fonts-noto-core`` on Debian (``.ci/run`` installs it)."""
+    page = phone
+    lang = LANGUAGES[code]
+    page.goto("/auth/signin")  # any page: its footer lists the languages
+    assert page.evaluate("document.fonts.size") == 0, "the stylesheet declares a web font"
+    link = page.locator(f".foot-langs a[lang='{lang.tag}']")
+    assert link.inner_text() == lang.native and link.is_visible()
+    page.evaluate(
+        """() => { const s = document.createElement('span'); s.id = 'boxes';
+        s.textContent = '\\u0378\\u0379\\u0380'; document.querySelector('.foot-langs').append(s); }"""
+    )
+    cdp = page.context.new_cdp_session(page)
+    cdp.send("DOM.enable")
+    cdp.send("CSS.enable")
+    root = cdp.send("DOM.getDocument")["root"]["nodeId"]
+
+    def drawn_with(selector: str) -> set[str]:
+        node = cdp.send("DOM.querySelector", {"nodeId": root, "selector": selector})["nodeId"]
+        fonts = cdp.send("CSS.getPlatformFontsForNode", {"nodeId": node})["fonts"]
+        assert fonts and not [f for f in fonts if f["isCustomFont"]], fonts
+        return {f["familyName"] for f in fonts}
+
+    used = drawn_with(f".foot-langs a[lang='{lang.tag}']")
+    covering = _families_covering(lang.native)
+    assert used <= covering, (
+        f"{lang.english} ({lang.native}) drawn with {used}; fonts with its letters: {covering}"
+    )
+    # The control: unassigned code points are drawn as boxes, and the same check says so.
+    assert not drawn_with("#boxes") <= _families_covering("\u0378\u0379\u0380")
