@@ -8,7 +8,7 @@ when that file is missing.
 Fixtures: ``live_server`` (base URL), ``browser``, pages ``phone`` (360x640, JavaScript on),
 ``phone_nojs`` (360x640, JavaScript off), ``phone_any`` (both, one test each), ``desktop``
 (1280x800), and ``screenshot(page, name)``, which saves ``docs/screenshots/<name>.png`` only when
-``HOMETIME_SCREENSHOTS=1``.
+``HOMETIME_SCREENSHOTS=1`` (the whole page, or with ``full_page=False`` only the screen).
 """
 
 from __future__ import annotations
