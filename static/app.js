@@ -33,6 +33,20 @@
     var r = box.getBoundingClientRect();
     if (r.top < 0 || r.bottom > window.innerHeight) { box.scrollIntoView({ block: "nearest" }); }
   }
+  // A boosted page change swaps only the body: take the new page's language and direction from
+  // its <html> element too, or a page in Urdu would keep an English page's lang and run left to
+  // right (joining from a letter: the code page speaks the browser's language, the next one the
+  // family's).
+  document.addEventListener("htmx:beforeSwap", function (e) {
+    var d = e.detail;
+    if (!d || !d.boosted || !d.shouldSwap || !d.xhr) { return; }
+    var tag = /<html\b[^>]*>/i.exec(d.xhr.responseText || "");
+    if (!tag) { return; }
+    ["lang", "dir"].forEach(function (name) {
+      var found = new RegExp("\\s" + name + "=\"([^\"]*)\"", "i").exec(tag[0]);
+      if (found) { document.documentElement.setAttribute(name, found[1]); }
+    });
+  });
   document.addEventListener("htmx:afterSettle", function (e) {
     if (e.detail && e.detail.boosted) {
       // Move focus to the main content after a boosted page change, for screen-reader users.

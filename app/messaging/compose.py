@@ -136,7 +136,11 @@ def compose_email(
     html = render_part(template, "html", **html_ctx)
     if html is not None:
         foot = render_part("_footer", "html", **footer) or ""
-        html = html.replace("</body>", foot + "</body>") if "</body>" in html else html + foot
+        if "</body>" in html:
+            html = html.replace("</body>", foot + "</body>")
+        else:  # a fragment: say its language and direction, or a mail app shows Urdu left to right
+            lang = i18n.current()
+            html = f'<div lang="{lang.tag}" dir="{lang.direction}">\n{html}\n{foot}\n</div>'
     from_name = f"{org.name} via Hometime" if on_behalf and org is not None else config["MAIL_FROM_NAME"]
     subject = (render_part(template, "subject.txt", **text_ctx) or "").replace("\n", " ")
     return Composed(

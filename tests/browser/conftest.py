@@ -8,7 +8,7 @@ when that file is missing.
 Fixtures: ``live_server`` (base URL), ``browser``, pages ``phone`` (360x640, JavaScript on),
 ``phone_nojs`` (360x640, JavaScript off), ``phone_any`` (both, one test each), ``desktop``
 (1280x800), and ``screenshot(page, name)``, which saves ``docs/screenshots/<name>.png`` only when
-``HOMETIME_SCREENSHOTS=1``.
+``HOMETIME_SCREENSHOTS=1`` (the whole page, or with ``full_page=False`` only the screen).
 """
 
 from __future__ import annotations
@@ -138,13 +138,14 @@ def desktop(browser, live_server):
     context.close()
 
 
-def save_screenshot(page, name: str) -> Path | None:
-    """Save ``docs/screenshots/<name>.png`` when HOMETIME_SCREENSHOTS=1; otherwise do nothing."""
+def save_screenshot(page, name: str, *, full_page: bool = True) -> Path | None:
+    """Save ``docs/screenshots/<name>.png`` when HOMETIME_SCREENSHOTS=1; otherwise do nothing.
+    ``full_page=False`` keeps only the viewport, as the person sees it now."""
     if os.environ.get("HOMETIME_SCREENSHOTS") != "1":
         return None
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     path = SCREENSHOTS / f"{name}.png"
-    page.screenshot(path=str(path), full_page=True, scale="css")
+    page.screenshot(path=str(path), full_page=full_page, scale="css")
     return path
 
 
