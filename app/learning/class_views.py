@@ -11,7 +11,7 @@ from flask_login import current_user
 from sqlalchemy.orm import joinedload
 
 from app.core.audit import log_event
-from app.core.authz import pupil_for_staff_or_404, staff_required, visible_classes
+from app.core.authz import class_for_staff_or_404, pupil_for_staff_or_404, staff_required, visible_classes
 from app.core.extensions import db
 from app.core.htmx import add_vary, flash_at, is_htmx, redirect_after_post, render
 from app.learning import classroom, topics
@@ -98,7 +98,9 @@ def contribution_hide(contribution_id: int):
 def class_hide(class_id: int):
     """The class view's one shared form: its buttons send ``hide=<id>`` or ``show=<id>``. Without
     JavaScript, back to that comment in the class view with the answer there; with htmx, only
-    the comment comes back, swapped in place (the form's own target is retargeted)."""
+    the comment comes back, swapped in place (the form's own target is retargeted). Another
+    class (P12) answers 404 like the class view itself."""
+    class_for_staff_or_404(class_id)
     wanted = request.form.get("hide") or request.form.get("show") or ""
     try:
         contribution_id = db_int(wanted)

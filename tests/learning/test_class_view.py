@@ -482,5 +482,9 @@ def test_the_shared_hide_form_refuses_another_classes_comment(school, client):
     f.login(client, teacher)
     action, fields = _hide_form(client.get(f"/teach/classes/{cls.id}").get_data(as_text=True))
     assert client.post(action, data={**fields, "hide": str(comment.id)}).status_code == 404
+    # and another class in the address, even with a comment of the teacher's own class
+    own = t.done(f.pupil(cls, f.parent()), _this_week_topic(org, cls).items[0], comment="Mine")
+    assert client.post(f"/teach/classes/{other.id}/hide", data={"hide": str(own.id)}).status_code == 404
     db.session.expire_all()
     assert db.session.get(Contribution, comment.id).hidden_at is None
+    assert db.session.get(Contribution, own.id).hidden_at is None
