@@ -6,14 +6,14 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-from flask import abort, flash, request, url_for
+from flask import abort, flash, get_template_attribute, make_response, request, url_for
 from flask_login import current_user
 from sqlalchemy.orm import joinedload
 
 from app.core.audit import log_event
-from app.core.authz import pupil_for_staff_or_404, staff_required, visible_classes
+from app.core.authz import class_for_staff_or_404, pupil_for_staff_or_404, staff_required, visible_classes
 from app.core.extensions import db
-from app.core.htmx import flash_at, is_htmx, redirect_after_post, render
+from app.core.htmx import add_vary, flash_at, is_htmx, redirect_after_post, render
 from app.learning import classroom, topics
 from app.learning.scope import contribution_or_404
 from app.learning.teacher_forms import AwardForm
@@ -57,6 +57,7 @@ def class_view(class_id: int):
         following=week + timedelta(days=7),
         pupil_url=_pattern("teachers.pupil"),
         award_url=_pattern("teachers.award_give"),
+        hide_url=url_for("teachers.class_hide", class_id=school_class.id),
     )
     # Logged after rendering (P15); the commit keeps the loaded rows, so nothing (not even the
     # signed-in user, read again by the response headers) is fetched a second time.
@@ -90,6 +91,38 @@ def contribution_hide(contribution_id: int):
         else url_for("teachers.home")
     )
     return redirect_after_post(target + f"#contribution-{contribution_id}")
+
+
+@bp.post("/classes/<int:class_id>/hide")
+@staff_required()
+def class_hide(class_id: int):
+    """The class view's one shared form: its buttons send ``hide=<id>`` or ``show=<id>``. Without
+    JavaScript, back to that comment in the class view with the answer there; with htmx, only
+    the comment comes back, swapped in place (the form's own target is retargeted). Another
+    class (P12) answers 404 like the class view itself."""
+    class_for_staff_or_404(class_id)
+    wanted = request.form.get("hide") or request.form.get("show") or ""
+    try:
+        contribution_id = db_int(wanted)
+    except ValueError:
+        abort(400, "Choose a comment or photo to hide or show.")
+    contribution = contribution_or_404(contribution_id)
+    hide = "hide" in request.form
+    classroom.set_hidden(contribution, current_user, hide)
+    message = "Hidden: only staff can see it now." if hide else "It is visible again."
+    if is_htmx():
+        said = get_template_attribute("teachers/_said.html", "said")
+        response = add_vary(
+            make_response(said(classroom.contribution_item(contribution), [("success", message)]))
+        )
+        response.headers["HX-Retarget"] = f"#contribution-{contribution.id}"
+        response.headers["HX-Reswap"] = "outerHTML"
+        return response
+    flash_at(message, f"contribution-{contribution.id}")
+    week = request.form.get("week") or None
+    return redirect_after_post(
+        url_for("teachers.class_view", class_id=class_id, week=week) + f"#contribution-{contribution.id}"
+    )
 
 
 @bp.route("/pupils/<int:pupil_id>/awards", methods=["GET", "POST"])

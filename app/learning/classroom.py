@@ -18,6 +18,7 @@ from app.core.audit import log_event
 from app.core.authz import carer_ids, record_scope, taught_by
 from app.core.extensions import db
 from app.models import (
+    Activity,
     Award,
     AwardKind,
     Contribution,
@@ -50,16 +51,6 @@ class Cell:
 
 
 @dataclass
-class Row:
-    """One pupil's row (name order; never ranked)."""
-
-    pupil_id: int
-    name: str
-    cells: list[Cell]
-    awards: list[str] = field(default_factory=list)
-
-
-@dataclass
 class Item:
     """A family's comment or photo, with what the class view needs to show it."""
 
@@ -74,6 +65,17 @@ class Item:
 
 
 @dataclass
+class Row:
+    """One pupil's row (name order; never ranked)."""
+
+    pupil_id: int
+    name: str
+    cells: list[Cell]
+    awards: list[str] = field(default_factory=list)
+    said: list[Item] = field(default_factory=list)  # the family's comments and photos, oldest first
+
+
+@dataclass
 class Grid:
     """The class view's data for one week."""
 
@@ -81,7 +83,6 @@ class Grid:
     topics: list[WeeklyTopic]
     activities: list[TopicActivity]
     rows: list[Row]
-    contributions: list[Item]
 
     @property
     def done_counts(self) -> list[int]:
@@ -141,7 +142,6 @@ def class_grid(school_class: SchoolClass, week_start: date, tz: str = "Europe/Lo
         .order_by(Pupil.last_name, Pupil.first_name, Pupil.id)
     )
     rows: dict[int, Row] = {}
-    contributions: list[Item] = []
     for pupil_id, first, last, awards, engagement_id, item_id, rating, contribution in db.session.execute(
         rows_sql
     ):
@@ -152,20 +152,35 @@ def class_grid(school_class: SchoolClass, week_start: date, tz: str = "Europe/Lo
         if engagement_id is not None:
             row.cells[column[item_id]] = Cell(True, rating)
         if contribution is not None:
-            contributions.append(
-                Item(
-                    id=contribution.id,
-                    pupil_name=row.name,
-                    activity_title=titles[item_id],
-                    kind=contribution.kind.value,
-                    body=contribution.body,
-                    has_photo=bool(contribution.thumb_key or contribution.photo_key),
-                    hidden=contribution.hidden_at is not None,
-                    created_at=contribution.created_at,
-                )
-            )
-    contributions.sort(key=lambda c: c.created_at, reverse=True)
-    return Grid(week_start, list(topics), items, list(rows.values()), contributions)
+            row.said.append(_item(contribution, row.name, titles[item_id]))
+    for row in rows.values():
+        row.said.sort(key=lambda c: (c.created_at, c.id))
+    return Grid(week_start, list(topics), items, list(rows.values()))
+
+
+def _item(contribution: Contribution, pupil_name: str, activity_title: str) -> Item:
+    return Item(
+        id=contribution.id,
+        pupil_name=pupil_name,
+        activity_title=activity_title,
+        kind=contribution.kind.value,
+        body=contribution.body,
+        has_photo=bool(contribution.thumb_key or contribution.photo_key),
+        hidden=contribution.hidden_at is not None,
+        created_at=contribution.created_at,
+    )
+
+
+def contribution_item(contribution: Contribution) -> Item:
+    """What the class view shows of one comment or photo (after hiding it, for an htmx swap)."""
+    pupil, title = db.session.execute(
+        sa.select(Pupil, Activity.title)
+        .join(Engagement, Engagement.pupil_id == Pupil.id)
+        .join(TopicActivity, TopicActivity.id == Engagement.topic_activity_id)
+        .join(Activity, Activity.id == TopicActivity.activity_id)
+        .where(Engagement.id == contribution.engagement_id)
+    ).one()
+    return _item(contribution, f"{pupil.first_name} {pupil.last_name}".strip(), title)
 
 
 def _week_bounds(week_start: date, tz: str) -> tuple[datetime, datetime]:

@@ -174,3 +174,64 @@ def test_importing_one_class_compares_only_that_class(ctx, browser, live_server,
         assert not axe_violations(page)
     finally:
         context.close()
+
+
+@pytest.mark.parametrize("size", list(SIZES))
+def test_the_import_result_the_printed_letters_and_the_outbox_have_no_axe_violations(
+    ctx, browser, live_server, run_jobs, size
+):
+    """The staff pages no link reaches: the roster import's result (after a POST and its
+    redirect), the printed invitation letters (the answer to a POST) and the outbox."""
+    from tests.roster_helpers import csv_bytes, template_row
+
+    seed()
+    csv = csv_bytes(
+        [
+            template_row(
+                950,
+                "Year 3",
+                first="Nia",
+                last="Brook",
+                year="3",
+                contacts=[("Rae Brook", "", "07911 123456", "Mother", "No")],
+            )
+        ]
+    )
+    context, page = _page(browser, live_server, **SIZES[size])
+    width = SIZES[size]["viewport"]["width"]
+    try:
+        sign_in(page, "office@example.org", PASSWORD)
+        found = {}
+
+        def check(where: str) -> None:
+            assert page.evaluate("document.documentElement.scrollWidth") <= width, where
+            problems = axe_violations(page)
+            if problems:
+                found[where] = problems
+
+        page.goto("/office/roster")
+        page.set_input_files(
+            "input[type=file]", files=[{"name": "year3.csv", "mimeType": "text/csv", "buffer": csv}]
+        )
+        page.get_by_role("button", name="Preview the import").click()
+        page.get_by_role("button", name=re.compile(r"^Import 1 pupil")).click()
+        page.wait_for_url(re.compile(r"/office/roster/result/"))
+        page.get_by_role("heading", name="Import finished").wait_for()
+        assert page.get_by_role("row", name=re.compile(r"^Pupils 1 ")).is_visible()
+        check("roster import result")
+
+        page.goto("/office/families")
+        page.get_by_role("checkbox", name="Print a letter for Rae Brook").check()
+        page.get_by_role("button", name="Print invitation letters").click()
+        page.get_by_role("heading", name="Invitation letters (1)").wait_for()
+        assert "Rae Brook" in page.locator("main").inner_text()
+        check("printed letters")
+
+        assert run_jobs() == 0  # the demo's messages reach the outbox
+        page.goto("/dev/outbox")
+        page.get_by_role("heading", name="Outbox").wait_for()
+        assert page.locator("article.outbox-message").count() > 0
+        check("outbox")
+        assert not found, "\n".join(f"{p}:\n  " + "\n  ".join(v) for p, v in found.items())
+    finally:
+        context.close()

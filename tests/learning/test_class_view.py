@@ -14,7 +14,19 @@ from PIL import Image
 from app.core import storage
 from app.core.extensions import db
 from app.learning.topics import monday_of
-from app.models import ActivityLog, Award, AwardKind, Contribution, NotificationDelivery, Role, TopicStatus
+from app.models import (
+    ActivityLog,
+    Award,
+    AwardKind,
+    Contribution,
+    ContributionKind,
+    Engagement,
+    NotificationDelivery,
+    Role,
+    SchoolClass,
+    TopicStatus,
+    WeeklyTopic,
+)
 from tests import factories as f
 from tests import teaching as t
 from tests.queries import statements
@@ -339,3 +351,140 @@ def test_an_award_with_htmx_comes_back_with_the_answer_and_focus_on_its_link(sch
     ).get_data(as_text=True)
     assert "This week: Great effort" in body and "autofocus" in body
     assert "Give another award" in body and "<form" not in body
+
+
+# --- 35 pupils × 5 activities, most families commenting ---------------------------------------
+
+SAID = (
+    "We did this together after tea and {name} wanted to do it again at bedtime. "
+    "Grandma joined in on the video call and counted too!"
+)
+
+
+def _class_with_comments(org, pupils: int = 35, activities: int = 5):
+    """A full class in which most families (all but every seventh) wrote a comment this week."""
+    cls, teacher = _class_of(org, pupils, activities)
+    items = sorted(
+        db.session.scalar(
+            sa.select(WeeklyTopic).join(WeeklyTopic.classes).where(SchoolClass.id == cls.id)
+        ).items,
+        key=lambda i: i.position,
+    )
+    for n, child in enumerate(sorted(cls.pupils, key=lambda p: p.first_name)):
+        if n % 7 == 0:
+            continue
+        item = items[(n + 1) % len(items)]
+        engagement = db.session.scalar(
+            sa.select(Engagement).where(
+                Engagement.pupil_id == child.id, Engagement.topic_activity_id == item.id
+            )
+        )
+        if engagement is None:
+            t.done(child, item, comment=SAID.format(name=child.first_name))
+        else:
+            db.session.add(
+                Contribution(
+                    engagement_id=engagement.id,
+                    kind=ContributionKind.COMMENT,
+                    body=SAID.format(name=child.first_name),
+                )
+            )
+            db.session.commit()
+    return cls, teacher
+
+
+def test_with_most_families_commenting_the_class_view_stays_under_60_kb(school, client):
+    org, _, _ = school
+    cls, teacher = _class_with_comments(org)
+    from app.models import Activity
+
+    for activity in db.session.scalars(sa.select(Activity)):  # titles as long as real ones
+        activity.title += ": a sound hunt in the house"
+    db.session.commit()
+    comments = db.session.scalar(sa.select(sa.func.count()).select_from(Contribution))
+    assert comments >= 30  # most of the 35 families wrote something
+    f.login(client, teacher)
+    client.get(f"/teach/classes/{cls.id}")
+    with statements() as seen:
+        response = client.get(f"/teach/classes/{cls.id}")
+    page = response.get_data()
+    if os.environ.get("DUMP_PAGE"):
+        open(os.environ["DUMP_PAGE"], "wb").write(page)
+    print("class view 35x5 with", comments, "comments:", len(page), "bytes,", len(seen), "queries")
+    assert response.status_code == 200 and len(seen) <= 10
+    assert len(page) <= 60 * 1024, len(page)
+    text = page.decode()
+    assert text.count("Grandma joined in") == 30  # every comment shown, once
+    assert text.count("Hide from everyone else") == comments
+    # one shared form for the page, not one per comment
+    grid = text[text.index('<table class="class-grid"') : text.index("</table>")]
+    assert "<form" not in grid and grid.count('form="hide"') == comments
+    assert text.count('<form id="hide"') == 1
+
+
+def _hide_form(page: str) -> tuple[str, dict]:
+    form = re.search(r'<form id="hide" method="post" action="([^"]+)"[^>]*>(.*?)</form>', page, re.S)
+    assert form, "the class view's shared hide form"
+    fields = dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)"', form.group(2)))
+    return form.group(1), fields
+
+
+def test_hiding_a_comment_through_the_shared_form_without_javascript(school, client):
+    org, cls, teacher = school
+    child = f.pupil(cls, f.parent(), first_name="Ella")
+    topic = _this_week_topic(org, cls)
+    comment = t.done(child, topic.items[0], comment="Something unkind about another child")
+    f.login(client, teacher)
+    page = client.get(f"/teach/classes/{cls.id}").get_data(as_text=True)
+    action, fields = _hide_form(page)
+    # the comment sits in its pupil's card (the pupil's tbody), with its button for the shared form
+    card = re.search(rf'<tbody>\s*<tr id="pupil-{child.id}">(.*?)</tbody>', page, re.S).group(1)
+    assert "Something unkind" in card
+    assert f'form="hide" id="hide-{comment.id}" name="hide" value="{comment.id}"' in card
+    response = client.post(action, data={**fields, "hide": str(comment.id)})
+    assert response.status_code == 303
+    assert response.headers["Location"].endswith(f"#contribution-{comment.id}")
+    db.session.expire_all()
+    assert db.session.get(Contribution, comment.id).hidden_at is not None
+    page = client.get(response.headers["Location"]).get_data(as_text=True)
+    item = re.search(rf'<li id="contribution-{comment.id}">(.*?)</li>', page, re.S).group(1)
+    assert "Hidden: only staff can see it now." in item  # the answer where the teacher is
+    assert "Hidden from everyone else (show it to me)" in item and "Show it again" in item
+    response = client.post(action, data={**fields, "show": str(comment.id)})
+    db.session.expire_all()
+    assert db.session.get(Contribution, comment.id).hidden_at is None
+    assert client.post(action, data=fields).status_code == 400  # no comment chosen: a clear 400
+
+
+def test_hiding_a_comment_with_htmx_swaps_only_that_comment(school, client):
+    org, cls, teacher = school
+    child = f.pupil(cls, f.parent(), first_name="Ella")
+    topic = _this_week_topic(org, cls)
+    comment = t.done(child, topic.items[0], comment="Something unkind")
+    f.login(client, teacher)
+    action, fields = _hide_form(client.get(f"/teach/classes/{cls.id}").get_data(as_text=True))
+    response = client.post(action, data={**fields, "hide": str(comment.id)}, headers={"HX-Request": "true"})
+    assert response.status_code == 200
+    assert response.headers["HX-Retarget"] == f"#contribution-{comment.id}"
+    assert response.headers["HX-Reswap"] == "outerHTML"
+    body = response.get_data(as_text=True)
+    assert body.startswith(f'<li id="contribution-{comment.id}">') and "<html" not in body
+    assert "Hidden: only staff can see it now." in body and f'name="show" value="{comment.id}"' in body
+    db.session.expire_all()
+    assert db.session.get(Contribution, comment.id).hidden_at is not None
+
+
+@pytest.mark.promise("P12")
+def test_the_shared_hide_form_refuses_another_classes_comment(school, client):
+    org, cls, teacher = school
+    other = f.school_class(org, name="5 Kites")
+    comment = t.done(f.pupil(other, f.parent()), _this_week_topic(org, other).items[0], comment="Hello")
+    f.login(client, teacher)
+    action, fields = _hide_form(client.get(f"/teach/classes/{cls.id}").get_data(as_text=True))
+    assert client.post(action, data={**fields, "hide": str(comment.id)}).status_code == 404
+    # and another class in the address, even with a comment of the teacher's own class
+    own = t.done(f.pupil(cls, f.parent()), _this_week_topic(org, cls).items[0], comment="Mine")
+    assert client.post(f"/teach/classes/{other.id}/hide", data={"hide": str(own.id)}).status_code == 404
+    db.session.expire_all()
+    assert db.session.get(Contribution, comment.id).hidden_at is None
+    assert db.session.get(Contribution, own.id).hidden_at is None
