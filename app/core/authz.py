@@ -11,6 +11,7 @@ school never widens what the same person may see or do at another.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from functools import wraps
 
 import sqlalchemy as sa
@@ -60,6 +61,7 @@ def _load_user(identity: str) -> User | None:
     if not secret or not (0 < user_id < 2**31):
         return None
     m, live = StaffMembership, UserSession
+    extra = [(name, column) for name, build in _LAYOUT_COLUMNS.items() if (column := build()) is not None]
     rows = db.session.execute(
         sa.select(
             User,
@@ -69,6 +71,7 @@ def _load_user(identity: str) -> User | None:
             m.role,
             Organisation,
             *(_latest_consent(p) for p in COOKIE_PURPOSES),
+            *(column for _, column in extra),
         )
         .join(
             live,
@@ -89,8 +92,37 @@ def _load_user(identity: str) -> User | None:
     g._member_orgs = {row[5].id: row[5] for row in rows if row[5] is not None}  # for the request
     from app.core.cookies import prime
 
-    prime(dict(zip(COOKIE_PURPOSES, rows[0][6:], strict=True)))  # one column per purpose
+    cookies_end = 6 + len(COOKIE_PURPOSES)
+    prime(dict(zip(COOKIE_PURPOSES, rows[0][6:cookies_end], strict=True)))  # one column per purpose
+    g._layout_loaded = {name: rows[0][cookies_end + i] for i, (name, _) in enumerate(extra)}
     return user
+
+
+# What the layout shows on every page, read by the user loader's one query rather than by a query
+# of its own each: name -> a function that, in the request, gives a column correlated to ``User``
+# (or None when this request does not need it). Features register theirs (``layout_column``);
+# the page reads the value with ``layout_value``. Read in the same statement as the user's row,
+# a value is as fresh as the row: nothing is cached across requests or processes.
+_LAYOUT_COLUMNS: dict[str, Callable[[], sa.ColumnElement | None]] = {}
+NOT_LOADED = object()
+
+
+def layout_column(name: str):
+    """Register ``build()`` (a decorator): the column named ``name`` joins the user loader's query
+    whenever ``build()`` gives one for the current request."""
+
+    def register(build: Callable[[], sa.ColumnElement | None]):
+        _LAYOUT_COLUMNS[name] = build
+        return build
+
+    return register
+
+
+def layout_value(name: str):
+    """The value the user loader read for ``name`` in this request, or ``NOT_LOADED`` (no one
+    signed in, signed in during this request, or the column was not asked for): then the caller
+    runs its own query."""
+    return g.get("_layout_loaded", {}).get(name, NOT_LOADED)
 
 
 def _latest_consent(purpose: ConsentPurpose):
