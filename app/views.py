@@ -117,14 +117,12 @@ def looker_organisations() -> list[Organisation]:
     return orgs
 
 
-@layout_column("contacts")
+@layout_column("contacts", lambda: request.method == "GET")  # a page with a footer
 def _contacts_column():
     """For the footer, in the user loader's query: the data protection officer of each school of
     a parent's children (or of the only school, if they have none), as JSON ``[school, name,
     email, notice url]`` ordered as :func:`looker_organisations`; NULL for staff, whose school the
-    loader has already read. Only for a GET (a page with a footer)."""
-    if request.method != "GET":
-        return None
+    loader has already read."""
     o, p, g_ = sa.orm.aliased(Organisation), sa.orm.aliased(Pupil), sa.orm.aliased(Guardianship)
     item = sa.func.json_build_array(o.name, o.dpo_name, o.dpo_email, o.privacy_notice_url)
     children = (

@@ -16,7 +16,7 @@ import pstats
 import sys
 import time
 
-N = 300
+N = int(os.environ.get("N", "300"))
 
 
 def main(argv: list[str]) -> None:

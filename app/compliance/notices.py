@@ -209,14 +209,16 @@ class NoticeVersion:
     published_at: datetime
 
 
-@layout_column("notices")
+def _banner_wanted() -> bool:
+    """A page that can show the banner: a GET outside the staff work pages."""
+    return request.method == "GET" and request.blueprint not in STAFF_BLUEPRINTS
+
+
+@layout_column("notices", _banner_wanted)
 def _banner_column():
     """For the banner, in the user loader's query: every published version that concerns the
     person, oldest first, as JSON ``[id, school id, school name, version, summary, major,
-    published_at, seen]``; only for a page that can show the banner (a GET outside the staff
-    work pages)."""
-    if request.method != "GET" or request.blueprint in STAFF_BLUEPRINTS:
-        return None
+    published_at, seen]``."""
     n, o, c = sa.orm.aliased(PrivacyNotice), sa.orm.aliased(Organisation), sa.orm.aliased(ConsentRecord)
     seen = (
         sa.exists()
