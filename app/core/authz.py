@@ -76,7 +76,7 @@ def _load_user(identity: str) -> User | None:
 
     cookies_end = 6 + len(COOKIE_PURPOSES)
     prime(dict(zip(COOKIE_PURPOSES, rows[0][6:cookies_end], strict=True)))  # one column per purpose
-    g._layout_loaded = dict(zip(names, rows[0][cookies_end:], strict=True))
+    g._layout_loaded = (user.id, dict(zip(names, rows[0][cookies_end:], strict=True)))
     return user
 
 
@@ -133,9 +133,12 @@ def layout_column(name: str, wanted: Callable[[], bool]):
 
 def layout_value(name: str):
     """The value the user loader read for ``name`` in this request, or ``NOT_LOADED`` (no one
-    signed in, signed in during this request, or the column was not asked for): then the caller
-    runs its own query."""
-    return g.get("_layout_loaded", {}).get(name, NOT_LOADED)
+    signed in, someone else signed in during this request, or the column was not asked for):
+    then the caller runs its own query."""
+    owner, values = g.get("_layout_loaded", (None, {}))
+    if owner is None or not current_user.is_authenticated or current_user.id != owner:
+        return NOT_LOADED
+    return values.get(name, NOT_LOADED)
 
 
 def _latest_consent(purpose: ConsentPurpose):
