@@ -6,14 +6,25 @@ import logging
 
 import redis
 import sqlalchemy as sa
-from flask import Blueprint, abort, current_app, g, has_request_context, redirect, render_template, url_for
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    g,
+    has_request_context,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
+from sqlalchemy.dialects.postgresql import aggregate_order_by
 
 from app.core import i18n
-from app.core.authz import public
+from app.core.authz import NOT_LOADED, layout_column, layout_value, public
 from app.core.extensions import db
-from app.models import Organisation, OrgKind, PrivacyNotice, Pupil
+from app.models import Guardianship, Organisation, OrgKind, PrivacyNotice, Pupil, User, UserKind
 
 log = logging.getLogger(__name__)
 bp = Blueprint("site", __name__)
@@ -109,22 +120,74 @@ def looker_organisations() -> list[Organisation]:
     return orgs
 
 
+@layout_column("contacts", lambda: request.method == "GET")  # a page with a footer
+def _contacts_column():
+    """For the footer, in the user loader's query: the data protection officer of each school of
+    a parent's children (or of the only school, if they have none), as JSON ``[school, name,
+    email, notice url]`` ordered as :func:`looker_organisations`; NULL for staff, whose school the
+    loader has already read."""
+    o, p, g_ = sa.orm.aliased(Organisation), sa.orm.aliased(Pupil), sa.orm.aliased(Guardianship)
+    item = sa.func.json_build_array(o.name, o.dpo_name, o.dpo_email, o.privacy_notice_url)
+    children = (
+        sa.select(p.organisation_id)
+        .join(g_, g_.pupil_id == p.id)
+        .where(g_.parent_id == User.id, g_.removed_at.is_(None), p.erased_at.is_(None))
+        .correlate(User)
+    )
+    theirs = (
+        sa.select(sa.func.json_agg(aggregate_order_by(item, o.name, o.id)))
+        .where(o.id.in_(children))
+        .correlate(User)
+        .scalar_subquery()
+    )
+    school = sa.orm.aliased(Organisation)
+    first_two = (
+        sa.select(school.name, school.dpo_name, school.dpo_email, school.privacy_notice_url)
+        .where(school.kind == OrgKind.SCHOOL)
+        .order_by(school.id)
+        .limit(2)
+    ).subquery()
+    only = (
+        sa.select(
+            sa.func.json_agg(
+                sa.func.json_build_array(
+                    first_two.c.name,
+                    first_two.c.dpo_name,
+                    first_two.c.dpo_email,
+                    first_two.c.privacy_notice_url,
+                )
+            )
+        )
+        .having(sa.func.count() == 1)
+        .scalar_subquery()
+    )
+    # COALESCE evaluates ``only`` only for a parent without linked children.
+    return sa.case((User.kind == UserKind.STAFF, sa.null()), else_=sa.func.coalesce(theirs, only))
+
+
+def _contact(school: str, name: str | None, email: str, url: str | None) -> dict:
+    url = url or ""
+    return {
+        "school": school,
+        "name": name,
+        "email": email,
+        "notice_url": url if url.startswith(("https://", "http://")) else None,
+    }
+
+
 def privacy_contacts() -> list[dict]:
     """Whom to ask about your data (P11): the data protection officer of each school in
     :func:`looker_organisations`; none for a stranger to a many-school Hometime (the footer then
-    says to ask their school).  Each contact: school, name, email, notice_url."""
-    contacts = []
-    for org in looker_organisations():
-        url = org.privacy_notice_url or ""
-        contacts.append(
-            {
-                "school": org.name,
-                "name": org.dpo_name,
-                "email": org.dpo_email,
-                "notice_url": url if url.startswith(("https://", "http://")) else None,
-            }
-        )
-    return contacts
+    says to ask their school).  Each contact: school, name, email, notice_url.  A signed-in
+    parent's were read with their row by the user loader (``_contacts_column``)."""
+    if has_request_context() and current_user.is_authenticated and not current_user.is_staff:
+        loaded = layout_value("contacts")
+        if loaded is not NOT_LOADED:
+            return [_contact(*row) for row in loaded or []]
+    return [
+        _contact(org.name, org.dpo_name, org.dpo_email, org.privacy_notice_url)
+        for org in looker_organisations()
+    ]
 
 
 def _staff_is_office() -> bool:

@@ -12,6 +12,9 @@
   is met. Lighthouse's default configuration is the mobile one (``--preset`` has only perf,
   experimental and desktop, so none is given). When npx or Lighthouse cannot run, the rows say
   so and give no value.
+- LCP as a ratio to a 1 KiB static page (``STATIC_PAGE``) served by the same server with the
+  home's headers, measured the same way (three Lighthouse runs each, in turn; medians), against
+  the goal <= 1.3.
 """
 
 from __future__ import annotations
@@ -38,6 +41,17 @@ CHROME_FLAGS = (
 )
 LIGHTHOUSE_TIMEOUT = 240
 LIGHTHOUSE_RUNS = 3
+LCP_RATIO_GOAL = 1.3
+STATIC_PATH = "/bench-static/lcp.html"
+# The baseline for LCP: a 1 KiB page with no CSS, scripts or images (issue 16).
+STATIC_PAGE = (
+    '<!doctype html><html lang="en"><head><meta charset="utf-8">'
+    '<meta name="viewport" content="width=device-width, initial-scale=1">'
+    "<title>Static page</title></head><body><main><h1>This week at home</h1>"
+    + "<p>A plain page of text served from memory by the same server, with the same headers as "
+    "the family home, so that Lighthouse measures what the home page costs beyond the network "
+    "and the browser themselves.</p>" * 3 + "</main></body></html>"
+).ljust(1024)
 
 
 def _row(measure, value, unit, budget=None):
@@ -182,6 +196,45 @@ def _failing(report: dict, key: str) -> list[str]:
     ]
 
 
+def _with_static_page(app, page_headers):
+    """The app, plus ``STATIC_PATH``: a 1 KiB HTML page from memory on the same server, sent
+    with the headers the family home is sent with (its security headers, cache rule, type)."""
+    body = STATIC_PAGE.encode()
+    skip = {"content-length", "content-encoding", "set-cookie", "vary"}
+    headers = [(k, v) for k, v in page_headers.items() if k.lower() not in skip]
+    headers.append(("Content-Length", str(len(body))))
+
+    def wsgi(environ, start_response):
+        if environ.get("PATH_INFO") == STATIC_PATH:
+            start_response("200 OK", headers)
+            return [body]
+        return app(environ, start_response)
+
+    return wsgi
+
+
+def _lcp(report: dict) -> float | None:
+    return (report.get("audits", {}).get("largest-contentful-paint") or {}).get("numericValue")
+
+
+def _lcp_ratio_row(reports: list[dict], static_reports: list[dict]) -> dict:
+    """Median LCP of the family home over the median LCP of the 1 KiB static page (goal <= 1.3)."""
+    home = sorted(v for r in reports if (v := _lcp(r)) is not None)
+    static = sorted(v for r in static_reports if (v := _lcp(r)) is not None)
+    if not home or not static:
+        return _row("Lighthouse LCP ratio to a 1 KiB static page: not measured", None, "x", LCP_RATIO_GOAL)
+    ratio = statistics.median(home) / statistics.median(static)
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    return _row(
+        f"Lighthouse LCP, family home / 1 KiB static page (medians {statistics.median(home):,.0f} / "
+        f"{statistics.median(static):,.0f} ms of {len(home)} and {len(static)} runs, "
+        f"load average {load:.1f}; goal <= {LCP_RATIO_GOAL})",
+        round(ratio, 2),
+        "x",
+        LCP_RATIO_GOAL,
+    )
+
+
 def lighthouse_rows(app, ids) -> list[dict]:
     """Lighthouse on the signed-in family home, LIGHTHOUSE_RUNS times; the median score of each
     category (Lighthouse's own advice: timings vary from run to run and with the machine's load)."""
@@ -193,23 +246,24 @@ def lighthouse_rows(app, ids) -> list[dict]:
         print(f"bench_parents: Lighthouse not run: {reason} is missing", file=sys.stderr)
         return [_row(f"Lighthouse not run: {reason} is missing", None, "points")]
     client = _client(app, ids["parent"])
-    client.get("/family/")
+    home = client.get("/family/")
     cookie = client.get_cookie("session")
-    server = make_server("127.0.0.1", 0, app, threaded=True)
+    server = make_server("127.0.0.1", 0, _with_static_page(app, home.headers), threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     workdir = tempfile.mkdtemp(prefix="hometime-lighthouse-")
-    reports = []
+    reports, static_reports = [], []
     try:
         headers = os.path.join(workdir, "headers.json")
         with open(headers, "w") as fh:
             json.dump({"Cookie": f"session={cookie.value}"}, fh)
-        url = f"http://127.0.0.1:{server.server_port}/family/"
-        for _ in range(LIGHTHOUSE_RUNS):
-            try:
-                reports.append(_lighthouse_once(npx, url, headers, workdir))
-            except (subprocess.TimeoutExpired, json.JSONDecodeError, OSError) as exc:
-                print(f"bench_parents: a Lighthouse run failed: {exc}", file=sys.stderr)
+        base = f"http://127.0.0.1:{server.server_port}"
+        for _ in range(LIGHTHOUSE_RUNS):  # the two pages in turn, so both see the same load
+            for found, path in ((reports, "/family/"), (static_reports, STATIC_PATH)):
+                try:
+                    found.append(_lighthouse_once(npx, base + path, headers, workdir))
+                except (subprocess.TimeoutExpired, json.JSONDecodeError, OSError) as exc:
+                    print(f"bench_parents: a Lighthouse run of {path} failed: {exc}", file=sys.stderr)
     finally:
         server.shutdown()
         thread.join(timeout=10)
@@ -240,6 +294,7 @@ def lighthouse_rows(app, ids) -> list[dict]:
                 100 - target,
             )
         )
+    rows.append(_lcp_ratio_row(reports, static_reports))
     index = statistics.median(r.get("environment", {}).get("benchmarkIndex") or 0 for r in reports)
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else None
     rows.append(

@@ -1,12 +1,12 @@
 """Privacy desk budgets (issue 7): the office dashboard with 500 open requests in ≤ 10 SQL
-queries, and its p95 server time in-process on PostgreSQL (no budget is set for the time; it is
-reported so a regression shows).
+queries, and its p95 server time in-process on PostgreSQL within the 50 ms every staff page has.
 
     python -m bench privacy
 """
 
 from __future__ import annotations
 
+import os
 import statistics
 import time
 
@@ -14,6 +14,7 @@ import sqlalchemy as sa
 
 REQUESTS = 500
 RUNS = 50
+P95_BUDGET_MS = 50.0  # as every staff page (bench_pages)
 
 
 def _desk(app) -> tuple[int, str]:
@@ -30,7 +31,7 @@ def _desk(app) -> tuple[int, str]:
         pupils = [f.pupil(cls) for _ in range(20)]
         office = f.staff(org, Role.OFFICE)
         add_requests(org, pupils, local_today(org), n=REQUESTS)
-        user_id = office.get_id()
+        user_id = office.id
         db.session.remove()
     return REQUESTS, user_id
 
@@ -40,8 +41,11 @@ def run(app) -> list[dict]:
 
     count, user_id = _desk(app)
     client = app.test_client()
-    with client.session_transaction() as sess:
-        sess["_user_id"], sess["_fresh"], sess["auth_at"] = user_id, True, time.time()
+    with app.app_context():  # signed in as after a real sign-in (with its sign-in record)
+        from app.models import User
+        from tests.factories import login
+
+        login(client, db.session.get(User, user_id))
     client.get("/office/requests")  # warm-up: templates compiled, connections opened
 
     seen: list[str] = []
@@ -65,6 +69,7 @@ def run(app) -> list[dict]:
         client.get("/office/requests")
         times.append((time.perf_counter() - started) * 1000)
     p95 = statistics.quantiles(times, n=20)[-1]
+    load = os.getloadavg()[0]
     return [
         {
             "area": "privacy",
@@ -75,9 +80,9 @@ def run(app) -> list[dict]:
         },
         {
             "area": "privacy",
-            "measure": f"office dashboard, {count} requests: p95 ({RUNS} runs)",
+            "measure": f"office dashboard, {count} requests: p95 ({RUNS} runs, load average {load:.1f})",
             "value": round(p95, 1),
             "unit": "ms",
-            "budget": None,
+            "budget": P95_BUDGET_MS,
         },
     ]

@@ -1,7 +1,7 @@
 """``python -m bench.profile_request [path] [email]``: where one request's time goes.
 
 Seeds the demo school on a fresh PostgreSQL (``bench.env``), signs in (the demo parent by
-default), warms up, then runs 300 requests for ``path`` (default ``/``, following the parent's
+default), warms up, then runs 300 requests (``N`` in the environment) for ``path`` (default ``/``, following the parent's
 home) under cProfile and prints the costliest functions (cumulative time; ``SORT=tottime``, ``TOP=n``), plus the mean
 time per request with and without the profiler. ``HOMETIME_PROFILE_ENV=development`` profiles
 with the settings ``make run`` uses (template auto-reload, asset manifest watching).
@@ -16,7 +16,7 @@ import pstats
 import sys
 import time
 
-N = 300
+N = int(os.environ.get("N", "300"))
 
 
 def main(argv: list[str]) -> None:

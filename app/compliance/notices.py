@@ -14,16 +14,17 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 
 import sqlalchemy as sa
 from flask import g, has_request_context, request
 from flask_login import current_user
+from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.exc import SQLAlchemyError
 
 from app.core import consent
 from app.core.audit import log_event
-from app.core.authz import is_office
+from app.core.authz import NOT_LOADED, is_office, layout_column, layout_value
 from app.core.errors import ServiceError
 from app.core.extensions import db
 from app.core.transactions import transaction
@@ -45,6 +46,7 @@ from app.models import (
 
 log = logging.getLogger(__name__)
 SEEN = (ConsentPurpose.NOTICE_ACK, ConsentPurpose.SERVICE)
+STAFF_BLUEPRINTS = ("teachers", "office")  # staff at work: no banner (see notice_banner)
 
 
 class NoticeError(ServiceError):
@@ -57,7 +59,7 @@ class NoticeError(ServiceError):
 class Pending:
     """What one person has not yet seen in one scope."""
 
-    notice: PrivacyNotice  # the newest version: the one to read and acknowledge
+    notice: PrivacyNotice | NoticeVersion  # the newest version: the one to read and acknowledge
     owner: str  # "Hometime" or the school's name
     major: bool  # any unseen version is major
     changes: list[str] = field(default_factory=list)  # each unseen version's summary, oldest first
@@ -166,23 +168,88 @@ def audience_ids(organisation_id: int | None) -> list[int]:
 
 def _scope_ids(user: User):
     """A select of the schools whose notices concern ``user``."""
-    if user.kind is UserKind.STAFF:
-        own = sa.select(StaffMembership.organisation_id).where(
-            StaffMembership.user_id == user.id, StaffMembership.organisation_id.is_not(None)
-        )
-        trust = (
-            sa.select(Organisation.id)
-            .join(StaffMembership, StaffMembership.trust_id == Organisation.trust_id)
-            .where(StaffMembership.user_id == user.id)
-        )
-        return sa.union(own, trust)
-    return (
-        sa.select(Pupil.organisation_id)
-        .join(Guardianship, Guardianship.pupil_id == Pupil.id)
-        .where(
-            Guardianship.parent_id == user.id, Guardianship.removed_at.is_(None), Pupil.erased_at.is_(None)
-        )
+    return _scope_of(user.id, sa.true() if user.kind is UserKind.STAFF else sa.false())
+
+
+def _scope_of(user_id, is_staff):
+    """The schools whose notices concern the person ``user_id``: as staff, where they work (and
+    every school of their trust); else the schools of their children. ``user_id`` and
+    ``is_staff`` are values or columns of ``User`` (for the user loader's query)."""
+    m, o = sa.orm.aliased(StaffMembership), sa.orm.aliased(Organisation)
+    g_, p = sa.orm.aliased(Guardianship), sa.orm.aliased(Pupil)
+    own = (
+        sa.select(m.organisation_id)
+        .where(m.user_id == user_id, m.organisation_id.is_not(None), is_staff)
+        .correlate(User)
     )
+    trust = (
+        sa.select(o.id)
+        .join(m, m.trust_id == o.trust_id)
+        .where(m.user_id == user_id, is_staff)
+        .correlate(User)
+    )
+    family = (
+        sa.select(p.organisation_id)
+        .join(g_, g_.pupil_id == p.id)
+        .where(g_.parent_id == user_id, g_.removed_at.is_(None), p.erased_at.is_(None), sa.not_(is_staff))
+        .correlate(User)
+    )
+    return sa.union(own, trust, family)
+
+
+@dataclass(frozen=True)
+class NoticeVersion:
+    """The parts of a published version the banner shows (read with the user's row)."""
+
+    id: int
+    organisation_id: int | None
+    version: str
+    summary: str
+    major: bool
+    published_at: datetime
+
+
+def _banner_wanted() -> bool:
+    """A page that can show the banner: a GET outside the staff work pages."""
+    return request.method == "GET" and request.blueprint not in STAFF_BLUEPRINTS
+
+
+@layout_column("notices", _banner_wanted)
+def _banner_column():
+    """For the banner, in the user loader's query: every published version that concerns the
+    person, oldest first, as JSON ``[id, school id, school name, version, summary, major,
+    published_at, seen]``."""
+    n, o, c = sa.orm.aliased(PrivacyNotice), sa.orm.aliased(Organisation), sa.orm.aliased(ConsentRecord)
+    seen = (
+        sa.exists()
+        .where(c.user_id == User.id, c.notice_id == n.id, c.purpose.in_(SEEN), c.granted.is_(True))
+        .correlate(User, n)
+    )
+    item = sa.func.json_build_array(
+        n.id, n.organisation_id, o.name, n.version, n.summary, n.major, n.published_at, seen
+    )
+    return (
+        sa.select(sa.func.json_agg(aggregate_order_by(item, n.published_at, n.id)))
+        .select_from(n)
+        .outerjoin(o, o.id == n.organisation_id)
+        .where(
+            n.published_at.is_not(None),
+            sa.or_(
+                n.organisation_id.is_(None),
+                n.organisation_id.in_(_scope_of(User.id, User.kind == UserKind.STAFF)),
+            ),
+        )
+        .correlate(User)
+        .scalar_subquery()
+    )
+
+
+def _from_json(rows) -> list[tuple[NoticeVersion, str | None, bool]]:
+    found = []
+    for id_, org_id, name, version, summary, major, published, was_seen in rows or []:
+        at = datetime.fromisoformat(published).astimezone(UTC)
+        found.append((NoticeVersion(id_, org_id, version, summary, major, at), name, bool(was_seen)))
+    return found
 
 
 def pending_for(user: User) -> list[Pending]:
@@ -204,6 +271,11 @@ def pending_for(user: User) -> list[Pending]:
         )
         .order_by(PrivacyNotice.published_at, PrivacyNotice.id)
     ).all()
+    return _pending([tuple(r) for r in rows])
+
+
+def _pending(rows: list[tuple]) -> list[Pending]:
+    """(version, school name, seen) rows, oldest first, as what is unseen in each scope."""
     scopes: dict[int | None, list] = {}
     for notice, name, was_seen in rows:
         scopes.setdefault(notice.organisation_id, []).append((notice, name, was_seen))
@@ -257,12 +329,16 @@ def notice_banner() -> list[Pending]:
     for visitors, and nothing rather than an error page if the database is unavailable)."""
     if not has_request_context() or not current_user.is_authenticated:
         return []
-    if request.blueprint in ("teachers", "office"):
+    if request.blueprint in STAFF_BLUEPRINTS:
         return []  # the notice speaks to families; staff read it on their privacy page, not at work
     cached = g.get("_notice_banner")
     if cached is None:
+        loaded = layout_value("notices")
         try:
-            cached = pending_for(current_user)
+            if loaded is not NOT_LOADED:  # read with the user's row (_banner_column)
+                cached = _pending(_from_json(loaded))
+            else:
+                cached = pending_for(current_user)
         except SQLAlchemyError:
             log.warning("could not load the notice banner", exc_info=True)
             cached = []

@@ -10,7 +10,9 @@ school never widens what the same person may see or do at another.
 
 from __future__ import annotations
 
+import functools
 import time
+from collections.abc import Callable
 from functools import wraps
 
 import sqlalchemy as sa
@@ -59,26 +61,9 @@ def _load_user(identity: str) -> User | None:
         return None
     if not secret or not (0 < user_id < 2**31):
         return None
-    m, live = StaffMembership, UserSession
+    names = tuple(name for name, (wanted, _) in _LAYOUT_COLUMNS.items() if wanted())
     rows = db.session.execute(
-        sa.select(
-            User,
-            live.last_seen_at,
-            m.organisation_id,
-            m.trust_id,
-            m.role,
-            Organisation,
-            *(_latest_consent(p) for p in COOKIE_PURPOSES),
-        )
-        .join(
-            live,
-            sa.and_(
-                live.user_id == User.id, live.secret_hash == UserSession.hash(secret), live.ended_at.is_(None)
-            ),
-        )
-        .outerjoin(m, m.user_id == User.id)
-        .outerjoin(Organisation, Organisation.id == m.organisation_id)
-        .where(User.id == user_id)
+        _loader_statement(names), {"user_id": user_id, "secret_hash": UserSession.hash(secret)}
     ).all()
     user = rows[0][0] if rows else None
     if user is None or user.session_version != version or not user.is_active:
@@ -89,8 +74,71 @@ def _load_user(identity: str) -> User | None:
     g._member_orgs = {row[5].id: row[5] for row in rows if row[5] is not None}  # for the request
     from app.core.cookies import prime
 
-    prime(dict(zip(COOKIE_PURPOSES, rows[0][6:], strict=True)))  # one column per purpose
+    cookies_end = 6 + len(COOKIE_PURPOSES)
+    prime(dict(zip(COOKIE_PURPOSES, rows[0][6:cookies_end], strict=True)))  # one column per purpose
+    g._layout_loaded = (user.id, dict(zip(names, rows[0][cookies_end:], strict=True)))
     return user
+
+
+@functools.cache
+def _loader_statement(names: tuple[str, ...]) -> sa.Select:
+    """The user loader's query with the layout columns ``names``, built once per process (its
+    values are bound parameters): building it each time cost more than running it."""
+    m, live = StaffMembership, UserSession
+    return (
+        sa.select(
+            User,
+            live.last_seen_at,
+            m.organisation_id,
+            m.trust_id,
+            m.role,
+            Organisation,
+            *(_latest_consent(p) for p in COOKIE_PURPOSES),
+            *(_LAYOUT_COLUMNS[name][1]() for name in names),
+        )
+        .join(
+            live,
+            sa.and_(
+                live.user_id == User.id,
+                live.secret_hash == sa.bindparam("secret_hash", type_=live.secret_hash.type),
+                live.ended_at.is_(None),
+            ),
+        )
+        .outerjoin(m, m.user_id == User.id)
+        .outerjoin(Organisation, Organisation.id == m.organisation_id)
+        .where(User.id == sa.bindparam("user_id", type_=User.id.type))
+    )
+
+
+# What the layout shows on every page, read by the user loader's one query rather than by a query
+# of its own each: name -> (wanted, build). ``wanted()`` says whether this request needs it;
+# ``build()`` gives a column correlated to ``User`` (called once per process). Features register
+# theirs (``layout_column``); the page reads the value with ``layout_value``. Read in the same
+# statement as the user's row, a value is as fresh as the row: no value is kept across requests.
+_LAYOUT_COLUMNS: dict[str, tuple[Callable[[], bool], Callable[[], sa.ColumnElement]]] = {}
+NOT_LOADED = object()
+
+
+def layout_column(name: str, wanted: Callable[[], bool]):
+    """Register ``build()`` (a decorator): its column, named ``name``, joins the user loader's
+    query in every request for which ``wanted()`` is true."""
+
+    def register(build: Callable[[], sa.ColumnElement]):
+        _LAYOUT_COLUMNS[name] = (wanted, build)
+        _loader_statement.cache_clear()
+        return build
+
+    return register
+
+
+def layout_value(name: str):
+    """The value the user loader read for ``name`` in this request, or ``NOT_LOADED`` (no one
+    signed in, someone else signed in during this request, or the column was not asked for):
+    then the caller runs its own query."""
+    owner, values = g.get("_layout_loaded", (None, {}))
+    if owner is None or not current_user.is_authenticated or current_user.id != owner:
+        return NOT_LOADED
+    return values.get(name, NOT_LOADED)
 
 
 def _latest_consent(purpose: ConsentPurpose):

@@ -238,3 +238,69 @@ def test_the_versions_page_lists_the_notice_families_see_before_the_school_publi
     _publish(client)
     page = client.get("/office/notices").get_data(as_text=True)
     assert "What families see now" in page and "version 2.0, published" in page
+
+
+@pytest.fixture()
+def second_app(app, _servers):
+    """Another instance of Hometime on the same database and Redis, as a second gunicorn worker
+    or a second web host would be."""
+    from app import create_app
+
+    other = create_app(
+        {
+            "ENV_NAME": "test",
+            "SQLALCHEMY_DATABASE_URI": app.config["SQLALCHEMY_DATABASE_URI"],
+            "REDIS_URL": app.config["REDIS_URL"],
+            "STORAGE_DIR": app.config["STORAGE_DIR"],
+            "SECRET_KEY": app.config["SECRET_KEY"],
+            **_servers["s3"],
+        }
+    )
+    other.test_client_class = app.test_client_class
+    yield other
+    with other.app_context():
+        db.session.remove()
+        db.engine.dispose()
+
+
+@pytest.mark.promise("P07")
+def test_a_notice_published_on_one_instance_shows_on_the_next_page_served_by_another(
+    client, school, second_app
+):
+    f.login(client, school["mum"])
+    assert "has changed its privacy notice" not in client.get("/family/").get_data(as_text=True)
+    assert "dpo@new.example" not in client.get("/family/").get_data(as_text=True)
+
+    office = second_app.test_client()
+    f.login(office, school["office"])
+    assert _publish(office).status_code == 303
+    with second_app.app_context():
+        db.session.get(type(school["org"]), school["org"].id).dpo_email = "dpo@new.example"
+        db.session.commit()
+
+    page = client.get("/family/").get_data(as_text=True)
+    assert "Oak Primary has changed its privacy notice." in page  # the home's strip
+    assert "dpo@new.example" in page  # the footer's contact
+    assert "Oak Primary has changed its privacy notice" in client.get("/privacy/").get_data(as_text=True)
+
+
+def test_the_family_home_reads_the_banner_and_the_contacts_with_the_signed_in_person(client, school):
+    """The layout's notice banner and privacy contacts are columns of the user loader's query,
+    not queries of their own on every page."""
+    from tests.queries import statements
+
+    f.login(client, school["office"])
+    assert _publish(client).status_code == 303
+    f.login(client, school["mum"])
+    client.get("/family/")  # the first page of the sign-in may record it
+    with statements() as seen:
+        page = client.get("/family/").get_data(as_text=True)
+    assert (
+        "Oak Primary has changed its privacy notice." in page
+        and "the data protection officer for Oak Primary" in page
+    )
+    about_notices = [s for s in seen if "privacy_notices" in s]
+    assert len(about_notices) == 1 and "user_sessions" in about_notices[0], seen
+    # the footer's schools: no query of their own (it was SELECT organisations... WHERE id IN
+    # the parent's children's schools)
+    assert not [s for s in seen if s.startswith("SELECT organisations.")], seen

@@ -341,3 +341,27 @@ def test_the_office_sees_its_schools_file_deletions_and_those_waiting_for_the_st
     assert "<td>Erasure</td><td>1</td><td><strong>1</strong></td>" in page  # not the other school's 5
     assert "<td>Export expired</td><td>1</td><td>0</td>" in page
     assert now.strftime("%-d %b %Y") in page
+
+
+@pytest.mark.promise("P21")
+def test_the_preview_follows_a_period_changed_since_the_last_page(client):
+    """The preview's statement is kept between pages (it is costly to build); a school that
+    changes its period gets a preview built for the new period on the very next page."""
+    from tests.queries import statements
+
+    org = f.school()
+    office = f.staff(org, Role.OFFICE)
+    closed = at(date.today() - timedelta(days=100))
+    f.pupil(f.school_class(org), f.parent(status=UserStatus.DEACTIVATED, deactivated_at=closed))
+    f.login(client, office)
+    assert "<td>P17</td><td>1</td>" in client.get("/office/retention").get_data(as_text=True)
+    with statements() as seen:
+        client.get("/office/retention")
+    assert len(seen) <= 6, "\n\n".join(seen)
+
+    org.closed_account_days = 120  # the school now keeps closed accounts longer
+    db.session.commit()
+    assert "<td>P17</td><td>0</td>" in client.get("/office/retention").get_data(as_text=True)
+    org.closed_account_days = 90
+    db.session.commit()
+    assert "<td>P17</td><td>1</td>" in client.get("/office/retention").get_data(as_text=True)

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -31,9 +32,17 @@ _COUNTED = sa.or_(
 )
 
 
+def listed() -> sa.orm.Bundle:
+    """What a desk's list shows of a request, read as plain values (``row.request.id``, ...):
+    hundreds of full ORM objects cost more than the rest of the page."""
+    r = PrivacyRequest
+    columns = (r.id, r.kind, r.state, r.organisation_id, r.requester_name, r.on_behalf_of, r.due_on)
+    return sa.orm.Bundle("request", *columns, r.paused_since)
+
+
 @dataclass
 class DeskRow:
-    request: PrivacyRequest
+    request: Any  # a row of ``listed()``
     subject_name: str | None  # the child the request is about, when it is about a child
     days_left: int  # negative when overdue; for a paused request, what is left on the clock
     status: str  # "Due today", "3 days left", "Overdue by 2 days", "Paused since 4 March 2025"
@@ -52,7 +61,7 @@ def desk(organisation_ids, today: date) -> Desk:
     Each list is ordered by deadline."""
     horizon = today + timedelta(days=deadlines.DUE_SOON_DAYS)
     rows = db.session.execute(
-        sa.select(PrivacyRequest, Pupil.first_name, Pupil.last_name)
+        sa.select(listed(), Pupil.first_name, Pupil.last_name)
         .outerjoin(Pupil, Pupil.id == PrivacyRequest.subject_pupil_id)
         .where(
             PrivacyRequest.organisation_id.in_(list(organisation_ids)),
@@ -77,6 +86,16 @@ def desk(organisation_ids, today: date) -> Desk:
         row = DeskRow(req, name, deadlines.days_left(due, today), deadlines.describe_due(due, today))
         (result.overdue if row.days_left < 0 else result.due_soon).append(row)
     return result
+
+
+def off_desk(today: date):
+    """The condition for an open request that :func:`desk` does not list: no deadline yet, or
+    running with more than a week left (in SQL, so the rest of the list needs no id list)."""
+    horizon = today + timedelta(days=deadlines.DUE_SOON_DAYS)
+    return sa.or_(
+        PrivacyRequest.due_on.is_(None),
+        sa.and_(PrivacyRequest.state != RequestState.PAUSED, PrivacyRequest.due_on > horizon),
+    )
 
 
 def due_for_reminder(today: date) -> dict[int, dict[str, list[int]]]:

@@ -22,7 +22,7 @@ from app.dataprotection.common.desk import OFFICE, desk_organisation_ids, desk_o
 from app.dataprotection.common.forms import OfficeRequestForm, apply_error
 from app.dataprotection.requests import deadlines, intake
 from app.dataprotection.requests import workflow as pr
-from app.dataprotection.requests.dashboard import desk
+from app.dataprotection.requests.dashboard import desk, listed, off_desk
 from app.models import (
     Breach,
     BreachDecision,
@@ -84,9 +84,8 @@ def requests_desk():
     orgs = desk_organisations()
     ids, today = [o.id for o in orgs], _today()
     found = desk(ids, today)
-    on_desk = {row.request.id for rows in (found.overdue, found.due_soon, found.paused) for row in rows}
     others = db.session.execute(
-        sa.select(PrivacyRequest, Pupil.first_name, Pupil.last_name)
+        sa.select(listed(), Pupil.first_name, Pupil.last_name)
         .outerjoin(Pupil, Pupil.id == PrivacyRequest.subject_pupil_id)
         .where(
             PrivacyRequest.organisation_id.in_(ids),
@@ -95,7 +94,7 @@ def requests_desk():
                 PrivacyRequest.confirmed_at.is_not(None),  # a public form counts once
                 PrivacyRequest.channel != RequestChannel.PUBLIC_FORM,
             ),  # confirmed
-            PrivacyRequest.id.not_in(on_desk) if on_desk else sa.true(),
+            off_desk(today),  # not already listed above
         )
         .order_by(PrivacyRequest.due_on.nulls_last(), PrivacyRequest.id)
         .limit(200)
@@ -115,7 +114,16 @@ def requests_desk():
         states=STATE_TEXT,
         breaches=[(b, breaches.countdown(b)) for b in open_breaches],
         describe_due=deadlines.describe_due,
+        request_href=_href("office.request_page", "request_id"),
     )
+
+
+def _href(endpoint: str, name: str):
+    """``href(id)``: the URL of ``endpoint`` for that id, built by url_for once for a long list."""
+    marker = "987654321"
+    values: dict[str, Any] = {name: int(marker)}
+    url = url_for(endpoint, **values)
+    return lambda value: url.replace(marker, str(int(value)))
 
 
 def _log_form() -> OfficeRequestForm:

@@ -106,37 +106,45 @@ def _subject(kind: str, subject_id: int):
     abort(404)
 
 
-def _request_choices(subject, action: str) -> list[tuple[str, str]]:
-    kinds = KINDS.get(action, [])
+def _open_requests(subject, actions: tuple[str, ...]) -> dict[str, list[C]]:
+    """For each action, the choice of its in-progress requests about ``subject`` (one query)."""
+    kinds = {kind: action for action in actions for kind in KINDS.get(action, [])}
     about = (
         PrivacyRequest.subject_pupil_id == subject.id
         if isinstance(subject, Pupil)
         else sa.and_(PrivacyRequest.subject_pupil_id.is_(None), PrivacyRequest.requester_id == subject.id)
     )
     found = db.session.scalars(
-        sa.select(PrivacyRequest).where(
+        sa.select(PrivacyRequest)
+        .where(
             about,
-            PrivacyRequest.kind.in_(kinds),
+            PrivacyRequest.kind.in_(list(kinds)),
             PrivacyRequest.state == RequestState.IN_PROGRESS,
             PrivacyRequest.organisation_id.in_(office_organisation_ids(current_user) or [-1]),
         )
+        .order_by(PrivacyRequest.id)
     ).all()
-    return [C("", "Not under a request")] + [
-        C(str(r.id), f"R{r.id}: {r.kind.value} from {r.requester_name}") for r in found
-    ]
+    choices: dict[str, list[C]] = {action: [] for action in actions}
+    for r in found:
+        choices[kinds[r.kind]].append(C(str(r.id), f"R{r.id}: {r.kind.value} from {r.requester_name}"))
+    return choices
+
+
+def _request_choices(subject, action: str) -> list[C]:
+    return [C("", "Not under a request"), *_open_requests(subject, (action,))[action]]
 
 
 def _forms(subject):
     """Both forms of the page, empty; the route processes the one that was sent."""
+    found = _open_requests(subject, ("correct", "restriction", "objection"))
+    none = C("", "Not under a request")
     correct = CorrectForm(formdata=None, prefix="c")
     correct.field.choices = [C(k, v) for k, v in rectification.fields_for(subject).items()]
-    correct.request_id.choices = _request_choices(subject, "correct")
+    correct.request_id.choices = [none, *found["correct"]]
     flag = FlagForm(formdata=None, prefix="f")
     if isinstance(subject, Pupil):
         flag.kind.choices = [C("restriction", "Restriction")]
-    flag.request_id.choices = (
-        _request_choices(subject, "restriction") + _request_choices(subject, "objection")[1:]
-    )
+    flag.request_id.choices = [none, *found["restriction"], *found["objection"]]
     return correct, flag
 
 
@@ -151,12 +159,14 @@ def _page(kind: str, subject, correct=None, flag=None, status: int = 200):
             .where(Guardianship.pupil_id == subject.id)
             .order_by(User.name)
         ).all()
-        context["school_class"] = db.session.get(SchoolClass, subject.class_id) if subject.class_id else None
-        context["classes"] = db.session.scalars(
-            sa.select(SchoolClass.name)
-            .where(SchoolClass.organisation_id == subject.organisation_id)
-            .distinct()
-        ).all()
+        classes = db.session.scalars(
+            sa.select(SchoolClass).where(SchoolClass.organisation_id == subject.organisation_id)
+        ).all()  # the school's classes (their names to choose from) and the child's, in one query
+        mine = [c for c in classes if c.id == subject.class_id]
+        context["school_class"] = (
+            mine[0] if mine else db.session.get(SchoolClass, subject.class_id) if subject.class_id else None
+        )
+        context["classes"] = sorted({c.name for c in classes})
     else:
         context["children"] = db.session.scalars(
             sa.select(Pupil)
