@@ -26,7 +26,6 @@ KEYWORDS = {
     "pgettext": ((1, "c"), 2),
     "lazy_gettext": None,
     "_l": None,
-    "N_": None,
 }
 
 
