@@ -24,7 +24,11 @@ SECTIONS = [
             ),
             ("office.staff_page", "Staff", "Invite teachers and office colleagues."),
             ("office.report_page", "Engagement report", "Who took part, by class (figures only)."),
-            ("office.deliveries", "Messages", "Text messages this month and what they cost; failed messages, to retry."),
+            (
+                "office.deliveries",
+                "Messages",
+                "Text messages this month and what they cost; failed messages, to retry.",
+            ),
         ],
     ),
     (

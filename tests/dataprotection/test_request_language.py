@@ -93,39 +93,3 @@ def test_a_carer_reads_the_answer_to_their_request_in_their_own_language(ctx, ru
             message.text
         )
         assert re.search("[\u0600-\u06ff]", message.text)  # written in Urdu's script
-
-
-def test_a_carers_copy_of_their_data_reads_in_their_language(client, ctx, run_jobs):
-    """The readable page of the copy: headings, the kinds of record and Hometime's own words in
-    Polish; what the records hold and the inventory's explanations stay English, marked so;
-    data.json keeps its English words for the computer."""
-    import html as htmllib
-    import io
-    import json
-    import zipfile
-
-    from app.dataprotection.exports import service as exports
-    from app.dataprotection.exports.texts import NO_AUTOMATED_DECISIONS, SECTIONS
-    from tests.html_check import untranslated
-    from tests.privacy_data import access_request, two_families
-
-    s = two_families()
-    s.aisha.language = "pl"
-    db.session.commit()
-    req = access_request(s, pupil=s.amir)
-    export = exports.start(req.id, s.office)
-    assert run_jobs() == 0
-    exports.release(export.id, s.office, remove=set())
-    f.login(client, s.aisha)
-    response = client.get(f"/privacy/exports/{export.id}/download")
-    assert response.status_code == 200
-    zf = zipfile.ZipFile(io.BytesIO(response.get_data()))
-    page = zf.read("index.html").decode()
-    assert '<html lang="pl" dir="ltr">' in page
-    assert not untranslated(page), untranslated(page)
-    text = htmllib.unescape(page)
-    assert "No automated decisions" not in text and NO_AUTOMATED_DECISIONS not in text
-    assert SECTIONS["pupils"][0] not in text  # "The child's school record", in Polish
-    data = json.loads(zf.read("data.json"))
-    assert data["about"]["automated_decisions"] == NO_AUTOMATED_DECISIONS
-    assert data["explanations"]["pupils"]["title"] == SECTIONS["pupils"][0]
