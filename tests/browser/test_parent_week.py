@@ -102,8 +102,17 @@ def test_settings_ask_the_cookie_question_in_the_same_compact_strip_and_answer_t
     assert _box(page, "#strip")["height"] < 200
     assert _box(page, "h2")["y"] < HEIGHT
     strip.get_by_role("button", name="Only needed").click()
-    page.get_by_text("Your cookie choice is saved").wait_for()
-    assert _in_view(page, "text=Your cookie choice is saved")
+    saved = page.get_by_text("Your cookie choice is saved").first
+    saved.wait_for()
+    # the swap brings the answer into view a moment after it appears: wait up to 5 s for it
+    assert saved.evaluate(
+        """e => new Promise(done => {
+          const until = Date.now() + 5000;
+          const look = () => { const r = e.getBoundingClientRect();
+            if (r.top >= -1 && r.bottom <= innerHeight + 1 && r.height > 0) done(true);
+            else if (Date.now() > until) done(false); else requestAnimationFrame(look); };
+          look(); })"""
+    ), "the saved answer is not in view"
     strip.get_by_role("button", name="I've read it").click()
     page.wait_for_url("**/family/settings**")
     page.goto("/family/settings")
