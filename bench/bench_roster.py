@@ -114,6 +114,7 @@ def _child(db_url: str, redis_url: str, source: str, renamed_source: str) -> Non
     from app.core.extensions import db
     from app.demo import academic_year
     from app.models import Organisation, Role, SchoolClass, StaffMembership, User, UserKind
+    from tests.factories import login
 
     app = create_app(
         {
@@ -137,12 +138,9 @@ def _child(db_url: str, redis_url: str, source: str, renamed_source: str) -> Non
         office.memberships.append(StaffMembership(organisation_id=org.id, role=Role.OFFICE))
         db.session.add(office)
         db.session.commit()
-        identity = office.get_id()
+        client = app.test_client()
+        login(client, office)
         db.session.remove()
-    client = app.test_client()
-    with client.session_transaction() as session:
-        session["_user_id"] = identity
-        session["_fresh"] = True
 
     def preview(data: bytes):
         started = time.perf_counter()

@@ -45,14 +45,18 @@ def _class(org, pupils: int, activities: int):
         if n % 3 == 0:
             db.session.add(Award(pupil_id=child.id, kind=AwardKind.GREAT_EFFORT, given_by_id=teacher.id))
     db.session.commit()
-    return cls.id, teacher.get_id()
+    return cls.id, teacher.id
 
 
-def _login(client, user_id: str) -> None:
-    with client.session_transaction() as sess:
-        sess["_user_id"] = user_id
-        sess["_fresh"] = True
-        sess["auth_at"] = time.time()
+def _login(app, client, user_id: int) -> None:
+    """Sign a teacher in the way a real sign-in does (with its server-side sign-in record)."""
+    from app.core.extensions import db
+    from app.models import User
+    from tests.factories import login
+
+    with app.app_context():
+        login(client, db.session.get(User, user_id))
+        db.session.remove()
 
 
 def _queries(app, client, url: str) -> int:
@@ -91,10 +95,10 @@ def run(app) -> list[dict]:
         db.session.remove()
 
     client = app.test_client()
-    _login(client, small_teacher)
+    _login(app, client, small_teacher)
     client.get(f"/teach/classes/{small_id}")
     small = _queries(app, client, f"/teach/classes/{small_id}")
-    _login(client, big_teacher)
+    _login(app, client, big_teacher)
     url = f"/teach/classes/{big_id}"
     for _ in range(10):  # warm-up: templates compiled, connections pooled
         client.get(url)
