@@ -118,6 +118,9 @@ def create_app(config: dict | None = None) -> Flask:
     from app.learning.starter_words import starter_words
 
     app.jinja_env.globals["starter_words"] = starter_words  # the starter library, translated
+    from app.learning.engagement import face_words
+
+    app.jinja_env.globals["face_words"] = face_words
 
     from app import cli
 

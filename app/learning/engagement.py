@@ -43,6 +43,12 @@ MAX_COMMENT = 2000
 RATINGS = {1: "Not for us", 2: "So-so", 3: "OK", 4: "Good", 5: "Loved it"}
 
 
+def face_words() -> tuple[str, ...]:
+    """The five faces' words (ratings 1 to 5) in the page's language: a rating form draws each
+    face's word from one call, instead of translating all five words for every face."""
+    return (gettext("Not for us"), gettext("So-so"), gettext("OK"), gettext("Good"), gettext("Loved it"))
+
+
 class EngagementError(FieldError):
     """Input we refuse; ``field`` names the form field, ``message`` is written for the parent."""
 
