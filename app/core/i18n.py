@@ -23,6 +23,7 @@ from babel.dates import format_skeleton
 from flask import Flask, current_app, g, has_request_context, redirect, request, url_for
 from flask_babel import (
     Babel,
+    Domain,
     force_locale,
     format_date,
     format_time,
@@ -225,25 +226,26 @@ def as_written(text: str | None) -> Markup | str:
     return Markup('<span lang="en-GB">{}</span>').format(text)
 
 
-def _translations() -> support.NullTranslations:
-    """The catalog of the language being written in, as Flask-Babel's ``get_translations()``
-    finds it, remembered for the request while that language stays the same (each of its calls
-    reads several context locals and turns the locale into a string). A language forced with
-    :func:`in_language` is another locale object, so it is looked up again, and so is the
+def translations(domain: Domain | None = None) -> support.NullTranslations:
+    """The catalog of the language being written in (Flask-Babel's default domain, or
+    ``domain``), as Flask-Babel finds it, remembered for the request while that language stays
+    the same: each of Flask-Babel's own lookups reads several context locals and turns the locale
+    into a string, and a parent's home page translates a few hundred words. A language forced
+    with :func:`in_language` is another locale object, so it is looked up again, and so is the
     page's own when the forced one ends."""
     try:
         here = g._get_current_object()  # one context-local read, then plain attributes
     except RuntimeError:  # outside an application context
-        return get_translations()
-    try:
-        locale, translations = here._page_translations
-        if locale is here._flask_babel.babel_locale:
-            return translations
-    except AttributeError:
-        pass
-    translations = get_translations()
-    here._page_translations = (here._flask_babel.babel_locale, translations)
-    return translations
+        return domain.get_translations() if domain else get_translations()
+    key = domain.domain[0] if domain else ""
+    remembered = here.__dict__.setdefault("_page_translations", {})
+    hit = remembered.get(key)
+    babel = getattr(here, "_flask_babel", None)
+    if hit is not None and hit[0] is getattr(babel, "babel_locale", None):
+        return hit[1]
+    found = domain.get_translations() if domain else get_translations()
+    remembered[key] = (here._flask_babel.babel_locale, found)
+    return found
 
 
 def init_app(app: Flask) -> None:
@@ -254,10 +256,10 @@ def init_app(app: Flask) -> None:
     # The templates' _(), ngettext() and pgettext() (about 250 calls on a parent's home page)
     # find the translations once per request and language, not on every call.
     app.jinja_env.install_gettext_callables(  # type: ignore[attr-defined]
-        gettext=lambda s: _translations().ugettext(s),
-        ngettext=lambda s, p, n: _translations().ungettext(s, p, n),
-        pgettext=lambda c, s: _translations().upgettext(c, s),
-        npgettext=lambda c, s, p, n: _translations().unpgettext(c, s, p, n),
+        gettext=lambda s: translations().ugettext(s),
+        ngettext=lambda s, p, n: translations().ungettext(s, p, n),
+        pgettext=lambda c, s: translations().upgettext(c, s),
+        npgettext=lambda c, s, p, n: translations().unpgettext(c, s, p, n),
         newstyle=True,
     )
     app.jinja_env.filters["long_date"] = long_date

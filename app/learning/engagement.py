@@ -19,7 +19,7 @@ from flask_babel import gettext
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import joinedload
 
-from app.core import consent
+from app.core import consent, i18n
 from app.core.errors import FieldError
 from app.core.extensions import db
 from app.learning import photos, usage
@@ -46,7 +46,8 @@ RATINGS = {1: "Not for us", 2: "So-so", 3: "OK", 4: "Good", 5: "Loved it"}
 def face_words() -> tuple[str, ...]:
     """The five faces' words (ratings 1 to 5) in the page's language: a rating form draws each
     face's word from one call, instead of translating all five words for every face."""
-    return (gettext("Not for us"), gettext("So-so"), gettext("OK"), gettext("Good"), gettext("Loved it"))
+    _ = i18n.translations().ugettext
+    return (_("Not for us"), _("So-so"), _("OK"), _("Good"), _("Loved it"))
 
 
 class EngagementError(FieldError):

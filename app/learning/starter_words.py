@@ -24,6 +24,7 @@ from babel.messages.catalog import Catalog
 from babel.messages.pofile import write_po
 from flask_babel import Domain
 
+from app.core import i18n
 from app.learning.starter_library import STARTER
 
 DOMAIN = "starter"
@@ -58,7 +59,7 @@ def _starter_texts() -> frozenset[str]:
 def _translated(text: str) -> str | None:
     if text not in _starter_texts():
         return None
-    words = _domain.gettext(text)
+    words = i18n.translations(_domain).ugettext(text)
     return words if words != text else None  # no translation in this language (or English)
 
 
