@@ -30,7 +30,7 @@ install: $(STAMP) $(MO)
 # and merge them into every language's .po file (new words arrive empty, for a translator).
 # The same for the starter library (app/learning/starter_library.py): starter.pot -> starter.po.
 translations: $(STAMP)
-	$(VENV)/bin/pybabel extract -F babel.cfg -k _l -k lazy_gettext --no-location --sort-output -o app/translations/messages.pot .
+	$(VENV)/bin/pybabel extract -F babel.cfg -k _l -k lazy_gettext -k N_ --no-location --sort-output -o app/translations/messages.pot .
 	@for po in $(PO); do lang=$$(basename $$(dirname $$(dirname $$po))); \
 		$(VENV)/bin/pybabel update -i app/translations/messages.pot -d app/translations -l $$lang --no-fuzzy-matching; done
 	$(PY) -m app.learning.starter_words

@@ -26,6 +26,7 @@ KEYWORDS = {
     "pgettext": ((1, "c"), 2),
     "lazy_gettext": None,
     "_l": None,
+    "N_": None,
 }
 
 

@@ -93,3 +93,72 @@ def test_a_carer_reads_the_answer_to_their_request_in_their_own_language(ctx, ru
             message.text
         )
         assert re.search("[\u0600-\u06ff]", message.text)  # written in Urdu's script
+
+
+def test_a_carers_copy_of_their_data_reads_in_their_language(client, ctx, run_jobs):
+    """The readable page of the copy: headings, the kinds of record and Hometime's own words in
+    Polish; what the records hold and the inventory's explanations stay English, marked so;
+    data.json keeps its English words for the computer."""
+    import html as htmllib
+    import io
+    import json
+    import zipfile
+
+    from app.dataprotection.exports import service as exports
+    from app.dataprotection.exports.texts import NO_AUTOMATED_DECISIONS, SECTIONS
+    from tests.html_check import untranslated
+    from tests.privacy_data import access_request, two_families
+
+    s = two_families()
+    s.aisha.language = "pl"
+    db.session.commit()
+    req = access_request(s, pupil=s.amir)
+    export = exports.start(req.id, s.office)
+    assert run_jobs() == 0
+    exports.release(export.id, s.office, remove=set())
+    f.login(client, s.aisha)
+    response = client.get(f"/privacy/exports/{export.id}/download")
+    assert response.status_code == 200
+    zf = zipfile.ZipFile(io.BytesIO(response.get_data()))
+    page = zf.read("index.html").decode()
+    assert '<html lang="pl" dir="ltr">' in page
+    assert not untranslated(page), untranslated(page)
+    text = htmllib.unescape(page)
+    assert "No automated decisions" not in text and NO_AUTOMATED_DECISIONS not in text
+    # the heading of "The child's school record" is Polish (the inventory's own words under it stay
+    # English, marked lang="en-GB", and may use the same words)
+    assert f"<h2>{SECTIONS['pupils'][0]}</h2>" not in text
+    assert '<section id="pupils"><h2>Szkolne dane dziecka</h2>' in text
+    data = json.loads(zf.read("data.json"))
+    assert data["about"]["automated_decisions"] == NO_AUTOMATED_DECISIONS
+    assert data["explanations"]["pupils"]["title"] == SECTIONS["pupils"][0]
+
+
+def test_the_copy_of_their_data_reads_in_every_families_language(client, ctx, run_jobs):
+    """Each of the ten languages: the copy's readable page carries the language and its direction,
+    and no English is left outside what is marked as English (the records, the inventory)."""
+    import io
+    import zipfile
+
+    from app.core.i18n import LANGUAGES
+    from app.dataprotection.exports import service as exports
+    from tests.html_check import untranslated
+    from tests.privacy_data import access_request, two_families
+
+    s = two_families()
+    f.login(client, s.aisha)
+    for code, lang in LANGUAGES.items():
+        if code == "en_GB":
+            continue
+        s.aisha.language = code
+        db.session.commit()
+        req = access_request(s, pupil=s.amir)
+        export = exports.start(req.id, s.office)
+        assert run_jobs() == 0
+        exports.release(export.id, s.office, remove=set())
+        response = client.get(f"/privacy/exports/{export.id}/download")
+        assert response.status_code == 200, code
+        page = zipfile.ZipFile(io.BytesIO(response.get_data())).read("index.html").decode()
+        assert f'<html lang="{lang.tag}" dir="{lang.direction}">' in page, code
+        assert not untranslated(page), (code, untranslated(page))
+        pr.transition(req.id, RequestState.COMPLETED, actor=s.office, note="Copy sent")

@@ -9,6 +9,7 @@ import re
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+from flask_babel import gettext
 from markupsafe import escape
 
 from app.models.inventory import INVENTORY, RECIPIENTS, RETENTION
@@ -26,47 +27,60 @@ NOT_EXPORTED = {
     "real families' data.",
 }
 
+
+def N_(text: str) -> str:
+    """Marks English words for the catalogs (``make translations``) and leaves them English: the
+    files a computer reads (data.json, the CSV files) keep them so; the readable page translates
+    them into the requester's language where it shows them (``gettext``)."""
+    return text
+
+
 # Per exported table: a title a parent understands, and where the records came from.
 SECTIONS = {
     "users": (
-        "Your account",
-        "From the school's records (the name and contact details it "
-        "gave us to invite you) and from you, when you joined or changed "
-        "them.",
+        N_("Your account"),
+        N_(
+            "From the school's records (the name and contact details it "
+            "gave us to invite you) and from you, when you joined or changed "
+            "them."
+        ),
     ),
-    "staff_memberships": ("Your staff roles", "From the school office."),
-    "class_teachers": ("Classes you teach", "From the school office."),
-    "invitations": ("Invitations", "Made by the school office to invite you."),
+    "staff_memberships": (N_("Your staff roles"), N_("From the school office.")),
+    "class_teachers": (N_("Classes you teach"), N_("From the school office.")),
+    "invitations": (N_("Invitations"), N_("Made by the school office to invite you.")),
     "pupils": (
-        "The child's school record",
-        "Supplied by the school from its records, or given by your family: see the Source column.",
+        N_("The child's school record"),
+        N_("Supplied by the school from its records, or given by your family: see the Source column."),
     ),
     "guardianships": (
-        "Links between carers and children",
-        "Supplied by the school, or made by your family: see the Source column.",
+        N_("Links between carers and children"),
+        N_("Supplied by the school, or made by your family: see the Source column."),
     ),
-    "engagements": ("Activities done at home", "From your family, when an activity was marked as done."),
-    "contributions": ("Comments and photos sent to the school", "From your family."),
-    "awards": ("Awards", "From the child's teachers."),
-    "usage_events": ("How Hometime was used", "Recorded by Hometime when it was used."),
+    "engagements": (
+        N_("Activities done at home"),
+        N_("From your family, when an activity was marked as done."),
+    ),
+    "contributions": (N_("Comments and photos sent to the school"), N_("From your family.")),
+    "awards": (N_("Awards"), N_("From the child's teachers.")),
+    "usage_events": (N_("How Hometime was used"), N_("Recorded by Hometime when it was used.")),
     "consent_records": (
-        "Consents given and withdrawn",
-        "From you (or the school office, when you told them).",
+        N_("Consents given and withdrawn"),
+        N_("From you (or the school office, when you told them)."),
     ),
     "privacy_requests": (
-        "Data-protection requests",
-        "From you, or the school office when you asked by phone, letter or email.",
+        N_("Data-protection requests"),
+        N_("From you, or the school office when you asked by phone, letter or email."),
     ),
-    "request_events": ("What happened to each request", "Recorded by the school office."),
-    "data_exports": ("Copies of data made for you", "Made by Hometime for your requests."),
-    "activity_log": ("Sign-ins and security log", "Recorded by Hometime."),
+    "request_events": (N_("What happened to each request"), N_("Recorded by the school office.")),
+    "data_exports": (N_("Copies of data made for you"), N_("Made by Hometime for your requests.")),
+    "activity_log": (N_("Sign-ins and security log"), N_("Recorded by Hometime.")),
     "notification_deliveries": (
-        "Messages sent to you",
-        "Recorded by Hometime when it sent (or held back) a message.",
+        N_("Messages sent to you"),
+        N_("Recorded by Hometime when it sent (or held back) a message."),
     ),
 }
 
-NO_AUTOMATED_DECISIONS = (
+NO_AUTOMATED_DECISIONS = N_(
     "Nothing about you or your child is decided by software alone. Hometime does not profile "
     "families and makes no automated decisions: teachers and the school office make every "
     "decision, and software only stores, sends and counts what people do."
@@ -222,17 +236,24 @@ def section_start(body, table: str, columns: list[str]) -> None:
         if not hidden(table, c)
     )
     who = "".join(f"<li>{escape(RECIPIENTS[r])}</li>" for r in entry.recipients)
+    # In the requester's language (the build runs inside i18n.in_language): the headings and
+    # Hometime's own words; the inventory's explanations and the records stay English, marked so.
+    title, en = gettext(title), ' lang="en-GB"'
+    # Outside the f-strings below: pybabel (Python 3.11) does not look inside an f-string.
+    came_from, kept, receives = (
+        gettext("Where it came from"),
+        gettext("How long it is kept"),
+        gettext("Who receives it"),
+    )
+    each_item = gettext("What each personal item is for")
     body.write(
-        f'<section id="{table}"><h2>{escape(title)}</h2><p>{escape(plain(entry.purpose))}</p>'
-        f"<dl><dt>Where it came from</dt><dd>{escape(source)}</dd>"
-        f"<dt>How long it is kept</dt><dd>{escape(plain(RETENTION[entry.retention]))}</dd>"
-        f"<dt>Who receives it</dt><dd><ul>{who}</ul></dd></dl>"
-        + (
-            f"<details><summary>What each personal item is for</summary><ul>{items}</ul></details>"
-            if items
-            else ""
-        )
-        + f'<div class="table-wrap" tabindex="0" role="region" aria-label="{escape(title)}">'
+        f'<section id="{table}"><h2>{escape(title)}</h2><p{en}>{escape(plain(entry.purpose))}</p>'
+        f"<dl><dt>{escape(came_from)}</dt><dd>{escape(gettext(source))}</dd>"
+        f"<dt>{escape(kept)}</dt>"
+        f"<dd{en}>{escape(plain(RETENTION[entry.retention]))}</dd>"
+        f"<dt>{escape(receives)}</dt><dd><ul{en}>{who}</ul></dd></dl>"
+        + (f"<details><summary>{escape(each_item)}</summary><ul{en}>{items}</ul></details>" if items else "")
+        + f'<div class="table-wrap" tabindex="0" role="region" aria-label="{escape(title)}"{en}>'
         + "<table><thead><tr>"
         + "".join(f'<th scope="col">{escape(heading(c))}</th>' for c in columns)
         + "</tr></thead><tbody>\n"

@@ -28,8 +28,10 @@ from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from flask import current_app, render_template
+from flask_babel import gettext, ngettext
+from markupsafe import Markup
 
-from app.core import csv_safe, storage
+from app.core import csv_safe, i18n, storage
 from app.core.extensions import db
 from app.dataprotection.common.ownership import (
     OWNERSHIP,
@@ -174,7 +176,10 @@ def write(
     result, labels = Result(), Labels(subject)
     photos: list[tuple[int, str]] = []  # (contribution id, stored key)
     json_path, body_path = f"{workdir}/data.json", f"{workdir}/body.html"
+    req = db.session.get(PrivacyRequest, request_id)
     with (
+        # the readable page in the requester's language; data.json and the CSV files stay English
+        i18n.in_language(req.language if req else None),
         zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as zf,
         open(json_path, "w", encoding="utf-8") as js,
         open(body_path, "w", encoding="utf-8") as body,
@@ -265,10 +270,14 @@ def _write_table(zf, js, body, table, query, labels, decided, result, photos, fi
             text.detach().close()  # the zip entry under the wrapper (detach leaves it open)
     if count:
         js.write("]")
-        body.write(
-            f"</tbody></table></div><p>{how_many(count, 'entry', 'entries')}, also in the spreadsheet "
-            f'<a href="{table}.csv">{table}.csv</a>.</p></section>\n'
+        link = f'<a href="{table}.csv">{table}.csv</a>'
+        also = ngettext(
+            "%(num)s entry, also in the spreadsheet %(file)s.",
+            "%(num)s entries, also in the spreadsheet %(file)s.",
+            count,
+            file=Markup(link),
         )
+        body.write(f"</tbody></table></div><p>{also}</p></section>\n")
     return count
 
 
@@ -313,14 +322,15 @@ def _write_index(zf, body_path: str, subject, request_id: int, result: Result) -
         result=result,
         child=subject.pupil_id is not None,
         made_at=utcnow().astimezone(LONDON),
-        sections=[(table, SECTIONS[table][0], n) for table, n in result.counts.items()],
-        not_held=[SECTIONS[table][0] for table in result.applicable if table not in result.counts],
+        language=i18n.current(),
+        sections=[(table, gettext(SECTIONS[table][0]), n) for table, n in result.counts.items()],
+        not_held=[gettext(SECTIONS[table][0]) for table in result.applicable if table not in result.counts],
         recipients=[
             RECIPIENTS[r]
             for r in RECIPIENTS
             if any(r in INVENTORY[table].recipients for table in result.counts)
         ],
-        no_automated_decisions=NO_AUTOMATED_DECISIONS,
+        no_automated_decisions=gettext(NO_AUTOMATED_DECISIONS),
         marker=MARKER,
         css=CSS,
     )
