@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from datetime import date, timedelta
+from urllib.parse import unquote
 
 import pytest
 import sqlalchemy as sa
@@ -39,9 +40,15 @@ def _sign_in(page) -> None:
 
 
 def _add(page, words: str, title: str) -> None:
-    """Search the library and add the activity called ``title``."""
-    page.locator("#q").fill(words)
-    if not page.js:
+    """Search the library and add the activity called ``title``. With JavaScript, wait for the
+    answer to these words: the list of the previous search may hold the title too, and an "Add"
+    clicked there races the search still on its way (whose answer, made after the add, then
+    replaces the list)."""
+    if page.js:
+        with page.expect_response(lambda r: "/search?" in r.url and f"q={words}" in unquote(r.url) and r.ok):
+            page.locator("#q").fill(words)
+    else:
+        page.locator("#q").fill(words)
         page.get_by_role("button", name="Search", exact=True).click()
     row = page.locator("#results li", has_text=title)
     row.wait_for()
