@@ -115,8 +115,10 @@ def test_settings_ask_the_cookie_question_in_the_same_compact_strip_and_answer_t
             else if (Date.now() > until) done(false); else requestAnimationFrame(look); };
           look(); })"""
     ), "the saved answer is not in view"
-    strip.get_by_role("button", name="I've read it").click()
-    page.wait_for_url("**/family/settings**")
+    # the page is already /family/settings: wait for the answer itself before looking again
+    with page.expect_response(lambda r: "/acknowledge" in r.url):
+        strip.get_by_role("button", name="I've read it").click()
+    page.wait_for_load_state()
     page.goto("/family/settings")
     assert page.locator("#strip").count() == 0, "answered questions are not asked again"
     assert page.problems == []
