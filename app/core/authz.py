@@ -426,13 +426,15 @@ def pupil_for_staff_or_404(pupil_id: int) -> Pupil:
     return found
 
 
-def linked_pupils(user: User):
-    """A select of the children linked to a parent (including those the school has removed: P18)."""
+def linked_pupils(user: User | sa.BindParameter):
+    """A select of the children linked to a parent (including those the school has removed: P18);
+    a bound parameter instead of the parent for a statement built once and run for anyone."""
+    parent_id = user if isinstance(user, sa.BindParameter) else user.id
     return (
         sa.select(Pupil)
         .join(Guardianship, Guardianship.pupil_id == Pupil.id)
         .where(
-            Guardianship.parent_id == user.id, Guardianship.removed_at.is_(None), Pupil.erased_at.is_(None)
+            Guardianship.parent_id == parent_id, Guardianship.removed_at.is_(None), Pupil.erased_at.is_(None)
         )
         .order_by(Pupil.first_name, Pupil.id)
     )

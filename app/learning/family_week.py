@@ -8,6 +8,7 @@ twice on the page.
 
 from __future__ import annotations
 
+import functools
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date
@@ -106,21 +107,38 @@ def engagements_for(pupil_ids: list[int], item_ids: list[int]) -> dict[tuple[int
     if not pupil_ids or not item_ids:
         return {}
     rows = (
-        db.session.scalars(
-            sa.select(Engagement)
-            .where(Engagement.pupil_id.in_(pupil_ids), Engagement.topic_activity_id.in_(item_ids))
-            .options(joinedload(Engagement.contributions))
-        )
-        .unique()
-        .all()
+        db.session.scalars(_engagements_statement(), {"pupils": pupil_ids, "items": item_ids}).unique().all()
     )
     return {(e.pupil_id, e.topic_activity_id): e for e in rows}
+
+
+@functools.cache
+def _engagements_statement() -> sa.Select:
+    """Built once per process, its values bound (building it cost as much as running it)."""
+    return (
+        sa.select(Engagement)
+        .where(
+            Engagement.pupil_id.in_(sa.bindparam("pupils", expanding=True)),
+            Engagement.topic_activity_id.in_(sa.bindparam("items", expanding=True)),
+        )
+        .options(joinedload(Engagement.contributions))
+    )
 
 
 def awards_for(pupil_ids: list[int], limit: int | None = RECENT_AWARDS) -> dict[int, list[Award]]:
     """Each child's awards, newest first (the latest ``limit`` of each; all with None)."""
     if not pupil_ids:
         return {}
+    found: dict[int, list[Award]] = defaultdict(list)
+    params = {"pupils": pupil_ids, "limit": limit or 2**31 - 1}
+    for row in db.session.scalars(_awards_statement(), params):
+        found[row.pupil_id].append(row)
+    return found
+
+
+@functools.cache
+def _awards_statement() -> sa.Select:
+    """Each child's awards ranked newest first, up to ``:limit`` each; built once per process."""
     ranked = (
         sa.select(
             Award,
@@ -128,17 +146,15 @@ def awards_for(pupil_ids: list[int], limit: int | None = RECENT_AWARDS) -> dict[
             .over(partition_by=Award.pupil_id, order_by=(Award.created_at.desc(), Award.id.desc()))
             .label("n"),
         )
-        .where(Award.pupil_id.in_(pupil_ids))
+        .where(Award.pupil_id.in_(sa.bindparam("pupils", expanding=True)))
         .subquery()
     )
     award = aliased(Award, ranked)
-    query = sa.select(award)
-    if limit:
-        query = query.where(ranked.c.n <= limit)
-    found: dict[int, list[Award]] = defaultdict(list)
-    for row in db.session.scalars(query.order_by(ranked.c.pupil_id, ranked.c.n)):
-        found[row.pupil_id].append(row)
-    return found
+    return (
+        sa.select(award)
+        .where(ranked.c.n <= sa.bindparam("limit", type_=sa.Integer))
+        .order_by(ranked.c.pupil_id, ranked.c.n)
+    )
 
 
 def award_label(award: Award) -> str:
@@ -155,26 +171,14 @@ def this_monday(pupil: Pupil) -> date:
 def family_week(user: User) -> FamilyWeek:
     """Everything the family home shows, in four queries whatever the number of children:
     children, topics with their activities, engagements with comments and photos, awards."""
-    children = list(
-        db.session.scalars(
-            linked_pupils(user).options(joinedload(Pupil.school_class), joinedload(Pupil.organisation))
-        )
-    )
+    children = list(db.session.scalars(_children_statement(), {"parent": user.id}))
     current = [c for c in children if c.class_id and c.removed_at is None]
     mondays = {c.id: this_monday(c) for c in current}
     cards: dict[int, Card] = {}
     if current:
-        wanted = sa.or_(
-            *[
-                sa.and_(topic_classes.c.class_id == c.class_id, WeeklyTopic.week_start == mondays[c.id])
-                for c in current
-            ]
-        )
         by_class: dict[int, list[WeeklyTopic]] = defaultdict(list)
-        rows = db.session.execute(
-            _published_topics(wanted).order_by(WeeklyTopic.published_at, WeeklyTopic.id)
-        ).unique()
-        for topic, class_id in rows:
+        weeks = sorted({(c.class_id, mondays[c.id]) for c in current})
+        for topic, class_id in db.session.execute(_this_weeks_topics_statement(), {"weeks": weeks}).unique():
             by_class[class_id].append(topic)
         for child in current:
             for topic in by_class.get(child.class_id, []):
@@ -192,6 +196,23 @@ def family_week(user: User) -> FamilyWeek:
         without_topic=[c for c in children if c.id not in with_topic],
         engagements=engagements_for([c.id for c in current], item_ids),
         awards=awards_for([c.id for c in children]),
+    )
+
+
+@functools.cache
+def _children_statement() -> sa.Select:
+    """The parent's (``:parent``) children with their class and school; built once per process."""
+    return linked_pupils(sa.bindparam("parent", type_=sa.Integer)).options(
+        joinedload(Pupil.school_class), joinedload(Pupil.organisation)
+    )
+
+
+@functools.cache
+def _this_weeks_topics_statement() -> sa.Select:
+    """Published topics for ``:weeks``, a list of (class id, Monday); built once per process."""
+    week = sa.tuple_(topic_classes.c.class_id, WeeklyTopic.week_start)
+    return _published_topics(week.in_(sa.bindparam("weeks", expanding=True))).order_by(
+        WeeklyTopic.published_at, WeeklyTopic.id
     )
 
 
