@@ -118,9 +118,11 @@ def create_app(config: dict | None = None) -> Flask:
     from app.families.invitations import open_invitation_url
 
     app.jinja_env.globals["invitation_url"] = open_invitation_url
-    from app.learning.starter_words import starter_words
+    from app.learning.starter_words import lines, school_words, starter_words
 
     app.jinja_env.globals["starter_words"] = starter_words  # the starter library, translated
+    app.jinja_env.globals["school_words"] = school_words  # what the school wrote, or the library
+    app.jinja_env.globals["lines"] = lines  # plain text with its line breaks
     from app.learning.engagement import face_words
 
     app.jinja_env.globals["face_words"] = face_words

@@ -22,7 +22,10 @@ from pathlib import Path
 
 from babel.messages.catalog import Catalog
 from babel.messages.pofile import write_po
+from flask import current_app
 from flask_babel import Domain
+from jinja2.filters import do_truncate
+from markupsafe import Markup, escape
 
 from app.core import i18n
 from app.learning.starter_library import STARTER
@@ -72,6 +75,34 @@ def starter_words(text: str | None) -> str | None:
     if any(line is None for line in lines):
         return None
     return "\n".join(line for line in lines if line is not None)
+
+
+def lines(text: str | None) -> Markup:
+    """Plain text with its line breaks shown: each line escaped, ``<br>`` between them."""
+    return Markup("<br>").join(escape(line) for line in (text or "").split("\n"))
+
+
+def school_words(text: str | None, page_language=None, note: bool = True, first_line: int = 0) -> Markup:
+    """What the school wrote (a topic's note, an activity's title or steps), for a template: the
+    starter library's own words in the page's language (:func:`starter_words`); anything else as
+    written, marked as English so a screen reader pronounces it right, with a quiet note when the
+    page is in another language (``note=False`` for a title). ``page_language``: the page's (an
+    imported macro does not see the context); ``first_line``: only the first line, cut to that
+    many characters (a summary). A function, not a macro: a family's home shows some thirty."""
+    translated = starter_words(text)
+    shown = translated if translated is not None else (text or "")
+    if first_line:
+        shown = do_truncate(current_app.jinja_env, shown.strip().split("\n")[0], first_line)
+    if translated is not None:
+        return lines(shown)
+    words = Markup('<span lang="en-GB">%s</span>') % lines(shown)
+    if note and page_language and page_language.code != "en_GB":
+        said = Markup(i18n.translations().ugettext("written by the school in English"))
+        words += Markup(' <small class="muted school-words" lang="%s">(%s)</small>') % (
+            page_language.tag,
+            said,
+        )
+    return words
 
 
 def write_template(path: Path = TEMPLATE) -> None:

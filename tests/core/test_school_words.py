@@ -7,7 +7,7 @@ from flask import render_template_string
 
 from app.core import i18n
 
-TEMPLATE = '{% from "_activity.html" import school_words %}{{ school_words(note, page_language) }}'
+TEMPLATE = "{{ school_words(note, page_language) }}"
 
 
 def test_school_words_are_marked_english_with_a_note_in_the_pages_language(app):
