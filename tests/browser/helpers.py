@@ -13,3 +13,13 @@ def sign_in(page, email: str, password: str = PASSWORD) -> None:
     form.locator("input[name='password']").fill(password)
     form.get_by_role("button", name="Sign in", exact=True).click()
     page.wait_for_url(lambda url: "/auth/signin" not in url)
+
+
+def settled(page) -> None:
+    """Wait until htmx has finished with what it swapped in. New content is in the page (and
+    visible) a moment before htmx wires up its own attributes (``hx-get``, ``hx-trigger``): that
+    happens when it settles, about 20 ms later, and removes the ``htmx-added`` class. A person
+    does not type that fast; a test does, and its typing would then start no request."""
+    from playwright.sync_api import expect
+
+    expect(page.locator(".htmx-added")).to_have_count(0)
