@@ -12,6 +12,7 @@ from flask_login import current_user
 from app.core import cookies
 from app.core.authz import parent_required
 from app.core.htmx import add_vary, flash_at, is_htmx, render
+from app.core.i18n import clock_time
 from app.families import settings as service
 from app.families.family_forms import DetailsForm, QuietHoursForm, ToggleForm
 from app.models import ConsentPurpose
@@ -87,8 +88,8 @@ def quiet_hours():
     first, last = (start, end) if start and end else (time(20, 0), time(8, 0))
     message = _(
         "Quiet hours saved: no texts from %(start)s until %(end)s.",
-        start=f"{first:%H:%M}",
-        end=f"{last:%H:%M}",
+        start=clock_time(first),
+        end=clock_time(last),
     )
     return _saved("quiet", message, "toggles", message=message, changed="quiet")
 

@@ -273,6 +273,19 @@ def test_removing_the_mobile_turns_text_reminders_off_with_a_record(client):
     assert [r.granted for r in _records(fam.parent, ConsentPurpose.SMS_REMINDERS)] == [True, False]
 
 
+def test_saved_quiet_hours_are_told_as_the_carer_writes_the_time(client):
+    fam = family()
+    fam.parent.language = "ar"
+    db.session.commit()
+    f.login(client, fam.parent)
+    r = client.post(
+        "/family/settings/quiet-hours", data={"quiet_from": "21:30", "quiet_until": "07:15"}, headers=HX
+    )
+    assert r.status_code == 200
+    said = re.search(r'role="status"[^>]*>([^<]*)<', r.get_data(as_text=True)).group(1)
+    assert "9:30 م" in said and "7:15 ص" in said, f"a twelve-hour clock with the Arabic marks: {said}"
+
+
 def test_a_mistyped_quiet_hour_is_answered_in_plain_words(client):
     fam = family()
     f.login(client, fam.parent)
