@@ -3,8 +3,6 @@ swaps only the list), quiet hours, and their own name, email and mobile (P06, P0
 
 from __future__ import annotations
 
-from datetime import time
-
 from flask import abort, redirect, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -15,6 +13,7 @@ from app.core.htmx import add_vary, flash_at, is_htmx, render
 from app.core.i18n import clock_time
 from app.families import settings as service
 from app.families.family_forms import DetailsForm, QuietHoursForm, ToggleForm
+from app.messaging.notify import DEFAULT_QUIET
 from app.models import ConsentPurpose
 from app.parents import bp
 
@@ -41,6 +40,7 @@ def _page(
         block,
         status=status,
         toggles=service.TOGGLES,
+        usual_quiet=DEFAULT_QUIET,
         on=service.toggle_states(user, states),
         message=message,
         changed=changed,
@@ -85,7 +85,7 @@ def quiet_hours():
     except service.SettingError as error:
         getattr(form, error.field).errors.append(error.message)
         return _page(422, "toggles", quiet=form)
-    first, last = (start, end) if start and end else (time(20, 0), time(8, 0))
+    first, last = (start, end) if start and end else DEFAULT_QUIET
     message = _(
         "Quiet hours saved: no texts from %(start)s until %(end)s.",
         start=clock_time(first),

@@ -43,6 +43,7 @@ SEND_JOB = "app.messaging.jobs.send_deliveries"
 JOB_TIMEOUT = 900
 _PENDING = "hometime_deliveries"
 RESERVED = ("_optional", "_on_behalf", "_pupil_id", "_week")
+DEFAULT_QUIET = policy.DEFAULT_QUIET  # texts wait from 20:00 until 08:00 unless a carer set their own
 
 
 @dataclass

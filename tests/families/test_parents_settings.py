@@ -278,6 +278,8 @@ def test_saved_quiet_hours_are_told_as_the_carer_writes_the_time(client):
     fam.parent.language = "ar"
     db.session.commit()
     f.login(client, fam.parent)
+    page = client.get("/family/settings").get_data(as_text=True)
+    assert "8:00 م" in page and "8:00 ص" in page, "the usual hours, 20:00 to 08:00, as Arabic writes them"
     r = client.post(
         "/family/settings/quiet-hours", data={"quiet_from": "21:30", "quiet_until": "07:15"}, headers=HX
     )
