@@ -38,6 +38,7 @@ def _open_class(page) -> None:
     choice = page.get_by_role("button", name="Necessary cookies only")
     if choice.count():
         choice.first.click()
+        expect(choice).to_have_count(0)  # the choice is saved before the next page is asked for
     year1 = db.session.scalar(sa.select(SchoolClass).where(SchoolClass.name == "Year 1"))
     page.goto(f"/teach/classes/{year1.id}")
 
