@@ -120,6 +120,17 @@ def family(*, same_class: bool = False, awards: bool = True):
     )
 
 
+def family_in(client, language: str, **kw):
+    """:func:`family`, its carer reading Hometime in ``language`` and signed in on ``client``."""
+    from app.core.extensions import db
+
+    fam = family(**kw)
+    fam.parent.language = language
+    db.session.commit()
+    f.login(client, fam.parent)
+    return fam
+
+
 def item_of(topic, activity):
     return next(i for i in topic.items if i.activity_id == activity.id)
 

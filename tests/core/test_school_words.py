@@ -26,14 +26,9 @@ def test_no_note_when_the_page_is_in_english(app):
 
 
 def test_a_polish_carer_sees_the_schools_topic_note_marked_english_on_the_home_page(client):
-    from app.core.extensions import db
-    from tests import factories as f
-    from tests.parents_data import family
+    from tests.parents_data import family_in
 
-    fam = family()
-    fam.parent.language = "pl"
-    db.session.commit()
-    f.login(client, fam.parent)
+    family_in(client, "pl")
     page = client.get("/family/").get_data(as_text=True)
     assert '<html lang="pl"' in page
     assert '<p class="topic-note"><span lang="en-GB">Have fun counting at home!</span>' in page

@@ -7,8 +7,6 @@ from __future__ import annotations
 import html as htmllib
 import re
 
-from app.core.extensions import db
-from tests import factories as f
 from tests.learning.test_parents_home import (
     FIRST_LOAD_BUDGET,
     QUERY_BUDGET,
@@ -16,7 +14,7 @@ from tests.learning.test_parents_home import (
     _assets,
     _gz,
 )
-from tests.parents_data import family
+from tests.parents_data import family_in
 from tests.queries import statements
 
 
@@ -25,16 +23,8 @@ def _text(response) -> str:
     return re.sub(r"\s+", " ", htmllib.unescape(plain))
 
 
-def _family_in(client, language: str):
-    fam = family()
-    fam.parent.language = language
-    db.session.commit()
-    f.login(client, fam.parent)
-    return fam
-
-
 def test_a_polish_carer_sees_home_child_and_settings_in_polish(client):
-    fam = _family_in(client, "pl")
+    fam = family_in(client, "pl")
     home = client.get("/family/")
     assert home.status_code == 200
     text = _text(home)
@@ -65,7 +55,7 @@ def test_a_polish_carer_sees_home_child_and_settings_in_polish(client):
 
 
 def test_an_urdu_carer_gets_a_right_to_left_page_in_urdu(client):
-    fam = _family_in(client, "ur")
+    fam = family_in(client, "ur")
     home = client.get("/family/")
     html = home.get_data(as_text=True)
     assert '<html lang="ur" dir="rtl"' in html
@@ -79,7 +69,7 @@ def test_an_urdu_carer_gets_a_right_to_left_page_in_urdu(client):
 
 
 def test_the_home_page_in_urdu_keeps_its_byte_and_query_budgets(client):
-    _family_in(client, "ur")
+    family_in(client, "ur")
     with statements() as seen:
         response = client.get("/family/")
     assert response.status_code == 200
@@ -91,7 +81,7 @@ def test_the_home_page_in_urdu_keeps_its_byte_and_query_budgets(client):
 
 
 def test_a_polish_carer_is_answered_in_polish_when_changing_a_setting(client):
-    _family_in(client, "pl")
+    family_in(client, "pl")
     response = client.post("/family/settings/email", data={"on": "0"}, headers={"HX-Request": "true"})
     assert response.status_code == 200
     assert "Wiadomości e-mail: wyłączone." in _text(response)
@@ -100,7 +90,7 @@ def test_a_polish_carer_is_answered_in_polish_when_changing_a_setting(client):
 def test_a_polish_carer_is_thanked_in_polish_for_a_rating(client):
     from tests.parents_data import item_of
 
-    fam = _family_in(client, "pl")
+    fam = family_in(client, "pl")
     item = item_of(fam.numbers, fam.count)
     response = client.post(
         f"/family/children/{fam.ben.id}/items/{item.id}/rating",
@@ -116,7 +106,7 @@ def test_no_english_is_left_on_a_polish_carers_pages(client):
     English) is left in English."""
     from tests.html_check import untranslated
 
-    fam = _family_in(client, "pl")
+    fam = family_in(client, "pl")
     item = fam.numbers.items[0]
     pages = [
         "/family/",

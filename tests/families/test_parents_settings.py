@@ -25,7 +25,7 @@ from app.models import (
 )
 from tests import factories as f
 from tests.html_check import Page
-from tests.parents_data import family, item_of
+from tests.parents_data import family, family_in, item_of
 
 HX = {"HX-Request": "true"}
 
@@ -274,10 +274,7 @@ def test_removing_the_mobile_turns_text_reminders_off_with_a_record(client):
 
 
 def test_saved_quiet_hours_are_told_as_the_carer_writes_the_time(client):
-    fam = family()
-    fam.parent.language = "ar"
-    db.session.commit()
-    f.login(client, fam.parent)
+    family_in(client, "ar")
     page = client.get("/family/settings").get_data(as_text=True)
     assert "8:00 م" in page and "8:00 ص" in page, "the usual hours, 20:00 to 08:00, as Arabic writes them"
     r = client.post(
