@@ -7,6 +7,7 @@ purpose is the latest record. Withdrawing is as easy as giving: the same call wi
 from __future__ import annotations
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import distinct_on
 
 from app.core.bulk import rows_changed
 from app.core.extensions import db
@@ -89,28 +90,29 @@ def has_consent(user_id: int, purpose: ConsentPurpose) -> bool:
     return bool(row and row.granted)
 
 
+def latest_decisions(user_id, leave_out: tuple[ConsentPurpose, ...] = ()) -> sa.Select:
+    """(purpose, granted) of each purpose's latest decision for ``user_id``: an id, or a column
+    (``User.id``) for a subquery correlated to the person's row (the user loader's)."""
+    return (
+        sa.select(ConsentRecord.purpose, ConsentRecord.granted)
+        .where(ConsentRecord.user_id == user_id, ConsentRecord.purpose.not_in(leave_out))
+        .ext(distinct_on(ConsentRecord.purpose))
+        .order_by(ConsentRecord.purpose, ConsentRecord.created_at.desc(), ConsentRecord.id.desc())
+    )
+
+
+def states(rows) -> dict[ConsentPurpose, bool | None]:
+    """Every purpose's state from (purpose, granted) pairs: None for a purpose never decided."""
+    state: dict[ConsentPurpose, bool | None] = dict.fromkeys(ConsentPurpose)
+    state.update({ConsentPurpose(purpose): granted for purpose, granted in rows})
+    return state
+
+
 def decisions(
     user_id: int, *, leave_out: tuple[ConsentPurpose, ...] = ()
 ) -> dict[ConsentPurpose, bool | None]:
     """Each purpose's latest decision for one person (None: never decided), in one query."""
-    ranked = (
-        sa.select(
-            ConsentRecord.purpose,
-            ConsentRecord.granted,
-            sa.func.row_number()
-            .over(
-                partition_by=ConsentRecord.purpose,
-                order_by=(ConsentRecord.created_at.desc(), ConsentRecord.id.desc()),
-            )
-            .label("n"),
-        )
-        .where(ConsentRecord.user_id == user_id, ConsentRecord.purpose.not_in(leave_out))
-        .subquery()
-    )
-    rows = db.session.execute(sa.select(ranked.c.purpose, ranked.c.granted).where(ranked.c.n == 1))
-    state: dict[ConsentPurpose, bool | None] = {p: None for p in ConsentPurpose}
-    state.update({purpose: granted for purpose, granted in rows})
-    return state
+    return states(db.session.execute(latest_decisions(user_id, leave_out)))
 
 
 def current_state(user_id: int) -> dict[ConsentPurpose, bool]:

@@ -20,7 +20,6 @@ from flask_babel import LazyString
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from sqlalchemy.dialects.postgresql import distinct_on
 from sqlalchemy.exc import IntegrityError
 
 from app.core import consent
@@ -28,7 +27,7 @@ from app.core.audit import log_event
 from app.core.authz import NOT_LOADED, layout_column, layout_value
 from app.core.errors import FieldError
 from app.core.extensions import db
-from app.models import ConsentMethod, ConsentPurpose, ConsentRecord, Guardianship, Pupil, User, utcnow
+from app.models import ConsentMethod, ConsentPurpose, Guardianship, Pupil, User, utcnow
 
 EMAIL_TAKEN = _l(
     "That email address is already used by another Hometime account. Please use a "
@@ -108,6 +107,9 @@ BY_NAME = {t.name: t for t in TOGGLES}
 COOKIE_PURPOSES = (ConsentPurpose.COOKIES_PERFORMANCE, ConsentPurpose.COOKIES_FUNCTIONAL)
 
 
+PER_ITEM = (ConsentPurpose.CONTRIBUTION_PROMO,)  # decided photo by photo, not a setting
+
+
 def consent_states(user_id: int) -> dict[ConsentPurpose, bool | None]:
     """Each purpose's latest decision for one person (None: never decided), in one query (none on
     a family's page, where the user loader read them: ``_consents_column``); the per-item
@@ -115,10 +117,8 @@ def consent_states(user_id: int) -> dict[ConsentPurpose, bool | None]:
     if current_user.is_authenticated and current_user.id == user_id:
         loaded = layout_value("consents")
         if loaded is not NOT_LOADED:
-            states: dict[ConsentPurpose, bool | None] = dict.fromkeys(ConsentPurpose)
-            states.update({ConsentPurpose(purpose): granted for purpose, granted in (loaded or {}).items()})
-            return states
-    return consent.decisions(user_id, leave_out=(ConsentPurpose.CONTRIBUTION_PROMO,))
+            return consent.states((loaded or {}).items())
+    return consent.decisions(user_id, leave_out=PER_ITEM)
 
 
 def _family_page() -> bool:
@@ -130,15 +130,7 @@ def _family_page() -> bool:
 def _consents_column():
     """In the user loader's query: each purpose's latest decision, as JSON ``{purpose: granted}``
     (the per-item promotion opt-in left out)."""
-    c = sa.orm.aliased(ConsentRecord)
-    latest = (
-        sa.select(c.purpose, c.granted)
-        .where(c.user_id == User.id, c.purpose != ConsentPurpose.CONTRIBUTION_PROMO)
-        .ext(distinct_on(c.purpose))
-        .order_by(c.purpose, c.created_at.desc(), c.id.desc())
-        .correlate(User)
-        .subquery()
-    )
+    latest = consent.latest_decisions(User.id, PER_ITEM).correlate(User).subquery()
     return sa.select(sa.func.json_object_agg(latest.c.purpose, latest.c.granted)).scalar_subquery()
 
 
