@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, time
+from functools import lru_cache
 from urllib.parse import urlsplit
 
 from babel import support
@@ -248,6 +249,32 @@ def translations(domain: Domain | None = None) -> support.NullTranslations:
     return found
 
 
+_LANGUAGE_LINK = Markup(
+    '\n        <li><a href="{url}" lang="{tag}" hreflang="{tag}" rel="nofollow" hx-boost="false"{current}>'
+    "{name}</a></li>"
+)
+
+
+def language_links(page_language: Language, here: str) -> Markup:
+    """The footer's list of languages, each a link to choose it and come back to ``here``, the
+    page's own marked current. Every page draws it (a dozen links, each built by the router): it
+    is put together once per process for each page address and language."""
+    return _language_links(request.script_root, page_language.code, here)
+
+
+@lru_cache(maxsize=512)
+def _language_links(script_root: str, code: str, here: str) -> Markup:
+    return Markup("").join(
+        _LANGUAGE_LINK.format(
+            url=url_for("site.choose_language", code=lang.code, next=here),
+            tag=lang.tag,
+            current=Markup(' aria-current="true"') if lang.code == code else "",
+            name=lang.native,
+        )
+        for lang in LANGUAGES.values()
+    )
+
+
 def init_app(app: Flask) -> None:
     app.config.setdefault("BABEL_DEFAULT_LOCALE", DEFAULT)
     app.config.setdefault("BABEL_DEFAULT_TIMEZONE", "Europe/London")
@@ -262,9 +289,13 @@ def init_app(app: Flask) -> None:
         npgettext=lambda c, s, p, n: translations().unpgettext(c, s, p, n),
         newstyle=True,
     )
+    # ``_`` is the i18n extension's alias, which looks ``gettext`` up again on every call: the
+    # same function, named directly (seventy-odd calls a family home).
+    app.jinja_env.globals["_"] = app.jinja_env.globals["gettext"]
     app.jinja_env.filters["long_date"] = long_date
     app.jinja_env.filters["clock_time"] = clock_time
     app.jinja_env.filters["as_written"] = as_written
+    app.jinja_env.globals["language_links"] = language_links
 
     @app.context_processor
     def page_language() -> dict:
@@ -274,4 +305,4 @@ def init_app(app: Flask) -> None:
         lang = current() if in_request else LANGUAGES[DEFAULT]
         # the path alone: the query (a search, an address typed into a filter) is not echoed back
         here = request.path if in_request and request.method == "GET" else "/"
-        return {"page_language": lang, "languages": list(LANGUAGES.values()), "language_next": here}
+        return {"page_language": lang, "language_next": here}

@@ -11,7 +11,9 @@ from dataclasses import dataclass, field
 from urllib.parse import parse_qs, urlsplit
 
 import sqlalchemy as sa
+from markupsafe import Markup
 
+from app.core import i18n
 from app.core.errors import FieldError
 from app.core.extensions import db
 from app.models import (
@@ -358,3 +360,17 @@ def record_usage(user_id: int, activity_id: int, kind) -> None:
 
     with transaction():
         db.session.add(UsageEvent(user_id=user_id, activity_id=activity_id, kind=kind))
+
+
+def kind_label(activity: Activity) -> Markup:
+    """An activity's kind in the reader's language ("Video", "Gra"): only its own word is looked
+    up. A function for every template (a family's home shows one per activity)."""
+    _ = i18n.translations().ugettext
+    kind = activity.kind
+    if kind is ActivityKind.VIDEO:
+        return Markup(_("Video"))
+    if kind is ActivityKind.GAME:
+        return Markup(_("Game"))
+    if kind is ActivityKind.PRINTABLE:
+        return Markup(_("Printable"))
+    return Markup(_("Hands-on"))

@@ -14,8 +14,11 @@
 
 from __future__ import annotations
 
+import functools
+
 import sqlalchemy as sa
 from flask_babel import gettext
+from markupsafe import Markup
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import joinedload
 
@@ -48,6 +51,28 @@ def face_words() -> tuple[str, ...]:
     face's word from one call, instead of translating all five words for every face."""
     _ = i18n.translations().ugettext
     return (_("Not for us"), _("So-so"), _("OK"), _("Good"), _("Loved it"))
+
+
+_FACE = Markup(
+    '<button class="face" name="rating" value="{n}"{pressed}><svg aria-hidden="true">'
+    '<use href="#f{n}"/></svg>{word}</button>'
+)
+
+
+def face_buttons(rating: int | None) -> Markup:
+    """A rating form's five face buttons, best first, the chosen one pressed, in the page's
+    language. A family's home draws them under every activity: the same few strings, so they are
+    put together once per language and rating (the words are the key, so a language's buttons
+    never show in another)."""
+    return _face_buttons(face_words(), rating)
+
+
+@functools.lru_cache(maxsize=256)
+def _face_buttons(words: tuple[str, ...], rating: int | None) -> Markup:
+    return Markup("").join(
+        _FACE.format(n=n, pressed=Markup(' aria-pressed="true"') if n == rating else "", word=words[n - 1])
+        for n in range(5, 0, -1)
+    )
 
 
 class EngagementError(FieldError):

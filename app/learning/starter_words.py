@@ -17,7 +17,7 @@ English like everything else it writes.
 from __future__ import annotations
 
 import sys
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 
 from babel.messages.catalog import Catalog
@@ -88,18 +88,28 @@ def school_words(text: str | None, page_language=None, note: bool = True, first_
     written, marked as English so a screen reader pronounces it right, with a quiet note when the
     page is in another language (``note=False`` for a title). ``page_language``: the page's (an
     imported macro does not see the context); ``first_line``: only the first line, cut to that
-    many characters (a summary). A function, not a macro: a family's home shows some thirty."""
+    many characters (a summary). A function, not a macro: a family's home shows some thirty, so
+    each is also remembered per process for its words and languages (the result depends on
+    nothing else)."""
+    noted = page_language.code if note and page_language else None
+    return _school_words(text or "", i18n.current().code, noted, first_line)
+
+
+@lru_cache(maxsize=1024)
+def _school_words(text: str, reading: str, noted: str | None, first_line: int) -> Markup:
+    """:func:`school_words` for a text, the language it is read in (whose catalogs translate it)
+    and the page's language when a note is wanted."""
     translated = starter_words(text)
-    shown = translated if translated is not None else (text or "")
+    shown = translated if translated is not None else text
     if first_line:
         shown = do_truncate(current_app.jinja_env, shown.strip().split("\n")[0], first_line)
     if translated is not None:
         return lines(shown)
     words = Markup('<span lang="en-GB">%s</span>') % lines(shown)
-    if note and page_language and page_language.code != "en_GB":
+    if noted and noted != i18n.DEFAULT:
         said = Markup(i18n.translations().ugettext("written by the school in English"))
         words += Markup(' <small class="muted school-words" lang="%s">(%s)</small>') % (
-            page_language.tag,
+            i18n.language(noted).tag,
             said,
         )
     return words

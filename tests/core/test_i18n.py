@@ -36,6 +36,22 @@ def test_every_page_footer_lists_each_language_in_its_own_name(client):
     )
 
 
+def test_the_footer_marks_the_pages_own_language_and_comes_back_to_each_page(client):
+    """The footer's list is put together once per page address and language: each page and
+    language still gets its own (the current language marked, the link back to that page)."""
+
+    def current(path, accept):
+        page = client.get(path, headers={"Accept-Language": accept}).get_data(as_text=True)
+        marked = re.findall(r'<a href="/language/(\w+)\?next=([^"]+)"[^>]*aria-current="true"', page)
+        backs = set(re.findall(r'<a href="/language/\w+\?next=([^"]+)"', page))
+        return marked, backs
+
+    assert current("/cookies", "pl") == ([("pl", "/cookies")], {"/cookies"})
+    assert current("/cookies", "en-GB") == ([("en_GB", "/cookies")], {"/cookies"})
+    assert current("/auth/signin", "pl") == ([("pl", "/auth/signin")], {"/auth/signin"})
+    assert current("/cookies", "pl") == ([("pl", "/cookies")], {"/cookies"})
+
+
 def test_a_visitor_choice_beats_the_browser_and_is_kept_in_a_necessary_cookie(client):
     r = client.get("/language/ar?next=/cookies", headers={"Accept-Language": "pl"})
     assert r.status_code == 303 and r.headers["Location"] == "/cookies"

@@ -33,3 +33,28 @@ def test_a_polish_carer_sees_the_schools_topic_note_marked_english_on_the_home_p
     assert '<html lang="pl"' in page
     assert '<p class="topic-note"><span lang="en-GB">Have fun counting at home!</span>' in page
     assert "(tekst szkoły po angielsku)" in page
+
+
+def test_the_same_words_follow_each_pages_language_however_often_they_are_drawn(app):
+    """The words are put together once per process for each text and language: a Polish page,
+    then an English one, then a Polish one again each get their own."""
+    shown = []
+    for code in ("pl", "en_GB", "pl", "uk"):
+        with app.test_request_context("/"), i18n.in_language(code) as lang:
+            shown.append(
+                render_template_string(
+                    "{{ school_words(title, page_language, note=False) }}|{{ school_words(note, page_language) }}",
+                    title="Sound hunt around the house",
+                    note="Count the stairs",
+                    page_language=lang,
+                )
+            )
+    polish, english, polish_again, ukrainian = shown
+    assert polish == polish_again
+    assert polish.startswith("Polowanie na głoski w domu|")
+    assert "(tekst szkoły po angielsku)" in polish
+    assert (
+        english
+        == '<span lang="en-GB">Sound hunt around the house</span>|<span lang="en-GB">Count the stairs</span>'
+    )
+    assert 'lang="uk"' in ukrainian and "Polowanie" not in ukrainian

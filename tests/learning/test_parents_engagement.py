@@ -53,6 +53,39 @@ def test_a_tap_without_javascript_rates_and_reloads_at_the_card(client):
     assert "Done: 4 of 5" in page and 'aria-pressed="true"' in page
 
 
+def test_the_faces_are_in_the_carers_language_with_the_chosen_one_pressed(client):
+    """The five face buttons are put together once per language and rating: each page still
+    shows its own language's words and this child's rating."""
+    import re
+
+    from app.core.extensions import db
+
+    fam = family()
+    item = item_of(fam.numbers, fam.count)
+    f.login(client, fam.parent)
+    client.post(_rate_url(fam.ben, item), data={"rating": "2"})
+
+    def faces():
+        page = client.get("/family/").get_data(as_text=True)
+        form = page[page.index(f'id="c-{fam.ben.id}-{item.id}"') :]
+        buttons = re.findall(
+            r'<button class="face" name="rating" value="(\d)"( aria-pressed="true")?>.*?</svg>([^<]+)', form
+        )
+        return [(value, bool(pressed), word) for value, pressed, word in buttons[:5]]
+
+    english = faces()
+    assert [v for v, _p, _w in english] == ["5", "4", "3", "2", "1"]
+    assert [v for v, pressed, _w in english if pressed] == ["2"]
+    assert english[3][2] == "So-so"
+    fam.parent.language = "pl"
+    db.session.commit()
+    polish = faces()
+    assert [v for v, pressed, _w in polish if pressed] == ["2"]
+    assert polish[0][2] != "Loved it" and "So-so" not in [w for _v, _p, w in polish]
+    client.post(_rate_url(fam.ben, item), data={"rating": "5"})
+    assert [v for v, pressed, _w in faces() if pressed] == ["5"]
+
+
 def test_with_htmx_only_the_rating_form_comes_back(client):
     fam = family()
     item = item_of(fam.numbers, fam.count)
