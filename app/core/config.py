@@ -51,7 +51,9 @@ class Config:
     ENV_NAME = "development"
     SECRET_KEY: str | None = None
     SQLALCHEMY_DATABASE_URI: str | None = None  # PostgreSQL only; `make run` sets DATABASE_URL
-    SQLALCHEMY_ENGINE_OPTIONS: dict = {"pool_pre_ping": True}
+    # No pool_pre_ping: a connection the server closed is noticed without a round trip
+    # (app/core/connections.py).
+    SQLALCHEMY_ENGINE_OPTIONS: dict = {}
     REDIS_URL: str | None = None  # None: an embedded redis-server on a unix socket in instance/
     REQUIRE_STAFF_MFA = True
     SESSION_COOKIE_HTTPONLY = True

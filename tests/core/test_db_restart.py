@@ -168,3 +168,22 @@ def test_postgres_stopping_before_the_commit_writes_nothing(pg_app, monkeypatch)
     assert topics_saved() == 0
     assert client.post("/teach/topics/new", data=topic).status_code == 303
     assert topics_saved() == 1
+
+
+def test_the_first_page_after_a_restart_nobody_saw_works(pg_app):
+    """PostgreSQL restarts while nobody is using Hometime (a nightly update): the pooled
+    connections it closed are noticed and replaced before use, so the first page after it is
+    served as usual, not "busy"."""
+    from app.core.extensions import db
+
+    app, server = pg_app
+    client, _topic = signed_in_teacher(app)
+    assert client.get("/teach/").status_code == 200
+    db.session.remove()
+    pooled = db.engine.pool.checkedin()
+    assert pooled >= 1  # the connection the page used waits in the pool
+
+    server.stop()
+    server.start()
+    assert client.get("/teach/").status_code == 200
+    assert health(client) == (200, {"status": "ok", "db": "ok", "redis": "ok"})
