@@ -134,9 +134,21 @@ def joining_language(letter: str | None) -> str:
 
 
 def current() -> Language:
-    """The language being written in: the page's, or the recipient's inside :func:`in_language`."""
-    locale = get_locale()
-    return language(str(locale) if locale is not None else DEFAULT)
+    """The language being written in: the page's, or the recipient's inside :func:`in_language`.
+    Remembered for the request while the locale stays the same object (a page asks some forty
+    times; a language forced with :func:`in_language` is another object)."""
+    try:
+        here = g._get_current_object()
+    except RuntimeError:  # outside an application context
+        locale = get_locale()
+        return language(str(locale) if locale is not None else DEFAULT)
+    locale = getattr(here.__dict__.get("_flask_babel"), "babel_locale", None) or get_locale()
+    hit = here.__dict__.get("_page_language")
+    if hit is not None and hit[0] is locale:
+        return hit[1]
+    found = language(str(locale) if locale is not None else DEFAULT)
+    here._page_language = (locale, found)
+    return found
 
 
 @contextmanager
