@@ -33,7 +33,9 @@ MEANINGS = {
     "default: `make run` starts an embedded PostgreSQL with its data "
     "in `instance/postgres` and sets `DATABASE_URL` for its "
     "processes; anything else without it stops with a message.",
-    "SQLALCHEMY_ENGINE_OPTIONS": "SQLAlchemy engine options (JSON).",
+    "SQLALCHEMY_ENGINE_OPTIONS": "SQLAlchemy engine options (JSON). No `pool_pre_ping` is "
+    "needed: a pooled connection the server closed is replaced before use "
+    "(`app/core/connections.py`).",
     "REDIS_URL": "Redis for the job queues, the cron scheduler and rate limits. Required in "
     "production. Unset: an embedded redis-server on a unix socket in `instance/`, "
     "shared by the web app, the worker and the cron scheduler.",
