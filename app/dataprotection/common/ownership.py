@@ -20,12 +20,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import sqlalchemy as sa
 
 from app.core.extensions import db
 
-Clause = Callable[[int], sa.ColumnElement]
+Clause = Callable[[Any], sa.ColumnElement]  # an id, or a bound parameter standing for one
+Key = int | sa.BindParameter[int]
 
 
 def t(name: str) -> sa.Table:
@@ -225,10 +227,10 @@ REQUESTER_ONLY: dict[str, Clause] = {
 
 
 def condition(
-    table: str, *, user_id: int | None = None, pupil_id: int | None = None
+    table: str, *, user_id: Key | None = None, pupil_id: Key | None = None
 ) -> sa.ColumnElement | None:
     """The rows of ``table`` that belong to the person and/or the child, or None when the table
-    holds nothing of theirs."""
+    holds nothing of theirs. The id may be a bound parameter, for a statement built once."""
     path = OWNERSHIP.get(table)
     if path is None:
         return None

@@ -15,6 +15,7 @@ Premium, carer, photo, comment, or request linking it to the person who asked).
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 
 import sqlalchemy as sa
@@ -98,22 +99,13 @@ def _where(table: str, subject):
 
 def tables_for(subject) -> list[str]:
     """The inventory's tables that hold rows of this child or person, in inventory order."""
-    return [name for name in INVENTORY if _where(name, subject) is not None]
+    return list(_tables_for(_kind(subject)))
 
 
-def _counts(wanted: dict[str, tuple[str, sa.ColumnElement[bool]]]) -> dict[str, int]:
-    """The number of rows for each key's ``(table, condition)``, all in one query."""
-    if not wanted:
-        return {}
-    row = db.session.execute(
-        sa.select(
-            *(
-                sa.select(sa.func.count()).select_from(t(table)).where(cond).scalar_subquery().label(key)
-                for key, (table, cond) in wanted.items()
-            )
-        )
-    ).one()
-    return dict(zip(wanted, row, strict=True))  # one column per key
+@functools.cache
+def _tables_for(kind: str) -> tuple[str, ...]:
+    key = "pupil_id" if kind == "pupil" else "user_id"
+    return tuple(name for name in INVENTORY if condition(name, **{key: 0}) is not None)
 
 
 def _published(cond):
@@ -121,13 +113,43 @@ def _published(cond):
     return sa.and_(cond, c.published_at.is_not(None))
 
 
+@functools.cache
+def _counts_statement(kind: str) -> tuple[sa.Select, tuple[str, ...]]:
+    """The preview's one query (the rows of each table for ``:subject``, and the published
+    contributions among them) and its column names; built once per process for each kind of
+    subject: building its thirty-odd conditions cost more than running it."""
+    subject = sa.bindparam("subject", type_=sa.Integer)
+    key = "pupil_id" if kind == "pupil" else "user_id"
+    wanted: dict[str, tuple[str, sa.ColumnElement]] = {}
+    for table in _tables_for(kind):
+        cond = condition(table, **{key: subject})
+        assert cond is not None  # _tables_for keeps only tables with a condition
+        wanted[table] = (table, cond)
+    if "contributions" in wanted:  # published ones stay as a marker
+        wanted["published"] = ("contributions", _published(wanted["contributions"][1]))
+    statement = sa.select(
+        *(
+            sa.select(sa.func.count()).select_from(t(table)).where(cond).scalar_subquery().label(name)
+            for name, (table, cond) in wanted.items()
+        )
+    )
+    return statement, tuple(wanted)
+
+
+def _counts(subject) -> dict[str, int]:
+    """The number of the subject's rows in each table (and ``published`` contributions), all in
+    one query."""
+    statement, names = _counts_statement(_kind(subject))
+    if not names:
+        return {}
+    row = db.session.execute(statement, {"subject": subject.id}).one()
+    return dict(zip(names, row, strict=True))  # one column per table
+
+
 def preview(subject) -> list[Line]:
     """What erasing this child or parent would do, table by table, and why."""
     lines = []
-    wanted = {table: (table, _where(table, subject)) for table in tables_for(subject)}
-    if "contributions" in wanted:  # published ones stay as a marker
-        wanted["published"] = ("contributions", _published(wanted["contributions"][1]))
-    counts = _counts(wanted)
+    counts = _counts(subject)
     for table in tables_for(subject):
         count = counts[table]
         if not count:

@@ -6,6 +6,8 @@ Scoped to the schools the member of staff works for: another school's child or p
 
 from __future__ import annotations
 
+import functools
+
 import sqlalchemy as sa
 from flask import abort, flash, request, url_for
 from flask_login import current_user
@@ -70,15 +72,21 @@ class EraseForm(FlaskForm):
 
 def _pupil_or_404(pupil_id: int) -> Pupil:
     found = db.session.scalar(
-        sa.select(Pupil).where(
-            Pupil.id == pupil_id,
-            Pupil.erased_at.is_(None),
-            Pupil.organisation_id.in_(office_organisation_ids(current_user) or [-1]),
-        )
+        _pupil_statement(), {"pupil": pupil_id, "schools": office_organisation_ids(current_user) or [-1]}
     )
     if found is None:
         abort(404)
     return found
+
+
+@functools.cache
+def _pupil_statement() -> sa.Select:
+    """A child of ``:schools`` not yet erased; built once per process (values bound)."""
+    return sa.select(Pupil).where(
+        Pupil.id == sa.bindparam("pupil", type_=sa.Integer),
+        Pupil.erased_at.is_(None),
+        Pupil.organisation_id.in_(sa.bindparam("schools", expanding=True)),
+    )
 
 
 def _parent_or_404(user_id: int) -> User:
@@ -109,25 +117,38 @@ def _subject(kind: str, subject_id: int):
 def _open_requests(subject, actions: tuple[str, ...]) -> dict[str, list[C]]:
     """For each action, the choice of its in-progress requests about ``subject`` (one query)."""
     kinds = {kind: action for action in actions for kind in KINDS.get(action, [])}
-    about = (
-        PrivacyRequest.subject_pupil_id == subject.id
-        if isinstance(subject, Pupil)
-        else sa.and_(PrivacyRequest.subject_pupil_id.is_(None), PrivacyRequest.requester_id == subject.id)
-    )
-    found = db.session.scalars(
-        sa.select(PrivacyRequest)
-        .where(
-            about,
-            PrivacyRequest.kind.in_(list(kinds)),
-            PrivacyRequest.state == RequestState.IN_PROGRESS,
-            PrivacyRequest.organisation_id.in_(office_organisation_ids(current_user) or [-1]),
-        )
-        .order_by(PrivacyRequest.id)
-    ).all()
+    params = {
+        "subject": subject.id,
+        "kinds": list(kinds),
+        "schools": office_organisation_ids(current_user) or [-1],
+    }
+    found = db.session.scalars(_open_requests_statement(isinstance(subject, Pupil)), params).all()
     choices: dict[str, list[C]] = {action: [] for action in actions}
     for r in found:
         choices[kinds[r.kind]].append(C(str(r.id), f"R{r.id}: {r.kind.value} from {r.requester_name}"))
     return choices
+
+
+@functools.cache
+def _open_requests_statement(about_pupil: bool) -> sa.Select:
+    """In-progress requests of ``:kinds`` at ``:schools`` about the child (or the person)
+    ``:subject``; built once per process for each kind of subject (values bound)."""
+    subject = sa.bindparam("subject", type_=sa.Integer)
+    about = (
+        PrivacyRequest.subject_pupil_id == subject
+        if about_pupil
+        else sa.and_(PrivacyRequest.subject_pupil_id.is_(None), PrivacyRequest.requester_id == subject)
+    )
+    return (
+        sa.select(PrivacyRequest)
+        .where(
+            about,
+            PrivacyRequest.kind.in_(sa.bindparam("kinds", expanding=True)),
+            PrivacyRequest.state == RequestState.IN_PROGRESS,
+            PrivacyRequest.organisation_id.in_(sa.bindparam("schools", expanding=True)),
+        )
+        .order_by(PrivacyRequest.id)
+    )
 
 
 def _request_choices(subject, action: str) -> list[C]:
