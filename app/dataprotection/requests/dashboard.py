@@ -7,6 +7,7 @@ stopped, so it is listed as paused and never as due or overdue.
 
 from __future__ import annotations
 
+import functools
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -59,18 +60,7 @@ def desk(organisation_ids, today: date) -> Desk:
     """The open requests of these schools that need attention, in one query: overdue, due
     within :data:`~app.dataprotection.requests.deadlines.DUE_SOON_DAYS` days (today included), and paused.
     Each list is ordered by deadline."""
-    horizon = today + timedelta(days=deadlines.DUE_SOON_DAYS)
-    rows = db.session.execute(
-        sa.select(listed(), Pupil.first_name, Pupil.last_name)
-        .outerjoin(Pupil, Pupil.id == PrivacyRequest.subject_pupil_id)
-        .where(
-            PrivacyRequest.organisation_id.in_(list(organisation_ids)),
-            PrivacyRequest.state.in_(_OPEN),
-            _COUNTED,
-            sa.or_(PrivacyRequest.state == RequestState.PAUSED, PrivacyRequest.due_on <= horizon),
-        )
-        .order_by(PrivacyRequest.due_on, PrivacyRequest.id)
-    ).all()
+    rows = db.session.execute(_desk_statement(), _params(organisation_ids, today)).all()
     result = Desk()
     for req, first, last in rows:
         due = req.due_on
@@ -88,13 +78,59 @@ def desk(organisation_ids, today: date) -> Desk:
     return result
 
 
-def off_desk(today: date):
-    """The condition for an open request that :func:`desk` does not list: no deadline yet, or
-    running with more than a week left (in SQL, so the rest of the list needs no id list)."""
-    horizon = today + timedelta(days=deadlines.DUE_SOON_DAYS)
-    return sa.or_(
-        PrivacyRequest.due_on.is_(None),
-        sa.and_(PrivacyRequest.state != RequestState.PAUSED, PrivacyRequest.due_on > horizon),
+def off_desk(organisation_ids, today: date, limit: int = 200) -> list[sa.Row]:
+    """The rest of these schools' open, counted requests, which :func:`desk` does not list (no
+    deadline yet, or running with more than a week left), by deadline: rows of ``listed()``
+    with the child's first and last name."""
+    return list(
+        db.session.execute(_off_desk_statement(), _params(organisation_ids, today) | {"limit": limit})
+    )
+
+
+def _params(organisation_ids, today: date) -> dict:
+    return {"schools": list(organisation_ids), "horizon": today + timedelta(days=deadlines.DUE_SOON_DAYS)}
+
+
+def _open_requests() -> sa.Select:
+    """These schools' (``:schools``) open, counted requests, with the child's name."""
+    return (
+        sa.select(listed(), Pupil.first_name, Pupil.last_name)
+        .outerjoin(Pupil, Pupil.id == PrivacyRequest.subject_pupil_id)
+        .where(
+            PrivacyRequest.organisation_id.in_(sa.bindparam("schools", expanding=True)),
+            PrivacyRequest.state.in_(_OPEN),
+            _COUNTED,
+        )
+    )
+
+
+@functools.cache
+def _desk_statement() -> sa.Select:
+    """Paused, or due by ``:horizon``; built once per process (the desk is the office's most
+    visited page: building the statement cost more than running it)."""
+    horizon = sa.bindparam("horizon", type_=sa.Date)
+    return (
+        _open_requests()
+        .where(sa.or_(PrivacyRequest.state == RequestState.PAUSED, PrivacyRequest.due_on <= horizon))
+        .order_by(PrivacyRequest.due_on, PrivacyRequest.id)
+    )
+
+
+@functools.cache
+def _off_desk_statement() -> sa.Select:
+    """No deadline yet, or running and due after ``:horizon``: the rest of the list (in SQL, so
+    it needs no list of the desk's ids); up to ``:limit``. Built once per process."""
+    horizon = sa.bindparam("horizon", type_=sa.Date)
+    return (
+        _open_requests()
+        .where(
+            sa.or_(
+                PrivacyRequest.due_on.is_(None),
+                sa.and_(PrivacyRequest.state != RequestState.PAUSED, PrivacyRequest.due_on > horizon),
+            )
+        )
+        .order_by(PrivacyRequest.due_on.nulls_last(), PrivacyRequest.id)
+        .limit(sa.bindparam("limit", type_=sa.Integer))
     )
 
 

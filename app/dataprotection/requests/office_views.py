@@ -22,7 +22,7 @@ from app.dataprotection.common.desk import OFFICE, desk_organisation_ids, desk_o
 from app.dataprotection.common.forms import OfficeRequestForm, apply_error
 from app.dataprotection.requests import deadlines, intake
 from app.dataprotection.requests import workflow as pr
-from app.dataprotection.requests.dashboard import desk, listed, off_desk
+from app.dataprotection.requests.dashboard import desk, off_desk
 from app.models import (
     Breach,
     BreachDecision,
@@ -84,21 +84,7 @@ def requests_desk():
     orgs = desk_organisations()
     ids, today = [o.id for o in orgs], _today()
     found = desk(ids, today)
-    others = db.session.execute(
-        sa.select(listed(), Pupil.first_name, Pupil.last_name)
-        .outerjoin(Pupil, Pupil.id == PrivacyRequest.subject_pupil_id)
-        .where(
-            PrivacyRequest.organisation_id.in_(ids),
-            PrivacyRequest.state.in_(pr.OPEN),
-            sa.or_(
-                PrivacyRequest.confirmed_at.is_not(None),  # a public form counts once
-                PrivacyRequest.channel != RequestChannel.PUBLIC_FORM,
-            ),  # confirmed
-            off_desk(today),  # not already listed above
-        )
-        .order_by(PrivacyRequest.due_on.nulls_last(), PrivacyRequest.id)
-        .limit(200)
-    ).all()
+    others = off_desk(ids, today)  # not already listed above
     open_breaches = db.session.scalars(
         sa.select(Breach)
         .where(Breach.organisation_id.in_(ids), Breach.decision == BreachDecision.PENDING)
