@@ -7,6 +7,7 @@ never loaded here: it is for aggregate comparison only (P04).
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -94,35 +95,66 @@ def class_grid(school_class: SchoolClass, week_start: date, tz: str = "Europe/Lo
     """Pupils × the activities of the class's published topics for a week (two queries); the
     awards shown are those given that week (Monday to Sunday in the school's time zone)."""
     topics = (
-        db.session.scalars(
-            sa.select(WeeklyTopic)
-            .join(topic_classes, topic_classes.c.topic_id == WeeklyTopic.id)
-            .where(
-                topic_classes.c.class_id == school_class.id,
-                WeeklyTopic.week_start == week_start,
-                WeeklyTopic.status == TopicStatus.PUBLISHED,
-            )
-            .options(joinedload(WeeklyTopic.items).joinedload(TopicActivity.activity))
-            .order_by(WeeklyTopic.published_at, WeeklyTopic.id)
-        )
+        db.session.scalars(_topics_statement(), {"class_id": school_class.id, "week": week_start})
         .unique()
         .all()
     )
     items = [item for topic in topics for item in sorted(topic.items, key=lambda i: i.position)]
     column = {item.id: index for index, item in enumerate(items)}
     titles = {item.id: item.activity.title for item in items}
+    start, end = _week_bounds(week_start, tz)
+    found = db.session.execute(
+        _rows_statement(),
+        {"class_id": school_class.id, "items": list(column) or [-1], "start": start, "end": end},
+    )
+    rows: dict[int, Row] = {}
+    for pupil_id, first, last, awards, engagement_id, item_id, rating, contribution in found:
+        row = rows.get(pupil_id)
+        if row is None:
+            row = rows[pupil_id] = Row(pupil_id, f"{first} {last}".strip(), [Cell() for _ in items])
+            row.awards = [AWARD_LABELS[AwardKind(a)] for a in (awards or "").split(",") if a]
+        if engagement_id is not None:
+            row.cells[column[item_id]] = Cell(True, rating)
+        if contribution is not None:
+            row.said.append(_item(contribution, row.name, titles[item_id]))
+    for row in rows.values():
+        row.said.sort(key=lambda c: (c.created_at, c.id))
+    return Grid(week_start, list(topics), items, list(rows.values()))
 
-    start = datetime.combine(week_start, time(0), tzinfo=ZoneInfo(tz or "Europe/London"))
+
+@functools.cache
+def _topics_statement() -> sa.Select:
+    """The published topics of ``:class_id`` for the week of ``:week``, with their activities;
+    built once per process (values bound), as the class view is opened all day."""
+    return (
+        sa.select(WeeklyTopic)
+        .join(topic_classes, topic_classes.c.topic_id == WeeklyTopic.id)
+        .where(
+            topic_classes.c.class_id == sa.bindparam("class_id", type_=sa.Integer),
+            WeeklyTopic.week_start == sa.bindparam("week", type_=sa.Date),
+            WeeklyTopic.status == TopicStatus.PUBLISHED,
+        )
+        .options(joinedload(WeeklyTopic.items).joinedload(TopicActivity.activity))
+        .order_by(WeeklyTopic.published_at, WeeklyTopic.id)
+    )
+
+
+@functools.cache
+def _rows_statement() -> sa.Select:
+    """A row per pupil of ``:class_id`` and engagement with ``:items``, with each comment or
+    photo, and the kinds of the awards given between ``:start`` and ``:end``; built once per
+    process."""
+    moment = sa.DateTime(timezone=True)
     week_awards = (
         sa.select(sa.func.string_agg(sa.cast(Award.kind, sa.Text), sa.literal(","), type_=sa.Text))
         .where(
             Award.pupil_id == Pupil.id,
-            Award.created_at >= start,
-            Award.created_at < start + timedelta(days=7),
+            Award.created_at >= sa.bindparam("start", type_=moment),
+            Award.created_at < sa.bindparam("end", type_=moment),
         )
         .scalar_subquery()
     )
-    rows_sql = (
+    return (
         sa.select(
             Pupil.id,
             Pupil.first_name,
@@ -135,27 +167,19 @@ def class_grid(school_class: SchoolClass, week_start: date, tz: str = "Europe/Lo
         )
         .outerjoin(
             Engagement,
-            sa.and_(Engagement.pupil_id == Pupil.id, Engagement.topic_activity_id.in_(list(column) or [-1])),
+            sa.and_(
+                Engagement.pupil_id == Pupil.id,
+                Engagement.topic_activity_id.in_(sa.bindparam("items", expanding=True)),
+            ),
         )
         .outerjoin(Contribution, Contribution.engagement_id == Engagement.id)
-        .where(Pupil.class_id == school_class.id, Pupil.removed_at.is_(None), Pupil.erased_at.is_(None))
+        .where(
+            Pupil.class_id == sa.bindparam("class_id", type_=sa.Integer),
+            Pupil.removed_at.is_(None),
+            Pupil.erased_at.is_(None),
+        )
         .order_by(Pupil.last_name, Pupil.first_name, Pupil.id)
     )
-    rows: dict[int, Row] = {}
-    for pupil_id, first, last, awards, engagement_id, item_id, rating, contribution in db.session.execute(
-        rows_sql
-    ):
-        row = rows.get(pupil_id)
-        if row is None:
-            row = rows[pupil_id] = Row(pupil_id, f"{first} {last}".strip(), [Cell() for _ in items])
-            row.awards = [AWARD_LABELS[AwardKind(a)] for a in (awards or "").split(",") if a]
-        if engagement_id is not None:
-            row.cells[column[item_id]] = Cell(True, rating)
-        if contribution is not None:
-            row.said.append(_item(contribution, row.name, titles[item_id]))
-    for row in rows.values():
-        row.said.sort(key=lambda c: (c.created_at, c.id))
-    return Grid(week_start, list(topics), items, list(rows.values()))
 
 
 def _item(contribution: Contribution, pupil_name: str, activity_title: str) -> Item:
