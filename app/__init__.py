@@ -123,13 +123,14 @@ def create_app(config: dict | None = None) -> Flask:
     app.jinja_env.globals["starter_words"] = starter_words  # the starter library, translated
     app.jinja_env.globals["school_words"] = school_words  # what the school wrote, or the library
     app.jinja_env.globals["lines"] = lines  # plain text with its line breaks
+    from app.learning import controls
     from app.learning.activities import kind_label
-    from app.learning.engagement import face_buttons, face_words
+    from app.learning.engagement import face_words
 
     app.jinja_env.globals["kind_label"] = kind_label  # "Video", "Game" ... in the page's language
 
     app.jinja_env.globals["face_words"] = face_words
-    app.jinja_env.globals["face_buttons"] = face_buttons
+    controls.init_app(app)  # a family's rating and sending controls under each activity
 
     from app import cli
 

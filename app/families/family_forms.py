@@ -1,7 +1,8 @@
 """Forms of the family pages: rating, sending a comment or photo, settings, own details.
 
-The rating and sending forms are drawn by hand in templates/parents/_controls.html (each card
-needs its own field ids); these classes only parse and validate.
+The rating and sending forms are drawn by hand (app/learning/controls.py and
+templates/parents/_controls.html: each card needs its own field ids); these classes only parse
+and validate.
 """
 
 from __future__ import annotations
