@@ -124,10 +124,11 @@ def create_app(config: dict | None = None) -> Flask:
     app.jinja_env.globals["school_words"] = school_words  # what the school wrote, or the library
     app.jinja_env.globals["lines"] = lines  # plain text with its line breaks
     from app.learning import controls
-    from app.learning.activities import kind_label
+    from app.learning.activities import activity_card, kind_label
     from app.learning.engagement import face_words
 
     app.jinja_env.globals["kind_label"] = kind_label  # "Video", "Game" ... in the page's language
+    app.jinja_env.globals["activity_card"] = activity_card  # one activity of a topic card
 
     app.jinja_env.globals["face_words"] = face_words
     controls.init_app(app)  # a family's rating and sending controls under each activity

@@ -8,9 +8,12 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import NamedTuple
 from urllib.parse import parse_qs, urlsplit
 
 import sqlalchemy as sa
+from flask import get_template_attribute, request
 from markupsafe import Markup
 
 from app.core import i18n
@@ -374,3 +377,52 @@ def kind_label(activity: Activity) -> Markup:
     if kind is ActivityKind.PRINTABLE:
         return Markup(_("Printable"))
     return Markup(_("Hands-on"))
+
+
+class Shown(NamedTuple):
+    """What a topic card shows of one activity (``templates/parents/_topic.html``, ``activity``),
+    with the page's language and address: everything the drawing depends on, so also the key it
+    is remembered by."""
+
+    language: str
+    script_root: str
+    item_id: int
+    next: str | None  # where the no-JavaScript video page links back to
+    folded: bool  # long steps folded under the first (a family's page)
+    id: int
+    title: str
+    kind: ActivityKind
+    minutes: int | None
+    instructions: str | None
+    url: str | None
+    file_key: str | None
+    video_provider: str | None
+
+
+def activity_card(item, next: str | None = None, folded=False) -> Markup:
+    """One activity of a topic card (its title, kind, steps and link), for a template. A family's
+    home shows every activity of the week, the same for every family of the class: each is drawn
+    once per process for what it shows and remembered (the school's words, never a family's)."""
+    a = item.activity
+    return _activity_card(
+        Shown(
+            i18n.current().code,
+            request.script_root,
+            item.id,
+            next,
+            bool(folded),
+            a.id,
+            a.title,
+            a.kind,
+            a.minutes,
+            a.instructions,
+            a.url,
+            a.file_key,
+            a.video_provider,
+        )
+    )
+
+
+@lru_cache(maxsize=1024)
+def _activity_card(shown: Shown) -> Markup:
+    return get_template_attribute("parents/_topic.html", "activity")(shown, i18n.current())

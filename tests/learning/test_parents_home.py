@@ -17,7 +17,7 @@ from app.models import TopicStatus
 from tests import factories as f
 from tests import teaching as t
 from tests.html_check import Page
-from tests.parents_data import family, item_of
+from tests.parents_data import family, family_in, item_of
 from tests.queries import statements
 
 FIRST_LOAD_BUDGET = 32 * 1024
@@ -252,3 +252,23 @@ def test_home_needs_at_most_ten_queries_however_much_there_is(client, app):
         response = client.get("/family/")
     assert response.status_code == 200 and "Lovely" in response.get_data(as_text=True)
     assert len(seen) <= QUERY_BUDGET, "\n\n".join(seen)
+
+
+def test_an_activity_shows_as_the_school_last_wrote_it_in_the_readers_language(client):
+    """Each activity of a card is drawn once per process and remembered (for what it shows): an
+    edit shows on the next page, and each reader gets their own language's words."""
+    fam = family_in(client, "pl")
+    first = _text(client.get("/family/"))
+    assert "Maths game" in first and "Otwórz grę" in first and "Open the game" not in first
+
+    fam.game.title = "Number bonds game"
+    fam.game.instructions = "Play for five minutes, then tell someone what you learnt."
+    db.session.commit()
+    edited = _text(client.get("/family/"))
+    assert "Number bonds game" in edited and "Maths game" not in edited
+    assert "tell someone what you learnt" in edited and "Play for ten minutes." not in edited
+
+    fam.parent.language = "en_GB"
+    db.session.commit()
+    english = _text(client.get("/family/"))
+    assert "Open the game" in english and "Otwórz grę" not in english
