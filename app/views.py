@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from functools import lru_cache
 
 import redis
 import sqlalchemy as sa
@@ -11,6 +12,7 @@ from flask import (
     abort,
     current_app,
     g,
+    get_template_attribute,
     has_request_context,
     redirect,
     render_template,
@@ -78,7 +80,7 @@ def init_app(app) -> None:
     def _layout():
         # Functions, not values: only the layout calls them, so fragments, e-mails and jobs
         # rendering templates pay nothing.
-        return {"privacy_contacts": privacy_contacts, "staff_is_office": _staff_is_office}
+        return {"page_footer": page_footer, "staff_is_office": _staff_is_office}
 
 
 def looker_organisations() -> list[Organisation]:
@@ -188,6 +190,22 @@ def privacy_contacts() -> list[dict]:
         _contact(org.name, org.dpo_name, org.dpo_email, org.privacy_notice_url)
         for org in looker_organisations()
     ]
+
+
+def page_footer(page_language: i18n.Language, language_next: str):
+    """The layout's footer (templates/_footer.html): the contacts (read for this request), the
+    languages, the privacy links and the ICO. Every page draws it, so the drawing is remembered
+    per process for everything it shows: the contacts, the page's language and address."""
+    contacts = tuple((c["school"], c["name"], c["email"], c["notice_url"]) for c in privacy_contacts())
+    root = request.script_root if has_request_context() else ""
+    return _footer(contacts, page_language.code, language_next, root, current_app.config["ICO_URL"])
+
+
+@lru_cache(maxsize=1024)
+def _footer(contacts: tuple, code: str, language_next: str, script_root: str, ico_url: str):
+    keys = ("school", "name", "email", "notice_url")
+    shown = [dict(zip(keys, contact, strict=True)) for contact in contacts]
+    return get_template_attribute("_footer.html", "footer")(shown, i18n.LANGUAGES[code], language_next)
 
 
 def _staff_is_office() -> bool:

@@ -129,6 +129,25 @@ def test_each_school_sees_its_own_privacy_contact(app, ctx):
     )
 
 
+@pytest.mark.promise("P11")
+def test_a_new_data_protection_officer_shows_in_the_footer_on_the_next_page(app, ctx):
+    """The footer is drawn once per process for what it shows, never kept for a school: a change
+    of contact shows at once."""
+    from app.core.extensions import db
+
+    school = f.school(name="School A", dpo_email="dpo@a.example", dpo_name="Alex A")
+    parent = f.parent()
+    f.pupil(f.school_class(school), parent)
+    client = _signed_in(app, parent)
+    before = _footer_text(client, "/family/")
+    assert "Alex A, the data protection officer for School A" in before and "dpo@a.example" in before
+    school.dpo_name, school.dpo_email = "Bo B", "privacy@a.example"
+    db.session.commit()
+    footer = _footer_text(client, "/family/")
+    assert "Bo B, the data protection officer for School A" in footer and "privacy@a.example" in footer
+    assert "dpo@a.example" not in footer and "Alex A" not in footer
+
+
 def _signed_in(app, user):
     client = app.test_client()
     f.login(client, user)
