@@ -127,7 +127,9 @@ class TopicActivity(Base):
     position: Mapped[int] = mapped_column(default=0)
 
     topic: Mapped[WeeklyTopic] = relationship(back_populates="items")
-    activity: Mapped[Activity] = relationship()
+    # Whoever loads a topic's activities shows them (the planner, the preview, a family's past
+    # weeks): loaded in the same query, not one query per activity.
+    activity: Mapped[Activity] = relationship(lazy="joined", innerjoin=True)
 
 
 class Engagement(Base):

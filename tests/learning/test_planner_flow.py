@@ -5,6 +5,7 @@ publishing proposes the school's usual time (Monday 08:00)."""
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 
 import pytest
 
@@ -88,3 +89,29 @@ def test_an_item_already_gone_answers_404_and_a_second_add_409(planner, client):
         data={"activity_id": topic.items[0].activity_id, "version": topic.version},
     )
     assert again.status_code == 409 and "already in this topic" in again.get_data(as_text=True)
+
+
+def test_the_planner_and_preview_take_as_many_queries_for_eight_activities_as_for_one(planner, client):
+    """A topic's activities are loaded with its items, not one query each: a teacher planning a
+    full week waits no longer than for a one-activity week."""
+    from tests.queries import statements
+
+    org, cls, teacher, topic = planner
+    busy = t.topic(
+        org,
+        [cls],
+        [t.activity(org, f"Activity {n}") for n in range(8)],
+        week=t.next_monday() + timedelta(days=7),
+        title="Busy week",
+    )
+    f.login(client, teacher)
+    client.get("/teach/")  # the sign-in's first page notes when it was last seen: not counted
+    for path in ("/teach/topics/{}", "/teach/topics/{}/preview"):
+        counts = []
+        for shown in (topic, busy):
+            with statements() as seen:
+                page = client.get(path.format(shown.id))
+            assert page.status_code == 200
+            counts.append(len(seen))
+        assert "Activity 7" in page.get_data(as_text=True)
+        assert counts[0] == counts[1], (path, counts)
