@@ -18,6 +18,7 @@ from functools import wraps
 import sqlalchemy as sa
 from flask import abort, current_app, g, redirect, request, session, url_for
 from flask_login import current_user
+from sqlalchemy.orm import joinedload
 
 from app.core.extensions import db, login
 from app.models import (
@@ -416,10 +417,12 @@ def class_for_staff_or_404(class_id: int) -> SchoolClass:
 def pupil_for_staff_or_404(pupil_id: int) -> Pupil:
     """A pupil of a school where the user is office/DPO, or of a class they teach."""
     found = db.session.scalar(
-        sa.select(Pupil).where(
+        sa.select(Pupil)
+        .where(
             Pupil.id == pupil_id,
             record_scope(current_user, Pupil.organisation_id, taught_by(current_user, Pupil.class_id)),
         )
+        .options(joinedload(Pupil.school_class))  # every page about a child names the class
     )
     if found is None:
         abort(404)
@@ -441,7 +444,10 @@ def linked_pupils(user: User | sa.BindParameter):
 
 
 def pupil_for_parent_or_404(pupil_id: int) -> Pupil:
-    found = db.session.scalar(linked_pupils(current_user).where(Pupil.id == pupil_id))
+    found = db.session.scalar(
+        # a family's pages about a child name the school
+        linked_pupils(current_user).where(Pupil.id == pupil_id).options(joinedload(Pupil.organisation))
+    )
     if found is None:
         abort(404)
     return found

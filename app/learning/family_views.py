@@ -15,6 +15,7 @@ import sqlalchemy as sa
 from flask import abort, current_app, make_response, redirect, render_template, request, url_for
 from flask_babel import gettext
 from flask_login import current_user
+from sqlalchemy.orm import joinedload
 from werkzeug.exceptions import NotFound
 
 from app.core import cookies, storage
@@ -101,8 +102,15 @@ def _item_view(item) -> week.ItemView:
 
 
 def _engagement(pupil, item) -> Engagement | None:
-    return db.session.scalar(
-        sa.select(Engagement).where(Engagement.pupil_id == pupil.id, Engagement.topic_activity_id == item.id)
+    """The child's engagement with the activity, with what was sent (shown under it)."""
+    return (
+        db.session.execute(
+            sa.select(Engagement)
+            .where(Engagement.pupil_id == pupil.id, Engagement.topic_activity_id == item.id)
+            .options(joinedload(Engagement.contributions))
+        )
+        .unique()
+        .scalar_one_or_none()
     )
 
 
