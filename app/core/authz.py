@@ -445,8 +445,10 @@ def linked_pupils(user: User | sa.BindParameter):
 
 def pupil_for_parent_or_404(pupil_id: int) -> Pupil:
     found = db.session.scalar(
-        # a family's pages about a child name the school
-        linked_pupils(current_user).where(Pupil.id == pupil_id).options(joinedload(Pupil.organisation))
+        # a family's pages about a child name the school and the class
+        linked_pupils(current_user)
+        .where(Pupil.id == pupil_id)
+        .options(joinedload(Pupil.organisation), joinedload(Pupil.school_class))
     )
     if found is None:
         abort(404)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from flask import abort
 from flask_login import current_user
+from sqlalchemy.orm import joinedload
 
 from app.core.authz import current_organisation, staff_organisation_ids, visible_classes
 from app.core.extensions import db
@@ -36,9 +37,20 @@ def my_classes(current_year_only: bool = True, organisation: Organisation | None
     return list(db.session.scalars(query.order_by(SchoolClass.year_group, SchoolClass.name)))
 
 
+def _visible_topic(topic_id: int) -> WeeklyTopic | None:
+    """The topic if the user may see it, with its classes and activities (every topic page shows
+    them) in the same query."""
+    query = (
+        topics.visible_topics(current_user)
+        .where(WeeklyTopic.id == topic_id)
+        .options(joinedload(WeeklyTopic.classes), joinedload(WeeklyTopic.items))
+    )
+    return db.session.execute(query).unique().scalar_one_or_none()
+
+
 def topic_or_404(topic_id: int) -> WeeklyTopic:
     """A topic the user may see and edit (visible_topics)."""
-    found = db.session.scalar(topics.visible_topics(current_user).where(WeeklyTopic.id == topic_id))
+    found = _visible_topic(topic_id)
     if found is None:
         abort(404)
     return found
@@ -46,7 +58,7 @@ def topic_or_404(topic_id: int) -> WeeklyTopic:
 
 def copy_source_or_404(topic_id: int) -> WeeklyTopic:
     """A topic the user may copy: one they can see, or an earlier year's for their year groups."""
-    found = db.session.scalar(topics.visible_topics(current_user).where(WeeklyTopic.id == topic_id))
+    found = _visible_topic(topic_id)
     if found is None:
         org = organisation_or_404()
         groups = {c.year_group for c in my_classes(organisation=org)}
