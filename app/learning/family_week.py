@@ -11,7 +11,7 @@ from __future__ import annotations
 import functools
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 
 import sqlalchemy as sa
 from flask import url_for
@@ -25,6 +25,8 @@ from app.learning.classroom import AWARD_LABELS
 from app.models import (
     ActivityKind,
     Award,
+    Contribution,
+    ContributionKind,
     Engagement,
     Pupil,
     TopicActivity,
@@ -76,7 +78,7 @@ class FamilyWeek:
     children: list[Pupil]
     cards: list[Card]
     without_topic: list[Pupil]
-    engagements: dict[tuple[int, int], Engagement]
+    engagements: dict[tuple[int, int], Done]
     awards: dict[int, list[Award]]
 
 
@@ -102,26 +104,63 @@ def _published_topics(where) -> sa.Select:
     )
 
 
-def engagements_for(pupil_ids: list[int], item_ids: list[int]) -> dict[tuple[int, int], Engagement]:
-    """The children's engagements with these activities, their comments and photos loaded."""
+@dataclass(frozen=True)
+class Sent:
+    """A comment or photo as a family's page lists it."""
+
+    id: int
+    kind: ContributionKind
+    body: str | None
+    promo_opt_in: bool
+    hidden_at: datetime | None
+
+
+@dataclass
+class Done:
+    """A child's engagement with an activity as a family's page shows it: the rating and what
+    was sent, in the order it was sent. Read as rows, not ORM objects: the family's pages only
+    show them (a home has one for every child and activity done)."""
+
+    rating: int | None
+    contributions: list[Sent] = field(default_factory=list)
+
+
+def engagements_for(pupil_ids: list[int], item_ids: list[int]) -> dict[tuple[int, int], Done]:
+    """The children's engagements with these activities, with their comments and photos."""
     if not pupil_ids or not item_ids:
         return {}
-    rows = (
-        db.session.scalars(_engagements_statement(), {"pupils": pupil_ids, "items": item_ids}).unique().all()
-    )
-    return {(e.pupil_id, e.topic_activity_id): e for e in rows}
+    found: dict[tuple[int, int], Done] = {}
+    rows = db.session.execute(_engagements_statement(), {"pupils": pupil_ids, "items": item_ids})
+    for pupil_id, item_id, rating, sent_id, kind, body, promo_opt_in, hidden_at in rows:
+        done = found.get((pupil_id, item_id))
+        if done is None:
+            done = found[(pupil_id, item_id)] = Done(rating)
+        if sent_id is not None:
+            done.contributions.append(Sent(sent_id, kind, body, promo_opt_in, hidden_at))
+    return found
 
 
 @functools.cache
 def _engagements_statement() -> sa.Select:
     """Built once per process, its values bound (building it cost as much as running it)."""
+    c = Contribution
     return (
-        sa.select(Engagement)
+        sa.select(
+            Engagement.pupil_id,
+            Engagement.topic_activity_id,
+            Engagement.rating,
+            c.id,
+            c.kind,
+            c.body,
+            c.promo_opt_in,
+            c.hidden_at,
+        )
+        .outerjoin(c, c.engagement_id == Engagement.id)
         .where(
             Engagement.pupil_id.in_(sa.bindparam("pupils", expanding=True)),
             Engagement.topic_activity_id.in_(sa.bindparam("items", expanding=True)),
         )
-        .options(joinedload(Engagement.contributions))
+        .order_by(Engagement.id, c.id)
     )
 
 
@@ -219,7 +258,7 @@ def _this_weeks_topics_statement() -> sa.Select:
 @dataclass
 class PastWeeks:
     cards: list[Card]
-    engagements: dict[tuple[int, int], Engagement]
+    engagements: dict[tuple[int, int], Done]
     page: int
     more: bool
 

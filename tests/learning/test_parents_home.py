@@ -272,3 +272,29 @@ def test_an_activity_shows_as_the_school_last_wrote_it_in_the_readers_language(c
     db.session.commit()
     english = _text(client.get("/family/"))
     assert "Open the game" in english and "Otwórz grę" not in english
+
+
+def test_what_a_family_sent_shows_under_the_activity_in_the_order_it_was_sent(client):
+    """Comments and photos are listed oldest first under the activity, for the child they are
+    about; one the school hid is not shown."""
+    from app.models import Contribution, ContributionKind, utcnow
+
+    fam = family()
+    item = item_of(fam.numbers, fam.count)
+    first = t.done(fam.ben, item, rating=5, comment="First we counted the stairs", by=fam.parent)
+    for body, hidden in (("Then the steps outside", None), ("Hidden by the school", utcnow())):
+        db.session.add(
+            Contribution(
+                engagement_id=first.engagement_id,
+                kind=ContributionKind.COMMENT,
+                body=body,
+                author_id=fam.parent.id,
+                hidden_at=hidden,
+            )
+        )
+    db.session.commit()
+    f.login(client, fam.parent)
+    page = Page(client.get("/family/").get_data(as_text=True))
+    sent = page.by_id(f"s-{fam.ben.id}-{item.id}").all_text()
+    assert sent.index("First we counted the stairs") < sent.index("Then the steps outside")
+    assert "Hidden by the school" not in sent
