@@ -12,11 +12,12 @@ import functools
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from typing import NamedTuple
 
 import sqlalchemy as sa
 from flask import url_for
 from flask_babel import gettext
-from sqlalchemy.orm import aliased, joinedload, selectinload
+from sqlalchemy.orm import joinedload, selectinload
 
 from app.core.authz import linked_pupils
 from app.core.extensions import db
@@ -25,6 +26,7 @@ from app.learning.classroom import AWARD_LABELS
 from app.models import (
     ActivityKind,
     Award,
+    AwardKind,
     Contribution,
     ContributionKind,
     Engagement,
@@ -79,7 +81,7 @@ class FamilyWeek:
     cards: list[Card]
     without_topic: list[Pupil]
     engagements: dict[tuple[int, int], Done]
-    awards: dict[int, list[Award]]
+    awards: dict[int, list[AwardShown]]
 
 
 def item_views(topic: WeeklyTopic) -> list[ItemView]:
@@ -164,14 +166,22 @@ def _engagements_statement() -> sa.Select:
     )
 
 
-def awards_for(pupil_ids: list[int], limit: int | None = RECENT_AWARDS) -> dict[int, list[Award]]:
-    """Each child's awards, newest first (the latest ``limit`` of each; all with None)."""
+class AwardShown(NamedTuple):
+    """An award as a family's pages show it."""
+
+    kind: AwardKind
+    note: str | None
+    created_at: datetime
+
+
+def awards_for(pupil_ids: list[int], limit: int | None = RECENT_AWARDS) -> dict[int, list[AwardShown]]:
+    """Each child's awards, newest first (the latest ``limit`` of each; all with None), as rows."""
     if not pupil_ids:
         return {}
-    found: dict[int, list[Award]] = defaultdict(list)
+    found: dict[int, list[AwardShown]] = defaultdict(list)
     params = {"pupils": pupil_ids, "limit": limit or 2**31 - 1}
-    for row in db.session.scalars(_awards_statement(), params):
-        found[row.pupil_id].append(row)
+    for pupil_id, kind, note, created_at in db.session.execute(_awards_statement(), params):
+        found[pupil_id].append(AwardShown(kind, note, created_at))
     return found
 
 
@@ -180,7 +190,10 @@ def _awards_statement() -> sa.Select:
     """Each child's awards ranked newest first, up to ``:limit`` each; built once per process."""
     ranked = (
         sa.select(
-            Award,
+            Award.pupil_id,
+            Award.kind,
+            Award.note,
+            Award.created_at,
             sa.func.row_number()
             .over(partition_by=Award.pupil_id, order_by=(Award.created_at.desc(), Award.id.desc()))
             .label("n"),
@@ -188,15 +201,14 @@ def _awards_statement() -> sa.Select:
         .where(Award.pupil_id.in_(sa.bindparam("pupils", expanding=True)))
         .subquery()
     )
-    award = aliased(Award, ranked)
     return (
-        sa.select(award)
+        sa.select(ranked.c.pupil_id, ranked.c.kind, ranked.c.note, ranked.c.created_at)
         .where(ranked.c.n <= sa.bindparam("limit", type_=sa.Integer))
         .order_by(ranked.c.pupil_id, ranked.c.n)
     )
 
 
-def award_label(award: Award) -> str:
+def award_label(award: Award | AwardShown) -> str:
     """The award's name in the reader's language (the words are in the catalogs by way of
     templates/messages/_words.txt, which names them for messages)."""
     return gettext(AWARD_LABELS.get(award.kind, award.kind.value.replace("_", " ").capitalize()))

@@ -298,3 +298,27 @@ def test_what_a_family_sent_shows_under_the_activity_in_the_order_it_was_sent(cl
     sent = page.by_id(f"s-{fam.ben.id}-{item.id}").all_text()
     assert sent.index("First we counted the stairs") < sent.index("Then the steps outside")
     assert "Hidden by the school" not in sent
+
+
+def test_the_home_shows_each_childs_three_latest_awards_newest_first_and_the_childs_page_all(client):
+    from datetime import UTC, datetime
+
+    from app.models import Award, AwardKind
+
+    fam = family(awards=False)
+    for day, note in ((3, "Oldest"), (10, "Second"), (17, "Third"), (24, "Newest")):
+        db.session.add(
+            Award(
+                pupil_id=fam.ben.id,
+                kind=AwardKind.STAR_OF_THE_WEEK,
+                note=note,
+                created_at=datetime(2026, 11, day, 12, tzinfo=UTC),
+            )
+        )
+    db.session.commit()
+    f.login(client, fam.parent)
+    home = Page(client.get("/family/").get_data(as_text=True)).by_id(f"child-{fam.ben.id}").all_text()
+    assert home.index("Newest") < home.index("Third") < home.index("Second")
+    assert "Oldest" not in home and "24 November" in home
+    everything = _text(client.get(f"/family/children/{fam.ben.id}"))
+    assert everything.index("Newest") < everything.index("Oldest") and "3 November 2026" in everything
