@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 
 import pytest
+from playwright.sync_api import expect
 
 from app.core.extensions import db
 from app.models import PrivacyNotice, User, UserStatus, utcnow
@@ -143,7 +144,8 @@ def test_a_rating_answers_in_its_card_with_words_and_focus_stays_on_the_face(ctx
     page.locator(card).get_by_text("Saved. Thank you!").wait_for()
     assert _in_view(page, f"{card} [role=status]"), "the answer is not where the parent is"
     assert page.locator(card).get_by_text("Done: 5 of 5").is_visible()
-    if page.js:  # after the swap, focus is back on the face that was pressed
+    if page.js:  # once the swap has settled (htmx waits ~20 ms), focus is back on the face pressed
+        expect(page.locator(card).get_by_role("button", name="Loved it", exact=True)).to_be_focused()
         assert page.evaluate("document.activeElement.textContent") == "Loved it"
         assert page.evaluate("document.activeElement.getAttribute('aria-pressed')") == "true"
     assert page.problems == []
