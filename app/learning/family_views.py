@@ -15,7 +15,6 @@ import sqlalchemy as sa
 from flask import abort, current_app, make_response, redirect, render_template, request, url_for
 from flask_babel import gettext
 from flask_login import current_user
-from sqlalchemy.orm import joinedload
 from werkzeug.exceptions import NotFound
 
 from app.core import cookies, storage
@@ -101,17 +100,9 @@ def _item_view(item) -> week.ItemView:
     return week.ItemView(item.id, week.ActivityView(item.activity, None), item.position)
 
 
-def _engagement(pupil, item) -> Engagement | None:
+def _engagement(pupil, item) -> week.Done | None:
     """The child's engagement with the activity, with what was sent (shown under it)."""
-    return (
-        db.session.execute(
-            sa.select(Engagement)
-            .where(Engagement.pupil_id == pupil.id, Engagement.topic_activity_id == item.id)
-            .options(joinedload(Engagement.contributions))
-        )
-        .unique()
-        .scalar_one_or_none()
-    )
+    return week.engagements_for([pupil.id], [item.id]).get((pupil.id, item.id))
 
 
 def _anchor(pupil, item) -> str:
