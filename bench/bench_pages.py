@@ -49,8 +49,8 @@ class _Links(HTMLParser):
             self.links.append(attrs["href"])
         elif tag == "link" and attrs.get("rel") == "stylesheet" and attrs.get("href"):
             self.assets.append(attrs["href"])
-        elif tag == "script" and attrs.get("src"):
-            self.assets.append(attrs["src"])
+        elif tag == "script":  # src, or what the layout's loader asks for once the page is drawn
+            self.assets += [attrs[a] for a in ("src", "data-app", "data-htmx") if attrs.get(a)]
 
 
 def _parse(html: bytes) -> _Links:

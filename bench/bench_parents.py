@@ -71,8 +71,8 @@ class _Assets(HTMLParser):
         attrs = dict(attrs)
         if tag == "link" and attrs.get("rel") == "stylesheet":
             self.urls.append(attrs["href"])
-        elif tag == "script" and attrs.get("src"):
-            self.urls.append(attrs["src"])
+        elif tag == "script":  # src, or what the layout's loader asks for once the page is drawn
+            self.urls += [attrs[a] for a in ("src", "data-app", "data-htmx") if attrs.get(a)]
 
 
 def _seed(app):

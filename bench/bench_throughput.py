@@ -201,7 +201,7 @@ def _visit_bytes(port: int, cookie: str, base: dict) -> tuple[int, int]:
     _, _, html = _get(port, "/family/", headers)
     _, _, plain = _get(port, "/family/", {**base, "Cookie": cookie, "Accept-Encoding": "identity"})
     first = len(html)
-    for src in re.findall(rb'(?:href|src)="(/a/[^"]+\.(?:css|js))"', plain):
+    for src in re.findall(rb'(?:href|src|data-app|data-htmx)="(/a/[^"]+\.(?:css|js))"', plain):
         first += len(_get(port, src.decode(), headers)[2])
     return first, len(html)
 

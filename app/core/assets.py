@@ -11,18 +11,26 @@ Each file is compressed once, at start-up, with brotli (quality 11) and gzip (le
 smallest encoding the browser accepts is sent (``Vary: Accept-Encoding``), plain when compressing
 does not gain. The Flask route below stays for ``url_for`` and answers what the layer passes on:
 404.
+
+The layout's scripts (app.js, htmx) are asked for by a few lines inlined in its ``<head>``
+(``boot.js`` beside this file, ``boot_script``) once the page has been drawn; the CSP allows that
+one inline script by its hash (``BOOT_HASH``), and no other.
 """
 
 from __future__ import annotations
 
+import base64
 import gzip
 import hashlib
 import mimetypes
 import time
 from pathlib import Path
+from urllib.parse import quote
 
 import brotli
+import rjsmin
 from flask import Blueprint, abort, url_for
+from markupsafe import Markup
 
 from app.core.authz import public
 
@@ -32,6 +40,12 @@ PREFIX = "/a/"
 CACHE_CONTROL = f"public, max-age={YEAR}, immutable"
 STAMP_EVERY = 1.0  # development: look for edited files at most once a second
 COMPRESSIBLE = ("text/", "application/javascript", "application/json", "image/svg+xml")
+
+
+# boot.js as inlined: minified, since every page carries it.
+BOOT_SCRIPT = rjsmin.jsmin(Path(__file__).with_name("boot.js").read_text(encoding="utf-8"))
+# For the CSP's script-src: the one inline script allowed.
+BOOT_HASH = "'sha256-" + base64.b64encode(hashlib.sha256(BOOT_SCRIPT.encode()).digest()).decode() + "'"
 
 
 def _manifest(static: Path) -> dict[str, str]:
@@ -158,6 +172,23 @@ def init_app(app) -> None:
     def asset(name: str) -> str:
         """The URL of static/``name`` under its content-hashed name."""
         return url_for("assets.file", hashed=_assets(app)["names"][name])
+
+    app.jinja_env.globals["boot_script"] = Markup(BOOT_SCRIPT)
+
+    @app.template_global()
+    def asset_data_uri(name: str) -> str:
+        """static/``name`` (a small SVG) as a ``data:`` URI: in the page, not one more request
+        (the favicon: a browser asks for it while the page is still being drawn)."""
+        found = _assets(app)
+        hashed = found["names"][name]
+        if hashed not in _DATA_URIS:
+            kind, bodies = found["bodies"][hashed]
+            svg = bodies[""].decode().strip().replace('"', "'")
+            _DATA_URIS[hashed] = f"data:{kind.split(';')[0]}," + quote(svg, safe="=/:',;")
+        return _DATA_URIS[hashed]
+
+
+_DATA_URIS: dict[str, str] = {}
 
 
 @bp.get("/a/<path:hashed>")

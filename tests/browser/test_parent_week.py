@@ -151,6 +151,53 @@ def test_a_rating_answers_in_its_card_with_words_and_focus_stays_on_the_face(ctx
     assert page.problems == []
 
 
+def _tap_before_the_scripts(page, fam, item, scripts):
+    """Open the home with htmx held back by ``scripts(route)``, wait until the page is drawn and
+    the loader has asked for htmx, then tap "Loved it" on ``item``: the card's locator."""
+    asked = []
+    sign_in(page, fam.parent.email)
+    page.route("**/a/htmx.min.*.js", lambda route: (asked.append(route), scripts(route)))
+    page.goto("/family/")
+    page.wait_for_function("() => performance.getEntriesByName('first-contentful-paint').length > 0")
+    page.wait_for_function("() => document.readyState === 'complete'")
+    for _ in range(100):  # the loader asks once the page is drawn
+        if asked:
+            break
+        page.wait_for_timeout(50)
+    assert asked, "htmx was never asked for"
+    page.evaluate("window.samePage = true")  # a new page load would lose this
+    card = page.locator(f"#c-{fam.ben.id}-{item.id}")
+    card.get_by_role("button", name="Loved it", exact=True).click()
+    return card, asked
+
+
+def test_a_face_tapped_before_htmx_arrives_waits_for_it_and_answers_in_its_card(ctx, phone):
+    """The page is drawn before htmx is asked for (a slow line shares its first round trips with
+    nothing else): a carer who taps at once is not left with a plain page load."""
+    page = phone
+    fam = family()
+    item = item_of(fam.numbers, fam.game)
+    card, asked = _tap_before_the_scripts(page, fam, item, lambda route: None)  # not answered yet
+    page.wait_for_timeout(300)
+    assert card.get_by_text("Saved. Thank you!").count() == 0  # waiting for htmx, nothing sent
+    asked[0].continue_()  # htmx arrives
+    expect(card.get_by_text("Saved. Thank you!")).to_be_visible()
+    assert page.evaluate("window.samePage") is True, "the tap loaded a new page"
+    expect(card.get_by_role("button", name="Loved it", exact=True)).to_be_focused()
+    assert card.get_by_role("button", name="Loved it", exact=True).get_attribute("aria-pressed") == "true"
+    assert page.problems == []
+
+
+def test_a_face_tapped_when_htmx_cannot_load_is_saved_by_a_plain_page_load(ctx, phone):
+    page = phone
+    fam = family()
+    item = item_of(fam.numbers, fam.game)
+    card, _ = _tap_before_the_scripts(page, fam, item, lambda route: route.abort())
+    expect(card.get_by_text("Saved. Thank you!")).to_be_visible()
+    assert page.evaluate("window.samePage") is None  # as with JavaScript off: the page came again
+    assert card.get_by_role("button", name="Loved it", exact=True).get_attribute("aria-pressed") == "true"
+
+
 def test_a_sent_comment_is_confirmed_in_its_card_in_view(ctx, phone_any):
     page = phone_any
     fam = family()

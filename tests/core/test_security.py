@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import re
 from pathlib import Path
@@ -33,7 +34,9 @@ def _assert_common_headers(response):
     h = response.headers
     csp = _csp(response)
     assert csp["default-src"] == "'self'"
-    assert csp["script-src"] == "'self'" and csp["style-src"] == "'self'"
+    # scripts from our own origin, plus the layout's one inline loader, allowed by its hash only
+    assert re.fullmatch(r"'self' 'sha256-[A-Za-z0-9+/]{43}='", csp["script-src"])
+    assert csp["style-src"] == "'self'"
     assert csp["frame-ancestors"] == "'none'" and csp["object-src"] == "'none'"
     assert "unsafe-inline" not in h["Content-Security-Policy"]
     assert "unsafe-eval" not in h["Content-Security-Policy"]
@@ -68,6 +71,17 @@ def test_anonymous_pages_are_not_shared_between_visitors(client, ctx):
     f.school()
     cache = client.get("/").headers["Cache-Control"]
     assert "private" in cache and "public" not in cache
+
+
+def test_the_one_inline_script_is_the_one_the_policy_allows_by_its_hash(client, ctx):
+    f.school()
+    response = client.get("/")
+    scripts = re.findall(r"<script\b([^>]*)>(.*?)</script>", response.get_data(as_text=True), re.S)
+    assert len(scripts) == 1  # the loader: app.js and htmx come from our origin once it runs
+    attributes, body = scripts[0]
+    assert "src=" not in attributes.replace("data-", "")
+    digest = base64.b64encode(hashlib.sha256(body.encode()).digest()).decode()
+    assert _csp(response)["script-src"] == f"'self' 'sha256-{digest}'"
 
 
 def test_session_cookie_is_httponly_and_samesite_lax(client, ctx):
