@@ -384,46 +384,76 @@ def acting_school() -> Organisation:
     return org
 
 
-def taught_by(user: User, class_id):
-    """A clause: the class ``class_id`` (a column) is one ``user`` teaches."""
-    return sa.exists().where(class_teachers.c.class_id == class_id, class_teachers.c.user_id == user.id)
+def scope_params(user: User) -> dict[str, object]:
+    """The values of the scope clauses' bound parameters (``taught_by``, ``record_scope``) for
+    ``user``: pass them with every statement built on those clauses."""
+    return {
+        "scope_user": user.id,
+        "scope_office": office_organisation_ids(user) or [-1],
+        "scope_staff": staff_organisation_ids(user) or [-1],
+    }
 
 
-def record_scope(user: User, organisation_id, taught):
-    """A clause for a school's records that ``user`` may see, each asked of the record's own
+def taught_by(class_id):
+    """A clause: the class ``class_id`` (a column) is one the user teaches (the user is a bound
+    parameter: ``scope_params``)."""
+    return sa.exists().where(
+        class_teachers.c.class_id == class_id,
+        class_teachers.c.user_id == sa.bindparam("scope_user", type_=sa.Integer),
+    )
+
+
+def record_scope(organisation_id, taught):
+    """A clause for a school's records that the user may see, each asked of the record's own
     school: every record of a school where they are office or DPO; at a school where they are
-    otherwise staff, only those for which ``taught`` (a clause: of a class they teach) holds."""
+    otherwise staff, only those for which ``taught`` (a clause: of a class they teach) holds.
+    The user's schools are bound parameters (``scope_params``), so a statement built on this
+    clause is built once per process and run for anyone."""
     return sa.or_(
-        organisation_id.in_(office_organisation_ids(user) or [-1]),
-        sa.and_(organisation_id.in_(staff_organisation_ids(user) or [-1]), taught),
+        organisation_id.in_(sa.bindparam("scope_office", expanding=True, type_=sa.Integer)),
+        sa.and_(organisation_id.in_(sa.bindparam("scope_staff", expanding=True, type_=sa.Integer)), taught),
     )
 
 
-def visible_classes(user: User):
+@functools.cache
+def visible_classes() -> sa.Select:
     """A select of the classes a member of staff may see: every class of a school where they are
-    office/DPO, and the classes they teach at a school where they are staff."""
-    return sa.select(SchoolClass).where(
-        record_scope(user, SchoolClass.organisation_id, taught_by(user, SchoolClass.id))
+    office/DPO, and the classes they teach at a school where they are staff (run it with
+    ``scope_params``)."""
+    return sa.select(SchoolClass).where(record_scope(SchoolClass.organisation_id, taught_by(SchoolClass.id)))
+
+
+@functools.cache
+def _class_statement(with_school: bool) -> sa.Select:
+    query = visible_classes().where(SchoolClass.id == sa.bindparam("class_id", type_=sa.Integer))
+    return query.options(joinedload(SchoolClass.organisation)) if with_school else query
+
+
+def class_for_staff_or_404(class_id: int, with_school: bool = False) -> SchoolClass:
+    """A class the user may see (``visible_classes``); with its school loaded when asked."""
+    found = db.session.scalar(
+        _class_statement(with_school), {**scope_params(current_user), "class_id": class_id}
     )
-
-
-def class_for_staff_or_404(class_id: int) -> SchoolClass:
-    found = db.session.scalar(visible_classes(current_user).where(SchoolClass.id == class_id))
     if found is None:
         abort(404)
     return found
 
 
-def pupil_for_staff_or_404(pupil_id: int) -> Pupil:
-    """A pupil of a school where the user is office/DPO, or of a class they teach."""
-    found = db.session.scalar(
+@functools.cache
+def _pupil_statement() -> sa.Select:
+    return (
         sa.select(Pupil)
         .where(
-            Pupil.id == pupil_id,
-            record_scope(current_user, Pupil.organisation_id, taught_by(current_user, Pupil.class_id)),
+            Pupil.id == sa.bindparam("pupil_id", type_=sa.Integer),
+            record_scope(Pupil.organisation_id, taught_by(Pupil.class_id)),
         )
         .options(joinedload(Pupil.school_class))  # every page about a child names the class
     )
+
+
+def pupil_for_staff_or_404(pupil_id: int) -> Pupil:
+    """A pupil of a school where the user is office/DPO, or of a class they teach."""
+    found = db.session.scalar(_pupil_statement(), {**scope_params(current_user), "pupil_id": pupil_id})
     if found is None:
         abort(404)
     return found

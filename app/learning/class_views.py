@@ -8,16 +8,15 @@ from datetime import date, timedelta
 
 from flask import abort, flash, get_template_attribute, make_response, request, url_for
 from flask_login import current_user
-from sqlalchemy.orm import joinedload
 
 from app.core.audit import log_event
-from app.core.authz import class_for_staff_or_404, pupil_for_staff_or_404, staff_required, visible_classes
+from app.core.authz import class_for_staff_or_404, pupil_for_staff_or_404, staff_required
 from app.core.extensions import db
 from app.core.htmx import add_vary, flash_at, is_htmx, redirect_after_post, render
 from app.learning import classroom, topics
 from app.learning.scope import contribution_or_404
 from app.learning.teacher_forms import AwardForm
-from app.models import AwardKind, Organisation, SchoolClass
+from app.models import AwardKind, Organisation
 from app.params import day, db_int
 from app.teachers import bp
 
@@ -39,13 +38,7 @@ def _pattern(endpoint: str) -> str:
 def class_view(class_id: int):
     """The class view: a fixed number of SQL queries whatever the size of the class."""
     # authz's own scope (visible_classes), with the school loaded in the same query
-    school_class = db.session.scalar(
-        visible_classes(current_user)
-        .where(SchoolClass.id == class_id)
-        .options(joinedload(SchoolClass.organisation))
-    )
-    if school_class is None:
-        abort(404)
+    school_class = class_for_staff_or_404(class_id, with_school=True)
     week = _week(school_class.organisation)
     grid = classroom.class_grid(school_class, week, school_class.organisation.timezone)
     response = render(

@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import joinedload
 
 from app.core.audit import log_event
-from app.core.authz import carer_ids, record_scope, taught_by
+from app.core.authz import carer_ids, record_scope, scope_params, taught_by
 from app.core.extensions import db
 from app.models import (
     Activity,
@@ -277,11 +277,18 @@ def contribution_for_staff(contribution_id: int, user: User) -> Contribution | N
     """A contribution about a child ``user`` may see: of a school where they are office or DPO,
     or of a class they teach at a school where they are staff (asked of the child's school)."""
     return db.session.scalar(
+        _contribution_statement(), {**scope_params(user), "contribution_id": contribution_id}
+    )
+
+
+@functools.cache
+def _contribution_statement() -> sa.Select:
+    return (
         sa.select(Contribution)
         .join(Engagement, Engagement.id == Contribution.engagement_id)
         .join(Pupil, Pupil.id == Engagement.pupil_id)
         .where(
-            Contribution.id == contribution_id,
-            record_scope(user, Pupil.organisation_id, taught_by(user, Pupil.class_id)),
+            Contribution.id == sa.bindparam("contribution_id", type_=sa.Integer),
+            record_scope(Pupil.organisation_id, taught_by(Pupil.class_id)),
         )
     )

@@ -5,11 +5,14 @@ school never open another school's classes where the same person only teaches.""
 
 from __future__ import annotations
 
+import functools
+
+import sqlalchemy as sa
 from flask import abort
 from flask_login import current_user
 from sqlalchemy.orm import joinedload
 
-from app.core.authz import current_organisation, staff_organisation_ids, visible_classes
+from app.core.authz import current_organisation, scope_params, staff_organisation_ids, visible_classes
 from app.core.extensions import db
 from app.learning import activities, topics
 from app.learning.classroom import contribution_for_staff
@@ -27,25 +30,42 @@ def organisation_or_404() -> Organisation:
 def my_classes(current_year_only: bool = True, organisation: Organisation | None = None) -> list[SchoolClass]:
     """The classes the user may see (each asked of its own school: visible_classes), only
     ``organisation``'s when given; this academic year's by default."""
-    query = visible_classes(current_user)
+    params = scope_params(current_user)
+    org = organisation or (current_organisation() if current_year_only else None)
+    if current_year_only and org is not None:
+        params["year"] = topics.academic_year(topics.school_today(org))
     if organisation is not None:
-        query = query.where(SchoolClass.organisation_id == organisation.id)
-    if current_year_only:
-        org = organisation or current_organisation()
-        if org is not None:
-            query = query.where(SchoolClass.academic_year == topics.academic_year(topics.school_today(org)))
-    return list(db.session.scalars(query.order_by(SchoolClass.year_group, SchoolClass.name)))
+        params["school"] = organisation.id
+    statement = _classes_statement(organisation is not None, "year" in params)
+    return list(db.session.scalars(statement, params))
+
+
+@functools.cache
+def _classes_statement(of_school: bool, of_year: bool) -> sa.Select:
+    """``my_classes``'s query, built once per process for each shape: of one school and of one
+    academic year, or not (its values are bound parameters)."""
+    query = visible_classes()
+    if of_school:
+        query = query.where(SchoolClass.organisation_id == sa.bindparam("school", type_=sa.Integer))
+    if of_year:
+        query = query.where(SchoolClass.academic_year == sa.bindparam("year", type_=sa.Integer))
+    return query.order_by(SchoolClass.year_group, SchoolClass.name)
+
+
+@functools.cache
+def _topic_statement() -> sa.Select:
+    return (
+        topics.visible_topics()
+        .where(WeeklyTopic.id == sa.bindparam("topic_id", type_=sa.Integer))
+        .options(joinedload(WeeklyTopic.classes), joinedload(WeeklyTopic.items))
+    )
 
 
 def _visible_topic(topic_id: int) -> WeeklyTopic | None:
     """The topic if the user may see it, with its classes and activities (every topic page shows
     them) in the same query."""
-    query = (
-        topics.visible_topics(current_user)
-        .where(WeeklyTopic.id == topic_id)
-        .options(joinedload(WeeklyTopic.classes), joinedload(WeeklyTopic.items))
-    )
-    return db.session.execute(query).unique().scalar_one_or_none()
+    params = {**scope_params(current_user), "topic_id": topic_id}
+    return db.session.execute(_topic_statement(), params).unique().scalar_one_or_none()
 
 
 def topic_or_404(topic_id: int) -> WeeklyTopic:

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import functools
+
+import sqlalchemy as sa
 from flask_login import current_user
 
 from app.core.audit import log_access
-from app.core.authz import pupil_for_staff_or_404, staff_required
+from app.core.authz import pupil_for_staff_or_404, scope_params, staff_required
 from app.core.extensions import db
 from app.core.htmx import render
 from app.learning import topics
@@ -15,17 +18,23 @@ from app.models import Organisation, TopicStatus, WeeklyTopic
 from app.teachers import bp
 
 
+@functools.cache
+def _pending_statement() -> sa.Select:
+    """The user's topics not yet published, soonest first (run with ``scope_params``)."""
+    return (
+        topics.visible_topics()
+        .where(WeeklyTopic.status != TopicStatus.PUBLISHED)
+        .order_by(WeeklyTopic.week_start, WeeklyTopic.id)
+        .limit(20)
+    )
+
+
 @bp.get("/")
 @staff_required()
 def home():
     """The user's classes and their topics that are not yet published."""
     classes = my_classes(current_year_only=False)
-    pending = db.session.scalars(
-        topics.visible_topics(current_user)
-        .where(WeeklyTopic.status != TopicStatus.PUBLISHED)
-        .order_by(WeeklyTopic.week_start, WeeklyTopic.id)
-        .limit(20)
-    ).all()
+    pending = db.session.scalars(_pending_statement(), scope_params(current_user)).all()
     return render("teachers/home.html", classes=classes, pending=pending, TopicStatus=TopicStatus)
 
 

@@ -3,13 +3,15 @@ publishing now or at a set time, copying to another week, and the parent's-eye p
 
 from __future__ import annotations
 
+import functools
 from datetime import timedelta
 
+import sqlalchemy as sa
 from flask import flash, request, url_for
 from flask_login import current_user
 from sqlalchemy.orm import selectinload
 
-from app.core.authz import staff_required
+from app.core.authz import scope_params, staff_required
 from app.core.extensions import db
 from app.core.htmx import redirect_after_post, render
 from app.learning import topics
@@ -28,18 +30,24 @@ from app.params import db_int
 from app.teachers import bp
 
 
+@functools.cache
+def _mine_statement() -> sa.Select:
+    """The user's topics, newest week first, each with its classes (run with ``scope_params``)."""
+    return (
+        topics.visible_topics()
+        .options(selectinload(WeeklyTopic.classes))  # each row names its classes: no N+1
+        .order_by(WeeklyTopic.week_start.desc(), WeeklyTopic.id.desc())
+        .limit(100)
+    )
+
+
 @bp.get("/topics", endpoint="topics")
 @staff_required()
 def topics_list():
     """This user's topics, newest week first, and earlier years' topics to reuse."""
     org = organisation_or_404()
     with_classes = selectinload(WeeklyTopic.classes)  # each row names its classes: no N+1
-    mine = db.session.scalars(
-        topics.visible_topics(current_user)
-        .options(with_classes)
-        .order_by(WeeklyTopic.week_start.desc(), WeeklyTopic.id.desc())
-        .limit(100)
-    ).all()
+    mine = db.session.scalars(_mine_statement(), scope_params(current_user)).all()
     year = topics.academic_year(topics.school_today(org))
     groups = {c.year_group for c in my_classes(organisation=org)}  # this school's classes only
     earlier = db.session.scalars(

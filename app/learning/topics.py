@@ -6,6 +6,7 @@ so when two teachers edit one topic the second, stale save is refused and nothin
 
 from __future__ import annotations
 
+import functools
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -101,13 +102,15 @@ def local_to_utc(org: Organisation, value: datetime) -> datetime:
 # --- scope (P12) ------------------------------------------------------------------------------
 
 
-def visible_topics(user: User) -> sa.Select:
+@functools.cache
+def visible_topics() -> sa.Select:
     """Topics a member of staff may see and edit, asked of each topic's school: every topic of a
-    school where they are office or DPO; elsewhere, those for at least one class they teach."""
+    school where they are office or DPO; elsewhere, those for at least one class they teach.
+    Built once per process: run it with ``authz.scope_params(user)``."""
     mine = sa.select(topic_classes.c.topic_id).where(
-        topic_classes.c.topic_id == WeeklyTopic.id, taught_by(user, topic_classes.c.class_id)
+        topic_classes.c.topic_id == WeeklyTopic.id, taught_by(topic_classes.c.class_id)
     )
-    return sa.select(WeeklyTopic).where(record_scope(user, WeeklyTopic.organisation_id, sa.exists(mine)))
+    return sa.select(WeeklyTopic).where(record_scope(WeeklyTopic.organisation_id, sa.exists(mine)))
 
 
 def earlier_years_topics(organisation_ids: list[int], year_groups: set[str], before_year: int) -> sa.Select:
