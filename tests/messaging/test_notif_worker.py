@@ -74,6 +74,10 @@ def test_a_worker_killed_mid_send_leaves_no_duplicate_when_the_job_runs_again(
     notify("topic_published", event_key="topic:kill", user_ids=[carer.id], organisation_id=org.id)
     db.session.commit()
     (row,) = deliveries()
+    started: list[subprocess.Popen] = []
+    # The provider receives the message, and the worker dies before it hears back (set before the
+    # worker starts, so it can never reach the provider first).
+    provider_stub.on_request = lambda record: os.kill(started[0].pid, signal.SIGKILL)
     worker = subprocess.Popen(
         [sys.executable, "-c", WORKER],
         cwd=ROOT,
@@ -81,14 +85,13 @@ def test_a_worker_killed_mid_send_leaves_no_duplicate_when_the_job_runs_again(
         stderr=subprocess.PIPE,
         env={**os.environ, **_env(app, provider_stub)},
     )
-    # The provider receives the message, and the worker dies before it hears back.
-    provider_stub.on_request = lambda record: os.kill(worker.pid, signal.SIGKILL)
+    started.append(worker)
     try:
-        worker.wait(timeout=60)
+        _, err = worker.communicate(timeout=60)  # reads its log as it goes: a full pipe never stalls it
     finally:
         if worker.poll() is None:
             worker.kill()
-    assert worker.returncode == -signal.SIGKILL
+    assert worker.returncode == -signal.SIGKILL, err.decode(errors="replace")[-3000:]
     assert len(provider_stub.sendgrid_calls) == 1
     (row,) = deliveries()
     assert row.status is DeliveryStatus.QUEUED and row.reason.startswith("sending ")
