@@ -19,6 +19,8 @@ from urllib.parse import urljoin, urlsplit
 
 import sqlalchemy as sa
 
+from app.core.assets import SCRIPT_ATTRIBUTES
+
 AREA = "pages"
 REQUESTS = 200
 MAX_PAGES_PER_USER = 40
@@ -49,8 +51,8 @@ class _Links(HTMLParser):
             self.links.append(attrs["href"])
         elif tag == "link" and attrs.get("rel") == "stylesheet" and attrs.get("href"):
             self.assets.append(attrs["href"])
-        elif tag == "script":  # src, or what the layout's loader asks for once the page is drawn
-            self.assets += [attrs[a] for a in ("src", "data-app", "data-htmx") if attrs.get(a)]
+        elif tag == "script":
+            self.assets += [attrs[a] for a in SCRIPT_ATTRIBUTES if attrs.get(a)]
 
 
 def _parse(html: bytes) -> _Links:

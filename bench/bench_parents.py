@@ -31,6 +31,8 @@ import threading
 import time
 from html.parser import HTMLParser
 
+from app.core.assets import SCRIPT_ATTRIBUTES
+
 AREA = "parents"
 REQUESTS = 200
 BUDGETS = {"first_load": 32 * 1024, "repeat": 6 * 1024, "rating": 1024, "queries": 10, "p95_ms": 50.0}
@@ -71,8 +73,8 @@ class _Assets(HTMLParser):
         attrs = dict(attrs)
         if tag == "link" and attrs.get("rel") == "stylesheet":
             self.urls.append(attrs["href"])
-        elif tag == "script":  # src, or what the layout's loader asks for once the page is drawn
-            self.urls += [attrs[a] for a in ("src", "data-app", "data-htmx") if attrs.get(a)]
+        elif tag == "script":
+            self.urls += [attrs[a] for a in SCRIPT_ATTRIBUTES if attrs.get(a)]
 
 
 def _seed(app):

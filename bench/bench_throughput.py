@@ -32,6 +32,8 @@ import threading
 import time
 from pathlib import Path
 
+from app.core.assets import SCRIPT_ATTRIBUTES
+
 AREA = "throughput"
 CONNECTIONS = 16
 LOAD_PROCESSES = 2
@@ -201,7 +203,8 @@ def _visit_bytes(port: int, cookie: str, base: dict) -> tuple[int, int]:
     _, _, html = _get(port, "/family/", headers)
     _, _, plain = _get(port, "/family/", {**base, "Cookie": cookie, "Accept-Encoding": "identity"})
     first = len(html)
-    for src in re.findall(rb'(?:href|src|data-app|data-htmx)="(/a/[^"]+\.(?:css|js))"', plain):
+    names = "|".join(("href", *SCRIPT_ATTRIBUTES)).encode()
+    for src in re.findall(rb"(?:" + names + rb')="(/a/[^"]+\.(?:css|js))"', plain):
         first += len(_get(port, src.decode(), headers)[2])
     return first, len(html)
 

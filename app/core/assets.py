@@ -46,6 +46,9 @@ COMPRESSIBLE = ("text/", "application/javascript", "application/json", "image/sv
 BOOT_SCRIPT = rjsmin.jsmin(Path(__file__).with_name("boot.js").read_text(encoding="utf-8"))
 # For the CSP's script-src: the one inline script allowed.
 BOOT_HASH = "'sha256-" + base64.b64encode(hashlib.sha256(BOOT_SCRIPT.encode()).digest()).decode() + "'"
+# The attributes of a <script> that name a script the page runs: its own, or the ones the layout's
+# loader asks for once the page is drawn (templates/base.html). For whatever counts a page's bytes.
+SCRIPT_ATTRIBUTES = ("src", "data-app", "data-htmx")
 
 
 def _manifest(static: Path) -> dict[str, str]:

@@ -79,7 +79,7 @@ def test_the_one_inline_script_is_the_one_the_policy_allows_by_its_hash(client, 
     scripts = re.findall(r"<script\b([^>]*)>(.*?)</script>", response.get_data(as_text=True), re.S)
     assert len(scripts) == 1  # the loader: app.js and htmx come from our origin once it runs
     attributes, body = scripts[0]
-    assert "src=" not in attributes.replace("data-", "")
+    assert not re.search(r"(?<![-\w])src=", attributes)
     digest = base64.b64encode(hashlib.sha256(body.encode()).digest()).decode()
     assert _csp(response)["script-src"] == f"'self' 'sha256-{digest}'"
 

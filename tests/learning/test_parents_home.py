@@ -12,6 +12,7 @@ from urllib.parse import urlsplit
 import pytest
 import sqlalchemy as sa
 
+from app.core.assets import SCRIPT_ATTRIBUTES
 from app.core.extensions import db
 from app.models import TopicStatus
 from tests import factories as f
@@ -193,8 +194,8 @@ def _assets(client, html: str) -> list[bytes]:
         urls = []
         if element.tag == "link" and element.attrs.get("rel") == "stylesheet":
             urls = [element.attrs["href"]]
-        elif element.tag == "script":  # src, or what the layout's loader asks for once drawn
-            urls = [element.attrs[a] for a in ("src", "data-app", "data-htmx") if element.attrs.get(a)]
+        elif element.tag == "script":
+            urls = [element.attrs[a] for a in SCRIPT_ATTRIBUTES if element.attrs.get(a)]
         for url in urls:
             response = client.get(url)
             assert response.status_code == 200, url
