@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 
 import sqlalchemy as sa
 from flask import g, has_request_context, request
@@ -41,6 +41,7 @@ from app.models import (
     User,
     UserKind,
     UserStatus,
+    json_moment,
     utcnow,
 )
 
@@ -247,7 +248,7 @@ def _banner_column():
 def _from_json(rows) -> list[tuple[NoticeVersion, str | None, bool]]:
     found = []
     for id_, org_id, name, version, summary, major, published, was_seen in rows or []:
-        at = datetime.fromisoformat(published).astimezone(UTC)
+        at = json_moment(published)
         found.append((NoticeVersion(id_, org_id, version, summary, major, at), name, bool(was_seen)))
     return found
 

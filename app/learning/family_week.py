@@ -9,6 +9,7 @@ twice on the page.
 from __future__ import annotations
 
 import functools
+import json
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -17,6 +18,7 @@ from typing import NamedTuple
 import sqlalchemy as sa
 from flask import url_for
 from flask_babel import gettext
+from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.orm import joinedload, selectinload
 
 from app.core.authz import linked_pupils
@@ -35,6 +37,7 @@ from app.models import (
     TopicStatus,
     User,
     WeeklyTopic,
+    json_moment,
     topic_classes,
 )
 
@@ -133,13 +136,53 @@ def engagements_for(pupil_ids: list[int], item_ids: list[int]) -> dict[tuple[int
         return {}
     found: dict[tuple[int, int], Done] = {}
     rows = db.session.execute(_engagements_statement(), {"pupils": pupil_ids, "items": item_ids})
+    _collect(rows, found)
+    return found
+
+
+def _collect(rows, found: dict[tuple[int, int], Done]) -> None:
+    """Add engagement rows (pupil, item, rating, and what was sent: id, kind, body, promotion
+    opt-in, hidden at; one row for each thing sent, in the order sent) to ``found``."""
     for pupil_id, item_id, rating, sent_id, kind, body, promo_opt_in, hidden_at in rows:
         done = found.get((pupil_id, item_id))
         if done is None:
             done = found[(pupil_id, item_id)] = Done(rating)
         if sent_id is not None:
             done.contributions.append(Sent(sent_id, kind, body, promo_opt_in, hidden_at))
-    return found
+
+
+def _from_json(text: str | None):
+    """The rows of ``_engagements_column`` (JSON text), typed as ``_engagements_statement``'s."""
+    for pupil_id, item_id, rating, sent_id, kind, body, promo_opt_in, hidden_at in json.loads(text or "[]"):
+        yield (
+            pupil_id,
+            item_id,
+            rating,
+            sent_id,
+            ContributionKind(kind) if kind else None,
+            body,
+            promo_opt_in,
+            json_moment(hidden_at),
+        )
+
+
+def _engagements_column() -> sa.ScalarSelect:
+    """In the topics' query: the topic's engagements by ``:pupils``, each with what was sent, as
+    the rows of ``_engagements_statement`` in JSON text (text, so that rows stay hashable for
+    the joined activities' ``unique()``)."""
+    e, c, item = Engagement, Contribution, sa.orm.aliased(TopicActivity)
+    row = sa.func.json_build_array(
+        e.pupil_id, e.topic_activity_id, e.rating, c.id, c.kind, c.body, c.promo_opt_in, c.hidden_at
+    )
+    return (
+        sa.select(sa.cast(sa.func.json_agg(aggregate_order_by(row, e.id, c.id)), sa.Text))
+        .select_from(e)
+        .join(item, item.id == e.topic_activity_id)
+        .outerjoin(c, c.engagement_id == e.id)
+        .where(item.topic_id == WeeklyTopic.id, e.pupil_id.in_(sa.bindparam("pupils", expanding=True)))
+        .correlate(WeeklyTopic)
+        .scalar_subquery()
+    )
 
 
 @functools.cache
@@ -185,6 +228,26 @@ def awards_for(pupil_ids: list[int], limit: int | None = RECENT_AWARDS) -> dict[
     return found
 
 
+def _recent_awards_column() -> sa.ScalarSelect:
+    """In the children's query: the child's latest ``RECENT_AWARDS`` awards, newest first, as
+    JSON ``[[kind, note, given at], ...]`` (None: no awards)."""
+    recent = (
+        sa.select(Award.id, Award.kind, Award.note, Award.created_at)
+        .where(Award.pupil_id == Pupil.id)
+        .order_by(Award.created_at.desc(), Award.id.desc())
+        .limit(RECENT_AWARDS)
+        .correlate(Pupil)
+        .subquery()
+    )
+    row = sa.func.json_build_array(recent.c.kind, recent.c.note, recent.c.created_at)
+    newest = (recent.c.created_at.desc(), recent.c.id.desc())
+    return sa.select(sa.func.json_agg(aggregate_order_by(row, *newest))).scalar_subquery()
+
+
+def _awards_from_json(rows) -> list[AwardShown]:
+    return [AwardShown(AwardKind(kind), note, json_moment(at)) for kind, note, at in rows or []]
+
+
 @functools.cache
 def _awards_statement() -> sa.Select:
     """Each child's awards ranked newest first, up to ``:limit`` each; built once per process."""
@@ -220,17 +283,26 @@ def this_monday(pupil: Pupil) -> date:
 
 
 def family_week(user: User) -> FamilyWeek:
-    """Everything the family home shows, in four queries whatever the number of children:
-    children, topics with their activities, engagements with comments and photos, awards."""
-    children = list(db.session.scalars(_children_statement(), {"parent": user.id}))
+    """Everything the family home shows, in two queries whatever the number of children: the
+    children with their latest awards, then this week's topics with their activities and the
+    children's engagements with them (with comments and photos)."""
+    children, awards = [], {}
+    for child, recent in db.session.execute(_children_statement(), {"parent": user.id}):
+        children.append(child)
+        if recent:
+            awards[child.id] = _awards_from_json(recent)
     current = [c for c in children if c.class_id and c.removed_at is None]
     mondays = {c.id: this_monday(c) for c in current}
     cards: dict[int, Card] = {}
+    engagements: dict[tuple[int, int], Done] = {}
     if current:
         by_class: dict[int, list[WeeklyTopic]] = defaultdict(list)
+        done: dict[int, str | None] = {}
         weeks = sorted({(c.class_id, mondays[c.id]) for c in current})
-        for topic, class_id in db.session.execute(_this_weeks_topics_statement(), {"weeks": weeks}).unique():
+        params = {"weeks": weeks, "pupils": [c.id for c in current]}
+        for topic, class_id, sent in db.session.execute(_this_weeks_topics_statement(), params).unique():
             by_class[class_id].append(topic)
+            done[topic.id] = sent
         for child in current:
             for topic in by_class.get(child.class_id, []):
                 if topic.week_start != mondays[child.id]:
@@ -238,32 +310,38 @@ def family_week(user: User) -> FamilyWeek:
                 card = cards.get(topic.id)
                 if card is None:
                     card = cards[topic.id] = Card(topic, item_views(topic))
+                    _collect(_from_json(done[topic.id]), engagements)
                 card.children.append(child)
     with_topic = {c.id for card in cards.values() for c in card.children}
-    item_ids = [i.id for card in cards.values() for i in card.items]
     return FamilyWeek(
         children=children,
         cards=list(cards.values()),
         without_topic=[c for c in children if c.id not in with_topic],
-        engagements=engagements_for([c.id for c in current], item_ids),
-        awards=awards_for([c.id for c in children]),
+        engagements=engagements,
+        awards=awards,
     )
 
 
 @functools.cache
 def _children_statement() -> sa.Select:
-    """The parent's (``:parent``) children with their class and school; built once per process."""
-    return linked_pupils(sa.bindparam("parent", type_=sa.Integer)).options(
-        joinedload(Pupil.school_class), joinedload(Pupil.organisation)
+    """The parent's (``:parent``) children with their class, school and latest awards; built
+    once per process."""
+    return (
+        linked_pupils(sa.bindparam("parent", type_=sa.Integer))
+        .add_columns(_recent_awards_column())
+        .options(joinedload(Pupil.school_class), joinedload(Pupil.organisation))
     )
 
 
 @functools.cache
 def _this_weeks_topics_statement() -> sa.Select:
-    """Published topics for ``:weeks``, a list of (class id, Monday); built once per process."""
+    """Published topics for ``:weeks``, a list of (class id, Monday), with the engagements of
+    ``:pupils`` with each; built once per process."""
     week = sa.tuple_(topic_classes.c.class_id, WeeklyTopic.week_start)
-    return _published_topics(week.in_(sa.bindparam("weeks", expanding=True))).order_by(
-        WeeklyTopic.published_at, WeeklyTopic.id
+    return (
+        _published_topics(week.in_(sa.bindparam("weeks", expanding=True)))
+        .add_columns(_engagements_column())
+        .order_by(WeeklyTopic.published_at, WeeklyTopic.id)
     )
 
 

@@ -54,7 +54,7 @@ from app.models.school import (
     Trust,
     class_teachers,
 )
-from app.models.types import utcnow
+from app.models.types import json_moment, utcnow
 
 __all__ = [
     "Activity",
@@ -110,6 +110,7 @@ __all__ = [
     "UserKind",
     "UserSession",
     "UserStatus",
+    "json_moment",
     "utcnow",
     "WeeklyTopic",
 ]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import enum
 from datetime import UTC, datetime
+from typing import overload
 
 import sqlalchemy as sa
 from sqlalchemy.types import TypeDecorator
@@ -11,6 +12,16 @@ from sqlalchemy.types import TypeDecorator
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+@overload
+def json_moment(value: str) -> datetime: ...
+@overload
+def json_moment(value: None) -> None: ...
+def json_moment(value: str | None) -> datetime | None:
+    """A ``timestamptz`` as PostgreSQL writes it inside JSON (``json_build_array`` and friends),
+    as the aware UTC datetime a ``UTCDateTime`` column gives."""
+    return datetime.fromisoformat(value).astimezone(UTC) if value else None
 
 
 class UTCDateTime(TypeDecorator):

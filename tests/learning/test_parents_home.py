@@ -257,6 +257,35 @@ def test_home_needs_at_most_ten_queries_however_much_there_is(client, app):
     assert len(seen) <= QUERY_BUDGET, "\n\n".join(seen)
 
 
+def test_the_home_reads_the_family_in_the_same_three_queries_with_nothing_done_or_everything(client):
+    """The signed-in carer, then the children with their awards, then the week's topics with
+    what the children did: three statements, whether nothing was done yet or every activity was
+    rated and commented on; another family's engagement with the same topic never shows."""
+    from app.models import Award, AwardKind
+
+    fam = family(same_class=True, awards=False)
+    f.login(client, fam.parent)
+    client.get("/family/")  # the first page after signing in also notes the sign-in as seen
+    with statements() as before:
+        empty = _text(client.get("/family/"))
+    assert "Lovely" not in empty and "Awards:" not in empty
+    sam = f.parent(name="Sam Stranger", email="sam@stranger.example")
+    stranger = f.pupil(fam.ben.school_class, sam, first_name="Dev", last_name="Elm")
+    t.done(stranger, fam.numbers.items[0], rating=2, comment="Not yours", by=sam)
+    for child in (fam.ben, fam.cara):
+        for item in fam.numbers.items:
+            t.done(child, item, rating=4, comment=f"Lovely, said {child.first_name}", by=fam.parent)
+        db.session.add(
+            Award(pupil_id=child.id, kind=AwardKind.GREAT_EFFORT, note=f"Well done {child.first_name}")
+        )
+    db.session.commit()
+    with statements() as after:
+        full = _text(client.get("/family/"))
+    assert len(before) == len(after) == 3, "\n\n".join(after)
+    assert full.count("Lovely, said Ben") == full.count("Lovely, said Cara") == len(fam.numbers.items)
+    assert "Well done Ben" in full and "Well done Cara" in full and "Not yours" not in full
+
+
 def test_an_activity_shows_as_the_school_last_wrote_it_in_the_readers_language(client):
     """Each activity of a card is drawn once per process and remembered (for what it shows): an
     edit shows on the next page, and each reader gets their own language's words."""
