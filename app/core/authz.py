@@ -111,8 +111,9 @@ def _loader_statement(names: tuple[str, ...]) -> sa.Select:
     )
 
 
-# What the layout shows on every page, read by the user loader's one query rather than by a query
-# of its own each: name -> (wanted, build). ``wanted()`` says whether this request needs it;
+# What the layout shows on every page (and the family home's children, the first thing that page
+# reads), read by the user loader's one query rather than by a query of its own each:
+# name -> (wanted, build). ``wanted()`` says whether this request needs it;
 # ``build()`` gives a column correlated to ``User`` (called once per process). Features register
 # theirs (``layout_column``); the page reads the value with ``layout_value``. Read in the same
 # statement as the user's row, a value is as fresh as the row: no value is kept across requests.
@@ -459,17 +460,17 @@ def pupil_for_staff_or_404(pupil_id: int) -> Pupil:
     return found
 
 
-def linked_pupils(user: User | sa.BindParameter):
+def linked_pupils(user, pupil=Pupil):
     """A select of the children linked to a parent (including those the school has removed: P18);
-    a bound parameter instead of the parent for a statement built once and run for anyone."""
-    parent_id = user if isinstance(user, sa.BindParameter) else user.id
+    a bound parameter instead of the parent for a statement built once and run for anyone, or a
+    column (``User.id``) for a subquery correlated to the user's row, with ``pupil`` an alias."""
+    parent_id = user.id if isinstance(user, User) else user
+    link = Guardianship if pupil is Pupil else sa.orm.aliased(Guardianship)
     return (
-        sa.select(Pupil)
-        .join(Guardianship, Guardianship.pupil_id == Pupil.id)
-        .where(
-            Guardianship.parent_id == parent_id, Guardianship.removed_at.is_(None), Pupil.erased_at.is_(None)
-        )
-        .order_by(Pupil.first_name, Pupil.id)
+        sa.select(pupil)
+        .join(link, link.pupil_id == pupil.id)
+        .where(link.parent_id == parent_id, link.removed_at.is_(None), pupil.erased_at.is_(None))
+        .order_by(pupil.first_name, pupil.id)
     )
 
 

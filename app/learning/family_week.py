@@ -16,12 +16,12 @@ from datetime import date, datetime
 from typing import NamedTuple
 
 import sqlalchemy as sa
-from flask import url_for
+from flask import request, url_for
 from flask_babel import gettext
 from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.orm import joinedload, selectinload
 
-from app.core.authz import linked_pupils
+from app.core.authz import NOT_LOADED, layout_column, layout_value, linked_pupils
 from app.core.extensions import db
 from app.learning import topics as topic_service
 from app.learning.classroom import AWARD_LABELS
@@ -32,7 +32,9 @@ from app.models import (
     Contribution,
     ContributionKind,
     Engagement,
+    Organisation,
     Pupil,
+    SchoolClass,
     TopicActivity,
     TopicStatus,
     User,
@@ -64,13 +66,36 @@ class ItemView:
     position: int
 
 
+class Named(NamedTuple):
+    """A child's class or school, as the family's home names it."""
+
+    name: str
+    timezone: str | None = None
+
+
+@dataclass
+class Child:
+    """A linked child as the family's home shows it, read with the signed-in carer's row
+    (``_children_column``): the page only shows it."""
+
+    id: int
+    first_name: str
+    last_name: str
+    class_id: int | None
+    removed_at: datetime | None
+    school_class: Named | None
+    organisation: Named
+
+    display_name = Pupil.display_name
+
+
 @dataclass
 class Card:
     """One published topic and the linked children it is for."""
 
     topic: WeeklyTopic
     items: list[ItemView]
-    children: list[Pupil] = field(default_factory=list)
+    children: list[Pupil | Child] = field(default_factory=list)
 
     @property
     def names(self) -> str:
@@ -80,9 +105,9 @@ class Card:
 
 @dataclass
 class FamilyWeek:
-    children: list[Pupil]
+    children: list[Child]
     cards: list[Card]
-    without_topic: list[Pupil]
+    without_topic: list[Child]
     engagements: dict[tuple[int, int], Done]
     awards: dict[int, list[AwardShown]]
 
@@ -228,15 +253,15 @@ def awards_for(pupil_ids: list[int], limit: int | None = RECENT_AWARDS) -> dict[
     return found
 
 
-def _recent_awards_column() -> sa.ScalarSelect:
-    """In the children's query: the child's latest ``RECENT_AWARDS`` awards, newest first, as
-    JSON ``[[kind, note, given at], ...]`` (None: no awards)."""
+def _recent_awards_column(pupil) -> sa.ScalarSelect:
+    """For each ``pupil`` (an alias) of a query: the latest ``RECENT_AWARDS`` awards, newest
+    first, as JSON ``[[kind, note, given at], ...]`` (None: no awards)."""
     recent = (
         sa.select(Award.id, Award.kind, Award.note, Award.created_at)
-        .where(Award.pupil_id == Pupil.id)
+        .where(Award.pupil_id == pupil.id)
         .order_by(Award.created_at.desc(), Award.id.desc())
         .limit(RECENT_AWARDS)
-        .correlate(Pupil)
+        .correlate(pupil)
         .subquery()
     )
     row = sa.func.json_build_array(recent.c.kind, recent.c.note, recent.c.created_at)
@@ -277,26 +302,34 @@ def award_label(award: Award | AwardShown) -> str:
     return gettext(AWARD_LABELS.get(award.kind, award.kind.value.replace("_", " ").capitalize()))
 
 
-def this_monday(pupil: Pupil) -> date:
+def this_monday(pupil: Pupil | Child) -> date:
     """This week's Monday in the child's school's time zone."""
     return topic_service.monday_of(topic_service.school_today(pupil.organisation))
 
 
 def family_week(user: User) -> FamilyWeek:
-    """Everything the family home shows, in two queries whatever the number of children: the
-    children with their latest awards, then this week's topics with their activities and the
-    children's engagements with them (with comments and photos)."""
+    """Everything the family home shows, in one query of its own whatever the number of
+    children: the children with their latest awards are read with the carer's row by the user
+    loader (``_children_column``; by a query of their own when it did not), then this week's
+    topics with their activities and the children's engagements with them (with comments and
+    photos)."""
+    loaded = layout_value("family")
+    if loaded is NOT_LOADED:
+        loaded = db.session.scalar(sa.select(_children_column()).where(User.id == user.id))
     children, awards = [], {}
-    for child, recent in db.session.execute(_children_statement(), {"parent": user.id}):
-        children.append(child)
+    for id_, first, last, class_id, removed, class_name, school, tz, recent in loaded or []:
+        named_class = Named(class_name) if class_name is not None else None
+        children.append(
+            Child(id_, first, last, class_id, json_moment(removed), named_class, Named(school, tz))
+        )
         if recent:
-            awards[child.id] = _awards_from_json(recent)
+            awards[id_] = _awards_from_json(recent)
     current = [c for c in children if c.class_id and c.removed_at is None]
     mondays = {c.id: this_monday(c) for c in current}
     cards: dict[int, Card] = {}
     engagements: dict[tuple[int, int], Done] = {}
     if current:
-        by_class: dict[int, list[WeeklyTopic]] = defaultdict(list)
+        by_class: dict[int | None, list[WeeklyTopic]] = defaultdict(list)
         done: dict[int, str | None] = {}
         weeks = sorted({(c.class_id, mondays[c.id]) for c in current})
         params = {"weeks": weeks, "pupils": [c.id for c in current]}
@@ -322,14 +355,37 @@ def family_week(user: User) -> FamilyWeek:
     )
 
 
-@functools.cache
-def _children_statement() -> sa.Select:
-    """The parent's (``:parent``) children with their class, school and latest awards; built
-    once per process."""
+def _home_page() -> bool:
+    return request.method == "GET" and request.endpoint == "parents.home"
+
+
+@layout_column("family", _home_page)
+def _children_column() -> sa.ScalarSelect:
+    """On the family's home, in the user loader's query: the carer's linked children (as
+    ``linked_pupils``), each with their class, school and latest awards, as JSON ``[[id, first
+    name, last name, class id, removed at, class name, school name, school time zone, awards],
+    ...]`` in ``linked_pupils``' order."""
+    pupil = sa.orm.aliased(Pupil)
+    school_class, school = sa.orm.aliased(SchoolClass), sa.orm.aliased(Organisation)
+    child = sa.func.json_build_array(
+        pupil.id,
+        pupil.first_name,
+        pupil.last_name,
+        pupil.class_id,
+        pupil.removed_at,
+        school_class.name,
+        school.name,
+        school.timezone,
+        _recent_awards_column(pupil),
+    )
     return (
-        linked_pupils(sa.bindparam("parent", type_=sa.Integer))
-        .add_columns(_recent_awards_column())
-        .options(joinedload(Pupil.school_class), joinedload(Pupil.organisation))
+        linked_pupils(User.id, pupil)
+        .with_only_columns(sa.func.json_agg(aggregate_order_by(child, pupil.first_name, pupil.id)))
+        .order_by(None)
+        .outerjoin(school_class, school_class.id == pupil.class_id)
+        .join(school, school.id == pupil.organisation_id)
+        .correlate(User)
+        .scalar_subquery()
     )
 
 

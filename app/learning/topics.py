@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 from datetime import date, datetime, time, timedelta
+from typing import Protocol
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
@@ -45,7 +46,14 @@ def academic_year(day: date) -> int:
     return day.year if day.month >= 9 else day.year - 1
 
 
-def school_today(org: Organisation) -> date:
+class InTimeZone(Protocol):
+    """A school, or what a page read of one: its time zone (None: Europe/London)."""
+
+    @property
+    def timezone(self) -> str | None: ...
+
+
+def school_today(org: InTimeZone) -> date:
     """Today in the school's time zone."""
     return datetime.now(ZoneInfo(org.timezone or "Europe/London")).date()
 
