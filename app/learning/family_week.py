@@ -9,7 +9,6 @@ twice on the page.
 from __future__ import annotations
 
 import functools
-import json
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -19,13 +18,14 @@ import sqlalchemy as sa
 from flask import request, url_for
 from flask_babel import gettext
 from sqlalchemy.dialects.postgresql import aggregate_order_by
-from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy.orm import selectinload
 
 from app.core.authz import NOT_LOADED, layout_column, layout_value, linked_pupils
 from app.core.extensions import db
 from app.learning import topics as topic_service
 from app.learning.classroom import AWARD_LABELS
 from app.models import (
+    Activity,
     ActivityKind,
     Award,
     AwardKind,
@@ -93,7 +93,7 @@ class Child:
 class Card:
     """One published topic and the linked children it is for."""
 
-    topic: WeeklyTopic
+    topic: WeeklyTopic | TopicShown
     items: list[ItemView]
     children: list[Pupil | Child] = field(default_factory=list)
 
@@ -112,10 +112,11 @@ class FamilyWeek:
     awards: dict[int, list[AwardShown]]
 
 
-def item_views(topic: WeeklyTopic) -> list[ItemView]:
+def item_views(topic: WeeklyTopic | TopicShown) -> list[ItemView]:
     """The topic's activities in order, with game links through the ``open`` route."""
     views = []
-    for item in sorted(topic.items, key=lambda i: (i.position, i.id)):
+    items: list[TopicActivity | ItemShown] = list(topic.items)
+    for item in sorted(items, key=lambda i: (i.position, i.id)):
         activity = item.activity
         url = activity.url
         if activity.kind is ActivityKind.GAME and activity.url:
@@ -124,13 +125,72 @@ def item_views(topic: WeeklyTopic) -> list[ItemView]:
     return views
 
 
-def _published_topics(where) -> sa.Select:
-    """Published topics (with each class they are for) and, in the same query, their activities."""
+class ActivityShown(NamedTuple):
+    """What a family's card shows of an activity (``activities.activity_card`` draws it)."""
+
+    id: int
+    title: str
+    kind: ActivityKind
+    minutes: int | None
+    instructions: str | None
+    url: str | None
+    file_key: str | None
+    video_provider: str | None
+
+
+class ItemShown(NamedTuple):
+    id: int
+    position: int
+    activity: ActivityShown
+
+
+class TopicShown(NamedTuple):
+    """A published topic as the family's home shows it, read as rows (not ORM objects: the
+    home only shows it, and loading a topic with its activities as objects cost more than the
+    query)."""
+
+    id: int
+    week_start: date
+    title: str
+    note: str | None
+    items: list[ItemShown]
+
+
+def _items_column(topic) -> sa.ScalarSelect:
+    """The topic's activities as JSON ``[[item id, position, activity id, title, kind, minutes,
+    steps, link, file, video site], ...]`` in their order."""
+    item, activity = TopicActivity.__table__, Activity.__table__
+    row = sa.func.json_build_array(
+        item.c.id,
+        item.c.position,
+        activity.c.id,
+        activity.c.title,
+        activity.c.kind,
+        activity.c.minutes,
+        activity.c.instructions,
+        activity.c.url,
+        activity.c.file_key,
+        activity.c.video_provider,
+    )
     return (
-        sa.select(WeeklyTopic, topic_classes.c.class_id)
-        .join(topic_classes, topic_classes.c.topic_id == WeeklyTopic.id)
-        .where(WeeklyTopic.status == TopicStatus.PUBLISHED, where)
-        .options(joinedload(WeeklyTopic.items).joinedload(TopicActivity.activity))
+        sa.select(sa.func.json_agg(aggregate_order_by(row, item.c.position, item.c.id)))
+        .select_from(item.join(activity, activity.c.id == item.c.activity_id))
+        .where(item.c.topic_id == topic.c.id)
+        .correlate(topic)
+        .scalar_subquery()
+    )
+
+
+def _topic_from_row(id_, week_start, title, note, items) -> TopicShown:
+    return TopicShown(
+        id_,
+        week_start,
+        title,
+        note,
+        [
+            ItemShown(item_id, position, ActivityShown(activity_id, name, ActivityKind(kind), *rest))
+            for item_id, position, activity_id, name, kind, *rest in items or []
+        ],
     )
 
 
@@ -176,9 +236,9 @@ def _collect(rows, found: dict[tuple[int, int], Done]) -> None:
             done.contributions.append(Sent(sent_id, kind, body, promo_opt_in, hidden_at))
 
 
-def _from_json(text: str | None):
-    """The rows of ``_engagements_column`` (JSON text), typed as ``_engagements_statement``'s."""
-    for pupil_id, item_id, rating, sent_id, kind, body, promo_opt_in, hidden_at in json.loads(text or "[]"):
+def _from_json(rows: list | None):
+    """The rows of ``_engagements_column`` (JSON), typed as ``_engagements_statement``'s."""
+    for pupil_id, item_id, rating, sent_id, kind, body, promo_opt_in, hidden_at in rows or []:
         yield (
             pupil_id,
             item_id,
@@ -191,21 +251,27 @@ def _from_json(text: str | None):
         )
 
 
-def _engagements_column() -> sa.ScalarSelect:
+def _engagements_column(topic) -> sa.ScalarSelect:
     """In the topics' query: the topic's engagements by ``:pupils``, each with what was sent, as
-    the rows of ``_engagements_statement`` in JSON text (text, so that rows stay hashable for
-    the joined activities' ``unique()``)."""
-    e, c, item = Engagement, Contribution, sa.orm.aliased(TopicActivity)
+    the rows of ``_engagements_statement`` in JSON."""
+    e, c, item = Engagement.__table__, Contribution.__table__, TopicActivity.__table__
     row = sa.func.json_build_array(
-        e.pupil_id, e.topic_activity_id, e.rating, c.id, c.kind, c.body, c.promo_opt_in, c.hidden_at
+        e.c.pupil_id,
+        e.c.topic_activity_id,
+        e.c.rating,
+        c.c.id,
+        c.c.kind,
+        c.c.body,
+        c.c.promo_opt_in,
+        c.c.hidden_at,
     )
     return (
-        sa.select(sa.cast(sa.func.json_agg(aggregate_order_by(row, e.id, c.id)), sa.Text))
-        .select_from(e)
-        .join(item, item.id == e.topic_activity_id)
-        .outerjoin(c, c.engagement_id == e.id)
-        .where(item.topic_id == WeeklyTopic.id, e.pupil_id.in_(sa.bindparam("pupils", expanding=True)))
-        .correlate(WeeklyTopic)
+        sa.select(sa.func.json_agg(aggregate_order_by(row, e.c.id, c.c.id)))
+        .select_from(
+            e.join(item, item.c.id == e.c.topic_activity_id).outerjoin(c, c.c.engagement_id == e.c.id)
+        )
+        .where(item.c.topic_id == topic.c.id, e.c.pupil_id.in_(sa.bindparam("pupils", expanding=True)))
+        .correlate(topic)
         .scalar_subquery()
     )
 
@@ -329,13 +395,17 @@ def family_week(user: User) -> FamilyWeek:
     cards: dict[int, Card] = {}
     engagements: dict[tuple[int, int], Done] = {}
     if current:
-        by_class: dict[int | None, list[WeeklyTopic]] = defaultdict(list)
-        done: dict[int, str | None] = {}
+        by_class: dict[int | None, list[TopicShown]] = defaultdict(list)
+        topics: dict[int, TopicShown] = {}
+        done: dict[int, list | None] = {}
         weeks = sorted({(c.class_id, mondays[c.id]) for c in current})
         params = {"weeks": weeks, "pupils": [c.id for c in current]}
-        for topic, class_id, sent in db.session.execute(_this_weeks_topics_statement(), params).unique():
+        for id_, class_id, *shown, sent in db.session.execute(_this_weeks_topics_statement(), params):
+            topic = topics.get(id_)
+            if topic is None:
+                topic = topics[id_] = _topic_from_row(id_, *shown)
+                done[id_] = sent
             by_class[class_id].append(topic)
-            done[topic.id] = sent
         for child in current:
             for topic in by_class.get(child.class_id, []):
                 if topic.week_start != mondays[child.id]:
@@ -391,13 +461,24 @@ def _children_column() -> sa.ScalarSelect:
 
 @functools.cache
 def _this_weeks_topics_statement() -> sa.Select:
-    """Published topics for ``:weeks``, a list of (class id, Monday), with the engagements of
-    ``:pupils`` with each; built once per process."""
-    week = sa.tuple_(topic_classes.c.class_id, WeeklyTopic.week_start)
+    """Published topics for ``:weeks``, a list of (class id, Monday): each with the class it is
+    for, what ``TopicShown`` holds (its activities as JSON) and the engagements of ``:pupils``
+    with it; built once per process."""
+    topic, for_class = WeeklyTopic.__table__, topic_classes
+    week = sa.tuple_(for_class.c.class_id, topic.c.week_start)
     return (
-        _published_topics(week.in_(sa.bindparam("weeks", expanding=True)))
-        .add_columns(_engagements_column())
-        .order_by(WeeklyTopic.published_at, WeeklyTopic.id)
+        sa.select(
+            topic.c.id,
+            for_class.c.class_id,
+            topic.c.week_start,
+            topic.c.title,
+            topic.c.note,
+            _items_column(topic),
+            _engagements_column(topic),
+        )
+        .select_from(topic.join(for_class, for_class.c.topic_id == topic.c.id))
+        .where(topic.c.status == TopicStatus.PUBLISHED, week.in_(sa.bindparam("weeks", expanding=True)))
+        .order_by(topic.c.published_at, topic.c.id)
     )
 
 
