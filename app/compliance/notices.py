@@ -223,7 +223,12 @@ def _banner_column():
     n, o, c = sa.orm.aliased(PrivacyNotice), sa.orm.aliased(Organisation), sa.orm.aliased(ConsentRecord)
     seen = (
         sa.exists()
-        .where(c.user_id == User.id, c.notice_id == n.id, c.purpose.in_(SEEN), c.granted.is_(True))
+        .where(  # each purpose compared alone: ``in_`` would be rewritten into the text on every run
+            c.user_id == User.id,
+            c.notice_id == n.id,
+            sa.or_(*(c.purpose == p for p in SEEN)),
+            c.granted.is_(True),
+        )
         .correlate(User, n)
     )
     item = sa.func.json_build_array(

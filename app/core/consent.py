@@ -92,10 +92,12 @@ def has_consent(user_id: int, purpose: ConsentPurpose) -> bool:
 
 def latest_decisions(user_id, leave_out: tuple[ConsentPurpose, ...] = ()) -> sa.Select:
     """(purpose, granted) of each purpose's latest decision for ``user_id``: an id, or a column
-    (``User.id``) for a subquery correlated to the person's row (the user loader's)."""
+    (``User.id``) for a subquery correlated to the person's row (the user loader's). The purposes
+    left out are compared one by one: ``not_in`` would be an expanding parameter, which
+    SQLAlchemy rewrites into the statement's text on every execution."""
     return (
         sa.select(ConsentRecord.purpose, ConsentRecord.granted)
-        .where(ConsentRecord.user_id == user_id, ConsentRecord.purpose.not_in(leave_out))
+        .where(ConsentRecord.user_id == user_id, *(ConsentRecord.purpose != p for p in leave_out))
         .ext(distinct_on(ConsentRecord.purpose))
         .order_by(ConsentRecord.purpose, ConsentRecord.created_at.desc(), ConsentRecord.id.desc())
     )
