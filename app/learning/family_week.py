@@ -381,7 +381,7 @@ def family_week(user: User) -> FamilyWeek:
     photos)."""
     loaded = layout_value("family")
     if loaded is NOT_LOADED:
-        loaded = db.session.scalar(sa.select(_children_column()).where(User.id == user.id))
+        loaded = db.session.scalar(_children_statement(), {"user": user.id})
     children, awards = [], {}
     for id_, first, last, class_id, removed, class_name, school, tz, recent in loaded or []:
         named_class = Named(class_name) if class_name is not None else None
@@ -423,6 +423,13 @@ def family_week(user: User) -> FamilyWeek:
         engagements=engagements,
         awards=awards,
     )
+
+
+@functools.cache
+def _children_statement() -> sa.Select:
+    """``_children_column`` as a query of its own, for ``:user`` (a page the loader did not read
+    them for); built once per process."""
+    return sa.select(_children_column()).where(User.id == sa.bindparam("user", type_=sa.Integer))
 
 
 def _home_page() -> bool:

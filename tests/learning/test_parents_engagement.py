@@ -166,6 +166,9 @@ def test_a_rating_outside_one_to_five_is_a_clear_422(client, rating):
     plain = client.post(_rate_url(fam.ben, item), data={"rating": rating})
     assert plain.status_code == 422 and "five faces" in plain.get_data(as_text=True)
     assert f'href="#c-{fam.ben.id}-{item.id}"' in plain.get_data(as_text=True)
+    # the page drawn after a POST reads the children itself (its loader did not): all still there
+    assert f'id="c-{fam.ben.id}-{item.id}"' in plain.get_data(as_text=True)
+    assert f'id="child-{fam.cara.id}"' in plain.get_data(as_text=True)
     assert _engagements() == []
 
 
