@@ -126,7 +126,8 @@ def item_views(topic: WeeklyTopic | TopicShown) -> list[ItemView]:
 
 
 class ActivityShown(NamedTuple):
-    """What a family's card shows of an activity (``activities.activity_card`` draws it)."""
+    """What a family's card shows of an activity (``activities.activity_card`` draws it, from
+    the same names): each field is the activity's column of that name."""
 
     id: int
     title: str
@@ -161,16 +162,7 @@ def _items_column(topic) -> sa.ScalarSelect:
     steps, link, file, video site], ...]`` in their order."""
     item, activity = TopicActivity.__table__, Activity.__table__
     row = sa.func.json_build_array(
-        item.c.id,
-        item.c.position,
-        activity.c.id,
-        activity.c.title,
-        activity.c.kind,
-        activity.c.minutes,
-        activity.c.instructions,
-        activity.c.url,
-        activity.c.file_key,
-        activity.c.video_provider,
+        item.c.id, item.c.position, *(activity.c[name] for name in ActivityShown._fields)
     )
     return (
         sa.select(sa.func.json_agg(aggregate_order_by(row, item.c.position, item.c.id)))
