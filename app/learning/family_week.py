@@ -247,16 +247,7 @@ def _engagements_column(topic) -> sa.ScalarSelect:
     """In the topics' query: the topic's engagements by ``:pupils``, each with what was sent, as
     the rows of ``_engagements_statement`` in JSON."""
     e, c, item = Engagement.__table__, Contribution.__table__, TopicActivity.__table__
-    row = sa.func.json_build_array(
-        e.c.pupil_id,
-        e.c.topic_activity_id,
-        e.c.rating,
-        c.c.id,
-        c.c.kind,
-        c.c.body,
-        c.c.promo_opt_in,
-        c.c.hidden_at,
-    )
+    row = sa.func.json_build_array(*_engagement_columns(e, c))
     return (
         sa.select(sa.func.json_agg(aggregate_order_by(row, e.c.id, c.c.id)))
         .select_from(
@@ -271,24 +262,30 @@ def _engagements_column(topic) -> sa.ScalarSelect:
 @functools.cache
 def _engagements_statement() -> sa.Select:
     """Built once per process, its values bound (building it cost as much as running it)."""
-    c = Contribution
+    e, c = Engagement.__table__, Contribution.__table__
     return (
-        sa.select(
-            Engagement.pupil_id,
-            Engagement.topic_activity_id,
-            Engagement.rating,
-            c.id,
-            c.kind,
-            c.body,
-            c.promo_opt_in,
-            c.hidden_at,
-        )
-        .outerjoin(c, c.engagement_id == Engagement.id)
+        sa.select(*_engagement_columns(e, c))
+        .select_from(e.outerjoin(c, c.c.engagement_id == e.c.id))
         .where(
-            Engagement.pupil_id.in_(sa.bindparam("pupils", expanding=True)),
-            Engagement.topic_activity_id.in_(sa.bindparam("items", expanding=True)),
+            e.c.pupil_id.in_(sa.bindparam("pupils", expanding=True)),
+            e.c.topic_activity_id.in_(sa.bindparam("items", expanding=True)),
         )
-        .order_by(Engagement.id, c.id)
+        .order_by(e.c.id, c.c.id)
+    )
+
+
+def _engagement_columns(e: sa.Table, c: sa.Table) -> tuple[sa.Column, ...]:
+    """What a family's page reads of an engagement (``e``) and of each thing sent (``c``): the
+    rows ``_collect`` takes, from ``_engagements_statement`` or as JSON from the topics' query."""
+    return (
+        e.c.pupil_id,
+        e.c.topic_activity_id,
+        e.c.rating,
+        c.c.id,
+        c.c.kind,
+        c.c.body,
+        c.c.promo_opt_in,
+        c.c.hidden_at,
     )
 
 
