@@ -33,9 +33,9 @@ def create_app(config: dict | None = None) -> Flask:
 
     compression.init_app(app)  # first: its after_request hook runs last, on the finished response
     db.init_app(app)
-    from app.core import connections, transactions  # noqa: F401 - connections registers a pool check
+    # Each registers SQLAlchemy listeners: the pool's check, and BEGIN only before writes or locks.
+    from app.core import connections, transactions  # noqa: F401
 
-    transactions.init_app(app)  # a request that only read commits (keeps prepared statements)
     migrate.init_app(app, db, compare_type=True)
     csrf.init_app(app)
     login.init_app(app)

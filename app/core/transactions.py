@@ -1,19 +1,20 @@
 """One transaction per public write function: the block commits on success and rolls back (and
-re-raises) on any error, so a refusal or a crash leaves nothing half-saved. And a request that
-only read ends with COMMIT, so PostgreSQL keeps what it has planned (see below)."""
+re-raises) on any error, so a refusal or a crash leaves nothing half-saved. And a transaction
+begins only at the first statement that writes or locks: plain reads run without BEGIN and
+COMMIT (see below)."""
 
 from __future__ import annotations
 
-import logging
+import functools
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session
+from psycopg import ServerCursor
+from psycopg.pq import TransactionStatus
 
 from app.core.extensions import db
-
-log = logging.getLogger(__name__)
 
 
 @contextmanager
@@ -28,53 +29,41 @@ def transaction() -> Iterator[None]:
         raise
 
 
-# --- a request that only read ends its transaction with COMMIT ---------------------------------
+# --- a transaction begins at the first statement that writes or locks ------------------------
 #
-# psycopg prepares a statement the fifth time a connection runs it, so PostgreSQL plans it once
-# (the signed-in person's query costs about 1 ms to plan, more than to run), but it forgets every
-# prepared statement on ROLLBACK (in case the rollback undid a schema change), and removing a
-# request's session rolls back. A transaction that only ran SELECTs ends the same either way, so
-# such a request commits instead: the parent home's queries then take half the time.
+# Hometime runs at PostgreSQL's default isolation, READ COMMITTED: every statement sees what was
+# committed when it started, inside a transaction or not. A plain SELECT therefore gains nothing
+# from a transaction, so psycopg runs one in autocommit mode when the connection has no
+# transaction open, and sends BEGIN itself before the first statement that is anything else:
+# a write, DDL, a SAVEPOINT, a SELECT that locks rows (FOR UPDATE / SHARE) or takes an advisory
+# lock, a SELECT read through a server-side cursor (streamed results: DECLARE needs a
+# transaction), or any statement this check does not know to be a plain read. From that BEGIN on,
+# everything runs in the transaction and ``commit()`` / ``rollback()`` end it as always.
+#
+# A request that only read so sends neither BEGIN nor COMMIT (two of the parent home's four round
+# trips), and the session's end-of-request ROLLBACK has nothing to roll back and sends nothing:
+# psycopg keeps the statements it has prepared (it prepares a statement on its fifth run on a
+# connection, and forgets them all on ROLLBACK), so PostgreSQL plans each once per connection.
+# A connection asked for AUTOCOMMIT (``isolation_level="AUTOCOMMIT"``) is left as it was asked.
+
+_LOCKS_OR_WRITES = re.compile(
+    r"\bFOR\s+(?:UPDATE|SHARE|NO\s+KEY\s+UPDATE|KEY\s+SHARE)\b|pg_advisory|set_config|nextval|setval",
+    re.IGNORECASE,
+)
 
 
-_WROTE = "wrote"  # on a Connection: a statement other than a SELECT ran in its transaction
-_CONNECTION = "reads_connection"  # on a Session: the connection its transaction began on
-
-
-@sa.event.listens_for(sa.engine.Engine, "begin")
-def _fresh(conn) -> None:
-    conn.info[_WROTE] = False
+@functools.lru_cache(maxsize=2048)  # the app's statements are built once and their text repeats
+def plain_read(statement: str) -> bool:
+    """True when ``statement`` is a SELECT that neither locks nor writes, so it may run outside a
+    transaction; anything else (``WITH`` included: it may write) begins one."""
+    return statement.lstrip()[:6].upper() == "SELECT" and not _LOCKS_OR_WRITES.search(statement)
 
 
 @sa.event.listens_for(sa.engine.Engine, "before_cursor_execute")
-def _note_writes(conn, cursor, statement, parameters, context, executemany) -> None:
-    if not statement.lstrip().startswith(("SELECT", "select")):  # WITH may write: counted as one
-        conn.info[_WROTE] = True
-
-
-@sa.event.listens_for(Session, "after_begin")
-def _remember(session, transaction, connection) -> None:
-    session.info[_CONNECTION] = connection
-
-
-def only_read(session: Session) -> bool:
-    """True when ``session``'s open transaction ran only SELECTs and holds nothing to write or to
-    do on commit (pending objects, queued jobs, files to delete), so COMMIT and ROLLBACK end it
-    alike."""
-    connection = session.info.get(_CONNECTION)
-    if connection is None or connection.closed or not connection.in_transaction():
-        return False
-    if connection.info.get(_WROTE, True) or session.new or session.dirty or session.deleted:
-        return False
-    return not any(key != _CONNECTION for key in session.info)  # jobs, messages or files waiting
-
-
-def init_app(app) -> None:
-    @app.teardown_request
-    def _end_reads(exc) -> None:
-        session = db.session()
-        if exc is None and session.in_transaction() and only_read(session):
-            try:
-                session.commit()
-            except sa.exc.DBAPIError:  # the database went away: removing the session rolls back
-                log.info("a read-only request could not commit; it is rolled back")
+def _begin_before_anything_but_a_read(conn, cursor, statement, parameters, context, executemany) -> None:
+    raw = cursor.connection
+    if raw.info.transaction_status != TransactionStatus.IDLE or conn._is_autocommit_isolation():
+        return  # in a transaction already, or a connection asked for autocommit
+    reads = plain_read(statement) and not isinstance(cursor, ServerCursor)  # DECLARE needs one
+    if raw.autocommit is not reads:
+        raw.autocommit = reads  # psycopg sends BEGIN before the statement when this is False

@@ -1,16 +1,18 @@
-"""A request that only read ends its transaction with COMMIT, so PostgreSQL keeps the statements
-it has planned for the connection (psycopg forgets them on ROLLBACK); a request that wrote and did
-not commit, or that failed, is still rolled back: nothing half-saved is ever committed this way."""
+"""A transaction begins at the first statement that writes or locks (app/core/transactions.py):
+a request that only read sends neither BEGIN nor COMMIT, and PostgreSQL keeps the statements it
+has planned for the connection (psycopg forgets them on ROLLBACK); a write, a row lock or an
+advisory lock is in a transaction as before, so nothing half-saved is ever committed."""
 
 from __future__ import annotations
 
+import psycopg
+import pytest
 import sqlalchemy as sa
+from psycopg.pq import TransactionStatus
 
 from app.core.extensions import db
-from app.core.jobs import enqueue_after_commit
-from app.core.transactions import only_read
+from app.core.transactions import transaction
 from app.models import Organisation as School
-from app.models import User
 from tests import factories as f
 from tests.parents_data import family
 
@@ -42,34 +44,93 @@ def test_the_family_home_asked_again_runs_on_statements_postgresql_has_planned(c
     assert all(planned[key] >= 1 for key in busy), "the home's query was planned again on every request"
 
 
-def test_a_transaction_that_wrote_or_has_work_waiting_is_never_ended_as_a_read(ctx):
+def _statuses(run) -> list[tuple[str, TransactionStatus]]:
+    """(statement, the connection's transaction status as it ran) for each statement of ``run()``."""
+    seen: list[tuple[str, TransactionStatus]] = []
+
+    def note(conn, cursor, statement, parameters, context, executemany):
+        seen.append((statement, cursor.connection.info.transaction_status))
+
+    sa.event.listen(db.engine, "after_cursor_execute", note)
+    try:
+        run()
+    finally:
+        sa.event.remove(db.engine, "after_cursor_execute", note)
+    return seen
+
+
+def test_the_family_home_runs_no_transaction_to_begin_or_commit(client, ctx):
+    fam = family()
+    f.login(client, fam.parent)
+    client.get("/family/")
+    seen = _statuses(lambda: client.get("/family/"))
+    assert len(seen) == 2, "the home reads with its user loader's statement and one more"
+    assert all(status == TransactionStatus.IDLE for _, status in seen), "a read began a transaction"
+
+
+def test_a_write_after_reads_is_one_transaction_and_a_failure_leaves_nothing(ctx):
     f.school(name="Oak Primary")
     db.session.commit()
 
-    db.session.scalars(sa.select(School)).all()
-    assert only_read(db.session()), "a transaction of SELECTs ends the same either way"
-    db.session.rollback()
+    def rename_then_fail():
+        with transaction():
+            db.session.scalars(sa.select(School)).all()  # a read: no transaction yet
+            db.session.execute(sa.update(School).values(name="Elm Primary"))  # BEGIN, then this
+            assert db.session.scalars(sa.select(School.name)).all() == ["Elm Primary"]  # its own write
+            raise ValueError("refused after the write")
 
-    db.session.scalars(sa.select(School)).all()
-    db.session.execute(sa.update(School).values(name="Elm Primary"))  # a write, no ORM objects
-    assert not only_read(db.session())
-    db.session.rollback()
-
-    db.session.scalars(sa.select(School)).all()
-    db.session.add(User(name="Pending", email="pending@example.org"))  # added, not flushed
-    assert not only_read(db.session())
-    db.session.rollback()
-
-    db.session.scalars(sa.select(School)).all()
-    school = db.session.scalars(sa.select(School)).one()
-    school.name = "Changed in memory"  # dirty, not flushed
-    assert not only_read(db.session())
-    db.session.rollback()
-
-    db.session.scalars(sa.select(School)).all()
-    enqueue_after_commit("app.messaging.jobs.send_deliveries", [1])  # a job that would be queued by a commit
-    assert not only_read(db.session())
-    db.session.rollback()
-
+    with pytest.raises(ValueError):
+        seen = _statuses(rename_then_fail)
     assert db.session.scalars(sa.select(School.name)).all() == ["Oak Primary"]
-    assert db.session.scalars(sa.select(User).where(User.email == "pending@example.org")).first() is None
+
+    seen = _statuses(
+        lambda: [
+            db.session.scalars(sa.select(School)).all(),
+            db.session.execute(sa.update(School).values(name="Ash Primary")),
+            db.session.scalars(sa.select(School.name)).all(),
+        ]
+    )
+    assert [status for _, status in seen] == [
+        TransactionStatus.IDLE,
+        TransactionStatus.INTRANS,
+        TransactionStatus.INTRANS,
+    ]
+    db.session.rollback()
+    assert db.session.scalars(sa.select(School.name)).all() == ["Oak Primary"], "rolled back, not committed"
+
+
+def _other_connection(app):
+    return psycopg.connect(app.config["SQLALCHEMY_DATABASE_URI"].replace("postgresql+psycopg", "postgresql"))
+
+
+def test_a_row_lock_and_an_advisory_lock_are_held_until_the_transaction_ends(app, ctx):
+    school = f.school(name="Oak Primary")
+    db.session.commit()
+    db.session.scalars(sa.select(School).where(School.id == school.id).with_for_update()).one()
+    db.session.execute(sa.select(sa.func.pg_advisory_xact_lock(sa.func.hashtext("requests:1"))))
+    with _other_connection(app) as other:
+        with pytest.raises(psycopg.errors.LockNotAvailable):
+            other.execute("SELECT id FROM organisations WHERE id = %s FOR UPDATE NOWAIT", [school.id])
+        other.rollback()
+        assert (
+            other.execute("SELECT pg_try_advisory_xact_lock(hashtext('requests:1'))").fetchone()[0] is False
+        )
+        other.rollback()
+        db.session.commit()  # both locks end with the transaction
+        assert other.execute(
+            "SELECT id FROM organisations WHERE id = %s FOR UPDATE NOWAIT", [school.id]
+        ).fetchone()
+        assert other.execute("SELECT pg_try_advisory_xact_lock(hashtext('requests:1'))").fetchone()[0] is True
+
+
+def test_a_connection_asked_for_autocommit_is_left_in_autocommit(ctx):
+    with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.execute(sa.text("VACUUM organisations"))  # refused inside a transaction
+
+
+def test_rows_streamed_through_a_server_side_cursor_are_read_in_a_transaction(ctx):
+    f.school(name="Oak Primary")
+    f.school(name="Elm Primary")
+    db.session.commit()
+    streamed = db.session.execute(sa.select(School.name).order_by(School.name).execution_options(yield_per=1))
+    assert [name for (name,) in streamed] == ["Elm Primary", "Oak Primary"]
