@@ -30,6 +30,7 @@ from app.models import (
     TopicStatus,
     User,
     WeeklyTopic,
+    bound_list,
     topic_classes,
     utcnow,
 )
@@ -169,7 +170,7 @@ def _rows_statement() -> sa.Select:
             Engagement,
             sa.and_(
                 Engagement.pupil_id == Pupil.id,
-                Engagement.topic_activity_id.in_(sa.bindparam("items", expanding=True)),
+                Engagement.topic_activity_id == sa.any_(bound_list("items", sa.Integer)),
             ),
         )
         .outerjoin(Contribution, Contribution.engagement_id == Engagement.id)

@@ -39,6 +39,7 @@ from app.models import (
     TopicStatus,
     User,
     WeeklyTopic,
+    bound_list,
     json_moment,
     topic_classes,
 )
@@ -253,7 +254,7 @@ def _engagements_column(topic) -> sa.ScalarSelect:
         .select_from(
             e.join(item, item.c.id == e.c.topic_activity_id).outerjoin(c, c.c.engagement_id == e.c.id)
         )
-        .where(item.c.topic_id == topic.c.id, e.c.pupil_id.in_(sa.bindparam("pupils", expanding=True)))
+        .where(item.c.topic_id == topic.c.id, e.c.pupil_id == sa.any_(bound_list("pupils", sa.Integer)))
         .correlate(topic)
         .scalar_subquery()
     )
@@ -267,8 +268,8 @@ def _engagements_statement() -> sa.Select:
         sa.select(*_engagement_columns(e, c))
         .select_from(e.outerjoin(c, c.c.engagement_id == e.c.id))
         .where(
-            e.c.pupil_id.in_(sa.bindparam("pupils", expanding=True)),
-            e.c.topic_activity_id.in_(sa.bindparam("items", expanding=True)),
+            e.c.pupil_id == sa.any_(bound_list("pupils", sa.Integer)),
+            e.c.topic_activity_id == sa.any_(bound_list("items", sa.Integer)),
         )
         .order_by(e.c.id, c.c.id)
     )
@@ -341,7 +342,7 @@ def _awards_statement() -> sa.Select:
             .over(partition_by=Award.pupil_id, order_by=(Award.created_at.desc(), Award.id.desc()))
             .label("n"),
         )
-        .where(Award.pupil_id.in_(sa.bindparam("pupils", expanding=True)))
+        .where(Award.pupil_id == sa.any_(bound_list("pupils", sa.Integer)))
         .subquery()
     )
     return (
@@ -388,7 +389,11 @@ def family_week(user: User) -> FamilyWeek:
         topics: dict[int, TopicShown] = {}
         done: dict[int, list | None] = {}
         weeks = sorted({(c.class_id, mondays[c.id]) for c in current})
-        params = {"weeks": weeks, "pupils": [c.id for c in current]}
+        params = {
+            "classes": [class_id for class_id, _ in weeks],
+            "mondays": [monday for _, monday in weeks],
+            "pupils": [c.id for c in current],
+        }
         for id_, class_id, *shown, sent in db.session.execute(_this_weeks_topics_statement(), params):
             topic = topics.get(id_)
             if topic is None:
@@ -457,11 +462,16 @@ def _children_column() -> sa.ScalarSelect:
 
 @functools.cache
 def _this_weeks_topics_statement() -> sa.Select:
-    """Published topics for ``:weeks``, a list of (class id, Monday): each with the class it is
+    """Published topics for the weeks ``:classes`` and ``:mondays`` (a class and its Monday at
+    each position): each with the class it is
     for, what ``TopicShown`` holds (its activities as JSON) and the engagements of ``:pupils``
     with it; built once per process."""
     topic, for_class = WeeklyTopic.__table__, topic_classes
-    week = sa.tuple_(for_class.c.class_id, topic.c.week_start)
+    weeks = (
+        sa.func.unnest(bound_list("classes", sa.Integer), bound_list("mondays", sa.Date))
+        .table_valued("class_id", "monday")
+        .render_derived()
+    )
     return (
         sa.select(
             topic.c.id,
@@ -472,8 +482,12 @@ def _this_weeks_topics_statement() -> sa.Select:
             _items_column(topic),
             _engagements_column(topic),
         )
-        .select_from(topic.join(for_class, for_class.c.topic_id == topic.c.id))
-        .where(topic.c.status == TopicStatus.PUBLISHED, week.in_(sa.bindparam("weeks", expanding=True)))
+        .select_from(
+            topic.join(for_class, for_class.c.topic_id == topic.c.id).join(
+                weeks, sa.and_(weeks.c.class_id == for_class.c.class_id, weeks.c.monday == topic.c.week_start)
+            )
+        )
+        .where(topic.c.status == TopicStatus.PUBLISHED)
         .order_by(topic.c.published_at, topic.c.id)
     )
 

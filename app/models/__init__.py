@@ -54,7 +54,7 @@ from app.models.school import (
     Trust,
     class_teachers,
 )
-from app.models.types import json_moment, utcnow
+from app.models.types import bound_list, json_moment, utcnow
 
 __all__ = [
     "Activity",
@@ -110,6 +110,7 @@ __all__ = [
     "UserKind",
     "UserSession",
     "UserStatus",
+    "bound_list",
     "json_moment",
     "utcnow",
     "WeeklyTopic",

@@ -7,11 +7,19 @@ from datetime import UTC, datetime
 from typing import overload
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.types import TypeDecorator
 
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+def bound_list(name: str, of) -> sa.BindParameter:
+    """A Python list bound as one PostgreSQL array (``col == sa.any_(bound_list(...))``,
+    ``unnest``): unlike an expanding ``IN``, the statement's text is the same whatever the list's
+    length, so SQLAlchemy does not write it again on every run."""
+    return sa.bindparam(name, type_=ARRAY(of))
 
 
 @overload
