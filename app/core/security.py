@@ -8,8 +8,9 @@ Compression is app.core.compression.
 
 from __future__ import annotations
 
-from flask import abort, redirect, request
+from flask import abort, g, redirect, request
 from flask_login import current_user
+from flask_wtf.csrf import generate_csrf
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter
 
@@ -75,9 +76,18 @@ HSTS = "max-age=63072000; includeSubDomains"
 _HTTP_ALLOWED = {"/healthz"}
 
 
+def csrf_token() -> str:
+    """This request's CSRF token, as Flask-WTF's ``generate_csrf()`` gives it: that signs the
+    token once a request and keeps it in ``g``, but reads the app's settings on every call, and a
+    family's home asks for it a dozen times (every form)."""
+    return g.get("csrf_token") or generate_csrf()
+
+
 def init_app(app) -> None:
-    """Register the headers, the body-size check and (in production) the HTTPS redirect."""
+    """Register the headers, the body-size check, the templates' ``csrf_token()`` and (in
+    production) the HTTPS redirect."""
     production = app.config["ENV_NAME"] == "production"
+    app.jinja_env.globals["csrf_token"] = csrf_token
     if production:
         # Trust one proxy (the TLS terminator) for the client address, scheme and host.
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1)

@@ -14,11 +14,11 @@ JavaScript on or off. Ids are per child and activity: siblings in one class shar
 from __future__ import annotations
 
 from flask import url_for
-from flask_wtf.csrf import generate_csrf
 from markupsafe import Markup, escape
 
 from app.core import i18n
 from app.core.htmx import flashed_at
+from app.core.security import csrf_token
 from app.learning.engagement import face_buttons, face_words
 from app.learning.starter_words import starter_words
 
@@ -61,7 +61,7 @@ def rating_form(child, item, eng, error=None, partial: bool = False, message=Non
         legend += f'.<span class="visually-hidden"> {change}</span>'
     else:
         legend = _("We did this! How did %(name)s like it?", name=child.first_name)
-    csrf = "" if partial else f'<input type="hidden" name="csrf_token" value="{escape(generate_csrf())}">'
+    csrf = "" if partial else f'<input type="hidden" name="csrf_token" value="{escape(csrf_token())}">'
     notes = _flashes(f"c-{child.id}-{item.id}", message, "flash")
     if error:
         notes += f'<p class="field-error" role="alert">{escape(error)}</p>'
