@@ -244,9 +244,9 @@ def _from_json(rows: list | None):
         )
 
 
-def _engagements_column(topic) -> sa.ScalarSelect:
-    """In the topics' query: the topic's engagements by ``:pupils``, each with what was sent, as
-    the rows of ``_engagements_statement`` in JSON."""
+def _engagements_column(topic, pupil) -> sa.ScalarSelect:
+    """In the children's query: ``pupil``'s engagements with ``topic``'s activities, each with
+    what was sent, as the rows of ``_engagements_statement`` in JSON."""
     e, c, item = Engagement.__table__, Contribution.__table__, TopicActivity.__table__
     row = sa.func.json_build_array(*_engagement_columns(e, c))
     return (
@@ -254,8 +254,8 @@ def _engagements_column(topic) -> sa.ScalarSelect:
         .select_from(
             e.join(item, item.c.id == e.c.topic_activity_id).outerjoin(c, c.c.engagement_id == e.c.id)
         )
-        .where(item.c.topic_id == topic.c.id, e.c.pupil_id == sa.any_(bound_list("pupils", sa.Integer)))
-        .correlate(topic)
+        .where(item.c.topic_id == topic.c.id, e.c.pupil_id == pupil.id)
+        .correlate(topic, pupil)
         .scalar_subquery()
     )
 
@@ -364,51 +364,32 @@ def this_monday(pupil: Pupil | Child) -> date:
 
 
 def family_week(user: User) -> FamilyWeek:
-    """Everything the family home shows, in one query of its own whatever the number of
-    children: the children with their latest awards are read with the carer's row by the user
-    loader (``_children_column``; by a query of their own when it did not), then this week's
-    topics with their activities and the children's engagements with them (with comments and
-    photos)."""
+    """Everything the family home shows, in one query whatever the number of children: the
+    children, each with their latest awards and this week's topics for their class (with their
+    activities and the child's engagements, comments and photos), are read with the carer's row
+    by the user loader (``_children_column``; by a query of their own when it did not)."""
     loaded = layout_value("family")
     if loaded is NOT_LOADED:
         loaded = db.session.scalar(_children_statement(), {"user": user.id})
-    children, awards = [], {}
-    for id_, first, last, class_id, removed, class_name, school, tz, recent in loaded or []:
+    children, awards, weeks = [], {}, {}
+    for id_, first, last, class_id, removed, class_name, school, tz, recent, week in loaded or []:
         named_class = Named(class_name) if class_name is not None else None
-        children.append(
-            Child(id_, first, last, class_id, json_moment(removed), named_class, Named(school, tz))
-        )
+        child = Child(id_, first, last, class_id, json_moment(removed), named_class, Named(school, tz))
+        children.append(child)
         if recent:
             awards[id_] = _awards_from_json(recent)
-    current = [c for c in children if c.class_id and c.removed_at is None]
-    mondays = {c.id: this_monday(c) for c in current}
+        if class_id and removed is None:
+            weeks[id_] = week or []
     cards: dict[int, Card] = {}
     engagements: dict[tuple[int, int], Done] = {}
-    if current:
-        by_class: dict[int | None, list[TopicShown]] = defaultdict(list)
-        topics: dict[int, TopicShown] = {}
-        done: dict[int, list | None] = {}
-        weeks = sorted({(c.class_id, mondays[c.id]) for c in current})
-        params = {
-            "classes": [class_id for class_id, _ in weeks],
-            "mondays": [monday for _, monday in weeks],
-            "pupils": [c.id for c in current],
-        }
-        for id_, class_id, *shown, sent in db.session.execute(_this_weeks_topics_statement(), params):
-            topic = topics.get(id_)
-            if topic is None:
-                topic = topics[id_] = _topic_from_row(id_, *shown)
-                done[id_] = sent
-            by_class[class_id].append(topic)
-        for child in current:
-            for topic in by_class.get(child.class_id, []):
-                if topic.week_start != mondays[child.id]:
-                    continue
-                card = cards.get(topic.id)
-                if card is None:
-                    card = cards[topic.id] = Card(topic, item_views(topic))
-                    _collect(_from_json(done[topic.id]), engagements)
-                card.children.append(child)
+    for child in children:  # siblings in one class share a card
+        for topic_id, monday, title, note, items, done in weeks.get(child.id, []):
+            card = cards.get(topic_id)
+            if card is None:
+                topic = _topic_from_row(topic_id, date.fromisoformat(monday), title, note, items)
+                card = cards[topic_id] = Card(topic, item_views(topic))
+            _collect(_from_json(done), engagements)
+            card.children.append(child)
     with_topic = {c.id for card in cards.values() for c in card.children}
     return FamilyWeek(
         children=children,
@@ -433,9 +414,10 @@ def _home_page() -> bool:
 @layout_column("family", _home_page)
 def _children_column() -> sa.ScalarSelect:
     """On the family's home, in the user loader's query: the carer's linked children (as
-    ``linked_pupils``), each with their class, school and latest awards, as JSON ``[[id, first
-    name, last name, class id, removed at, class name, school name, school time zone, awards],
-    ...]`` in ``linked_pupils``' order."""
+    ``linked_pupils``), each with their class, school, latest awards and this week's topics, as
+    JSON ``[[id, first name, last name, class id, removed at, class name, school name, school
+    time zone, awards, topics], ...]`` in ``linked_pupils``' order: the whole home in the
+    loader's one statement."""
     pupil = sa.orm.aliased(Pupil)
     school_class, school = sa.orm.aliased(SchoolClass), sa.orm.aliased(Organisation)
     child = sa.func.json_build_array(
@@ -448,6 +430,7 @@ def _children_column() -> sa.ScalarSelect:
         school.name,
         school.timezone,
         _recent_awards_column(pupil),
+        _week_topics_column(pupil, school),
     )
     return (
         linked_pupils(User.id, pupil)
@@ -460,35 +443,35 @@ def _children_column() -> sa.ScalarSelect:
     )
 
 
-@functools.cache
-def _this_weeks_topics_statement() -> sa.Select:
-    """Published topics for the weeks ``:classes`` and ``:mondays`` (a class and its Monday at
-    each position): each with the class it is
-    for, what ``TopicShown`` holds (its activities as JSON) and the engagements of ``:pupils``
-    with it; built once per process."""
+def _week_topics_column(pupil, school) -> sa.ScalarSelect:
+    """For each ``pupil`` (an alias) of the children's query, at ``school`` (its school): the
+    topics published for the child's class for this week (the Monday of today in the school's
+    time zone, by the database's clock), oldest published first, as JSON ``[[topic id, Monday,
+    title, note, activities (``_items_column``), the child's engagements with them
+    (``_engagements_column``)], ...]``."""
     topic, for_class = WeeklyTopic.__table__, topic_classes
-    weeks = (
-        sa.func.unnest(bound_list("classes", sa.Integer), bound_list("mondays", sa.Date))
-        .table_valued("class_id", "monday")
-        .render_derived()
+    local_now = sa.func.timezone(
+        sa.func.coalesce(school.timezone, topic_service.DEFAULT_TIMEZONE), sa.func.now()
+    )
+    monday = sa.cast(sa.func.date_trunc("week", local_now), sa.Date)  # PostgreSQL's weeks start on Monday
+    row = sa.func.json_build_array(
+        topic.c.id,
+        topic.c.week_start,
+        topic.c.title,
+        topic.c.note,
+        _items_column(topic),
+        _engagements_column(topic, pupil),
     )
     return (
-        sa.select(
-            topic.c.id,
-            for_class.c.class_id,
-            topic.c.week_start,
-            topic.c.title,
-            topic.c.note,
-            _items_column(topic),
-            _engagements_column(topic),
+        sa.select(sa.func.json_agg(aggregate_order_by(row, topic.c.published_at, topic.c.id)))
+        .select_from(topic.join(for_class, for_class.c.topic_id == topic.c.id))
+        .where(
+            for_class.c.class_id == pupil.class_id,
+            topic.c.status == TopicStatus.PUBLISHED,
+            topic.c.week_start == monday,
         )
-        .select_from(
-            topic.join(for_class, for_class.c.topic_id == topic.c.id).join(
-                weeks, sa.and_(weeks.c.class_id == for_class.c.class_id, weeks.c.monday == topic.c.week_start)
-            )
-        )
-        .where(topic.c.status == TopicStatus.PUBLISHED)
-        .order_by(topic.c.published_at, topic.c.id)
+        .correlate(pupil, school)
+        .scalar_subquery()
     )
 
 

@@ -31,6 +31,7 @@ from app.models import (
 )
 
 REMINDER_TIME = time(16, 0)  # after school, in the school's own time zone
+DEFAULT_TIMEZONE = "Europe/London"  # a school that has set none
 
 
 class TopicError(FieldError):
@@ -55,7 +56,7 @@ class InTimeZone(Protocol):
 
 def school_today(org: InTimeZone) -> date:
     """Today in the school's time zone."""
-    return datetime.now(ZoneInfo(org.timezone or "Europe/London")).date()
+    return datetime.now(ZoneInfo(org.timezone or DEFAULT_TIMEZONE)).date()
 
 
 def monday_of(day: date) -> date:
@@ -83,7 +84,7 @@ def usual_publish_time(org: Organisation, week_start: date) -> datetime | None:
     """When families usually get a week's topic: its Monday at 08:00, school time (naive, as the
     form shows it); None when that moment has passed (then "now" is the sensible choice)."""
     when = datetime.combine(week_start, USUAL_PUBLISH)
-    now = datetime.now(ZoneInfo(org.timezone or "Europe/London")).replace(tzinfo=None)
+    now = datetime.now(ZoneInfo(org.timezone or DEFAULT_TIMEZONE)).replace(tzinfo=None)
     return when if when > now else None
 
 
@@ -104,7 +105,7 @@ def next_free_week(class_ids: list[int], start: date) -> date:
 
 def local_to_utc(org: Organisation, value: datetime) -> datetime:
     """A naive date-time typed in the school's time zone, as UTC."""
-    return value.replace(tzinfo=ZoneInfo(org.timezone or "Europe/London")).astimezone(ZoneInfo("UTC"))
+    return value.replace(tzinfo=ZoneInfo(org.timezone or DEFAULT_TIMEZONE)).astimezone(ZoneInfo("UTC"))
 
 
 # --- scope (P12) ------------------------------------------------------------------------------

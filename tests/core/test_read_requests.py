@@ -64,7 +64,7 @@ def test_the_family_home_runs_no_transaction_to_begin_or_commit(client, ctx):
     f.login(client, fam.parent)
     client.get("/family/")
     seen = _statuses(lambda: client.get("/family/"))
-    assert len(seen) == 2, "the home reads with its user loader's statement and one more"
+    assert len(seen) == 1, "the home reads everything with its user loader's statement"
     assert all(status == TransactionStatus.IDLE for _, status in seen), "a read began a transaction"
 
 
