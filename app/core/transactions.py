@@ -44,7 +44,10 @@ def transaction() -> Iterator[None]:
 # trips), and the session's end-of-request ROLLBACK has nothing to roll back and sends nothing:
 # psycopg keeps the statements it has prepared (it prepares a statement on its fifth run on a
 # connection, and forgets them all on ROLLBACK), so PostgreSQL plans each once per connection.
-# A connection asked for AUTOCOMMIT (``isolation_level="AUTOCOMMIT"``) is left as it was asked.
+# A connection asked for AUTOCOMMIT (``isolation_level="AUTOCOMMIT"``) is left as it was asked;
+# one asked for a stricter level (REPEATABLE READ, SERIALIZABLE: one snapshot for every
+# statement) begins its transaction at its first statement, reads included. A read through a
+# server-side cursor begins one too: DECLARE needs a transaction.
 
 _LOCKS_OR_WRITES = re.compile(
     r"\bFOR\s+(?:UPDATE|SHARE|NO\s+KEY\s+UPDATE|KEY\s+SHARE)\b|pg_advisory|set_config|nextval|setval",
@@ -62,8 +65,10 @@ def plain_read(statement: str) -> bool:
 @sa.event.listens_for(sa.engine.Engine, "before_cursor_execute")
 def _begin_before_anything_but_a_read(conn, cursor, statement, parameters, context, executemany) -> None:
     raw = cursor.connection
+    # SQLAlchemy's own test for a connection asked for AUTOCOMMIT (by itself or by its engine)
     if raw.info.transaction_status != TransactionStatus.IDLE or conn._is_autocommit_isolation():
         return  # in a transaction already, or a connection asked for autocommit
-    reads = plain_read(statement) and not isinstance(cursor, ServerCursor)  # DECLARE needs one
+    stricter = conn.get_execution_options().get("isolation_level")  # REPEATABLE READ: one snapshot
+    reads = not stricter and plain_read(statement) and not isinstance(cursor, ServerCursor)
     if raw.autocommit is not reads:
         raw.autocommit = reads  # psycopg sends BEGIN before the statement when this is False

@@ -134,3 +134,14 @@ def test_rows_streamed_through_a_server_side_cursor_are_read_in_a_transaction(ct
     db.session.commit()
     streamed = db.session.execute(sa.select(School.name).order_by(School.name).execution_options(yield_per=1))
     assert [name for (name,) in streamed] == ["Elm Primary", "Oak Primary"]
+
+
+def test_a_connection_asked_for_one_snapshot_reads_inside_its_transaction(ctx):
+    f.school(name="Oak Primary")
+    db.session.commit()
+    with db.engine.connect().execution_options(isolation_level="REPEATABLE READ") as conn:
+        assert conn.execute(sa.select(School.name)).scalars().all() == ["Oak Primary"]
+        status = conn.connection.dbapi_connection.info.transaction_status
+        assert status == TransactionStatus.INTRANS, "the snapshot must outlive the first read"
+        level = conn.execute(sa.text("SHOW transaction_isolation")).scalar()
+        assert level == "repeatable read"
