@@ -20,13 +20,12 @@ from functools import lru_cache
 from urllib.parse import urlsplit
 
 from babel import support
-from babel.dates import format_skeleton
+from babel.dates import format_date, format_skeleton
 from flask import Flask, current_app, g, has_request_context, redirect, request, url_for
 from flask_babel import (
     Babel,
     Domain,
     force_locale,
-    format_date,
     format_time,
     get_locale,
     get_translations,
@@ -224,7 +223,7 @@ def _day_in_words(day: date, style: str, locale) -> str:
     every call (about 20 µs), and a family's pages show the same few days again and again."""
     if style in SKELETONS:
         return format_skeleton(SKELETONS[style], day, locale=locale)
-    return format_date(day, style)
+    return format_date(day, style, locale=locale)  # its words depend on its arguments alone
 
 
 def clock_time(value: time | datetime | None) -> str:

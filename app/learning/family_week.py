@@ -277,7 +277,7 @@ def _engagements_statement() -> sa.Select:
 
 def _engagement_columns(e: sa.Table, c: sa.Table) -> tuple[sa.Column, ...]:
     """What a family's page reads of an engagement (``e``) and of each thing sent (``c``): the
-    rows ``_collect`` takes, from ``_engagements_statement`` or as JSON from the topics' query."""
+    rows ``_collect`` takes, from ``_engagements_statement`` or as JSON from the children's query."""
     return (
         e.c.pupil_id,
         e.c.topic_activity_id,
@@ -374,8 +374,9 @@ def family_week(user: User) -> FamilyWeek:
     children, awards, weeks = [], {}, {}
     for id_, first, last, class_id, removed, class_name, school, tz, recent, week in loaded or []:
         named_class = Named(class_name) if class_name is not None else None
-        child = Child(id_, first, last, class_id, json_moment(removed), named_class, Named(school, tz))
-        children.append(child)
+        children.append(
+            Child(id_, first, last, class_id, json_moment(removed), named_class, Named(school, tz))
+        )
         if recent:
             awards[id_] = _awards_from_json(recent)
         if class_id and removed is None:

@@ -16,8 +16,7 @@ def utcnow() -> datetime:
 
 
 def bound_list(name: str, of) -> sa.BindParameter:
-    """A Python list bound as one PostgreSQL array (``col == sa.any_(bound_list(...))``,
-    ``unnest``): unlike an expanding ``IN``, the statement's text is the same whatever the list's
+    """A Python list bound as one PostgreSQL array (``col == sa.any_(bound_list(...))``): unlike an expanding ``IN``, the statement's text is the same whatever the list's
     length, so SQLAlchemy does not write it again on every run."""
     return sa.bindparam(name, type_=ARRAY(of))
 

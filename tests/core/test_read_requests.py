@@ -80,7 +80,7 @@ def test_a_write_after_reads_is_one_transaction_and_a_failure_leaves_nothing(ctx
             raise ValueError("refused after the write")
 
     with pytest.raises(ValueError):
-        seen = _statuses(rename_then_fail)
+        rename_then_fail()
     assert db.session.scalars(sa.select(School.name)).all() == ["Oak Primary"]
 
     seen = _statuses(
