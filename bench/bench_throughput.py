@@ -208,6 +208,10 @@ def _cookie(app, email: str) -> str:
     with app.app_context():
         user = db.session.scalar(sa.select(User).where(User.email == email))
         login(client, user)
+    # The cookie a browser holds once signed in: its first page adds the CSRF token's secret to
+    # the session and sets the cookie again; a load that kept sending the cookie from before
+    # that would have every response issue a new token and a new cookie, as no browser does.
+    client.get("/", headers={"X-Forwarded-Proto": "https"}, follow_redirects=True)
     return "session=" + client.get_cookie("session").value
 
 
