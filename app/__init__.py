@@ -12,8 +12,9 @@ def create_app(config: dict | None = None) -> Flask:
     """Build the app: settings, extensions, blueprints, error pages and CLI commands."""
     from app.core import config as settings
     from app.core.security import DatabaseInt
+    from app.core.urls import Hometime
 
-    app = Flask(
+    app = Hometime(
         __name__,
         template_folder="../templates",
         static_folder="../static",
