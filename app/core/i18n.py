@@ -32,6 +32,8 @@ from flask_babel import (
     to_user_timezone,
 )
 from flask_login import current_user
+from jinja2 import pass_eval_context
+from jinja2.nodes import EvalContext
 from markupsafe import Markup
 from werkzeug.wrappers import Response
 
@@ -293,6 +295,22 @@ def _language_links(script_root: str, code: str, here: str) -> Markup:
     )
 
 
+@pass_eval_context
+def _template_gettext(eval_ctx: EvalContext, text: str, **values) -> str:
+    """Jinja's newstyle ``gettext`` (``jinja2.ext._make_new_gettext``), with the page's catalog
+    found by :func:`translations`."""
+    if values:
+        found = translations().ugettext(text)
+        return (Markup(found) if eval_ctx.autoescape else found) % values
+    return _phrase(translations(), text, eval_ctx.autoescape)
+
+
+@lru_cache(maxsize=8192)
+def _phrase(catalog: support.NullTranslations, text: str, autoescape: bool) -> str:
+    found = catalog.ugettext(text)
+    return (Markup(found) if autoescape else found) % {}  # "%%" in a catalog means "%"
+
+
 def init_app(app: Flask) -> None:
     app.config.setdefault("BABEL_DEFAULT_LOCALE", DEFAULT)
     app.config.setdefault("BABEL_DEFAULT_TIMEZONE", "Europe/London")
@@ -307,9 +325,11 @@ def init_app(app: Flask) -> None:
         npgettext=lambda c, s, p, n: translations().unpgettext(c, s, p, n),
         newstyle=True,
     )
-    # ``_`` is the i18n extension's alias, which looks ``gettext`` up again on every call: the
-    # same function, named directly (seventy-odd calls a family home).
-    app.jinja_env.globals["_"] = app.jinja_env.globals["gettext"]
+    # The templates' ``_()`` and ``gettext()`` (a hundred calls on a family home): the same
+    # words as the i18n extension's own (the translation, as markup where the page escapes, with
+    # each value escaped into it), without its second call through the template's context, and
+    # a phrase with no values put together once per process and catalog.
+    app.jinja_env.globals["gettext"] = app.jinja_env.globals["_"] = _template_gettext
     app.jinja_env.filters["long_date"] = long_date
     app.jinja_env.filters["clock_time"] = clock_time
     app.jinja_env.filters["as_written"] = as_written
