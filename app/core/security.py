@@ -31,9 +31,14 @@ def has_nul(request) -> bool:
     which no field accepts and PostgreSQL cannot store in text."""
     if "\x00" in request.path:
         return True
-    pairs = [*request.args.items(multi=True), *request.form.items(multi=True)]
-    pairs += [(name, upload.filename or "") for name, upload in request.files.items(multi=True)]
+    pairs = [*request.args.items(multi=True)]
+    if request.mimetype in FORM_TYPES:  # the only bodies Werkzeug reads as a form (a page's GET has none)
+        pairs += request.form.items(multi=True)
+        pairs += [(name, upload.filename or "") for name, upload in request.files.items(multi=True)]
     return any("\x00" in name or "\x00" in value for name, value in pairs)
+
+
+FORM_TYPES = frozenset(("application/x-www-form-urlencoded", "multipart/form-data"))
 
 
 # No 'unsafe-inline', no 'unsafe-eval', no other origins for scripts or styles; one inline script,
