@@ -11,8 +11,8 @@ from flask import Flask
 def create_app(config: dict | None = None) -> Flask:
     """Build the app: settings, extensions, blueprints, error pages and CLI commands."""
     from app.core import config as settings
+    from app.core.application import Hometime
     from app.core.security import DatabaseInt
-    from app.core.urls import Hometime
 
     app = Hometime(
         __name__,
