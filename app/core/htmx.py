@@ -20,6 +20,7 @@ from jinja2_fragments.flask import render_block
 from werkzeug.wrappers import Response
 
 VARY = ("HX-Request", "HX-Boosted", "HX-History-Restore-Request")
+VARY_HEADER = ", ".join(VARY)
 
 HTMX_CONFIG = {
     # Nothing of a page (children's names, comments) is copied into the phone's sessionStorage:
@@ -65,6 +66,9 @@ def is_boosted() -> bool:
 
 def add_vary(response):
     """Mark ``response`` as depending on the htmx request headers."""
+    if "Vary" not in response.headers:  # a page's response: no header to merge with
+        response.headers["Vary"] = VARY_HEADER
+        return response
     for name in VARY:
         response.vary.add(name)
     return response
