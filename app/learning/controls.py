@@ -13,7 +13,9 @@ JavaScript on or off. Ids are per child and activity: siblings in one class shar
 
 from __future__ import annotations
 
-from flask import url_for
+from functools import lru_cache
+
+from flask import request, url_for
 from markupsafe import Markup, escape
 
 from app.core import i18n
@@ -40,10 +42,9 @@ def _flashes(anchor: str, message, css: str) -> str:
     )
 
 
-def _activity_title(item) -> Markup | str:
-    """The activity's title inside a sentence: the starter library's words translated, or what
+def _activity_title(title: str) -> Markup | str:
+    """An activity's title inside a sentence: the starter library's words translated, or what
     the school wrote, marked as English on a page in another language."""
-    title = item.activity.title
     return starter_words(title) or i18n.as_written(title)
 
 
@@ -51,24 +52,47 @@ def rating_form(child, item, eng, error=None, partial: bool = False, message=Non
     """One activity's rating form for one child: the five faces, the chosen one pressed; a
     message (after a tap) or what was flashed for this card, and ``error`` (a refused rating).
     ``partial``: the response to a tap, swapped into a page that already holds the CSRF token."""
-    url = escape(url_for("parents.rate", pupil_id=child.id, item_id=item.id))
-    r = eng.rating if eng else None
-    if eng:
-        legend = f"✓ {_('Done')}"
-        if r:
-            legend += f": {_('%(num)s of 5', num=r)} ({escape(face_words()[r - 1].lower())})"
-        change = _("Change %(name)s's rating?", name=child.first_name)
-        legend += f'.<span class="visually-hidden"> {change}</span>'
-    else:
-        legend = _("We did this! How did %(name)s like it?", name=child.first_name)
+    head, fieldset = _rating_form_parts(
+        i18n.current().code,
+        request.script_root,
+        child.id,
+        child.first_name,
+        item.id,
+        bool(eng),
+        eng.rating if eng else None,
+    )
     csrf = "" if partial else f'<input type="hidden" name="csrf_token" value="{escape(csrf_token())}">'
     notes = _flashes(f"c-{child.id}-{item.id}", message, "flash")
     if error:
         notes += f'<p class="field-error" role="alert">{escape(error)}</p>'
-    return Markup(
-        f'<form method="post" action="{url}" hx-post="{url}" hx-swap="outerHTML">{csrf}\n'
-        f'<fieldset><legend>{legend}</legend>\n<div class="faces">{face_buttons(r)}\n</div>\n</fieldset>'
-        f"{notes}\n</form>"
+    return Markup(f"{head}{csrf}{fieldset}{notes}\n</form>")
+
+
+# What a form or link shows depends on the language, the child, the activity and what was sent
+# or rated, the same on every visit: put together once per process (the key holds each of them,
+# the words in ``language``, the page's), the CSRF token and any messages added each time.
+@lru_cache(maxsize=4096)
+def _rating_form_parts(
+    language: str,
+    script_root: str,
+    child_id: int,
+    first_name: str,
+    item_id: int,
+    engaged: bool,
+    r: int | None,
+) -> tuple[str, str]:
+    url = escape(url_for("parents.rate", pupil_id=child_id, item_id=item_id))
+    if engaged:
+        legend = f"✓ {_('Done')}"
+        if r:
+            legend += f": {_('%(num)s of 5', num=r)} ({escape(face_words()[r - 1].lower())})"
+        change = _("Change %(name)s's rating?", name=first_name)
+        legend += f'.<span class="visually-hidden"> {change}</span>'
+    else:
+        legend = _("We did this! How did %(name)s like it?", name=first_name)
+    return (
+        f'<form method="post" action="{url}" hx-post="{url}" hx-swap="outerHTML">',
+        f'\n<fieldset><legend>{legend}</legend>\n<div class="faces">{face_buttons(r)}\n</div>\n</fieldset>',
     )
 
 
@@ -104,13 +128,28 @@ def sent_block(child, item, eng, message=None) -> Markup:
     """Under each activity: what was sent, and the link to the page with the form to send more,
     so the home page stays light."""
     key = f"{child.id}-{item.id}"
-    url = escape(url_for("parents.send", pupil_id=child.id, item_id=item.id))
-    about = _("about %(activity)s for %(name)s", activity=_activity_title(item), name=child.first_name)
+    link = _send_link(
+        i18n.current().code, request.script_root, child.id, child.first_name, item.id, item.activity.title
+    )
     return Markup(
         f'<div id="s-{key}">{_flashes(f"s-{key}", message, "flash flash-{kind}")}\n'
-        f"{sent_list(child, item, eng) if eng else ''}\n"
+        f"{sent_list(child, item, eng) if eng else ''}\n{link}\n</div>"
+    )
+
+
+@lru_cache(maxsize=4096)
+def _send_link(
+    language: str, script_root: str, child_id: int, first_name: str, item_id: int, title: str
+) -> str:
+    url = escape(url_for("parents.send", pupil_id=child_id, item_id=item_id))
+    about = _(
+        "about %(activity)s for %(name)s",
+        activity=_activity_title(title),
+        name=first_name,
+    )
+    return (
         f'<p><a class="button secondary" href="{url}" hx-boost="false">{_("Send a comment or photo")}'
-        f'<span class="visually-hidden"> {about}</span></a></p>\n</div>'
+        f'<span class="visually-hidden"> {about}</span></a></p>'
     )
 
 

@@ -356,3 +356,35 @@ def test_the_home_shows_each_childs_three_latest_awards_newest_first_and_the_chi
     assert "Oldest" not in home and "24 November" in home
     everything = _text(client.get(f"/family/children/{fam.ben.id}"))
     assert everything.index("Newest") < everything.index("Oldest") and "3 November 2026" in everything
+
+
+def test_the_controls_under_each_activity_follow_the_name_title_rating_and_language(client):
+    """The rating form and the link to send something are put together once per process for
+    what they show (app/learning/controls.py): a renamed child, a retitled activity, a rating
+    and another language each show on the next page."""
+    fam = family_in(client, "en_GB")
+    item = item_of(fam.numbers, fam.count)
+    first = _text(client.get("/family/"))
+    assert "We did this! How did Ben like it?" in first
+    assert "Send a comment or photo about Count the stairs for Ben" in first
+
+    fam.ben.first_name = "Benji"
+    fam.count.title = "Count the steps"
+    db.session.commit()
+    renamed = _text(client.get("/family/"))
+    assert "How did Benji like it?" in renamed and "How did Ben like it?" not in renamed
+    assert "Send a comment or photo about Count the steps for Benji" in renamed
+    assert "about Count the stairs" not in renamed
+
+    assert (
+        client.post(f"/family/children/{fam.ben.id}/items/{item.id}/rating", data={"rating": "4"}).status_code
+        == 303
+    )
+    rated = _text(client.get("/family/"))
+    assert "Done: 4 of 5 (good). Change Benji's rating?" in rated
+
+    fam.parent.language = "pl"
+    db.session.commit()
+    polish = _text(client.get("/family/"))
+    assert "Done: 4 of 5" not in polish and "We did this!" not in polish
+    assert "Send a comment or photo" not in polish and "Benji" in polish
