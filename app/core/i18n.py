@@ -16,10 +16,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, time
-from functools import lru_cache
+from functools import cache, lru_cache
 from urllib.parse import urlsplit
 
-from babel import support
+from babel import Locale, support
 from babel.dates import format_date, format_skeleton
 from flask import Flask, current_app, g, has_request_context, redirect, request, url_for
 from flask_babel import (
@@ -121,6 +121,18 @@ def select_locale() -> str:
     if best == "en" or best is None:
         return DEFAULT
     return best
+
+
+def _page_locale() -> Locale:
+    """:func:`select_locale`'s choice as Babel's object, one per language and process: Babel
+    would parse the name into a new one on every request, whose words (month names, plural
+    rules) are then looked up afresh."""
+    return _locale(select_locale())
+
+
+@cache
+def _locale(code: str) -> Locale:
+    return Locale.parse(code)
 
 
 def joining_language(letter: str | None) -> str:
@@ -315,7 +327,7 @@ def init_app(app: Flask) -> None:
     app.config.setdefault("BABEL_DEFAULT_LOCALE", DEFAULT)
     app.config.setdefault("BABEL_DEFAULT_TIMEZONE", "Europe/London")
     app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES", "translations")
-    Babel(app, locale_selector=select_locale)
+    Babel(app, locale_selector=_page_locale)
     # The templates' _(), ngettext() and pgettext() (about 250 calls on a parent's home page)
     # find the translations once per request and language, not on every call.
     app.jinja_env.install_gettext_callables(  # type: ignore[attr-defined]
