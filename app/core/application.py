@@ -1,11 +1,13 @@
 """The app's Flask class: what every request does, done once per process where it can be.
 
-``url_for`` remembers the addresses it has built. A family's home builds some thirty addresses (a rating form and a sending link for each child and
-activity, the layout's links), the same ones on every visit, and the router works each out
-afresh: matching the rule, converting and quoting each value. An address inside the app (no
-scheme, host or anchor asked for) depends only on the endpoint, its values and the path the app
-is mounted at, so it is built once and looked up after that. Anything else, and every address
-while a ``url_defaults`` function is registered (none is), is built by Flask as before.
+``url_for`` remembers the addresses it has built. A family's home builds some thirty (a rating
+form and a sending link for each child and activity, the layout's links), the same ones on every
+visit, and the router works each out afresh: matching the rule, converting and quoting each
+value. An address inside the app (no scheme, host or anchor asked for) depends only on the
+endpoint, its values and the path the app is mounted at, so it is built once and looked up after
+that. Anything else, and every address while a ``url_defaults`` function is registered (none
+is), is built by Flask as before. The session cookie's serializer and the templates' imports
+are below.
 """
 
 from __future__ import annotations
