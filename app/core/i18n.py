@@ -17,6 +17,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, time
 from functools import cache, lru_cache
+from typing import cast
 from urllib.parse import urlsplit
 
 from babel import Locale, support
@@ -307,14 +308,23 @@ def _language_links(script_root: str, code: str, here: str) -> Markup:
     )
 
 
+def markup_gettext(text: str, **values) -> Markup:
+    """A template's ``_(text, **values)`` for Python that writes HTML: the translation is markup,
+    each value is escaped into it."""
+    if values:
+        return Markup(translations().ugettext(text)) % values
+    return cast(Markup, _phrase(translations(), text, True))
+
+
 @pass_eval_context
 def _template_gettext(eval_ctx: EvalContext, text: str, **values) -> str:
     """Jinja's newstyle ``gettext`` (``jinja2.ext._make_new_gettext``), with the page's catalog
     found by :func:`translations`."""
+    if eval_ctx.autoescape:
+        return markup_gettext(text, **values)
     if values:
-        found = translations().ugettext(text)
-        return (Markup(found) if eval_ctx.autoescape else found) % values
-    return _phrase(translations(), text, eval_ctx.autoescape)
+        return translations().ugettext(text) % values
+    return _phrase(translations(), text, False)
 
 
 @lru_cache(maxsize=8192)

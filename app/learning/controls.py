@@ -24,10 +24,7 @@ from app.core.security import csrf_token
 from app.learning.engagement import face_buttons, face_words
 from app.learning.starter_words import starter_words
 
-
-def _(text: str, **values) -> Markup:
-    """A template's ``_(text, **values)``: the translation is markup, each value is escaped."""
-    return Markup(i18n.translations().ugettext(text)) % values
+_ = i18n.markup_gettext
 
 
 # Put together as plain strings, each value escaped on the way in (``Markup.format`` runs Python's
