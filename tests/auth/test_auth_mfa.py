@@ -9,8 +9,10 @@ from urllib.parse import unquote
 
 import pyotp
 import pytest
+import segno
 import sqlalchemy as sa
 
+from app.auth import totp
 from app.core.extensions import db
 from app.models import ActivityLog, RecoveryCode, Role, User
 from tests import factories as f
@@ -86,6 +88,20 @@ def test_enrolment_with_a_qr_code_and_ten_recovery_codes(client, teacher):
     # Once on, the page manages it and never shows the codes again.
     manage = client.get("/auth/mfa").get_data(as_text=True)
     assert "10 unused recovery codes" in manage and codes[0] not in manage
+
+
+def test_the_qr_code_is_the_best_masked_one_on_every_visit(client, teacher):
+    """The mask is remembered by a hash of the text, so the code drawn again is the same image as
+    segno's own choice among the eight masks, for every text."""
+    texts = [f"otpauth://totp/Hometime:{n}%40example.org?secret={pyotp.random_base32()}" for n in range(24)]
+    for text in texts + texts:  # the second time from what was remembered
+        assert totp.qr_code(text).matrix == segno.make(text, error="m").matrix
+
+    f.login(client, teacher)
+    first = client.get("/auth/mfa").get_data(as_text=True)
+    again = client.get("/auth/mfa").get_data(as_text=True)
+    image = re.compile(r'<img src="(data:image/svg\+xml[^"]+)"')
+    assert image.search(first).group(1) == image.search(again).group(1)
 
 
 @pytest.mark.promise("P15")
