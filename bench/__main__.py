@@ -1,20 +1,22 @@
 """``python -m bench [area ...]``: run every ``bench/bench_<area>.py`` and print one table.
 
-Each module's ``run(app)`` gets its own fresh app (``bench.env.bench_app``), so a module never
-sees another's data and each keeps working alone; a ``run()`` without parameters is called as it
-is. Rows over budget are marked, but nothing is asserted: over budget still exits 0. A module that
+Each module runs in a process of its own, started afresh (so a memory figure is that module's
+own, not what the modules before it left in the process), and its ``run(app)`` gets its own fresh
+app (``bench.env.bench_app``), so a module never sees another's data and each keeps working
+alone; a ``run()`` without parameters is called as it is. Rows over budget are marked, but nothing is asserted: over budget still exits 0. A module that
 crashes is reported (traceback on stderr, an ERROR row) and makes the exit status 1.
 """
 
 from __future__ import annotations
 
-import importlib
-import inspect
-import logging
+import multiprocessing
 import sys
 import time
 import traceback
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
+
+from bench import env
 
 HERE = Path(__file__).resolve().parent
 COLUMNS = ("area", "measure", "value", "unit", "budget", "verdict")
@@ -33,15 +35,11 @@ def discover(areas: list[str]) -> list[str]:
     return [f"bench.{name}" for name in found if name.removeprefix("bench_") in wanted]
 
 
-def run_module(name: str) -> list[dict]:
-    """Import one benchmark module and run it in a fresh environment."""
-    from bench.env import bench_app
-
-    module = importlib.import_module(name)
-    if inspect.signature(module.run).parameters:
-        with bench_app() as app:
-            return list(module.run(app))
-    return list(module.run())
+def _in_own_process(name: str) -> list[dict]:
+    """``env.run_module(name)`` in a new Python process, its rows sent back (an exception too)."""
+    spawn = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(1, mp_context=spawn, initializer=env.quiet_logging) as pool:
+        return pool.submit(env.run_module, name).result()
 
 
 def verdict(row: dict) -> str:
@@ -93,14 +91,14 @@ def table(rows: list[dict]) -> str:
 
 
 def main(argv: list[str]) -> int:
-    logging.basicConfig(level=logging.WARNING)  # before create_app, which would log at INFO
+    env.quiet_logging()
     rows: list[dict] = []
     failed = False
     for name in discover(argv):
         started = time.perf_counter()
         print(f"{name}: running", file=sys.stderr, flush=True)
         try:
-            rows += run_module(name)
+            rows += _in_own_process(name)
         except Exception as exc:  # noqa: BLE001 - report and carry on with the other modules
             failed = True
             traceback.print_exc()

@@ -7,10 +7,28 @@ servers named by ``TEST_DATABASE_URL`` / ``REDIS_URL``. Everything is removed af
 
 from __future__ import annotations
 
+import importlib
+import inspect
+import logging
 import shutil
 import tempfile
 from contextlib import contextmanager
 from pathlib import Path
+
+
+def quiet_logging() -> None:
+    """Warnings and worse only: called before ``create_app``, which would log at INFO."""
+    logging.basicConfig(level=logging.WARNING)
+
+
+def run_module(name: str) -> list[dict]:
+    """Import one benchmark module and run it in a fresh environment: ``run(app)`` gets an app
+    of its own (``bench_app``), a ``run()`` without parameters is called as it is."""
+    module = importlib.import_module(name)
+    if inspect.signature(module.run).parameters:
+        with bench_app() as app:
+            return list(module.run(app))
+    return list(module.run())
 
 
 @contextmanager
