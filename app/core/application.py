@@ -12,6 +12,8 @@ are below.
 
 from __future__ import annotations
 
+from types import BuiltinFunctionType, FunctionType, MethodType
+
 from flask import Flask
 from flask.globals import _cv_request
 from flask.sessions import SecureCookieSessionInterface
@@ -50,8 +52,32 @@ class ImportedTemplate(Template):
         return super()._get_default_module(ctx)
 
 
+_PLAIN = (FunctionType, BuiltinFunctionType, MethodType)
+
+
+class CallingContext(Context):
+    """A template's context. Jinja calls every function a template names through ``call``,
+    which looks for ``pass_context`` and friends on the function and on its ``__call__`` each
+    time (a hundred calls a family home). A plain function or method without them is called at
+    once; anything else as Jinja does it."""
+
+    def call(__self, __obj, *args, **kwargs):  # noqa: N805 - Jinja's own signature
+        if type(__obj) not in _PLAIN or hasattr(__obj, "jinja_pass_arg"):
+            return super().call(__obj, *args, **kwargs)
+        if kwargs:
+            kwargs.pop("_block_vars", None)
+            kwargs.pop("_loop_vars", None)
+        try:
+            return __obj(*args, **kwargs)
+        except StopIteration:
+            return __self.environment.undefined(
+                "value was undefined because a callable raised a StopIteration exception"
+            )
+
+
 class Templates(Environment):
     template_class = ImportedTemplate
+    context_class = CallingContext
 
 
 class Hometime(Flask):

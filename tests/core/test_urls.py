@@ -1,4 +1,4 @@
-"""The addresses ``url_for`` remembers (app/core/urls.py) are the ones the router would build:
+"""The addresses ``url_for`` remembers (``Hometime.url_for``, app/core/application.py) are the ones the router would build:
 for the path the app is mounted at, with the values asked for, and nothing remembered that
 should not be."""
 

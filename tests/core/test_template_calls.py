@@ -1,0 +1,81 @@
+"""The templates' context (``CallingContext``, app/core/application.py) calls what a template
+names as Jinja's own does: the page's context, its evaluation context or the environment to the
+functions that ask for them, loop and block variables to none, and a ``StopIteration`` drawn as
+nothing."""
+
+from __future__ import annotations
+
+import jinja2
+from jinja2 import pass_context, pass_environment, pass_eval_context
+
+TEMPLATE = """
+{%- macro line(n) %}[{{ n }}]{% endmacro -%}
+{{ who() }} {{ page_of("x") }} {{ autoescaping() }} {{ env_name() }}
+{%- for n in [1, 2] %} {{ add(n, step=n) }} {{ who() }} {{ person.greet(n) }} {{ line(n) }}{% endfor %}
+{%- block body %} {{ add(3, step=4) }} {{ who() }}{% endblock %}
+|{{ stop() }}|{{ len("four") }}|{{ callable_object(5) }}|{{ "<b>" }}
+"""
+
+
+class Person:
+    def greet(self, n: int) -> str:
+        return f"hello {n} <i>"
+
+
+class Doubler:
+    def __call__(self, n: int) -> int:
+        return n * 2
+
+
+class WithContext:
+    @pass_context
+    def __call__(self, ctx, n: int) -> str:
+        return f"{ctx['name']}{n}"
+
+
+def _values() -> dict:
+    def add(n, step):
+        return n + step
+
+    def stop():
+        raise StopIteration
+
+    @pass_context
+    def who(ctx):
+        return ctx["name"]
+
+    @pass_context
+    def page_of(ctx, text):
+        return f"{text} of {ctx['name']}"
+
+    @pass_eval_context
+    def autoescaping(eval_ctx):
+        return eval_ctx.autoescape
+
+    @pass_environment
+    def env_name(env):
+        return type(env).__mro__[-2].__name__
+
+    return {
+        "name": "Ana",
+        "add": add,
+        "stop": stop,
+        "who": who,
+        "page_of": page_of,
+        "autoescaping": autoescaping,
+        "env_name": env_name,
+        "person": Person(),
+        "len": len,
+        "callable_object": Doubler(),
+        "with_context": WithContext(),
+    }
+
+
+def test_a_template_draws_the_same_as_with_jinjas_own_context(app):
+    ours = app.jinja_env.from_string(TEMPLATE + "{{ with_context(6) }}")
+    jinjas = jinja2.Environment(autoescape=True).from_string(TEMPLATE + "{{ with_context(6) }}")
+    drawn = ours.render(_values())
+    assert drawn == jinjas.render(_values())
+    assert drawn.startswith("Ana x of Ana True Environment 2 Ana hello 1 &lt;i&gt; [1] 4 Ana")
+    assert "7 Ana||4|10|&lt;b&gt;" in drawn.replace("\n", "")
+    assert drawn.endswith("Ana6")
