@@ -13,7 +13,7 @@ from app.models import Award, SchoolClass, WeeklyTopic
 from tests.browser.axe import assert_no_axe_violations
 from tests.browser.conftest import STAFF_SIZES as SIZES
 from tests.browser.conftest import _page
-from tests.browser.helpers import sign_in
+from tests.browser.helpers import settled, sign_in
 
 
 @pytest.fixture(params=["1280", "390"])
@@ -162,6 +162,7 @@ def test_an_activity_made_inside_the_planner_comes_back_added_to_the_topic(ctx, 
     assert f"/teach/topics/{draft.id}" in page.url
     items = page.locator("ol.planner-items")
     expect(items).to_contain_text("Count the legs on a woodlouse")
+    settled(page)  # the planner came in as a boosted swap: its search box listens from then on
     # The planner's library search finds it at once.
     search = page.get_by_role("searchbox").first
     search.fill("woodlouse")
