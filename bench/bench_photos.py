@@ -57,9 +57,11 @@ def _child(source: str, workdir: str) -> None:
     from flask import Flask
 
     from app.core import storage
+    from app.core.config import Config
     from app.learning import photos
 
     app = Flask("bench_photos")
+    app.config.from_object(Config)  # the app's own limits (the decoded size a photo may have)
     app.config.update(
         STORAGE_DIR=os.path.join(workdir, "files"), ENCRYPTION_KEYS=Fernet.generate_key().decode()
     )
