@@ -6,8 +6,8 @@ visit, and the router works each out afresh: matching the rule, converting and q
 value. An address inside the app (no scheme, host or anchor asked for) depends only on the
 endpoint, its values and the path the app is mounted at, so it is built once and looked up after
 that. Anything else, and every address while a ``url_defaults`` function is registered (none
-is), is built by Flask as before. The session cookie's serializer and the templates' imports
-are below.
+is), is built by Flask as before. The session cookie's serializer, the templates' imports and
+their calls are below.
 """
 
 from __future__ import annotations
