@@ -16,10 +16,13 @@ def sign_in(page, email: str, password: str = PASSWORD) -> None:
 
 
 def settled(page) -> None:
-    """Wait until htmx has finished with what it swapped in. New content is in the page (and
-    visible) a moment before htmx wires up its own attributes (``hx-get``, ``hx-trigger``): that
-    happens when it settles, about 20 ms later, and removes the ``htmx-added`` class. A person
-    does not type that fast; a test does, and its typing would then start no request."""
+    """Wait until htmx is there and has finished with what it swapped in. A page loaded in full
+    asks for htmx only once it has been drawn (app/core/boot.js), and new content is in the page
+    (and visible) a moment before htmx wires up its own attributes (``hx-get``, ``hx-trigger``):
+    that happens when it settles, about 20 ms later, and removes the ``htmx-added`` class. A
+    person does not type that fast; a test does, and what it typed before then would start no
+    request (htmx, arriving, finds the words already typed and no new ``input`` to answer)."""
     from playwright.sync_api import expect
 
+    page.wait_for_function("() => window.htmx !== undefined")
     expect(page.locator(".htmx-added")).to_have_count(0)

@@ -45,6 +45,7 @@ def _add(page, words: str, title: str) -> None:
     clicked there races the search still on its way (whose answer, made after the add, then
     replaces the list)."""
     if page.js:
+        settled(page)  # the planner may have just been swapped in: its search box listens from then on
 
         def answered(r):
             return "/search?" in r.url and f"q={words}" in unquote(r.url) and r.ok
@@ -59,7 +60,7 @@ def _add(page, words: str, title: str) -> None:
     row.get_by_role("button", name="Add").click()
     page.locator(".planner-items li", has_text=title).wait_for()
     if page.js:
-        settled(page)  # the swapped-in search box listens only from then on
+        settled(page)  # the swapped-in planner listens only from then on
 
 
 def _titles(page) -> list[str]:
