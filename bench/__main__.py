@@ -3,8 +3,9 @@
 Each module runs in a process of its own, started afresh (so a memory figure is that module's
 own, not what the modules before it left in the process), and its ``run(app)`` gets its own fresh
 app (``bench.env.bench_app``), so a module never sees another's data and each keeps working
-alone; a ``run()`` without parameters is called as it is. Rows over budget are marked, but nothing is asserted: over budget still exits 0. A module that
-crashes is reported (traceback on stderr, an ERROR row) and makes the exit status 1.
+alone; a ``run()`` without parameters is called as it is. Rows over budget are marked, but
+nothing is asserted: over budget still exits 0. A module that crashes is reported (traceback on
+stderr, an ERROR row, counted in the last line) and makes the exit status 1.
 """
 
 from __future__ import annotations
@@ -115,7 +116,8 @@ def main(argv: list[str]) -> int:
         print(f"{name}: done in {time.perf_counter() - started:.1f} s", file=sys.stderr, flush=True)
     print(table(rows))
     over = sum(verdict(r) == "OVER budget" for r in rows)
-    print(f"\n{len(rows)} figures, {over} over budget.")
+    crashed = sum(verdict(r) == "ERROR" for r in rows)
+    print(f"\n{len(rows)} figures, {over} over budget, {crashed} from a module that crashed (ERROR).")
     return 1 if failed else 0
 
 
