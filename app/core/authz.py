@@ -20,6 +20,7 @@ from flask import abort, current_app, g, redirect, request, session, url_for
 from flask_login import current_user
 from sqlalchemy.orm import joinedload
 
+from app.core.direct_reads import DirectRead
 from app.core.extensions import db, login
 from app.models import (
     ConsentPurpose,
@@ -64,9 +65,9 @@ def _load_user(identity: str) -> User | None:
         return None
     names = tuple(name for name, (wanted, _) in _LAYOUT_COLUMNS.items() if wanted())
     staff = request.blueprint not in FAMILY_BLUEPRINTS
-    rows = db.session.execute(
-        _loader_statement(names, staff), {"user_id": user_id, "secret_hash": UserSession.hash(secret)}
-    ).all()
+    rows = _loader_read(names, staff, db.session.get_bind().dialect).run(
+        {"user_id": user_id, "secret_hash": UserSession.hash(secret)}
+    )
     user = rows[0][0] if rows else None
     if user is None or user.session_version != version or not user.is_active:
         return None
@@ -87,6 +88,13 @@ def _load_user(identity: str) -> User | None:
 # loader does not read staff memberships there; should anything on such a page ask for them, they
 # are read then (``_loaded_memberships`` is None).
 FAMILY_BLUEPRINTS = frozenset({"parents"})
+
+
+@functools.cache
+def _loader_read(names: tuple[str, ...], staff: bool, dialect) -> DirectRead:
+    """The loader's statement compiled once per process, run by psycopg (``direct_reads``): it
+    runs on every request of a signed-in person."""
+    return DirectRead(_loader_statement(names, staff), dialect)
 
 
 @functools.cache
@@ -139,6 +147,7 @@ def layout_column(name: str, wanted: Callable[[], bool]):
     def register(build: Callable[[], sa.ColumnElement]):
         _LAYOUT_COLUMNS[name] = (wanted, build)
         _loader_statement.cache_clear()
+        _loader_read.cache_clear()
         return build
 
     return register

@@ -1,0 +1,157 @@
+"""A SELECT that runs on every request, compiled once per process and run by psycopg itself.
+
+The user loader's one statement is the only SQL of a family's home, and SQLAlchemy's path for it
+(the compiled-cache lookup, the execution context, the result's metadata, the ORM's loading) ran
+more than twice the instructions psycopg needs to run it and read its row. ``DirectRead`` keeps
+what matters of that path and drops the rest:
+
+- the statement is compiled by the engine's own dialect, once per process, and its text turned to
+  PostgreSQL's ``$1`` placeholders once (psycopg converts a statement's placeholders on every run
+  and remembers conversions only for statements under 4 KB; the loader's is 7 KB);
+- it runs on the session's own connection and transaction, with the engine's
+  ``before_cursor_execute`` and ``after_cursor_execute`` listeners called as SQLAlchemy calls them
+  (a read outside a transaction, statement counts in tests), logged when the engine logs
+  statements (its values are not: they hold the sign-in's secret hash), and psycopg prepares it
+  on its fifth run as any other;
+- values are bound and read with the same type processors SQLAlchemy uses; a mapped class asked
+  for is built as the ORM builds it from a row, and added to the session as loaded
+  (``make_transient_to_detached``), or the object the session already holds is used, as the ORM
+  does;
+- any error from the database is raised as SQLAlchemy raises it: the statement is run again
+  through SQLAlchemy, which invalidates a broken connection and wraps the error (a read changes
+  nothing, so running it again is safe).
+
+Only for statements that read: no ``FOR UPDATE``, no writes (``transactions.plain_read``).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Sequence
+from typing import Any, cast
+
+import psycopg
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapper, make_transient_to_detached
+from sqlalchemy.orm.attributes import instance_dict
+
+from app.core.extensions import db
+from app.core.transactions import plain_read
+
+_NAMED = re.compile(r"%\((\w+)\)s|%%")
+
+
+def _numbered(sql: str) -> tuple[str, list[str]]:
+    """``sql`` in psycopg's ``%(name)s`` style as PostgreSQL's own ``$1``, and the names in order
+    (a name used twice is one number)."""
+    names: list[str] = []
+
+    def number(match: re.Match) -> str:
+        if match.group(0) == "%%":
+            return "%"
+        name = match.group(1)
+        if name not in names:
+            names.append(name)
+        return f"${names.index(name) + 1}"
+
+    return _NAMED.sub(number, sql), names
+
+
+class _Entity:
+    """A mapped class in the statement's columns: its column attributes' slice of the row."""
+
+    def __init__(self, mapper: Mapper, start: int):
+        if len(mapper.primary_key) != 1 or mapper.inherits or mapper.polymorphic_on is not None:
+            raise ValueError(f"DirectRead builds only plain classes with one key column, not {mapper}")
+        self.mapper = mapper
+        self.keys = [attr.key for attr in mapper.column_attrs]
+        self.start, self.end = start, start + len(self.keys)
+        self.primary = self.keys.index(mapper.get_property_by_column(mapper.primary_key[0]).key)
+
+    def build(self, values: Sequence, session) -> Any:
+        part = values[self.start : self.end]
+        if part[self.primary] is None:
+            return None  # an outer join found nothing
+        key = self.mapper.identity_key_from_primary_key((part[self.primary],))
+        existing = session.identity_map.get(key)
+        if existing is not None:
+            return existing  # as the ORM does without populate_existing: the session's object
+        instance = self.mapper.class_manager.new_instance()
+        instance_dict(instance).update(zip(self.keys, part, strict=True))
+        make_transient_to_detached(instance)
+        session.add(instance)
+        return instance
+
+
+class DirectRead:
+    """``statement`` (a SELECT of mapped classes and columns) compiled for ``dialect``, to be run
+    with ``run(params)``: a list of rows, each a tuple with one item per thing selected, as
+    ``session.execute(statement, params).all()`` gives."""
+
+    def __init__(self, statement: sa.Select, dialect: sa.engine.Dialect):
+        columns: list[sa.ColumnElement] = []
+        self._shape: list[_Entity | int] = []  # per thing selected: an entity, or its column's index
+        for described in statement.column_descriptions:
+            entity, expr = described.get("entity"), described["expr"]
+            if entity is not None and expr is entity:
+                mapper: Mapper = sa.inspect(entity)
+                self._shape.append(_Entity(mapper, len(columns)))
+                columns += [attr.columns[0] for attr in mapper.column_attrs]
+            else:
+                self._shape.append(len(columns))
+                columns.append(expr)
+        core = statement.with_only_columns(*columns)
+        compiled = core.compile(dialect=dialect)
+        if not plain_read(compiled.string) or "POSTCOMPILE" in compiled.string:
+            raise ValueError("DirectRead runs only reads, without expanding (IN) parameters")
+        self.sql = compiled.string
+        self._text, self._names = _numbered(self.sql)
+        binds = {name: compiled.binds[name] for name in self._names}
+        self._binds = [(name, bind.type._cached_bind_processor(dialect)) for name, bind in binds.items()]
+        self._fixed = {name: bind.effective_value for name, bind in binds.items()}
+        self._results = [
+            (i, process)
+            for i, column in enumerate(columns)
+            if (process := column.type._cached_result_processor(dialect, None)) is not None
+        ]
+        self._statement = statement
+
+    def _values(self, params: dict) -> list:
+        values = []
+        for name, process in self._binds:
+            value = params[name] if name in params else self._fixed[name]
+            values.append(process(value) if process is not None else value)
+        return values
+
+    def run(self, params: dict) -> list[tuple]:
+        session = db.session()
+        conn = session.connection()
+        raw = cast(psycopg.Connection, conn.connection.dbapi_connection)
+        values = self._values(params)
+        try:
+            cursor: psycopg.RawCursor = psycopg.RawCursor(raw)
+            text, args = self._text, values
+            for listen in conn.dispatch.before_cursor_execute:  # the engine's too (joined)
+                text, args = listen(conn, cursor, text, args, None, False)
+            if conn.engine.logger.isEnabledFor(logging.INFO):  # echo=True, or the engine's log at INFO
+                conn.engine.logger.info("%s [direct read; values not shown]", text)
+            cursor.execute(text, args)
+            conn.dispatch.after_cursor_execute(conn, cursor, text, args, None, False)
+            fetched = cursor.fetchall()
+            cursor.close()
+        except psycopg.Error:
+            # SQLAlchemy's own path raises it as for any statement (and drops a broken connection)
+            return [tuple(row) for row in session.execute(self._statement, params).all()]
+        rows = []
+        for fetched_row in fetched:
+            row = list(fetched_row)
+            for i, process in self._results:
+                row[i] = process(row[i])
+            rows.append(
+                tuple(
+                    part.build(row, session) if isinstance(part, _Entity) else row[part]
+                    for part in self._shape
+                )
+            )
+        return rows

@@ -1,0 +1,121 @@
+"""The user loader's statement runs on psycopg directly (app/core/direct_reads.py): what it reads
+must be what SQLAlchemy would have read, its objects must belong to the session as if the ORM had
+loaded them, and an error must come out as SQLAlchemy's."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+import sqlalchemy as sa
+
+from app.core.direct_reads import DirectRead
+from app.core.extensions import db
+from app.models import Organisation, Role, StaffMembership, User, UserStatus
+from tests import factories as f
+from tests.queries import statements
+
+
+def _statement() -> sa.Select:
+    """Entities (one outer-joined, so sometimes missing), enums and times to convert, a JSON
+    column, a bound constant, a ``%`` in the SQL and a value bound at run time."""
+    return (
+        sa.select(
+            User,
+            StaffMembership.role,
+            Organisation,
+            User.created_at,
+            sa.func.json_build_array(User.kind, User.name).label("shown"),
+            (User.id % 7).label("rest"),
+        )
+        .outerjoin(StaffMembership, StaffMembership.user_id == User.id)
+        .outerjoin(Organisation, Organisation.id == StaffMembership.organisation_id)
+        .where(User.id == sa.bindparam("who", type_=sa.Integer), User.status == UserStatus.ACTIVE)
+        .order_by(StaffMembership.id)
+    )
+
+
+def _plain(row) -> tuple:
+    """A row with every mapped object as its columns' values."""
+    return tuple(
+        {a.key: getattr(item, a.key) for a in sa.inspect(type(item)).column_attrs}
+        if hasattr(item, "_sa_instance_state")
+        else item
+        for item in row
+    )
+
+
+def test_a_direct_read_gives_the_rows_and_objects_sqlalchemy_gives(ctx):
+    school = f.school()
+    people = f.staff(school, Role.TEACHER).id, f.parent(name="Ada Parent").id
+    read = DirectRead(_statement(), db.engine.dialect)
+    for who in people:
+        db.session.expunge_all()
+        direct = [_plain(row) for row in read.run({"who": who})]
+        db.session.expunge_all()
+        orm = [_plain(row) for row in db.session.execute(_statement(), {"who": who}).all()]
+        assert direct == orm
+        assert direct and direct[0][0]["id"] == who
+    assert direct[0][2] is None, "a parent has no membership: the outer-joined school is None"
+    assert direct[0][1] is None
+    assert direct[0][3].utcoffset() is not None, "times are read as the app's (UTC, aware)"
+    assert direct[0][4] == ["parent", "Ada Parent"]
+
+
+def test_the_objects_read_belong_to_the_session_as_loaded_ones(ctx):
+    school = f.school(name="Oak Primary")
+    teacher_id = f.staff(school, Role.TEACHER).id
+    db.session.expunge_all()
+    ((user, role, found_school, *_),) = DirectRead(_statement(), db.engine.dialect).run({"who": teacher_id})
+    assert role is Role.TEACHER and found_school.name == "Oak Primary"
+    assert db.session.get(User, teacher_id) is user, "the session's own object"
+    assert not db.session.dirty and not db.session.new
+    assert [m.role for m in user.memberships] == [Role.TEACHER]  # relationships load as usual
+    user.name = "Renamed by the test"
+    db.session.commit()
+    db.session.expunge_all()
+    assert db.session.get(User, teacher_id).name == "Renamed by the test"
+
+    # an object the session already holds is the one given back, as the ORM does
+    held = db.session.get(User, teacher_id)
+    ((again, *_),) = DirectRead(_statement(), db.engine.dialect).run({"who": teacher_id})
+    assert again is held
+
+
+def test_the_engines_listeners_see_the_statement(ctx):
+    parent_id = f.parent().id
+    read = DirectRead(_statement(), db.engine.dialect)
+    with statements() as seen:
+        read.run({"who": parent_id})
+    assert len(seen) == 1 and "FROM users" in seen[0]
+
+
+def test_a_database_error_is_raised_as_sqlalchemy_raises_it(ctx):
+    read = DirectRead(sa.select(sa.cast(sa.bindparam("n", type_=sa.String), sa.Integer)), db.engine.dialect)
+    assert read.run({"n": "7"}) == [(7,)]
+    with pytest.raises(sa.exc.DataError):
+        read.run({"n": "seven"})
+    db.session.rollback()
+    assert db.session.scalar(sa.select(sa.literal(1))) == 1
+
+
+@pytest.mark.parametrize(
+    "statement",
+    [
+        sa.select(User).where(User.id == 1).with_for_update(),
+        sa.select(User).where(User.id.in_([1, 2])),
+    ],
+    ids=["locks rows", "expanding IN"],
+)
+def test_only_plain_reads_may_run_directly(ctx, statement):
+    with pytest.raises(ValueError):
+        DirectRead(statement, db.engine.dialect)
+
+
+def test_the_statement_is_logged_when_the_engine_logs_statements_but_not_its_values(ctx, caplog):
+    parent_id = f.parent().id
+    read = DirectRead(_statement(), db.engine.dialect)
+    with caplog.at_level(logging.INFO, logger="sqlalchemy.engine.Engine"):
+        read.run({"who": parent_id})
+    logged = [r.getMessage() for r in caplog.records if "FROM users" in r.getMessage()]
+    assert len(logged) == 1 and "values not shown" in logged[0]
