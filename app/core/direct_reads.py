@@ -39,6 +39,7 @@ from sqlalchemy.orm.attributes import instance_dict
 from app.core.extensions import db
 from app.core.transactions import plain_read
 
+log = logging.getLogger(__name__)
 _NAMED = re.compile(r"%\((\w+)\)s|%%")
 
 
@@ -140,8 +141,10 @@ class DirectRead:
             conn.dispatch.after_cursor_execute(conn, cursor, text, args, None, False)
             fetched = cursor.fetchall()
             cursor.close()
-        except psycopg.Error:
-            # SQLAlchemy's own path raises it as for any statement (and drops a broken connection)
+        except psycopg.Error as error:
+            # SQLAlchemy's own path raises it as for any statement (and drops a broken connection);
+            # should it succeed, the warning shows that the direct read is failing where it should not
+            log.warning("direct read failed (%s); running it through SQLAlchemy", type(error).__name__)
             return [tuple(row) for row in session.execute(self._statement, params).all()]
         rows = []
         for fetched_row in fetched:

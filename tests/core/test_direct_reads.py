@@ -90,11 +90,12 @@ def test_the_engines_listeners_see_the_statement(ctx):
     assert len(seen) == 1 and "FROM users" in seen[0]
 
 
-def test_a_database_error_is_raised_as_sqlalchemy_raises_it(ctx):
+def test_a_database_error_is_raised_as_sqlalchemy_raises_it(ctx, caplog):
     read = DirectRead(sa.select(sa.cast(sa.bindparam("n", type_=sa.String), sa.Integer)), db.engine.dialect)
     assert read.run({"n": "7"}) == [(7,)]
     with pytest.raises(sa.exc.DataError):
         read.run({"n": "seven"})
+    assert "direct read failed (InvalidTextRepresentation)" in caplog.text
     db.session.rollback()
     assert db.session.scalar(sa.select(sa.literal(1))) == 1
 
