@@ -35,6 +35,7 @@ from app.models import (
     UserKind,
     UserSession,
     UserStatus,
+    bound_list,
     class_teachers,
 )
 
@@ -428,11 +429,12 @@ def record_scope(organisation_id, taught):
     """A clause for a school's records that the user may see, each asked of the record's own
     school: every record of a school where they are office or DPO; at a school where they are
     otherwise staff, only those for which ``taught`` (a clause: of a class they teach) holds.
-    The user's schools are bound parameters (``scope_params``), so a statement built on this
-    clause is built once per process and run for anyone."""
+    The user's schools are bound parameters (``scope_params``), each one array, so a statement
+    built on this clause is built once per process and its text is the same for anyone (an
+    expanding ``IN`` would be written again on every run, for the number of schools)."""
     return sa.or_(
-        organisation_id.in_(sa.bindparam("scope_office", expanding=True, type_=sa.Integer)),
-        sa.and_(organisation_id.in_(sa.bindparam("scope_staff", expanding=True, type_=sa.Integer)), taught),
+        organisation_id == sa.any_(bound_list("scope_office", sa.Integer)),
+        sa.and_(organisation_id == sa.any_(bound_list("scope_staff", sa.Integer)), taught),
     )
 
 
