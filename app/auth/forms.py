@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from flask_babel import LazyString, gettext
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import BooleanField, HiddenField, PasswordField, StringField
 from wtforms.validators import DataRequired, Email, EqualTo, Length, ValidationError
 
+from app.core.forms import FlaskForm
 from app.core.phones import UKMobile
 
 EMAIL = [

@@ -10,7 +10,6 @@ from dataclasses import asdict
 
 from flask import Response, abort, request, url_for
 from flask_login import current_user
-from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from werkzeug.exceptions import NotFound, RequestEntityTooLarge
 from wtforms import HiddenField
@@ -18,6 +17,7 @@ from wtforms import HiddenField
 from app.core.authz import can, current_organisation, staff_required
 from app.core.error_pages import NotFoundSaying, render_error
 from app.core.extensions import db
+from app.core.forms import FlaskForm
 from app.core.htmx import redirect_after_post, render
 from app.families import roster, roster_store
 from app.families.roster_csv import MAX_BYTES, RosterFileError, columns_help, read_roster, template_csv

@@ -6,7 +6,6 @@ from __future__ import annotations
 import sqlalchemy as sa
 from flask import flash, redirect, render_template, request, session, url_for
 from flask_login import current_user
-from flask_wtf import FlaskForm
 from wtforms import PasswordField, SelectField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Email, Length
@@ -16,6 +15,7 @@ from app.auth.sessions import landing
 from app.core.authz import acting_school, public, staff_required
 from app.core.errors import FieldError
 from app.core.extensions import db, limiter
+from app.core.forms import FlaskForm
 from app.families import invitations
 from app.families import staff_invitations as service
 from app.models import StaffMembership, User, UserKind

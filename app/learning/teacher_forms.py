@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from wtforms import (
     DateField,
@@ -19,6 +18,7 @@ from wtforms import (
 from wtforms.validators import InputRequired, NumberRange, Optional, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
+from app.core.forms import FlaskForm
 from app.learning.activities import KIND_LABELS, SUBJECTS, YEAR_GROUPS
 from app.learning.classroom import AWARD_LABELS
 from app.models import ActivityKind

@@ -4,10 +4,11 @@ on the field they name."""
 
 from __future__ import annotations
 
-from flask_wtf import FlaskForm
 from wtforms import BooleanField, RadioField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice as C
 from wtforms.validators import Length, Optional
+
+from app.core.forms import FlaskForm
 
 LONG = dict(validators=[Optional(), Length(max=8000, message="Please keep it under 8,000 characters.")])
 

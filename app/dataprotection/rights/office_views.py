@@ -11,7 +11,6 @@ import functools
 import sqlalchemy as sa
 from flask import abort, flash, request, url_for
 from flask_login import current_user
-from flask_wtf import FlaskForm
 from wtforms import BooleanField, HiddenField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice as C
 from wtforms.validators import DataRequired, Length
@@ -19,6 +18,7 @@ from wtforms.validators import DataRequired, Length
 from app.core.authz import office_organisation_ids, staff_required
 from app.core.errors import ServiceError
 from app.core.extensions import db
+from app.core.forms import FlaskForm
 from app.core.htmx import redirect_after_post, render
 from app.dataprotection.rights import erasure, partial, rectification, restriction
 from app.models import (
