@@ -128,9 +128,9 @@ def topic_details(topic_id: int):
         for c in topic.classes
         if c not in classes and c.id in {v.id for v in my_classes(current_year_only=False)}
     ]
-    form = TopicForm()
-    _class_choices(form, classes)
     if request.method == "POST":
+        form = TopicForm()
+        _class_choices(form, classes)
 
         def save() -> WeeklyTopic:
             topics.update_details(
