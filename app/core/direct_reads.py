@@ -21,7 +21,15 @@ what matters of that path and drops the rest:
   through SQLAlchemy, which invalidates a broken connection and wraps the error (a read changes
   nothing, so running it again is safe).
 
-Only for statements that read: no ``FOR UPDATE``, no writes (``transactions.plain_read``).
+Only for statements that read: no ``FOR UPDATE``, no writes (``transactions.plain_read``), and
+no expanding ``IN`` (bind a list as one array: ``bound_list``). Used for the user loader's
+statement (``authz``) and a teacher's classes (``learning.scope.my_classes``).
+
+It leans on three things of SQLAlchemy's that are not its documented API (SQLAlchemy is pinned at
+2.1.9): the types' ``_cached_bind_processor`` and ``_cached_result_processor``, and a
+``Connection``'s ``dispatch`` joined to its engine's. ``tests/core/test_direct_reads.py`` compares
+every kind of column and object with SQLAlchemy's own reading, so an upgrade that changes them
+fails there.
 """
 
 from __future__ import annotations
