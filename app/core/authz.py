@@ -19,6 +19,7 @@ import sqlalchemy as sa
 from flask import abort, current_app, g, redirect, request, session, url_for
 from flask_login import current_user
 from sqlalchemy.orm import joinedload
+from sqlalchemy.orm.attributes import set_committed_value
 
 from app.core.direct_reads import DirectRead
 from app.core.extensions import db, login
@@ -447,18 +448,27 @@ def visible_classes() -> sa.Select:
 
 
 @functools.cache
-def _class_statement(with_school: bool) -> sa.Select:
+def _class_read(with_school: bool, dialect) -> DirectRead:
+    """The class (and its school) by id within the user's scope, compiled once per process (the
+    class view runs it on every visit and every refresh)."""
     query = visible_classes().where(SchoolClass.id == sa.bindparam("class_id", type_=sa.Integer))
-    return query.options(joinedload(SchoolClass.organisation)) if with_school else query
+    if with_school:
+        query = query.add_columns(Organisation).join(
+            Organisation, Organisation.id == SchoolClass.organisation_id
+        )
+    return DirectRead(query, dialect)
 
 
 def class_for_staff_or_404(class_id: int, with_school: bool = False) -> SchoolClass:
     """A class the user may see (``visible_classes``); with its school loaded when asked."""
-    found = db.session.scalar(
-        _class_statement(with_school), {**scope_params(current_user), "class_id": class_id}
+    rows = _class_read(with_school, db.session.get_bind().dialect).run(
+        {**scope_params(current_user), "class_id": class_id}
     )
-    if found is None:
+    if not rows:
         abort(404)
+    found = rows[0][0]
+    if with_school:
+        set_committed_value(found, "organisation", rows[0][1])
     return found
 
 

@@ -23,7 +23,8 @@ what matters of that path and drops the rest:
 
 Only for statements that read: no ``FOR UPDATE``, no writes (``transactions.plain_read``), and
 no expanding ``IN`` (bind a list as one array: ``bound_list``). Used for the user loader's
-statement (``authz``) and a teacher's classes (``learning.scope.my_classes``).
+statement and a class looked up by a teacher (``authz``), and a teacher's classes
+(``learning.scope.my_classes``).
 
 It leans on three things of SQLAlchemy's that are not its documented API (SQLAlchemy is pinned at
 2.1.9): the types' ``_cached_bind_processor`` and ``_cached_result_processor``, and a
