@@ -473,22 +473,29 @@ def class_for_staff_or_404(class_id: int, with_school: bool = False) -> SchoolCl
 
 
 @functools.cache
-def _pupil_statement() -> sa.Select:
-    return (
-        sa.select(Pupil)
+def _pupil_read(dialect) -> DirectRead:
+    """The pupil by id within the user's scope, with the class (every page about a child names
+    it), compiled once per process."""
+    query = (
+        sa.select(Pupil, SchoolClass)
+        .outerjoin(SchoolClass, SchoolClass.id == Pupil.class_id)
         .where(
             Pupil.id == sa.bindparam("pupil_id", type_=sa.Integer),
             record_scope(Pupil.organisation_id, taught_by(Pupil.class_id)),
         )
-        .options(joinedload(Pupil.school_class))  # every page about a child names the class
     )
+    return DirectRead(query, dialect)
 
 
 def pupil_for_staff_or_404(pupil_id: int) -> Pupil:
     """A pupil of a school where the user is office/DPO, or of a class they teach."""
-    found = db.session.scalar(_pupil_statement(), {**scope_params(current_user), "pupil_id": pupil_id})
-    if found is None:
+    rows = _pupil_read(db.session.get_bind().dialect).run(
+        {**scope_params(current_user), "pupil_id": pupil_id}
+    )
+    if not rows:
         abort(404)
+    found, school_class = rows[0]
+    set_committed_value(found, "school_class", school_class)
     return found
 
 

@@ -21,14 +21,16 @@ what matters of that path and drops the rest:
   through SQLAlchemy, which invalidates a broken connection and wraps the error (a read changes
   nothing, so running it again is safe).
 
-Only for statements that read: no ``FOR UPDATE``, no writes (``transactions.plain_read``), and
-no expanding ``IN`` (bind a list as one array: ``bound_list``). Used for the user loader's
-statement and a class looked up by a teacher (``authz``), and a teacher's classes
+Only for statements that read: no ``FOR UPDATE``, no writes (``transactions.plain_read``), no
+expanding ``IN`` (bind a list as one array: ``bound_list``) and no loader options (select the
+related class as well and set it with ``set_committed_value``). A class's deferred columns are
+left unloaded, as the ORM leaves them. Used for the user loader's
+statement, a class and a pupil looked up by staff (``authz``), and a teacher's classes
 (``learning.scope.my_classes``).
 
-It leans on three things of SQLAlchemy's that are not its documented API (SQLAlchemy is pinned at
-2.1.9): the types' ``_cached_bind_processor`` and ``_cached_result_processor``, and a
-``Connection``'s ``dispatch`` joined to its engine's. ``tests/core/test_direct_reads.py`` compares
+It leans on four things of SQLAlchemy's that are not its documented API (SQLAlchemy is pinned at
+2.1.9): the types' ``_cached_bind_processor`` and ``_cached_result_processor``, a statement's
+``_with_options`` and a ``Connection``'s ``dispatch`` joined to its engine's. ``tests/core/test_direct_reads.py`` compares
 every kind of column and object with SQLAlchemy's own reading, so an upgrade that changes them
 fails there.
 """
@@ -75,7 +77,8 @@ class _Entity:
         if len(mapper.primary_key) != 1 or mapper.inherits or mapper.polymorphic_on is not None:
             raise ValueError(f"DirectRead builds only plain classes with one key column, not {mapper}")
         self.mapper = mapper
-        self.keys = [attr.key for attr in mapper.column_attrs]
+        self.attrs = [attr for attr in mapper.column_attrs if not attr.deferred]  # as the ORM loads
+        self.keys = [attr.key for attr in self.attrs]
         self.start, self.end = start, start + len(self.keys)
         self.primary = self.keys.index(mapper.get_property_by_column(mapper.primary_key[0]).key)
 
@@ -100,14 +103,16 @@ class DirectRead:
     ``session.execute(statement, params).all()`` gives."""
 
     def __init__(self, statement: sa.Select, dialect: sa.engine.Dialect):
+        if statement._with_options:  # joinedload, defer...: the ORM's to apply, not this
+            raise ValueError("DirectRead applies no loader options: select the related class too")
         columns: list[sa.ColumnElement] = []
         self._shape: list[_Entity | int] = []  # per thing selected: an entity, or its column's index
         for described in statement.column_descriptions:
             entity, expr = described.get("entity"), described["expr"]
             if entity is not None and expr is entity:
-                mapper: Mapper = sa.inspect(entity)
-                self._shape.append(_Entity(mapper, len(columns)))
-                columns += [attr.columns[0] for attr in mapper.column_attrs]
+                built = _Entity(sa.inspect(entity), len(columns))
+                self._shape.append(built)
+                columns += [attr.columns[0] for attr in built.attrs]
             else:
                 self._shape.append(len(columns))
                 columns.append(expr)

@@ -8,6 +8,7 @@ import logging
 
 import pytest
 import sqlalchemy as sa
+from sqlalchemy.orm import joinedload
 
 from app.core.direct_reads import DirectRead
 from app.core.extensions import db
@@ -105,8 +106,9 @@ def test_a_database_error_is_raised_as_sqlalchemy_raises_it(ctx, caplog):
     [
         sa.select(User).where(User.id == 1).with_for_update(),
         sa.select(User).where(User.id.in_([1, 2])),
+        sa.select(User).options(joinedload(User.memberships)),
     ],
-    ids=["locks rows", "expanding IN"],
+    ids=["locks rows", "expanding IN", "loader options"],
 )
 def test_only_plain_reads_may_run_directly(ctx, statement):
     with pytest.raises(ValueError):
