@@ -67,9 +67,7 @@ def _load_user(identity: str) -> User | None:
         return None
     names = tuple(name for name, (wanted, _) in _LAYOUT_COLUMNS.items() if wanted())
     staff = request.blueprint not in FAMILY_BLUEPRINTS
-    rows = _loader_read(names, staff, db.session.get_bind().dialect).run(
-        {"user_id": user_id, "secret_hash": UserSession.hash(secret)}
-    )
+    rows = _loader_read(names, staff).run({"user_id": user_id, "secret_hash": UserSession.hash(secret)})
     user = rows[0][0] if rows else None
     if user is None or user.session_version != version or not user.is_active:
         return None
@@ -93,10 +91,10 @@ FAMILY_BLUEPRINTS = frozenset({"parents"})
 
 
 @functools.cache
-def _loader_read(names: tuple[str, ...], staff: bool, dialect) -> DirectRead:
+def _loader_read(names: tuple[str, ...], staff: bool) -> DirectRead:
     """The loader's statement compiled once per process, run by psycopg (``direct_reads``): it
     runs on every request of a signed-in person."""
-    return DirectRead(_loader_statement(names, staff), dialect)
+    return DirectRead(_loader_statement(names, staff))
 
 
 @functools.cache
@@ -448,7 +446,7 @@ def visible_classes() -> sa.Select:
 
 
 @functools.cache
-def _class_read(with_school: bool, dialect) -> DirectRead:
+def _class_read(with_school: bool) -> DirectRead:
     """The class (and its school) by id within the user's scope, compiled once per process (the
     class view runs it on every visit and every refresh)."""
     query = visible_classes().where(SchoolClass.id == sa.bindparam("class_id", type_=sa.Integer))
@@ -456,14 +454,12 @@ def _class_read(with_school: bool, dialect) -> DirectRead:
         query = query.add_columns(Organisation).join(
             Organisation, Organisation.id == SchoolClass.organisation_id
         )
-    return DirectRead(query, dialect)
+    return DirectRead(query)
 
 
 def class_for_staff_or_404(class_id: int, with_school: bool = False) -> SchoolClass:
     """A class the user may see (``visible_classes``); with its school loaded when asked."""
-    rows = _class_read(with_school, db.session.get_bind().dialect).run(
-        {**scope_params(current_user), "class_id": class_id}
-    )
+    rows = _class_read(with_school).run({**scope_params(current_user), "class_id": class_id})
     if not rows:
         abort(404)
     found = rows[0][0]
@@ -473,7 +469,7 @@ def class_for_staff_or_404(class_id: int, with_school: bool = False) -> SchoolCl
 
 
 @functools.cache
-def _pupil_read(dialect) -> DirectRead:
+def _pupil_read() -> DirectRead:
     """The pupil by id within the user's scope, with the class (every page about a child names
     it), compiled once per process."""
     query = (
@@ -484,14 +480,12 @@ def _pupil_read(dialect) -> DirectRead:
             record_scope(Pupil.organisation_id, taught_by(Pupil.class_id)),
         )
     )
-    return DirectRead(query, dialect)
+    return DirectRead(query)
 
 
 def pupil_for_staff_or_404(pupil_id: int) -> Pupil:
     """A pupil of a school where the user is office/DPO, or of a class they teach."""
-    rows = _pupil_read(db.session.get_bind().dialect).run(
-        {**scope_params(current_user), "pupil_id": pupil_id}
-    )
+    rows = _pupil_read().run({**scope_params(current_user), "pupil_id": pupil_id})
     if not rows:
         abort(404)
     found, school_class = rows[0]

@@ -5,7 +5,7 @@ The user loader's one statement is the only SQL of a family's home, and SQLAlche
 more than twice the instructions psycopg needs to run it and read its row. ``DirectRead`` keeps
 what matters of that path and drops the rest:
 
-- the statement is compiled by the engine's own dialect, once per process, and its text turned to
+- the statement is compiled by the session's own dialect, once per process, and its text turned to
   PostgreSQL's ``$1`` placeholders once (psycopg converts a statement's placeholders on every run
   and remembers conversions only for statements under 4 KB; the loader's is 7 KB);
 - it runs on the session's own connection and transaction, with the engine's
@@ -39,8 +39,8 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Sequence
-from typing import Any, cast
+from collections.abc import Callable, Sequence
+from typing import Any, NamedTuple, cast
 
 import psycopg
 import sqlalchemy as sa
@@ -97,12 +97,22 @@ class _Entity:
         return instance
 
 
-class DirectRead:
-    """``statement`` (a SELECT of mapped classes and columns) compiled for ``dialect``, to be run
-    with ``run(params)``: a list of rows, each a tuple with one item per thing selected, as
-    ``session.execute(statement, params).all()`` gives."""
+class _Compiled(NamedTuple):
+    """A ``DirectRead``'s statement as one dialect writes it."""
 
-    def __init__(self, statement: sa.Select, dialect: sa.engine.Dialect):
+    text: str  # with PostgreSQL's $1 placeholders
+    binds: list[tuple[str, Callable[[Any], Any] | None]]  # each placeholder's name and processor
+    fixed: dict[str, Any]  # the values bound in the statement itself
+    results: list[tuple[int, Callable[[Any], Any]]]  # the columns read through a processor
+
+
+class DirectRead:
+    """``statement`` (a SELECT of mapped classes and columns) to be run with ``run(params)``: a
+    list of rows, each a tuple with one item per thing selected, as
+    ``session.execute(statement, params).all()`` gives. It is compiled on its first run, for the
+    session's dialect."""
+
+    def __init__(self, statement: sa.Select):
         if statement._with_options:  # joinedload, defer...: the ORM's to apply, not this
             raise ValueError("DirectRead applies no loader options: select the related class too")
         columns: list[sa.ColumnElement] = []
@@ -116,37 +126,45 @@ class DirectRead:
             else:
                 self._shape.append(len(columns))
                 columns.append(expr)
-        core = statement.with_only_columns(*columns)
-        compiled = core.compile(dialect=dialect)
+        self._columns = columns
+        self._statement = statement
+        self._compiled: dict[sa.engine.Dialect, _Compiled] = {}
+
+    def _compile(self, dialect: sa.engine.Dialect) -> _Compiled:
+        compiled = self._statement.with_only_columns(*self._columns).compile(dialect=dialect)
         if not plain_read(compiled.string) or "POSTCOMPILE" in compiled.string:
             raise ValueError("DirectRead runs only reads, without expanding (IN) parameters")
-        self.sql = compiled.string
-        self._text, self._names = _numbered(self.sql)
-        binds = {name: compiled.binds[name] for name in self._names}
-        self._binds = [(name, bind.type._cached_bind_processor(dialect)) for name, bind in binds.items()]
-        self._fixed = {name: bind.effective_value for name, bind in binds.items()}
-        self._results = [
-            (i, process)
-            for i, column in enumerate(columns)
-            if (process := column.type._cached_result_processor(dialect, None)) is not None
-        ]
-        self._statement = statement
+        text, names = _numbered(compiled.string)
+        binds = {name: compiled.binds[name] for name in names}
+        self._compiled[dialect] = found = _Compiled(
+            text,
+            [(name, bind.type._cached_bind_processor(dialect)) for name, bind in binds.items()],
+            {name: bind.effective_value for name, bind in binds.items()},
+            [
+                (i, process)
+                for i, column in enumerate(self._columns)
+                if (process := column.type._cached_result_processor(dialect, None)) is not None
+            ],
+        )
+        return found
 
-    def _values(self, params: dict) -> list:
+    @staticmethod
+    def _values(compiled: _Compiled, params: dict) -> list:
         values = []
-        for name, process in self._binds:
-            value = params[name] if name in params else self._fixed[name]
+        for name, process in compiled.binds:
+            value = params[name] if name in params else compiled.fixed[name]
             values.append(process(value) if process is not None else value)
         return values
 
     def run(self, params: dict) -> list[tuple]:
         session = db.session()
         conn = session.connection()
+        compiled = self._compiled.get(conn.dialect) or self._compile(conn.dialect)
         raw = cast(psycopg.Connection, conn.connection.dbapi_connection)
-        values = self._values(params)
+        values = self._values(compiled, params)
         try:
             cursor: psycopg.RawCursor = psycopg.RawCursor(raw)
-            text, args = self._text, values
+            text, args = compiled.text, values
             for listen in conn.dispatch.before_cursor_execute:  # the engine's too (joined)
                 text, args = listen(conn, cursor, text, args, None, False)
             if conn.engine.logger.isEnabledFor(logging.INFO):  # echo=True, or the engine's log at INFO
@@ -163,7 +181,7 @@ class DirectRead:
         rows = []
         for fetched_row in fetched:
             row = list(fetched_row)
-            for i, process in self._results:
+            for i, process in compiled.results:
                 row[i] = process(row[i])
             rows.append(
                 tuple(

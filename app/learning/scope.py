@@ -37,15 +37,15 @@ def my_classes(current_year_only: bool = True, organisation: Organisation | None
         params["year"] = topics.academic_year(topics.school_today(org))
     if organisation is not None:
         params["school"] = organisation.id
-    read = _classes_read(organisation is not None, "year" in params, db.session.get_bind().dialect)
+    read = _classes_read(organisation is not None, "year" in params)
     return [school_class for (school_class,) in read.run(params)]
 
 
 @functools.cache
-def _classes_read(of_school: bool, of_year: bool, dialect) -> DirectRead:
+def _classes_read(of_school: bool, of_year: bool) -> DirectRead:
     """``_classes_statement`` compiled once per process and run by psycopg (every teacher's page
     lists the classes)."""
-    return DirectRead(_classes_statement(of_school, of_year), dialect)
+    return DirectRead(_classes_statement(of_school, of_year))
 
 
 @functools.cache

@@ -49,7 +49,7 @@ def _plain(row) -> tuple:
 def test_a_direct_read_gives_the_rows_and_objects_sqlalchemy_gives(ctx):
     school = f.school()
     people = f.staff(school, Role.TEACHER).id, f.parent(name="Ada Parent").id
-    read = DirectRead(_statement(), db.engine.dialect)
+    read = DirectRead(_statement())
     for who in people:
         db.session.expunge_all()
         direct = [_plain(row) for row in read.run({"who": who})]
@@ -67,7 +67,7 @@ def test_the_objects_read_belong_to_the_session_as_loaded_ones(ctx):
     school = f.school(name="Oak Primary")
     teacher_id = f.staff(school, Role.TEACHER).id
     db.session.expunge_all()
-    ((user, role, found_school, *_),) = DirectRead(_statement(), db.engine.dialect).run({"who": teacher_id})
+    ((user, role, found_school, *_),) = DirectRead(_statement()).run({"who": teacher_id})
     assert role is Role.TEACHER and found_school.name == "Oak Primary"
     assert db.session.get(User, teacher_id) is user, "the session's own object"
     assert not db.session.dirty and not db.session.new
@@ -79,20 +79,20 @@ def test_the_objects_read_belong_to_the_session_as_loaded_ones(ctx):
 
     # an object the session already holds is the one given back, as the ORM does
     held = db.session.get(User, teacher_id)
-    ((again, *_),) = DirectRead(_statement(), db.engine.dialect).run({"who": teacher_id})
+    ((again, *_),) = DirectRead(_statement()).run({"who": teacher_id})
     assert again is held
 
 
 def test_the_engines_listeners_see_the_statement(ctx):
     parent_id = f.parent().id
-    read = DirectRead(_statement(), db.engine.dialect)
+    read = DirectRead(_statement())
     with statements() as seen:
         read.run({"who": parent_id})
     assert len(seen) == 1 and "FROM users" in seen[0]
 
 
 def test_a_database_error_is_raised_as_sqlalchemy_raises_it(ctx, caplog):
-    read = DirectRead(sa.select(sa.cast(sa.bindparam("n", type_=sa.String), sa.Integer)), db.engine.dialect)
+    read = DirectRead(sa.select(sa.cast(sa.bindparam("n", type_=sa.String), sa.Integer)))
     assert read.run({"n": "7"}) == [(7,)]
     with pytest.raises(sa.exc.DataError):
         read.run({"n": "seven"})
@@ -112,12 +112,12 @@ def test_a_database_error_is_raised_as_sqlalchemy_raises_it(ctx, caplog):
 )
 def test_only_plain_reads_may_run_directly(ctx, statement):
     with pytest.raises(ValueError):
-        DirectRead(statement, db.engine.dialect)
+        DirectRead(statement).run({})
 
 
 def test_the_statement_is_logged_when_the_engine_logs_statements_but_not_its_values(ctx, caplog):
     parent_id = f.parent().id
-    read = DirectRead(_statement(), db.engine.dialect)
+    read = DirectRead(_statement())
     with caplog.at_level(logging.INFO, logger="sqlalchemy.engine.Engine"):
         read.run({"who": parent_id})
     logged = [r.getMessage() for r in caplog.records if "FROM users" in r.getMessage()]
