@@ -97,10 +97,10 @@ def _loader_read(names: tuple[str, ...], staff: bool) -> DirectRead:
     return DirectRead(_loader_statement(names, staff))
 
 
-@functools.cache
 def _loader_statement(names: tuple[str, ...], staff: bool = True) -> sa.Select:
-    """The user loader's query with the layout columns ``names``, built once per process (its
-    values are bound parameters): building it each time cost more than running it. ``staff``:
+    """The user loader's query with the layout columns ``names``, built once per process by
+    ``_loader_read`` (its values are bound parameters): building it each time cost more than
+    running it. ``staff``:
     with the person's staff memberships and their schools (one row each); without, NULLs in
     their place (a family's page: seventeen columns fewer to read)."""
     m, live = StaffMembership, UserSession
@@ -146,7 +146,6 @@ def layout_column(name: str, wanted: Callable[[], bool]):
 
     def register(build: Callable[[], sa.ColumnElement]):
         _LAYOUT_COLUMNS[name] = (wanted, build)
-        _loader_statement.cache_clear()
         _loader_read.cache_clear()
         return build
 

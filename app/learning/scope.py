@@ -48,10 +48,9 @@ def _classes_read(of_school: bool, of_year: bool) -> DirectRead:
     return DirectRead(_classes_statement(of_school, of_year))
 
 
-@functools.cache
 def _classes_statement(of_school: bool, of_year: bool) -> sa.Select:
-    """``my_classes``'s query, built once per process for each shape: of one school and of one
-    academic year, or not (its values are bound parameters)."""
+    """``my_classes``'s query for each shape: of one school and of one academic year, or not (its
+    values are bound parameters; built once per process by ``_classes_read``)."""
     query = visible_classes()
     if of_school:
         query = query.where(SchoolClass.organisation_id == sa.bindparam("school", type_=sa.Integer))
