@@ -17,11 +17,11 @@ import json
 import secrets
 
 import pyotp
-import segno
 import sqlalchemy as sa
 from flask import session
 
 from app.auth.sessions import audit
+from app.core import qr as qrcodes
 from app.core import storage
 from app.core.extensions import db
 from app.core.redis_conn import get_redis
@@ -52,31 +52,10 @@ def enrolment_secret(user: User) -> str:
     return secret
 
 
-# The QR code's mask, by a hash of what it encodes: segno tries all eight masks and keeps the one
-# that scans best, most of the page's time. The page is drawn again after a wrong code or a
-# reload; the same mask then gives the same image without the search. Only the hash and a number
-# from 0 to 7 are kept, never the secret.
-_MASKS: dict[bytes, int] = {}
-_MASKS_KEPT = 1024
-
-
-def qr_code(text: str) -> segno.QRCode:
-    """``text`` as a QR code (error correction M), with the best mask, as segno would choose it."""
-    key = hashlib.sha256(text.encode()).digest()
-    qr = segno.make(text, error="m", mask=_MASKS.get(key))
-    if key not in _MASKS:
-        if len(_MASKS) >= _MASKS_KEPT:
-            _MASKS.clear()
-        _MASKS[key] = qr.mask
-    return qr
-
-
 def provisioning(user: User, secret: str) -> dict:
     """What the enrolment page shows: the QR code as a data: URI and the secret as text."""
     uri = pyotp.TOTP(secret).provisioning_uri(name=user.email or f"user {user.id}", issuer_name=ISSUER)
-    qr = qr_code(uri).svg_data_uri(
-        scale=1, border=4, omitsize=True, light="#fff", title="QR code for your authenticator app"
-    )
+    qr = qrcodes.data_uri(uri, title="QR code for your authenticator app")
     grouped = " ".join(secret[i : i + 4] for i in range(0, len(secret), 4))
     return {"uri": uri, "qr": qr, "secret": grouped}
 

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import segno
 import sqlalchemy as sa
 from flask import abort, flash, render_template, request, url_for
 from flask_login import current_user
 from markupsafe import Markup
 
-from app.core import i18n
+from app.core import i18n, qr
 from app.core.authz import acting_school, staff_required
 from app.core.extensions import db
 from app.core.htmx import redirect_after_post, render
@@ -184,7 +183,7 @@ def letters():
             "carer": carer,
             "code": invitations.code_for(inv_id),
             "url": url,
-            "qr": Markup(segno.make(url, error="m").svg_inline(scale=4)),
+            "qr": Markup(qr.svg(url, scale=4, xmlns=False)),
             "children": invitations.children_for(db.session.get_one(Invitation, inv_id)),
         }
         with i18n.in_language(carer.language) as lang:  # the family's (the roster's home language)

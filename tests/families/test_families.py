@@ -8,6 +8,7 @@ from app.core.extensions import db
 from app.families import invitations
 from app.models import Role, User, UserKind, UserStatus
 from tests import factories as f
+from tests.qr_scan import scan
 
 
 @pytest.fixture()
@@ -53,6 +54,9 @@ def test_letters_give_each_family_a_page_with_a_working_code_and_qr(client, scho
     code = re.search(r'<p class="code">([A-Z0-9-]+)</p>', page).group(1)
     inv = invitations.find_by_code(code)
     assert inv.user_id == school["paper"].id and inv.channels == "letter"
+    # The letter's QR code takes the family's phone to the same invitation as the code.
+    scanned = scan(re.search(r'<div class="qr">(<svg.*?</svg>)</div>', page, re.DOTALL).group(1))
+    assert scanned == invitations.join_url(inv.id)
 
 
 def test_cancelling_an_invitation_kills_its_link(client, school):
