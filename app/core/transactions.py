@@ -9,7 +9,9 @@ import functools
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import cast
 
+import psycopg
 import sqlalchemy as sa
 from psycopg import ServerCursor
 from psycopg.pq import TransactionStatus
@@ -69,6 +71,39 @@ def _begin_before_anything_but_a_read(conn, cursor, statement, parameters, conte
     if raw.info.transaction_status != TransactionStatus.IDLE or conn._is_autocommit_isolation():
         return  # in a transaction already, or a connection asked for autocommit
     stricter = conn.get_execution_options().get("isolation_level")  # REPEATABLE READ: one snapshot
-    reads = not stricter and plain_read(statement) and not isinstance(cursor, ServerCursor)
+    alone = context is not None and context.execution_options.get(ALONE, False)  # see write_alone
+    reads = not stricter and (alone or plain_read(statement)) and not isinstance(cursor, ServerCursor)
     if raw.autocommit is not reads:
         raw.autocommit = reads  # psycopg sends BEGIN before the statement when this is False
+
+
+# --- one write on its own ---------------------------------------------------------------------
+#
+# A page that only reads but must record that it was seen (the access log, P15) used to write its
+# one row as every write is: BEGIN, the INSERT, COMMIT, three round trips and SQLAlchemy's unit of
+# work, a quarter of the class view. PostgreSQL runs a statement sent outside a transaction as a
+# transaction of its own, committed when it succeeds and rolled back when it fails, so one
+# statement needs neither BEGIN nor COMMIT. ``write_alone`` sends it so when the request has
+# nothing else to write (no transaction open, nothing waiting in the session); otherwise the
+# statement joins the request's transaction, which is committed as before.
+
+ALONE = "hometime_write_alone"
+
+
+def write_alone(statement: sa.Executable, parameters: dict | None = None) -> None:
+    """Run one write ``statement`` (with ``parameters``) and commit it: on its own (one round trip) when nothing else
+    is being written, else with the transaction already open. Objects the session has loaded
+    stay loaded either way (a page rendered from them reads none of them again)."""
+    session = db.session()
+    connection = session.connection()
+    driver = cast(psycopg.Connection, connection.connection.driver_connection)
+    idle = driver.info.transaction_status == TransactionStatus.IDLE
+    if idle and not (session.new or session.dirty or session.deleted):
+        connection.execute(statement, parameters, execution_options={ALONE: True})
+        return
+    session.execute(statement, parameters)
+    session.expire_on_commit = False
+    try:
+        session.commit()
+    finally:
+        session.expire_on_commit = True

@@ -11,7 +11,8 @@ import sqlalchemy as sa
 from psycopg.pq import TransactionStatus
 
 from app.core.extensions import db
-from app.core.transactions import transaction
+from app.core.transactions import transaction, write_alone
+from app.models import ActivityLog, Role
 from app.models import Organisation as School
 from tests import factories as f
 from tests.parents_data import family
@@ -145,3 +146,54 @@ def test_a_connection_asked_for_one_snapshot_reads_inside_its_transaction(ctx):
         assert status == TransactionStatus.INTRANS, "the snapshot must outlive the first read"
         level = conn.execute(sa.text("SHOW transaction_isolation")).scalar()
         assert level == "repeatable read"
+
+
+def test_a_page_that_reads_and_logs_the_access_writes_one_statement_on_its_own(app, client, ctx):
+    """The class view reads, then records that it was seen (P15): the INSERT is sent outside a
+    transaction, so PostgreSQL commits it at once: no BEGIN, no COMMIT, and another connection
+    sees the row as soon as the page is answered."""
+    org = f.school()
+    cls = f.school_class(org, name="2 Wrens")
+    teacher = f.staff(org, Role.TEACHER, classes=[cls])
+    f.login(client, teacher)
+    client.get(f"/teach/classes/{cls.id}")
+    seen = _statuses(lambda: client.get(f"/teach/classes/{cls.id}"))
+    inserts = [status for statement, status in seen if statement.startswith("INSERT INTO activity_log")]
+    assert inserts == [TransactionStatus.IDLE], "the access log's row did not go on its own"
+    assert all(status == TransactionStatus.IDLE for _, status in seen), "the page began a transaction"
+    with _other_connection(app) as other:
+        logged = other.execute(
+            "SELECT count(*), min(organisation_id) FROM activity_log WHERE subject = %s AND event = 'view_class'",
+            [f"class:{cls.id}"],
+        ).fetchone()
+    assert logged == (2, org.id)
+
+
+def test_a_write_alone_joins_a_transaction_already_open_and_commits_it(app, ctx):
+    f.school(name="Oak Primary")
+    db.session.commit()
+    db.session.execute(sa.update(School).values(name="Elm Primary"))  # BEGIN: a transaction open
+    seen = _statuses(lambda: write_alone(sa.insert(ActivityLog).values(event="test", subject="joined")))
+    assert [status for _, status in seen] == [TransactionStatus.INTRANS]
+    with _other_connection(app) as other:  # both committed together
+        assert other.execute("SELECT name FROM organisations").fetchone()[0] == "Elm Primary"
+        assert other.execute("SELECT count(*) FROM activity_log WHERE subject = 'joined'").fetchone()[0] == 1
+
+
+def test_a_write_alone_waits_for_what_the_session_has_yet_to_write(app, ctx):
+    school = f.school(name="Oak Primary")
+    db.session.commit()
+    school.name = "Ash Primary"  # changed in the session, not yet sent
+    write_alone(sa.insert(ActivityLog).values(event="test", subject="after"))
+    with _other_connection(app) as other:
+        assert other.execute("SELECT name FROM organisations").fetchone()[0] == "Ash Primary"
+        assert other.execute("SELECT count(*) FROM activity_log WHERE subject = 'after'").fetchone()[0] == 1
+
+
+def test_a_write_alone_that_fails_leaves_nothing_and_the_session_goes_on(app, ctx):
+    with pytest.raises(sa.exc.IntegrityError):
+        write_alone(sa.insert(ActivityLog).values(event="test", subject="orphan", user_id=987654321))
+    db.session.rollback()
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(ActivityLog)) == 0
+    write_alone(sa.insert(ActivityLog).values(event="test", subject="next"))
+    assert db.session.scalars(sa.select(ActivityLog.subject)).all() == ["next"]
