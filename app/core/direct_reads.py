@@ -22,11 +22,12 @@ what matters of that path and drops the rest:
   nothing, so running it again is safe).
 
 Only for statements that read: no ``FOR UPDATE``, no writes (``transactions.plain_read``), no
-expanding ``IN`` (bind a list as one array: ``bound_list``) and no loader options (select the
+expanding ``IN`` (bind a list as one array: ``bound_list``, or ``one_of`` for fixed values) and no loader options (select the
 related class as well and set it with ``set_committed_value``). A class's deferred columns are
 left unloaded, as the ORM leaves them. Used for the user loader's
-statement, a class and a pupil looked up by staff (``authz``), and a teacher's classes
-(``learning.scope.my_classes``).
+statement, a class and a pupil looked up by staff (``authz``), a teacher's classes
+(``learning.scope.my_classes``), and the retention page's preview, schools' periods and deleted
+files (``dataprotection.retention.rules``).
 
 It leans on four things of SQLAlchemy's that are not its documented API (SQLAlchemy is pinned at
 2.1.9): the types' ``_cached_bind_processor`` and ``_cached_result_processor``, a statement's

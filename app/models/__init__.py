@@ -54,7 +54,7 @@ from app.models.school import (
     Trust,
     class_teachers,
 )
-from app.models.types import bound_list, json_moment, utcnow
+from app.models.types import bound_list, json_moment, one_of, utcnow
 
 __all__ = [
     "Activity",
@@ -111,6 +111,7 @@ __all__ = [
     "UserSession",
     "UserStatus",
     "bound_list",
+    "one_of",
     "json_moment",
     "utcnow",
     "WeeklyTopic",

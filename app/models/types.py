@@ -21,6 +21,13 @@ def bound_list(name: str, of) -> sa.BindParameter:
     return sa.bindparam(name, type_=ARRAY(of))
 
 
+def one_of(column, values) -> sa.ColumnElement[bool]:
+    """``column IN values`` for values fixed in the statement, bound as one array
+    (``column = ANY(...)``): the statement holds no expanding ``IN``, so a direct read may run it
+    (``app.core.direct_reads``), and PostgreSQL plans it as it plans an ``IN`` list."""
+    return column == sa.any_(sa.literal(list(values), ARRAY(column.type)))
+
+
 @overload
 def json_moment(value: str) -> datetime: ...
 @overload

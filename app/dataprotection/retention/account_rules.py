@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 
 from app.core.extensions import db
-from app.models import Guardianship, Organisation, Pupil, User, UserKind, UserStatus
+from app.models import Guardianship, Organisation, Pupil, User, UserKind, UserStatus, one_of
 
 NOTICE_DAYS = 30  # P19: the closure notice comes 30 days before closure
 DETAILS_MONTHS = 12  # P10: families are asked to check their details once a year
@@ -49,7 +49,7 @@ def _last_seen():
 
 def _live_parents():
     return sa.select(User.id).where(
-        User.kind == UserKind.PARENT, User.status.in_([UserStatus.ACTIVE, UserStatus.INVITED])
+        User.kind == UserKind.PARENT, one_of(User.status, [UserStatus.ACTIVE, UserStatus.INVITED])
     )
 
 

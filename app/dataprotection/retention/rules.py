@@ -10,6 +10,7 @@ in ``retention_accounts``.
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -18,6 +19,7 @@ from datetime import UTC, date, datetime, time, timedelta
 import sqlalchemy as sa
 
 from app.core import storage
+from app.core.direct_reads import DirectRead
 from app.core.extensions import db
 from app.dataprotection.retention import account_rules as accounts
 from app.models import (
@@ -41,6 +43,8 @@ from app.models import (
     UserKind,
     UserSession,
     UserStatus,
+    bound_list,
+    one_of,
     utcnow,
 )
 
@@ -103,7 +107,7 @@ def _select_gone_children(as_of: datetime) -> sa.Select:
             .where(
                 Guardianship.pupil_id == Pupil.id,
                 Guardianship.removed_at.is_(None),
-                User.status.in_([UserStatus.ACTIVE, UserStatus.INVITED]),
+                one_of(User.status, [UserStatus.ACTIVE, UserStatus.INVITED]),
             )
         )
         recent_unlink = sa.select(Guardianship.id).where(
@@ -192,7 +196,7 @@ def _select_sign_ins(as_of: datetime) -> sa.Select:
 
 def _select_expire_invitations(as_of: datetime) -> sa.Select:
     return sa.select(Invitation.id).where(
-        Invitation.status.in_([InvitationStatus.PENDING, InvitationStatus.SENT, InvitationStatus.FAILED]),
+        one_of(Invitation.status, [InvitationStatus.PENDING, InvitationStatus.SENT, InvitationStatus.FAILED]),
         Invitation.expires_at < as_of,
     )
 
@@ -205,8 +209,8 @@ def _apply_expire_invitations(ids: list[int], as_of: datetime) -> None:
 
 def _select_old_invitations(as_of: datetime) -> sa.Select:
     return sa.select(Invitation.id).where(
-        Invitation.status.in_(
-            [InvitationStatus.EXPIRED, InvitationStatus.REVOKED, InvitationStatus.ACCEPTED]
+        one_of(
+            Invitation.status, [InvitationStatus.EXPIRED, InvitationStatus.REVOKED, InvitationStatus.ACCEPTED]
         ),
         Invitation.expires_at < as_of - timedelta(days=INVITATION_KEEP_DAYS),
     )
@@ -357,23 +361,25 @@ RULES: list[Rule] = [
     ),
 ]
 
-# The ids of each kind of record that belong to some schools (platform records belong to none).
-SCHOOL_IDS: dict[str, Callable[[list[int]], sa.Select]] = {
-    "parent": lambda orgs: (
+# The ids of each kind of record that belong to some schools (platform records belong to none):
+# the schools bound as one array, "schools" (the statement's text the same for any schools).
+_SCHOOLS = bound_list("schools", sa.Integer)
+SCHOOL_IDS: dict[str, sa.Select] = {
+    "parent": (
         sa.select(Guardianship.parent_id)
         .join(Pupil, Pupil.id == Guardianship.pupil_id)
-        .where(Pupil.organisation_id.in_(orgs))
+        .where(Pupil.organisation_id == sa.any_(_SCHOOLS))
     ),
-    "pupil": lambda orgs: sa.select(Pupil.id).where(Pupil.organisation_id.in_(orgs)),
-    "activity_log": lambda orgs: sa.select(ActivityLog.id).where(ActivityLog.organisation_id.in_(orgs)),
-    "invitation": lambda orgs: sa.select(Invitation.id).where(Invitation.organisation_id.in_(orgs)),
-    "export": lambda orgs: (
+    "pupil": sa.select(Pupil.id).where(Pupil.organisation_id == sa.any_(_SCHOOLS)),
+    "activity_log": sa.select(ActivityLog.id).where(ActivityLog.organisation_id == sa.any_(_SCHOOLS)),
+    "invitation": sa.select(Invitation.id).where(Invitation.organisation_id == sa.any_(_SCHOOLS)),
+    "export": (
         sa.select(DataExport.id)
         .join(PrivacyRequest, PrivacyRequest.id == DataExport.request_id)
-        .where(PrivacyRequest.organisation_id.in_(orgs))
+        .where(PrivacyRequest.organisation_id == sa.any_(_SCHOOLS))
     ),
-    "delivery": lambda orgs: sa.select(NotificationDelivery.id).where(
-        NotificationDelivery.organisation_id.in_(orgs)
+    "delivery": sa.select(NotificationDelivery.id).where(
+        NotificationDelivery.organisation_id == sa.any_(_SCHOOLS)
     ),
 }
 
@@ -458,23 +464,29 @@ def preview(as_of: date | datetime | None = None, limit: int = 200) -> list[dict
 
 
 # The preview's statement, kept per process: building it (14 rules, a few hundred SQL
-# expressions) cost more than running it. Only the statement is kept, never a count, and it is
-# keyed by everything it is built from: the day, the schools, and every school's periods (which
-# the rules turn into branches); a period changed anywhere gives a new key on the next page.
-_COUNTS: dict[tuple, sa.Select] = {}
+# expressions) cost more than running it, and it is run as a direct read (8 KB of SQL that psycopg
+# would otherwise parse again on every run). Only the statement is kept, never a count, and it is
+# keyed by everything it is built from: the day, whether it counts some schools' records only
+# (the schools themselves are a bound array), and every school's periods (which the rules turn
+# into branches); a period changed anywhere gives a new key on the next page.
+_COUNTS: dict[tuple, DirectRead] = {}
+
+
+@functools.cache
+def _periods_read() -> DirectRead:
+    o = Organisation
+    return DirectRead(
+        sa.select(
+            o.id, o.activity_log_days, o.closed_account_days, o.inactive_months, o.removed_child_days
+        ).order_by(o.id)
+    )
 
 
 def _periods() -> tuple:
     """Every setting the rules' statements are built from besides the day (one query)."""
     from flask import current_app
 
-    o = Organisation
-    rows = db.session.execute(
-        sa.select(
-            o.id, o.activity_log_days, o.closed_account_days, o.inactive_months, o.removed_child_days
-        ).order_by(o.id)
-    ).all()
-    return tuple(tuple(r) for r in rows), current_app.config["ACTIVITY_LOG_DAYS"]
+    return tuple(_periods_read().run({})), current_app.config["ACTIVITY_LOG_DAYS"]
 
 
 def counts(as_of: date | datetime | None = None, organisation_ids: list[int] | None = None) -> list[dict]:
@@ -482,47 +494,52 @@ def counts(as_of: date | datetime | None = None, organisation_ids: list[int] | N
     only the records of the schools in ``organisation_ids`` (``school`` False: a platform rule,
     counted for all schools, e.g. sign-in tokens). Nothing is changed."""
     moment = as_of_datetime(as_of)
-    schools = None if organisation_ids is None else tuple(organisation_ids)
-    key = (moment, schools, _periods())
-    statement = _COUNTS.get(key)
-    if statement is None:
+    some = organisation_ids is not None
+    key = (moment, some, _periods())
+    read = _COUNTS.get(key)
+    if read is None:
         columns = []
         for rule in RULES:
             ids = rule.select(moment).subquery()
             count = sa.select(sa.func.count()).select_from(ids)
-            if organisation_ids is not None and rule.subject in SCHOOL_IDS:
-                count = count.where(list(ids.c)[0].in_(SCHOOL_IDS[rule.subject](organisation_ids)))
+            if some and rule.subject in SCHOOL_IDS:
+                count = count.where(list(ids.c)[0].in_(SCHOOL_IDS[rule.subject]))
             columns.append(count.scalar_subquery())
-        statement = sa.select(*columns)
+        read = DirectRead(sa.select(*columns))
         if len(_COUNTS) >= 32:
             _COUNTS.clear()
-        _COUNTS[key] = statement
-    found = db.session.execute(statement).one()
+        _COUNTS[key] = read
+    (found,) = read.run({"schools": list(organisation_ids or ())})
     return [
         {
             "rule": rule.name,
             "promise": rule.promise,
             "what": rule.what,
             "count": n,
-            "school": organisation_ids is not None and rule.subject in SCHOOL_IDS,
+            "school": some and rule.subject in SCHOOL_IDS,
         }
         for rule, n in zip(RULES, found, strict=True)  # one count per rule
     ]
 
 
-def deleted_files(organisation_ids: list[int]) -> list[dict]:
-    """Stored files deleted for these schools, by reason, in one query: how many the store has
-    confirmed and how many are waiting for it (retried every night)."""
+@functools.cache
+def _deleted_files_read() -> DirectRead:
     done = FileDeletion.deleted_at.is_not(None)
-    rows = db.session.execute(
+    return DirectRead(
         sa.select(
             FileDeletion.reason,
             sa.func.count().filter(done),
             sa.func.count().filter(sa.not_(done)),
             sa.func.max(FileDeletion.deleted_at),
         )
-        .where(FileDeletion.organisation_id.in_(organisation_ids))
+        .where(FileDeletion.organisation_id == sa.any_(_SCHOOLS))
         .group_by(FileDeletion.reason)
         .order_by(FileDeletion.reason)
-    ).all()
+    )
+
+
+def deleted_files(organisation_ids: list[int]) -> list[dict]:
+    """Stored files deleted for these schools, by reason, in one query: how many the store has
+    confirmed and how many are waiting for it (retried every night)."""
+    rows = _deleted_files_read().run({"schools": list(organisation_ids)})
     return [{"reason": r, "confirmed": c, "waiting": w, "last": last} for r, c, w, last in rows]
