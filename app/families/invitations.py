@@ -172,7 +172,7 @@ def children_for(invitation: Invitation) -> list[Pupil]:
     )
 
 
-def not_joined(organisation_id: int):
+def not_joined(organisation_id: int | sa.BindParameter):
     """A select of the carers at a school who have not joined and may be contacted: invited
     status, at least one live link to a current pupil there, and no no-contact flag on it."""
     live_link = (

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 import sqlalchemy as sa
 from flask import abort, flash, render_template, request, url_for
 from flask_login import current_user
@@ -9,6 +11,7 @@ from markupsafe import Markup
 
 from app.core import i18n, qr
 from app.core.authz import acting_school, staff_required
+from app.core.direct_reads import DirectRead
 from app.core.extensions import db
 from app.core.htmx import redirect_after_post, render
 from app.families import invitations
@@ -23,6 +26,7 @@ from app.models import (
     SchoolClass,
     User,
     UserStatus,
+    bound_list,
     utcnow,
 )
 from app.models.reportable import parent_reportable, pupil_reportable
@@ -56,36 +60,74 @@ def _school_row_or_404(model, row_id: int, organisation_id: int, *conditions):
     return found
 
 
-def join_rates(organisation_id: int):
-    """Per class: pupils, and pupils with at least one carer who has joined."""
+# The families page's reads, each compiled once per process and run as a direct read (the
+# school, and the carers' ids, bound): a school with hundreds of carers not yet joined shows them
+# all on one page, every time the office looks.
+_SCHOOL = sa.bindparam("school", type_=sa.Integer)
+
+
+@functools.cache
+def _rates_read() -> DirectRead:
     joined = (
         sa.select(Guardianship.pupil_id)
         .join(User, User.id == Guardianship.parent_id)
         .where(User.status == UserStatus.ACTIVE, Guardianship.removed_at.is_(None), parent_reportable())
     )
-    return db.session.execute(
+    return DirectRead(
         sa.select(
             SchoolClass.name, sa.func.count(Pupil.id), sa.func.count(Pupil.id).filter(Pupil.id.in_(joined))
         )
         .join(Pupil, (Pupil.class_id == SchoolClass.id) & pupil_reportable())
-        .where(SchoolClass.organisation_id == organisation_id)
+        .where(SchoolClass.organisation_id == _SCHOOL)
         .group_by(SchoolClass.id, SchoolClass.name)
         .order_by(SchoolClass.name)
-    ).all()
+    )
+
+
+@functools.cache
+def _waiting_read() -> DirectRead:
+    return DirectRead(invitations.not_joined(_SCHOOL))
+
+
+@functools.cache
+def _invitations_read() -> DirectRead:
+    return DirectRead(
+        sa.select(Invitation)
+        .where(
+            Invitation.organisation_id == _SCHOOL,
+            Invitation.user_id == sa.any_(bound_list("carers", sa.Integer)),
+        )
+        .order_by(Invitation.id)
+    )
+
+
+@functools.cache
+def _deliveries_read() -> DirectRead:
+    return DirectRead(
+        sa.select(
+            NotificationDelivery.user_id, NotificationDelivery.status, NotificationDelivery.created_at
+        ).where(
+            NotificationDelivery.organisation_id == _SCHOOL,
+            NotificationDelivery.template == "invitation",
+            NotificationDelivery.user_id == sa.any_(bound_list("carers", sa.Integer)),
+        )
+    )
+
+
+def join_rates(organisation_id: int) -> list[tuple]:
+    """Per class: pupils, and pupils with at least one carer who has joined."""
+    return _rates_read().run({"school": organisation_id})
 
 
 @bp.get("/families")
 @staff_required(*OFFICE)
 def families_page():
     org = acting_school()
-    waiting = db.session.scalars(invitations.not_joined(org.id)).all()
+    waiting = [carer for (carer,) in _waiting_read().run({"school": org.id})]
     latest: dict[int, Invitation] = {}
     if waiting:
-        for inv in db.session.scalars(
-            sa.select(Invitation)
-            .where(Invitation.organisation_id == org.id, Invitation.user_id.in_([u.id for u in waiting]))
-            .order_by(Invitation.id)
-        ):
+        carers = {"school": org.id, "carers": [u.id for u in waiting]}
+        for (inv,) in _invitations_read().run(carers):
             latest[inv.user_id] = inv
     return render(
         "office/families.html",
@@ -104,15 +146,7 @@ def _failed_invitations(organisation_id: int, latest: dict[int, Invitation]) -> 
     """Carers whose newest invitation message could not be delivered (every channel failed)."""
     if not latest:
         return set()
-    rows = db.session.execute(
-        sa.select(
-            NotificationDelivery.user_id, NotificationDelivery.status, NotificationDelivery.created_at
-        ).where(
-            NotificationDelivery.organisation_id == organisation_id,
-            NotificationDelivery.template == "invitation",
-            NotificationDelivery.user_id.in_(list(latest)),
-        )
-    ).all()
+    rows = _deliveries_read().run({"school": organisation_id, "carers": list(latest)})
     outcome: dict[int, set] = {}
     for user_id, status, created in rows:
         if user_id in latest:  # always: the query asked for these people
