@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import functools
+from datetime import datetime
+from typing import NamedTuple
 
 import sqlalchemy as sa
 from flask import abort, flash, render_template, request, url_for
@@ -21,6 +23,7 @@ from app.models import (
     DeliveryStatus,
     Guardianship,
     Invitation,
+    InvitationStatus,
     NotificationDelivery,
     Pupil,
     SchoolClass,
@@ -84,15 +87,32 @@ def _rates_read() -> DirectRead:
     )
 
 
+class _Carer(NamedTuple):
+    id: int
+    name: str
+    email: str | None
+    mobile: str | None
+
+
+class _Invitation(NamedTuple):
+    id: int
+    user_id: int
+    status: InvitationStatus
+    expires_at: datetime
+    sent_at: datetime | None
+
+
 @functools.cache
 def _waiting_read() -> DirectRead:
-    return DirectRead(invitations.not_joined(_SCHOOL))
+    """What the table shows of each carer not joined, as rows (no mapped objects for a list)."""
+    waiting = invitations.not_joined(_SCHOOL)
+    return DirectRead(waiting.with_only_columns(*(getattr(User, name) for name in _Carer._fields)))
 
 
 @functools.cache
 def _invitations_read() -> DirectRead:
     return DirectRead(
-        sa.select(Invitation)
+        sa.select(*(getattr(Invitation, name) for name in _Invitation._fields))
         .where(
             Invitation.organisation_id == _SCHOOL,
             Invitation.user_id == sa.any_(bound_list("carers", sa.Integer)),
@@ -123,12 +143,12 @@ def join_rates(organisation_id: int) -> list[tuple]:
 @staff_required(*OFFICE)
 def families_page():
     org = acting_school()
-    waiting = [carer for (carer,) in _waiting_read().run({"school": org.id})]
-    latest: dict[int, Invitation] = {}
+    waiting = [_Carer(*row) for row in _waiting_read().run({"school": org.id})]
+    latest: dict[int, _Invitation] = {}
     if waiting:
         carers = {"school": org.id, "carers": [u.id for u in waiting]}
-        for (inv,) in _invitations_read().run(carers):
-            latest[inv.user_id] = inv
+        for row in _invitations_read().run(carers):
+            latest[row[1]] = _Invitation(*row)
     return render(
         "office/families.html",
         block="progress" if request.args.get("poll") else None,
@@ -142,7 +162,7 @@ def families_page():
     )
 
 
-def _failed_invitations(organisation_id: int, latest: dict[int, Invitation]) -> set[int]:
+def _failed_invitations(organisation_id: int, latest: dict[int, _Invitation]) -> set[int]:
     """Carers whose newest invitation message could not be delivered (every channel failed)."""
     if not latest:
         return set()
