@@ -12,9 +12,11 @@ their calls are below.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from types import BuiltinFunctionType, FunctionType, MethodType
+from typing import Any
 
-from flask import Flask
+from flask import Flask, url_for
 from flask.globals import _cv_request
 from flask.sessions import SecureCookieSessionInterface
 from flask.templating import Environment
@@ -124,3 +126,12 @@ class Hometime(Flask):
                 self._built.clear()
             self._built[key] = built
         return built
+
+
+def href(endpoint: str, name: str) -> Callable[[int], str]:
+    """``href(id)``: the URL of ``endpoint`` with ``name`` set to that id, built by ``url_for``
+    once for a whole list (a list of thirty links would otherwise build it thirty times)."""
+    marker = "987654321"
+    values: dict[str, Any] = {name: int(marker)}
+    url = url_for(endpoint, **values)
+    return lambda value: url.replace(marker, str(int(value)))

@@ -9,6 +9,7 @@ from datetime import date, timedelta
 from flask import abort, flash, get_template_attribute, make_response, request, url_for
 from flask_login import current_user
 
+from app.core.application import href
 from app.core.audit import log_access
 from app.core.authz import class_for_staff_or_404, pupil_for_staff_or_404, staff_required
 from app.core.extensions import db
@@ -28,11 +29,6 @@ def _week(org: Organisation) -> date:
         return topics.monday_of(topics.school_today(org))
 
 
-def _pattern(endpoint: str) -> str:
-    """A URL with ``{}`` for the pupil id: one url_for per page instead of one per row."""
-    return url_for(endpoint, pupil_id=987654321).replace("987654321", "{}")
-
-
 @bp.get("/classes/<int:class_id>")
 @staff_required()
 def class_view(class_id: int):
@@ -48,8 +44,8 @@ def class_view(class_id: int):
         titles=[f"{n}. {item.activity.title}" for n, item in enumerate(grid.activities, 1)],
         previous=week - timedelta(days=7),
         following=week + timedelta(days=7),
-        pupil_url=_pattern("teachers.pupil"),
-        award_url=_pattern("teachers.award_give"),
+        pupil_url=href("teachers.pupil", "pupil_id"),
+        award_url=href("teachers.award_give", "pupil_id"),
         hide_url=url_for("teachers.class_hide", class_id=school_class.id),
     )
     # Logged after rendering (P15), in one statement of its own: nothing loaded is read again.
@@ -133,7 +129,7 @@ def award_give(pupil_id: int):
             given=message,
             form=None,
             awards=classroom.week_awards(pupil.id, topics.monday_of(topics.school_today(org)), org.timezone),
-            award_url=_pattern("teachers.award_give"),
+            award_url=href("teachers.award_give", "pupil_id"),
         )
     flash_at(message, f"award-{pupil.id}")
     return redirect_after_post(url_for("teachers.class_view", class_id=pupil.class_id) + f"#pupil-{pupil.id}")

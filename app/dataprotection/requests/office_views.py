@@ -14,6 +14,7 @@ from flask_login import current_user
 from wtforms.fields.choices import SelectChoice as C
 
 from app.compliance.breaches import service as breaches
+from app.core.application import href
 from app.core.audit import log_access
 from app.core.authz import staff_required
 from app.core.extensions import db
@@ -100,16 +101,8 @@ def requests_desk():
         states=STATE_TEXT,
         breaches=[(b, breaches.countdown(b)) for b in open_breaches],
         describe_due=deadlines.describe_due,
-        request_href=_href("office.request_page", "request_id"),
+        request_href=href("office.request_page", "request_id"),
     )
-
-
-def _href(endpoint: str, name: str):
-    """``href(id)``: the URL of ``endpoint`` for that id, built by url_for once for a long list."""
-    marker = "987654321"
-    values: dict[str, Any] = {name: int(marker)}
-    url = url_for(endpoint, **values)
-    return lambda value: url.replace(marker, str(int(value)))
 
 
 def _log_form() -> OfficeRequestForm:
