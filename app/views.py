@@ -19,13 +19,13 @@ from flask import (
     request,
     url_for,
 )
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy.dialects.postgresql import aggregate_order_by
 
 from app.core import i18n
 from app.core.authz import NOT_LOADED, layout_column, layout_value, public
 from app.core.extensions import db
+from app.core.i18n import lazy_gettext as _l
 from app.models import Guardianship, Organisation, OrgKind, PrivacyNotice, Pupil, User, UserKind
 
 log = logging.getLogger(__name__)

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from flask_babel import LazyString, gettext
-from flask_babel import lazy_gettext as _l
 from wtforms import BooleanField, HiddenField, PasswordField, StringField
 from wtforms.validators import DataRequired, Email, EqualTo, Length, ValidationError
 
 from app.core.forms import FlaskForm
+from app.core.i18n import lazy_gettext as _l
 from app.core.phones import UKMobile
 
 EMAIL = [

@@ -14,7 +14,6 @@ import redis
 import sqlalchemy as sa
 from flask import current_app, g, make_response, render_template, request
 from flask_babel import gettext
-from flask_babel import lazy_gettext as _l
 from flask_limiter.errors import RateLimitExceeded
 from flask_wtf.csrf import CSRFError
 from markupsafe import escape
@@ -22,6 +21,7 @@ from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
 
 from app.core.errors import ServiceError
 from app.core.htmx import add_vary, is_htmx
+from app.core.i18n import lazy_gettext as _l
 from app.core.storage import StoreUnavailable
 
 log = logging.getLogger(__name__)

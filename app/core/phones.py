@@ -16,8 +16,10 @@ import re
 import unicodedata
 
 import phonenumbers
-from flask_babel import LazyString, lazy_gettext
+from flask_babel import LazyString
 from wtforms.validators import ValidationError
+
+from app.core.i18n import lazy_gettext
 
 MESSAGE = lazy_gettext("Enter a UK mobile number, like 07700 900123.")
 _MAX_LENGTH = 40  # longer than any way of writing a number; forms stop at 20

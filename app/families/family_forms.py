@@ -9,12 +9,12 @@ from __future__ import annotations
 
 from email_validator import EmailNotValidError, validate_email
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_wtf.file import FileField
 from wtforms import BooleanField, EmailField, StringField, TelField, TextAreaField, TimeField
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
 from app.core.forms import FlaskForm
+from app.core.i18n import lazy_gettext as _l
 from app.core.phones import UKMobile, stripped
 
 

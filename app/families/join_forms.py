@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from flask_babel import lazy_gettext as _l
 from wtforms import BooleanField, PasswordField, RadioField, SelectField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional
 
 from app.core.forms import FlaskForm
 from app.core.i18n import LANGUAGES
+from app.core.i18n import lazy_gettext as _l
 from app.core.phones import UKMobile, stripped
 
 

@@ -18,7 +18,6 @@ import sqlalchemy as sa
 from flask import request
 from flask_babel import LazyString
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy.exc import IntegrityError
 
@@ -27,6 +26,7 @@ from app.core.audit import log_event
 from app.core.authz import NOT_LOADED, layout_column, layout_value
 from app.core.errors import FieldError
 from app.core.extensions import db
+from app.core.i18n import lazy_gettext as _l
 from app.models import ConsentMethod, ConsentPurpose, Guardianship, Pupil, User, utcnow
 
 EMAIL_TAKEN = _l(

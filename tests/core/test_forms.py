@@ -72,6 +72,7 @@ def test_every_widget_draws_with_the_faster_attributes(app):
     import wtforms.widgets
     import wtforms.widgets.core
     from wtforms import BooleanField, PasswordField, RadioField, SelectField, SubmitField, TextAreaField
+    from wtforms.fields.choices import SelectChoice as C
     from wtforms.validators import DataRequired
 
     assert wtforms.widgets.core.html_params is forms.html_params
@@ -83,8 +84,8 @@ def test_every_widget_draws_with_the_faster_attributes(app):
         name = StringField('Name "in full"', validators=[DataRequired(), Length(max=40)])
         secret = PasswordField("Password")
         note = TextAreaField("Note")
-        kind = SelectField("Kind", choices=[("a", "A & B"), ("c", 'C "quoted"')])
-        pick = RadioField("Pick", choices=[("1", "One"), ("2", "Two")])
+        kind = SelectField("Kind", choices=[C("a", "A & B"), C("c", 'C "quoted"')])
+        pick = RadioField("Pick", choices=[C("1", "One"), C("2", "Two")])
         agree = BooleanField("Agree")
         go = SubmitField("Go <now>")
 

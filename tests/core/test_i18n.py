@@ -108,3 +108,23 @@ def test_an_unknown_language_is_not_found(client):
 )
 def test_the_mis_home_language_column_maps_to_our_languages(mis, ours):
     assert i18n.from_mis(mis) == ours
+
+
+def test_a_lazy_string_is_translated_each_time_it_is_shown(app):
+    """A form's label or message (``i18n.lazy_gettext``), made once when its module loads, is
+    shown in the language of each page that shows it, with its values put in; outside a request,
+    in English, as Flask-Babel's own."""
+    from flask_babel import lazy_gettext as babel_lazy
+
+    name = i18n.lazy_gettext("Your name")
+    rule = i18n.lazy_gettext("Use at least %(n)s characters (and no more than 200).", n=12)
+    pages = [
+        ("pl", "Imię i nazwisko", "Użyj co najmniej 12 znaków (i nie więcej niż 200)."),
+        ("en_GB", "Your name", "Use at least 12 characters (and no more than 200)."),
+        ("pl", "Imię i nazwisko", "Użyj co najmniej 12 znaków (i nie więcej niż 200)."),
+    ]
+    for language, label, message in pages:
+        with app.test_request_context("/", headers={"Cookie": f"{i18n.COOKIE}={language}"}):
+            assert (str(name), str(rule)) == (label, message)
+            assert str(name) == str(babel_lazy("Your name"))  # as Flask-Babel's own
+    assert str(name) == "Your name"

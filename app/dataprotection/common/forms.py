@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from flask_babel import lazy_gettext as _l
 from wtforms import DateField, EmailField, RadioField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice as C
 from wtforms.validators import DataRequired, Email, InputRequired, Length, Optional
 
 from app.core.forms import FlaskForm
+from app.core.i18n import lazy_gettext as _l
 from app.models import RequestKind
 
 KIND_CHOICES = [C(k.value, k.value) for k in RequestKind]  # labels come from requests.family_views.RIGHTS

@@ -7,7 +7,6 @@ from __future__ import annotations
 import sqlalchemy as sa
 from flask import abort, current_app, request, url_for
 from flask_babel import gettext
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from wtforms.fields.choices import SelectChoice as C
 
@@ -15,6 +14,7 @@ from app.core.authz import fresh_signin_required, linked_pupils, parent_required
 from app.core.error_pages import render_error
 from app.core.extensions import db, limiter
 from app.core.htmx import redirect_after_post, render
+from app.core.i18n import lazy_gettext as _l
 from app.dataprotection.common.forms import ParentRequestForm, PublicRequestForm, apply_error
 from app.dataprotection.requests import intake
 from app.dataprotection.requests import workflow as pr
