@@ -10,8 +10,8 @@ from flask import g
 from flask_login import current_user
 
 from app.core.authz import office_organisation_ids
-from app.core.extensions import db
-from app.models import Organisation
+from app.core.direct_reads import DirectRead
+from app.models import Organisation, bound_list
 
 OFFICE = ("office", "dpo")
 
@@ -22,17 +22,18 @@ def desk_organisations() -> list[Organisation]:
     cached = g.get("_desk_orgs")
     if cached is None:
         schools = office_organisation_ids(current_user) or [-1]
-        cached = list(db.session.scalars(_statement(), {"schools": schools}))
+        cached = [school for (school,) in _read().run({"schools": schools})]
         g._desk_orgs = cached
     return cached
 
 
 @functools.cache
-def _statement() -> sa.Select:
-    """The schools ``:schools`` by name; built once per process (every desk page asks)."""
-    return (
+def _read() -> DirectRead:
+    """The schools ``:schools`` (one array) by name; built once per process and run as a direct
+    read (every desk page asks)."""
+    return DirectRead(
         sa.select(Organisation)
-        .where(Organisation.id.in_(sa.bindparam("schools", expanding=True)))
+        .where(Organisation.id == sa.any_(bound_list("schools", sa.Integer)))
         .order_by(Organisation.name, Organisation.id)
     )
 
