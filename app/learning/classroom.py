@@ -17,6 +17,7 @@ from sqlalchemy.orm import joinedload
 
 from app.core.audit import log_event
 from app.core.authz import carer_ids, record_scope, scope_params, taught_by
+from app.core.direct_reads import DirectRead
 from app.core.extensions import db
 from app.models import (
     Activity,
@@ -104,9 +105,8 @@ def class_grid(school_class: SchoolClass, week_start: date, tz: str = "Europe/Lo
     column = {item.id: index for index, item in enumerate(items)}
     titles = {item.id: item.activity.title for item in items}
     start, end = _week_bounds(week_start, tz)
-    found = db.session.execute(
-        _rows_statement(),
-        {"class_id": school_class.id, "items": list(column) or [-1], "start": start, "end": end},
+    found = _rows_read().run(
+        {"class_id": school_class.id, "items": list(column) or [-1], "start": start, "end": end}
     )
     rows: dict[int, Row] = {}
     for pupil_id, first, last, awards, engagement_id, item_id, rating, contribution in found:
@@ -141,10 +141,10 @@ def _topics_statement() -> sa.Select:
 
 
 @functools.cache
-def _rows_statement() -> sa.Select:
+def _rows_read() -> DirectRead:
     """A row per pupil of ``:class_id`` and engagement with ``:items``, with each comment or
     photo, and the kinds of the awards given between ``:start`` and ``:end``; built once per
-    process."""
+    process and run as a direct read (a row per pupil and activity done)."""
     moment = sa.DateTime(timezone=True)
     week_awards = (
         sa.select(sa.func.string_agg(sa.cast(Award.kind, sa.Text), sa.literal(","), type_=sa.Text))
@@ -155,7 +155,7 @@ def _rows_statement() -> sa.Select:
         )
         .scalar_subquery()
     )
-    return (
+    return DirectRead(
         sa.select(
             Pupil.id,
             Pupil.first_name,
