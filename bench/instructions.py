@@ -6,7 +6,10 @@ the demo school (``bench.env``), signs in as ``email`` (the demo parent by defau
 cookie a browser holds after its first page, asks for ``path`` (default the parent home) 40 times
 to warm up, then ``n`` times (default 100) in-process with the settings ``make run`` uses, counted
 by Valgrind's callgrind from the first of those requests to the last, and prints the instructions
-per request (millions). The same code gives the same count to within a few hundredths of a
+per request (millions). The objects alive after the warm-up are frozen out of the garbage
+collector first, as the served app freezes its own (``wsgi.py``): a full collection over them
+cost some 100 million instructions, and one falling among the counted requests added millions to
+a page's figure. The same code gives the same count to within a few hundredths of a
 percent, so two commits can be compared one after the other (``git stash``, or another checkout:
 run it there). PostgreSQL's share is not counted: it runs in its own processes.
 
@@ -16,6 +19,7 @@ minute for a hundred family homes). Not part of ``make bench``: it compares, it 
 
 from __future__ import annotations
 
+import gc
 import os
 import re
 import shutil
@@ -43,6 +47,8 @@ def _requests(path: str, email: str, n: int) -> None:
             response = client.get(path, headers=headers)
         if response.status_code != 200:
             raise SystemExit(f"{path} answered {response.status_code} for {email}")
+        gc.collect()  # as wsgi.py does once the app is built: a full collection walked every
+        gc.freeze()  # long-lived object, ~100 million instructions, on whichever request it fell
         pid = str(os.getpid())
         subprocess.run(["callgrind_control", "--instr=on", pid], check=True, stdout=subprocess.DEVNULL)
         for _ in range(n):
