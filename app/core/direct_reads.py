@@ -22,9 +22,9 @@ what matters of that path and drops the rest:
   nothing, so running it again is safe).
 
 Only for statements that read: no ``FOR UPDATE``, no writes (``transactions.plain_read``), no
-expanding ``IN`` (bind a list as one array: ``bound_list``, or ``one_of`` for fixed values) and no loader options (select the
-related class as well and set it with ``set_committed_value``). A class's deferred columns are
-left unloaded, as the ORM leaves them. Used for the user loader's
+expanding ``IN`` (bind a list as one array: ``bound_list``, or ``one_of`` for fixed values) and
+no loader options (select the related class as well and set it with ``set_committed_value``).
+A class's deferred columns are left unloaded, as the ORM leaves them. Used for the user loader's
 statement, a class and a pupil looked up by staff (``authz``), a teacher's classes
 (``learning.scope.my_classes``), the class grid (``learning.classroom``), the retention page's
 preview, schools' periods and deleted files (``dataprotection.retention.rules``), the families

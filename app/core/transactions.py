@@ -91,9 +91,10 @@ ALONE = "hometime_write_alone"
 
 
 def write_alone(statement: sa.Executable, parameters: dict | None = None) -> None:
-    """Run one write ``statement`` (with ``parameters``) and commit it: on its own (one round trip) when nothing else
-    is being written, else with the transaction already open. Objects the session has loaded
-    stay loaded either way (a page rendered from them reads none of them again)."""
+    """Run one write ``statement`` (with ``parameters``) and commit it: on its own (one round
+    trip) when nothing else is being written, else with the transaction already open. Objects
+    the session has loaded stay loaded either way (a page rendered from them reads none of them
+    again). Committed at once either way: an error later in the request does not take it back."""
     session = db.session()
     connection = session.connection()
     driver = cast(psycopg.Connection, connection.connection.driver_connection)
