@@ -13,7 +13,7 @@ from app.learning.activities import KIND_LABELS
 from app.learning.scope import activity_or_404, topic_or_404
 from app.learning.teacher_forms import PublishForm
 from app.learning.topics import StaleTopic, TopicError
-from app.models import TopicStatus
+from app.models import Activity, TopicStatus
 from app.params import db_int
 from app.teachers import bp
 
@@ -38,7 +38,10 @@ def _search(topic, q: str):
         year_group=year_group,
         exclude_ids=[] if q else [i.activity_id for i in topic.items],
     )
-    found = db.session.scalars(query.limit(RESULTS + 1)).all()
+    # the columns the results show, as rows: no mapped objects for a list
+    found = db.session.execute(
+        query.with_only_columns(Activity.id, Activity.title, Activity.kind).limit(RESULTS + 1)
+    ).all()
     return found[:RESULTS], len(found) > RESULTS
 
 
