@@ -18,7 +18,6 @@ from functools import wraps
 import sqlalchemy as sa
 from flask import abort, current_app, g, redirect, request, session, url_for
 from flask_login import current_user
-from sqlalchemy.orm import joinedload
 from sqlalchemy.orm.attributes import set_committed_value
 
 from app.core.direct_reads import DirectRead
@@ -506,15 +505,26 @@ def linked_pupils(user, pupil=Pupil):
     )
 
 
-def pupil_for_parent_or_404(pupil_id: int) -> Pupil:
-    found = db.session.scalar(
-        # a family's pages about a child name the school and the class
-        linked_pupils(current_user)
-        .where(Pupil.id == pupil_id)
-        .options(joinedload(Pupil.organisation), joinedload(Pupil.school_class))
+@functools.cache
+def _parent_pupil_read() -> DirectRead:
+    """A child linked to the parent ``:parent_id``, by id, with their school and class (a
+    family's pages about a child name both), compiled once per process."""
+    return DirectRead(
+        linked_pupils(sa.bindparam("parent_id", type_=sa.Integer))
+        .add_columns(Organisation, SchoolClass)
+        .join(Organisation, Organisation.id == Pupil.organisation_id)
+        .outerjoin(SchoolClass, SchoolClass.id == Pupil.class_id)
+        .where(Pupil.id == sa.bindparam("pupil_id", type_=sa.Integer))
     )
-    if found is None:
+
+
+def pupil_for_parent_or_404(pupil_id: int) -> Pupil:
+    rows = _parent_pupil_read().run({"parent_id": current_user.id, "pupil_id": pupil_id})
+    if not rows:
         abort(404)
+    found, organisation, school_class = rows[0]
+    set_committed_value(found, "organisation", organisation)
+    set_committed_value(found, "school_class", school_class)
     return found
 
 
