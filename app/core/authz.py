@@ -18,9 +18,8 @@ from functools import wraps
 import sqlalchemy as sa
 from flask import abort, current_app, g, redirect, request, session, url_for
 from flask_login import current_user
-from sqlalchemy.orm.attributes import set_committed_value
 
-from app.core.direct_reads import DirectRead
+from app.core.direct_reads import DirectRead, loaded
 from app.core.extensions import db, login
 from app.models import (
     ConsentPurpose,
@@ -462,7 +461,7 @@ def class_for_staff_or_404(class_id: int, with_school: bool = False) -> SchoolCl
         abort(404)
     found = rows[0][0]
     if with_school:
-        set_committed_value(found, "organisation", rows[0][1])
+        loaded(found, "organisation", rows[0][1])
     return found
 
 
@@ -487,7 +486,7 @@ def pupil_for_staff_or_404(pupil_id: int) -> Pupil:
     if not rows:
         abort(404)
     found, school_class = rows[0]
-    set_committed_value(found, "school_class", school_class)
+    loaded(found, "school_class", school_class)
     return found
 
 
@@ -523,8 +522,8 @@ def pupil_for_parent_or_404(pupil_id: int) -> Pupil:
     if not rows:
         abort(404)
     found, organisation, school_class = rows[0]
-    set_committed_value(found, "organisation", organisation)
-    set_committed_value(found, "school_class", school_class)
+    loaded(found, "organisation", organisation)
+    loaded(found, "school_class", school_class)
     return found
 
 

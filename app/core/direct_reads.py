@@ -16,28 +16,30 @@ what matters of that path and drops the rest:
 - values are bound and read with the same type processors SQLAlchemy uses; a mapped class asked
   for is built as the ORM builds it from a row, and added to the session as loaded
   (``make_transient_to_detached``), or the object the session already holds is used, as the ORM
-  does;
+  does, its columns read from the row where a commit or rollback had expired them;
 - any error from the database is raised as SQLAlchemy raises it: the statement is run again
   through SQLAlchemy, which invalidates a broken connection and wraps the error (a read changes
   nothing, so running it again is safe).
 
 Only for statements that read: no ``FOR UPDATE``, no writes (``transactions.plain_read``), no
 expanding ``IN`` (bind a list as one array: ``bound_list``, or ``one_of`` for fixed values) and
-no loader options (select the related class as well and set it with ``set_committed_value``).
+no loader options (select the related class as well and set it with ``loaded``).
 A class's deferred columns are left unloaded, as the ORM leaves them. Used for the user loader's
 statement, a class and a pupil looked up by staff (``authz``), a teacher's classes
-(``learning.scope.my_classes``), the class grid (``learning.classroom``), the retention page's
-preview, schools' periods and deleted files (``dataprotection.retention.rules``), the families
-and people lists, the privacy desk's schools and a new request's children. A list of many rows
-is best read as columns: building a mapped object and adding it to the session costs more per
-row than SQLAlchemy's own loading (the office's list of parents took more instructions as
-objects read directly than through the ORM, and a third of them as rows).
+(``learning.scope.my_classes``), a topic with its classes and activities (``learning.scope``),
+the lists of topics, the library's search (``learning.activities.search``), the class grid
+(``learning.classroom``), the retention page's preview, schools' periods and deleted files
+(``dataprotection.retention.rules``), the families and people lists, the privacy desk's schools
+and a new request's children. A list of many rows is best read as columns: building a mapped
+object and adding it to the session costs more per row than SQLAlchemy's own loading (the
+office's list of parents took more instructions as objects read directly than through the ORM,
+and a third of them as rows).
 
 It leans on four things of SQLAlchemy's that are not its documented API (SQLAlchemy is pinned at
 2.1.9): the types' ``_cached_bind_processor`` and ``_cached_result_processor``, a statement's
-``_with_options`` and a ``Connection``'s ``dispatch`` joined to its engine's. ``tests/core/test_direct_reads.py`` compares
-every kind of column and object with SQLAlchemy's own reading, so an upgrade that changes them
-fails there.
+``_with_options`` and a ``Connection``'s ``dispatch`` joined to its engine's.
+``tests/core/test_direct_reads.py`` compares every kind of column and object with SQLAlchemy's
+own reading, so an upgrade that changes them fails there.
 """
 
 from __future__ import annotations
@@ -50,7 +52,7 @@ from typing import Any, NamedTuple, cast
 import psycopg
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapper, make_transient_to_detached
-from sqlalchemy.orm.attributes import instance_dict
+from sqlalchemy.orm.attributes import instance_dict, set_committed_value
 
 from app.core.extensions import db
 from app.core.transactions import plain_read
@@ -84,6 +86,7 @@ class _Entity:
         self.mapper = mapper
         self.attrs = [attr for attr in mapper.column_attrs if not attr.deferred]  # as the ORM loads
         self.keys = [attr.key for attr in self.attrs]
+        self.key_set = frozenset(self.keys)
         self.start, self.end = start, start + len(self.keys)
         self.primary = self.keys.index(mapper.get_property_by_column(mapper.primary_key[0]).key)
 
@@ -93,13 +96,24 @@ class _Entity:
             return None  # an outer join found nothing
         key = self.mapper.identity_key_from_primary_key((part[self.primary],))
         existing = session.identity_map.get(key)
-        if existing is not None:
-            return existing  # as the ORM does without populate_existing: the session's object
+        if existing is not None:  # as the ORM does without populate_existing: the session's object,
+            if not instance_dict(existing).keys() >= self.key_set:  # its expired columns from this row
+                for attr_key, value in zip(self.keys, part, strict=True):
+                    loaded(existing, attr_key, value)
+            return existing
         instance = self.mapper.class_manager.new_instance()
         instance_dict(instance).update(zip(self.keys, part, strict=True))
         make_transient_to_detached(instance)
         session.add(instance)
         return instance
+
+
+def loaded(instance: Any, key: str, value: Any) -> None:
+    """Set ``instance``'s attribute ``key`` as loaded from the database (a related object or a
+    collection read alongside it, an expired column), unless it is loaded already: as the ORM's
+    loading leaves what the session's object already holds (without ``populate_existing``)."""
+    if key not in instance_dict(instance):
+        set_committed_value(instance, key, value)
 
 
 class _Compiled(NamedTuple):

@@ -10,14 +10,13 @@ import functools
 import sqlalchemy as sa
 from flask import abort
 from flask_login import current_user
-from sqlalchemy.orm import joinedload
 
 from app.core.authz import current_organisation, scope_params, staff_organisation_ids, visible_classes
-from app.core.direct_reads import DirectRead
+from app.core.direct_reads import DirectRead, loaded
 from app.core.extensions import db
 from app.learning import activities, topics
 from app.learning.classroom import contribution_for_staff
-from app.models import Activity, Organisation, SchoolClass, WeeklyTopic
+from app.models import Activity, Organisation, SchoolClass, TopicActivity, WeeklyTopic, topic_classes
 
 
 def organisation_or_404() -> Organisation:
@@ -60,19 +59,41 @@ def _classes_statement(of_school: bool, of_year: bool) -> sa.Select:
 
 
 @functools.cache
-def _topic_statement() -> sa.Select:
-    return (
+def _topic_read() -> DirectRead:
+    """A topic the user may see (``visible_topics``), by id, with its classes and its activities
+    in order, each with its library activity: one row per class and activity, as the ORM's joined
+    loads read them, compiled once per process. The join to the topic's classes is aliased: the
+    scope's own subquery reads ``topic_classes`` and must not be correlated to it."""
+    chosen = topic_classes.alias("chosen")
+    return DirectRead(
         topics.visible_topics()
+        .add_columns(SchoolClass, TopicActivity, Activity)
+        .outerjoin(chosen, chosen.c.topic_id == WeeklyTopic.id)
+        .outerjoin(SchoolClass, SchoolClass.id == chosen.c.class_id)
+        .outerjoin(TopicActivity, TopicActivity.topic_id == WeeklyTopic.id)
+        .outerjoin(Activity, Activity.id == TopicActivity.activity_id)
         .where(WeeklyTopic.id == sa.bindparam("topic_id", type_=sa.Integer))
-        .options(joinedload(WeeklyTopic.classes), joinedload(WeeklyTopic.items))
+        .order_by(TopicActivity.position, TopicActivity.id, SchoolClass.id)
     )
 
 
 def _visible_topic(topic_id: int) -> WeeklyTopic | None:
     """The topic if the user may see it, with its classes and activities (every topic page shows
-    them) in the same query."""
-    params = {**scope_params(current_user), "topic_id": topic_id}
-    return db.session.execute(_topic_statement(), params).unique().scalar_one_or_none()
+    them) in the same query, set as loaded where they were not loaded already (as the ORM's
+    joined loads do)."""
+    rows = _topic_read().run({**scope_params(current_user), "topic_id": topic_id})
+    if not rows:
+        return None
+    topic = rows[0][0]
+    items: dict[TopicActivity, None] = {}  # in order, once each
+    for _topic, _class, item, activity in rows:
+        if item is not None and item not in items:
+            items[item] = None
+            loaded(item, "activity", activity)
+            loaded(item, "topic", topic)
+    loaded(topic, "classes", list(dict.fromkeys(row[1] for row in rows if row[1] is not None)))
+    loaded(topic, "items", list(items))
+    return topic
 
 
 def topic_or_404(topic_id: int) -> WeeklyTopic:
@@ -90,9 +111,8 @@ def copy_source_or_404(topic_id: int) -> WeeklyTopic:
         org = organisation_or_404()
         groups = {c.year_group for c in my_classes(organisation=org)}
         found = db.session.scalar(
-            topics.earlier_years_topics(
-                [org.id], groups, topics.academic_year(topics.school_today(org))
-            ).where(WeeklyTopic.id == topic_id)
+            topics.earlier_years_topics().where(WeeklyTopic.id == topic_id),
+            topics.earlier_years_params([org.id], groups, topics.academic_year(topics.school_today(org))),
         )
     if found is None:
         abort(404)

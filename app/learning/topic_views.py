@@ -4,14 +4,16 @@ publishing now or at a set time, copying to another week, and the parent's-eye p
 from __future__ import annotations
 
 import functools
-from datetime import timedelta
+from datetime import date, timedelta
+from typing import NamedTuple
 
 import sqlalchemy as sa
 from flask import flash, request, url_for
 from flask_login import current_user
-from sqlalchemy.orm import selectinload
+from sqlalchemy.dialects.postgresql import ARRAY
 
 from app.core.authz import scope_params, staff_required
+from app.core.direct_reads import DirectRead
 from app.core.extensions import db
 from app.core.htmx import redirect_after_post, render
 from app.learning import topics
@@ -25,20 +27,52 @@ from app.learning.scope import (
 )
 from app.learning.teacher_forms import CopyForm, PublishForm, TopicForm, options, version_of, year_label
 from app.learning.topics import StaleTopic, TopicError
-from app.models import SchoolClass, TopicStatus, WeeklyTopic
+from app.models import SchoolClass, TopicStatus, WeeklyTopic, topic_classes
 from app.params import db_int
 from app.teachers import bp
 
 
-@functools.cache
-def _mine_statement() -> sa.Select:
-    """The user's topics, newest week first, each with its classes (run with ``scope_params``)."""
-    return (
-        topics.visible_topics()
-        .options(selectinload(WeeklyTopic.classes))  # each row names its classes: no N+1
-        .order_by(WeeklyTopic.week_start.desc(), WeeklyTopic.id.desc())
-        .limit(100)
+class _Listed(NamedTuple):
+    """A topic as a list of topics shows it."""
+
+    id: int
+    title: str
+    week_start: date
+    status: TopicStatus
+    class_names: list[str]
+
+
+def _listed(topics_query: sa.Select) -> DirectRead:
+    """``topics_query`` (a select of topics) as the columns a list shows, each topic's classes
+    named in one array (no second query for them), read directly."""
+    names = (
+        sa.select(SchoolClass.name)
+        .join(topic_classes, topic_classes.c.class_id == SchoolClass.id)
+        .where(topic_classes.c.topic_id == WeeklyTopic.id)
     )
+    return DirectRead(
+        topics_query.with_only_columns(
+            WeeklyTopic.id,
+            WeeklyTopic.title,
+            WeeklyTopic.week_start,
+            WeeklyTopic.status,
+            sa.func.array(names.scalar_subquery(), type_=ARRAY(sa.String)),
+        )
+    )
+
+
+@functools.cache
+def _mine_read() -> DirectRead:
+    """The user's topics, newest week first (run with ``scope_params``)."""
+    return _listed(
+        topics.visible_topics().order_by(WeeklyTopic.week_start.desc(), WeeklyTopic.id.desc()).limit(100)
+    )
+
+
+@functools.cache
+def _earlier_read() -> DirectRead:
+    """Earlier years' topics to copy (run with ``topics.earlier_years_params``)."""
+    return _listed(topics.earlier_years_topics().limit(50))
 
 
 @bp.get("/topics", endpoint="topics")
@@ -46,13 +80,11 @@ def _mine_statement() -> sa.Select:
 def topics_list():
     """This user's topics, newest week first, and earlier years' topics to reuse."""
     org = organisation_or_404()
-    with_classes = selectinload(WeeklyTopic.classes)  # each row names its classes: no N+1
-    mine = db.session.scalars(_mine_statement(), scope_params(current_user)).all()
+    mine = [_Listed._make(row) for row in _mine_read().run(scope_params(current_user))]
     year = topics.academic_year(topics.school_today(org))
     groups = {c.year_group for c in my_classes(organisation=org)}  # this school's classes only
-    earlier = db.session.scalars(
-        topics.earlier_years_topics([org.id], groups, year).options(with_classes).limit(50)
-    ).all()
+    params = topics.earlier_years_params([org.id], groups, year)
+    earlier = [_Listed._make(row) for row in _earlier_read().run(params)]
     return render("teachers/topics.html", topics=mine, earlier=earlier, TopicStatus=TopicStatus)
 
 

@@ -26,6 +26,7 @@ from app.models import (
     TopicStatus,
     User,
     WeeklyTopic,
+    bound_list,
     topic_classes,
     utcnow,
 )
@@ -122,26 +123,34 @@ def visible_topics() -> sa.Select:
     return sa.select(WeeklyTopic).where(record_scope(WeeklyTopic.organisation_id, sa.exists(mine)))
 
 
-def earlier_years_topics(organisation_ids: list[int], year_groups: set[str], before_year: int) -> sa.Select:
-    """Published topics of earlier academic years for these year groups (to copy last year's)."""
+@functools.cache
+def earlier_years_topics() -> sa.Select:
+    """Published topics of earlier academic years for some year groups (to copy last year's),
+    newest week first. Built once per process: run it with ``earlier_years_params``."""
     old = (
         sa.select(topic_classes.c.topic_id)
         .join(SchoolClass, SchoolClass.id == topic_classes.c.class_id)
         .where(
             topic_classes.c.topic_id == WeeklyTopic.id,
-            SchoolClass.academic_year < before_year,
-            SchoolClass.year_group.in_(sorted(year_groups) or ["-"]),
+            SchoolClass.academic_year < sa.bindparam("before_year", type_=sa.Integer),
+            SchoolClass.year_group == sa.any_(bound_list("year_groups", sa.String)),
         )
     )
     return (
         sa.select(WeeklyTopic)
         .where(
-            WeeklyTopic.organisation_id.in_(organisation_ids or [-1]),
+            WeeklyTopic.organisation_id == sa.any_(bound_list("schools", sa.Integer)),
             WeeklyTopic.status == TopicStatus.PUBLISHED,
             sa.exists(old),
         )
         .order_by(WeeklyTopic.week_start.desc())
     )
+
+
+def earlier_years_params(organisation_ids: list[int], year_groups: set[str], before_year: int) -> dict:
+    """The values ``earlier_years_topics`` is run with: these schools' topics for these year
+    groups, of academic years before ``before_year``."""
+    return {"schools": list(organisation_ids), "year_groups": sorted(year_groups), "before_year": before_year}
 
 
 # --- editing ----------------------------------------------------------------------------------

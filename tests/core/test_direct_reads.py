@@ -10,7 +10,7 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.orm import joinedload
 
-from app.core.direct_reads import DirectRead
+from app.core.direct_reads import DirectRead, loaded
 from app.core.extensions import db
 from app.models import Organisation, Role, StaffMembership, User, UserStatus
 from tests import factories as f
@@ -81,6 +81,39 @@ def test_the_objects_read_belong_to_the_session_as_loaded_ones(ctx):
     held = db.session.get(User, teacher_id)
     ((again, *_),) = DirectRead(_statement()).run({"who": teacher_id})
     assert again is held
+
+
+def test_an_object_the_session_holds_expired_is_read_again_from_the_row(ctx):
+    """After a commit the session's objects are expired: the row refreshes them, as the ORM's
+    loading does, instead of a second query on the first attribute read."""
+    school = f.school(name="Oak Primary")
+    teacher_id = f.staff(school, Role.TEACHER).id
+    held = db.session.get(User, teacher_id)
+    db.session.execute(sa.update(User).where(User.id == teacher_id).values(name="Changed elsewhere"))
+    db.session.commit()  # expires ``held``
+    with statements() as seen:
+        ((again, *_),) = DirectRead(_statement()).run({"who": teacher_id})
+        assert again is held
+        assert held.name == "Changed elsewhere"
+    assert len(seen) == 1, "the read's own statement, and no refresh"
+    assert not db.session.dirty
+
+
+def test_loaded_sets_what_is_not_loaded_and_keeps_what_is(ctx):
+    school = f.school(name="Oak Primary")
+    teacher_id = f.staff(school, Role.TEACHER).id
+    db.session.expunge_all()
+    ((user, _role, found_school, *_),) = DirectRead(_statement()).run({"who": teacher_id})
+    loaded(user, "memberships", [])
+    with statements() as seen:
+        assert user.memberships == []  # set as loaded: no query, and nothing to save
+    assert seen == [] and not db.session.dirty
+    loaded(user, "memberships", ["not used"])
+    assert user.memberships == [], "an attribute already loaded is kept"
+    user.name = "Being edited"
+    loaded(user, "name", "From a row")
+    assert user.name == "Being edited", "a change not yet saved is kept"
+    assert found_school.name == "Oak Primary"
 
 
 def test_the_engines_listeners_see_the_statement(ctx):
