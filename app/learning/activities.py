@@ -7,9 +7,10 @@ click-to-play placeholder and build the privacy-enhanced embed after consent (P0
 from __future__ import annotations
 
 import re
+from collections import namedtuple
 from dataclasses import dataclass, field
-from functools import lru_cache
-from typing import NamedTuple
+from functools import cache, lru_cache
+from typing import Any, NamedTuple
 from urllib.parse import parse_qs, urlsplit
 
 import sqlalchemy as sa
@@ -17,6 +18,7 @@ from flask import get_template_attribute, request
 from markupsafe import Markup
 
 from app.core import i18n
+from app.core.direct_reads import DirectRead
 from app.core.errors import FieldError
 from app.core.extensions import db
 from app.models import (
@@ -30,6 +32,7 @@ from app.models import (
     TopicStatus,
     User,
     WeeklyTopic,
+    bound_list,
     topic_classes,
     utcnow,
 )
@@ -235,20 +238,58 @@ def _like(text: str) -> str:
 
 def search(
     organisation_id: int,
+    columns: tuple[str, ...],
     *,
+    limit: int,
+    offset: int = 0,
     text: str = "",
     kind: str = "",
     subject: str = "",
     year_group: str = "",
     archived: bool = False,
     exclude_ids=(),
-) -> sa.Select:
-    """A select of a school's activities matching the filters, best matches (by title) first."""
-    query = sa.select(Activity).where(Activity.organisation_id == organisation_id)
-    query = query.where(Activity.archived_at.is_not(None) if archived else Activity.archived_at.is_(None))
+) -> list:
+    """A school's activities matching the filters, best matches (by title) first, as rows of
+    ``columns`` (names of ``Activity``'s columns, each row's attributes): ``limit`` of them from
+    ``offset``. Filters with a value not offered (a kind, subject or year group of no activity)
+    are left out, as the forms offer them."""
     text = (text or "").strip()[:100]
+    params: dict = {"school": organisation_id, "limit": limit, "offset": offset}
     if text:
-        pattern = _like(text)
+        params["pattern"] = _like(text)
+    if kind in _KINDS:
+        params["kind"] = ActivityKind(kind)
+    if subject in SUBJECTS:
+        params["subject"] = subject
+    if year_group in YEAR_GROUPS:
+        params["year_group"] = f",{year_group},"
+    if exclude_ids:
+        params["exclude"] = list(exclude_ids)
+    read = _search_read(columns, archived, frozenset(params))
+    row = _row_type(columns)
+    return [row._make(found) for found in read.run(params)]
+
+
+_KINDS = frozenset(k.value for k in ActivityKind)
+
+
+@cache
+def _row_type(columns: tuple[str, ...]) -> Any:
+    """A row type whose attributes are ``columns``."""
+    return namedtuple("Found", columns)  # noqa: PYI024 - the names are known only here
+
+
+@cache
+def _search_read(columns: tuple[str, ...], archived: bool, given: frozenset[str]) -> DirectRead:
+    """``search``'s statement for one set of columns and filters, its values bound (``given``
+    names them): built and compiled once per process for each shape."""
+    query = sa.select(*(getattr(Activity, name) for name in columns)).where(
+        Activity.organisation_id == sa.bindparam("school", type_=sa.Integer),
+        Activity.archived_at.is_not(None) if archived else Activity.archived_at.is_(None),
+    )
+    title_first: tuple = ()
+    if "pattern" in given:
+        pattern = sa.bindparam("pattern", type_=sa.String)
         query = query.where(
             sa.or_(
                 Activity.title.ilike(pattern, escape="\\"),
@@ -256,16 +297,22 @@ def search(
                 Activity.subject.ilike(pattern, escape="\\"),
             )
         )
-    if kind in {k.value for k in ActivityKind}:
-        query = query.where(Activity.kind == ActivityKind(kind))
-    if subject in SUBJECTS:
-        query = query.where(Activity.subject == subject)
-    if year_group in YEAR_GROUPS:
-        query = query.where(("," + Activity.year_groups + ",").contains(f",{year_group},"))
-    if exclude_ids:
-        query = query.where(Activity.id.not_in(list(exclude_ids)))
-    title_first = (sa.case((Activity.title.ilike(pattern, escape="\\"), 0), else_=1),) if text else ()
-    return query.order_by(*title_first, Activity.title, Activity.id)
+        title_first = (sa.case((Activity.title.ilike(pattern, escape="\\"), 0), else_=1),)
+    if "kind" in given:
+        query = query.where(Activity.kind == sa.bindparam("kind", type_=Activity.kind.type))
+    if "subject" in given:
+        query = query.where(Activity.subject == sa.bindparam("subject", type_=sa.String))
+    if "year_group" in given:
+        query = query.where(
+            ("," + Activity.year_groups + ",").contains(sa.bindparam("year_group", type_=sa.String))
+        )
+    if "exclude" in given:
+        query = query.where(Activity.id != sa.all_(bound_list("exclude", sa.Integer)))
+    return DirectRead(
+        query.order_by(*title_first, Activity.title, Activity.id)
+        .limit(sa.bindparam("limit", type_=sa.Integer))
+        .offset(sa.bindparam("offset", type_=sa.Integer))
+    )
 
 
 def activity_for_staff(organisation_ids: list[int], activity_id: int) -> Activity | None:

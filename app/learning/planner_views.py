@@ -13,7 +13,7 @@ from app.learning.activities import KIND_LABELS
 from app.learning.scope import activity_or_404, topic_or_404
 from app.learning.teacher_forms import PublishForm
 from app.learning.topics import StaleTopic, TopicError
-from app.models import Activity, TopicStatus
+from app.models import TopicStatus
 from app.params import db_int
 from app.teachers import bp
 
@@ -25,6 +25,9 @@ CONFLICT = (
 )
 
 
+_SHOWN = ("id", "title", "kind")  # the columns the results show, as rows: no mapped objects for a list
+
+
 def _search(topic, q: str):
     """Up to RESULTS library activities not yet in the topic (suggestions for its year group
     when nothing is typed)."""
@@ -32,16 +35,14 @@ def _search(topic, q: str):
     year_group = groups[0] if not q and len(groups) == 1 else ""
     # what is already in the topic is found too (marked as such): a search for the activity just
     # added never says that nothing matches
-    query = activities.search(
+    found = activities.search(
         topic.organisation_id,
+        _SHOWN,
+        limit=RESULTS + 1,
         text=q,
         year_group=year_group,
         exclude_ids=[] if q else [i.activity_id for i in topic.items],
     )
-    # the columns the results show, as rows: no mapped objects for a list
-    found = db.session.execute(
-        query.with_only_columns(Activity.id, Activity.title, Activity.kind).limit(RESULTS + 1)
-    ).all()
     return found[:RESULTS], len(found) > RESULTS
 
 
