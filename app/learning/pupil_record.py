@@ -1,21 +1,22 @@
 """One child's weeks for the staff who may see them (the pupil page): each week's activities
 with done and rating, the family's comments and photos, and the awards given that week.
 
-Read in four queries whatever the number of weeks; Pupil Premium status is never loaded (P04)."""
+Read in three queries whatever the number of weeks; Pupil Premium status is never loaded (P04)."""
 
 from __future__ import annotations
 
 import functools
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
+from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
-from sqlalchemy.orm import joinedload, selectinload
 
-from app.core.extensions import db
+from app.core.direct_reads import DirectRead
 from app.learning.classroom import AWARD_LABELS
 from app.models import (
+    Activity,
     Award,
     Contribution,
     Engagement,
@@ -29,6 +30,15 @@ from app.models import (
 WEEKS = 12  # the page shows about a term
 
 
+class Shown(NamedTuple):
+    """A family's comment or photo as the pupil page shows it."""
+
+    id: int
+    body: str | None
+    photo_key: str | None
+    hidden_at: datetime | None
+
+
 @dataclass
 class Line:
     """One activity of a week: done or not, the rating, the family's comments and photos."""
@@ -37,7 +47,7 @@ class Line:
     topic: str
     done: bool = False
     rating: int | None = None
-    contributions: list[Contribution] = field(default_factory=list)
+    contributions: list[Shown] = field(default_factory=list)
 
 
 @dataclass
@@ -65,37 +75,34 @@ def pupil_weeks(pupil: Pupil, today: date, tz: str = "Europe/London", weeks: int
     def week(day: date) -> Week:
         return found.setdefault(day, Week(day))
 
-    def line(item: TopicActivity, topic: WeeklyTopic) -> Line:
-        if item.id not in lines:
-            lines[item.id] = Line(item.activity.title, topic.title)
-            week(topic.week_start).lines.append(lines[item.id])
-        return lines[item.id]
+    def line(item_id: int, title: str, topic: str, week_start: date) -> Line:
+        if item_id not in lines:
+            lines[item_id] = Line(title, topic)
+            week(week_start).lines.append(lines[item_id])
+        return lines[item_id]
 
+    between = {"since": since, "until": this_monday}
     if pupil.class_id is not None:
-        class_topics = db.session.scalars(
-            _class_topics_statement(), {"class_id": pupil.class_id, "since": since, "until": this_monday}
-        ).all()
-        for topic in class_topics:
-            for item in sorted(topic.items, key=lambda i: i.position):
-                line(item, topic)
+        for item_id, title, topic, week_start in _class_lines_read().run(
+            {"class_id": pupil.class_id, **between}
+        ):
+            line(item_id, title, topic, week_start)
     # what the child did (also of a topic of an earlier class), with the family's contributions
-    done = db.session.execute(
-        _done_statement(), {"pupil": pupil.id, "since": since, "until": this_monday}
-    ).all()
-    for engagement, item, topic in done:
-        entry = line(item, topic)
-        entry.done, entry.rating = True, engagement.rating
-        entry.contributions = sorted(engagement.contributions, key=lambda c: c.created_at)
+    for item_id, title, topic, week_start, rating, *shown in _done_read().run({"pupil": pupil.id, **between}):
+        entry = line(item_id, title, topic, week_start)
+        entry.done, entry.rating = True, rating
+        if shown[0] is not None:
+            entry.contributions.append(Shown._make(shown))
     start = datetime.combine(since, time(0), tzinfo=zone)
-    for award in db.session.scalars(_awards_statement(), {"pupil": pupil.id, "start": start}):
-        local = award.created_at.astimezone(zone)
+    for kind, note, created_at in _awards_read().run({"pupil": pupil.id, "start": start}):
+        local = created_at.astimezone(zone)
         monday = local.date() - timedelta(days=local.weekday())
-        week(monday).awards.append(GivenAward(AWARD_LABELS[award.kind], award.note, local))
+        week(monday).awards.append(GivenAward(AWARD_LABELS[kind], note, local))
     return [found[d] for d in sorted(found, reverse=True)]
 
 
-# The page's statements, built once per process with their values bound (building them cost
-# about as much as running them).
+# The page's statements, built and compiled once per process with their values bound, read as
+# rows of the columns the page shows: three queries whatever the number of weeks.
 
 
 def _weeks_between() -> sa.ColumnElement[bool]:
@@ -104,43 +111,57 @@ def _weeks_between() -> sa.ColumnElement[bool]:
     )
 
 
+def _lines(query: sa.Select) -> sa.Select:
+    """A line's columns (the topic item, its activity's title, the topic and its week) from
+    ``query``, which reads the topic items."""
+    return query.add_columns(
+        TopicActivity.id, Activity.title, WeeklyTopic.title, WeeklyTopic.week_start
+    ).join(Activity, Activity.id == TopicActivity.activity_id)
+
+
 @functools.cache
-def _class_topics_statement() -> sa.Select:
-    """The published topics of ``:class_id`` for the weeks from ``:since`` to ``:until``."""
-    return (
-        sa.select(WeeklyTopic)
-        .join(topic_classes, topic_classes.c.topic_id == WeeklyTopic.id)
+def _class_lines_read() -> DirectRead:
+    """The activities of ``:class_id``'s published topics for the weeks from ``:since`` to
+    ``:until``, each topic's in order."""
+    return DirectRead(
+        _lines(
+            sa.select()
+            .select_from(WeeklyTopic)
+            .join(topic_classes, topic_classes.c.topic_id == WeeklyTopic.id)
+            .join(TopicActivity, TopicActivity.topic_id == WeeklyTopic.id)
+        )
         .where(
             topic_classes.c.class_id == sa.bindparam("class_id", type_=sa.Integer),
             WeeklyTopic.status == TopicStatus.PUBLISHED,
             _weeks_between(),
         )
-        .options(selectinload(WeeklyTopic.items).joinedload(TopicActivity.activity))
-        .order_by(WeeklyTopic.week_start, WeeklyTopic.published_at, WeeklyTopic.id)
+        .order_by(WeeklyTopic.week_start, WeeklyTopic.published_at, WeeklyTopic.id, TopicActivity.position)
     )
 
 
 @functools.cache
-def _done_statement() -> sa.Select:
-    """What ``:pupil`` did in those weeks, with the activity, its topic and the contributions."""
-    return (
-        sa.select(Engagement, TopicActivity, WeeklyTopic)
-        .join(TopicActivity, TopicActivity.id == Engagement.topic_activity_id)
-        .join(WeeklyTopic, WeeklyTopic.id == TopicActivity.topic_id)
-        .where(Engagement.pupil_id == sa.bindparam("pupil", type_=sa.Integer), _weeks_between())
-        .options(
-            joinedload(TopicActivity.activity),
-            selectinload(Engagement.contributions),
+def _done_read() -> DirectRead:
+    """What ``:pupil`` did in those weeks, with the rating and one row per contribution (the
+    contribution's columns are None when there is none), oldest contribution first."""
+    return DirectRead(
+        _lines(
+            sa.select()
+            .select_from(Engagement)
+            .join(TopicActivity, TopicActivity.id == Engagement.topic_activity_id)
+            .join(WeeklyTopic, WeeklyTopic.id == TopicActivity.topic_id)
         )
-        .order_by(WeeklyTopic.week_start, TopicActivity.position)
+        .add_columns(Engagement.rating, *(getattr(Contribution, name) for name in Shown._fields))
+        .outerjoin(Contribution, Contribution.engagement_id == Engagement.id)
+        .where(Engagement.pupil_id == sa.bindparam("pupil", type_=sa.Integer), _weeks_between())
+        .order_by(WeeklyTopic.week_start, TopicActivity.position, Contribution.created_at, Contribution.id)
     )
 
 
 @functools.cache
-def _awards_statement() -> sa.Select:
+def _awards_read() -> DirectRead:
     """``:pupil``'s awards given since ``:start``, oldest first."""
-    return (
-        sa.select(Award)
+    return DirectRead(
+        sa.select(Award.kind, Award.note, Award.created_at)
         .where(
             Award.pupil_id == sa.bindparam("pupil", type_=sa.Integer),
             Award.created_at >= sa.bindparam("start", type_=sa.DateTime(timezone=True)),

@@ -105,3 +105,5 @@ def test_the_pupil_page_costs_a_few_queries(family, client):
     with statements() as seen:
         assert client.get(f"/teach/pupils/{child.id}").status_code == 200
     assert len(seen) <= 12, "\n".join(s[:120] for s in seen)
+    weeks = [s for s in seen if "topic_activities" in s or "FROM awards" in s]
+    assert len(weeks) == 3, "the weeks in three queries, however many there are"
