@@ -76,21 +76,21 @@ class EraseForm(FlaskForm):
 
 
 def _pupil_or_404(pupil_id: int) -> Pupil:
-    found = db.session.scalar(
-        _pupil_statement(), {"pupil": pupil_id, "schools": office_organisation_ids(current_user) or [-1]}
-    )
-    if found is None:
+    rows = _pupil_read().run({"pupil": pupil_id, "schools": office_organisation_ids(current_user) or [-1]})
+    if not rows:
         abort(404)
-    return found
+    return rows[0][0]
 
 
 @functools.cache
-def _pupil_statement() -> sa.Select:
-    """A child of ``:schools`` not yet erased; built once per process (values bound)."""
-    return sa.select(Pupil).where(
-        Pupil.id == sa.bindparam("pupil", type_=sa.Integer),
-        Pupil.erased_at.is_(None),
-        Pupil.organisation_id.in_(sa.bindparam("schools", expanding=True)),
+def _pupil_read() -> DirectRead:
+    """A child of ``:schools`` (one array) not yet erased; built once per process, read directly."""
+    return DirectRead(
+        sa.select(Pupil).where(
+            Pupil.id == sa.bindparam("pupil", type_=sa.Integer),
+            Pupil.erased_at.is_(None),
+            Pupil.organisation_id == sa.any_(bound_list("schools", sa.Integer)),
+        )
     )
 
 
@@ -127,30 +127,31 @@ def _open_requests(subject, actions: tuple[str, ...]) -> dict[str, list[C]]:
         "kinds": list(kinds),
         "schools": office_organisation_ids(current_user) or [-1],
     }
-    found = db.session.scalars(_open_requests_statement(isinstance(subject, Pupil)), params).all()
+    found = _open_requests_read(isinstance(subject, Pupil)).run(params)
     choices: dict[str, list[C]] = {action: [] for action in actions}
-    for r in found:
-        choices[kinds[r.kind]].append(C(str(r.id), f"R{r.id}: {r.kind.value} from {r.requester_name}"))
+    for request_id, kind, requester_name in found:
+        choices[kinds[kind]].append(C(str(request_id), f"R{request_id}: {kind.value} from {requester_name}"))
     return choices
 
 
 @functools.cache
-def _open_requests_statement(about_pupil: bool) -> sa.Select:
+def _open_requests_read(about_pupil: bool) -> DirectRead:
     """In-progress requests of ``:kinds`` at ``:schools`` about the child (or the person)
-    ``:subject``; built once per process for each kind of subject (values bound)."""
+    ``:subject``, the columns a choice shows; built once per process for each kind of subject
+    (values bound, lists as arrays), read directly."""
     subject = sa.bindparam("subject", type_=sa.Integer)
     about = (
         PrivacyRequest.subject_pupil_id == subject
         if about_pupil
         else sa.and_(PrivacyRequest.subject_pupil_id.is_(None), PrivacyRequest.requester_id == subject)
     )
-    return (
-        sa.select(PrivacyRequest)
+    return DirectRead(
+        sa.select(PrivacyRequest.id, PrivacyRequest.kind, PrivacyRequest.requester_name)
         .where(
             about,
-            PrivacyRequest.kind.in_(sa.bindparam("kinds", expanding=True)),
+            PrivacyRequest.kind == sa.any_(bound_list("kinds", PrivacyRequest.kind.type)),
             PrivacyRequest.state == RequestState.IN_PROGRESS,
-            PrivacyRequest.organisation_id.in_(sa.bindparam("schools", expanding=True)),
+            PrivacyRequest.organisation_id == sa.any_(bound_list("schools", sa.Integer)),
         )
         .order_by(PrivacyRequest.id)
     )
@@ -179,20 +180,19 @@ def _page(kind: str, subject, correct=None, flag=None, status: int = 200):
     correct, flag = correct or defaults[0], flag or defaults[1]
     context = {"kind": kind, "subject": subject, "correct": correct, "flag": flag}
     if isinstance(subject, Pupil):
-        context["carers"] = db.session.execute(
-            sa.select(User, Guardianship)
-            .join(Guardianship, Guardianship.parent_id == User.id)
-            .where(Guardianship.pupil_id == subject.id)
-            .order_by(User.name)
-        ).all()
-        classes = db.session.scalars(
-            sa.select(SchoolClass).where(SchoolClass.organisation_id == subject.organisation_id)
-        ).all()  # the school's classes (their names to choose from) and the child's, in one query
-        mine = [c for c in classes if c.id == subject.class_id]
+        carers, classes = _pupil_page_reads()
+        context["carers"] = [_Linked._make(row) for row in carers.run({"pupil": subject.id})]
+        # the school's classes (their names to choose from) and the child's, in one query
+        names = dict(classes.run({"school": subject.organisation_id}))
+        class_id = subject.class_id
         context["school_class"] = (
-            mine[0] if mine else db.session.get(SchoolClass, subject.class_id) if subject.class_id else None
+            None
+            if class_id is None
+            else _Named(class_id, names[class_id])
+            if class_id in names
+            else db.session.get(SchoolClass, class_id)
         )
-        context["classes"] = sorted({c.name for c in classes})
+        context["classes"] = sorted(set(names.values()))
     else:
         context["children"] = db.session.scalars(
             sa.select(Pupil)
@@ -204,6 +204,36 @@ def _page(kind: str, subject, correct=None, flag=None, status: int = 200):
             )
         ).all()
     return render("office/people_detail.html", status=status, **context)
+
+
+class _Linked(NamedTuple):
+    """A carer linked to a child, as the child's page lists them."""
+
+    id: int
+    name: str
+    relationship_label: str
+    removed_at: datetime | None
+
+
+class _Named(NamedTuple):
+    id: int
+    name: str
+
+
+@functools.cache
+def _pupil_page_reads() -> tuple[DirectRead, DirectRead]:
+    """A child's carers (``:pupil``) and their school's classes (``:school``), as rows of what
+    the page shows; built once per process, read directly."""
+    carers = (
+        sa.select(User.id, User.name, Guardianship.relationship_label, Guardianship.removed_at)
+        .join(Guardianship, Guardianship.parent_id == User.id)
+        .where(Guardianship.pupil_id == sa.bindparam("pupil", type_=sa.Integer))
+        .order_by(User.name)
+    )
+    classes = sa.select(SchoolClass.id, SchoolClass.name).where(
+        SchoolClass.organisation_id == sa.bindparam("school", type_=sa.Integer)
+    )
+    return DirectRead(carers), DirectRead(classes)
 
 
 def _request_id(form) -> int | None:
