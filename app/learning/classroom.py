@@ -13,12 +13,12 @@ from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
-from sqlalchemy.orm import joinedload
 
 from app.core.audit import log_event
 from app.core.authz import carer_ids, record_scope, scope_params, taught_by
 from app.core.direct_reads import DirectRead
 from app.core.extensions import db
+from app.learning.topics import items_loaded, with_items
 from app.models import (
     Activity,
     Award,
@@ -96,11 +96,7 @@ class Grid:
 def class_grid(school_class: SchoolClass, week_start: date, tz: str = "Europe/London") -> Grid:
     """Pupils × the activities of the class's published topics for a week (two queries); the
     awards shown are those given that week (Monday to Sunday in the school's time zone)."""
-    topics = (
-        db.session.scalars(_topics_statement(), {"class_id": school_class.id, "week": week_start})
-        .unique()
-        .all()
-    )
+    topics = items_loaded(_topics_read().run({"class_id": school_class.id, "week": week_start}))
     items = [item for topic in topics for item in sorted(topic.items, key=lambda i: i.position)]
     column = {item.id: index for index, item in enumerate(items)}
     titles = {item.id: item.activity.title for item in items}
@@ -124,19 +120,20 @@ def class_grid(school_class: SchoolClass, week_start: date, tz: str = "Europe/Lo
 
 
 @functools.cache
-def _topics_statement() -> sa.Select:
+def _topics_read() -> DirectRead:
     """The published topics of ``:class_id`` for the week of ``:week``, with their activities;
-    built once per process (values bound), as the class view is opened all day."""
-    return (
-        sa.select(WeeklyTopic)
-        .join(topic_classes, topic_classes.c.topic_id == WeeklyTopic.id)
-        .where(
-            topic_classes.c.class_id == sa.bindparam("class_id", type_=sa.Integer),
-            WeeklyTopic.week_start == sa.bindparam("week", type_=sa.Date),
-            WeeklyTopic.status == TopicStatus.PUBLISHED,
+    built once per process (values bound) and read directly, as the class view is opened all day."""
+    return DirectRead(
+        with_items(
+            sa.select(WeeklyTopic)
+            .join(topic_classes, topic_classes.c.topic_id == WeeklyTopic.id)
+            .where(
+                topic_classes.c.class_id == sa.bindparam("class_id", type_=sa.Integer),
+                WeeklyTopic.week_start == sa.bindparam("week", type_=sa.Date),
+                WeeklyTopic.status == TopicStatus.PUBLISHED,
+            )
+            .order_by(WeeklyTopic.published_at, WeeklyTopic.id)
         )
-        .options(joinedload(WeeklyTopic.items).joinedload(TopicActivity.activity))
-        .order_by(WeeklyTopic.published_at, WeeklyTopic.id)
     )
 
 

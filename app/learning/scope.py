@@ -16,7 +16,7 @@ from app.core.direct_reads import DirectRead, loaded
 from app.core.extensions import db
 from app.learning import activities, topics
 from app.learning.classroom import contribution_for_staff
-from app.models import Activity, Organisation, SchoolClass, TopicActivity, WeeklyTopic, topic_classes
+from app.models import Activity, Organisation, SchoolClass, WeeklyTopic, topic_classes
 
 
 def organisation_or_404() -> Organisation:
@@ -66,14 +66,13 @@ def _topic_read() -> DirectRead:
     scope's own subquery reads ``topic_classes`` and must not be correlated to it."""
     chosen = topic_classes.alias("chosen")
     return DirectRead(
-        topics.visible_topics()
-        .add_columns(SchoolClass, TopicActivity, Activity)
-        .outerjoin(chosen, chosen.c.topic_id == WeeklyTopic.id)
-        .outerjoin(SchoolClass, SchoolClass.id == chosen.c.class_id)
-        .outerjoin(TopicActivity, TopicActivity.topic_id == WeeklyTopic.id)
-        .outerjoin(Activity, Activity.id == TopicActivity.activity_id)
-        .where(WeeklyTopic.id == sa.bindparam("topic_id", type_=sa.Integer))
-        .order_by(TopicActivity.position, TopicActivity.id, SchoolClass.id)
+        topics.with_items(
+            topics.visible_topics()
+            .add_columns(SchoolClass)
+            .outerjoin(chosen, chosen.c.topic_id == WeeklyTopic.id)
+            .outerjoin(SchoolClass, SchoolClass.id == chosen.c.class_id)
+            .where(WeeklyTopic.id == sa.bindparam("topic_id", type_=sa.Integer))
+        ).order_by(SchoolClass.id)
     )
 
 
@@ -84,15 +83,8 @@ def _visible_topic(topic_id: int) -> WeeklyTopic | None:
     rows = _topic_read().run({**scope_params(current_user), "topic_id": topic_id})
     if not rows:
         return None
-    topic = rows[0][0]
-    items: dict[TopicActivity, None] = {}  # in order, once each
-    for _topic, _class, item, activity in rows:
-        if item is not None and item not in items:
-            items[item] = None
-            loaded(item, "activity", activity)
-            loaded(item, "topic", topic)
+    (topic,) = topics.items_loaded(rows)
     loaded(topic, "classes", list(dict.fromkeys(row[1] for row in rows if row[1] is not None)))
-    loaded(topic, "items", list(items))
     return topic
 
 

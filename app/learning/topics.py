@@ -7,6 +7,7 @@ so when two teachers edit one topic the second, stale save is refused and nothin
 from __future__ import annotations
 
 import functools
+from collections.abc import Sequence
 from datetime import date, datetime, time, timedelta
 from typing import Protocol
 from zoneinfo import ZoneInfo
@@ -16,6 +17,7 @@ from sqlalchemy.orm import attributes
 
 from app.core.authz import record_scope, taught_by
 from app.core.bulk import rows_changed
+from app.core.direct_reads import loaded
 from app.core.errors import FieldError
 from app.core.extensions import db
 from app.models import (
@@ -110,6 +112,35 @@ def local_to_utc(org: Organisation, value: datetime) -> datetime:
 
 
 # --- scope (P12) ------------------------------------------------------------------------------
+
+
+def with_items(query: sa.Select) -> sa.Select:
+    """``query`` (of topics) with each topic's activities and their library activities as its
+    last two columns (outer-joined: None for a topic without any), in order; for a direct read,
+    whose rows ``items_loaded`` turns back into topics."""
+    return (
+        query.add_columns(TopicActivity, Activity)
+        .outerjoin(TopicActivity, TopicActivity.topic_id == WeeklyTopic.id)
+        .outerjoin(Activity, Activity.id == TopicActivity.activity_id)
+        .order_by(TopicActivity.position, TopicActivity.id)
+    )
+
+
+def items_loaded(rows: Sequence[tuple]) -> list[WeeklyTopic]:
+    """The topics of rows read with ``with_items`` (the topic first), once each and in order,
+    each with its activities set as loaded, and theirs with their library activity: what the
+    ORM's joined loads give, without building their statement."""
+    found: dict[WeeklyTopic, dict[TopicActivity, None]] = {}
+    for row in rows:
+        topic, item, activity = row[0], row[-2], row[-1]
+        items = found.setdefault(topic, {})
+        if item is not None and item not in items:
+            items[item] = None
+            loaded(item, "activity", activity)
+            loaded(item, "topic", topic)
+    for topic, items in found.items():
+        loaded(topic, "items", list(items))
+    return list(found)
 
 
 @functools.cache
