@@ -42,12 +42,19 @@ def svg(text: str, *, title: str | None = None, scale: int | None = None, xmlns:
 
 # What a data: URI must escape in an SVG of single-quoted attributes: the rest (the path's letters,
 # digits, spaces and minus signs) goes as it is. Percent-encoding it character by character in
-# Python (urllib's quote) took a fifth of the drawing's time.
-_URI_ESCAPES = str.maketrans({"%": "%25", "#": "%23", "<": "%3C", ">": "%3E", '"': "%22"})
+# Python (urllib's quote) took a fifth of the drawing's time, and ``str.translate`` with a table of
+# replacements, which looks each character up in Python, about as long again as drawing the code:
+# ``str.replace`` for each of the five characters runs in C (8 microseconds instead of 240).
+_URI_ESCAPES = (("%", "%25"), ("#", "%23"), ("<", "%3C"), (">", "%3E"), ('"', "%22"))  # "%" first
 
 
 def data_uri(text: str, *, title: str | None = None) -> str:
     """``text`` as a QR code in a ``data:`` URI, for an ``<img>``."""
     drawn = svg(text, title=title)
-    escaped = drawn.translate(_URI_ESCAPES) if drawn.isascii() else quote(drawn, safe=" :/='")
+    if drawn.isascii():
+        escaped = drawn
+        for character, code in _URI_ESCAPES:
+            escaped = escaped.replace(character, code)
+    else:
+        escaped = quote(drawn, safe=" :/='")
     return "data:image/svg+xml;charset=utf-8," + escaped
