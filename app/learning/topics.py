@@ -17,7 +17,7 @@ from sqlalchemy.orm import attributes
 
 from app.core.authz import record_scope, taught_by
 from app.core.bulk import rows_changed
-from app.core.direct_reads import loaded
+from app.core.direct_reads import DirectRead, loaded
 from app.core.errors import FieldError
 from app.core.extensions import db
 from app.models import (
@@ -93,17 +93,25 @@ def usual_publish_time(org: Organisation, week_start: date) -> datetime | None:
 
 def next_free_week(class_ids: list[int], start: date) -> date:
     """The first Monday from ``start`` on which none of these classes has a topic yet."""
-    taken = set(
-        db.session.scalars(
-            sa.select(WeeklyTopic.week_start)
-            .join(topic_classes, topic_classes.c.topic_id == WeeklyTopic.id)
-            .where(topic_classes.c.class_id.in_(class_ids or [-1]), WeeklyTopic.week_start >= start)
-        )
-    )
+    taken = {week for (week,) in _taken_weeks_read().run({"classes": list(class_ids), "start": start})}
     week = start
     while week in taken:
         week += timedelta(days=7)
     return week
+
+
+@functools.cache
+def _taken_weeks_read() -> DirectRead:
+    """The weeks from ``:start`` on that have a topic for one of ``:classes`` (one array); built
+    once per process, read directly."""
+    return DirectRead(
+        sa.select(WeeklyTopic.week_start)
+        .join(topic_classes, topic_classes.c.topic_id == WeeklyTopic.id)
+        .where(
+            topic_classes.c.class_id == sa.any_(bound_list("classes", sa.Integer)),
+            WeeklyTopic.week_start >= sa.bindparam("start", type_=sa.Date),
+        )
+    )
 
 
 def local_to_utc(org: Organisation, value: datetime) -> datetime:
