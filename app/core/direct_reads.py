@@ -52,7 +52,7 @@ from typing import Any, NamedTuple, cast
 import psycopg
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapper, make_transient_to_detached
-from sqlalchemy.orm.attributes import instance_dict, set_committed_value
+from sqlalchemy.orm.attributes import instance_dict, instance_state, set_committed_value
 
 from app.core.extensions import db
 from app.core.transactions import plain_read
@@ -87,6 +87,9 @@ class _Entity:
         self.attrs = [attr for attr in mapper.column_attrs if not attr.deferred]  # as the ORM loads
         self.keys = [attr.key for attr in self.attrs]
         self.key_set = frozenset(self.keys)
+        self.identity_class = mapper._identity_class
+        # no "load" listeners on the class: built as the ORM's loading builds what it reads
+        self.plain = not mapper.class_manager.dispatch.load
         self.start, self.end = start, start + len(self.keys)
         self.primary = self.keys.index(mapper.get_property_by_column(mapper.primary_key[0]).key)
 
@@ -94,7 +97,7 @@ class _Entity:
         part = values[self.start : self.end]
         if part[self.primary] is None:
             return None  # an outer join found nothing
-        key = self.mapper.identity_key_from_primary_key((part[self.primary],))
+        key = (self.identity_class, (part[self.primary],), None)  # as the mapper's own keys
         existing = session.identity_map.get(key)
         if existing is not None:  # as the ORM does without populate_existing: the session's object,
             if not instance_dict(existing).keys() >= self.key_set:  # its expired columns from this row
@@ -102,9 +105,15 @@ class _Entity:
                     loaded(existing, attr_key, value)
             return existing
         instance = self.mapper.class_manager.new_instance()
-        instance_dict(instance).update(zip(self.keys, part, strict=True))
-        make_transient_to_detached(instance)
-        session.add(instance)
+        state = instance_state(instance)
+        state.dict.update(zip(self.keys, part, strict=True))
+        if self.plain and not session.dispatch.loaded_as_persistent:  # as the ORM's loading adds
+            # what it read: keyed, and in the identity map (no events to run)
+            state.key, state.identity_token, state.session_id = key, None, session.hash_key
+            session.identity_map._add_unpresent(state, key)
+        else:  # a class or session with loading events: the public way, which runs them
+            make_transient_to_detached(instance)
+            session.add(instance)
         return instance
 
 

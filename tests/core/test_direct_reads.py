@@ -70,6 +70,9 @@ def test_the_objects_read_belong_to_the_session_as_loaded_ones(ctx):
     ((user, role, found_school, *_),) = DirectRead(_statement()).run({"who": teacher_id})
     assert role is Role.TEACHER and found_school.name == "Oak Primary"
     assert db.session.get(User, teacher_id) is user, "the session's own object"
+    state = sa.inspect(user)
+    assert state.persistent and state.key == sa.orm.util.identity_key(User, teacher_id)
+    assert state.session is db.session() and not state.modified
     assert not db.session.dirty and not db.session.new
     assert [m.role for m in user.memberships] == [Role.TEACHER]  # relationships load as usual
     user.name = "Renamed by the test"
