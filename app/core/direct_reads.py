@@ -14,9 +14,10 @@ what matters of that path and drops the rest:
   statements (its values are not: they hold the sign-in's secret hash), and psycopg prepares it
   on its fifth run as any other;
 - values are bound and read with the same type processors SQLAlchemy uses; a mapped class asked
-  for is built as the ORM builds it from a row, and added to the session as loaded
-  (``make_transient_to_detached``), or the object the session already holds is used, as the ORM
-  does, its columns read from the row where a commit or rollback had expired them;
+  for is built as the ORM's loading builds it from a row and put in the session's identity map
+  as that does (through ``make_transient_to_detached`` and ``Session.add`` instead when the class
+  or the session has loading events to run), or the object the session already holds is used,
+  as the ORM does, its columns read from the row where a commit or rollback had expired them;
 - any error from the database is raised as SQLAlchemy raises it: the statement is run again
   through SQLAlchemy, which invalidates a broken connection and wraps the error (a read changes
   nothing, so running it again is safe).
@@ -35,9 +36,11 @@ object and adding it to the session costs more per row than SQLAlchemy's own loa
 office's list of parents took more instructions as objects read directly than through the ORM,
 and a third of them as rows).
 
-It leans on four things of SQLAlchemy's that are not its documented API (SQLAlchemy is pinned at
+It leans on things of SQLAlchemy's that are not its documented API (SQLAlchemy is pinned at
 2.1.9): the types' ``_cached_bind_processor`` and ``_cached_result_processor``, a statement's
-``_with_options`` and a ``Connection``'s ``dispatch`` joined to its engine's.
+``_with_options``, a ``Connection``'s ``dispatch`` joined to its engine's, and what the ORM's
+loading sets on a new object (``InstanceState.key``, ``session_id``, the identity map's
+``_add_unpresent``, the mapper's ``_identity_class``).
 ``tests/core/test_direct_reads.py`` compares every kind of column and object with SQLAlchemy's
 own reading, so an upgrade that changes them fails there.
 """
