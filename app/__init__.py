@@ -132,6 +132,9 @@ def create_app(config: dict | None = None) -> Flask:
     app.jinja_env.globals["activity_card"] = activity_card  # one activity of a topic card
 
     app.jinja_env.globals["face_words"] = face_words
+    from app.core import form_fields
+
+    app.jinja_env.globals["form_fields"] = form_fields  # exported by _forms.html, teachers/_form.html
     controls.init_app(app)  # a family's rating and sending controls under each activity
 
     from app import cli
