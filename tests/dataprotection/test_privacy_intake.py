@@ -55,6 +55,19 @@ def test_a_request_needs_a_fresh_sign_in(client, family):
     assert _count() == 0
 
 
+def test_a_parent_with_children_at_two_schools_chooses_the_school_by_name(client, family):
+    f.login(client, family["mum"])
+    one_school = client.get("/privacy/requests/new").get_data(as_text=True)
+    assert 'name="organisation_id"' not in one_school  # one school: nothing to choose
+
+    ash = f.school(name="Ash Academy")
+    f.pupil(f.school_class(ash), family["mum"], first_name="Cy", last_name="Smith")
+    page = client.get("/privacy/requests/new").get_data(as_text=True)
+    assert "Ada Smith" in page and "Cy Smith" in page and "Bob Jones" not in page
+    schools = re.findall(r'<option value="\d+"[^>]*>([^<]+)</option>', page)
+    assert schools == ["Ash Academy", "Oak Primary"]
+
+
 @pytest.mark.promise("P28")
 def test_a_parent_asks_about_their_child_and_sees_it_listed_with_its_deadline(client, family):
     f.login(client, family["mum"])

@@ -4,6 +4,9 @@ emailed link. The workflow itself: app/dataprotection/requests/intake.py and pri
 
 from __future__ import annotations
 
+import functools
+from typing import NamedTuple
+
 import sqlalchemy as sa
 from flask import abort, current_app, request, url_for
 from flask_babel import gettext
@@ -11,6 +14,7 @@ from flask_login import current_user
 from wtforms.fields.choices import SelectChoice as C
 
 from app.core.authz import fresh_signin_required, linked_pupils, parent_required, public
+from app.core.direct_reads import DirectRead
 from app.core.error_pages import render_error
 from app.core.extensions import db, limiter
 from app.core.htmx import redirect_after_post, render
@@ -141,20 +145,54 @@ def my_requests():
     )
 
 
+class _Child(NamedTuple):
+    id: int
+    first_name: str
+    last_name: str
+    organisation_id: int
+    school_name: str
+    school_rank: int  # the school's place among the family's schools, by name
+
+    @property
+    def display_name(self) -> str:
+        return f"{self.first_name} {self.last_name}".strip()  # as Pupil.display_name
+
+
+class _School(NamedTuple):
+    id: int
+    name: str
+
+
+@functools.cache
+def _children_read() -> DirectRead:
+    """The children linked to the parent ``:parent_id`` (as ``linked_pupils`` orders them), each
+    with their school and that school's rank by name (the schools a request may be addressed to,
+    in order), in one statement compiled once per process."""
+    return DirectRead(
+        linked_pupils(sa.bindparam("parent_id", type_=sa.Integer))
+        .with_only_columns(
+            Pupil.id,
+            Pupil.first_name,
+            Pupil.last_name,
+            Organisation.id,
+            Organisation.name,
+            sa.func.dense_rank().over(order_by=(Organisation.name, Organisation.id)),
+        )
+        .join(Organisation, Organisation.id == Pupil.organisation_id)
+    )
+
+
 @bp.route("/requests/new", methods=["GET", "POST"])
 @fresh_signin_required
 @parent_required
 def new_request():
     """Ask for one of the rights, about oneself or a linked child."""
     parent = current_user._get_current_object()
-    children = db.session.scalars(linked_pupils(parent)).all()
-    schools = db.session.execute(
-        sa.select(Organisation.id, Organisation.name)
-        .where(Organisation.id.in_({c.organisation_id for c in children}))
-        .order_by(Organisation.name)
-    ).all()
+    rows = [_Child._make(row) for row in _children_read().run({"parent_id": parent.id})]
+    ranked = {row.school_rank: _School(row.organisation_id, row.school_name) for row in rows}
+    schools = [ranked[rank] for rank in sorted(ranked)]
     form = ParentRequestForm()
-    form.about.choices = [C("self", _l("Me"))] + [C(str(c.id), c.display_name) for c in children]
+    form.about.choices = [C("self", _l("Me"))] + [C(str(row.id), row.display_name) for row in rows]
     form.organisation_id.choices = [C(s.id, s.name) for s in schools]
     problem = None
     if form.validate_on_submit():
