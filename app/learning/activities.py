@@ -317,15 +317,31 @@ def _search_read(columns: tuple[str, ...], archived: bool, given: frozenset[str]
 
 def activity_for_staff(organisation_ids: list[int], activity_id: int) -> Activity | None:
     """An activity of one of these schools' libraries, or None."""
-    return db.session.scalar(
+    rows = _staff_activity_read().run({"activity_id": activity_id, "organisation_ids": organisation_ids})
+    return rows[0][0] if rows else None
+
+
+@cache
+def _staff_activity_read() -> DirectRead:
+    """``activity_for_staff``'s statement, compiled once per process (the schools as one array)."""
+    return DirectRead(
         sa.select(Activity).where(
-            Activity.id == activity_id, Activity.organisation_id.in_(organisation_ids or [-1])
+            Activity.id == sa.bindparam("activity_id", type_=sa.Integer),
+            Activity.organisation_id == sa.any_(bound_list("organisation_ids", sa.Integer)),
         )
     )
 
 
 def activity_for_parent(user: User, activity_id: int) -> Activity | None:
     """The activity if a child linked to ``user`` has a published topic with it, else None."""
+    rows = _parent_activity_read().run({"activity_id": activity_id, "parent_id": user.id})
+    return rows[0][0] if rows else None
+
+
+@cache
+def _parent_activity_read() -> DirectRead:
+    """``activity_for_parent``'s statement, compiled once per process."""
+    activity_id = sa.bindparam("activity_id", type_=sa.Integer)
     shared = (
         sa.select(TopicActivity.id)
         .join(WeeklyTopic, WeeklyTopic.id == TopicActivity.topic_id)
@@ -335,12 +351,12 @@ def activity_for_parent(user: User, activity_id: int) -> Activity | None:
         .where(
             TopicActivity.activity_id == activity_id,
             WeeklyTopic.status == TopicStatus.PUBLISHED,
-            Guardianship.parent_id == user.id,
+            Guardianship.parent_id == sa.bindparam("parent_id", type_=sa.Integer),
             Guardianship.removed_at.is_(None),
             Pupil.erased_at.is_(None),
         )
     )
-    return db.session.scalar(sa.select(Activity).where(Activity.id == activity_id, sa.exists(shared)))
+    return DirectRead(sa.select(Activity).where(Activity.id == activity_id, sa.exists(shared)))
 
 
 # --- videos without tracking (P05, P06) -------------------------------------------------------
