@@ -36,8 +36,12 @@ joins them.
 from __future__ import annotations
 
 from markupsafe import Markup, escape
+from wtforms.fields.choices import SelectFieldBase
+from wtforms.meta import DefaultMeta
+from wtforms.widgets.core import CheckboxInput, RadioInput, clean_key
 
 from app.core import i18n
+from app.core.forms import html_params
 
 _SPACE = Markup(" ")
 _ = i18n.markup_gettext  # a template's _(): `make translations` finds the words
@@ -51,6 +55,59 @@ def _joined(items) -> Markup:
 def _string(value):
     """Jinja's ``string`` filter: a string (Markup included) as it is, anything else ``str()``."""
     return value if isinstance(value, str) else str(value)
+
+
+_OPTION_TYPES = {RadioInput: "radio", CheckboxInput: "checkbox"}
+_OPTION_FLAGS = ("disabled", "required")  # what RadioInput and CheckboxInput write of a field's flags
+
+
+def _options(field, attrs=None) -> list[tuple[str, Markup, object]]:
+    """Each option of a field of radios or check boxes: its id, its ``<input>`` and its label's
+    text, as iterating the field and calling each option gives them.
+
+    WTForms builds each option as a field of its own (``SelectFieldBase.__iter__``: a label,
+    flags from the validators, the meta bound), which was the larger part of drawing a list of
+    check boxes. The same text is written here from the field's choices: the attributes its
+    options' widget writes (``id``, ``type``, ``value``, ``name``, ``checked``, and ``required``
+    or ``disabled`` from the validators' flags), the field's ``render_kw`` and ``attrs`` (as
+    ``DefaultMeta.render_field`` merges them), through the same ``html_params``. A field drawn any
+    other way (another option widget, its own iteration or meta) is iterated as WTForms does;
+    ``tests/core/test_form_fields.py`` compares the two (WTForms is pinned at 3.3.2)."""
+    kind = _OPTION_TYPES.get(type(field.option_widget))
+    if (
+        kind is None
+        or type(field).__iter__ is not SelectFieldBase.__iter__
+        or type(field)._Option is not SelectFieldBase._Option
+        or type(field.meta).render_field is not DefaultMeta.render_field
+    ):
+        return [(option.id, option(**(attrs or {})), option.label.text) for option in field]
+    given = {clean_key(k): v for k, v in (attrs or {}).items()}
+    if field.render_kw:
+        given = {clean_key(k): v for k, v in field.render_kw.items()} | given
+    flags: dict = {}
+    for source in (*field.validators, field.option_widget):
+        flags.update(getattr(source, "field_flags", {}))
+    for name in _OPTION_FLAGS:
+        if flags.get(name) and name not in given:
+            value = flags[name]
+            given[name] = value() if callable(value) else value
+    drawn = []
+    for i, choice in enumerate(field._iter_choices_normalized()):
+        option_id = f"{field.id}-{i}"
+        kwargs = dict(given)
+        if choice.selected:
+            kwargs.setdefault("checked", True)
+        kwargs.setdefault("id", option_id)
+        kwargs.setdefault("type", kind)
+        kwargs.setdefault("value", str(choice.value))
+        drawn.append(
+            (
+                option_id,
+                Markup(f"<input {html_params(name=field.name, **kwargs)}>"),
+                choice.label or choice.value,
+            )
+        )
+    return drawn
 
 
 def _described_by(field, hint=None, extra_by=None) -> Markup:
@@ -134,9 +191,8 @@ def radios(field, hint=None, options=None) -> Markup:
     else:
         parts.append("\n  ")
         parts += [
-            f'<label class="check" for="{escape(option.id)}">{escape(option(**attrs))} '
-            f"<span>{escape(option.label.text)}</span></label>"
-            for option in field
+            f'<label class="check" for="{escape(option_id)}">{escape(drawn)} <span>{escape(text)}</span></label>'
+            for option_id, drawn, text in _options(field, attrs)
         ]
     parts.append("\n</fieldset>")
     return Markup("".join(parts))
@@ -205,7 +261,7 @@ def choices(f, legend=None) -> Markup:
     invalid = f' aria-describedby="{escape(f.id)}-error"' if f.errors else ""
     hint = f'<span class="hint">{escape(f.description)}</span>' if f.description else ""
     options = "".join(
-        f'<label class="check">{escape(option())} {escape(option.label.text)}</label>' for option in f
+        f'<label class="check">{escape(drawn)} {escape(text)}</label>' for _, drawn, text in _options(f)
     )
     return Markup(
         f'<fieldset class="field{" has-error" if f.errors else ""}" id="{escape(f.id)}"{invalid}>\n'

@@ -150,3 +150,47 @@ def test_the_templates_import_the_python_functions(app):
         assert getattr(shared, name) is getattr(form_fields, name)
     for name in ("field", "choices", "summary"):
         assert getattr(teachers, name) is getattr(form_fields, name)
+
+
+class _Disabled:
+    field_flags = {"disabled": True}
+
+    def __call__(self, form, field):
+        return None
+
+
+class _Options(FlaskForm):
+    plain = RadioField("Plain", choices=[C("a", "A & a"), C("b", "")])
+    needed = RadioField("Needed", choices=[C(1, "One"), C(2, "Two")], coerce=int, validators=[DataRequired()])
+    styled = RadioField("Styled", choices=[C("x", "X")], render_kw={"class": "big", "data-x": '"quoted"'})
+    shut = _Checks(
+        "Shut",
+        choices=[C("R", lazy_gettext("Reception")), C("1", Markup("<b>Year 1</b>"))],
+        validators=[_Disabled()],
+    )
+    ticks = _Checks(
+        "Ticks", choices=[C("R", "Reception"), C("1", "Year 1"), C("2", "Year 2")], validators=[Optional()]
+    )
+
+
+@pytest.mark.parametrize(
+    "attrs",
+    [None, {"aria_describedby": "x-hint x-error", "aria-invalid": "true"}, {"id": "mine", "checked": False}],
+)
+def test_options_are_written_as_wtforms_draws_each_option_field(app, attrs):
+    """Radios and check boxes written from the choices (form_fields._options) are the text WTForms
+    draws by building each option as a field: selected or not, required or disabled by a
+    validator, the field's render_kw, attributes passed in, values that are not strings."""
+    with app.test_request_context():
+        sent = MultiDict([("needed", "2"), ("ticks", "R"), ("ticks", "2"), ("shut", "1")])
+        for form in (
+            _Options(formdata=None, meta={"csrf": False}),
+            _Options(formdata=sent, meta={"csrf": False}),
+        ):
+            for field in form:
+                wtforms_own = [(o.id, o(**(attrs or {})), o.label.text) for o in field]
+                assert form_fields._options(field, attrs) == wtforms_own, field.name
+        ticks = [str(drawn) for _, drawn, _ in form_fields._options(form.ticks)]
+        assert ["checked" in tick for tick in ticks] == [True, False, True]
+        assert all(" required" in str(drawn) for _, drawn, _ in form_fields._options(form.needed))
+        assert all(" disabled" in str(drawn) for _, drawn, _ in form_fields._options(form.shut))
