@@ -11,10 +11,15 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+from functools import cache
+from typing import NamedTuple
+
 import sqlalchemy as sa
 
 from app.auth.passwords import hash_password
 from app.core.audit import log_event
+from app.core.direct_reads import DirectRead
 from app.core.errors import FieldError, ServiceError
 from app.core.extensions import db
 from app.core.transactions import transaction
@@ -30,6 +35,7 @@ from app.models import (
     User,
     UserKind,
     UserStatus,
+    one_of,
     utcnow,
 )
 
@@ -121,24 +127,62 @@ def invite(organisation_id: int, name: str, email: str, role: str, actor: User) 
     return user
 
 
-def pending(organisation_id: int) -> list[Invitation]:
-    """The school's staff invitations not answered yet (newest first), for the staff page."""
-    return list(
-        db.session.scalars(
-            sa.select(Invitation)
-            .where(
-                Invitation.organisation_id == organisation_id,
-                Invitation.role.is_not(None),
-                Invitation.status.in_(invitations.OPEN),
-                Invitation.expires_at > utcnow(),
-            )
-            .order_by(Invitation.id.desc())
-        )
+class StaffListed(NamedTuple):
+    """A member of staff as the staff page lists them: one row per role held at the school."""
+
+    name: str
+    email: str | None
+    role: Role
+    status: UserStatus
+
+
+class Waiting(NamedTuple):
+    """A staff invitation not answered yet, as the staff page lists it."""
+
+    email: str | None
+    role: str
+    sent_at: datetime | None
+    expires_at: datetime
+
+
+def staff_list(organisation_id: int) -> list[StaffListed]:
+    """Everyone holding a role at the school, by name, for the staff page."""
+    return [StaffListed._make(row) for row in _staff_read().run({"organisation_id": organisation_id})]
+
+
+def waiting(organisation_id: int) -> list[Waiting]:
+    """The school's staff invitations not answered yet (newest first) and the address each was
+    sent to, for the staff page."""
+    params = {"organisation_id": organisation_id, "now": utcnow()}
+    return [Waiting._make(row) for row in _waiting_read().run(params)]
+
+
+@cache
+def _staff_read() -> DirectRead:
+    """``staff_list``'s statement, compiled once per process."""
+    return DirectRead(
+        sa.select(User.name, User.email, StaffMembership.role, User.status)
+        .join(StaffMembership, StaffMembership.user_id == User.id)
+        .where(StaffMembership.organisation_id == sa.bindparam("organisation_id", type_=sa.Integer))
+        .order_by(User.name)
     )
 
 
-def invited_address(invitation: Invitation) -> str | None:
-    return db.session.scalar(sa.select(User.email).where(User.id == invitation.user_id))
+@cache
+def _waiting_read() -> DirectRead:
+    """``waiting``'s statement, compiled once per process."""
+    return DirectRead(
+        sa.select(User.email, Invitation.role, Invitation.sent_at, Invitation.expires_at)
+        .select_from(Invitation)
+        .outerjoin(User, User.id == Invitation.user_id)
+        .where(
+            Invitation.organisation_id == sa.bindparam("organisation_id", type_=sa.Integer),
+            Invitation.role.is_not(None),
+            one_of(Invitation.status, invitations.OPEN),
+            Invitation.expires_at > sa.bindparam("now", type_=Invitation.expires_at.type),
+        )
+        .order_by(Invitation.id.desc())
+    )
 
 
 def _grant(invitation: Invitation, user: User) -> None:

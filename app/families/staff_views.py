@@ -3,7 +3,6 @@ invited person answers from the link (:mod:`app.families.staff_invitations`)."""
 
 from __future__ import annotations
 
-import sqlalchemy as sa
 from flask import flash, redirect, render_template, request, session, url_for
 from flask_login import current_user
 from wtforms import PasswordField, SelectField, StringField
@@ -18,7 +17,7 @@ from app.core.extensions import db, limiter
 from app.core.forms import FlaskForm
 from app.families import invitations
 from app.families import staff_invitations as service
-from app.models import StaffMembership, User, UserKind
+from app.models import User, UserKind
 from app.office import bp
 
 
@@ -66,15 +65,12 @@ def staff_page():
         else:
             flash(f"Invitation sent to {user.email}. They have no access until they accept it.", "success")
             return redirect(url_for("office.staff_page"), 303)
-    people = db.session.execute(
-        sa.select(User, StaffMembership.role)
-        .join(StaffMembership)
-        .where(StaffMembership.organisation_id == org.id)
-        .order_by(User.name)
-    ).all()
-    waiting = [(inv, service.invited_address(inv)) for inv in service.pending(org.id)]
     return render_template(
-        "office/staff.html", form=form, people=people, waiting=waiting, organisation=org
+        "office/staff.html",
+        form=form,
+        people=service.staff_list(org.id),
+        waiting=service.waiting(org.id),
+        organisation=org,
     ), 422 if form.errors else 200
 
 
