@@ -191,19 +191,8 @@ class DirectRead:
         session = db.session()
         conn = session.connection()
         compiled = self._compiled.get(conn.dialect) or self._compile(conn.dialect)
-        raw = cast(psycopg.Connection, conn.connection.dbapi_connection)
-        values = self._values(compiled, params)
         try:
-            cursor: psycopg.RawCursor = psycopg.RawCursor(raw)
-            text, args = compiled.text, values
-            for listen in conn.dispatch.before_cursor_execute:  # the engine's too (joined)
-                text, args = listen(conn, cursor, text, args, None, False)
-            if conn.engine.logger.isEnabledFor(logging.INFO):  # echo=True, or the engine's log at INFO
-                conn.engine.logger.info("%s [direct read; values not shown]", text)
-            cursor.execute(text, args)
-            conn.dispatch.after_cursor_execute(conn, cursor, text, args, None, False)
-            fetched = cursor.fetchall()
-            cursor.close()
+            fetched = _execute(conn, compiled.text, self._values(compiled, params), None)
         except psycopg.Error as error:
             # SQLAlchemy's own path raises it as for any statement (and drops a broken connection);
             # should it succeed, the warning shows that the direct read is failing where it should not
@@ -221,3 +210,70 @@ class DirectRead:
                 )
             )
         return rows
+
+
+def _execute(
+    conn: sa.Connection, text: str, values: list, context: Any, *, fetch: bool = True
+) -> list[tuple]:
+    """Run ``text`` (PostgreSQL's ``$1`` placeholders) with ``values`` by psycopg on ``conn``'s
+    own driver connection, the engine's cursor listeners called as SQLAlchemy calls them (with
+    ``context`` for the execution context), and return its rows (none unless ``fetch``: asking
+    psycopg whether a statement gave rows builds a description of every column)."""
+    raw = cast(psycopg.Connection, conn.connection.dbapi_connection)
+    cursor: psycopg.RawCursor = psycopg.RawCursor(raw)
+    args: Any = values
+    for listen in conn.dispatch.before_cursor_execute:  # the engine's too (joined)
+        text, args = listen(conn, cursor, text, args, context, False)
+    if conn.engine.logger.isEnabledFor(logging.INFO):  # echo=True, or the engine's log at INFO
+        conn.engine.logger.info("%s [direct; values not shown]", text)
+    cursor.execute(text, args)
+    conn.dispatch.after_cursor_execute(conn, cursor, text, args, context, False)
+    fetched = cursor.fetchall() if fetch else []
+    cursor.close()
+    return fetched
+
+
+class _Options(NamedTuple):
+    """What a cursor listener reads of an execution context: its execution options."""
+
+    execution_options: dict
+
+
+class DirectWrite:
+    """One INSERT (``statement``, its columns named by the values given) compiled once per set of
+    values' names and run by psycopg, as ``DirectRead`` runs a read: for a write sent on its own
+    (``transactions.write_alone``). Columns left out that have a default computed in Python
+    (``default=utcnow``) get it, as SQLAlchemy gives it; ``execution_options`` reach the cursor
+    listeners as a context's would. A database error is raised as SQLAlchemy raises it, by
+    running the statement again through SQLAlchemy (sent on its own, the failed write changed
+    nothing, so running it again is safe)."""
+
+    def __init__(self, statement: sa.Insert):
+        self._statement = statement
+        self._compiled: dict[tuple, tuple[str, list, list]] = {}
+
+    def _compile(self, dialect: sa.engine.Dialect, keys: tuple[str, ...]) -> tuple[str, list, list]:
+        compiled = self._statement.compile(dialect=dialect, column_keys=list(keys))
+        text, names = _numbered(compiled.string)
+        defaults = []
+        for column in compiled.insert_prefetch:
+            default = column.default
+            if default is None or not (default.is_scalar or default.is_callable):
+                raise ValueError(f"DirectWrite computes only plain defaults, not {column}'s")
+            defaults.append((column.key, default))
+        binds = [(name, compiled.binds[name].type._cached_bind_processor(dialect)) for name in names]
+        self._compiled[(dialect, keys)] = found = (text, binds, defaults)
+        return found
+
+    def run(self, conn: sa.Connection, params: dict, execution_options: dict) -> None:
+        keys = tuple(params)
+        text, binds, defaults = self._compiled.get((conn.dialect, keys)) or self._compile(conn.dialect, keys)
+        given = dict(params)
+        for key, default in defaults:
+            given[key] = default.arg(None) if default.is_callable else default.arg
+        values = [process(given[name]) if process is not None else given[name] for name, process in binds]
+        try:
+            _execute(conn, text, values, _Options(execution_options), fetch=False)
+        except psycopg.Error as error:
+            log.warning("direct write failed (%s); running it through SQLAlchemy", type(error).__name__)
+            conn.execute(self._statement, params, execution_options=execution_options)

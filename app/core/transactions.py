@@ -100,7 +100,10 @@ def write_alone(statement: sa.Executable, parameters: dict | None = None) -> Non
     driver = cast(psycopg.Connection, connection.connection.driver_connection)
     idle = driver.info.transaction_status == TransactionStatus.IDLE
     if idle and not (session.new or session.dirty or session.deleted):
-        connection.execute(statement, parameters, execution_options={ALONE: True})
+        if isinstance(statement, sa.Insert) and parameters:  # compiled once, run by psycopg
+            _direct_write(statement).run(connection, parameters, {ALONE: True})
+        else:
+            connection.execute(statement, parameters, execution_options={ALONE: True})
         return
     session.execute(statement, parameters)
     session.expire_on_commit = False
@@ -108,3 +111,10 @@ def write_alone(statement: sa.Executable, parameters: dict | None = None) -> Non
         session.commit()
     finally:
         session.expire_on_commit = True
+
+
+@functools.lru_cache(maxsize=64)  # the app's statements written alone are built once
+def _direct_write(statement: sa.Insert):
+    from app.core.direct_reads import DirectWrite  # direct_reads imports this module
+
+    return DirectWrite(statement)

@@ -12,7 +12,7 @@ from psycopg.pq import TransactionStatus
 
 from app.core.extensions import db
 from app.core.transactions import transaction, write_alone
-from app.models import ActivityLog, Role
+from app.models import ActivityLog, Role, utcnow
 from app.models import Organisation as School
 from tests import factories as f
 from tests.parents_data import family
@@ -196,4 +196,30 @@ def test_a_write_alone_that_fails_leaves_nothing_and_the_session_goes_on(app, ct
     db.session.rollback()
     assert db.session.scalar(sa.select(sa.func.count()).select_from(ActivityLog)) == 0
     write_alone(sa.insert(ActivityLog).values(event="test", subject="next"))
+    assert db.session.scalars(sa.select(ActivityLog.subject)).all() == ["next"]
+
+
+def test_a_write_alone_with_values_is_sent_by_psycopg_and_gets_its_defaults(app, ctx):
+    """``write_alone(insert, values)`` compiles the INSERT once and sends it itself: the columns
+    left out get their Python defaults (the time), the cursor listeners see it outside a
+    transaction, and another connection sees the row at once."""
+    before = utcnow()
+    values = {"event": "test", "subject": "direct", "user_id": None, "ip": "10.0.0.1"}
+    seen = _statuses(lambda: write_alone(sa.insert(ActivityLog), values))
+    assert [status for _, status in seen] == [TransactionStatus.IDLE]
+    with _other_connection(app) as other:
+        row = other.execute(
+            "SELECT event, subject, ip, at FROM activity_log WHERE subject = 'direct'"
+        ).fetchone()
+    assert row[:3] == ("test", "direct", "10.0.0.1")
+    assert before <= row[3] <= utcnow()
+
+
+def test_a_write_alone_with_values_that_fails_raises_as_sqlalchemy_does_and_leaves_nothing(app, ctx):
+    orphan = {"event": "test", "subject": "orphan", "user_id": 987654321}
+    with pytest.raises(sa.exc.IntegrityError):
+        write_alone(sa.insert(ActivityLog), orphan)
+    db.session.rollback()
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(ActivityLog)) == 0
+    write_alone(sa.insert(ActivityLog), orphan | {"user_id": None, "subject": "next"})
     assert db.session.scalars(sa.select(ActivityLog.subject)).all() == ["next"]
