@@ -20,13 +20,14 @@ import sqlalchemy as sa
 from flask_babel import gettext
 from markupsafe import Markup
 from sqlalchemy.dialects.postgresql import insert
-from sqlalchemy.orm import joinedload
 
 from app.core import consent, i18n
+from app.core.direct_reads import DirectRead, loaded
 from app.core.errors import FieldError
 from app.core.extensions import db
 from app.learning import photos, usage
 from app.models import (
+    Activity,
     ConsentMethod,
     ConsentPurpose,
     Contribution,
@@ -81,19 +82,30 @@ class EngagementError(FieldError):
 
 def published_item(pupil: Pupil, item_id: int) -> TopicActivity | None:
     """The topic activity ``item_id`` if it is in a published topic for the child's class (and the
-    school has not removed the child); otherwise None."""
+    school has not removed the child), its activity loaded; otherwise None."""
     if pupil.class_id is None or pupil.removed_at is not None:
         return None
-    return db.session.scalar(
-        sa.select(TopicActivity)
+    rows = _published_item_read().run({"item_id": item_id, "class_id": pupil.class_id})
+    if not rows:
+        return None
+    item, activity = rows[0]
+    loaded(item, "activity", activity)
+    return item
+
+
+@functools.cache
+def _published_item_read() -> DirectRead:
+    """``published_item``'s statement with the activity, compiled once per process."""
+    return DirectRead(
+        sa.select(TopicActivity, Activity)
+        .join(Activity, Activity.id == TopicActivity.activity_id)
         .join(WeeklyTopic, WeeklyTopic.id == TopicActivity.topic_id)
         .join(topic_classes, topic_classes.c.topic_id == WeeklyTopic.id)
         .where(
-            TopicActivity.id == item_id,
-            topic_classes.c.class_id == pupil.class_id,
+            TopicActivity.id == sa.bindparam("item_id", type_=sa.Integer),
+            topic_classes.c.class_id == sa.bindparam("class_id", type_=sa.Integer),
             WeeklyTopic.status == TopicStatus.PUBLISHED,
         )
-        .options(joinedload(TopicActivity.activity))
     )
 
 

@@ -21,6 +21,7 @@ from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.orm import selectinload
 
 from app.core.authz import NOT_LOADED, layout_column, layout_value, linked_pupils
+from app.core.direct_reads import DirectRead
 from app.core.extensions import db
 from app.learning import topics as topic_service
 from app.learning.classroom import AWARD_LABELS
@@ -213,8 +214,7 @@ def engagements_for(pupil_ids: list[int], item_ids: list[int]) -> dict[tuple[int
     if not pupil_ids or not item_ids:
         return {}
     found: dict[tuple[int, int], Done] = {}
-    rows = db.session.execute(_engagements_statement(), {"pupils": pupil_ids, "items": item_ids})
-    _collect(rows, found)
+    _collect(_engagements_read().run({"pupils": pupil_ids, "items": item_ids}), found)
     return found
 
 
@@ -261,8 +261,14 @@ def _engagements_column(topic, pupil) -> sa.ScalarSelect:
 
 
 @functools.cache
+def _engagements_read() -> DirectRead:
+    """``_engagements_statement``, compiled once per process and run by psycopg."""
+    return DirectRead(_engagements_statement())
+
+
 def _engagements_statement() -> sa.Select:
-    """Built once per process, its values bound (building it cost as much as running it)."""
+    """The engagements of the children ``:pupils`` with the activities ``:items`` (arrays), with
+    what was sent."""
     e, c = Engagement.__table__, Contribution.__table__
     return (
         sa.select(*_engagement_columns(e, c))
