@@ -16,13 +16,14 @@ the message is rendered once for many people and those are filled in per recipie
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import logging
-from collections.abc import Sequence
 from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import datetime
+from typing import NamedTuple
 
 import sqlalchemy as sa
 from flask import current_app
@@ -31,12 +32,13 @@ from jinja2 import TemplateNotFound
 from sqlalchemy.orm import Session
 
 from app.core import i18n
+from app.core.direct_reads import DirectRead
 from app.core.extensions import db
 from app.core.jobs import enqueue_after_commit
 from app.core.transactions import transaction
 from app.messaging import policy, providers
 from app.messaging.sms_text import SmsTooLong, fit_sms
-from app.models import Channel, DeliveryStatus, NotificationDelivery, Organisation, Pupil
+from app.models import Channel, DeliveryStatus, NotificationDelivery, Organisation, Pupil, one_of
 
 log = logging.getLogger(__name__)
 SEND_JOB = "app.messaging.jobs.send_deliveries"
@@ -314,20 +316,40 @@ def unsubscribe_url(user_id: int, organisation_id: int | None) -> str:
 # --- failures, for the office ------------------------------------------------------------------
 
 
-def failed_deliveries(organisation_id: int, limit: int = 100) -> Sequence[sa.Row[NotificationDelivery, str]]:
-    """The school's deliveries that failed, newest first: rows of (delivery, recipient name)."""
+class FailedDelivery(NamedTuple):
+    """What the office's page shows of a delivery that failed."""
+
+    id: int
+    template: str
+    channel: Channel
+    status: DeliveryStatus
+    reason: str | None
+    attempts: int
+    created_at: datetime
+
+
+def failed_deliveries(organisation_id: int, limit: int = 100) -> list[tuple[FailedDelivery, str | None]]:
+    """The school's deliveries that failed, newest first: (delivery, recipient name) pairs."""
+    rows = _failed_read().run({"organisation_id": organisation_id, "limit": limit})
+    return [(FailedDelivery._make(row[:-1]), row[-1]) for row in rows]
+
+
+@functools.cache
+def _failed_read() -> DirectRead:
+    """``failed_deliveries``'s statement, compiled once per process."""
     from app.models import User
 
-    return db.session.execute(
-        sa.select(NotificationDelivery, User.name)
-        .outerjoin(User, User.id == NotificationDelivery.user_id)
+    nd = NotificationDelivery
+    return DirectRead(
+        sa.select(nd.id, nd.template, nd.channel, nd.status, nd.reason, nd.attempts, nd.created_at, User.name)
+        .outerjoin(User, User.id == nd.user_id)
         .where(
-            NotificationDelivery.organisation_id == organisation_id,
-            NotificationDelivery.status.in_([DeliveryStatus.FAILED, DeliveryStatus.BOUNCED]),
+            nd.organisation_id == sa.bindparam("organisation_id", type_=sa.Integer),
+            one_of(nd.status, (DeliveryStatus.FAILED, DeliveryStatus.BOUNCED)),
         )
-        .order_by(NotificationDelivery.created_at.desc(), NotificationDelivery.id.desc())
-        .limit(limit)
-    ).all()
+        .order_by(nd.created_at.desc(), nd.id.desc())
+        .limit(sa.bindparam("limit", type_=sa.Integer))
+    )
 
 
 def failed_job_count() -> int:
@@ -356,20 +378,26 @@ def failed_counts(organisation_id: int) -> dict[str, int]:
 def sms_costs(organisation_id: int, since: datetime) -> dict[str, int]:
     """The school's texts sent since ``since``: how many, how many SMS segments they took (what
     the provider charges for), and how many took more than one (one query)."""
+    row = _sms_costs_read().run({"organisation_id": organisation_id, "since": since})[0]
+    return {"texts": row[0], "segments": int(row[1] or 0), "longer": row[2]}
+
+
+@functools.cache
+def _sms_costs_read() -> DirectRead:
+    """``sms_costs``'s statement, compiled once per process."""
     nd = NotificationDelivery
-    row = db.session.execute(
+    return DirectRead(
         sa.select(
             sa.func.count(),
             sa.func.coalesce(sa.func.sum(nd.segments), 0),
             sa.func.count().filter(nd.segments > 1),
         ).where(
-            nd.organisation_id == organisation_id,
+            nd.organisation_id == sa.bindparam("organisation_id", type_=sa.Integer),
             nd.channel == Channel.SMS,
             nd.status == DeliveryStatus.SENT,
-            nd.sent_at >= since,
+            nd.sent_at >= sa.bindparam("since", type_=nd.sent_at.type),
         )
-    ).one()
-    return {"texts": row[0], "segments": int(row[1] or 0), "longer": row[2]}
+    )
 
 
 def retry_deliveries(organisation_id: int, delivery_ids=None) -> int:
