@@ -18,7 +18,6 @@ import sqlalchemy as sa
 from flask import request, url_for
 from flask_babel import gettext
 from sqlalchemy.dialects.postgresql import aggregate_order_by
-from sqlalchemy.orm import selectinload
 
 from app.core.authz import NOT_LOADED, layout_column, layout_value, linked_pupils
 from app.core.direct_reads import DirectRead
@@ -494,26 +493,48 @@ def past_weeks(pupil: Pupil, page: int = 1) -> PastWeeks:
     """Earlier published topics for the child (their class's, and any they took part in), newest
     first, ``WEEKS_PER_PAGE`` a page."""
     page = max(1, page)
+    params = {
+        "pupil_id": pupil.id,
+        "class_id": pupil.class_id,
+        "before": this_monday(pupil),
+        "offset": (page - 1) * WEEKS_PER_PAGE,
+        "limit": WEEKS_PER_PAGE + 1,
+    }
+    found = topic_service.items_loaded(_past_weeks_read().run(params))
+    cards = [Card(t, item_views(t), [pupil]) for t in found[:WEEKS_PER_PAGE]]
+    item_ids = [i.id for card in cards for i in card.items]
+    return PastWeeks(cards, engagements_for([pupil.id], item_ids), page, len(found) > WEEKS_PER_PAGE)
+
+
+@functools.cache
+def _past_weeks_read() -> DirectRead:
+    """``past_weeks``' statement: a page of the child's earlier topics (``:limit`` from
+    ``:offset``), each with its activities, compiled once per process."""
     took_part = (
         sa.select(TopicActivity.topic_id)
         .join(Engagement, Engagement.topic_activity_id == TopicActivity.id)
-        .where(Engagement.pupil_id == pupil.id)
+        .where(Engagement.pupil_id == sa.bindparam("pupil_id", type_=sa.Integer))
     )
     mine = sa.or_(
         WeeklyTopic.id.in_(took_part),
         WeeklyTopic.id.in_(
-            sa.select(topic_classes.c.topic_id).where(topic_classes.c.class_id == pupil.class_id)
+            sa.select(topic_classes.c.topic_id).where(
+                topic_classes.c.class_id == sa.bindparam("class_id", type_=sa.Integer)
+            )
         ),
     )
-    query = (
-        sa.select(WeeklyTopic)
-        .where(WeeklyTopic.status == TopicStatus.PUBLISHED, mine, WeeklyTopic.week_start < this_monday(pupil))
-        .options(selectinload(WeeklyTopic.items).joinedload(TopicActivity.activity))
-        .order_by(WeeklyTopic.week_start.desc(), WeeklyTopic.id.desc())
-        .offset((page - 1) * WEEKS_PER_PAGE)
-        .limit(WEEKS_PER_PAGE + 1)
+    newest_first = (WeeklyTopic.week_start.desc(), WeeklyTopic.id.desc())
+    chosen = (
+        sa.select(WeeklyTopic.id)
+        .where(
+            WeeklyTopic.status == TopicStatus.PUBLISHED,
+            mine,
+            WeeklyTopic.week_start < sa.bindparam("before", type_=sa.Date),
+        )
+        .order_by(*newest_first)
+        .offset(sa.bindparam("offset", type_=sa.Integer))
+        .limit(sa.bindparam("limit", type_=sa.Integer))
+        .subquery("chosen")
     )
-    found = list(db.session.scalars(query))
-    cards = [Card(t, item_views(t), [pupil]) for t in found[:WEEKS_PER_PAGE]]
-    item_ids = [i.id for card in cards for i in card.items]
-    return PastWeeks(cards, engagements_for([pupil.id], item_ids), page, len(found) > WEEKS_PER_PAGE)
+    page = sa.select(WeeklyTopic).join(chosen, chosen.c.id == WeeklyTopic.id).order_by(*newest_first)
+    return DirectRead(topic_service.with_items(page))
