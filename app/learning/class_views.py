@@ -42,6 +42,7 @@ def class_view(class_id: int):
         school_class=school_class,
         grid=grid,
         titles=[f"{n}. {item.activity.title}" for n, item in enumerate(grid.activities, 1)],
+        grid_cells=classroom.grid_cells,
         previous=week - timedelta(days=7),
         following=week + timedelta(days=7),
         pupil_url=href("teachers.pupil", "pupil_id"),

@@ -13,6 +13,7 @@ from PIL import Image
 
 from app.core import storage
 from app.core.extensions import db
+from app.learning import classroom
 from app.learning.topics import monday_of
 from app.models import (
     ActivityLog,
@@ -488,3 +489,14 @@ def test_the_shared_hide_form_refuses_another_classes_comment(school, client):
     db.session.expire_all()
     assert db.session.get(Contribution, comment.id).hidden_at is None
     assert db.session.get(Contribution, own.id).hidden_at is None
+
+
+def test_each_cell_says_done_with_its_stars_or_not_yet_labelled_with_its_activity_escaped():
+    cells = [classroom.Cell(True, 3), classroom.Cell(True, None), classroom.Cell()]
+    titles = ['1. Fish & "chips"', "2. <b>bold</b>", "3. Sums"]
+    assert str(classroom.grid_cells(cells, titles)) == (
+        '<td class="y" data-a="1. Fish &amp; &#34;chips&#34;">Done'
+        ' <span role="img" aria-label="rated 3 out of 5">★★★</span></td>'
+        '<td class="y" data-a="2. &lt;b&gt;bold&lt;/b&gt;">Done</td>'
+        '<td class="n" data-a="3. Sums"><span class="visually-hidden">Not yet</span></td>'
+    )
