@@ -309,7 +309,7 @@ def awards_for(pupil_ids: list[int], limit: int | None = RECENT_AWARDS) -> dict[
         return {}
     found: dict[int, list[AwardShown]] = defaultdict(list)
     params = {"pupils": pupil_ids, "limit": limit or 2**31 - 1}
-    for pupil_id, kind, note, created_at in db.session.execute(_awards_statement(), params):
+    for pupil_id, kind, note, created_at in _awards_read().run(params):
         found[pupil_id].append(AwardShown(kind, note, created_at))
     return found
 
@@ -332,6 +332,12 @@ def _recent_awards_column(pupil) -> sa.ScalarSelect:
 
 def _awards_from_json(rows) -> list[AwardShown]:
     return [AwardShown(AwardKind(kind), note, json_moment(at)) for kind, note, at in rows or []]
+
+
+@functools.cache
+def _awards_read() -> DirectRead:
+    """``_awards_statement``, compiled once per process and run by psycopg."""
+    return DirectRead(_awards_statement())
 
 
 @functools.cache

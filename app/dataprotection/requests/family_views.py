@@ -121,17 +121,24 @@ def _status(form, error=None) -> int:
 # --- a signed-in parent ------------------------------------------------------------------------
 
 
+@functools.cache
+def _my_requests_read() -> DirectRead:
+    """A parent's requests, newest first, each with the child's first name and the school's name,
+    compiled once per process."""
+    return DirectRead(
+        sa.select(PrivacyRequest, Pupil.first_name, Organisation.name)
+        .join(Organisation, Organisation.id == PrivacyRequest.organisation_id)
+        .outerjoin(Pupil, Pupil.id == PrivacyRequest.subject_pupil_id)
+        .where(PrivacyRequest.requester_id == sa.bindparam("requester_id", type_=sa.Integer))
+        .order_by(PrivacyRequest.created_at.desc(), PrivacyRequest.id.desc())
+    )
+
+
 @bp.get("/requests")
 @parent_required
 def my_requests():
     """The parent's own requests, with their state and the date the school must answer by."""
-    rows = db.session.execute(
-        sa.select(PrivacyRequest, Pupil.first_name, Organisation.name)
-        .join(Organisation, Organisation.id == PrivacyRequest.organisation_id)
-        .outerjoin(Pupil, Pupil.id == PrivacyRequest.subject_pupil_id)
-        .where(PrivacyRequest.requester_id == current_user.id)
-        .order_by(PrivacyRequest.created_at.desc(), PrivacyRequest.id.desc())
-    ).all()
+    rows = _my_requests_read().run({"requester_id": current_user.id})
     exports_url = (
         url_for("privacy.my_exports") if "privacy.my_exports" in current_app.view_functions else None
     )
