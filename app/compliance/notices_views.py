@@ -5,6 +5,8 @@ told; a major version shows every signed-in person a banner until they acknowled
 
 from __future__ import annotations
 
+import functools
+
 import sqlalchemy as sa
 from flask import abort, flash, request, url_for
 from flask_login import current_user
@@ -12,18 +14,43 @@ from wtforms.fields.choices import SelectChoice as C
 
 from app.compliance import notices as service
 from app.core.authz import staff_required
-from app.core.extensions import db
+from app.core.direct_reads import DirectRead
 from app.core.htmx import redirect_after_post, render
 from app.dataprotection.common.desk import OFFICE, desk_organisations
 from app.dataprotection.common.desk_forms import NoticeForm
 from app.dataprotection.common.forms import apply_error
-from app.models import ConsentPurpose, ConsentRecord, PrivacyNotice
+from app.models import ConsentPurpose, ConsentRecord, PrivacyNotice, bound_list
 from app.office import bp
 
 
 def _typed(form: NoticeForm) -> dict:
     """The version the office typed, as both steps (check, then publish) take it."""
     return {"version": form.version.data, "summary": form.summary.data, "body": form.body.data}
+
+
+@functools.cache
+def _versions_read() -> DirectRead:
+    """Hometime's notices and those of the schools ``:organisation_ids`` (an array), newest
+    first, each with how many people acknowledged it: compiled once per process."""
+    acks = (
+        sa.select(sa.func.count(sa.distinct(ConsentRecord.user_id)))
+        .where(
+            ConsentRecord.notice_id == PrivacyNotice.id,
+            ConsentRecord.purpose == ConsentPurpose.NOTICE_ACK,
+            ConsentRecord.granted.is_(True),
+        )
+        .scalar_subquery()
+    )
+    return DirectRead(
+        sa.select(PrivacyNotice, acks.label("acks"))
+        .where(
+            sa.or_(
+                PrivacyNotice.organisation_id == sa.any_(bound_list("organisation_ids", sa.Integer)),
+                PrivacyNotice.organisation_id.is_(None),
+            )
+        )
+        .order_by(PrivacyNotice.published_at.desc().nulls_last(), PrivacyNotice.id.desc())
+    )
 
 
 @bp.route("/notices", methods=["GET", "POST"])
@@ -75,20 +102,7 @@ def notices_page():
                 return redirect_after_post(url_for("office.notices_page"))
         else:
             status = 422
-    acks = (
-        sa.select(sa.func.count(sa.distinct(ConsentRecord.user_id)))
-        .where(
-            ConsentRecord.notice_id == PrivacyNotice.id,
-            ConsentRecord.purpose == ConsentPurpose.NOTICE_ACK,
-            ConsentRecord.granted.is_(True),
-        )
-        .scalar_subquery()
-    )
-    versions = db.session.execute(
-        sa.select(PrivacyNotice, acks.label("acks"))
-        .where(sa.or_(PrivacyNotice.organisation_id.in_(ids), PrivacyNotice.organisation_id.is_(None)))
-        .order_by(PrivacyNotice.published_at.desc().nulls_last(), PrivacyNotice.id.desc())
-    ).all()
+    versions = _versions_read().run({"organisation_ids": ids})
     # What families see now: each school's newest published version, or Hometime's own notice
     # (organisation_id empty) while the school has published none (as /privacy-notice shows).
     platform = next((n for n, _ in versions if n.organisation_id is None and n.published_at), None)

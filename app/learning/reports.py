@@ -8,12 +8,13 @@ Restricted, removed and erased pupils are left out (P25).
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from datetime import timedelta
 
 import sqlalchemy as sa
 
-from app.core.extensions import db
+from app.core.direct_reads import DirectRead
 from app.models import Engagement, Pupil, SchoolClass, utcnow
 from app.models.reportable import pupil_reportable
 
@@ -65,14 +66,17 @@ def suppress(groups: list[list[Cell]]) -> None:
                 total.hidden = changed = True
 
 
-def engagement_by_class(organisation_id: int) -> list[tuple[str, Cell, Cell, Cell]]:
-    """Per class: all pupils, Pupil Premium pupils, other pupils, each a Cell, with small groups
-    and the figures that would give them away hidden (:func:`suppress`)."""
-    since = utcnow() - timedelta(weeks=WEEKS)
+@functools.cache
+def _by_class_read() -> DirectRead:
+    """``engagement_by_class``'s counts (pupils, and those who did something since ``:since``,
+    per class and Pupil Premium or not), compiled once per process."""
     engaged = sa.exists(
-        sa.select(Engagement.id).where(Engagement.pupil_id == Pupil.id, Engagement.done_at >= since)
+        sa.select(Engagement.id).where(
+            Engagement.pupil_id == Pupil.id,
+            Engagement.done_at >= sa.bindparam("since", type_=Engagement.done_at.type),
+        )
     )
-    rows = db.session.execute(
+    return DirectRead(
         sa.select(
             SchoolClass.name,
             Pupil.pupil_premium,
@@ -80,10 +84,17 @@ def engagement_by_class(organisation_id: int) -> list[tuple[str, Cell, Cell, Cel
             sa.func.count(Pupil.id).filter(engaged),
         )
         .join(Pupil, (Pupil.class_id == SchoolClass.id) & pupil_reportable())
-        .where(SchoolClass.organisation_id == organisation_id)
+        .where(SchoolClass.organisation_id == sa.bindparam("organisation_id", type_=sa.Integer))
         .group_by(SchoolClass.name, Pupil.pupil_premium)
         .order_by(SchoolClass.name)
-    ).all()
+    )
+
+
+def engagement_by_class(organisation_id: int) -> list[tuple[str, Cell, Cell, Cell]]:
+    """Per class: all pupils, Pupil Premium pupils, other pupils, each a Cell, with small groups
+    and the figures that would give them away hidden (:func:`suppress`)."""
+    since = utcnow() - timedelta(weeks=WEEKS)
+    rows = _by_class_read().run({"organisation_id": organisation_id, "since": since})
     table: dict[str, dict[bool, Cell]] = {}
     for name, premium, pupils, done in rows:
         table.setdefault(name, {})[premium] = Cell(pupils, done)
