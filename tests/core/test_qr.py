@@ -53,3 +53,24 @@ def test_a_data_uri_escapes_what_a_uri_must():
     assert re.fullmatch(r'(?:[^%#<>"]|%[0-9A-F]{2})+', body)  # nothing a URI must escape left as it is
     assert scan(uri) == "https://example.org/#top"
     assert scan(qr.data_uri("x", title="Kod QR dla aplikacji — łódź")) == "x"
+
+
+def test_the_path_is_the_one_zint_draws_for_codes_of_every_size():
+    """The dark modules are written as zint's own SVG writer writes them (runs merged downwards
+    into rectangles): compared with zint's path for texts from one character to the largest
+    codes the app makes, and the drawing's size with zint's."""
+    import random
+    import string
+
+    import zxingcpp
+
+    drawn_by_zint = re.compile(r'<svg width="(\d+)" height="\1"[^>]*>.*<path d="([MZhv\d -]+)"/>', re.DOTALL)
+    random.seed(7)
+    texts = TEXTS + [
+        "".join(random.choice(string.ascii_letters + string.digits + "/:?&=%.") for _ in range(n))
+        for n in (1, 17, 40, 90, 150, 250, 400)
+    ]
+    for text in texts:
+        code = zxingcpp.create_barcode(text, zxingcpp.BarcodeFormat.QRCode, ec_level="M")
+        zint = drawn_by_zint.search(zxingcpp.write_barcode_to_svg(code, scale=1, add_quiet_zones=True))
+        assert qr._path(code) == (zint.group(2), int(zint.group(1))), text
