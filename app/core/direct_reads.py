@@ -30,8 +30,12 @@ statement, a class and a pupil looked up by staff (``authz``), a teacher's class
 (``learning.scope.my_classes``), a topic with its classes and activities (``learning.scope``),
 the lists of topics, the library's search (``learning.activities.search``), the class grid
 (``learning.classroom``), the retention page's preview, schools' periods and deleted files
-(``dataprotection.retention.rules``), the families and people lists, the privacy desk's schools
-and a new request's children. A list of many rows is best read as columns: building a mapped
+(``dataprotection.retention.rules``), the families and people lists, the privacy desk's schools,
+a family's new request, requests, copies, past weeks, awards and engagements, an activity and a
+topic's item, the office's staff, notices, report and failed messages, and the outbox.
+``DirectWrite`` does the same for one INSERT sent on its own (the access log:
+``transactions.write_alone``), its Python defaults filled as SQLAlchemy fills them (the
+compiled statement's ``insert_prefetch``). A list of many rows is best read as columns: building a mapped
 object and adding it to the session costs more per row than SQLAlchemy's own loading (the
 office's list of parents took more instructions as objects read directly than through the ORM,
 and a third of them as rows).
