@@ -35,16 +35,18 @@ a family's new request, requests, copies, past weeks, awards and engagements, an
 topic's item, the office's staff, notices, report and failed messages, and the outbox.
 ``DirectWrite`` does the same for one INSERT sent on its own (the access log:
 ``transactions.write_alone``), its Python defaults filled as SQLAlchemy fills them (the
-compiled statement's ``insert_prefetch``). A list of many rows is best read as columns: building a mapped
-object and adding it to the session costs more per row than SQLAlchemy's own loading (the
-office's list of parents took more instructions as objects read directly than through the ORM,
-and a third of them as rows).
+compiled statement's ``insert_prefetch``).
+
+A list of many rows is best read as columns: building a mapped object and adding it to the
+session costs more per row than SQLAlchemy's own loading (the office's list of parents took
+more instructions as objects read directly than through the ORM, and a third of them as rows).
 
 It leans on things of SQLAlchemy's that are not its documented API (SQLAlchemy is pinned at
 2.1.9): the types' ``_cached_bind_processor`` and ``_cached_result_processor``, a statement's
-``_with_options``, a ``Connection``'s ``dispatch`` joined to its engine's, and what the ORM's
-loading sets on a new object (``InstanceState.key``, ``session_id``, the identity map's
-``_add_unpresent``, the mapper's ``_identity_class``).
+``_with_options``, a compiled INSERT's ``insert_prefetch``, a ``Connection``'s ``dispatch``
+joined to its engine's, and what the ORM's loading sets on a new object
+(``InstanceState.key``, ``session_id``, the identity map's ``_add_unpresent``, the mapper's
+``_identity_class``).
 ``tests/core/test_direct_reads.py`` compares every kind of column and object with SQLAlchemy's
 own reading, so an upgrade that changes them fails there.
 """
