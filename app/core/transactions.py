@@ -94,7 +94,9 @@ def write_alone(statement: sa.Executable, parameters: dict | None = None) -> Non
     """Run one write ``statement`` (with ``parameters``) and commit it: on its own (one round
     trip) when nothing else is being written, else with the transaction already open. Objects
     the session has loaded stay loaded either way (a page rendered from them reads none of them
-    again). Committed at once either way: an error later in the request does not take it back."""
+    again). Committed at once either way: an error later in the request does not take it back.
+    Sent on its own, an INSERT with values is compiled once and sent by psycopg
+    (``direct_reads.DirectWrite``)."""
     session = db.session()
     connection = session.connection()
     driver = cast(psycopg.Connection, connection.connection.driver_connection)
