@@ -135,6 +135,9 @@ def create_app(config: dict | None = None) -> Flask:
     from app.core import form_fields
 
     app.jinja_env.globals["form_fields"] = form_fields  # exported by _forms.html, teachers/_form.html
+    from app.families import toggle_cards
+
+    app.jinja_env.globals["toggle_cards"] = toggle_cards  # exported by parents/_settings.html
     controls.init_app(app)  # a family's rating and sending controls under each activity
 
     from app import cli
