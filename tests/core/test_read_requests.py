@@ -207,6 +207,7 @@ def test_a_write_alone_with_values_is_sent_by_psycopg_and_gets_its_defaults(app,
     values = {"event": "test", "subject": "direct", "user_id": None, "ip": "10.0.0.1"}
     seen = _statuses(lambda: write_alone(sa.insert(ActivityLog), values))
     assert [status for _, status in seen] == [TransactionStatus.IDLE]
+    assert "$1" in seen[0][0], "not sent by psycopg with PostgreSQL's own placeholders"
     with _other_connection(app) as other:
         row = other.execute(
             "SELECT event, subject, ip, at FROM activity_log WHERE subject = 'direct'"
