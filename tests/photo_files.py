@@ -4,6 +4,7 @@ a hand-built PNG of any size (a decompression bomb when large)."""
 from __future__ import annotations
 
 import functools
+import re
 import struct
 import zlib
 from dataclasses import dataclass
@@ -25,6 +26,15 @@ def stored(settings: dict) -> list[StoredObject]:
     from tests.services import bucket_objects
 
     return [StoredObject(k, v) for k, v in sorted(bucket_objects(settings).items())]
+
+
+def assert_sealed(raw: bytes) -> None:
+    """A stored photo is a Fernet token: URL-safe base64 text, never a JPEG. A JPEG starts FF D8 and
+    names its blocks "JFIF" and "Exif" with a zero byte after each, which base64 cannot hold; the
+    letters alone turn up by chance in a long token, so they are not what is looked for."""
+    assert not raw.startswith(b"\xff\xd8")
+    assert b"JFIF\x00" not in raw and b"Exif\x00" not in raw
+    assert re.fullmatch(rb"[A-Za-z0-9_=-]+", raw), raw[:40]
 
 
 def png(width: int = 8000, height: int = 6000) -> bytes:

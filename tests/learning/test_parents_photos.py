@@ -15,7 +15,7 @@ from app.core.extensions import db
 from app.models import ConsentMethod, ConsentPurpose, ConsentRecord, Contribution, Engagement, Guardianship
 from tests import factories as f
 from tests.parents_data import family, has_gps, item_of, jpeg_with_gps
-from tests.photo_files import png, png16, stored
+from tests.photo_files import assert_sealed, png, png16, stored
 
 HX = {"HX-Request": "true"}
 
@@ -58,7 +58,7 @@ def test_an_uploaded_photo_loses_its_location_and_is_encrypted_in_the_store(clie
     assert len(on_disk) == 2  # the photo and its thumbnail
     for path in on_disk:
         raw = path.read_bytes()
-        assert not raw.startswith(b"\xff\xd8") and b"JFIF" not in raw and b"Exif" not in raw
+        assert_sealed(raw)
         with pytest.raises(Exception):
             Image.open(io.BytesIO(raw))
     assert {o.key for o in on_disk} == {photo.photo_key, photo.thumb_key}  # in the bucket, not static/
