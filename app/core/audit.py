@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 import sqlalchemy as sa
 from flask import has_request_context, request
 from flask_login import current_user
 
 from app.core.extensions import db
-from app.core.transactions import write_alone
+from app.core.transactions import writing_alone
 from app.models import ActivityLog
 
 
@@ -36,13 +39,16 @@ def log_event(
     return entry
 
 
-def log_access(event: str, subject: str, organisation_id: int | None = None) -> None:
-    """Record that the signed-in person looked at children's data, committed at once: one
-    INSERT, which a page that wrote nothing else sends on its own, without BEGIN and COMMIT
-    (``transactions.write_alone``)."""
+@contextmanager
+def access_logged(event: str, subject: str, organisation_id: int | None = None) -> Iterator[None]:
+    """``with access_logged(...): response = render(...)``: record that the signed-in person
+    looked at children's data, committed at once, in one INSERT sent on its own without BEGIN and
+    COMMIT; the page renders while PostgreSQL writes it, and the block ends only once it is
+    committed (``transactions.writing_alone``)."""
     user = current_user if current_user.is_authenticated else None
     row = {"event": event, "user_id": getattr(user, "id", None), "subject": subject, "ip": _ip()}
-    write_alone(_INSERT, row | {"organisation_id": organisation_id})
+    with writing_alone(_INSERT, row | {"organisation_id": organisation_id}):
+        yield
 
 
 _INSERT = sa.insert(ActivityLog)  # its columns named by the values given: compiled once

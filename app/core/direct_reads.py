@@ -60,11 +60,13 @@ from typing import Any, NamedTuple, cast
 
 import psycopg
 import sqlalchemy as sa
+from psycopg import adapt, generators, pq
+from psycopg.pq import TransactionStatus
 from sqlalchemy.orm import Mapper, make_transient_to_detached
 from sqlalchemy.orm.attributes import instance_dict, instance_state, set_committed_value
 
 from app.core.extensions import db
-from app.core.transactions import plain_read
+from app.core.transactions import UNCONFIRMED, plain_read
 
 log = logging.getLogger(__name__)
 _NAMED = re.compile(r"%\((\w+)\)s|%%")
@@ -271,15 +273,103 @@ class DirectWrite:
         self._compiled[(dialect, keys)] = found = (text, binds, defaults)
         return found
 
-    def run(self, conn: sa.Connection, params: dict, execution_options: dict) -> None:
+    def _values(self, conn: sa.Connection, params: dict) -> tuple[str, list]:
         keys = tuple(params)
         text, binds, defaults = self._compiled.get((conn.dialect, keys)) or self._compile(conn.dialect, keys)
         given = dict(params)
         for key, default in defaults:
             given[key] = default.arg(None) if default.is_callable else default.arg
-        values = [process(given[name]) if process is not None else given[name] for name, process in binds]
+        return text, [process(given[name]) if process is not None else given[name] for name, process in binds]
+
+    def run(self, conn: sa.Connection, params: dict, execution_options: dict) -> None:
+        text, values = self._values(conn, params)
         try:
             _execute(conn, text, values, _Options(execution_options), fetch=False)
         except psycopg.Error as error:
             log.warning("direct write failed (%s); running it through SQLAlchemy", type(error).__name__)
             conn.execute(self._statement, params, execution_options=execution_options)
+
+    def send(self, conn: sa.Connection, params: dict, execution_options: dict) -> Sent:
+        """Send the INSERT, outside any transaction, and return without waiting for PostgreSQL's
+        answer: ``Sent.confirm()`` waits for it, and raises as ``run`` would. Meanwhile the
+        request goes on (a page renders while PostgreSQL writes the row and waits for the disk);
+        any other statement on the connection first waits for the answer
+        (``transactions.confirm_sent``).
+        Sent with psycopg's own conversion of the values, as ``cursor.execute`` sends them, but
+        by libpq's ``PQsendQueryParams`` without reading the result."""
+        text, values = self._values(conn, params)
+        raw = cast(psycopg.Connection, conn.connection.dbapi_connection)
+        context = _Options(execution_options)
+        cursor: psycopg.RawCursor = psycopg.RawCursor(raw)
+        args: Any = values
+        for listen in conn.dispatch.before_cursor_execute:
+            text, args = listen(conn, cursor, text, args, context, False)
+        if not raw.autocommit or raw.info.transaction_status != TransactionStatus.IDLE:
+            raise RuntimeError("DirectWrite.send sends only a write on its own, outside a transaction")
+        if conn.engine.logger.isEnabledFor(logging.INFO):
+            conn.engine.logger.info("%s [direct, confirmed later; values not shown]", text)
+        try:
+            query = cursor._query_cls(adapt.Transformer(cursor))  # as cursor.execute converts
+            query.convert(text, args)
+            raw.pgconn.send_query_params(
+                query.query, query.params, param_formats=query.formats, param_types=query.types
+            )
+            raw.wait(generators.send(raw.pgconn))
+        except psycopg.Error as error:  # not sent: written now, through SQLAlchemy, or raised
+            cursor.close()
+            log.warning("direct write failed (%s); running it through SQLAlchemy", type(error).__name__)
+            conn.execute(self._statement, params, execution_options=execution_options)
+            return Sent(self, conn, params, execution_options)
+        sent = Sent(self, conn, params, execution_options, raw, (cursor, text, args, context))
+        setattr(raw, UNCONFIRMED, sent)
+        return sent
+
+
+_ANSWERED = (pq.ExecStatus.COMMAND_OK, pq.ExecStatus.TUPLES_OK)  # written (a RETURNING gives rows)
+
+
+class Sent:
+    """A write ``DirectWrite.send`` sent and whose answer is still to be read."""
+
+    __slots__ = ("_write", "_conn", "_params", "_options", "_raw", "_ran")
+
+    def __init__(
+        self,
+        write: DirectWrite,
+        conn: sa.Connection,
+        params: dict,
+        options: dict,
+        raw: psycopg.Connection | None = None,  # None: written already
+        ran: tuple = (),  # the cursor, text, values and context, for after_cursor_execute
+    ):
+        self._write, self._conn, self._params, self._options = write, conn, params, options
+        self._raw, self._ran = raw, ran
+
+    def confirm(self) -> None:
+        """Wait for PostgreSQL's answer (once: later calls return at once). A database error is
+        raised as SQLAlchemy raises it, by running the statement again through SQLAlchemy (sent on
+        its own, the failed write changed nothing)."""
+        raw, self._raw = self._raw, None
+        if raw is None:
+            return
+        if raw.__dict__.get(UNCONFIRMED) is self:
+            del raw.__dict__[UNCONFIRMED]
+        try:
+            results = raw.wait(generators.fetch_many(raw.pgconn))
+        except psycopg.Error:  # the connection failed: SQLAlchemy raises it (and drops it)
+            results = []
+        cursor, text, args, context = self._ran
+        cursor.close()
+        if results and all(result.status in _ANSWERED for result in results):
+            self._conn.dispatch.after_cursor_execute(self._conn, cursor, text, args, context, False)
+            return
+        log.warning("direct write failed (%s); running it through SQLAlchemy", _failure(results))
+        self._conn.execute(self._write._statement, self._params, execution_options=self._options)
+
+
+def _failure(results: list) -> str:
+    for result in results:
+        if result.status not in _ANSWERED:
+            state = result.error_field(pq.DiagnosticField.SQLSTATE)
+            return state.decode() if state else pq.ExecStatus(result.status).name
+    return "no answer"

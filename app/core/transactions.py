@@ -67,6 +67,8 @@ def plain_read(statement: str) -> bool:
 @sa.event.listens_for(sa.engine.Engine, "before_cursor_execute")
 def _begin_before_anything_but_a_read(conn, cursor, statement, parameters, context, executemany) -> None:
     raw = cursor.connection
+    if UNCONFIRMED in raw.__dict__:  # a write sent alone is still to be answered: wait for it first
+        confirm_sent(raw)
     # SQLAlchemy's own test for a connection asked for AUTOCOMMIT (by itself or by its engine)
     if raw.info.transaction_status != TransactionStatus.IDLE or conn._is_autocommit_isolation():
         return  # in a transaction already, or a connection asked for autocommit
@@ -88,6 +90,15 @@ def _begin_before_anything_but_a_read(conn, cursor, statement, parameters, conte
 # statement joins the request's transaction, which is committed as before.
 
 ALONE = "hometime_write_alone"
+UNCONFIRMED = "_hometime_unconfirmed"  # on a psycopg connection: a write sent, not yet answered
+
+
+def confirm_sent(raw: psycopg.Connection) -> None:
+    """Wait for the answer to a write sent alone on ``raw`` and not yet confirmed
+    (``writing_alone``), if there is one; run before any other statement on the connection."""
+    sent = raw.__dict__.get(UNCONFIRMED)
+    if sent is not None:
+        sent.confirm()
 
 
 def write_alone(statement: sa.Executable, parameters: dict | None = None) -> None:
@@ -113,6 +124,30 @@ def write_alone(statement: sa.Executable, parameters: dict | None = None) -> Non
         session.commit()
     finally:
         session.expire_on_commit = True
+
+
+@contextmanager
+def writing_alone(statement: sa.Insert, parameters: dict) -> Iterator[None]:
+    """``with writing_alone(insert, values): ...``: ``write_alone``, with the block run while
+    PostgreSQL writes. When the INSERT can be sent on its own it is sent before the block and its
+    answer read after it, so the block (a page rendering) runs while PostgreSQL writes the row
+    and waits for the disk; the block ends only once the row is committed, and a failed write is
+    raised then, whatever the block did. A statement the block runs on the connection waits for
+    the answer first. Otherwise the statement is written before the block, as ``write_alone``
+    writes it."""
+    session = db.session()
+    connection = session.connection()
+    driver = cast(psycopg.Connection, connection.connection.driver_connection)
+    idle = driver.info.transaction_status == TransactionStatus.IDLE
+    if not (idle and parameters and not (session.new or session.dirty or session.deleted)):
+        write_alone(statement, parameters)
+        yield
+        return
+    sent = _direct_write(statement).send(connection, parameters, {ALONE: True})
+    try:
+        yield
+    finally:
+        sent.confirm()
 
 
 @functools.lru_cache(maxsize=64)  # the app's statements written alone are built once

@@ -10,7 +10,7 @@ from flask import abort, flash, get_template_attribute, make_response, request, 
 from flask_login import current_user
 
 from app.core.application import href
-from app.core.audit import log_access
+from app.core.audit import access_logged
 from app.core.authz import class_for_staff_or_404, pupil_for_staff_or_404, staff_required
 from app.core.extensions import db
 from app.core.htmx import add_vary, flash_at, is_htmx, redirect_after_post, render
@@ -37,20 +37,22 @@ def class_view(class_id: int):
     school_class = class_for_staff_or_404(class_id, with_school=True)
     week = _week(school_class.organisation)
     grid = classroom.class_grid(school_class, week, school_class.organisation.timezone)
-    response = render(
-        "teachers/class.html",
-        school_class=school_class,
-        grid=grid,
-        titles=[f"{n}. {item.activity.title}" for n, item in enumerate(grid.activities, 1)],
-        grid_cells=classroom.grid_cells,
-        previous=week - timedelta(days=7),
-        following=week + timedelta(days=7),
-        pupil_url=href("teachers.pupil", "pupil_id"),
-        award_url=href("teachers.award_give", "pupil_id"),
-        hide_url=url_for("teachers.class_hide", class_id=school_class.id),
-    )
-    # Logged after rendering (P15), in one statement of its own: nothing loaded is read again.
-    log_access("view_class", f"class:{school_class.id}", organisation_id=school_class.organisation_id)
+    # Logged (P15) by one INSERT of its own, sent before the page renders and confirmed after it.
+    with access_logged(
+        "view_class", f"class:{school_class.id}", organisation_id=school_class.organisation_id
+    ):
+        response = render(
+            "teachers/class.html",
+            school_class=school_class,
+            grid=grid,
+            titles=[f"{n}. {item.activity.title}" for n, item in enumerate(grid.activities, 1)],
+            grid_cells=classroom.grid_cells,
+            previous=week - timedelta(days=7),
+            following=week + timedelta(days=7),
+            pupil_url=href("teachers.pupil", "pupil_id"),
+            award_url=href("teachers.award_give", "pupil_id"),
+            hide_url=url_for("teachers.class_hide", class_id=school_class.id),
+        )
     return response
 
 

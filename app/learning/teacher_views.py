@@ -7,7 +7,7 @@ import functools
 import sqlalchemy as sa
 from flask_login import current_user
 
-from app.core.audit import log_access
+from app.core.audit import access_logged
 from app.core.authz import pupil_for_staff_or_404, scope_params, staff_required
 from app.core.extensions import db
 from app.core.htmx import render
@@ -44,18 +44,13 @@ def pupil(pupil_id: int):
     """A pupil of the user's classes, or of the school for the office (logged: P15): the
     child's recent weeks, ratings, the family's comments and photos, and awards."""
     found = pupil_for_staff_or_404(pupil_id)
-    session = db.session()
-    session.expire_on_commit = False  # the log's commit keeps the rows loaded
-    try:
-        log_access("view_pupil", f"pupil:{found.id}")
-    finally:
-        session.expire_on_commit = True
     org = db.session.get_one(Organisation, found.organisation_id)
     weeks = pupil_weeks(found, topics.school_today(org), org.timezone)
-    return render(
-        "teachers/pupil.html",
-        pupil=found,
-        weeks=weeks,
-        WEEKS=WEEKS,
-        may_award=found.class_id is not None,
-    )
+    with access_logged("view_pupil", f"pupil:{found.id}"):  # written while the page renders
+        return render(
+            "teachers/pupil.html",
+            pupil=found,
+            weeks=weeks,
+            WEEKS=WEEKS,
+            may_award=found.class_id is not None,
+        )

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from psycopg.pq import TransactionStatus
 
 from app.core.extensions import db
-from app.core.transactions import transaction, write_alone
+from app.core.transactions import transaction, write_alone, writing_alone
 from app.models import ActivityLog, Role, utcnow
 from app.models import Organisation as School
 from tests import factories as f
@@ -224,3 +224,54 @@ def test_a_write_alone_with_values_that_fails_raises_as_sqlalchemy_does_and_leav
     assert db.session.scalar(sa.select(sa.func.count()).select_from(ActivityLog)) == 0
     write_alone(sa.insert(ActivityLog), orphan | {"user_id": None, "subject": "next"})
     assert db.session.scalars(sa.select(ActivityLog.subject)).all() == ["next"]
+
+
+def _driver():
+    return db.session.connection().connection.dbapi_connection
+
+
+def test_a_write_sent_alone_lets_the_block_run_while_postgresql_writes_and_ends_once_committed(app, ctx):
+    """``writing_alone`` (the access log while a page renders): the INSERT is on its way when the
+    block starts (the connection is busy with it: sent, its answer not yet read), and when the
+    block ends the row is committed and another connection sees it."""
+    values = {"event": "test", "subject": "meanwhile", "user_id": None, "ip": "10.0.0.1"}
+    with writing_alone(sa.insert(ActivityLog), values):
+        assert _driver().info.transaction_status == TransactionStatus.ACTIVE, "waited before the block"
+    assert _driver().info.transaction_status == TransactionStatus.IDLE
+    with _other_connection(app) as other:
+        assert other.execute("SELECT count(*) FROM activity_log WHERE subject = 'meanwhile'").fetchone()[0] == 1
+
+
+def test_a_statement_run_while_a_write_is_on_its_way_waits_for_it_first(app, ctx):
+    values = {"event": "test", "subject": "first", "user_id": None}
+    with writing_alone(sa.insert(ActivityLog), values):
+        subjects = db.session.scalars(sa.select(ActivityLog.subject)).all()  # a read in the block
+        f.school(name="Oak Primary")  # and a write: a transaction of its own
+        db.session.commit()
+    assert subjects == ["first"]
+    assert db.session.scalars(sa.select(School.name)).all() == ["Oak Primary"]
+
+
+def test_a_write_sent_alone_that_fails_is_raised_after_the_block_as_sqlalchemy_raises_it(app, ctx):
+    orphan = {"event": "test", "subject": "orphan", "user_id": 987654321}
+    ran = []
+    with pytest.raises(sa.exc.IntegrityError):
+        with writing_alone(sa.insert(ActivityLog), orphan):
+            ran.append("the block")
+    assert ran == ["the block"]
+    db.session.rollback()
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(ActivityLog)) == 0
+    with writing_alone(sa.insert(ActivityLog), orphan | {"user_id": None, "subject": "next"}):
+        pass
+    assert db.session.scalars(sa.select(ActivityLog.subject)).all() == ["next"]
+
+
+def test_a_write_alone_in_a_block_joins_a_transaction_already_open(app, ctx):
+    school = f.school(name="Oak Primary")
+    db.session.commit()
+    school.name = "Ash Primary"  # changed in the session, not yet sent
+    with writing_alone(sa.insert(ActivityLog), {"event": "test", "subject": "joined"}):
+        assert _driver().info.transaction_status == TransactionStatus.IDLE, "written before the block"
+    with _other_connection(app) as other:
+        assert other.execute("SELECT name FROM organisations").fetchone()[0] == "Ash Primary"
+        assert other.execute("SELECT count(*) FROM activity_log WHERE subject = 'joined'").fetchone()[0] == 1

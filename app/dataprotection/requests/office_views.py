@@ -16,7 +16,7 @@ from wtforms.fields.choices import SelectChoice as C
 
 from app.compliance.breaches import service as breaches
 from app.core.application import href
-from app.core.audit import log_access
+from app.core.audit import access_logged
 from app.core.authz import staff_required
 from app.core.direct_reads import DirectRead
 from app.core.extensions import db
@@ -206,27 +206,27 @@ def _page(req: PrivacyRequest, *, problem: str | None = None, field: str | None 
         and req.extension_months < deadlines.MAX_EXTENSION_MONTHS,
         "left": deadlines.describe_due(req.due_on, today) if req.due_on else None,
     }
-    log_access("privacy_request.viewed", f"request:{req.id}")
-    return render(
-        "office/requests_show.html",
-        req=req,
-        org=org,
-        clock=clock,
-        trail=trail,
-        subject=subject,
-        counted=counted,
-        steps=STEPS.get(req.state, []),
-        endings=ENDINGS if req.state in pr.OPEN else [],
-        states=STATE_TEXT,
-        title=TITLES[req.kind.value],
-        today=today,
-        problem=problem,
-        field=field,
-        form=request.form if status != 200 else {},
-        links=_privacy_data_links(req),
-        tz=breaches.zone(org),
-        status=status,
-    )
+    with access_logged("privacy_request.viewed", f"request:{req.id}"):  # written while it renders
+        return render(
+            "office/requests_show.html",
+            req=req,
+            org=org,
+            clock=clock,
+            trail=trail,
+            subject=subject,
+            counted=counted,
+            steps=STEPS.get(req.state, []),
+            endings=ENDINGS if req.state in pr.OPEN else [],
+            states=STATE_TEXT,
+            title=TITLES[req.kind.value],
+            today=today,
+            problem=problem,
+            field=field,
+            form=request.form if status != 200 else {},
+            links=_privacy_data_links(req),
+            tz=breaches.zone(org),
+            status=status,
+        )
 
 
 def _privacy_data_links(req: PrivacyRequest) -> dict:
