@@ -239,7 +239,9 @@ def test_a_write_sent_alone_lets_the_block_run_while_postgresql_writes_and_ends_
         assert _driver().info.transaction_status == TransactionStatus.ACTIVE, "waited before the block"
     assert _driver().info.transaction_status == TransactionStatus.IDLE
     with _other_connection(app) as other:
-        assert other.execute("SELECT count(*) FROM activity_log WHERE subject = 'meanwhile'").fetchone()[0] == 1
+        assert (
+            other.execute("SELECT count(*) FROM activity_log WHERE subject = 'meanwhile'").fetchone()[0] == 1
+        )
 
 
 def test_a_statement_run_while_a_write_is_on_its_way_waits_for_it_first(app, ctx):

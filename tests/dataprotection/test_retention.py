@@ -365,3 +365,26 @@ def test_the_preview_follows_a_period_changed_since_the_last_page(client):
     org.closed_account_days = 90
     db.session.commit()
     assert "<td>P17</td><td>1</td>" in client.get("/office/retention").get_data(as_text=True)
+
+
+@pytest.mark.promise("P21")
+def test_the_office_sees_the_runs_that_changed_something_newest_first(client):
+    org = f.school()
+    office = f.staff(org, Role.OFFICE)
+    older, newer = at(date.today() - timedelta(days=2)), at(date.today() - timedelta(days=1))
+    db.session.add_all(
+        [
+            RetentionRun(rule="delete_closed_accounts", as_of=older, started_at=older, affected=3),
+            RetentionRun(rule="purge_activity_log", as_of=newer, started_at=newer, affected=12),
+            RetentionRun(rule="delete_old_invitations", as_of=newer, started_at=newer, affected=0),
+        ]
+    )
+    db.session.commit()
+    f.login(client, office)
+    page = client.get("/office/retention").get_data(as_text=True)
+    runs = page[page.index("Runs that changed something") : page.index('id="deleted-files"')]
+    first = f"<td>{newer.strftime('%-d %b %Y %H:%M')}</td><td>purge activity log</td><td>12</td>"
+    second = f"<td>{older.strftime('%-d %b %Y %H:%M')}</td><td>delete closed accounts</td><td>3</td>"
+    assert first in runs and second in runs and runs.index(first) < runs.index(second)
+    assert "invitations" not in runs  # a run that changed nothing is not listed
+    assert "Nothing has needed deleting yet." not in runs

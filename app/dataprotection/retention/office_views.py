@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from datetime import timedelta
 
-import sqlalchemy as sa
 from flask import render_template, request
 from flask_login import current_user
 
 from app.core.authz import office_organisation_ids, staff_required
-from app.core.extensions import db
 from app.dataprotection.retention import rules as retention
-from app.models import RetentionRun, utcnow
+from app.models import utcnow
 from app.models.inventory import INVENTORY, RETENTION
 from app.office import bp
 from app.params import day
@@ -38,6 +37,22 @@ RETENTION_NAMES = {
 }
 
 
+@functools.cache
+def _schedule() -> tuple[tuple[str, str], ...]:
+    """Each kind of data's retention period, in words: the same for every school."""
+    return tuple(
+        sorted(
+            {
+                (
+                    RETENTION_NAMES.get(e.retention, e.retention),
+                    re.sub(r"\s*\(P\d\d\)", "", RETENTION[e.retention]),
+                )
+                for e in INVENTORY.values()
+            }
+        )
+    )
+
+
 @bp.get("/retention")
 @staff_required("office", "dpo")
 def retention_page():
@@ -47,28 +62,14 @@ def retention_page():
     except ValueError:
         as_of = today
     as_of = min(max(as_of, today), today + timedelta(days=400))
-    schedule = sorted(
-        {
-            (
-                RETENTION_NAMES.get(e.retention, e.retention),
-                re.sub(r"\s*\(P\d\d\)", "", RETENTION[e.retention]),
-            )
-            for e in INVENTORY.values()
-        }
-    )
-    runs = db.session.scalars(
-        sa.select(RetentionRun)
-        .where(RetentionRun.affected > 0)
-        .order_by(RetentionRun.started_at.desc())
-        .limit(30)
-    ).all()
+    runs = retention.recent_runs()
     # Counts only, of the records of the schools whose office side this person runs (no names
     # or ids), in one query.
     schools = office_organisation_ids(current_user)
     preview = retention.counts(as_of, schools)
     return render_template(
         "office/retention.html",
-        schedule=schedule,
+        schedule=_schedule(),
         preview=preview,
         runs=runs,
         as_of=as_of,

@@ -15,6 +15,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from typing import NamedTuple
 
 import sqlalchemy as sa
 
@@ -543,3 +544,26 @@ def deleted_files(organisation_ids: list[int]) -> list[dict]:
     confirmed and how many are waiting for it (retried every night)."""
     rows = _deleted_files_read().run({"schools": list(organisation_ids)})
     return [{"reason": r, "confirmed": c, "waiting": w, "last": last} for r, c, w, last in rows]
+
+
+class RunDone(NamedTuple):
+    """What a retention run did, as the office's page lists it."""
+
+    started_at: datetime
+    rule: str
+    affected: int
+
+
+@functools.cache
+def _recent_runs_read() -> DirectRead:
+    return DirectRead(
+        sa.select(RetentionRun.started_at, RetentionRun.rule, RetentionRun.affected)
+        .where(RetentionRun.affected > 0)
+        .order_by(RetentionRun.started_at.desc())
+        .limit(30)
+    )
+
+
+def recent_runs() -> list[RunDone]:
+    """The last 30 runs of a rule that changed something, newest first (counts only)."""
+    return [RunDone(*row) for row in _recent_runs_read().run({})]
