@@ -46,7 +46,8 @@ def pupil(pupil_id: int):
     found = pupil_for_staff_or_404(pupil_id)
     org = db.session.get_one(Organisation, found.organisation_id)
     weeks = pupil_weeks(found, topics.school_today(org), org.timezone)
-    with access_logged("view_pupil", f"pupil:{found.id}"):  # written while the page renders
+    # logged (P15) with the child's school, so it is kept for that school's period
+    with access_logged("view_pupil", f"pupil:{found.id}", organisation_id=found.organisation_id):
         return render(
             "teachers/pupil.html",
             pupil=found,

@@ -12,7 +12,15 @@ import sqlalchemy as sa
 from app.core.extensions import db
 from app.dataprotection.requests import deadlines, intake
 from app.dataprotection.requests import workflow as pr
-from app.models import PrivacyRequest, RequestChannel, RequestEvent, RequestKind, RequestState, Role
+from app.models import (
+    ActivityLog,
+    PrivacyRequest,
+    RequestChannel,
+    RequestEvent,
+    RequestKind,
+    RequestState,
+    Role,
+)
 from tests import factories as f
 from tests.queries import statements
 
@@ -342,3 +350,17 @@ def test_the_request_page_links_to_the_export_person_and_erasure_pages(client, s
     assert f'action="/office/requests/{access_id}/export"' in page
     assert client.post(f"/office/requests/{access_id}/export").status_code == 303
     assert "Export E" in client.get(f"/office/requests/{access_id}").get_data(as_text=True)
+
+
+@pytest.mark.promise("P15")
+def test_viewing_a_request_is_logged_with_its_school(client, school):
+    f.login(client, school["office"])
+    _log(client, school["today"], 0)
+    req = db.session.scalar(sa.select(PrivacyRequest))
+    assert client.get(f"/office/requests/{req.id}").status_code == 200
+    logged = db.session.execute(
+        sa.select(ActivityLog.user_id, ActivityLog.organisation_id).where(
+            ActivityLog.event == "privacy_request.viewed", ActivityLog.subject == f"request:{req.id}"
+        )
+    ).all()
+    assert logged == [(school["office"].id, school["org"].id)]  # kept for this school's period

@@ -500,3 +500,21 @@ def test_each_cell_says_done_with_its_stars_or_not_yet_labelled_with_its_activit
         '<td class="y" data-a="2. &lt;b&gt;bold&lt;/b&gt;">Done</td>'
         '<td class="n" data-a="3. Sums"><span class="visually-hidden">Not yet</span></td>'
     )
+
+
+@pytest.mark.promise("P15")
+def test_a_class_and_a_pupil_seen_by_staff_are_logged_with_their_school(school, client):
+    org, cls, teacher = school
+    child = f.pupil(cls, f.parent(), first_name="Lena")
+    f.login(client, teacher)
+    assert client.get(f"/teach/classes/{cls.id}").status_code == 200
+    assert client.get(f"/teach/pupils/{child.id}").status_code == 200
+    logged = db.session.execute(
+        sa.select(ActivityLog.event, ActivityLog.subject, ActivityLog.user_id, ActivityLog.organisation_id)
+        .where(ActivityLog.event.in_(["view_class", "view_pupil"]))
+        .order_by(ActivityLog.id)
+    ).all()
+    assert logged == [
+        ("view_class", f"class:{cls.id}", teacher.id, org.id),
+        ("view_pupil", f"pupil:{child.id}", teacher.id, org.id),  # kept for this school's period
+    ]

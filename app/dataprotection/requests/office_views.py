@@ -206,7 +206,8 @@ def _page(req: PrivacyRequest, *, problem: str | None = None, field: str | None 
         and req.extension_months < deadlines.MAX_EXTENSION_MONTHS,
         "left": deadlines.describe_due(req.due_on, today) if req.due_on else None,
     }
-    with access_logged("privacy_request.viewed", f"request:{req.id}"):  # written while it renders
+    # logged (P15) with the request's school, so it is kept for that school's period
+    with access_logged("privacy_request.viewed", f"request:{req.id}", organisation_id=req.organisation_id):
         return render(
             "office/requests_show.html",
             req=req,
