@@ -24,6 +24,7 @@ from sqlalchemy.dialects.postgresql import aggregate_order_by
 
 from app.core import i18n
 from app.core.authz import NOT_LOADED, layout_column, layout_value, public
+from app.core.direct_reads import DirectRead
 from app.core.extensions import db
 from app.core.i18n import lazy_gettext as _l
 from app.models import Guardianship, Organisation, OrgKind, PrivacyNotice, Pupil, User, UserKind
@@ -83,6 +84,14 @@ def init_app(app) -> None:
         return {"page_footer": page_footer, "staff_is_office": _staff_is_office}
 
 
+@lru_cache(maxsize=1)
+def _first_two_schools() -> DirectRead:
+    """Two schools at most: whether this Hometime serves exactly one (a visitor's footer)."""
+    return DirectRead(
+        sa.select(Organisation).where(Organisation.kind == OrgKind.SCHOOL).order_by(Organisation.id).limit(2)
+    )
+
+
 def looker_organisations() -> list[Organisation]:
     """The schools whose data the person looking is about (cached for the request).
 
@@ -111,13 +120,8 @@ def looker_organisations() -> list[Organisation]:
                 )
             )
     if not orgs:
-        schools = db.session.scalars(
-            sa.select(Organisation)
-            .where(Organisation.kind == OrgKind.SCHOOL)
-            .order_by(Organisation.id)
-            .limit(2)
-        ).all()
-        orgs = list(schools) if len(schools) == 1 else []
+        schools = [school for (school,) in _first_two_schools().run({})]
+        orgs = schools if len(schools) == 1 else []
     g._looker_orgs = orgs
     return orgs
 

@@ -292,3 +292,18 @@ def test_templates_have_no_inline_script_style_or_handlers():
         ):
             offenders.append(str(path.relative_to(ROOT)))
     assert offenders == []
+
+
+@pytest.mark.promise("P11")
+def test_a_visitor_sees_the_contact_of_the_only_school_and_no_school_once_there_are_two(app, ctx):
+    from app.core.extensions import db
+
+    f.school(name="School A", dpo_email="dpo@a.example", dpo_name="Alex A")
+    db.session.commit()
+    footer = _footer_text(app.test_client(), "/privacy/ask")
+    assert "Alex A, the data protection officer for School A" in footer and "dpo@a.example" in footer
+    f.school(name="School B", dpo_email="dpo@b.example")
+    db.session.commit()
+    footer = _footer_text(app.test_client(), "/privacy/ask")
+    assert "dpo@a.example" not in footer and "dpo@b.example" not in footer  # which school is theirs?
+    assert "Complain to the ICO" in footer

@@ -272,20 +272,26 @@ def _own_or_404(request_id: int) -> PrivacyRequest:
 # --- the public form ------------------------------------------------------------------------------
 
 
+@functools.cache
+def _schools_by_name() -> DirectRead:
+    """Every school, (id, name) in name order: the public form's choice of school."""
+    return DirectRead(
+        sa.select(Organisation.id, Organisation.name)
+        .where(Organisation.kind == OrgKind.SCHOOL)
+        .order_by(Organisation.name)
+    )
+
+
 @bp.route("/ask", methods=["GET", "POST"])
 @public
 @limiter.limit(_ask_limit, methods=["POST"])
 def ask():
     """A request from someone without an account; it counts once the emailed link is used."""
-    schools = db.session.execute(
-        sa.select(Organisation.id, Organisation.name)
-        .where(Organisation.kind == OrgKind.SCHOOL)
-        .order_by(Organisation.name)
-    ).all()
+    schools = _schools_by_name().run({})
     form = PublicRequestForm()
-    form.organisation_id.choices = [C(s.id, s.name) for s in schools]
+    form.organisation_id.choices = [C(school_id, name) for school_id, name in schools]
     if request.method == "GET" and len(schools) == 1:
-        form.organisation_id.data = schools[0].id
+        form.organisation_id.data = schools[0][0]
     problem = None
     if form.validate_on_submit():
         try:
