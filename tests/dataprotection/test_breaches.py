@@ -330,3 +330,28 @@ def test_the_reminder_job_runs_every_15_minutes():
     from app.jobs.schedule import SCHEDULE
 
     assert (remind_dpo_of_breaches, "*/15 * * * *", "default") in SCHEDULE
+
+
+@pytest.mark.promise("P29")
+def test_the_privacy_desk_shows_its_schools_breaches_waiting_for_a_decision_oldest_first(client, ctx):
+    group = f.trust()
+    oak, elm = f.school(name="Oak", trust_id=group.id), f.school(name="Elm", trust_id=group.id)
+    oak_office, elm_office = f.staff(oak, Role.OFFICE), f.staff(elm, Role.OFFICE)
+    f.login(client, oak_office)
+    _record(client, utcnow() - timedelta(hours=30), title="Oak register left on a bus")
+    _record(client, utcnow() - timedelta(hours=2), title="Oak laptop stolen")
+    _record(client, utcnow() - timedelta(hours=5), title="Oak file encrypted")
+    decided = _breach().id
+    client.post(
+        f"/office/breaches/{decided}/decision",
+        data={"decision": "not_reported", "decision_reason": "The file was encrypted"},
+    )
+    f.login(client, elm_office)
+    _record(client, utcnow() - timedelta(hours=1), title="Elm letter lost")
+    f.login(client, oak_office)
+    page = client.get("/office/requests").get_data(as_text=True)
+    banner = page[page.index('aria-label="Open breaches"') : page.index('id="overdue"')]
+    assert banner.index("Oak register left on a bus") < banner.index("Oak laptop stolen")
+    assert "42 hours left to report to the ICO" in banner or "41 hours" in banner
+    assert "Oak file encrypted" not in banner  # decided
+    assert "Elm letter lost" not in banner  # another school's

@@ -13,6 +13,7 @@ taken; ``Breach.reminders_sent`` counts the reminders already sent, so each goes
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -23,6 +24,7 @@ import sqlalchemy as sa
 
 from app.core.audit import log_event
 from app.core.authz import is_office, staff_user_ids
+from app.core.direct_reads import DirectRead
 from app.core.errors import ServiceError
 from app.core.extensions import db
 from app.core.transactions import transaction
@@ -34,6 +36,7 @@ from app.models import (
     Organisation,
     Role,
     User,
+    bound_list,
     utcnow,
 )
 
@@ -68,6 +71,24 @@ class Countdown:
 
 def zone(org: Organisation) -> ZoneInfo:
     return ZoneInfo(org.timezone or "Europe/London")
+
+
+@functools.cache
+def _pending_read() -> DirectRead:
+    return DirectRead(
+        sa.select(Breach)
+        .where(
+            Breach.organisation_id == sa.any_(bound_list("schools", sa.Integer)),
+            Breach.decision == BreachDecision.PENDING,
+        )
+        .order_by(Breach.aware_at, Breach.id)
+    )
+
+
+def waiting_for_decision(organisation_ids: list[int]) -> list[Breach]:
+    """These schools' breaches not yet decided (report to the ICO or not), oldest first: the
+    privacy desk's banner. One direct read, built once."""
+    return [breach for (breach,) in _pending_read().run({"schools": list(organisation_ids)})]
 
 
 def deadline(breach: Breach) -> datetime:

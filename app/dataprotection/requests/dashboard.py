@@ -11,11 +11,12 @@ import functools
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from typing import Any
+from typing import NamedTuple
 
 import sqlalchemy as sa
 
 from app.core.authz import staff_user_ids
+from app.core.direct_reads import DirectRead
 from app.core.extensions import db
 from app.dataprotection.requests import deadlines
 from app.models import (
@@ -23,8 +24,11 @@ from app.models import (
     PrivacyRequest,
     Pupil,
     RequestChannel,
+    RequestKind,
     RequestState,
     Role,
+    bound_list,
+    one_of,
 )
 
 _OPEN = [RequestState(s) for s in OPEN_STATES]
@@ -33,17 +37,37 @@ _COUNTED = sa.or_(
 )
 
 
-def listed() -> sa.orm.Bundle:
+class Listed(NamedTuple):
     """What a desk's list shows of a request, read as plain values (``row.request.id``, ...):
     hundreds of full ORM objects cost more than the rest of the page."""
+
+    id: int
+    kind: RequestKind
+    state: RequestState
+    organisation_id: int
+    requester_name: str
+    on_behalf_of: str | None
+    due_on: date | None
+    paused_since: date | None
+
+
+def _listed_columns() -> tuple:
     r = PrivacyRequest
-    columns = (r.id, r.kind, r.state, r.organisation_id, r.requester_name, r.on_behalf_of, r.due_on)
-    return sa.orm.Bundle("request", *columns, r.paused_since)
+    return (
+        r.id,
+        r.kind,
+        r.state,
+        r.organisation_id,
+        r.requester_name,
+        r.on_behalf_of,
+        r.due_on,
+        r.paused_since,
+    )
 
 
 @dataclass
 class DeskRow:
-    request: Any  # a row of ``listed()``
+    request: Listed
     subject_name: str | None  # the child the request is about, when it is about a child
     days_left: int  # negative when overdue; for a paused request, what is left on the clock
     status: str  # "Due today", "3 days left", "Overdue by 2 days", "Paused since 4 March 2025"
@@ -60,9 +84,9 @@ def desk(organisation_ids, today: date) -> Desk:
     """The open requests of these schools that need attention, in one query: overdue, due
     within :data:`~app.dataprotection.requests.deadlines.DUE_SOON_DAYS` days (today included), and paused.
     Each list is ordered by deadline."""
-    rows = db.session.execute(_desk_statement(), _params(organisation_ids, today)).all()
+    rows = _desk_read().run(_params(organisation_ids, today))
     result = Desk()
-    for req, first, last in rows:
+    for req, first, last in _listed(rows):
         due = req.due_on
         if due is None:  # never for a counted request: record_event() sets it
             continue
@@ -78,13 +102,15 @@ def desk(organisation_ids, today: date) -> Desk:
     return result
 
 
-def off_desk(organisation_ids, today: date, limit: int = 200) -> list[sa.Row]:
+def off_desk(organisation_ids, today: date, limit: int = 200) -> list[tuple[Listed, str | None, str | None]]:
     """The rest of these schools' open, counted requests, which :func:`desk` does not list (no
-    deadline yet, or running with more than a week left), by deadline: rows of ``listed()``
+    deadline yet, or running with more than a week left), by deadline: each as a ``Listed``
     with the child's first and last name."""
-    return list(
-        db.session.execute(_off_desk_statement(), _params(organisation_ids, today) | {"limit": limit})
-    )
+    return _listed(_off_desk_read().run(_params(organisation_ids, today) | {"limit": limit}))
+
+
+def _listed(rows: list[tuple]) -> list[tuple[Listed, str | None, str | None]]:
+    return [(Listed(*row[:8]), row[8], row[9]) for row in rows]
 
 
 def _params(organisation_ids, today: date) -> dict:
@@ -94,22 +120,22 @@ def _params(organisation_ids, today: date) -> dict:
 def _open_requests() -> sa.Select:
     """These schools' (``:schools``) open, counted requests, with the child's name."""
     return (
-        sa.select(listed(), Pupil.first_name, Pupil.last_name)
+        sa.select(*_listed_columns(), Pupil.first_name, Pupil.last_name)
         .outerjoin(Pupil, Pupil.id == PrivacyRequest.subject_pupil_id)
         .where(
-            PrivacyRequest.organisation_id.in_(sa.bindparam("schools", expanding=True)),
-            PrivacyRequest.state.in_(_OPEN),
+            PrivacyRequest.organisation_id == sa.any_(bound_list("schools", sa.Integer)),
+            one_of(PrivacyRequest.state, _OPEN),
             _COUNTED,
         )
     )
 
 
 @functools.cache
-def _desk_statement() -> sa.Select:
-    """Paused, or due by ``:horizon``; built once per process (the desk is the office's most
-    visited page: building the statement cost more than running it)."""
+def _desk_read() -> DirectRead:
+    """Paused, or due by ``:horizon``; built once per process and read directly (the desk is the
+    office's most visited page: building the statement cost more than running it)."""
     horizon = sa.bindparam("horizon", type_=sa.Date)
-    return (
+    return DirectRead(
         _open_requests()
         .where(sa.or_(PrivacyRequest.state == RequestState.PAUSED, PrivacyRequest.due_on <= horizon))
         .order_by(PrivacyRequest.due_on, PrivacyRequest.id)
@@ -117,11 +143,11 @@ def _desk_statement() -> sa.Select:
 
 
 @functools.cache
-def _off_desk_statement() -> sa.Select:
+def _off_desk_read() -> DirectRead:
     """No deadline yet, or running and due after ``:horizon``: the rest of the list (in SQL, so
     it needs no list of the desk's ids); up to ``:limit``. Built once per process."""
     horizon = sa.bindparam("horizon", type_=sa.Date)
-    return (
+    return DirectRead(
         _open_requests()
         .where(
             sa.or_(

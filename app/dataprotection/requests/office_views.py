@@ -27,8 +27,6 @@ from app.dataprotection.requests import deadlines, intake
 from app.dataprotection.requests import workflow as pr
 from app.dataprotection.requests.dashboard import desk, off_desk
 from app.models import (
-    Breach,
-    BreachDecision,
     DataExport,
     Organisation,
     PrivacyRequest,
@@ -89,11 +87,7 @@ def requests_desk():
     ids, today = [o.id for o in orgs], _today()
     found = desk(ids, today)
     others = off_desk(ids, today)  # not already listed above
-    open_breaches = db.session.scalars(
-        sa.select(Breach)
-        .where(Breach.organisation_id.in_(ids), Breach.decision == BreachDecision.PENDING)
-        .order_by(Breach.aware_at)
-    ).all()
+    open_breaches = breaches.waiting_for_decision(ids)
     return render(
         "office/requests.html",
         desk=found,
