@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from zoneinfo import ZoneInfo
 
-import sqlalchemy as sa
 from flask import flash, render_template, request, url_for
 from flask_login import current_user
 
@@ -18,7 +17,7 @@ from app.dataprotection.exports import service as exports
 from app.dataprotection.exports import viewing
 from app.dataprotection.exports.family_views import zip_response
 from app.dataprotection.exports.labels import review_items
-from app.models import DataExport, ExportState, PrivacyRequest, Pupil, RequestState, User, utcnow
+from app.models import ExportState, User, utcnow
 from app.office import bp
 
 OFFICE = ("office", "dpo")
@@ -29,23 +28,8 @@ OFFICE = ("office", "dpo")
 def exports_page():
     """Requests for a copy of the data that are in progress, and every export of the school."""
     orgs = office_organisation_ids(current_user) or [-1]
-    waiting = db.session.execute(
-        sa.select(PrivacyRequest, Pupil.first_name, Pupil.last_name)
-        .outerjoin(Pupil, Pupil.id == PrivacyRequest.subject_pupil_id)
-        .where(
-            PrivacyRequest.organisation_id.in_(orgs),
-            PrivacyRequest.kind.in_(exports.EXPORT_KINDS),
-            PrivacyRequest.state == RequestState.IN_PROGRESS,
-        )
-        .order_by(PrivacyRequest.due_on, PrivacyRequest.id)
-    ).all()
-    rows = db.session.execute(
-        sa.select(DataExport, PrivacyRequest)
-        .join(PrivacyRequest, PrivacyRequest.id == DataExport.request_id)
-        .where(PrivacyRequest.organisation_id.in_(orgs))
-        .order_by(DataExport.created_at.desc(), DataExport.id.desc())
-        .limit(200)
-    ).all()
+    waiting = exports.waiting_for_a_copy(orgs)
+    rows = exports.made_for(orgs)
     live = {
         export.request_id
         for export, _ in rows

@@ -15,6 +15,7 @@ The zip is stored encrypted in parts (:mod:`app.dataprotection.exports.files`).
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import tempfile
@@ -27,6 +28,7 @@ import sqlalchemy as sa
 from app.core import storage
 from app.core.audit import log_event
 from app.core.authz import is_office
+from app.core.direct_reads import DirectRead
 from app.core.errors import ServiceError
 from app.core.extensions import db
 from app.dataprotection.common.ownership import person_schools
@@ -41,10 +43,13 @@ from app.models import (
     DataExport,
     ExportState,
     PrivacyRequest,
+    Pupil,
     RequestEvent,
     RequestKind,
     RequestState,
     User,
+    bound_list,
+    one_of,
     utcnow,
 )
 
@@ -54,6 +59,42 @@ KEEP_DAYS = 7
 BUILD_JOB = "app.dataprotection.exports.jobs.build_export"
 LIVE = (ExportState.QUEUED, ExportState.BUILDING, ExportState.REVIEW, ExportState.READY)
 EXPORT_KINDS = (RequestKind.ACCESS, RequestKind.PORTABILITY)
+
+
+@functools.cache
+def _waiting_read() -> DirectRead:
+    return DirectRead(
+        sa.select(PrivacyRequest, Pupil.first_name, Pupil.last_name)
+        .outerjoin(Pupil, Pupil.id == PrivacyRequest.subject_pupil_id)
+        .where(
+            PrivacyRequest.organisation_id == sa.any_(bound_list("schools", sa.Integer)),
+            one_of(PrivacyRequest.kind, EXPORT_KINDS),
+            PrivacyRequest.state == RequestState.IN_PROGRESS,
+        )
+        .order_by(PrivacyRequest.due_on, PrivacyRequest.id)
+    )
+
+
+def waiting_for_a_copy(organisation_ids: list[int]) -> list[tuple[PrivacyRequest, str | None, str | None]]:
+    """These schools' access and portability requests in progress, by deadline, each with the
+    child's first and last name when it is about a child: one direct read, built once."""
+    return _waiting_read().run({"schools": list(organisation_ids)})
+
+
+@functools.cache
+def _made_read() -> DirectRead:
+    return DirectRead(
+        sa.select(DataExport, PrivacyRequest)
+        .join(PrivacyRequest, PrivacyRequest.id == DataExport.request_id)
+        .where(PrivacyRequest.organisation_id == sa.any_(bound_list("schools", sa.Integer)))
+        .order_by(DataExport.created_at.desc(), DataExport.id.desc())
+        .limit(200)
+    )
+
+
+def made_for(organisation_ids: list[int]) -> list[tuple[DataExport, PrivacyRequest]]:
+    """These schools' last 200 copies of data, newest first, each with its request."""
+    return _made_read().run({"schools": list(organisation_ids)})
 
 
 class ExportError(ServiceError):
