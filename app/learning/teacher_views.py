@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import functools
 
-import sqlalchemy as sa
 from flask_login import current_user
 
 from app.core.audit import access_logged
 from app.core.authz import pupil_for_staff_or_404, scope_params, staff_required
+from app.core.direct_reads import DirectRead
 from app.core.extensions import db
 from app.core.htmx import render
 from app.learning import topics
@@ -19,9 +19,10 @@ from app.teachers import bp
 
 
 @functools.cache
-def _pending_statement() -> sa.Select:
-    """The user's topics not yet published, soonest first (run with ``scope_params``)."""
-    return (
+def _pending_read() -> DirectRead:
+    """The user's topics not yet published, soonest first (run with ``scope_params``): built once
+    and read directly."""
+    return DirectRead(
         topics.visible_topics()
         .where(WeeklyTopic.status != TopicStatus.PUBLISHED)
         .order_by(WeeklyTopic.week_start, WeeklyTopic.id)
@@ -34,7 +35,7 @@ def _pending_statement() -> sa.Select:
 def home():
     """The user's classes and their topics that are not yet published."""
     classes = my_classes(current_year_only=False)
-    pending = db.session.scalars(_pending_statement(), scope_params(current_user)).all()
+    pending = [topic for (topic,) in _pending_read().run(scope_params(current_user))]
     return render("teachers/home.html", classes=classes, pending=pending, TopicStatus=TopicStatus)
 
 

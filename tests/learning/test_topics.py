@@ -604,3 +604,28 @@ def test_the_planner_page_works_without_javascript(school, client):
     versions = re.findall(r'<input[^>]*name="version"[^>]*>', page)
     assert len(versions) >= 3 and all(f'value="{topic.version}"' in v for v in versions)
     assert db.session.scalar(sa.select(sa.func.count()).select_from(TopicActivity)) == 2
+
+
+def test_a_teachers_start_page_lists_their_topics_not_yet_published_soonest_first(school, client):
+    org, cls, other_class, teacher = school
+    monday = t.next_monday()
+    t.topic(org, [cls], title="Later draft", week=monday + timedelta(days=14))
+    t.topic(
+        org,
+        [cls],
+        title="Scheduled soon",
+        week=monday,
+        status=TopicStatus.SCHEDULED,
+        publish_at=utcnow() + timedelta(days=2),
+    )
+    t.topic(org, [cls], title="Already out", week=monday - timedelta(days=7), status=TopicStatus.PUBLISHED)
+    t.topic(org, [other_class], title="Not my class")  # the teacher does not teach 3 Owls
+    t.topic(f.school(), [f.school_class(f.school())], title="Another school")
+    db.session.commit()
+    f.login(client, teacher)
+    page = client.get("/teach/").get_data(as_text=True)
+    listed = page[page.index("Not published yet") :]
+    assert listed.index("Scheduled soon") < listed.index("Later draft")
+    assert "scheduled)" in listed and "draft)" in listed
+    for hidden in ("Already out", "Not my class", "Another school"):
+        assert hidden not in listed
