@@ -20,14 +20,14 @@ from flask import (
     url_for,
 )
 from flask_login import current_user
-from sqlalchemy.dialects.postgresql import aggregate_order_by
+from sqlalchemy.dialects.postgresql import aggregate_order_by, distinct_on
 
 from app.core import i18n
 from app.core.authz import NOT_LOADED, layout_column, layout_value, public
 from app.core.direct_reads import DirectRead
 from app.core.extensions import db
 from app.core.i18n import lazy_gettext as _l
-from app.models import Guardianship, Organisation, OrgKind, PrivacyNotice, Pupil, User, UserKind
+from app.models import Guardianship, Organisation, OrgKind, PrivacyNotice, Pupil, User, UserKind, bound_list
 
 log = logging.getLogger(__name__)
 bp = Blueprint("site", __name__)
@@ -235,25 +235,37 @@ def index():
     return render_template("index.html")
 
 
+@lru_cache(maxsize=1)
+def _latest_notices() -> DirectRead:
+    """The latest published version of Hometime's own notice and of each school's in
+    ``:schools``, one per owner (``DISTINCT ON``), in one read built once."""
+    n = PrivacyNotice
+    return DirectRead(
+        sa.select(n)
+        .ext(distinct_on(n.organisation_id))
+        .where(
+            sa.or_(
+                n.organisation_id.is_(None), n.organisation_id == sa.any_(bound_list("schools", sa.Integer))
+            ),
+            n.published_at.is_not(None),
+        )
+        .order_by(n.organisation_id, n.published_at.desc(), n.id.desc())
+    )
+
+
 @bp.get("/privacy-notice")
 @public
 def privacy_notice():
     """Hometime's own notice and the notice of each school the visitor belongs to (latest
     published version of each)."""
     orgs = looker_organisations()
+    latest = {
+        notice.organisation_id: notice
+        for (notice,) in _latest_notices().run({"schools": [org.id for org in orgs]})
+    }
     notices = []
-    for org in [None, *orgs]:
-        owner = (
-            PrivacyNotice.organisation_id.is_(None)
-            if org is None
-            else PrivacyNotice.organisation_id == org.id
-        )
-        notice = db.session.scalar(
-            sa.select(PrivacyNotice)
-            .where(owner, PrivacyNotice.published_at.is_not(None))
-            .order_by(PrivacyNotice.published_at.desc(), PrivacyNotice.id.desc())
-            .limit(1)
-        )
+    for org in [None, *orgs]:  # Hometime's own first, then each school's
+        notice = latest.get(org.id if org is not None else None)
         if notice is not None:
             notices.append((org, notice))
     return render_template("privacy_notice.html", notices=notices)

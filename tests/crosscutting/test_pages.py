@@ -184,7 +184,7 @@ def test_a_schools_own_privacy_notice_is_linked_for_its_people(client, ctx):
     assert 'href="https://oak.example/privacy"' in html
 
 
-def _notice(org, version: str, summary: str):
+def _notice(org, version: str, summary: str, *, published: bool = True):
     from app.core.extensions import db
     from app.models import PrivacyNotice, utcnow
 
@@ -194,7 +194,7 @@ def _notice(org, version: str, summary: str):
             version=version,
             summary=summary,
             body="First part.\n\nSecond part.",
-            published_at=utcnow(),
+            published_at=utcnow() if published else None,
         )
     )
     db.session.commit()
@@ -216,6 +216,23 @@ def test_privacy_notice_shows_hometimes_and_the_visitors_schools_notice(client, 
     assert "What Hometime does" in main and "What School A does" in main
     assert "School B does" not in main
     assert [p.text for p in page.find_all("p") if "part." in p.text][:2] == ["First part.", "Second part."]
+
+
+def test_privacy_notice_shows_the_latest_published_version_of_each_hometimes_first(client, ctx):
+    school = f.school(name="School A")
+    _notice(None, "1", "Hometime, first version.")
+    _notice(school, "1", "School A, first version.")
+    _notice(None, "2", "Hometime, second version.")
+    _notice(school, "2", "School A, second version.")
+    _notice(None, "3", "Hometime, a draft.", published=False)
+    parent = f.parent()
+    f.pupil(f.school_class(school), parent)
+    f.login(client, parent)
+    main = Page(client.get("/privacy-notice").get_data(as_text=True)).find("main").all_text()
+    assert "Hometime, second version." in main and "School A, second version." in main
+    assert main.index("Hometime, second version.") < main.index("School A, second version.")
+    for older in ("first version", "a draft"):
+        assert older not in main
 
 
 # --- the stylesheet -----------------------------------------------------------------------------
