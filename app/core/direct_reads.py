@@ -29,13 +29,17 @@ A class's deferred columns are left unloaded, as the ORM leaves them. Used for t
 statement, a class and a pupil looked up by staff (``authz``), a teacher's classes
 (``learning.scope.my_classes``), a topic with its classes and activities (``learning.scope``),
 the lists of topics, the library's search (``learning.activities.search``), the class grid
-(``learning.classroom``), the retention page's preview, schools' periods and deleted files
-(``dataprotection.retention.rules``), the families and people lists, the privacy desk's schools,
-a family's new request, requests, copies, past weeks, awards and engagements, an activity and a
-topic's item, the office's staff, notices, report and failed messages, and the outbox.
+(``learning.classroom``), the retention page's preview, schools' periods, deleted files and
+recent runs (``dataprotection.retention.rules``), the families and people lists, the privacy
+desk's schools, a family's new request, requests, copies, past weeks, awards and engagements, an
+activity and a topic's item, the office's staff, notices, report and failed messages, and the
+outbox.
 ``DirectWrite`` does the same for one INSERT sent on its own (the access log:
 ``transactions.write_alone``), its Python defaults filled as SQLAlchemy fills them (the
-compiled statement's ``insert_prefetch``).
+compiled statement's ``insert_prefetch``); ``DirectWrite.send`` sends it without waiting for
+the answer, read later by ``Sent.confirm`` (``transactions.writing_alone``: the page renders
+while PostgreSQL writes the row), converting the values as psycopg's ``RawCursor`` does
+(its ``_query_cls`` and ``adapt.Transformer``; psycopg is pinned at 3.3.9).
 
 A list of many rows is best read as columns: building a mapped object and adding it to the
 session costs more per row than SQLAlchemy's own loading (the office's list of parents took
