@@ -101,6 +101,21 @@ def confirm_sent(raw: psycopg.Connection) -> None:
         sent.confirm()
 
 
+@sa.event.listens_for(sa.engine.Engine, "commit")
+@sa.event.listens_for(sa.engine.Engine, "rollback")
+def _answer_before_ending(conn: sa.Connection) -> None:
+    """A transaction ended while a write sent alone is on its way (``COMMIT`` or ``ROLLBACK``
+    would find the connection busy) reads its answer first."""
+    if not conn.invalidated and (raw := conn.connection.dbapi_connection) is not None:
+        confirm_sent(cast(psycopg.Connection, raw))
+
+
+@sa.event.listens_for(sa.pool.Pool, "reset")
+def _answer_before_reset(dbapi_connection, _record, _state) -> None:
+    """The same for a connection the pool takes back and resets."""
+    confirm_sent(dbapi_connection)
+
+
 def write_alone(statement: sa.Executable, parameters: dict | None = None) -> None:
     """Run one write ``statement`` (with ``parameters``) and commit it: on its own (one round
     trip) when nothing else is being written, else with the transaction already open. Objects
@@ -133,7 +148,7 @@ def writing_alone(statement: sa.Insert, parameters: dict) -> Iterator[None]:
     answer read after it, so the block (a page rendering) runs while PostgreSQL writes the row
     and waits for the disk; the block ends only once the row is committed, and a failed write is
     raised then, whatever the block did. A statement the block runs on the connection waits for
-    the answer first. Otherwise the statement is written before the block, as ``write_alone``
+    the answer first, as do a commit, a rollback and the pool taking the connection back. Otherwise the statement is written before the block, as ``write_alone``
     writes it."""
     session = db.session()
     connection = session.connection()

@@ -277,3 +277,15 @@ def test_a_write_alone_in_a_block_joins_a_transaction_already_open(app, ctx):
     with _other_connection(app) as other:
         assert other.execute("SELECT name FROM organisations").fetchone()[0] == "Ash Primary"
         assert other.execute("SELECT count(*) FROM activity_log WHERE subject = 'joined'").fetchone()[0] == 1
+
+
+@pytest.mark.parametrize("end", ["commit", "rollback"])
+def test_a_transaction_ended_while_a_write_is_on_its_way_waits_for_it_first(app, ctx, end):
+    """Nothing else sent in the block, the session's commit or rollback (its connection's
+    ``COMMIT``/``ROLLBACK``, or the pool's reset) reads the write's answer before it goes on."""
+    with writing_alone(sa.insert(ActivityLog), {"event": "test", "subject": "ended", "user_id": None}):
+        getattr(db.session, end)()
+        db.session.close()  # the connection goes back to the pool, which resets it
+    with _other_connection(app) as other:
+        assert other.execute("SELECT count(*) FROM activity_log WHERE subject = 'ended'").fetchone()[0] == 1
+    assert db.session.scalars(sa.select(ActivityLog.subject)).all() == ["ended"]
