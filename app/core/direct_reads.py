@@ -231,18 +231,25 @@ def _execute(
     own driver connection, the engine's cursor listeners called as SQLAlchemy calls them (with
     ``context`` for the execution context), and return its rows (none unless ``fetch``: asking
     psycopg whether a statement gave rows builds a description of every column)."""
-    raw = cast(psycopg.Connection, conn.connection.dbapi_connection)
-    cursor: psycopg.RawCursor = psycopg.RawCursor(raw)
-    args: Any = values
-    for listen in conn.dispatch.before_cursor_execute:  # the engine's too (joined)
-        text, args = listen(conn, cursor, text, args, context, False)
-    if conn.engine.logger.isEnabledFor(logging.INFO):  # echo=True, or the engine's log at INFO
-        conn.engine.logger.info("%s [direct; values not shown]", text)
+    cursor, text, args = _cursor(conn, text, values, context, "direct")
     cursor.execute(text, args)
     conn.dispatch.after_cursor_execute(conn, cursor, text, args, context, False)
     fetched = cursor.fetchall() if fetch else []
     cursor.close()
     return fetched
+
+
+def _cursor(conn: sa.Connection, text: str, values: list, context: Any, how: str) -> tuple:
+    """A psycopg cursor on ``conn``'s driver connection, with ``text`` and ``values`` as the
+    engine's ``before_cursor_execute`` listeners leave them (called as SQLAlchemy calls them),
+    logged when the engine logs statements (``how`` said; values never shown)."""
+    cursor: psycopg.RawCursor = psycopg.RawCursor(cast(psycopg.Connection, conn.connection.dbapi_connection))
+    args: Any = values
+    for listen in conn.dispatch.before_cursor_execute:  # the engine's too (joined)
+        text, args = listen(conn, cursor, text, args, context, False)
+    if conn.engine.logger.isEnabledFor(logging.INFO):  # echo=True, or the engine's log at INFO
+        conn.engine.logger.info("%s [%s; values not shown]", text, how)
+    return cursor, text, args
 
 
 class _Options(NamedTuple):
@@ -290,8 +297,15 @@ class DirectWrite:
         try:
             _execute(conn, text, values, _Options(execution_options), fetch=False)
         except psycopg.Error as error:
-            log.warning("direct write failed (%s); running it through SQLAlchemy", type(error).__name__)
-            conn.execute(self._statement, params, execution_options=execution_options)
+            self.through_sqlalchemy(conn, params, execution_options, type(error).__name__)
+
+    def through_sqlalchemy(
+        self, conn: sa.Connection, params: dict, execution_options: dict, why: str
+    ) -> None:
+        """The write run by SQLAlchemy after the direct way failed (``why``): it raises the error
+        as it raises any (sent on its own, the failed write changed nothing), or writes the row."""
+        log.warning("direct write failed (%s); running it through SQLAlchemy", why)
+        conn.execute(self._statement, params, execution_options=execution_options)
 
     def send(self, conn: sa.Connection, params: dict, execution_options: dict) -> Sent:
         """Send the INSERT, outside any transaction, and return without waiting for PostgreSQL's
@@ -302,16 +316,12 @@ class DirectWrite:
         Sent with psycopg's own conversion of the values, as ``cursor.execute`` sends them, but
         by libpq's ``PQsendQueryParams`` without reading the result."""
         text, values = self._values(conn, params)
-        raw = cast(psycopg.Connection, conn.connection.dbapi_connection)
         context = _Options(execution_options)
-        cursor: psycopg.RawCursor = psycopg.RawCursor(raw)
-        args: Any = values
-        for listen in conn.dispatch.before_cursor_execute:
-            text, args = listen(conn, cursor, text, args, context, False)
+        cursor, text, args = _cursor(conn, text, values, context, "direct, confirmed later")
+        raw = cursor.connection
         if not raw.autocommit or raw.info.transaction_status != TransactionStatus.IDLE:
+            cursor.close()
             raise RuntimeError("DirectWrite.send sends only a write on its own, outside a transaction")
-        if conn.engine.logger.isEnabledFor(logging.INFO):
-            conn.engine.logger.info("%s [direct, confirmed later; values not shown]", text)
         try:
             query = cursor._query_cls(adapt.Transformer(cursor))  # as cursor.execute converts
             query.convert(text, args)
@@ -321,8 +331,7 @@ class DirectWrite:
             raw.wait(generators.send(raw.pgconn))
         except psycopg.Error as error:  # not sent: written now, through SQLAlchemy, or raised
             cursor.close()
-            log.warning("direct write failed (%s); running it through SQLAlchemy", type(error).__name__)
-            conn.execute(self._statement, params, execution_options=execution_options)
+            self.through_sqlalchemy(conn, params, execution_options, type(error).__name__)
             return Sent(self, conn, params, execution_options)
         sent = Sent(self, conn, params, execution_options, raw, (cursor, text, args, context))
         setattr(raw, UNCONFIRMED, sent)
@@ -367,8 +376,7 @@ class Sent:
         if results and all(result.status in _ANSWERED for result in results):
             self._conn.dispatch.after_cursor_execute(self._conn, cursor, text, args, context, False)
             return
-        log.warning("direct write failed (%s); running it through SQLAlchemy", _failure(results))
-        self._conn.execute(self._write._statement, self._params, execution_options=self._options)
+        self._write.through_sqlalchemy(self._conn, self._params, self._options, _failure(results))
 
 
 def _failure(results: list) -> str:
