@@ -5,8 +5,9 @@
 - for each demo sign-in (and for a visitor who is not signed in): every page reachable by
   following links from their home page, plus every page without URL parameters that answers
   200; for each, SQL queries per request and p50/p95 server time over 200 in-process requests,
-  each person's pages asked in turn (``_measure``). Public pages are measured once, for the
-  visitor.
+  every person's pages asked in turn (``_measure``). Public pages are measured once, for the
+  visitor;
+- how quickly the machine ran Python meanwhile: a fixed piece of work timed in every round.
 """
 
 from __future__ import annotations
@@ -36,6 +37,8 @@ FIRST_LOAD_BUDGET = 32 * 1024
 ASSET_BUDGETS = {"app.css": 8 * 1024, "app.js": 4 * 1024, "htmx.min.js": 17 * 1024}
 QUERY_BUDGET = 10
 P95_BUDGET_MS = 50.0
+# The machine's speed while the pages are timed: this many additions in a Python loop, each round.
+REFERENCE_LOOP = 20_000
 # GET links never followed: they end the session or hand out files rather than pages.
 SKIP_WORDS = ("signout", "download", "unsubscribe", "export", "confirm")
 
@@ -138,14 +141,28 @@ def pages_for(app, client, *, skip_public: bool = False) -> list[tuple[str, str]
     return sorted(((path, endpoint) for endpoint, path in seen.items()), key=lambda p: p[0])
 
 
-def _measure(app, client, paths: list[str]) -> dict[str, tuple[int, float, float, int]]:
-    """Per path: (max SQL queries per request, p50 ms, p95 ms, non-200 answers) over REQUESTS
-    requests each, asked in turn (each round asks every path once).
+def _reference() -> float:
+    """A fixed piece of pure-Python work (about two milliseconds here), timed in ms: how quickly the
+    machine runs Python at this moment, whatever the app does."""
+    started = time.perf_counter()
+    total = 0
+    for i in range(REFERENCE_LOOP):
+        total += i
+    return (time.perf_counter() - started) * 1000
 
-    A shared machine runs some minutes half as fast again as others. Asked one page after
-    another, 200 times each, a page's figure said as much about the minute it fell in as about
-    the page; asked in turn, every page is timed across the same minutes, so the pages compare
-    with each other, and each page's p50 is its time on the machine as the run found it."""
+
+def _measure(app, asked: list[tuple[str, object, str]]) -> tuple[dict, list[float]]:
+    """Per (person, path): (max SQL queries per request, p50 ms, p95 ms, non-200 answers) over
+    REQUESTS requests each, every person's pages asked in turn (each round asks every page of
+    every person once, each with that person's client); and the reference work's time in each
+    round (``_reference``).
+
+    A shared machine runs some stretches of a minute half as fast again as others, or slower.
+    Asked one page after another, or one person's pages after another's, a page's figure said as
+    much about the stretch it fell in as about the page: a slow half-minute put all of one
+    person's pages over. Asked in turn, every page is timed across the same minutes, the whole
+    run's, so the pages compare with each other and each page's p50 is its time on the machine
+    as the run found it. The reference, timed in every round, says how quickly that was."""
     from app.core.extensions import db
 
     with app.app_context():
@@ -155,29 +172,46 @@ def _measure(app, client, paths: list[str]) -> dict[str, tuple[int, float, float
     def count(*_args):
         counter["n"] += 1
 
-    for path in paths:
+    for _who, client, path in asked:
         client.get(path)  # warm-up: templates compiled, connections open
-    times: dict[str, list[float]] = {path: [] for path in paths}
-    queries: dict[str, list[int]] = {path: [] for path in paths}
-    bad = dict.fromkeys(paths, 0)
+    keys = [(who, path) for who, _client, path in asked]
+    times: dict[tuple[str, str], list[float]] = {key: [] for key in keys}
+    queries: dict[tuple[str, str], list[int]] = {key: [] for key in keys}
+    bad = dict.fromkeys(keys, 0)
+    reference: list[float] = []
     sa.event.listen(engine, "before_cursor_execute", count)
     try:
         for i in range(REQUESTS):
             environ = {"REMOTE_ADDR": f"10.0.{i // 250}.{i % 250 + 1}"}
-            for path in paths:
+            reference.append(_reference())
+            for who, client, path in asked:
                 counter["n"] = 0
                 started = time.perf_counter()
                 response = client.get(path, environ_base=environ)
-                times[path].append((time.perf_counter() - started) * 1000)
-                queries[path].append(counter["n"])
-                bad[path] += response.status_code != 200
+                times[who, path].append((time.perf_counter() - started) * 1000)
+                queries[who, path].append(counter["n"])
+                bad[who, path] += response.status_code != 200
     finally:
         sa.event.remove(engine, "before_cursor_execute", count)
     measured = {}
-    for path in paths:
-        cuts = statistics.quantiles(times[path], n=100, method="inclusive")
-        measured[path] = (max(queries[path]), statistics.median(times[path]), cuts[94], bad[path])
-    return measured
+    for key in keys:
+        cuts = statistics.quantiles(times[key], n=100, method="inclusive")
+        measured[key] = (max(queries[key]), statistics.median(times[key]), cuts[94], bad[key])
+    return measured, reference
+
+
+def speed_rows(reference: list[float]) -> list[dict]:
+    """How quickly the machine ran while the pages were timed: the reference work's median, and
+    its slowest tenth of rounds against its quickest tenth (1.0: the same speed throughout)."""
+    cuts = statistics.quantiles(reference, n=10, method="inclusive")
+    return [
+        _row(
+            "machine: reference Python work, p50 over the rounds",
+            round(statistics.median(reference), 2),
+            "ms",
+        ),
+        _row("machine: slowest tenth of rounds / quickest tenth", round(cuts[8] / cuts[0], 2), "x"),
+    ]
 
 
 def weight_rows(app) -> list[dict]:
@@ -199,21 +233,24 @@ def weight_rows(app) -> list[dict]:
 
 
 def run(app) -> list[dict]:
-    """Seed the demo school and measure every page its users can open."""
+    """Seed the demo school and measure every page its users can open, everyone's in turn."""
     from app.demo import seed
 
     with app.app_context():
         seed()
     rows = weight_rows(app)
+    asked: list[tuple[str, object, str]] = []
     for email in (None, *SIGNINS):
         who = email.split("@")[0] if email else "visitor"
         client = _client(app, email)
         paths = [path for path, _endpoint_name in pages_for(app, client, skip_public=email is not None)]
-        for path, (queries, p50, p95, bad) in _measure(app, client, paths).items():
-            label = f"{who} GET {path}"
-            if bad:
-                rows.append(_row(f"{label}: answers other than 200", bad, "requests", 0))
-            rows.append(_row(f"{label}: SQL queries per request (max)", queries, "queries", QUERY_BUDGET))
-            rows.append(_row(f"{label}: server time p50", round(p50, 1), "ms", p50_budget(queries)))
-            rows.append(_row(f"{label}: server time p95", round(p95, 1), "ms", P95_BUDGET_MS))
-    return rows
+        asked += [(who, client, path) for path in paths]
+    measured, reference = _measure(app, asked)
+    for (who, path), (queries, p50, p95, bad) in measured.items():
+        label = f"{who} GET {path}"
+        if bad:
+            rows.append(_row(f"{label}: answers other than 200", bad, "requests", 0))
+        rows.append(_row(f"{label}: SQL queries per request (max)", queries, "queries", QUERY_BUDGET))
+        rows.append(_row(f"{label}: server time p50", round(p50, 1), "ms", p50_budget(queries)))
+        rows.append(_row(f"{label}: server time p95", round(p95, 1), "ms", P95_BUDGET_MS))
+    return rows + speed_rows(reference)
