@@ -18,6 +18,7 @@ import sqlalchemy as sa
 from flask import Blueprint, abort, current_app, render_template, request
 from flask_login import current_user
 from markupsafe import Markup, escape
+from sqlalchemy.dialects import postgresql
 
 from app.core.authz import staff_organisation_ids, staff_required
 from app.core.direct_reads import DirectRead
@@ -115,13 +116,20 @@ def _people_only_of(org_ids):
 def visible_to():
     """A condition on :class:`OutboxMessage`: what a member of staff may read, given their
     schools (``:org_ids``) and their own email address and mobile number (``:own``), both
-    arrays (``_viewer_params``)."""
+    arrays (``_viewer_params``).
+
+    The addresses of the people only of those schools are one select of both columns
+    (``unnest``), so PostgreSQL plans that part of the statement once, not once per column: it
+    plans the statement again on every request (its lists of values make a plan made for any
+    values look dearer), and the two copies cost it a millisecond each time."""
     org_ids = bound_list("org_ids", sa.Integer)
     own = bound_list("own", OutboxMessage.to.type)
-    theirs = sa.select(User.id).where(User.id.in_(_people_only_of(org_ids)))
-    addresses = sa.union(
-        sa.select(User.email).where(User.id.in_(theirs), User.email.is_not(None)),
-        sa.select(User.mobile).where(User.id.in_(theirs), User.mobile.is_not(None)),
+    # users first: unnest(ARRAY[users.email, users.mobile]) after it may name its columns
+    address = sa.func.unnest(postgresql.array([User.email, User.mobile])).column_valued("address")
+    addresses = (
+        sa.select(address)
+        .select_from(User)
+        .where(User.id.in_(_people_only_of(org_ids)), address.is_not(None))
     )
     return sa.or_(
         OutboxMessage.organisation_id == sa.any_(org_ids),

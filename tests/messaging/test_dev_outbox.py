@@ -7,7 +7,7 @@ import pytest
 import sqlalchemy as sa
 
 from app.core.extensions import db
-from app.models import OutboxMessage, Role
+from app.models import Channel, OutboxMessage, Role
 from tests import factories as f
 
 
@@ -84,6 +84,25 @@ def test_staff_see_only_their_own_schools_messages(client, schools, run_jobs):
 
 
 @pytest.mark.promise("P12")
+def test_codes_sent_by_text_show_only_to_the_schools_the_number_belongs_to(client, schools):
+    """A sign-in code by text is sent on behalf of no school: staff see it when the mobile number
+    is that of a family only of their school, by the number as by the email address."""
+    s = schools
+    s["ash_only"].mobile, s["both"].mobile = "+447700900201", "+447700900202"
+    texts = {"+447700900201": "Your Hometime code is 111111", "+447700900202": "Your Hometime code is 222222"}
+    for number, text in texts.items():
+        db.session.add(OutboxMessage(channel=Channel.SMS, to=number, text=text, organisation_id=None))
+    db.session.commit()
+    f.login(client, s["ash_office"])
+    page = _shown(client)
+    assert "111111" in page and "+447700900201" in page
+    assert "222222" not in page  # a number of a family at Birch too
+    f.login(client, s["birch_office"])
+    page = _shown(client)
+    assert "111111" not in page and "222222" not in page
+
+
+@pytest.mark.promise("P12")
 def test_parents_and_visitors_see_no_outbox(client, schools):
     assert client.get("/dev/outbox").status_code in (302, 401)
     f.login(client, schools["ash_only"])
@@ -91,8 +110,6 @@ def test_parents_and_visitors_see_no_outbox(client, schools):
 
 
 def test_each_text_shows_what_it_costs_in_segments(client, schools):
-    from app.models import Channel
-
     for text in (
         "Ash Primary: this week's activities are ready.",
         "Ash Primary کی دعوت، Hometime: " + "x" * 60,
