@@ -32,8 +32,8 @@ the lists of topics, the library's search (``learning.activities.search``), the 
 (``learning.classroom``), the retention page's preview, schools' periods, deleted files and
 recent runs (``dataprotection.retention.rules``), the families and people lists, the privacy
 desk's schools, a family's new request, requests, copies, past weeks, awards and engagements, an
-activity and a topic's item, the office's staff, notices, report and failed messages, and the
-outbox.
+activity and a topic's item, the office's staff, notices, report and failed messages, the
+outbox, the office's start page (its classes' counts), the breach log and the erasure preview.
 ``DirectWrite`` does the same for one INSERT sent on its own (the access log:
 ``transactions.write_alone``), its Python defaults filled as SQLAlchemy fills them (the
 compiled statement's ``insert_prefetch``); ``DirectWrite.send`` sends it without waiting for

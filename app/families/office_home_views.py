@@ -8,7 +8,7 @@ import sqlalchemy as sa
 from flask import current_app, render_template, url_for
 
 from app.core.authz import acting_school, staff_required
-from app.core.extensions import db
+from app.core.direct_reads import DirectRead
 from app.models import Pupil, SchoolClass
 from app.models.reportable import pupil_reportable
 from app.office import bp
@@ -61,15 +61,15 @@ def _links():
 @staff_required("office", "dpo")
 def home():
     organisation = acting_school()
-    counts = db.session.execute(_counts_statement(), {"school": organisation.id}).all()
+    counts = _counts_read().run({"school": organisation.id})
     return render_template("office/home.html", organisation=organisation, counts=counts, sections=_links())
 
 
 @functools.cache
-def _counts_statement() -> sa.Select:
+def _counts_read() -> DirectRead:
     """Each class of ``:school`` with its number of pupils (those reports may count); built once
-    per process, the school's id bound."""
-    return (
+    per process, the school's id bound, read directly."""
+    return DirectRead(
         sa.select(SchoolClass.name, sa.func.count(Pupil.id))
         .outerjoin(Pupil, (Pupil.class_id == SchoolClass.id) & pupil_reportable())
         .where(SchoolClass.organisation_id == sa.bindparam("school", type_=sa.Integer))

@@ -17,7 +17,7 @@ from app.core.htmx import redirect_after_post, render
 from app.dataprotection.common.desk import OFFICE, desk_organisation_ids, desk_organisations
 from app.dataprotection.common.desk_forms import BreachForm, DecisionForm, FamiliesToldForm
 from app.dataprotection.common.forms import apply_error
-from app.models import Breach, BreachDecision, Organisation, utcnow
+from app.models import Breach, Organisation, utcnow
 from app.office import bp
 
 FIELDS = service.FIELDS
@@ -38,11 +38,7 @@ def local_text(value, org: Organisation) -> str:
 def breaches_page():
     """Every breach of the schools on this desk, undecided first, each with its countdown."""
     orgs = desk_organisations()
-    rows = db.session.scalars(
-        sa.select(Breach)
-        .where(Breach.organisation_id.in_([o.id for o in orgs]))
-        .order_by((Breach.decision == BreachDecision.PENDING).desc(), Breach.aware_at.desc())
-    ).all()
+    rows = service.logged_for([o.id for o in orgs])
     schools = {o.id: o for o in orgs}
     return render(
         "office/breaches.html",

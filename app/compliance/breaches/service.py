@@ -91,6 +91,21 @@ def waiting_for_decision(organisation_ids: list[int]) -> list[Breach]:
     return [breach for (breach,) in _pending_read().run({"schools": list(organisation_ids)})]
 
 
+@functools.cache
+def _logged_read() -> DirectRead:
+    return DirectRead(
+        sa.select(Breach)
+        .where(Breach.organisation_id == sa.any_(bound_list("schools", sa.Integer)))
+        .order_by((Breach.decision == BreachDecision.PENDING).desc(), Breach.aware_at.desc())
+    )
+
+
+def logged_for(organisation_ids: list[int]) -> list[Breach]:
+    """Every breach of these schools, undecided first, then the most recent: the breach log.
+    One direct read, built once."""
+    return [breach for (breach,) in _logged_read().run({"schools": list(organisation_ids)})]
+
+
 def deadline(breach: Breach) -> datetime:
     """72 hours after the school became aware."""
     return breach.aware_at + timedelta(hours=REPORT_HOURS)
