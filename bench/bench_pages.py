@@ -142,7 +142,7 @@ def pages_for(app, client, *, skip_public: bool = False) -> list[tuple[str, str]
 
 
 def _reference() -> float:
-    """A fixed piece of pure-Python work (about two milliseconds here), timed in ms: how quickly the
+    """A fixed piece of pure-Python work (about a millisecond here), timed in ms: how quickly the
     machine runs Python at this moment, whatever the app does."""
     started = time.perf_counter()
     total = 0

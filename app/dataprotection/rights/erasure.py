@@ -118,8 +118,7 @@ def _published(cond):
 def _counts_statement(kind: str) -> tuple[DirectRead, tuple[str, ...]]:
     """The preview's one query (the rows of each table for ``:subject``, and the published
     contributions among them) and its column names; built once per process for each kind of
-    subject (building its thirty-odd conditions cost more than running it) and read directly,
-    so PostgreSQL plans it once (planning it took longer than running it)."""
+    subject (building its thirty-odd conditions cost more than running it) and read directly."""
     subject = sa.bindparam("subject", type_=sa.Integer)
     key = "pupil_id" if kind == "pupil" else "user_id"
     wanted: dict[str, tuple[str, sa.ColumnElement]] = {}
