@@ -120,7 +120,7 @@ def looker_organisations() -> list[Organisation]:
                 )
             )
     if not orgs:
-        schools = [school for (school,) in _first_two_schools().run({})]
+        schools = _first_two_schools().scalars({})
         orgs = schools if len(schools) == 1 else []
     g._looker_orgs = orgs
     return orgs
@@ -261,7 +261,7 @@ def privacy_notice():
     orgs = looker_organisations()
     latest = {
         notice.organisation_id: notice
-        for (notice,) in _latest_notices().run({"schools": [org.id for org in orgs]})
+        for notice in _latest_notices().scalars({"schools": [org.id for org in orgs]})
     }
     notices = []
     for org in [None, *orgs]:  # Hometime's own first, then each school's

@@ -223,6 +223,10 @@ class DirectRead:
             )
         return rows
 
+    def scalars(self, params: dict) -> list:
+        """The first thing selected of each row of ``run(params)``, as ``session.scalars`` gives."""
+        return [row[0] for row in self.run(params)]
+
 
 def _execute(
     conn: sa.Connection, text: str, values: list, context: Any, *, fetch: bool = True

@@ -37,7 +37,7 @@ def my_classes(current_year_only: bool = True, organisation: Organisation | None
     if organisation is not None:
         params["school"] = organisation.id
     read = _classes_read(organisation is not None, "year" in params)
-    return [school_class for (school_class,) in read.run(params)]
+    return read.scalars(params)
 
 
 @functools.cache

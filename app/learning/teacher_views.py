@@ -35,7 +35,7 @@ def _pending_read() -> DirectRead:
 def home():
     """The user's classes and their topics that are not yet published."""
     classes = my_classes(current_year_only=False)
-    pending = [topic for (topic,) in _pending_read().run(scope_params(current_user))]
+    pending = _pending_read().scalars(scope_params(current_user))
     return render("teachers/home.html", classes=classes, pending=pending, TopicStatus=TopicStatus)
 
 

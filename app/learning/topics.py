@@ -93,7 +93,7 @@ def usual_publish_time(org: Organisation, week_start: date) -> datetime | None:
 
 def next_free_week(class_ids: list[int], start: date) -> date:
     """The first Monday from ``start`` on which none of these classes has a topic yet."""
-    taken = {week for (week,) in _taken_weeks_read().run({"classes": list(class_ids), "start": start})}
+    taken = set(_taken_weeks_read().scalars({"classes": list(class_ids), "start": start}))
     week = start
     while week in taken:
         week += timedelta(days=7)

@@ -63,6 +63,20 @@ def test_a_direct_read_gives_the_rows_and_objects_sqlalchemy_gives(ctx):
     assert direct[0][4] == ["parent", "Ada Parent"]
 
 
+def test_scalars_gives_what_the_sessions_scalars_gives(ctx):
+    school = f.school()
+    teachers = sorted(f.staff(school, Role.TEACHER).id for _ in range(3))
+    statement = (
+        sa.select(User)
+        .join(StaffMembership, StaffMembership.user_id == User.id)
+        .where(StaffMembership.organisation_id == sa.bindparam("school", type_=sa.Integer))
+        .order_by(User.id)
+    )
+    direct = DirectRead(statement).scalars({"school": school.id})
+    assert [user.id for user in direct] == teachers
+    assert direct == db.session.scalars(statement, {"school": school.id}).all()  # the same objects
+
+
 def test_the_objects_read_belong_to_the_session_as_loaded_ones(ctx):
     school = f.school(name="Oak Primary")
     teacher_id = f.staff(school, Role.TEACHER).id

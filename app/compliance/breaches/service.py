@@ -88,7 +88,7 @@ def _pending_read() -> DirectRead:
 def waiting_for_decision(organisation_ids: list[int]) -> list[Breach]:
     """These schools' breaches not yet decided (report to the ICO or not), oldest first: the
     privacy desk's banner. One direct read, built once."""
-    return [breach for (breach,) in _pending_read().run({"schools": list(organisation_ids)})]
+    return _pending_read().scalars({"schools": list(organisation_ids)})
 
 
 @functools.cache
@@ -103,7 +103,7 @@ def _logged_read() -> DirectRead:
 def logged_for(organisation_ids: list[int]) -> list[Breach]:
     """Every breach of these schools, undecided first, then the most recent: the breach log.
     One direct read, built once."""
-    return [breach for (breach,) in _logged_read().run({"schools": list(organisation_ids)})]
+    return _logged_read().scalars({"schools": list(organisation_ids)})
 
 
 def deadline(breach: Breach) -> datetime:

@@ -22,7 +22,7 @@ def desk_organisations() -> list[Organisation]:
     cached = g.get("_desk_orgs")
     if cached is None:
         schools = office_organisation_ids(current_user) or [-1]
-        cached = [school for (school,) in _read().run({"schools": schools})]
+        cached = _read().scalars({"schools": schools})
         g._desk_orgs = cached
     return cached
 
