@@ -35,7 +35,9 @@ def create_app(config: dict | None = None) -> Flask:
     compression.init_app(app)  # first: its after_request hook runs last, on the finished response
     db.init_app(app)
     # Each registers SQLAlchemy listeners: the pool's check, and BEGIN only before writes or locks.
-    from app.core import connections, transactions  # noqa: F401
+    from app.core import connections, plans, transactions  # noqa: F401
+
+    plans.init_app(app)  # each prepared statement planned once, unless it binds a long list
 
     migrate.init_app(app, db, compare_type=True)
     csrf.init_app(app)

@@ -86,6 +86,8 @@ MEANINGS = {
     "ACTIVITY_LOG_DAYS": "Default number of days the security activity log is kept (P15).",
     "PRIVACY_NOTICE_URL": "Where the privacy notice is.",
     "ICO_URL": "Where to complain to the Information Commissioner's Office (in every page's footer).",
+    "GENERIC_PLANS": "PostgreSQL plans each prepared statement once, and a statement binding a long "
+    "list for its values (`app/core/plans.py`); `false` leaves PostgreSQL's own choice.",
     "ICO_BREACH_URL": "The ICO's page for reporting a personal-data breach (linked from the breach "
     "page's countdown).",
     "PHOTO_MAX_DECODED_BYTES": "The most memory a photo may take once decoded, in bytes, "

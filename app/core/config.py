@@ -54,6 +54,9 @@ class Config:
     # No pool_pre_ping: a connection the server closed is noticed without a round trip
     # (app/core/connections.py).
     SQLALCHEMY_ENGINE_OPTIONS: dict = {}
+    # PostgreSQL plans a prepared statement once, unless it binds a long list (app/core/plans.py);
+    # False leaves PostgreSQL's own choice between planning once and planning on every run.
+    GENERIC_PLANS = True
     REDIS_URL: str | None = None  # None: an embedded redis-server on a unix socket in instance/
     REQUIRE_STAFF_MFA = True
     SESSION_COOKIE_HTTPONLY = True
