@@ -29,7 +29,7 @@ def _servers():
     # A private folder, not pytest's tmp_path: pytest prunes old base folders, and a concurrent
     # run on the same machine would delete this run's database from under it.
     workdir = Path(tempfile.mkdtemp(prefix="hometime-test-"))
-    db_url, pg = services.postgres_url(workdir)
+    db_url, pg = services.postgres_url(workdir, durable=False)
     redis_url, own_redis = services.redis_server(workdir)
     s3, seaweed = services.object_store(workdir)
     yield {"db": db_url, "redis": redis_url, "workdir": workdir, "s3": s3, "seaweed": seaweed}

