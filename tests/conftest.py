@@ -9,7 +9,6 @@ import tempfile
 from pathlib import Path
 
 import pytest
-import sqlalchemy as sa
 from flask.testing import FlaskClient
 
 from tests import services
@@ -109,9 +108,8 @@ def _clean(request, _servers):
 
     with app.app_context():
         db.session.remove()
-        tables = ", ".join(t.name for t in db.metadata.sorted_tables)
         with db.engine.begin() as conn:
-            conn.execute(sa.text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+            services.empty_tables(conn, db.metadata.sorted_tables)
         get_redis(app).flushdb()
         services.empty_bucket(_servers["s3"])
 

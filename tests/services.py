@@ -96,6 +96,33 @@ def bucket_objects(settings: dict) -> dict[str, bytes]:
     return found
 
 
+def empty_tables(conn: sa.Connection, tables: list[sa.Table]) -> None:
+    """Empty ``tables`` (in dependency order, as ``MetaData.sorted_tables`` gives them) and start
+    every sequence again, as ``TRUNCATE`` of them all with ``RESTART IDENTITY`` did.
+
+    ``TRUNCATE`` makes new files for each table and its indexes: about 0.2 s after every test, a
+    third of the suite, even for the few tables a test wrote to, since ``CASCADE`` takes every
+    table referring to them. So one statement finds the tables holding rows, ``DELETE`` empties
+    each of them, those referring to others first (so no foreign key's action finds a row), and
+    one statement starts again every sequence used since the last test."""
+    found = set(
+        conn.execute(
+            sa.text(
+                " UNION ALL ".join(f"SELECT '{t.name}' WHERE EXISTS (SELECT 1 FROM {t.name})" for t in tables)
+            )
+        ).scalars()
+    )
+    for table in reversed(tables):
+        if table.name in found:
+            conn.execute(sa.text(f"DELETE FROM {table.name}"))
+    conn.execute(
+        sa.text(
+            "SELECT setval(format('%I.%I', schemaname, sequencename)::regclass, start_value, false)"
+            " FROM pg_sequences WHERE last_value IS NOT NULL"
+        )
+    )
+
+
 def empty_bucket(settings: dict) -> None:
     from app.core.storage import s3_client
 
