@@ -36,7 +36,8 @@ def test_a_read_that_binds_a_users_schools_is_planned_once_however_often_it_runs
             " WHERE statement LIKE 'SELECT organisations.name%FROM organisations%= ANY%'"
         )
     ).one()
-    assert (generic, custom) == (8, 0), "planned again for its values (PostgreSQL takes a list for ten)"
+    assert generic >= 1, "never run as a prepared statement"
+    assert custom == 0, "planned again for its values (PostgreSQL takes a list for ten)"
 
 
 def test_a_long_list_is_planned_for_its_values_and_the_next_statement_once_again(ctx):
