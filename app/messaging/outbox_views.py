@@ -119,9 +119,9 @@ def visible_to():
     arrays (``_viewer_params``).
 
     The addresses of the people only of those schools are one select of both columns
-    (``unnest``), so PostgreSQL plans that part of the statement once, not once per column: it
-    plans the statement again on every request (its lists of values make a plan made for any
-    values look dearer), and planning the two copies took a millisecond each time."""
+    (``unnest``), so that part of the statement is planned once, not once per column. Planning
+    the two copies took a millisecond, on every request until ``app/core/plans.py`` had each
+    prepared statement planned once."""
     org_ids = bound_list("org_ids", sa.Integer)
     own = bound_list("own", OutboxMessage.to.type)
     # users first: unnest(ARRAY[users.email, users.mobile]) after it may name its columns
