@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import re
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
 
@@ -152,6 +153,18 @@ ENGLISH_MARKERS = frozenset(
     "there been from about please".split()
 )
 SPOKEN_ATTRIBUTES = ("aria-label", "alt", "placeholder", "title")
+
+
+_TOKENS = re.compile(
+    r'(name="csrf_token" type="hidden" value=|name="csrf_token" value=|"X-CSRFToken": )"[^"]*"'
+)
+
+
+def without_tokens(html: str) -> str:
+    """``html`` with its CSRF tokens (the layout's ``hx-headers``, each form's hidden field) left
+    out: random letters, in which "R1" or "Cal" turns up now and then, so a test saying a page
+    does not show them would otherwise fail by chance."""
+    return _TOKENS.sub(r'\1""', html)
 
 
 def untranslated(html: str) -> list[str]:
