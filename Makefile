@@ -1,6 +1,13 @@
 # Hometime: `make run` starts everything on this machine; `make test` runs the whole suite;
 # `make lint` runs ruff and mypy (settings in pyproject.toml).
-PYTHON ?= python3
+# The Python that .venv is made from: PYTHON when given; else the system's own /usr/bin/python3
+# when it is 3.11 or newer and can make a venv (a distribution's build, compiled with profile-guided
+# and link-time optimisation, as production images are); else python3 on the PATH. A Python
+# compiled without them (pyenv's default build) runs the same pages about a fifth slower
+# (docs/performance.md). An existing .venv is kept: `make clean` first to make it again.
+SYSTEM_PYTHON := $(shell for p in /usr/bin/python3 python3; do \
+	$$p -c 'import ensurepip, sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null && { echo $$p; break; }; done)
+PYTHON ?= $(firstword $(SYSTEM_PYTHON) python3)
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
@@ -13,7 +20,7 @@ TEST_WORKERS ?= auto
 $(STAMP): requirements.txt requirements-dev.txt
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
 		{ echo "Hometime needs Python 3.11 or newer (found: $$($(PYTHON) --version))"; exit 1; }
-	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	@test -x $(PY) || { echo "Making $(VENV) with $(PYTHON) ($$($(PYTHON) --version))"; $(PYTHON) -m venv $(VENV); }
 	$(PY) -m pip install --quiet --disable-pip-version-check --upgrade pip
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 	@touch $@

@@ -91,8 +91,15 @@ def table(rows: list[dict]) -> str:
     return "\n".join(out)
 
 
+def interpreter() -> str:
+    """Which Python runs the benchmarks (the one .venv was made from): the figures depend on how
+    it was compiled (the Makefile's PYTHON, docs/performance.md)."""
+    return f"Python {sys.version.split()[0]} ({getattr(sys, '_base_executable', sys.executable)})"
+
+
 def main(argv: list[str]) -> int:
     env.quiet_logging()
+    print(f"Benchmarks on {interpreter()}", file=sys.stderr, flush=True)
     rows: list[dict] = []
     failed = False
     for name in discover(argv):
@@ -114,6 +121,7 @@ def main(argv: list[str]) -> int:
                 }
             )
         print(f"{name}: done in {time.perf_counter() - started:.1f} s", file=sys.stderr, flush=True)
+    print(f"On {interpreter()}.")
     print(table(rows))
     over = sum(verdict(r) == "OVER budget" for r in rows)
     crashed = sum(verdict(r) == "ERROR" for r in rows)
