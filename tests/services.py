@@ -13,6 +13,7 @@ missing), Redis database number ``<number> + N`` and a bucket of its own.
 
 from __future__ import annotations
 
+import functools
 import os
 import tempfile
 from pathlib import Path
@@ -153,13 +154,7 @@ def empty_tables(conn: sa.Connection, tables: list[sa.Table]) -> None:
     table referring to them. So one statement finds the tables holding rows, ``DELETE`` empties
     each of them, those referring to others first (so no foreign key's action finds a row), and
     one statement starts again every sequence used since the last test."""
-    found = set(
-        conn.execute(
-            sa.text(
-                " UNION ALL ".join(f"SELECT '{t.name}' WHERE EXISTS (SELECT 1 FROM {t.name})" for t in tables)
-            )
-        ).scalars()
-    )
+    found = set(conn.execute(_holding_rows(tuple(t.name for t in tables))).scalars())
     for table in reversed(tables):
         if table.name in found:
             conn.execute(sa.text(f"DELETE FROM {table.name}"))
@@ -169,6 +164,12 @@ def empty_tables(conn: sa.Connection, tables: list[sa.Table]) -> None:
             " FROM pg_sequences WHERE last_value IS NOT NULL"
         )
     )
+
+
+@functools.cache
+def _holding_rows(names: tuple[str, ...]) -> sa.TextClause:
+    """One statement naming which of the tables ``names`` hold a row, built once."""
+    return sa.text(" UNION ALL ".join(f"SELECT '{n}' WHERE EXISTS (SELECT 1 FROM {n})" for n in names))
 
 
 def empty_bucket(settings: dict) -> None:
