@@ -28,7 +28,7 @@ def create_app(config: dict | None = None) -> Flask:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     logging.getLogger("alembic").setLevel(logging.WARNING)
 
-    from app.core import compression
+    from app.core import compression, contexts
     from app.core.extensions import csrf, db, limiter, login, migrate
     from app.core.redis_conn import redis_url
 
@@ -42,6 +42,7 @@ def create_app(config: dict | None = None) -> Flask:
     migrate.init_app(app, db, compare_type=True)
     csrf.init_app(app)
     login.init_app(app)
+    contexts.install()  # Flask-Login's and Flask-Babel's context reads without the proxies
     url = redis_url(app)
     app.config.setdefault(
         "RATELIMIT_STORAGE_URI", "redis+unix://" + url[len("unix://") :] if url.startswith("unix://") else url

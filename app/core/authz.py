@@ -19,6 +19,7 @@ import sqlalchemy as sa
 from flask import abort, current_app, g, redirect, request, session, url_for
 from flask_login import current_user
 
+from app.core.contexts import from_g, signed_in_user
 from app.core.direct_reads import DirectRead, loaded
 from app.core.extensions import db, login
 from app.models import (
@@ -154,8 +155,11 @@ def layout_value(name: str):
     """The value the user loader read for ``name`` in this request, or ``NOT_LOADED`` (no one
     signed in, someone else signed in during this request, or the column was not asked for):
     then the caller runs its own query."""
-    owner, values = g.get("_layout_loaded", (None, {}))
-    if owner is None or not current_user.is_authenticated or current_user.id != owner:
+    owner, values = from_g("_layout_loaded", (None, {}))
+    if owner is None:
+        return NOT_LOADED
+    user = signed_in_user()
+    if not user.is_authenticated or user.id != owner:
         return NOT_LOADED
     return values.get(name, NOT_LOADED)
 

@@ -19,6 +19,8 @@ from flask import flash, get_flashed_messages, make_response, redirect, render_t
 from jinja2_fragments.flask import render_block
 from werkzeug.wrappers import Response
 
+from app.core.contexts import app_globals
+
 VARY = ("HX-Request", "HX-Boosted", "HX-History-Restore-Request")
 VARY_HEADER = ", ".join(VARY)
 
@@ -107,13 +109,17 @@ def flash_at(message: str, anchor: str, kind: str = "success") -> None:
 def flashed_at(anchor: str | None = None) -> list[tuple[str, str]]:
     """(kind, message) pairs flashed for ``anchor``; with None, those flashed for no card (the
     layout's message area)."""
-    found = []
-    flashed: list[tuple[str, str]] = get_flashed_messages(with_categories=True)  # type: ignore[assignment]  # Flask types it as a list of str or of pairs
-    for category, message in flashed:
-        kind, _, where = category.partition(":")
-        if (where or None) == anchor:
-            found.append((kind, message))
-    return found
+    here = app_globals()
+    by_anchor = here.__dict__.get("_flashed_at") if here is not None else None
+    if by_anchor is None:  # sorted once a request: a family's home asks for a dozen anchors
+        by_anchor = {}
+        flashed: list[tuple[str, str]] = get_flashed_messages(with_categories=True)  # type: ignore[assignment]  # Flask types it as a list of str or of pairs
+        for category, message in flashed:
+            kind, _, where = category.partition(":")
+            by_anchor.setdefault(where or None, []).append((kind, message))
+        if here is not None:
+            here._flashed_at = by_anchor
+    return list(by_anchor.get(anchor, ()))
 
 
 def trigger(response, event: str, detail=None):

@@ -8,13 +8,14 @@ Compression is app.core.compression.
 
 from __future__ import annotations
 
-from flask import abort, g, redirect, request
+from flask import abort, redirect, request
 from flask_login import current_user
 from flask_wtf.csrf import generate_csrf
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter
 
 from app.core.assets import BOOT_HASH
+from app.core.contexts import from_g
 from app.params import DB_INT_MAX
 
 
@@ -85,7 +86,7 @@ def csrf_token() -> str:
     """This request's CSRF token, as Flask-WTF's ``generate_csrf()`` gives it: that signs the
     token once a request and keeps it in ``g``, but reads the app's settings on every call, and a
     family's home asks for it a dozen times (every form)."""
-    return g.get("csrf_token") or generate_csrf()
+    return from_g("csrf_token") or generate_csrf()
 
 
 def init_app(app) -> None:
@@ -93,6 +94,10 @@ def init_app(app) -> None:
     production) the HTTPS redirect."""
     production = app.config["ENV_NAME"] == "production"
     app.jinja_env.globals["csrf_token"] = csrf_token
+    # Flask-WTF also hands every template its own generate_csrf through a context processor,
+    # which wins over the global: without it, templates call ``csrf_token`` above.
+    processors = app.template_context_processors[None]
+    processors[:] = [p for p in processors if getattr(p, "__module__", None) != "flask_wtf.csrf"]
     if production:
         # Trust one proxy (the TLS terminator) for the client address, scheme and host.
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1)

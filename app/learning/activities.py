@@ -14,10 +14,11 @@ from typing import Any, NamedTuple
 from urllib.parse import parse_qs, urlsplit
 
 import sqlalchemy as sa
-from flask import get_template_attribute, request
+from flask import get_template_attribute
 from markupsafe import Markup
 
 from app.core import i18n
+from app.core.contexts import script_root
 from app.core.direct_reads import DirectRead
 from app.core.errors import FieldError
 from app.core.extensions import db
@@ -470,7 +471,7 @@ def activity_card(item, next: str | None = None, folded=False) -> Markup:
     return _activity_card(
         Shown(
             i18n.current().code,
-            request.script_root,
+            script_root(),
             item.id,
             next,
             bool(folded),
