@@ -12,6 +12,7 @@ their calls are below.
 
 from __future__ import annotations
 
+from collections import ChainMap
 from collections.abc import Callable
 from types import BuiltinFunctionType, FunctionType, MethodType
 from typing import Any
@@ -77,9 +78,25 @@ class CallingContext(Context):
             )
 
 
+class TemplateGlobals(ChainMap):
+    """A template's globals over the app's (Jinja's ``make_globals``), as Jinja's ``ChainMap``
+    with a key found by asking each map rather than by catching ``KeyError``: every template
+    context starts from a copy of them, and ``ChainMap`` raised and caught an exception for each
+    of the app's globals a template does not set itself, some forty a family's home."""
+
+    def __getitem__(self, key):
+        for mapping in self.maps:
+            if key in mapping:
+                return mapping[key]
+        return self.__missing__(key)
+
+
 class Templates(Environment):
     template_class = ImportedTemplate
     context_class = CallingContext
+
+    def make_globals(self, d):
+        return TemplateGlobals({} if d is None else d, self.globals)
 
 
 class Hometime(Flask):

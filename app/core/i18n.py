@@ -22,7 +22,7 @@ from urllib.parse import urlsplit
 
 from babel import Locale, support
 from babel.dates import format_date, format_skeleton
-from flask import Flask, current_app, g, has_request_context, redirect, request, url_for
+from flask import Flask, current_app, has_request_context, redirect, request, url_for
 from flask_babel import (
     Babel,
     Domain,
@@ -38,6 +38,8 @@ from jinja2 import pass_eval_context
 from jinja2.nodes import EvalContext
 from markupsafe import Markup
 from werkzeug.wrappers import Response
+
+from app.core.contexts import app_globals
 
 COOKIE = "lang"
 DEFAULT = "en_GB"
@@ -152,9 +154,8 @@ def current() -> Language:
     """The language being written in: the page's, or the recipient's inside :func:`in_language`.
     Remembered for the request while the locale stays the same object (a page asks some forty
     times; a language forced with :func:`in_language` is another object)."""
-    try:
-        here = g._get_current_object()
-    except RuntimeError:  # outside an application context
+    here = app_globals()
+    if here is None:  # outside an application context
         locale = get_locale()
         return language(str(locale) if locale is not None else DEFAULT)
     locale = getattr(here.__dict__.get("_flask_babel"), "babel_locale", None) or get_locale()
@@ -268,9 +269,8 @@ def translations(domain: Domain | None = None) -> support.NullTranslations:
     into a string, and a parent's home page translates a few hundred words. A language forced
     with :func:`in_language` is another locale object, so it is looked up again, and so is the
     page's own when the forced one ends."""
-    try:
-        here = g._get_current_object()  # one context-local read, then plain attributes
-    except RuntimeError:  # outside an application context
+    here = app_globals()  # one context-variable read, then plain attributes
+    if here is None:  # outside an application context
         return domain.get_translations() if domain else get_translations()
     key = domain.domain[0] if domain else ""
     remembered = here.__dict__.setdefault("_page_translations", {})

@@ -63,7 +63,7 @@ class ActivityView:
 @dataclass
 class ItemView:
     id: int
-    activity: ActivityView
+    activity: ActivityView | ActivityShown
     position: int
 
 
@@ -122,7 +122,12 @@ def item_views(topic: WeeklyTopic | TopicShown) -> list[ItemView]:
         url = activity.url
         if activity.kind is ActivityKind.GAME and activity.url:
             url = url_for("parents.open_item", item_id=item.id)
-        views.append(ItemView(item.id, ActivityView(activity, url), item.position))
+        # A row read for the home is copied with the link (each read through ActivityView's
+        # __getattr__ first failed Python's own lookup: eight a card); an object is wrapped.
+        shown = (
+            activity._replace(url=url) if isinstance(activity, ActivityShown) else ActivityView(activity, url)
+        )
+        views.append(ItemView(item.id, shown, item.position))
     return views
 
 

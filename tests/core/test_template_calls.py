@@ -79,3 +79,24 @@ def test_a_template_draws_the_same_as_with_jinjas_own_context(app):
     assert drawn.startswith("Ana x of Ana True Environment 2 Ana hello 1 &lt;i&gt; [1] 4 Ana")
     assert "7 Ana||4|10|&lt;b&gt;" in drawn.replace("\n", "")
     assert drawn.endswith("Ana6")
+
+
+def test_a_templates_globals_are_its_own_over_the_apps_and_follow_later_changes(app):
+    """Each template's globals (``TemplateGlobals``: Jinja's ``ChainMap`` without a caught
+    ``KeyError`` for every name): its own first, then the app's, and a global the app adds after
+    the template was loaded is seen by it, as Jinja's own."""
+    from app.core.application import TemplateGlobals
+
+    env = app.jinja_env
+    page = env.from_string(
+        "{{ greeting }}|{{ csrf_token is defined }}|{{ later is defined }}|{{ nothing is defined }}",
+        globals={"greeting": "hi"},
+    )
+    assert isinstance(page.globals, TemplateGlobals)
+    assert page.render() == "hi|True|False|False"
+    env.globals["later"] = "added"
+    try:
+        assert page.render() == "hi|True|True|False"
+        assert page.globals["later"] == "added" and "greeting" not in env.globals
+    finally:
+        del env.globals["later"]
