@@ -24,6 +24,7 @@ from flask.templating import Environment
 from itsdangerous import URLSafeTimedSerializer
 from jinja2 import Template
 from jinja2.runtime import Context
+from jinja2.utils import _PassArg
 
 REMEMBERED = 4096  # addresses; the memory is emptied when full, so it stays small
 LONGEST_VALUE = 200  # a longer value (a "next" address typed by someone) is not remembered
@@ -61,11 +62,17 @@ _PLAIN = (FunctionType, BuiltinFunctionType, MethodType)
 class CallingContext(Context):
     """A template's context. Jinja calls every function a template names through ``call``,
     which looks for ``pass_context`` and friends on the function and on its ``__call__`` each
-    time (a hundred calls a family home). A plain function or method without them is called at
-    once; anything else as Jinja does it."""
+    time (a hundred calls a family home). A plain function or method without them, or with
+    ``pass_eval_context`` (the templates' ``_()``, thirty calls a home), is called at once;
+    anything else as Jinja does it."""
 
     def call(__self, __obj, *args, **kwargs):  # noqa: N805 - Jinja's own signature
-        if type(__obj) not in _PLAIN or hasattr(__obj, "jinja_pass_arg"):
+        if type(__obj) not in _PLAIN:
+            return super().call(__obj, *args, **kwargs)
+        pass_arg = getattr(__obj, "jinja_pass_arg", None)
+        if pass_arg is _PassArg.eval_context:
+            args = (__self.eval_ctx, *args)
+        elif pass_arg is not None:
             return super().call(__obj, *args, **kwargs)
         if kwargs:
             kwargs.pop("_block_vars", None)
