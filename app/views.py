@@ -24,6 +24,7 @@ from sqlalchemy.dialects.postgresql import aggregate_order_by, distinct_on
 
 from app.core import i18n
 from app.core.authz import NOT_LOADED, layout_column, layout_value, public
+from app.core.contexts import signed_in_user
 from app.core.direct_reads import DirectRead
 from app.core.extensions import db
 from app.core.i18n import lazy_gettext as _l
@@ -186,7 +187,8 @@ def privacy_contacts() -> list[dict]:
     :func:`looker_organisations`; none for a stranger to a many-school Hometime (the footer then
     says to ask their school).  Each contact: school, name, email, notice_url.  A signed-in
     parent's were read with their row by the user loader (``_contacts_column``)."""
-    if has_request_context() and current_user.is_authenticated and not current_user.is_staff:
+    user = signed_in_user()  # None outside a request
+    if user is not None and user.is_authenticated and not user.is_staff:
         loaded = layout_value("contacts")
         if loaded is not NOT_LOADED:
             return [_contact(*row) for row in loaded or []]

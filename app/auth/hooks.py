@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from flask import current_app, redirect, request, url_for
-from flask_login import current_user
+from flask import current_app, redirect, url_for
 
 from app.auth import bp
 from app.auth import sessions as auth
+from app.core.contexts import current_request, signed_in_user
 
 # What a member of staff may still open before setting up two-step sign-in.
 BEFORE_MFA = {
@@ -24,16 +24,18 @@ UNTRACKED = {"static", "assets.file", "site.health"}
 
 @bp.before_app_request
 def _signed_in_checks():
-    if request.endpoint in UNTRACKED or request.endpoint is None:
+    endpoint = current_request().endpoint
+    if endpoint in UNTRACKED or endpoint is None:
         return None
-    if not current_user.is_authenticated:
+    user = signed_in_user()
+    if not user.is_authenticated:
         return None
-    auth.touch(current_user)
+    auth.touch(user)
     if (
-        current_user.is_staff
+        user.is_staff
         and current_app.config["REQUIRE_STAFF_MFA"]
-        and not current_user.mfa_enabled_at
-        and request.endpoint not in BEFORE_MFA
+        and not user.mfa_enabled_at
+        and endpoint not in BEFORE_MFA
     ):
         return redirect(url_for("auth.mfa_enrol"))
     return None

@@ -25,6 +25,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from app.auth.passwords import check_password, hash_password
 from app.core.audit import log_event
 from app.core.authz import mark_fresh_signin
+from app.core.contexts import from_g
 from app.core.extensions import db
 from app.models import StaffMembership, User, UserKind, UserSession, utcnow
 
@@ -259,7 +260,7 @@ def touch(user: User) -> None:
     session is neither committed nor expired (the page then reads nothing again)."""
     now = utcnow()
     stale_user = user.last_active_at is None or now - user.last_active_at > ACTIVE_EVERY
-    seen = g.get("_sign_in_seen")
+    seen = from_g("_sign_in_seen")
     secret = user.session_secret
     stale_sign_in = bool(secret and seen and now - seen > ACTIVE_EVERY)
     if not (stale_user or stale_sign_in):

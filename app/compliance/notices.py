@@ -25,6 +25,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from app.core import consent
 from app.core.audit import log_event
 from app.core.authz import NOT_LOADED, is_office, layout_column, layout_value
+from app.core.contexts import current_request
 from app.core.errors import ServiceError
 from app.core.extensions import db
 from app.core.transactions import transaction
@@ -212,7 +213,8 @@ class NoticeVersion:
 
 def _banner_wanted() -> bool:
     """A page that can show the banner: a GET outside the staff work pages."""
-    return request.method == "GET" and request.blueprint not in STAFF_BLUEPRINTS
+    here = current_request()
+    return here.method == "GET" and here.blueprint not in STAFF_BLUEPRINTS
 
 
 @layout_column("notices", _banner_wanted)

@@ -19,7 +19,7 @@ import sqlalchemy as sa
 from flask import abort, current_app, g, redirect, request, session, url_for
 from flask_login import current_user
 
-from app.core.contexts import from_g, signed_in_user
+from app.core.contexts import current_request, from_g, signed_in_user
 from app.core.direct_reads import DirectRead, loaded
 from app.core.extensions import db, login
 from app.models import (
@@ -65,7 +65,7 @@ def _load_user(identity: str) -> User | None:
     if not secret or not (0 < user_id < 2**31):
         return None
     names = tuple(name for name, (wanted, _) in _LAYOUT_COLUMNS.items() if wanted())
-    staff = request.blueprint not in FAMILY_BLUEPRINTS
+    staff = current_request().blueprint not in FAMILY_BLUEPRINTS
     rows = _loader_read(names, staff).run({"user_id": user_id, "secret_hash": UserSession.hash(secret)})
     user = rows[0][0] if rows else None
     if user is None or user.session_version != version or not user.is_active:
@@ -210,9 +210,10 @@ def parent_required(view):
 
     @wraps(view)
     def wrapper(*args, **kwargs):
-        if not current_user.is_authenticated:
+        user = signed_in_user()
+        if not user.is_authenticated:
             return login.unauthorized()
-        if current_user.kind is not UserKind.PARENT:
+        if user.kind is not UserKind.PARENT:
             abort(403)
         return view(*args, **kwargs)
 

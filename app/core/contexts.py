@@ -1,18 +1,21 @@
 """What a request reads of Flask's contexts, read from the context variables themselves.
 
 ``flask.g``, ``flask.request``, ``current_app`` and Flask-Login's ``current_user`` are
-``LocalProxy`` objects: every attribute read through one finds the context again (some 400
-nanoseconds here), and ``current_user`` goes through ``g``'s proxy twice more inside
-Flask-Login's ``_get_user``. A family's home read them some 275 times a request, a twentieth of its
-instructions, most of them inside Flask-Login and Flask-Babel, which ask the same question a few
-times for every translated phrase and every form.
+``LocalProxy`` objects: every attribute read through one first fails Python's own lookup (an
+``AttributeError``, its message formatted and thrown away) before the proxy's ``__getattr__``
+finds the context again, some 400 nanoseconds here; ``current_user`` goes through ``g``'s proxy
+twice more inside Flask-Login's ``_get_user``. A family's home read them some 275 times a
+request, a twentieth of its instructions, most of them inside Flask-Login and Flask-Babel, which
+ask the same question a few times for every translated phrase and every form.
 
 ``install()`` (from ``create_app``) gives Flask-Login's ``_get_user`` and Flask-Babel's
 ``_get_current_context`` and ``get_babel`` versions that read the context variables once; each
 keeps its library's behaviour, written for the versions in ``WRITTEN_FOR`` (pinned in
 ``requirements.txt``): ``tests/core/test_contexts.py`` fails when another is installed, so an
-upgrade reads those functions again. The helpers below serve the app's own hot paths (the layout's values, forms' CSRF
-token, flashed messages, each activity's address prefix).
+upgrade reads those functions again. The helpers below serve the app's own code where it runs
+on every request or for every card: the signed-in user and the request read once by the hooks,
+the layout's values and the loader's columns' conditions, forms' CSRF token, flashed messages,
+each activity's address prefix.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from typing import Any
 
 import flask_babel
 import flask_login.utils
+from flask import Request
 from flask.ctx import _AppCtxGlobals
 from flask.globals import _cv_app, _cv_request
 
@@ -38,6 +42,12 @@ def from_g(name: str, default: Any = None) -> Any:
     """``g.get(name, default)`` without the proxy (``default`` outside an application context)."""
     ctx = _cv_app.get(None)
     return ctx.g.__dict__.get(name, default) if ctx is not None else default
+
+
+def current_request() -> Request:
+    """The request being handled (``flask.request`` without the proxy), in a request: read it
+    once where a function asks it several things."""
+    return _cv_request.get().request
 
 
 def script_root() -> str:

@@ -39,7 +39,7 @@ from jinja2.nodes import EvalContext
 from markupsafe import Markup
 from werkzeug.wrappers import Response
 
-from app.core.contexts import app_globals
+from app.core.contexts import app_globals, current_request, signed_in_user
 
 COOKIE = "lang"
 DEFAULT = "en_GB"
@@ -113,15 +113,17 @@ def from_mis(value: str | None) -> str | None:
 def select_locale() -> str:
     if not has_request_context():
         return DEFAULT  # a job: messages choose their recipient's language themselves
-    user_language = getattr(current_user, "language", None) if current_user else None
+    user = signed_in_user()
+    user_language = getattr(user, "language", None) if user else None
     if user_language in LANGUAGES:
         return user_language
-    chosen = request.cookies.get(COOKIE)
+    here = current_request()
+    chosen = here.cookies.get(COOKIE)
     if chosen in LANGUAGES:
         return chosen
     # "en" from the browser means English (UK) here; a regional variant falls back to its base
     offered = [*LANGUAGES, "en"]
-    best = request.accept_languages.best_match(offered)
+    best = here.accept_languages.best_match(offered)
     if best == "en" or best is None:
         return DEFAULT
     return best
@@ -380,5 +382,6 @@ def init_app(app: Flask) -> None:
         in_request = has_request_context()
         lang = current() if in_request else LANGUAGES[DEFAULT]
         # the path alone: the query (a search, an address typed into a filter) is not echoed back
-        here = request.path if in_request and request.method == "GET" else "/"
+        asked = current_request() if in_request else None
+        here = asked.path if asked is not None and asked.method == "GET" else "/"
         return {"page_language": lang, "language_next": here}

@@ -9,13 +9,12 @@ Compression is app.core.compression.
 from __future__ import annotations
 
 from flask import abort, redirect, request
-from flask_login import current_user
 from flask_wtf.csrf import generate_csrf
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter
 
 from app.core.assets import BOOT_HASH
-from app.core.contexts import from_g
+from app.core.contexts import from_g, signed_in_user
 from app.params import DB_INT_MAX
 
 
@@ -157,6 +156,7 @@ def cache_control() -> str:
     disk, and never shown again from cache by Back after signing out on a shared family phone.
     Not signed in: ``private, no-cache``: the page carries a CSRF token bound to the visitor's
     session, so it is never shared and is revalidated before reuse."""
-    if current_user and current_user.is_authenticated:
+    user = signed_in_user()
+    if user and user.is_authenticated:
         return "private, no-store"
     return "private, no-cache"

@@ -15,15 +15,14 @@ from dataclasses import dataclass
 from datetime import time
 
 import sqlalchemy as sa
-from flask import request
 from flask_babel import LazyString
 from flask_babel import gettext as _
-from flask_login import current_user
 from sqlalchemy.exc import IntegrityError
 
 from app.core import consent
 from app.core.audit import log_event
 from app.core.authz import NOT_LOADED, layout_column, layout_value
+from app.core.contexts import current_request, signed_in_user
 from app.core.errors import FieldError
 from app.core.extensions import db
 from app.core.i18n import lazy_gettext as _l
@@ -114,7 +113,8 @@ def consent_states(user_id: int) -> dict[ConsentPurpose, bool | None]:
     """Each purpose's latest decision for one person (None: never decided), in one query (none on
     a family's page, where the user loader read them: ``_consents_column``); the per-item
     promotion opt-in is left out (it is decided item by item)."""
-    if current_user.is_authenticated and current_user.id == user_id:
+    user = signed_in_user()
+    if user.is_authenticated and user.id == user_id:
         loaded = layout_value("consents")
         if loaded is not NOT_LOADED:
             return consent.states((loaded or {}).items())
@@ -123,7 +123,8 @@ def consent_states(user_id: int) -> dict[ConsentPurpose, bool | None]:
 
 def _family_page() -> bool:
     """A page of the family's own that reads their consents and saves none (a GET)."""
-    return request.method == "GET" and request.blueprint == "parents"
+    here = current_request()
+    return here.method == "GET" and here.blueprint == "parents"
 
 
 @layout_column("consents", _family_page)

@@ -15,11 +15,12 @@ from datetime import date, datetime
 from typing import NamedTuple
 
 import sqlalchemy as sa
-from flask import request, url_for
+from flask import url_for
 from flask_babel import gettext
 from sqlalchemy.dialects.postgresql import aggregate_order_by
 
 from app.core.authz import NOT_LOADED, layout_column, layout_value, linked_pupils
+from app.core.contexts import current_request
 from app.core.direct_reads import DirectRead
 from app.core.extensions import db
 from app.learning import topics as topic_service
@@ -425,7 +426,8 @@ def _children_statement() -> sa.Select:
 
 
 def _home_page() -> bool:
-    return request.method == "GET" and request.endpoint == "parents.home"
+    here = current_request()
+    return here.method == "GET" and here.endpoint == "parents.home"
 
 
 @layout_column("family", _home_page)
