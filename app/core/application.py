@@ -67,9 +67,12 @@ class CallingContext(Context):
     anything else as Jinja does it."""
 
     def call(__self, __obj, *args, **kwargs):  # noqa: N805 - Jinja's own signature
-        if type(__obj) not in _PLAIN:
+        kind = type(__obj)
+        if kind not in _PLAIN:
             return super().call(__obj, *args, **kwargs)
-        pass_arg = getattr(__obj, "jinja_pass_arg", None)
+        # asked of a bound method's function: a method's own lookup of a name it lacks formats an
+        # AttributeError to throw away (url_for, a dozen calls a page)
+        pass_arg = getattr(__obj.__func__ if kind is MethodType else __obj, "jinja_pass_arg", None)
         if pass_arg is _PassArg.eval_context:
             args = (__self.eval_ctx, *args)
         elif pass_arg is not None:
