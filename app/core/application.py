@@ -23,7 +23,7 @@ from flask.sessions import SecureCookieSessionInterface
 from flask.templating import Environment
 from itsdangerous import URLSafeTimedSerializer
 from jinja2 import Template
-from jinja2.runtime import Context
+from jinja2.runtime import Context, new_context
 from jinja2.utils import _PassArg
 
 REMEMBERED = 4096  # addresses; the memory is emptied when full, so it stays small
@@ -44,14 +44,29 @@ class CookieSessions(SecureCookieSessionInterface):
 
 
 class ImportedTemplate(Template):
-    """Every template. When a page imports a template's macros (``{% from "parents/_topic.html"
-    import topic_card %}``), Jinja runs that template again for the page only when the page has
-    globals the template lacks (none here: every template shares the app's); it finds out by
-    testing each of the page's eighty-odd global names against the template's ChainMap, one by
-    one. The same set difference, taken in one pass; otherwise as Jinja does it."""
+    """Every template. Jinja keeps a template's globals as a ``ChainMap`` of its own over the
+    app's, and starts every context from a copy of it (and the set of its names): a ``ChainMap``
+    is copied key by key in Python, the app's eighty-odd globals three or four times a page. A
+    template with no globals of its own (all of them here) gives the app's dict itself, which
+    Python copies at once; what the context holds is the same.
+
+    When a page imports a template's macros (``{% from "parents/_topic.html" import topic_card
+    %}``), Jinja runs that template again for the page only when the page has globals the
+    template lacks (none here: every template shares the app's); it finds out by testing each of
+    the page's global names against the template's globals, one by one. The same set difference,
+    taken in one pass; otherwise as Jinja does it."""
+
+    def _globals(self):
+        found = self.globals
+        if type(found) is TemplateGlobals and not found.maps[0]:
+            return found.maps[1]  # the app's globals: nothing of the template's own over them
+        return found
+
+    def new_context(self, vars=None, shared=False, locals=None) -> Context:
+        return new_context(self.environment, self.name, self.blocks, vars, shared, self._globals(), locals)
 
     def _get_default_module(self, ctx: Context | None = None):
-        if ctx is not None and not ctx.globals_keys.difference(self.globals):
+        if ctx is not None and not ctx.globals_keys.difference(self._globals()):
             ctx = None  # no globals to add: the module made once is the same
         return super()._get_default_module(ctx)
 

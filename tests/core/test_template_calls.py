@@ -92,11 +92,15 @@ def test_a_templates_globals_are_its_own_over_the_apps_and_follow_later_changes(
         "{{ greeting }}|{{ csrf_token is defined }}|{{ later is defined }}|{{ nothing is defined }}",
         globals={"greeting": "hi"},
     )
+    plain = env.from_string("{{ csrf_token is defined }}|{{ later is defined }}")  # none of its own
     assert isinstance(page.globals, TemplateGlobals)
     assert page.render() == "hi|True|False|False"
+    assert plain.render() == "True|False"
     env.globals["later"] = "added"
     try:
         assert page.render() == "hi|True|True|False"
+        assert plain.render() == "True|True"
         assert page.globals["later"] == "added" and "greeting" not in env.globals
     finally:
         del env.globals["later"]
+    assert plain.render() == "True|False"
