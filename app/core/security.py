@@ -121,21 +121,32 @@ def init_app(app) -> None:
         if has_nul(request):
             abort(400)
 
+    every = (("X-Content-Type-Options", "nosniff"), ("Cross-Origin-Resource-Policy", "same-origin"))
+    # What only a document (a page a browser shows) needs: a fragment htmx swaps into a page is
+    # governed by that page's policy, so these bytes would ride along for nothing.
+    document = (
+        ("Content-Security-Policy", CSP),
+        ("Referrer-Policy", "same-origin"),
+        ("X-Frame-Options", "DENY"),
+        ("Permissions-Policy", PERMISSIONS_POLICY),
+        ("Cross-Origin-Opener-Policy", "same-origin"),
+    ) + ((("Strict-Transport-Security", HSTS),) if production else ())
+    ours = frozenset(name.lower() for name, _ in every + document) | {"cache-control"}
+
     @app.after_request
     def _headers(response):
         h = response.headers
-        h["X-Content-Type-Options"] = "nosniff"
-        h["Cross-Origin-Resource-Policy"] = "same-origin"
-        if is_document(response):
-            # What only a document (a page a browser shows) needs: a fragment htmx swaps into a
-            # page is governed by that page's policy, so these bytes would ride along for nothing.
-            h.setdefault("Content-Security-Policy", CSP)
-            h["Referrer-Policy"] = "same-origin"
-            h["X-Frame-Options"] = "DENY"
-            h["Permissions-Policy"] = PERMISSIONS_POLICY
-            h["Cross-Origin-Opener-Policy"] = "same-origin"
-            if production:
-                h["Strict-Transport-Security"] = HSTS
+        added = every + document if is_document(response) else every
+        if ours.isdisjoint(name.lower() for name, _ in h.items()):
+            h.extend(added)  # none set by the view (nearly always): added in one go
+            if response.mimetype == "text/html":
+                h.add("Cache-Control", cache_control())
+            return response
+        for name, value in added:
+            if name == "Content-Security-Policy":
+                h.setdefault(name, value)  # a view's own policy stands
+            else:
+                h[name] = value
         if response.mimetype == "text/html" and "Cache-Control" not in h:
             h["Cache-Control"] = cache_control()
         return response
