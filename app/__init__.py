@@ -128,11 +128,12 @@ def create_app(config: dict | None = None) -> Flask:
     app.jinja_env.globals["school_words"] = school_words  # what the school wrote, or the library
     app.jinja_env.globals["lines"] = lines  # plain text with its line breaks
     from app.learning import controls
-    from app.learning.activities import activity_card, kind_label
+    from app.learning.activities import activity_card, kind_label, topic_card
     from app.learning.engagement import face_words
 
     app.jinja_env.globals["kind_label"] = kind_label  # "Video", "Game" ... in the page's language
     app.jinja_env.globals["activity_card"] = activity_card  # one activity of a topic card
+    app.jinja_env.globals["topic_card"] = topic_card  # a weekly topic: {% call(item) topic_card(...) %}
 
     app.jinja_env.globals["face_words"] = face_words
     from app.core import form_fields

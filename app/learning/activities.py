@@ -15,13 +15,14 @@ from urllib.parse import parse_qs, urlsplit
 
 import sqlalchemy as sa
 from flask import get_template_attribute
-from markupsafe import Markup
+from markupsafe import Markup, escape
 
 from app.core import i18n
 from app.core.contexts import script_root
 from app.core.direct_reads import DirectRead
 from app.core.errors import FieldError
 from app.core.extensions import db
+from app.learning.starter_words import school_words
 from app.models import (
     Activity,
     ActivityKind,
@@ -484,6 +485,30 @@ def activity_card(item, next: str | None = None, folded=False) -> Markup:
             a.file_key,
             a.video_provider,
         )
+    )
+
+
+def topic_card(topic, items, child_name=None, next=None, page_language=None, caller=None) -> Markup:
+    """A weekly topic as a family sees it on a phone, for a template: its week, title and note,
+    and each activity (``activity_card``) with what the page puts under it, given as Jinja's
+    ``{% call(item) topic_card(topic, items, ...) %} ... {% endcall %}`` (``caller``). A family's
+    home, its past weeks and the teachers' preview show it; drawn here rather than by a macro,
+    whose call cost a family's home as much as the cards' own words."""
+    week = i18n.markup_gettext("Week of %(date)s", date=i18n.long_date(topic.week_start, "day"))
+    whose = f" · {i18n.markup_gettext('for %(name)s', name=child_name)}" if child_name else ""
+    note = f'<p class="topic-note">{school_words(topic.note, page_language)}</p>' if topic.note else ""
+    activities = [
+        f'\n    <li class="activity" id="activity-{item.id}">\n      {activity_card(item, next, folded=caller)}'
+        f"\n      {caller(item) if caller else ''}\n    </li>"
+        for item in items
+    ] or [f"\n    <li>{i18n.markup_gettext('No activities yet.')}</li>"]
+    return Markup(
+        f'<article class="card topic" aria-labelledby="topic-{topic.id}-title">\n'
+        f'  <p class="muted">{week}{whose}</p>\n'
+        f'  <h2 id="topic-{topic.id}-title" lang="en-GB">{escape(topic.title)}</h2>\n'
+        f"  {note}\n"
+        f'  <ol class="activities">{"".join(activities)}\n  </ol>\n'
+        "</article>"
     )
 
 
