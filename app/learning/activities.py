@@ -488,18 +488,21 @@ def activity_card(item, next: str | None = None, folded=False) -> Markup:
     )
 
 
-def topic_card(topic, items, child_name=None, next=None, page_language=None, caller=None) -> Markup:
+def topic_card(
+    topic, items, child_name=None, next=None, page_language=None, under=None, caller=None
+) -> Markup:
     """A weekly topic as a family sees it on a phone, for a template: its week, title and note,
-    and each activity (``activity_card``) with what the page puts under it, given as Jinja's
-    ``{% call(item) topic_card(topic, items, ...) %} ... {% endcall %}`` (``caller``). A family's
-    home, its past weeks and the teachers' preview show it; drawn here rather than by a macro,
-    whose call cost a family's home as much as the cards' own words."""
+    and each activity (``activity_card``) with what the page puts under it: ``under(item)``, or
+    Jinja's ``{% call(item) topic_card(topic, items, ...) %} ... {% endcall %}`` (``caller``). A
+    family's home, its past weeks and the teachers' preview show it; drawn here rather than by a
+    macro, whose call cost a family's home as much as the cards' own words."""
+    under = under or caller
     week = i18n.markup_gettext("Week of %(date)s", date=i18n.long_date(topic.week_start, "day"))
     whose = f" · {i18n.markup_gettext('for %(name)s', name=child_name)}" if child_name else ""
     note = f'<p class="topic-note">{school_words(topic.note, page_language)}</p>' if topic.note else ""
     activities = [
-        f'\n    <li class="activity" id="activity-{item.id}">\n      {activity_card(item, next, folded=caller)}'
-        f"\n      {caller(item) if caller else ''}\n    </li>"
+        f'\n    <li class="activity" id="activity-{item.id}">\n      {activity_card(item, next, folded=under)}'
+        f"\n      {under(item) if under else ''}\n    </li>"
         for item in items
     ] or [f"\n    <li>{i18n.markup_gettext('No activities yet.')}</li>"]
     return Markup(

@@ -13,7 +13,9 @@ JavaScript on or off. Ids are per child and activity: siblings in one class shar
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import lru_cache
+from typing import Any
 
 from flask import url_for
 from markupsafe import Markup, escape
@@ -135,6 +137,13 @@ def sent_block(child, item, eng, message=None) -> Markup:
     )
 
 
+def done_under(children, engagements: dict, problem: dict | None = None) -> Callable[[Any], Markup]:
+    """What a family's home puts under each activity of a topic card (``topic_card``'s
+    ``under``): ``done_blocks`` for the card's children, called by the card itself rather than
+    through a ``{% call %}`` block, a macro run for every activity."""
+    return lambda item: done_blocks(children, item, engagements, problem)
+
+
 def done_blocks(children, item, engagements: dict, problem: dict | None = None) -> Markup:
     """Under one activity of a family's home, for each of the card's ``children``: the rating
     form (with ``problem``'s message when a rating for that child was refused) and what was sent.
@@ -170,5 +179,5 @@ def _send_link(
 
 def init_app(app) -> None:
     app.jinja_env.globals.update(
-        rating_form=rating_form, sent_block=sent_block, sent_list=sent_list, done_blocks=done_blocks
+        rating_form=rating_form, sent_block=sent_block, sent_list=sent_list, done_under=done_under
     )
