@@ -257,6 +257,7 @@ def test_a_carer_lives_the_week_in_their_own_language(
     page.get_by_role("link", name=re.compile(carer.send_link)).first.click()
     page.get_by_label(carer.comment).wait_for()
     photo = page.locator("input[type=file]")
+    page.wait_for_load_state()  # photo.js (deferred) listens by then, as it does by a person's pick
     photo.set_input_files(files=[{"name": "stairs.png", "mimeType": "image/png", "buffer": png(800, 600)}])
     if page.js:  # the phone looks at the photo first (this small one is sent as it is)
         page.wait_for_function(

@@ -79,6 +79,7 @@ def test_a_parent_rates_comments_consents_and_sends_a_photo_the_teacher_sees_cle
     page.locator(card).get_by_role("link", name=re.compile("Send a comment or photo")).click()
     photo = tmp_path / "garden.jpg"
     photo.write_bytes(_noisy_jpeg_with_gps())
+    page.wait_for_load_state()  # photo.js (deferred) listens by then, as it does by a person's pick
     page.locator("input[type='file']").set_input_files(str(photo))
     if page.js:  # the sending page loads in full, so the phone shrinks the photo (and drops
         # its EXIF) before it is sent
