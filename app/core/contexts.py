@@ -50,11 +50,6 @@ def current_request() -> Request:
     return _cv_request.get().request
 
 
-def script_root() -> str:
-    """``request.script_root``: the path the app is mounted at, in a request."""
-    return _cv_request.get().request.script_root
-
-
 def signed_in_user() -> Any:
     """Flask-Login's ``_get_user`` (what ``current_user`` stands for): the user loaded for this
     request (the loader runs on first use) or the anonymous user; None outside a request."""

@@ -18,7 +18,7 @@ from flask import get_template_attribute
 from markupsafe import Markup, escape
 
 from app.core import i18n
-from app.core.contexts import script_root
+from app.core.contexts import current_request
 from app.core.direct_reads import DirectRead
 from app.core.errors import FieldError
 from app.core.extensions import db
@@ -472,7 +472,7 @@ def activity_card(item, next: str | None = None, folded=False) -> Markup:
     return _activity_card(
         Shown(
             i18n.current().code,
-            script_root(),
+            current_request().script_root,
             item.id,
             next,
             bool(folded),

@@ -21,7 +21,7 @@ from flask import url_for
 from markupsafe import Markup, escape
 
 from app.core import i18n
-from app.core.contexts import script_root
+from app.core.contexts import current_request
 from app.core.htmx import flashed_at
 from app.core.security import csrf_token
 from app.learning.engagement import face_buttons, face_words
@@ -54,7 +54,7 @@ def rating_form(child, item, eng, error=None, partial: bool = False, message=Non
     ``partial``: the response to a tap, swapped into a page that already holds the CSRF token."""
     head, fieldset = _rating_form_parts(
         i18n.current().code,
-        script_root(),
+        current_request().script_root,
         child.id,
         child.first_name,
         item.id,
@@ -129,7 +129,12 @@ def sent_block(child, item, eng, message=None) -> Markup:
     so the home page stays light."""
     key = f"{child.id}-{item.id}"
     link = _send_link(
-        i18n.current().code, script_root(), child.id, child.first_name, item.id, item.activity.title
+        i18n.current().code,
+        current_request().script_root,
+        child.id,
+        child.first_name,
+        item.id,
+        item.activity.title,
     )
     return Markup(
         f'<div id="s-{key}">{_flashes(f"s-{key}", message, "flash flash-{kind}")}\n'
