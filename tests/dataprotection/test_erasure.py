@@ -328,7 +328,7 @@ def test_erasing_only_the_photos_keeps_the_child_and_everything_else(s, client, 
     # The family's message says it in words, without database counts like "2 kept".
     assert run_jobs() == 0
     sent = db.session.scalars(
-        sa.select(OutboxMessage).where(OutboxMessage.to == "aisha@family.example")
+        sa.select(OutboxMessage).where(OutboxMessage.to == "aisha@family.example").order_by(OutboxMessage.id)
     ).all()
     completed = [m for m in sent if f"R{req.id}" in (m.subject or "") + (m.text or "")]
     assert completed and "2 photos deleted" in completed[-1].text

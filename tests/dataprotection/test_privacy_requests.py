@@ -77,7 +77,9 @@ def _told(user_id, template):
 
 
 def _emails_to(address):
-    return db.session.scalars(sa.select(OutboxMessage).where(OutboxMessage.to == address)).all()
+    return db.session.scalars(
+        sa.select(OutboxMessage).where(OutboxMessage.to == address).order_by(OutboxMessage.id)
+    ).all()
 
 
 def _phone_request(s, days_ago, **kw):

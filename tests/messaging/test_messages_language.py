@@ -36,7 +36,9 @@ def _invited(name, email, mobile, language):
 
 
 def _sent(to):
-    return db.session.scalars(sa.select(OutboxMessage).where(OutboxMessage.to == to)).all()
+    return db.session.scalars(
+        sa.select(OutboxMessage).where(OutboxMessage.to == to).order_by(OutboxMessage.id)
+    ).all()
 
 
 @pytest.fixture()

@@ -38,7 +38,9 @@ def consent(user, purpose, granted=True):
 
 
 def outbox_to(address):
-    return db.session.scalars(sa.select(OutboxMessage).where(OutboxMessage.to == address)).all()
+    return db.session.scalars(
+        sa.select(OutboxMessage).where(OutboxMessage.to == address).order_by(OutboxMessage.id)
+    ).all()
 
 
 def reasons():
