@@ -12,6 +12,7 @@ their calls are below.
 
 from __future__ import annotations
 
+import time
 from collections import ChainMap
 from collections.abc import Callable
 from types import BuiltinFunctionType, FunctionType, MethodType
@@ -21,7 +22,7 @@ from flask import Flask, url_for
 from flask.globals import _cv_request
 from flask.sessions import SecureCookieSessionInterface
 from flask.templating import Environment
-from itsdangerous import URLSafeTimedSerializer
+from itsdangerous import BadSignature, URLSafeTimedSerializer
 from jinja2 import Template
 from jinja2.runtime import Context, new_context
 from jinja2.utils import _PassArg
@@ -30,17 +31,49 @@ REMEMBERED = 4096  # addresses; the memory is emptied when full, so it stays sma
 LONGEST_VALUE = 200  # a longer value (a "next" address typed by someone) is not remembered
 
 
+_SCALARS = frozenset({str, int, bool, float, type(None)})
+
+
 class CookieSessions(SecureCookieSessionInterface):
     """Flask's signed session cookie, its serializer made once per set of keys rather than twice
-    a request (opening the cookie and saving it)."""
+    a request (opening the cookie and saving it), and a cookie it has opened remembered: a
+    browser sends the same cookie with every page until the session changes, and checking its
+    signature (an HMAC, the JSON and base64 around it) is most of opening it. A cookie seen
+    before, with the same keys, is opened from what its signature check gave, its age checked
+    again as that check does (``PERMANENT_SESSION_LIFETIME``); one holding anything but plain
+    values (a list of flashed messages, which a request changes in place) is checked each time.
+    Up to ``REMEMBERED`` cookies; the memory is emptied when full."""
 
     _made: tuple[tuple, URLSafeTimedSerializer | None] = ((), None)
+    _opened: dict[str, tuple[URLSafeTimedSerializer, int, dict]] = {}
 
     def get_signing_serializer(self, app: Flask) -> URLSafeTimedSerializer | None:
         keys = (app.secret_key, *(app.config["SECRET_KEY_FALLBACKS"] or ()))
         if self._made[0] != keys:
             self._made = (keys, super().get_signing_serializer(app))
         return self._made[1]
+
+    def open_session(self, app: Flask, request: Any) -> Any:
+        signer = self.get_signing_serializer(app)
+        if signer is None:
+            return None
+        value = request.cookies.get(self.get_cookie_name(app))
+        if not value:
+            return self.session_class()
+        max_age = int(app.permanent_session_lifetime.total_seconds())
+        hit = self._opened.get(value)
+        if hit is not None and hit[0] is signer:
+            age = int(time.time()) - hit[1]  # as itsdangerous's TimestampSigner.unsign
+            return self.session_class(hit[2] if 0 <= age <= max_age else None)
+        try:
+            data, signed_at = signer.loads(value, max_age=max_age, return_timestamp=True)
+        except BadSignature:
+            return self.session_class()
+        if type(data) is dict and all(type(v) in _SCALARS for v in data.values()):
+            if len(self._opened) >= REMEMBERED:
+                self._opened.clear()
+            self._opened[value] = (signer, int(signed_at.timestamp()), data)
+        return self.session_class(data)
 
 
 class ImportedTemplate(Template):

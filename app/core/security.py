@@ -8,7 +8,10 @@ Compression is app.core.compression.
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import abort, redirect, request
+from flask.globals import _cv_app, _cv_request
 from flask_wtf.csrf import generate_csrf
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter
@@ -81,11 +84,40 @@ HSTS = "max-age=63072000; includeSubDomains"
 _HTTP_ALLOWED = {"/healthz"}
 
 
+_SIGNED: dict[tuple[Any, str], str] = {}  # (signing key, session's token) -> that token signed
+REMEMBERED_TOKENS = 4096  # sessions' tokens; the memory is emptied when full
+
+
 def csrf_token() -> str:
     """This request's CSRF token, as Flask-WTF's ``generate_csrf()`` gives it: that signs the
     token once a request and keeps it in ``g``, but reads the app's settings on every call, and a
-    family's home asks for it a dozen times (every form)."""
-    return from_g("csrf_token") or generate_csrf()
+    family's home asks for it a dozen times (every form).
+
+    The token in a page is the session's own secret token signed with the app's key and the
+    time. With no time limit on a token (``WTF_CSRF_TIME_LIMIT = None``: it lasts as long as the
+    session) the time is never checked, so a session's token signed once serves its later pages
+    as well: signing it again on every page (JSON, an HMAC and base64) is skipped. A new
+    session, or signing in, gives a new secret token, signed afresh. With a time limit set,
+    every page signs its own."""
+    found = from_g("csrf_token")
+    if found:
+        return found
+    ctx = _cv_request.get()
+    config = ctx.app.config
+    timed = config.get("WTF_CSRF_TIME_LIMIT", 3600) is not None
+    if timed or config.get("WTF_CSRF_FIELD_NAME", "csrf_token") != "csrf_token":
+        return generate_csrf()
+    key = config.get("WTF_CSRF_SECRET_KEY") or ctx.app.secret_key
+    secret = ctx.session.get("csrf_token")
+    signed = _SIGNED.get((key, secret)) if type(secret) is str else None
+    if signed is not None:
+        _cv_app.get().g.csrf_token = signed  # where generate_csrf and the forms look for it
+        return signed
+    signed = generate_csrf()
+    if len(_SIGNED) >= REMEMBERED_TOKENS:
+        _SIGNED.clear()
+    _SIGNED[(key, ctx.session["csrf_token"])] = signed
+    return signed
 
 
 def init_app(app) -> None:

@@ -194,3 +194,62 @@ def test_production_health_check_answers_over_plain_http(production, ctx):
     response = production.test_client().get("/healthz", base_url="http://10.0.0.5")
     assert response.status_code == 200
     assert response.json == {"status": "ok", "db": "ok", "redis": "ok"}
+
+
+def _form_token(page) -> str:
+    return re.search(r'name="csrf_token"[^>]*? value="([^"]+)"', page.get_data(as_text=True)).group(1)
+
+
+def test_a_session_cookie_past_its_lifetime_is_refused_though_it_was_accepted_before(
+    app, client, ctx, monkeypatch
+):
+    """The process remembers cookies it has opened; their age is still checked on every page."""
+    import time
+
+    parent = f.parent()
+    f.login(client, parent)
+    assert client.get("/family/").status_code == 200
+    assert client.get("/family/").status_code == 200  # opened from what the process remembers
+    later = time.time() + app.permanent_session_lifetime.total_seconds() + 60
+    monkeypatch.setattr(time, "time", lambda: later)
+    response = client.get("/family/")
+    assert response.status_code == 302 and "/auth/signin" in response.headers["Location"]
+
+
+def test_a_changed_session_cookie_is_refused_and_the_real_one_still_works(client, ctx):
+    parent = f.parent()
+    f.login(client, parent)
+    assert client.get("/family/").status_code == 200
+    real = client.get_cookie("session").value
+    payload, stamp, signature = real.rsplit(".", 2)
+    forged = f"{payload}.{stamp}.{'A' if signature[0] != 'A' else 'B'}{signature[1:]}"
+    client.set_cookie("session", forged)
+    assert client.get("/family/").status_code == 302
+    client.set_cookie("session", real)
+    assert client.get("/family/").status_code == 200
+
+
+def test_a_form_token_from_an_earlier_sign_in_is_refused_after_the_next(app, client, ctx):
+    """A session's pages reuse its signed token; signing in again starts a new session, whose
+    pages carry a new token, and the old one is refused."""
+    parent = f.parent()
+    app.config["WTF_CSRF_ENABLED"] = True
+    try:
+        f.login(client, parent)
+        first = _form_token(client.get("/family/"))
+        assert _form_token(client.get("/family/")) == first  # the same session, the same token
+        assert client.post("/auth/signout", data={"csrf_token": first}).status_code in (302, 303)
+        form = _form_token(client.get("/auth/signin"))
+        signed_in = client.post(
+            "/auth/signin", data={"email": parent.email, "password": f.PASSWORD, "csrf_token": form}
+        )
+        assert signed_in.status_code == 303
+        second = _form_token(client.get("/family/"))
+        assert second not in (first, form)
+        stale = client.post("/auth/signout", data={"csrf_token": first})
+        assert stale.status_code == 400 and b"This form has expired" in stale.data
+        assert client.get("/family/").status_code == 200  # still signed in
+        assert client.post("/auth/signout", data={"csrf_token": second}).status_code in (302, 303)
+        assert client.get("/family/").status_code == 302
+    finally:
+        app.config["WTF_CSRF_ENABLED"] = False
