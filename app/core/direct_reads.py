@@ -8,7 +8,8 @@ what matters of that path and drops the rest:
 - the statement is compiled by the session's own dialect, once per process, and its text turned to
   PostgreSQL's ``$1`` placeholders once (psycopg converts a statement's placeholders on every run
   and remembers conversions only for statements under 4 KB; the loader's is 7 KB);
-- it runs on the session's own connection and transaction, with the engine's
+- it runs on the connection the session lends reads (``extensions.Session.reading_connection``:
+  the session's transaction's once it has begun one, so a read sees what it wrote), with the engine's
   ``before_cursor_execute`` and ``after_cursor_execute`` listeners called as SQLAlchemy calls them
   (a read outside a transaction, statement counts in tests), logged when the engine logs
   statements (its values are not: they hold the sign-in's secret hash), and psycopg prepares it
@@ -69,7 +70,7 @@ from psycopg.pq import TransactionStatus
 from sqlalchemy.orm import Mapper, make_transient_to_detached
 from sqlalchemy.orm.attributes import instance_dict, instance_state, set_committed_value
 
-from app.core.extensions import db
+from app.core.extensions import Session, db
 from app.core.transactions import UNCONFIRMED, plain_read
 
 log = logging.getLogger(__name__)
@@ -200,12 +201,14 @@ class DirectRead:
         return values
 
     def run(self, params: dict) -> list[tuple]:
-        session = db.session()
-        conn = session.connection()
+        session = cast(Session, db.session())
+        conn = session.reading_connection()
         compiled = self._compiled.get(conn.dialect) or self._compile(conn.dialect)
         try:
             fetched = _execute(conn, compiled.text, self._values(compiled, params), None)
         except psycopg.Error as error:
+            if not session.in_transaction():  # the connection held for reads: drop it
+                session.give_back_reading(broken=True)
             # SQLAlchemy's own path raises it as for any statement (and drops a broken connection);
             # should it succeed, the warning shows that the direct read is failing where it should not
             log.warning("direct read failed (%s); running it through SQLAlchemy", type(error).__name__)

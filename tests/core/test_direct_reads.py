@@ -172,3 +172,33 @@ def test_the_statement_is_logged_when_the_engine_logs_statements_but_not_its_val
         read.run({"who": parent_id})
     logged = [r.getMessage() for r in caplog.records if "FROM users" in r.getMessage()]
     assert len(logged) == 1 and "values not shown" in logged[0]
+
+
+def test_a_read_in_a_transaction_sees_what_it_has_written_and_no_one_else_does(ctx):
+    """Outside a transaction a read runs on a connection of its own; once the session has begun
+    one, on the transaction's, so it sees what the transaction wrote and not yet committed."""
+    parent = f.parent(name="Ada Obi")
+    read = DirectRead(sa.select(User.name).where(User.id == sa.bindparam("who", type_=sa.Integer)))
+    assert read.run({"who": parent.id}) == [("Ada Obi",)]
+    parent.name = "Ada Okafor"
+    db.session.flush()  # written in the transaction, not committed
+    assert read.run({"who": parent.id}) == [("Ada Okafor",)]
+    with db.engine.connect() as other:
+        assert other.scalar(sa.select(User.name).where(User.id == parent.id)) == "Ada Obi"
+    db.session.rollback()
+    assert read.run({"who": parent.id}) == [("Ada Obi",)]
+
+
+def test_pages_give_back_the_connection_they_read_on(app):
+    """A page that only reads holds a connection for its reads until the request ends: then it
+    goes back to the pool, so pages one after another never run the pool dry."""
+    with app.app_context():
+        parent = f.parent()
+        parent_id = parent.id
+    client = app.test_client()  # each request in an application context of its own
+    with app.app_context():
+        f.login(client, db.session.get(User, parent_id))
+    for _ in range(20):
+        assert client.get("/family/").status_code == 200
+    with app.app_context():
+        assert db.engine.pool.checkedout() == 0
