@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, ClassVar, cast
 
+import orjson
 import sqlalchemy as sa
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
@@ -98,7 +99,13 @@ def _transaction_begins(session: Session, transaction) -> None:
         session.give_back_reading()
 
 
-db = SQLAlchemy(model_class=Base, session_options={"class_": Session})
+# JSON columns (the user loader's statement reads the family home as JSON) are parsed by orjson,
+# in a tenth of the standard library's time; the values are the same Python objects.
+db = SQLAlchemy(
+    model_class=Base,
+    session_options={"class_": Session},
+    engine_options={"json_deserializer": orjson.loads},
+)
 migrate = Migrate()
 login = LoginManager()
 csrf = CSRFProtect()
