@@ -6,8 +6,8 @@ visit, and the router works each out afresh: matching the rule, converting and q
 value. An address inside the app (no scheme, host or anchor asked for) depends only on the
 endpoint, its values and the path the app is mounted at, so it is built once and looked up after
 that. Anything else, and every address while a ``url_defaults`` function is registered (none
-is), is built by Flask as before. The session cookie's serializer, the templates' imports and
-their calls are below.
+is), is built by Flask as before. The session cookie, the templates' imports, their calls and
+how they write values are below.
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ from itsdangerous import BadSignature, URLSafeTimedSerializer
 from jinja2 import Template
 from jinja2.runtime import Context, new_context
 from jinja2.utils import _PassArg
+from markupsafe import _escape_inner
 
 REMEMBERED = 4096  # addresses; the memory is emptied when full, so it stays small
 LONGEST_VALUE = 200  # a longer value (a "next" address typed by someone) is not remembered
@@ -98,10 +99,29 @@ class ImportedTemplate(Template):
     def new_context(self, vars=None, shared=False, locals=None) -> Context:
         return new_context(self.environment, self.name, self.blocks, vars, shared, self._globals(), locals)
 
+    @classmethod
+    def from_code(cls, environment, code, globals, uptodate=None):  # noqa: A002 - Jinja's names
+        made = super().from_code(environment, code, globals, uptodate)
+        made.root_render_func.__globals__["escape"] = escape_output  # the module's own name
+        return made
+
     def _get_default_module(self, ctx: Context | None = None):
         if ctx is not None and not ctx.globals_keys.difference(self._globals()):
             ctx = None  # no globals to add: the module made once is the same
         return super()._get_default_module(ctx)
+
+
+def escape_output(value: Any) -> str:
+    """What a template's ``{{ value }}`` writes: ``value`` escaped, as markupsafe's ``escape``
+    escapes it, or as it is when it is markup already. Jinja calls ``escape`` for every value a
+    template writes, and each call made a ``Markup`` string (a Python ``__new__``) that only ever
+    went into the page's ``"".join`` (a macro's or a block's output is made markup when it is
+    joined). Compiled templates call this instead (``ImportedTemplate.from_code``)."""
+    if type(value) is str:
+        return _escape_inner(value)
+    if hasattr(value, "__html__"):
+        return value.__html__()
+    return _escape_inner(str(value))
 
 
 _PLAIN = (FunctionType, BuiltinFunctionType, MethodType)

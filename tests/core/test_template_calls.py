@@ -104,3 +104,40 @@ def test_a_templates_globals_are_its_own_over_the_apps_and_follow_later_changes(
     finally:
         del env.globals["later"]
     assert plain.render() == "True|False"
+
+
+WRITTEN = """
+{%- macro card(title) %}<h3>{{ title }}</h3>{{ caller() }}{% endmacro -%}
+{{ text }}|{{ safe }}|{{ number }}|{{ nothing }}|{{ missing }}|{{ shown }}|{{ text ~ safe }}
+{%- call card(text) %}<p>{{ text }}</p>{% endcall %}
+{%- set inside %}<i>{{ text }}</i>{% endset %}|{{ inside }}|{{ inside | length }}
+{%- filter upper %}|{{ text }}{% endfilter %}|{{ text | e }}|{{ safe | safe }}
+"""
+
+
+class Shown:
+    def __html__(self) -> str:
+        return "<b>as html</b>"
+
+    def __str__(self) -> str:
+        return "<b>as text</b>"
+
+
+def test_what_a_template_writes_is_escaped_as_jinjas_own_escapes_it(app):
+    """Templates write values through ``escape_output`` (one string, no ``Markup`` made for
+    each): text a family typed is shown as text, markup as markup, in macros, blocks and filters
+    as in the page itself, character for character as Jinja's own escaping."""
+    from markupsafe import Markup
+
+    values = {
+        "text": "<script>alert('x') & \"y\"</script>",
+        "safe": Markup("<em>kept</em>"),
+        "number": 7,
+        "nothing": None,
+        "shown": Shown(),
+    }
+    ours = app.jinja_env.from_string(WRITTEN).render(values)
+    jinjas = jinja2.Environment(autoescape=True).from_string(WRITTEN).render(values)
+    assert ours == jinjas
+    assert "<script>" not in ours and "&lt;script&gt;alert(&#39;x&#39;) &amp; &#34;y&#34;" in ours
+    assert "<em>kept</em>" in ours and "<b>as html</b>" in ours and "|7|None||" in ours
