@@ -19,7 +19,7 @@ import sqlalchemy as sa
 from flask import abort, current_app, g, redirect, request, session, url_for
 from flask_login import current_user
 
-from app.core.contexts import current_request, from_g, signed_in_user
+from app.core.contexts import current_request, from_g, session_identifier, signed_in_user
 from app.core.direct_reads import DirectRead, loaded
 from app.core.extensions import db, login
 from app.models import (
@@ -47,6 +47,7 @@ def init_app(app) -> None:
     login.login_message = "Please sign in to see that page."
     login.login_message_category = "info"
     login.session_protection = "basic"
+    login._session_identifier_generator = session_identifier  # Flask-Login's, read once (contexts)
 
 
 @login.user_loader

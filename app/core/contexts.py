@@ -8,7 +8,8 @@ twice more inside Flask-Login's ``_get_user``. A family's home read them some 27
 request, a twentieth of its instructions, most of them inside Flask-Login and Flask-Babel, which
 ask the same question a few times for every translated phrase and every form.
 
-``install()`` (from ``create_app``) gives Flask-Login's ``_get_user`` and Flask-Babel's
+``install()`` (from ``create_app``) gives Flask-Login's ``_get_user`` and ``_create_identifier``
+(the session protection's fingerprint, on every page) and Flask-Babel's
 ``_get_current_context`` and ``get_babel`` versions that read the context variables once; each
 keeps its library's behaviour, written for the versions in ``WRITTEN_FOR`` (pinned in
 ``requirements.txt``): ``tests/core/test_contexts.py`` fails when another is installed, so an
@@ -20,6 +21,8 @@ each activity's address prefix.
 
 from __future__ import annotations
 
+import functools
+import hashlib
 from types import SimpleNamespace
 from typing import Any
 
@@ -85,9 +88,26 @@ def _babel_configuration(app=None):
     return app.extensions["babel"]
 
 
+def session_identifier() -> str:
+    """Flask-Login's ``_create_identifier``: its "basic" session protection's fingerprint of the
+    browser (its address and user agent, SHA-512), the same string for the same request, with
+    the request read once and each address and agent hashed once per process."""
+    here = _cv_request.get().request
+    headers = here.headers
+    return _fingerprint(headers.get("X-Forwarded-For", here.remote_addr), headers.get("User-Agent"))
+
+
+@functools.lru_cache(maxsize=1024)
+def _fingerprint(address: str | None, agent: str | None) -> str:
+    first = address.encode("utf-8").split(b",")[0].strip() if address is not None else None
+    named = agent.encode("utf-8") if agent is not None else None
+    return hashlib.sha512(f"{first!s}|{named!s}".encode()).hexdigest()  # as Flask-Login writes it
+
+
 def install() -> None:
     """Put the versions above in place of the libraries' own (their modules look them up by
     name on every call, so each library's functions use them)."""
     flask_login.utils._get_user = signed_in_user
+    flask_login.utils._create_identifier = session_identifier
     flask_babel._get_current_context = _babel_context
     flask_babel.get_babel = _babel_configuration

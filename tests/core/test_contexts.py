@@ -22,7 +22,7 @@ REQUIREMENTS = (Path(__file__).resolve().parents[2] / "requirements.txt").read_t
 
 
 def test_the_libraries_are_the_versions_whose_functions_were_replaced(app):
-    """contexts.install() stands in for three of their functions: upgrading either library
+    """contexts.install() stands in for four of their functions: upgrading either library
     means reading those functions again (and then changing the pins here with the requirements)."""
     for package, written_for in contexts.WRITTEN_FOR.items():
         pinned = re.search(rf"^{package}==(\S+)$", REQUIREMENTS, re.M)
@@ -83,3 +83,27 @@ def test_each_flashed_message_is_shown_at_its_own_place_however_often_asked(app)
         assert flashed_at() == [("info", "Signed out")]  # asking again gives the same messages
         assert flashed_at("s-1-2") == [("success", "Photo sent")]
         assert flashed_at("c-9-9") == []
+
+
+def test_the_session_fingerprint_is_flask_logins_own(app):
+    """A browser signed in keeps its session while its address and user agent stay the same
+    ("basic" session protection): the fingerprint read once is the one Flask-Login writes."""
+    import flask_login.login_manager
+
+    from app.core.extensions import login
+
+    own = flask_login.login_manager._create_identifier  # the library's, as it imported it
+    assert login._session_identifier_generator is contexts.session_identifier
+    cases = [
+        {},
+        {"User-Agent": "Mozilla/5.0 (Linux; Android 9; itel A16)"},
+        {"User-Agent": "Opera Mini/ٲ", "X-Forwarded-For": "203.0.113.9, 10.0.0.1"},
+        {"X-Forwarded-For": " 198.51.100.4 "},
+    ]
+    seen = set()
+    for headers in cases:
+        with app.test_request_context("/", headers=headers, environ_base={"REMOTE_ADDR": "192.0.2.7"}):
+            ours = contexts.session_identifier()
+            assert ours == own() and ours == contexts.session_identifier()
+            seen.add(ours)
+    assert len(seen) == len(cases)  # each browser its own
