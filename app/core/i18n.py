@@ -12,6 +12,7 @@ name ("Polish"); :func:`from_mis` turns either into one of ours, or ``None`` whe
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -39,6 +40,7 @@ from jinja2.nodes import EvalContext
 from markupsafe import Markup
 from werkzeug.wrappers import Response
 
+from app.core.application import escape_output
 from app.core.contexts import app_globals, current_request, signed_in_user
 
 COOKIE = "lang"
@@ -328,10 +330,24 @@ def _language_links(script_root: str, code: str, here: str) -> Markup:
 
 def markup_gettext(text: str, **values) -> Markup:
     """A template's ``_(text, **values)`` for Python that writes HTML: the translation is markup,
-    each value is escaped into it."""
+    each value is escaped into it. A translation whose only placeholders are ``%(name)s`` (all of
+    them here) gets each value escaped once, as markupsafe's ``%`` escapes it, without its helper
+    object for every value and every lookup; any other is formatted by markupsafe itself."""
     if values:
-        return Markup(translations().ugettext(text)) % values
+        found = translations().ugettext(text)
+        if _names_only(found):
+            return Markup(found % {name: escape_output(value) for name, value in values.items()})
+        return Markup(found) % values
     return cast(Markup, _phrase(translations(), text, True))
+
+
+_NAMED = re.compile(r"%\(\w+\)s|%%")
+
+
+@lru_cache(maxsize=8192)
+def _names_only(translation: str) -> bool:
+    """Whether every ``%`` in ``translation`` starts a ``%(name)s`` or a ``%%``."""
+    return "%" not in _NAMED.sub("", translation)
 
 
 @pass_eval_context

@@ -128,3 +128,31 @@ def test_a_lazy_string_is_translated_each_time_it_is_shown(app):
             assert (str(name), str(rule)) == (label, message)
             assert str(name) == str(babel_lazy("Your name"))  # as Flask-Babel's own
     assert str(name) == "Your name"
+
+
+def test_values_are_escaped_into_every_translation_as_markupsafe_escapes_them(app):
+    """``markup_gettext`` (the templates' ``_()`` with values) formats a translation whose
+    placeholders are all ``%(name)s`` itself: every such message of every language comes out as
+    markupsafe's own ``%`` writes it, a value a family typed shown as text."""
+    from markupsafe import Markup
+
+    typed = "<script>&\"'"
+    checked = 0
+    for lang in i18n.LANGUAGES.values():
+        with app.test_request_context("/", headers={"Cookie": f"{i18n.COOKIE}={lang.code}"}):
+            catalog = i18n.translations()
+            for key in list(getattr(catalog, "_catalog", {})):
+                if not isinstance(key, str) or "%(" not in key:
+                    continue
+                names = set(re.findall(r"%\((\w+)\)s", key))
+                found = catalog.ugettext(key)
+                if not names or set(re.findall(r"%\((\w+)\)", found)) - names:
+                    continue
+                values = {
+                    name: typed if n % 2 else Markup("<b>kept</b>") for n, name in enumerate(sorted(names))
+                }
+                ours = i18n.markup_gettext(key, **values)
+                assert ours == Markup(found) % values and isinstance(ours, Markup), (lang.code, key)
+                assert "<script>" not in ours
+                checked += 1
+    assert checked > 100
