@@ -28,7 +28,7 @@ from jinja2.runtime import Context, new_context
 from jinja2.utils import _PassArg
 from markupsafe import _escape_inner
 
-REMEMBERED = 4096  # addresses; the memory is emptied when full, so it stays small
+REMEMBERED = 4096  # addresses, cookies, signed tokens: each memory is emptied when full, so it stays small
 LONGEST_VALUE = 200  # a longer value (a "next" address typed by someone) is not remembered
 
 

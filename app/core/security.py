@@ -16,6 +16,7 @@ from flask_wtf.csrf import generate_csrf
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter
 
+from app.core.application import REMEMBERED
 from app.core.assets import BOOT_HASH
 from app.core.contexts import from_g, signed_in_user
 from app.params import DB_INT_MAX
@@ -85,7 +86,6 @@ _HTTP_ALLOWED = {"/healthz"}
 
 
 _SIGNED: dict[tuple[Any, str], str] = {}  # (signing key, session's token) -> that token signed
-REMEMBERED_TOKENS = 4096  # sessions' tokens; the memory is emptied when full
 
 
 def csrf_token() -> str:
@@ -114,7 +114,7 @@ def csrf_token() -> str:
         _cv_app.get().g.csrf_token = signed  # where generate_csrf and the forms look for it
         return signed
     signed = generate_csrf()
-    if len(_SIGNED) >= REMEMBERED_TOKENS:
+    if len(_SIGNED) >= REMEMBERED:
         _SIGNED.clear()
     _SIGNED[(key, ctx.session["csrf_token"])] = signed
     return signed
